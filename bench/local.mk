@@ -1,0 +1,1 @@
+# Benchmarks: built on demand (make bench), never part of make check.

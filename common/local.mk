@@ -1,0 +1,6 @@
+# Code shared by the daemon, the client and the tests.
+noinst_LIBRARIES += common/libvx11common.a
+common_libvx11common_a_SOURCES = \
+	common/util.c common/util.h \
+	common/frame.c common/frame.h \
+	common/list.h

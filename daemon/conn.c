@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Theory of operation
+ *
+ * Input: the socket is read in slices into a LineBuf capped at the policy's
+ * max_line_bytes; each complete line is one JSON-RPC message handed to
+ * methods_handle_line(), which answers through conn_send(). A line over the
+ * cap gets one vx11.LineTooLong error and the connection closes.
+ *
+ * Output: conn_send() only appends. The bytes are released to the socket by
+ * the manager's post handler after the store commit that made them true, so a
+ * QUEUED reply can never overtake its task's durability. When a client lets
+ * its replies pile up we stop reading it (backpressure); events cannot be
+ * held back that way, so a subscriber that never reads is cut off at
+ * limits.max_output_bytes. Either way the daemon's memory stays bounded.
+ *
+ * Order: replies leave in request order. A result.get that waits parks the
+ * connection: no further line is read until it is answered.
+ */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conn.h"
+#include "manager.h"
+#include "methods.h"
+#include "rpc.h"
+#include "server.h"
+
+#define READ_SLICE (64 * 1024)
+#define READ_BUDGET (256 * 1024) /* per callback, so one client cannot starve the rest */
+#define OUT_HIGH_WATER (256 * 1024)
+#define OUT_LOW_WATER (64 * 1024)
+
+static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* May buffered lines be handled now? */
+static bool conn_may_process(const Conn *c)
+{
+	return !c->closing && !c->dead && !c->throttled && !c->wait.active;
+}
+
+/* Should the socket be read? */
+static bool conn_wants_input(const Conn *c)
+{
+	return conn_may_process(c) && !c->eof;
+}
+
+static void conn_update_events(Conn *c)
+{
+	uint32_t want = 0;
+
+	if (c->dead)
+		return;
+	if (conn_wants_input(c))
+		want |= EPOLLIN;
+	if (c->out_sent < c->out_released)
+		want |= EPOLLOUT;
+	if (want == c->io_events)
+		return;
+	if (want == 0)
+		(void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+	else {
+		(void)sd_event_source_set_io_events(c->io, want);
+		(void)sd_event_source_set_enabled(c->io, SD_EVENT_ON);
+	}
+	c->io_events = want;
+}
+
+int conn_new(Server *s, int fd, const Caller *caller, Conn **ret)
+{
+	Conn *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->server = s;
+	c->manager = s->manager;
+	c->id = ++s->next_conn_id;
+	c->fd = fd;
+	c->caller = *caller;
+	linebuf_init(&c->in, s->manager->policy->limits.max_line_bytes);
+
+	r = sd_event_add_io(s->manager->event, &c->io, fd, EPOLLIN, conn_io, c);
+	if (r < 0) {
+		linebuf_done(&c->in);
+		free(c);
+		return r;
+	}
+	c->io_events = EPOLLIN;
+	*ret = c;
+	return 0;
+}
+
+void conn_free(Conn *c)
+{
+	if (!c)
+		return;
+	sd_event_source_disable_unref(c->io);
+	sd_event_source_disable_unref(c->wait.timer);
+	json_object_put(c->wait.id);
+	if (c->fd >= 0)
+		close(c->fd);
+	caller_done(&c->caller);
+	linebuf_done(&c->in);
+	free(c->out);
+	free(c);
+}
+
+void conn_close(Conn *c, const char *why)
+{
+	Manager *m = c->manager;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (why)
+		log_debug("connection %" PRIu64 " (uid %u): closing: %s", c->id, (unsigned)c->caller.uid, why);
+
+	c->io = sd_event_source_disable_unref(c->io);
+	c->wait.timer = sd_event_source_disable_unref(c->wait.timer);
+	/* Close now so the peer sees EOF at once; the struct lives until gc. */
+	close(c->fd);
+	c->fd = -1;
+
+	if (c->wait.active)
+		LIST_REMOVE(waiters, m->waiters, c);
+	c->wait.active = false;
+	if (c->subscribed)
+		LIST_REMOVE(subscribers, m->subscribers, c);
+	c->subscribed = false;
+	if (c->in_resumable)
+		LIST_REMOVE(resumable, m->resumable, c);
+	c->in_resumable = false;
+	server_conn_closed(c->server, c);
+}
+
+static size_t conn_pending_output(const Conn *c)
+{
+	return c->out_len - c->out_sent;
+}
+
+void conn_send(Conn *c, json_object *msg)
+{
+	const char *s;
+	size_t len;
+
+	if (c->dead)
+		return;
+	s = rpc_serialize(msg, &len);
+
+	if (conn_pending_output(c) + len + 1 > c->manager->policy->limits.max_output_bytes) {
+		log_warning("connection %" PRIu64 " (uid %u) does not read its replies (%zu bytes unread): cut off",
+			    c->id, (unsigned)c->caller.uid, conn_pending_output(c));
+		conn_close(c, "output limit");
+		return;
+	}
+
+	if (c->out_len + len + 1 > c->out_cap) {
+		/* Drop what was sent before growing. */
+		if (c->out_sent > 0) {
+			memmove(c->out, c->out + c->out_sent, c->out_len - c->out_sent);
+			c->out_len -= c->out_sent;
+			c->out_released -= c->out_sent;
+			c->out_sent = 0;
+		}
+		if (c->out_len + len + 1 > c->out_cap) {
+			size_t cap = MAX(c->out_cap * 2, MAX((size_t)4096, c->out_len + len + 1));
+			char *p = realloc(c->out, cap);
+			if (!p) {
+				conn_close(c, "out of memory");
+				return;
+			}
+			c->out = p;
+			c->out_cap = cap;
+		}
+	}
+	memcpy(c->out + c->out_len, s, len);
+	c->out[c->out_len + len] = '\n';
+	c->out_len += len + 1;
+
+	if (conn_pending_output(c) > OUT_HIGH_WATER)
+		c->throttled = true;
+	server_mark_dirty(c->server, c);
+}
+
+static void conn_maybe_finish(Conn *c)
+{
+	/* All input handled and all output written: an EOF'd or closing
+	 * connection is done. */
+	if (c->dead || c->wait.active || c->out_sent < c->out_len)
+		return;
+	if (c->closing || (c->eof && c->drained && !c->throttled))
+		conn_close(c, c->closing ? "done" : "peer closed");
+}
+
+static void conn_write(Conn *c)
+{
+	while (c->out_sent < c->out_released) {
+		ssize_t n = send(c->fd, c->out + c->out_sent, c->out_released - c->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			conn_close(c, "write failed");
+			return;
+		}
+		c->out_sent += (size_t)n;
+	}
+	if (c->out_sent == c->out_len)
+		c->out_sent = c->out_released = c->out_len = 0;
+
+	if (c->throttled && conn_pending_output(c) < OUT_LOW_WATER) {
+		c->throttled = false;
+		if (!c->in_resumable) {
+			LIST_PREPEND(resumable, c->manager->resumable, c);
+			c->in_resumable = true;
+		}
+		manager_kick(c->manager);
+	}
+	conn_maybe_finish(c);
+	conn_update_events(c);
+}
+
+void conn_release_and_flush(Conn *c)
+{
+	if (c->dead)
+		return;
+	c->out_released = c->out_len;
+	conn_write(c);
+}
+
+static void conn_process(Conn *c)
+{
+	while (conn_may_process(c)) {
+		char *line;
+		size_t len;
+		int r = linebuf_next(&c->in, &line, &len);
+
+		if (r == 0) {
+			/* A partial line left at EOF is a client that hung up mid-line: dropped. */
+			c->drained = true;
+			break;
+		}
+		if (r == -E2BIG) {
+			RpcError e;
+			_cleanup_json_ json_object *reply = NULL;
+
+			rpc_error_named(&e, RPC_INVALID_REQUEST, "vx11.LineTooLong",
+					"line too long: the limit is %zu bytes (policy limits.max_line_bytes)", c->in.max_line);
+			reply = rpc_make_error(NULL, &e);
+			conn_send(c, reply);
+			c->closing = true;
+			break;
+		}
+		methods_handle_line(c->manager, c, line, len);
+	}
+	conn_maybe_finish(c);
+	conn_update_events(c);
+}
+
+void conn_resume(Conn *c)
+{
+	if (!c->dead)
+		conn_process(c);
+}
+
+static void conn_read(Conn *c)
+{
+	size_t budget = READ_BUDGET;
+
+	while (budget > 0 && conn_wants_input(c)) {
+		ssize_t n = linebuf_read(&c->in, c->fd, READ_SLICE);
+		if (n == -EAGAIN)
+			break;
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			conn_close(c, "read failed");
+			return;
+		}
+		if (n == 0)
+			c->eof = true;
+		c->drained = false;
+		conn_process(c);
+		if (n == 0)
+			break;
+		budget -= MIN(budget, (size_t)n);
+	}
+	conn_maybe_finish(c);
+	conn_update_events(c);
+}
+
+static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Conn *c = userdata;
+
+	if (revents & EPOLLOUT)
+		conn_write(c);
+	if (c->dead)
+		return 0;
+	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		if (conn_wants_input(c))
+			conn_read(c);
+		else if (revents & EPOLLERR)
+			conn_close(c, "socket error");
+	}
+	return 0;
+}
+
+void conn_wait_finish(Conn *c, json_object *reply)
+{
+	Manager *m = c->manager;
+
+	if (!c->wait.active)
+		return;
+	LIST_REMOVE(waiters, m->waiters, c);
+	c->wait.active = false;
+	c->wait.timer = sd_event_source_disable_unref(c->wait.timer);
+	c->wait.id = (json_object_put(c->wait.id), NULL);
+	conn_send(c, reply);
+	if (!c->dead && !c->in_resumable) {
+		LIST_PREPEND(resumable, m->resumable, c);
+		c->in_resumable = true;
+	}
+	manager_kick(m);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One client connection: its credentials, a capped input buffer cut into
+ * lines, and an output buffer whose bytes are released to the socket only
+ * after the store commits (see manager.h). Replies leave in request order.
+ * A connection is freed after the current callback, never inside it.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "caller.h"
+#include "frame.h"
+#include "list.h"
+#include "util.h"
+
+typedef struct Server Server;
+typedef struct Manager Manager;
+typedef struct Conn Conn;
+
+struct Conn {
+	Server *server;
+	Manager *manager;
+	uint64_t id; /* for log messages */
+	int fd;
+	sd_event_source *io;
+	uint32_t io_events; /* what io is currently armed for */
+	Caller caller;
+
+	LineBuf in;
+	char *out;
+	size_t out_len;      /* bytes in out */
+	size_t out_sent;     /* bytes written to the socket */
+	size_t out_released; /* bytes that may be written (committed) */
+	size_t out_cap;
+
+	bool eof;         /* the peer shut down its side: finish, then close */
+	bool closing;     /* close once the released output is written */
+	bool dead;        /* closed; freed from the post handler */
+	bool throttled;   /* not reading: too much unread output */
+	bool drained;     /* every complete line buffered has been handled */
+
+	/* result.get with wait_seconds: the connection parks until then. */
+	struct {
+		bool active;
+		json_object *id;
+		char correlation_id[ID_STRING_MAX];
+		char task_id[ID_STRING_MAX];
+		sd_event_source *timer;
+	} wait;
+
+	/* events.subscribe */
+	bool subscribed;
+	char sub_task_id[ID_STRING_MAX]; /* "" = all visible tasks */
+
+	LIST_FIELDS(Conn, conns);
+	LIST_FIELDS(Conn, dirty);
+	LIST_FIELDS(Conn, waiters);
+	LIST_FIELDS(Conn, subscribers);
+	LIST_FIELDS(Conn, resumable);
+	bool in_dirty, in_resumable;
+};
+
+int conn_new(Server *s, int fd, const Caller *caller, Conn **ret);
+void conn_free(Conn *c);
+
+/* Queue a JSON message (reply or notification) for sending after commit. */
+void conn_send(Conn *c, json_object *msg);
+/* Close now: nothing more is read or sent. */
+void conn_close(Conn *c, const char *why);
+
+/* After the commit: let the buffered output go, write what the socket takes. */
+void conn_release_and_flush(Conn *c);
+/* Process buffered lines again after a pause ended. */
+void conn_resume(Conn *c);
+
+/* The result.get wait is over: send its reply and go on with the input. */
+void conn_wait_finish(Conn *c, json_object *reply);

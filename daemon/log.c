@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+
+static LogTarget log_target = LOG_TARGET_STDERR;
+static int log_max_level = LOG_INFO;
+
+int log_target_from_string(const char *s, LogTarget *ret)
+{
+	static const char *const names[] = {
+		[LOG_TARGET_AUTO] = "auto",
+		[LOG_TARGET_JOURNAL] = "journal",
+		[LOG_TARGET_STDERR] = "stderr",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (streq(s, names[i])) {
+			*ret = (LogTarget)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+void log_setup(LogTarget target)
+{
+	if (target == LOG_TARGET_AUTO)
+		target = access("/run/systemd/journal/socket", W_OK) == 0 ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
+	log_target = target;
+}
+
+bool log_to_journal(void)
+{
+	return log_target == LOG_TARGET_JOURNAL;
+}
+
+void log_set_max_level(int level)
+{
+	log_max_level = level;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *func, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (error < 0)
+		error = -error;
+	if (level > log_max_level)
+		return -error;
+
+	/* %m in fmt refers to `error`, not to whatever errno is now. */
+	errno = error;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	if (log_target == LOG_TARGET_JOURNAL) {
+		char fbuf[256], lbuf[32];
+		snprintf(fbuf, sizeof(fbuf), "CODE_FILE=%s", file);
+		snprintf(lbuf, sizeof(lbuf), "CODE_LINE=%d", line);
+		if (error)
+			sd_journal_send_with_location(fbuf, lbuf, func, "MESSAGE=%s", msg, "PRIORITY=%i", level,
+						      "ERRNO=%i", error, NULL);
+		else
+			sd_journal_send_with_location(fbuf, lbuf, func, "MESSAGE=%s", msg, "PRIORITY=%i", level,
+						      NULL);
+	} else
+		fprintf(stderr, "vx11d: %s\n", msg);
+	return -error;
+}
+
+static size_t add_field(struct iovec *iov, size_t n, char *buf, size_t bufsz, const char *key, const char *value)
+{
+	if (!value)
+		return n;
+	int k = snprintf(buf, bufsz, "%s=%s", key, value);
+	if (k < 0)
+		return n;
+	iov[n].iov_base = buf;
+	iov[n].iov_len = MIN((size_t)k, bufsz - 1);
+	return n + 1;
+}
+
+void log_audit(int level, const char *message_id, const AuditFields *f, const char *fmt, ...)
+{
+	char msg[1024], uidbuf[16] = "";
+	va_list ap;
+
+	if (level > log_max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (f->uid != (uid_t)-1)
+		snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)f->uid);
+
+	if (log_target == LOG_TARGET_JOURNAL) {
+		char b[11][1200];
+		struct iovec iov[11];
+		size_t n = 0;
+		char prio[2] = { (char)('0' + level), 0 };
+
+		n = add_field(iov, n, b[n], sizeof(b[n]), "MESSAGE", msg);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "MESSAGE_ID", message_id);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "PRIORITY", prio);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_TASK_ID", f->task_id);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_DAUGHTER_ID", f->daughter_id);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_CORRELATION_ID", f->correlation_id);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_SOURCE", f->source);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_UID", uidbuf[0] ? uidbuf : NULL);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_INTENT_TYPE", f->intent_type);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_STATUS", f->status);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_ERROR", f->error);
+		sd_journal_sendv(iov, (int)n);
+		return;
+	}
+
+	/* One line per event, fields as key=value so it stays greppable; built
+	 * first so that it reaches the unbuffered stderr in a single write. */
+	char line[2048];
+	size_t l = 0;
+#define APPEND(...) l += (size_t)snprintf(line + MIN(l, sizeof(line) - 1), sizeof(line) - MIN(l, sizeof(line) - 1), __VA_ARGS__)
+	APPEND("vx11d: %s MESSAGE_ID=%s", msg, message_id);
+	if (f->task_id)
+		APPEND(" VX11_TASK_ID=%s", f->task_id);
+	if (f->daughter_id)
+		APPEND(" VX11_DAUGHTER_ID=%s", f->daughter_id);
+	if (f->correlation_id)
+		APPEND(" VX11_CORRELATION_ID=%s", f->correlation_id);
+	if (f->source)
+		APPEND(" VX11_SOURCE=%s", f->source);
+	if (uidbuf[0])
+		APPEND(" VX11_UID=%s", uidbuf);
+	if (f->intent_type)
+		APPEND(" VX11_INTENT_TYPE=%s", f->intent_type);
+	if (f->status)
+		APPEND(" VX11_STATUS=%s", f->status);
+	if (f->error)
+		APPEND(" VX11_ERROR=%s", f->error);
+#undef APPEND
+	if (l >= sizeof(line) - 1)
+		l = sizeof(line) - 2;
+	line[l++] = '\n';
+	fwrite(line, 1, l, stderr);
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* vx11d: takes intents on a Unix socket and keeps every task durably. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "manager.h"
+
+static void help(void)
+{
+	printf("Usage: vx11d [OPTIONS]\n"
+	       "\n"
+	       "Take intents (job requests) on a Unix socket speaking line-delimited\n"
+	       "JSON-RPC 2.0 and keep every task in SQLite. Runs in the foreground.\n"
+	       "\n"
+	       "  -s, --socket PATH       listen on PATH (default %s/vx11.sock)\n"
+	       "  -d, --state-dir DIR     database and logs in DIR (default %s)\n"
+	       "  -p, --policy FILE       policy file (default %s/policy.json if it\n"
+	       "                          exists, else the bundled policy)\n"
+	       "      --log-target T      auto, journal or stderr (default auto)\n"
+	       "      --log-level L       err, warning, notice, info or debug (default info)\n"
+	       "      --check-policy      validate the policy, print the result and exit\n"
+	       "  -h, --help              show this help\n"
+	       "      --version           show the version\n"
+	       "\n"
+	       "See vx11d(8), vx11-policy(5) and vx11-protocol(7).\n",
+	       VX11_RUNSTATEDIR, VX11_STATEDIR, VX11_SYSCONFDIR);
+}
+
+static int parse_level(const char *s)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = { { "err", LOG_ERR },	 { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+		       { "info", LOG_INFO }, { "debug", LOG_DEBUG } };
+
+	for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+		if (streq(s, levels[i].name))
+			return levels[i].level;
+	return -1;
+}
+
+int main(int argc, char *argv[])
+{
+	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION };
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
+		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+		{ "check-policy", no_argument, NULL, ARG_CHECK_POLICY },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, ARG_VERSION },
+		{}
+	};
+	ManagerConfig cfg = {
+		.socket_path = VX11_RUNSTATEDIR "/vx11.sock",
+		.state_dir = VX11_STATEDIR,
+		.policy_path = VX11_SYSCONFDIR "/policy.json",
+	};
+	LogTarget target = LOG_TARGET_AUTO;
+	bool check_policy = false;
+	Manager *m = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "s:d:p:h", options, NULL)) >= 0)
+		switch (c) {
+		case 's':
+			cfg.socket_path = optarg;
+			break;
+		case 'd':
+			cfg.state_dir = optarg;
+			break;
+		case 'p':
+			cfg.policy_path = optarg;
+			cfg.policy_explicit = true;
+			break;
+		case ARG_LOG_TARGET:
+			if (log_target_from_string(optarg, &target) < 0) {
+				fprintf(stderr, "vx11d: --log-target: expected auto, journal or stderr, not \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case ARG_LOG_LEVEL:
+			if (parse_level(optarg) < 0) {
+				fprintf(stderr, "vx11d: --log-level: expected err, warning, notice, info or debug\n");
+				return 2;
+			}
+			log_set_max_level(parse_level(optarg));
+			break;
+		case ARG_CHECK_POLICY:
+			check_policy = true;
+			break;
+		case 'h':
+			help();
+			return 0;
+		case ARG_VERSION:
+			printf("vx11d %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "vx11d: see 'vx11d --help'\n");
+			return 2;
+		}
+	if (optind < argc) {
+		fprintf(stderr, "vx11d: unexpected argument \"%s\"; see 'vx11d --help'\n", argv[optind]);
+		return 2;
+	}
+
+	if (check_policy) {
+		_cleanup_free_ char *error = NULL;
+		Policy *p = NULL;
+		bool file = cfg.policy_explicit || access(cfg.policy_path, F_OK) == 0;
+
+		r = file ? policy_load_file(cfg.policy_path, &p, &error) : policy_load_bundled(&p, &error);
+		if (r < 0) {
+			fprintf(stderr, "vx11d: %s\n", error ? error : "invalid policy");
+			return 1;
+		}
+		printf("%s: valid, mode %s, %zu task types\n", p->origin,
+		       p->mode == POLICY_MODE_SWITCH ? "switch" : "solo_madre", p->n_tasks);
+		policy_free(p);
+		return 0;
+	}
+
+	log_setup(target);
+	r = manager_new(&cfg, &m);
+	if (r < 0)
+		return 1;
+	r = manager_run(m);
+	manager_free(m);
+	return r < 0 ? 1 : 0;
+}

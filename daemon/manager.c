@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "conn.h"
+#include "events.h"
+#include "manager.h"
+#include "methods.h"
+#include "server.h"
+
+#define CKPT_WAL_PAGES 4000          /* ~16 MiB of WAL: checkpoint soon */
+#define CKPT_IDLE_USEC (2 * USEC_PER_SEC)
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+		if (s)
+			*s = 0;
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (!s)
+			return 0;
+		*s = '/';
+	}
+}
+
+static void *checkpoint_thread(void *userdata)
+{
+	Manager *m = userdata;
+	Store *s = NULL;
+	int r;
+
+	/* Its own connection: SQLite connections are not shared across threads here. */
+	r = store_open(m->db_path, &s);
+	if (r < 0) {
+		log_warning_errno(r, "checkpoint thread cannot open %s: %m; checkpoints run at exit only", m->db_path);
+		return NULL;
+	}
+	pthread_mutex_lock(&m->ckpt_lock);
+	while (!m->ckpt_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += CKPT_IDLE_USEC / USEC_PER_SEC;
+		if (!m->ckpt_wanted)
+			pthread_cond_timedwait(&m->ckpt_cond, &m->ckpt_lock, &ts);
+		if (m->ckpt_stop)
+			break;
+		m->ckpt_wanted = false;
+		pthread_mutex_unlock(&m->ckpt_lock);
+		(void)store_checkpoint(s);
+		pthread_mutex_lock(&m->ckpt_lock);
+	}
+	pthread_mutex_unlock(&m->ckpt_lock);
+	store_free(s);
+	return NULL;
+}
+
+static void manager_want_checkpoint(Manager *m)
+{
+	pthread_mutex_lock(&m->ckpt_lock);
+	m->ckpt_wanted = true;
+	pthread_cond_signal(&m->ckpt_cond);
+	pthread_mutex_unlock(&m->ckpt_lock);
+}
+
+typedef struct LoadWalk {
+	Manager *m;
+	char last[ID_STRING_MAX];
+	unsigned n;
+	int r;
+} LoadWalk;
+
+static int load_runnable(const Task *t, void *userdata)
+{
+	LoadWalk *w = userdata;
+	Id id;
+
+	snprintf(w->last, sizeof(w->last), "%s", t->id);
+	w->n++;
+	if (id_from_string(t->id, &id) < 0)
+		return 0;
+	w->r = queue_push(w->m->queue, &id, t->priority, t->seq, t->next_attempt_at);
+	return w->r == -ENOMEM ? w->r : 0;
+}
+
+/* Counts and the run queue are caches of the store: (re)build them from it. */
+static int manager_load_state(Manager *m)
+{
+	LoadWalk w = { .m = m };
+	TaskFilter f = {
+		.status_mask = (1u << TASK_PENDING) | (1u << TASK_PLANNING) | (1u << TASK_RETRYING),
+		.uid = (uid_t)-1,
+		.limit = 10000,
+	};
+	int r;
+
+	r = store_task_count_by_status(m->store, m->task_counts);
+	if (r < 0)
+		return log_error_errno(r, "cannot count tasks: %s", store_last_error(m->store));
+
+	queue_free(m->queue);
+	m->queue = queue_new();
+	if (!m->queue)
+		return log_error_errno(ENOMEM, "out of memory");
+	do {
+		w.n = 0;
+		f.after = w.last[0] ? w.last : NULL;
+		r = store_task_list(m->store, &f, load_runnable, &w);
+		if (r < 0)
+			return log_error_errno(r, "cannot load queued tasks: %s", store_last_error(m->store));
+	} while (w.n == f.limit);
+	return 0;
+}
+
+static int on_post(sd_event_source *s, void *userdata)
+{
+	Manager *m = userdata;
+	int r;
+
+	if (store_has_pending(m->store)) {
+		r = store_commit(m->store);
+		if (r < 0) {
+			/* Nothing of this iteration happened: withdraw its replies and
+			 * rebuild the caches from what the store really holds. */
+			log_error_errno(r, "commit failed: %s; withdrawing %s", store_last_error(m->store),
+					"the replies of this iteration");
+			server_drop_unreleased(m->server);
+			(void)manager_load_state(m);
+		} else if (store_wal_pages(m->store) > CKPT_WAL_PAGES)
+			manager_want_checkpoint(m);
+	}
+	server_flush(m->server);
+	server_gc(m->server);
+	return 0;
+}
+
+static int on_kick(sd_event_source *s, void *userdata)
+{
+	Manager *m = userdata;
+	Conn *c;
+
+	while ((c = m->resumable)) {
+		LIST_REMOVE(resumable, m->resumable, c);
+		c->in_resumable = false;
+		conn_resume(c);
+	}
+	return 0;
+}
+
+void manager_kick(Manager *m)
+{
+	(void)sd_event_source_set_enabled(m->kick_source, SD_EVENT_ONESHOT);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	Manager *m = userdata;
+
+	if (si->ssi_signo == SIGHUP) {
+		_cleanup_free_ char *error = NULL;
+		(void)manager_reload_policy(m, &error);
+		return 0;
+	}
+	log_info("received %s, stopping", strsignal((int)si->ssi_signo));
+	(void)sd_notify(false, "STOPPING=1\nSTATUS=Stopping.");
+	return sd_event_exit(m->event, 0);
+}
+
+static int load_policy(const char *path, Policy **ret, char **ret_error)
+{
+	return path ? policy_load_file(path, ret, ret_error) : policy_load_bundled(ret, ret_error);
+}
+
+int manager_reload_policy(Manager *m, char **ret_error)
+{
+	Policy *p = NULL;
+	char *error = NULL;
+	AuditFields f = AUDIT_FIELDS_INIT;
+	int r;
+
+	r = load_policy(m->policy_path, &p, &error);
+	if (r < 0) {
+		log_audit(LOG_ERR, VX11_MSG_POLICY_REFUSED, &f, "policy reload refused, keeping the previous policy: %s",
+			  error ? error : "unknown error");
+		*ret_error = error;
+		return r;
+	}
+	policy_free(m->policy);
+	m->policy = p;
+	log_audit(LOG_INFO, VX11_MSG_POLICY_LOADED, &f, "policy reloaded from %s (%zu task types)", p->origin,
+		  p->n_tasks);
+	return 0;
+}
+
+void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
+{
+	if (old != _TASK_STATUS_INVALID && m->task_counts[old] > 0)
+		m->task_counts[old]--;
+	m->task_counts[t->status]++;
+	events_task_status(m, t);
+	if (task_status_is_terminal(t->status))
+		result_wake_waiters(m, t);
+}
+
+int manager_new(const ManagerConfig *cfg, Manager **ret)
+{
+	_cleanup_free_ char *error = NULL;
+	Manager *m;
+	sigset_t ss;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return log_error_errno(ENOMEM, "out of memory");
+	pthread_mutex_init(&m->ckpt_lock, NULL);
+	pthread_cond_init(&m->ckpt_cond, NULL);
+	m->start_monotonic = now_monotonic_usec();
+	m->state_dir = strdup(cfg->state_dir);
+	m->socket_path = strdup(cfg->socket_path);
+	if (!m->state_dir || !m->socket_path || asprintf(&m->db_path, "%s/vx11.db", cfg->state_dir) < 0) {
+		r = log_error_errno(ENOMEM, "out of memory");
+		goto fail;
+	}
+
+	/* Without --policy, the system file is optional: the bundled one runs. */
+	if (cfg->policy_path && (cfg->policy_explicit || access(cfg->policy_path, F_OK) == 0))
+		m->policy_path = strdup(cfg->policy_path);
+	r = load_policy(m->policy_path, &m->policy, &error);
+	if (r < 0) {
+		r = log_error_errno(r, "cannot load the policy: %s", error ? error : "unknown error");
+		goto fail;
+	}
+
+	r = mkdir_p(m->state_dir, 0750);
+	if (r < 0) {
+		r = log_error_errno(r, "cannot create the state directory %s: %m", m->state_dir);
+		goto fail;
+	}
+	r = store_open(m->db_path, &m->store);
+	if (r < 0) {
+		r = log_error_errno(r, "cannot open the database %s: %m", m->db_path);
+		goto fail;
+	}
+	r = manager_load_state(m);
+	if (r < 0)
+		goto fail;
+	(void)cgroup_detect(&m->cgroup);
+
+	r = sd_event_default(&m->event);
+	if (r < 0) {
+		r = log_error_errno(r, "cannot create the event loop: %m");
+		goto fail;
+	}
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+		r = sd_event_add_signal(m->event, &m->sig_sources[i], sigs[i], on_signal, m);
+		if (r < 0) {
+			r = log_error_errno(r, "cannot watch signals: %m");
+			goto fail;
+		}
+	}
+	r = sd_event_add_post(m->event, &m->post_source, on_post, m);
+	if (r >= 0)
+		r = sd_event_add_defer(m->event, &m->kick_source, on_kick, m);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->kick_source, SD_EVENT_OFF);
+	if (r < 0) {
+		r = log_error_errno(r, "cannot set up the event loop: %m");
+		goto fail;
+	}
+	(void)sd_event_set_watchdog(m->event, true);
+
+	r = server_new(m, m->socket_path, &m->server);
+	if (r < 0)
+		goto fail;
+
+	r = pthread_create(&m->ckpt_thread, NULL, checkpoint_thread, m);
+	if (r != 0) {
+		r = log_error_errno(r, "cannot start the checkpoint thread: %m");
+		goto fail;
+	}
+	m->ckpt_running = true;
+	*ret = m;
+	return 0;
+fail:
+	manager_free(m);
+	return r;
+}
+
+Manager *manager_free(Manager *m)
+{
+	if (!m)
+		return NULL;
+	m->server = server_free(m->server);
+	if (m->ckpt_running) {
+		pthread_mutex_lock(&m->ckpt_lock);
+		m->ckpt_stop = true;
+		pthread_cond_signal(&m->ckpt_cond);
+		pthread_mutex_unlock(&m->ckpt_lock);
+		pthread_join(m->ckpt_thread, NULL);
+	}
+	if (m->store) {
+		if (store_has_pending(m->store) && store_commit(m->store) < 0)
+			log_error("final commit failed: %s", store_last_error(m->store));
+		(void)store_checkpoint(m->store);
+		store_free(m->store);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(m->sig_sources); i++)
+		sd_event_source_disable_unref(m->sig_sources[i]);
+	sd_event_source_disable_unref(m->post_source);
+	sd_event_source_disable_unref(m->kick_source);
+	sd_event_unref(m->event);
+	queue_free(m->queue);
+	policy_free(m->policy);
+	cgroup_info_done(&m->cgroup);
+	pthread_mutex_destroy(&m->ckpt_lock);
+	pthread_cond_destroy(&m->ckpt_cond);
+	free(m->db_path);
+	free(m->policy_path);
+	free(m->state_dir);
+	free(m->socket_path);
+	free(m);
+	return NULL;
+}
+
+int manager_run(Manager *m)
+{
+	AuditFields f = AUDIT_FIELDS_INIT;
+	int r;
+
+	log_audit(LOG_INFO, VX11_MSG_DAEMON_STARTED, &f,
+		  "vx11d %s started: socket %s%s, state %s, policy %s, cgroups %s, %zu tasks queued", PACKAGE_VERSION,
+		  m->server->path ? m->server->path : "(from the service manager)", "", m->state_dir,
+		  m->policy->origin, cgroup_mode_to_string(m->cgroup.mode), queue_size(m->queue));
+	(void)sd_notifyf(false, "READY=1\nSTATUS=Serving, %zu tasks queued.", queue_size(m->queue));
+
+	r = sd_event_loop(m->event);
+
+	log_audit(LOG_INFO, VX11_MSG_DAEMON_STOPPING, &f, "vx11d stopping");
+	return r;
+}

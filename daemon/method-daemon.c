@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon.status, audit.list, events.subscribe and policy.reload. */
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conn.h"
+#include "manager.h"
+#include "methods.h"
+#include "params.h"
+#include "server.h"
+
+static const ParamSpec no_params[] = { {} };
+
+static json_object *seccomp_json(void)
+{
+	const struct scmp_version *v = seccomp_version();
+	json_object *o = json_object_new_object();
+	char buf[32];
+	unsigned api = seccomp_api_get();
+
+	snprintf(buf, sizeof(buf), "%u.%u.%u", v->major, v->minor, v->micro);
+	/* API level 0 means the kernel has no usable seccomp filter support. */
+	json_object_object_add(o, "available", json_object_new_boolean(api >= 1));
+	json_object_object_add(o, "api_level", json_object_new_int((int)api));
+	json_object_object_add(o, "libseccomp", json_object_new_string(buf));
+	return o;
+}
+
+int method_daemon_status(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	Manager *m = call->m;
+	json_object *o, *counts, *cg;
+	int r;
+
+	r = params_parse(no_params, params, "", &(char){ 0 }, err);
+	if (r < 0)
+		return r;
+
+	counts = json_object_new_object();
+	for (int s = 0; s < _TASK_STATUS_MAX; s++)
+		json_object_object_add(counts, task_status_to_string(s), json_object_new_int64((int64_t)m->task_counts[s]));
+
+	cg = json_object_new_object();
+	json_object_object_add(cg, "mode", json_object_new_string(cgroup_mode_to_string(m->cgroup.mode)));
+	json_object_object_add(cg, "unified_root", m->cgroup.unified_root[0] ? json_object_new_string(m->cgroup.unified_root) : NULL);
+	json_object_object_add(cg, "own_path", m->cgroup.own_path ? json_object_new_string(m->cgroup.own_path) : NULL);
+	json_object_object_add(cg, "controllers", json_object_new_string(m->cgroup.controllers));
+
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(o, "uptime_seconds",
+			       json_object_new_int64((int64_t)((now_monotonic_usec() - m->start_monotonic) / USEC_PER_SEC)));
+	json_object_object_add(o, "policy_mode",
+			       json_object_new_string(m->policy->mode == POLICY_MODE_SWITCH ? "switch" : "solo_madre"));
+	json_object_object_add(o, "policy", json_object_new_string(m->policy->origin));
+	json_object_object_add(o, "cgroup", cg);
+	json_object_object_add(o, "seccomp", seccomp_json());
+	json_object_object_add(o, "counts", counts);
+	json_object_object_add(o, "daughters_running", json_object_new_int(0));
+	json_object_object_add(o, "queue_depth", json_object_new_int64((int64_t)queue_size(m->queue)));
+	json_object_object_add(o, "connections", json_object_new_int64((int64_t)m->server->n_conns));
+	json_object_object_add(o, "intents_total", json_object_new_int64((int64_t)m->intents_total));
+	json_object_object_add(o, "journal", json_object_new_boolean(log_to_journal()));
+	*ret = o;
+	return 0;
+}
+
+typedef struct AuditParams {
+	int64_t limit;
+	const char *after;
+} AuditParams;
+
+static const ParamSpec audit_params[] = {
+	{ "limit", PARAM_INT, offsetof(AuditParams, limit), 0, 1, 1000 },
+	{ "after", PARAM_STRING, offsetof(AuditParams, after), 0, 0, 64 },
+	{}
+};
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static int add_entry(const IntentRecord *r, void *userdata)
+{
+	json_object *o = json_object_new_object();
+
+	add_str(o, "correlation_id", r->correlation_id);
+	json_object_object_add(o, "created_at", json_timestamp(r->created_at));
+	json_object_object_add(o, "uid", json_object_new_int64(r->uid));
+	json_object_object_add(o, "gid", json_object_new_int64(r->gid));
+	json_object_object_add(o, "pid", json_object_new_int64(r->pid));
+	add_str(o, "source", r->source);
+	add_str(o, "intent_type", r->intent_type);
+	json_object_object_add(o, "priority", json_object_new_int(r->priority));
+	json_object_object_add(o, "require_switch", json_object_new_boolean(r->require_switch));
+	json_object_object_add(o, "require_spawner", json_object_new_boolean(r->require_spawner));
+	add_str(o, "status", r->status);
+	add_str(o, "mode", r->mode);
+	add_str(o, "provider", r->provider);
+	add_str(o, "error", r->error);
+	add_str(o, "task_id", r->task_id);
+	json_object_array_add(userdata, o);
+	return 0;
+}
+
+int method_audit_list(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	AuditParams p;
+	json_object *entries, *o;
+	int r;
+
+	r = params_parse(audit_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+	entries = json_object_new_array();
+	r = store_intent_list(call->m->store, p.after, p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit, (uid_t)-1,
+			      add_entry, entries);
+	if (r < 0) {
+		json_object_put(entries);
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "count", json_object_new_int((int)json_object_array_length(entries)));
+	json_object_object_add(o, "entries", entries);
+	*ret = o;
+	return 0;
+}
+
+typedef struct SubscribeParams {
+	const char *task_id;
+} SubscribeParams;
+
+static const ParamSpec subscribe_params[] = {
+	{ "task_id", PARAM_STRING, offsetof(SubscribeParams, task_id), 0, 0, 64 },
+	{}
+};
+
+int method_events_subscribe(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	Manager *m = call->m;
+	Conn *c = call->conn;
+	SubscribeParams p;
+	json_object *o;
+	int r;
+
+	r = params_parse(subscribe_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+	if (p.task_id) {
+		Task t;
+		r = store_task_get(m->store, p.task_id, &t);
+		if (r == 0 && !caller_may_see(call->caller, m->policy, t.uid))
+			r = -ENOENT;
+		if (r == 0)
+			task_done(&t);
+		if (r == -ENOENT)
+			return rpc_error(err, RPC_NOT_FOUND, "no such task: %.64s", p.task_id);
+		if (r < 0)
+			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+	}
+	if (!c)
+		return rpc_error(err, RPC_INTERNAL, "internal error: no connection to subscribe");
+
+	snprintf(c->sub_task_id, sizeof(c->sub_task_id), "%s", p.task_id ? p.task_id : "");
+	if (!c->subscribed) {
+		LIST_PREPEND(subscribers, m->subscribers, c);
+		c->subscribed = true;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "subscribed", json_object_new_boolean(true));
+	*ret = o;
+	return 0;
+}
+
+int method_policy_reload(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	Manager *m = call->m;
+	_cleanup_free_ char *error = NULL;
+	json_object *o;
+	int r;
+
+	r = params_parse(no_params, params, "", &(char){ 0 }, err);
+	if (r < 0)
+		return r;
+	r = manager_reload_policy(m, &error);
+	if (r < 0)
+		return rpc_error(err, RPC_INTERNAL, "policy not reloaded, the previous one stays: %s",
+				 error ? error : "unknown error");
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("reloaded"));
+	json_object_object_add(o, "policy", json_object_new_string(m->policy->origin));
+	json_object_object_add(o, "mode", json_object_new_string(m->policy->mode == POLICY_MODE_SWITCH ? "switch" : "solo_madre"));
+	json_object_object_add(o, "tasks", json_object_new_int((int)m->policy->n_tasks));
+	*ret = o;
+	return 0;
+}

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: MIT */
+/* intent.submit and result.get: the front door of the daemon. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conn.h"
+#include "manager.h"
+#include "methods.h"
+#include "params.h"
+
+typedef struct SubmitParams {
+	const char *intent_type;
+	const char *text;
+	json_object *payload;
+	json_object *require;
+	const char *priority;
+	const char *source;
+	int64_t ttl_seconds;
+	int64_t max_retries;
+	const char *idempotency_key;
+} SubmitParams;
+
+static const ParamSpec submit_params[] = {
+	{ "intent_type", PARAM_STRING, offsetof(SubmitParams, intent_type), PARAM_REQUIRED | PARAM_NONEMPTY, 0, 256 },
+	{ "text", PARAM_STRING, offsetof(SubmitParams, text), 0, 0, 0 },
+	{ "payload", PARAM_OBJECT, offsetof(SubmitParams, payload), 0, 0, 0 },
+	{ "require", PARAM_OBJECT, offsetof(SubmitParams, require), 0, 0, 0 },
+	{ "priority", PARAM_STRING, offsetof(SubmitParams, priority), 0, 0, 0 },
+	{ "source", PARAM_STRING, offsetof(SubmitParams, source), 0, 0, 0 },
+	{ "ttl_seconds", PARAM_INT, offsetof(SubmitParams, ttl_seconds), 0, 1, 30 * 24 * 3600 },
+	{ "max_retries", PARAM_INT, offsetof(SubmitParams, max_retries), 0, 0, 1000 },
+	{ "idempotency_key", PARAM_STRING, offsetof(SubmitParams, idempotency_key), PARAM_NONEMPTY, 0, 256 },
+	{}
+};
+
+typedef struct RequireParams {
+	int switch_;
+	int spawner;
+} RequireParams;
+
+static const ParamSpec require_params[] = {
+	{ "switch", PARAM_BOOL, offsetof(RequireParams, switch_), 0, 0, 0 },
+	{ "spawner", PARAM_BOOL, offsetof(RequireParams, spawner), 0, 0, 0 },
+	{}
+};
+
+static json_object *make_envelope(const char *correlation_id, const char *status, const char *mode,
+				  const char *provider, json_object *response, const char *error, uint64_t at)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "correlation_id", json_object_new_string(correlation_id));
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "mode", json_object_new_string(mode));
+	json_object_object_add(o, "provider", provider ? json_object_new_string(provider) : NULL);
+	json_object_object_add(o, "response", response ? response : json_object_new_object());
+	json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
+	json_object_object_add(o, "degraded", json_object_new_boolean(false));
+	json_object_object_add(o, "timestamp", json_timestamp(at));
+	return o;
+}
+
+static json_object *reason_response(const char *reason)
+{
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "reason", json_object_new_string(reason));
+	return r;
+}
+
+/* Record the intent (audit log row + journal); the envelope, if any, is what was replied. */
+static int record_intent(Manager *m, IntentRecord *rec, json_object *envelope)
+{
+	AuditFields f = AUDIT_FIELDS_INIT;
+	size_t len;
+	int r;
+
+	if (envelope)
+		rec->envelope_json = (char *)rpc_serialize(envelope, &len);
+	r = store_intent_insert(m->store, rec);
+	rec->envelope_json = NULL;
+	if (r < 0)
+		return log_error_errno(r, "cannot record intent %s: %s", rec->correlation_id, store_last_error(m->store));
+	m->intents_total++;
+
+	f.correlation_id = rec->correlation_id;
+	f.task_id = rec->task_id;
+	f.source = rec->source;
+	f.uid = rec->uid;
+	f.intent_type = rec->intent_type;
+	f.status = rec->status;
+	f.error = rec->error;
+	if (streq(rec->status, "ERROR"))
+		log_audit(LOG_NOTICE, VX11_MSG_INTENT_REFUSED, &f, "intent %s (%s) from uid %u refused: %s",
+			  rec->correlation_id, rec->intent_type, (unsigned)rec->uid, rec->error ? rec->error : "error");
+	else
+		log_audit(LOG_INFO, VX11_MSG_INTENT_ACCEPTED, &f, "intent %s (%s) from uid %u: %s", rec->correlation_id,
+			  rec->intent_type, (unsigned)rec->uid, rec->status);
+	return 0;
+}
+
+/* A refusal that is a JSON-RPC error still leaves its trace in the audit log. */
+static int refuse(Manager *m, IntentRecord *rec, const char *why, RpcError *err)
+{
+	rec->status = (char *)"ERROR";
+	rec->error = (char *)why;
+	rec->idempotency_key = NULL;
+	(void)record_intent(m, rec, NULL);
+	return err->code;
+}
+
+static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec, Task *t)
+{
+	size_t len;
+	int r;
+
+	*t = (Task){
+		.source = rec->source,
+		.priority = rec->priority,
+		.status = TASK_PENDING,
+		.task_type = pt->name,
+		.description = rec->text,
+		.payload_json = rec->payload_json,
+		.uid = rec->uid,
+		.max_retries = p->max_retries != PARAM_INT_UNSET ? (int)p->max_retries : (int)pt->max_retries,
+		.ttl_seconds = p->ttl_seconds != PARAM_INT_UNSET ? p->ttl_seconds : -1,
+	};
+	(void)len;
+	id_new_string(t->id);
+	memcpy(t->intent_id, rec->correlation_id, ID_STRING_MAX);
+	t->created_at = t->updated_at = rec->created_at;
+
+	r = store_task_insert(m->store, t);
+	if (r < 0)
+		return log_error_errno(r, "cannot store task %s: %s", t->id, store_last_error(m->store));
+	/* A QUEUED reply promises the task survives a power cut. */
+	store_want_durable(m->store);
+
+	Id id;
+	(void)id_from_string(t->id, &id);
+	r = queue_push(m->queue, &id, t->priority, t->seq, 0);
+	if (r < 0)
+		return log_error_errno(r, "cannot queue task %s: %m", t->id);
+	return 0;
+}
+
+int method_intent_submit(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	Manager *m = call->m;
+	const Policy *pol = m->policy;
+	SubmitParams p;
+	RequireParams req;
+	PolicySourceId src = SOURCE_OPERATOR;
+	_cleanup_free_ char *payload_json = NULL;
+	char correlation_id[ID_STRING_MAX], task_id[ID_STRING_MAX] = "";
+	json_object *envelope;
+	IntentRecord rec;
+	int priority, r;
+
+	r = params_parse(submit_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+	r = params_parse(require_params, p.require, "require.", &req, err);
+	if (r < 0)
+		return r;
+
+	if (p.source) {
+		src = policy_source_from_string(p.source);
+		if (src == _SOURCE_INVALID)
+			return rpc_error(err, RPC_INVALID_PARAMS,
+					 "invalid params: source: expected one of shub, operator, madre, hijas");
+	}
+	if (p.priority) {
+		if (strlen(p.priority) != 2 || p.priority[0] != 'P' || p.priority[1] < '0' || p.priority[1] > '3')
+			return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: priority: expected one of P0, P1, P2, P3");
+		priority = p.priority[1] - '0';
+	} else
+		priority = pol->sources[src].priority;
+
+	json_object *task_name = NULL;
+	if (p.payload && json_object_object_get_ex(p.payload, "task_name", &task_name) &&
+	    !json_object_is_type(task_name, json_type_string))
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: payload.task_name: expected a string");
+
+	/* Same key from the same uid: the first answer again, nothing new. */
+	if (p.idempotency_key) {
+		IntentRecord old;
+		r = store_intent_find_idempotent(m->store, call->caller->uid, p.idempotency_key, &old);
+		if (r == 0) {
+			envelope = old.envelope_json ? json_tokener_parse(old.envelope_json) : NULL;
+			intent_record_done(&old);
+			if (!envelope)
+				return rpc_error(err, RPC_INTERNAL, "internal error: stored reply unreadable");
+			*ret = envelope;
+			return 0;
+		}
+		if (r != -ENOENT)
+			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+	}
+
+	if (p.payload)
+		payload_json = strdup(rpc_serialize(p.payload, &(size_t){ 0 }));
+
+	id_new_string(correlation_id);
+	rec = (IntentRecord){
+		.created_at = now_realtime_usec(),
+		.uid = call->caller->uid,
+		.gid = call->caller->gid,
+		.pid = call->caller->pid,
+		.source = (char *)policy_source_to_string(src),
+		.intent_type = (char *)p.intent_type,
+		.text = (char *)p.text,
+		.payload_json = payload_json,
+		.require_switch = req.switch_ == 1,
+		.require_spawner = req.spawner == 1,
+		.priority = priority,
+		.idempotency_key = (char *)p.idempotency_key,
+	};
+	memcpy(rec.correlation_id, correlation_id, ID_STRING_MAX);
+
+	if (!call->admin && !policy_groups_allow(&pol->sources[src].groups, call->caller->gid, call->caller->groups,
+						    call->caller->n_groups)) {
+		rpc_error(err, RPC_PERMISSION_DENIED, "permission denied: you may not submit as source %s",
+			  policy_source_to_string(src));
+		return refuse(m, &rec, "permission_denied", err);
+	}
+
+	if (rec.require_switch && pol->mode == POLICY_MODE_SOLO_MADRE) {
+		json_object *resp = reason_response("the switch is off: the policy mode is solo_madre");
+		json_object_object_add(resp, "policy", json_object_new_string("SOLO_MADRE"));
+		rec.status = (char *)"ERROR", rec.mode = (char *)"FALLBACK", rec.error = (char *)"off_by_policy";
+		envelope = make_envelope(correlation_id, "ERROR", "FALLBACK", NULL, resp, "off_by_policy", rec.created_at);
+	} else if (rec.require_switch) {
+		/* Mode "switch" is valid policy, but no switch service exists yet. */
+		rec.status = (char *)"ERROR", rec.mode = (char *)"FALLBACK", rec.error = (char *)"switch_unavailable";
+		envelope = make_envelope(correlation_id, "ERROR", "FALLBACK", NULL,
+					 reason_response("no switch service is available"), "switch_unavailable",
+					 rec.created_at);
+	} else if (!rec.require_spawner) {
+		char plan_id[ID_STRING_MAX];
+		json_object *resp = json_object_new_object();
+
+		json_object_object_add(resp, "plan_id", json_object_new_string(id_new_string(plan_id)));
+		json_object_object_add(resp, "steps_executed", json_object_new_int(1));
+		json_object_object_add(resp, "result", json_object_new_string("intent_processed"));
+		json_object_object_add(resp, "notes", json_object_new_string("fallback_local execution"));
+		rec.status = (char *)"DONE", rec.mode = (char *)"MADRE", rec.provider = (char *)"fallback_local";
+		envelope = make_envelope(correlation_id, "DONE", "MADRE", "fallback_local", resp, NULL, rec.created_at);
+	} else {
+		const char *type = task_name ? json_object_get_string(task_name) : p.intent_type;
+		const PolicyTask *pt = policy_find_task(pol, type);
+
+		if (!pt) {
+			char why[384];
+			snprintf(why, sizeof(why), "no task type \"%.256s\" in the policy", type);
+			rec.status = (char *)"ERROR", rec.mode = (char *)"SPAWNER", rec.error = (char *)"unknown_task";
+			envelope = make_envelope(correlation_id, "ERROR", "SPAWNER", NULL, reason_response(why),
+						 "unknown_task", rec.created_at);
+		} else {
+			Task t;
+
+			rec.mode = (char *)"SPAWNER";
+			if (!call->admin && !policy_groups_allow(&pt->groups, call->caller->gid, call->caller->groups,
+								    call->caller->n_groups)) {
+				rpc_error(err, RPC_PERMISSION_DENIED, "permission denied: you may not submit task type %s",
+					  pt->name);
+				return refuse(m, &rec, "permission_denied", err);
+			}
+			if (queue_size(m->queue) >= pol->limits.max_queued) {
+				rpc_error(err, RPC_BUSY, "the queue is full (%" PRIu64 " tasks, policy limits.max_queued)",
+					  pol->limits.max_queued);
+				return refuse(m, &rec, "queue_full", err);
+			}
+			r = create_task(m, &p, pt, &rec, &t);
+			if (r < 0)
+				return rpc_error(err, RPC_INTERNAL, "internal error: cannot store the task: %s",
+						 store_last_error(m->store));
+			memcpy(task_id, t.id, ID_STRING_MAX);
+			rec.task_id = task_id;
+			rec.status = (char *)"QUEUED", rec.provider = (char *)"spawner";
+
+			json_object *resp = json_object_new_object();
+			json_object_object_add(resp, "task_id", json_object_new_string(task_id));
+			envelope = make_envelope(correlation_id, "QUEUED", "SPAWNER", "spawner", resp, NULL, rec.created_at);
+			manager_task_changed(m, &t, _TASK_STATUS_INVALID);
+		}
+	}
+
+	r = record_intent(m, &rec, envelope);
+	if (r < 0) {
+		json_object_put(envelope);
+		return rpc_error(err, RPC_INTERNAL, "internal error: cannot record the intent: %s",
+				 store_last_error(m->store));
+	}
+	*ret = envelope;
+	return 0;
+}
+
+/* What result.get says about a task's status. */
+static const char *result_status(TaskStatus s)
+{
+	switch (s) {
+	case TASK_RUNNING:
+		return "RUNNING";
+	case TASK_COMPLETED:
+		return "DONE";
+	case TASK_FAILED:
+		return "ERROR";
+	case TASK_EXPIRED:
+		return "EXPIRED";
+	case TASK_CANCELLED:
+		return "CANCELLED";
+	default: /* pending, planning, retrying: waiting for a daughter */
+		return "QUEUED";
+	}
+}
+
+int result_build(Manager *m, const char *correlation_id, json_object **ret)
+{
+	IntentRecord rec;
+	json_object *o, *result = NULL;
+	const char *status, *error;
+	uint64_t at;
+	int r;
+
+	r = store_intent_get(m->store, correlation_id, &rec);
+	if (r < 0)
+		return r;
+
+	status = rec.status;
+	error = rec.error;
+	at = rec.created_at;
+	if (rec.task_id) {
+		Task t;
+		r = store_task_get(m->store, rec.task_id, &t);
+		if (r < 0) {
+			intent_record_done(&rec);
+			return r;
+		}
+		status = result_status(t.status);
+		error = t.status == TASK_CANCELLED ? "cancelled" : t.status == TASK_EXPIRED ? "expired" : NULL;
+		at = t.updated_at;
+		result = t.result_json ? json_tokener_parse(t.result_json) : NULL;
+		if (!result) {
+			/* Filled in by the spawner when an attempt ends. */
+			result = json_object_new_object();
+			json_object_object_add(result, "task_id", json_object_new_string(t.id));
+			json_object_object_add(result, "exit_code", NULL);
+			json_object_object_add(result, "signal", NULL);
+			json_object_object_add(result, "reason", t.status == TASK_CANCELLED ? json_object_new_string("cancelled") : NULL);
+			json_object_object_add(result, "report", NULL);
+			json_object_object_add(result, "output_tail", NULL);
+		}
+		task_done(&t);
+		if (error == NULL && t.status == TASK_FAILED)
+			error = "failed";
+	} else if (rec.envelope_json) {
+		json_object *env = json_tokener_parse(rec.envelope_json), *resp;
+		if (env && json_object_object_get_ex(env, "response", &resp))
+			result = json_object_get(resp);
+		json_object_put(env);
+	}
+
+	o = json_object_new_object();
+	json_object_object_add(o, "correlation_id", json_object_new_string(rec.correlation_id));
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "result", result);
+	json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
+	json_object_object_add(o, "mode", rec.mode ? json_object_new_string(rec.mode) : NULL);
+	json_object_object_add(o, "provider", rec.provider ? json_object_new_string(rec.provider) : NULL);
+	json_object_object_add(o, "timestamp", json_timestamp(at));
+	intent_record_done(&rec);
+	*ret = o;
+	return 0;
+}
+
+static bool result_is_final(json_object *res)
+{
+	json_object *st;
+	return json_object_object_get_ex(res, "status", &st) && !streq(json_object_get_string(st), "QUEUED") &&
+	       !streq(json_object_get_string(st), "RUNNING");
+}
+
+static int on_wait_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Conn *c = userdata;
+	json_object *res = NULL;
+	_cleanup_json_ json_object *reply = NULL;
+	RpcError err;
+
+	if (result_build(c->manager, c->wait.correlation_id, &res) < 0) {
+		rpc_error(&err, RPC_NOT_FOUND, "no such correlation id: %s", c->wait.correlation_id);
+		reply = rpc_make_error(c->wait.id, &err);
+	} else
+		reply = rpc_make_result(c->wait.id, res);
+	conn_wait_finish(c, reply);
+	return 0;
+}
+
+void result_wake_waiters(Manager *m, const Task *t)
+{
+	Conn *c, *n;
+
+	LIST_FOREACH_SAFE(waiters, c, n, m->waiters)
+		if (streq(c->wait.task_id, t->id))
+			on_wait_timeout(NULL, 0, c);
+}
+
+typedef struct ResultParams {
+	const char *correlation_id;
+	double wait_seconds;
+} ResultParams;
+
+static const ParamSpec result_params[] = {
+	{ "correlation_id", PARAM_STRING, offsetof(ResultParams, correlation_id), PARAM_REQUIRED, 0, 64 },
+	{ "wait_seconds", PARAM_NUMBER, offsetof(ResultParams, wait_seconds), 0, 0, 3600 },
+	{}
+};
+
+int method_result_get(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	Manager *m = call->m;
+	_cleanup_json_ json_object *res = NULL;
+	IntentRecord rec;
+	ResultParams p;
+	int r;
+
+	r = params_parse(result_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+
+	r = store_intent_get(m->store, p.correlation_id, &rec);
+	if (r == -ENOENT || (r == 0 && !caller_may_see(call->caller, m->policy, rec.uid))) {
+		if (r == 0)
+			intent_record_done(&rec);
+		return rpc_error(err, RPC_NOT_FOUND, "no such correlation id: %.64s", p.correlation_id);
+	}
+	if (r < 0)
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+
+	r = result_build(m, p.correlation_id, &res);
+	if (r < 0) {
+		intent_record_done(&rec);
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+	}
+
+	if (!isnan(p.wait_seconds) && p.wait_seconds > 0 && rec.task_id && !result_is_final(res) && call->may_defer &&
+	    call->conn) {
+		Conn *c = call->conn;
+		r = sd_event_add_time_relative(m->event, &c->wait.timer, CLOCK_MONOTONIC,
+					       (uint64_t)(p.wait_seconds * USEC_PER_SEC), USEC_PER_MSEC, on_wait_timeout, c);
+		if (r >= 0) {
+			c->wait.active = true;
+			c->wait.id = json_object_get(call->id);
+			snprintf(c->wait.correlation_id, sizeof(c->wait.correlation_id), "%s", rec.correlation_id);
+			snprintf(c->wait.task_id, sizeof(c->wait.task_id), "%s", rec.task_id);
+			LIST_PREPEND(waiters, m->waiters, c);
+			intent_record_done(&rec);
+			return METHOD_DEFERRED;
+		}
+		/* Cannot wait: answer now, which is still correct. */
+	}
+	intent_record_done(&rec);
+	*ret = TAKE_PTR(res);
+	return 0;
+}

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/* task.list, task.get, task.cancel and daughter.list. A submitter sees only
+ * its own tasks; someone else's task is "not found", not "forbidden", so ids
+ * leak nothing. */
+#include <string.h>
+
+#include "manager.h"
+#include "methods.h"
+#include "params.h"
+
+json_object *task_to_json(const Task *t)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(t->id));
+	json_object_object_add(o, "intent_id", json_object_new_string(t->intent_id));
+	json_object_object_add(o, "source", json_object_new_string(t->source));
+	json_object_object_add(o, "priority", json_object_new_int(t->priority));
+	json_object_object_add(o, "status", json_object_new_string(task_status_to_string(t->status)));
+	json_object_object_add(o, "task_type", json_object_new_string(t->task_type));
+	json_object_object_add(o, "description", t->description ? json_object_new_string(t->description) : NULL);
+	json_object_object_add(o, "created_at", json_timestamp(t->created_at));
+	json_object_object_add(o, "updated_at", json_timestamp(t->updated_at));
+	json_object_object_add(o, "current_retry", json_object_new_int(t->current_retry));
+	json_object_object_add(o, "max_retries", json_object_new_int(t->max_retries));
+	json_object_object_add(o, "mutation_level", json_object_new_int(t->mutation_level));
+	json_object_object_add(o, "next_attempt_at", json_timestamp(t->next_attempt_at));
+	json_object_object_add(o, "uid", json_object_new_int64(t->uid));
+	return o;
+}
+
+static int status_mask_from_json(json_object *v, unsigned *ret, RpcError *err)
+{
+	unsigned mask = 0;
+	size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_is_type(v, json_type_array) ? json_object_array_get_idx(v, i) : v;
+		TaskStatus s = task_status_from_string(json_object_get_string(e));
+		if (s == _TASK_STATUS_INVALID)
+			return rpc_error(err, RPC_INVALID_PARAMS,
+					 "invalid params: status: unknown task status \"%.32s\" (expected pending, planning, "
+					 "running, retrying, completed, failed, expired or cancelled)",
+					 json_object_get_string(e));
+		mask |= 1u << s;
+	}
+	*ret = mask;
+	return 0;
+}
+
+typedef struct ListParams {
+	json_object *status;
+	const char *source;
+	int64_t limit;
+	const char *after;
+} ListParams;
+
+static const ParamSpec list_params[] = {
+	{ "status", PARAM_STRING_OR_ARRAY, offsetof(ListParams, status), 0, 0, 0 },
+	{ "source", PARAM_STRING, offsetof(ListParams, source), 0, 0, 0 },
+	{ "limit", PARAM_INT, offsetof(ListParams, limit), 0, 1, 1000 },
+	{ "after", PARAM_STRING, offsetof(ListParams, after), 0, 0, 64 },
+	{}
+};
+
+static int add_task(const Task *t, void *userdata)
+{
+	json_object_array_add(userdata, task_to_json(t));
+	return 0;
+}
+
+int method_task_list(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	ListParams p;
+	TaskFilter f = { .uid = (uid_t)-1 };
+	json_object *tasks, *o;
+	int r;
+
+	r = params_parse(list_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+	if (p.status && (r = status_mask_from_json(p.status, &f.status_mask, err)) < 0)
+		return r;
+	if (p.source && policy_source_from_string(p.source) == _SOURCE_INVALID)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: source: expected one of shub, operator, madre, hijas");
+	f.source = p.source;
+	f.after = p.after;
+	f.limit = p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit;
+	if (!call->admin)
+		f.uid = call->caller->uid;
+
+	tasks = json_object_new_array();
+	r = store_task_list(call->m->store, &f, add_task, tasks);
+	if (r < 0) {
+		json_object_put(tasks);
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "count", json_object_new_int((int)json_object_array_length(tasks)));
+	json_object_object_add(o, "tasks", tasks);
+	*ret = o;
+	return 0;
+}
+
+typedef struct TaskIdParams {
+	const char *task_id;
+} TaskIdParams;
+
+static const ParamSpec task_id_params[] = {
+	{ "task_id", PARAM_STRING, offsetof(TaskIdParams, task_id), PARAM_REQUIRED, 0, 64 },
+	{}
+};
+
+/* Load a task the caller may see, or fill *err. */
+static int visible_task(Call *call, json_object *params, Task *ret, RpcError *err)
+{
+	TaskIdParams p;
+	int r;
+
+	r = params_parse(task_id_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+	r = store_task_get(call->m->store, p.task_id, ret);
+	if (r == 0 && !caller_may_see(call->caller, call->m->policy, ret->uid)) {
+		task_done(ret);
+		r = -ENOENT;
+	}
+	if (r == -ENOENT)
+		return rpc_error(err, RPC_NOT_FOUND, "no such task: %.64s", p.task_id);
+	if (r < 0)
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	return 0;
+}
+
+static int add_attempt(const Attempt *a, void *userdata)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "number", json_object_new_int(a->number));
+	json_object_object_add(o, "status", a->status ? json_object_new_string(a->status) : NULL);
+	json_object_object_add(o, "reason", a->reason ? json_object_new_string(a->reason) : NULL);
+	json_object_object_add(o, "started_at", json_timestamp(a->started_at));
+	json_object_object_add(o, "finished_at", json_timestamp(a->finished_at));
+	json_object_object_add(o, "exit_code", a->exit_code >= 0 ? json_object_new_int(a->exit_code) : NULL);
+	json_object_object_add(o, "signal", a->signal > 0 ? json_object_new_int(a->signal) : NULL);
+	json_object_object_add(o, "cpu_usec", json_object_new_int64((int64_t)a->cpu_usec));
+	json_object_object_add(o, "memory_peak_bytes", json_object_new_int64((int64_t)a->memory_peak_bytes));
+	json_object_object_add(o, "tokens_used_cli", json_object_new_int64(a->tokens_used_cli));
+	json_object_object_add(o, "tokens_used_local", json_object_new_int64(a->tokens_used_local));
+	json_object_object_add(o, "switch_model_used", a->switch_model_used ? json_object_new_string(a->switch_model_used) : NULL);
+	json_object_object_add(o, "cli_provider_used", a->cli_provider_used ? json_object_new_string(a->cli_provider_used) : NULL);
+	json_object_object_add(o, "error_message", a->error_message ? json_object_new_string(a->error_message) : NULL);
+	json_object_array_add(userdata, o);
+	return 0;
+}
+
+static json_object *daughter_to_json(const Daughter *d, bool with_task)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(d->id));
+	if (with_task)
+		json_object_object_add(o, "task_id", json_object_new_string(d->task_id));
+	json_object_object_add(o, "name", d->name ? json_object_new_string(d->name) : NULL);
+	json_object_object_add(o, "purpose", d->purpose ? json_object_new_string(d->purpose) : NULL);
+	json_object_object_add(o, "status", d->status ? json_object_new_string(d->status) : NULL);
+	json_object_object_add(o, "mutation_level", json_object_new_int(d->mutation_level));
+	json_object_object_add(o, "started_at", json_timestamp(d->started_at));
+	return o;
+}
+
+typedef struct DaughterWalk {
+	Store *store;
+	json_object *array;
+	int r;
+} DaughterWalk;
+
+static int add_daughter_nested(const Daughter *d, void *userdata)
+{
+	DaughterWalk *w = userdata;
+	json_object *o = daughter_to_json(d, false), *attempts = json_object_new_array();
+
+	json_object_object_add(o, "last_heartbeat_at", json_timestamp(d->last_heartbeat_at));
+	json_object_object_add(o, "ended_at", json_timestamp(d->ended_at));
+	json_object_object_add(o, "error_last", d->error_last ? json_object_new_string(d->error_last) : NULL);
+	w->r = store_attempt_list(w->store, d->id, add_attempt, attempts);
+	json_object_object_add(o, "attempts", attempts);
+	json_object_array_add(w->array, o);
+	return w->r < 0 ? w->r : 0;
+}
+
+int method_task_get(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	DaughterWalk w = { .store = call->m->store };
+	json_object *o;
+	Task t;
+	int r;
+
+	r = visible_task(call, params, &t, err);
+	if (r < 0)
+		return r;
+	w.array = json_object_new_array();
+	r = store_daughter_list(call->m->store, t.id, NULL, 0, add_daughter_nested, &w);
+	if (r < 0) {
+		task_done(&t);
+		json_object_put(w.array);
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "task", task_to_json(&t));
+	json_object_object_add(o, "daughters", w.array);
+	task_done(&t);
+	*ret = o;
+	return 0;
+}
+
+int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	Manager *m = call->m;
+	TaskStatus old;
+	json_object *o;
+	Id id;
+	Task t;
+	int r;
+
+	r = visible_task(call, params, &t, err);
+	if (r < 0)
+		return r;
+	if (task_status_is_terminal(t.status)) {
+		rpc_error(err, RPC_CONFLICT, "task %s is already %s", t.id, task_status_to_string(t.status));
+		task_done(&t);
+		return err->code;
+	}
+	/* Running tasks need the spawner to kill their daughter. */
+	if (t.status == TASK_RUNNING) {
+		rpc_error(err, RPC_CONFLICT, "task %s is running and cannot be cancelled by this daemon", t.id);
+		task_done(&t);
+		return err->code;
+	}
+
+	old = t.status;
+	t.status = TASK_CANCELLED;
+	t.updated_at = now_realtime_usec();
+	t.next_attempt_at = 0;
+	r = store_task_update(m->store, &t);
+	if (r < 0) {
+		task_done(&t);
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+	}
+	store_want_durable(m->store);
+	if (id_from_string(t.id, &id) == 0)
+		(void)queue_remove(m->queue, &id);
+	manager_task_changed(m, &t, old);
+
+	AuditFields f = AUDIT_FIELDS_INIT;
+	f.task_id = t.id;
+	f.correlation_id = t.intent_id;
+	f.source = t.source;
+	f.uid = call->caller->uid;
+	f.status = "cancelled";
+	log_audit(LOG_INFO, VX11_MSG_TASK_CANCELLED, &f, "task %s cancelled by uid %u (was %s)", t.id,
+		  (unsigned)call->caller->uid, task_status_to_string(old));
+
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("cancelled"));
+	json_object_object_add(o, "task_id", json_object_new_string(t.id));
+	json_object_object_add(o, "cancelled_daughters_count", json_object_new_int(0));
+	task_done(&t);
+	*ret = o;
+	return 0;
+}
+
+typedef struct DaughterListParams {
+	const char *status;
+	int64_t limit;
+} DaughterListParams;
+
+static const ParamSpec daughter_list_params[] = {
+	{ "status", PARAM_STRING, offsetof(DaughterListParams, status), 0, 0, 0 },
+	{ "limit", PARAM_INT, offsetof(DaughterListParams, limit), 0, 1, 1000 },
+	{}
+};
+
+typedef struct VisibleDaughters {
+	Call *call;
+	json_object *array;
+} VisibleDaughters;
+
+static int add_daughter(const Daughter *d, void *userdata)
+{
+	VisibleDaughters *v = userdata;
+
+	if (!v->call->admin) {
+		Task t;
+		bool mine = store_task_get(v->call->m->store, d->task_id, &t) == 0 && t.uid == v->call->caller->uid;
+		if (mine)
+			task_done(&t);
+		if (!mine)
+			return 0;
+	}
+	json_object_array_add(v->array, daughter_to_json(d, true));
+	return 0;
+}
+
+int method_daughter_list(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	static const char *const states[] = { "spawning", "running", "exited", "failed", "expired", "killed" };
+	VisibleDaughters v = { .call = call };
+	DaughterListParams p;
+	json_object *o;
+	bool known = false;
+	int r;
+
+	r = params_parse(daughter_list_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; p.status && i < ELEMENTSOF(states); i++)
+		known = known || streq(p.status, states[i]);
+	if (p.status && !known)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: status: unknown daughter status \"%.32s\" (expected spawning, running, "
+				 "exited, failed, expired or killed)",
+				 p.status);
+
+	v.array = json_object_new_array();
+	r = store_daughter_list(call->m->store, NULL, p.status, p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit,
+				add_daughter, &v);
+	if (r < 0) {
+		json_object_put(v.array);
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "count", json_object_new_int((int)json_object_array_length(v.array)));
+	json_object_object_add(o, "daughters", v.array);
+	*ret = o;
+	return 0;
+}

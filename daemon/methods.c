@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "conn.h"
+#include "manager.h"
+#include "methods.h"
+
+/* The whole API on one screen. Daughter methods arrive with the spawner. */
+static const Method method_table[] = {
+	{ "intent.submit", ROLE_SUBMITTER, method_intent_submit },
+	{ "result.get", ROLE_SUBMITTER, method_result_get },
+	{ "task.list", ROLE_SUBMITTER, method_task_list },
+	{ "task.get", ROLE_SUBMITTER, method_task_get },
+	{ "task.cancel", ROLE_SUBMITTER, method_task_cancel },
+	{ "daughter.list", ROLE_SUBMITTER, method_daughter_list },
+	{ "daemon.status", ROLE_ANYONE, method_daemon_status },
+	{ "events.subscribe", ROLE_SUBMITTER, method_events_subscribe },
+	{ "audit.list", ROLE_ADMIN, method_audit_list },
+	{ "policy.reload", ROLE_ADMIN, method_policy_reload },
+};
+
+const Method *methods_find(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(method_table); i++)
+		if (streq(method_table[i].name, name))
+			return &method_table[i];
+	return NULL;
+}
+
+static json_object *process_one(json_object *msg, methods_run_fn run, void *userdata, bool in_batch,
+				bool *ret_deferred)
+{
+	RpcRequest req;
+	RpcError err;
+	json_object *id_for_error;
+
+	if (rpc_validate_request(msg, &req, &id_for_error, &err) < 0)
+		return rpc_make_error(id_for_error, &err);
+	return run(userdata, &req, in_batch, ret_deferred);
+}
+
+json_object *methods_process_line(const char *line, size_t len, methods_run_fn run, void *userdata, bool *ret_deferred)
+{
+	_cleanup_json_ json_object *msg = NULL;
+	json_object *replies;
+	RpcError err;
+	size_t n;
+
+	*ret_deferred = false;
+	if (rpc_parse_line(line, len, &msg, &err) < 0)
+		return rpc_make_error(NULL, &err);
+
+	if (!json_object_is_type(msg, json_type_array))
+		return process_one(msg, run, userdata, false, ret_deferred);
+
+	n = json_object_array_length(msg);
+	if (n == 0) {
+		rpc_error(&err, RPC_INVALID_REQUEST, "invalid request: empty batch");
+		return rpc_make_error(NULL, &err);
+	}
+	replies = json_object_new_array_ext((int)n);
+	for (size_t i = 0; i < n; i++) {
+		bool deferred = false;
+		json_object *r = process_one(json_object_array_get_idx(msg, i), run, userdata, true, &deferred);
+		if (r)
+			json_object_array_add(replies, r);
+	}
+	/* A batch of notifications only gets no reply at all. */
+	if (json_object_array_length(replies) == 0) {
+		json_object_put(replies);
+		return NULL;
+	}
+	return replies;
+}
+
+static json_object *run_method(void *userdata, const RpcRequest *req, bool in_batch, bool *ret_deferred)
+{
+	Conn *c = userdata;
+	Manager *m = c->manager;
+	const Method *method;
+	json_object *result = NULL;
+	RpcError err = { 0 };
+	int r;
+
+	method = methods_find(req->method);
+	if (!method) {
+		rpc_error(&err, RPC_NO_SUCH_METHOD, "no such method: %.64s", req->method);
+		goto error;
+	}
+
+	Call call = {
+		.m = m,
+		.conn = c,
+		.caller = &c->caller,
+		.id = req->id,
+		.may_defer = !in_batch && !req->is_notification,
+		.admin = caller_is_admin(&c->caller, m->policy),
+	};
+	if (method->role == ROLE_ADMIN && !call.admin) {
+		rpc_error(&err, RPC_PERMISSION_DENIED, "permission denied: %s needs an administrator (uid 0 or group %s)",
+			  method->name, m->policy->admin_group);
+		goto error;
+	}
+
+	r = method->handler(&call, req->params, &result, &err);
+	if (r == METHOD_DEFERRED) {
+		*ret_deferred = true;
+		return NULL;
+	}
+	if (r < 0)
+		goto error;
+	if (req->is_notification) {
+		json_object_put(result);
+		return NULL;
+	}
+	return rpc_make_result(req->id, result);
+
+error:
+	if (req->is_notification)
+		return NULL;
+	if (!err.code)
+		rpc_error(&err, RPC_INTERNAL, "internal error");
+	return rpc_make_error(req->id, &err);
+}
+
+void methods_handle_line(Manager *m, Conn *c, const char *line, size_t len)
+{
+	bool deferred;
+	_cleanup_json_ json_object *reply = methods_process_line(line, len, run_method, c, &deferred);
+
+	if (reply)
+		conn_send(c, reply);
+}
+
+json_object *json_timestamp(uint64_t usec)
+{
+	char buf[TIMESTAMP_MAX];
+
+	if (usec == 0)
+		return NULL;
+	return json_object_new_string(format_timestamp(buf, usec));
+}

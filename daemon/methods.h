@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Method dispatch: one line in, replies out through conn_send(). The table
+ * in methods.c names each method, the role it needs and its handler; the
+ * handlers live in one file per family (method-intent.c, method-task.c,
+ * method-daemon.c).
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "caller.h"
+#include "rpc.h"
+
+typedef struct Manager Manager;
+typedef struct Conn Conn;
+
+typedef struct Call {
+	Manager *m;
+	Conn *conn;           /* NULL in the fuzzer and unit tests */
+	const Caller *caller;
+	json_object *id;      /* the request id (borrowed), NULL for notifications */
+	bool may_defer;       /* false inside a batch */
+	bool admin;           /* caller_is_admin(), computed once per call */
+} Call;
+
+/* Returns 0 and sets *ret_result, METHOD_DEFERRED when the handler parked the
+ * connection (it will answer later), or a negative RPC_* code with *err set. */
+#define METHOD_DEFERRED 1
+typedef int (*MethodHandler)(Call *call, json_object *params, json_object **ret_result, RpcError *err);
+
+typedef enum Role {
+	ROLE_ANYONE,
+	ROLE_SUBMITTER, /* anyone who can open the socket */
+	ROLE_ADMIN,
+} Role;
+
+typedef struct Method {
+	const char *name;
+	Role role;
+	MethodHandler handler;
+} Method;
+
+const Method *methods_find(const char *name);
+
+/* Handle one line from a client (a request, a notification or a batch). */
+void methods_handle_line(Manager *m, Conn *c, const char *line, size_t len);
+
+/*
+ * The part before any method runs: parse the line and validate each request.
+ * For every request that is valid, `run` is called; for invalid ones an error
+ * reply is built. Returns the reply to send (NULL: nothing to send). Shared
+ * by the daemon and the fuzzer.
+ */
+typedef json_object *(*methods_run_fn)(void *userdata, const RpcRequest *req, bool in_batch, bool *ret_deferred);
+json_object *methods_process_line(const char *line, size_t len, methods_run_fn run, void *userdata, bool *ret_deferred);
+
+/* Handlers. */
+int method_intent_submit(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_result_get(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_task_list(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_task_get(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_daughter_list(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_daemon_status(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_audit_list(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_events_subscribe(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_policy_reload(Call *call, json_object *params, json_object **ret, RpcError *err);
+
+/* Shared by handlers: a task / a timestamp / an intent in their wire form. */
+json_object *json_timestamp(uint64_t usec); /* null for 0 */
+struct Task;
+json_object *task_to_json(const struct Task *t);
+/* result.get's reply for an intent, from the store; -ENOENT etc. */
+int result_build(Manager *m, const char *correlation_id, json_object **ret);
+
+/* result.get waiters on this task get their answer now. */
+void result_wake_waiters(Manager *m, const struct Task *t);

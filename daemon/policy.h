@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The policy file (see ../shared/spec/policy.md and man/vx11-policy.5): parsed
+ * and fully validated at load into plain structs. An invalid file is refused
+ * with one message naming the key path; the caller keeps its old policy.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum PolicyMode {
+	POLICY_MODE_SOLO_MADRE,
+	POLICY_MODE_SWITCH,
+} PolicyMode;
+
+typedef enum PolicySourceId {
+	SOURCE_SHUB,
+	SOURCE_OPERATOR,
+	SOURCE_MADRE,
+	SOURCE_HIJAS,
+	_SOURCE_MAX,
+	_SOURCE_INVALID = -1,
+} PolicySourceId;
+const char *policy_source_to_string(PolicySourceId s);
+PolicySourceId policy_source_from_string(const char *s);
+
+/* A list of groups resolved to gids at load. Unknown group names are an error. */
+typedef struct PolicyGroups {
+	bool set;      /* false: the key was absent (anyone may) */
+	gid_t *gids;
+	size_t n;
+} PolicyGroups;
+
+/* Resource limits of a task; UINT64_MAX / -1 mean "not set". */
+typedef struct PolicyLimits {
+	uint64_t memory_max;  /* bytes */
+	int64_t pids_max;
+	uint32_t cpu_max;     /* percent of one CPU, 0 = not set */
+	int64_t nofile;
+	uint64_t fsize;       /* bytes */
+	uint64_t core;        /* bytes; default 0 */
+	int64_t cpu_seconds;  /* RLIMIT_CPU */
+} PolicyLimits;
+
+typedef enum PolicyEnforce {
+	ENFORCE_STRICT,
+	ENFORCE_BEST_EFFORT,
+} PolicyEnforce;
+
+/* One task type, with the defaults already applied. */
+typedef struct PolicyTask {
+	char *name;
+	char **command;         /* NULL-terminated argv, absolute path first */
+	PolicyGroups groups;
+	char *user;             /* NULL: "dynamic"; else a user name that existed at load */
+	int64_t ttl_seconds;
+	int64_t heartbeat_seconds; /* 0 = none */
+	int64_t max_retries;
+	int64_t grace_seconds;
+	double backoff_base_seconds;
+	double backoff_max_seconds;
+	PolicyLimits limits;
+	char *seccomp;          /* "default", "strict", "none", or an absolute path */
+	bool network;           /* false: loopback-only network namespace */
+	bool private_tmp;
+	bool read_only_system;
+	PolicyEnforce enforce;
+	/* mutations[i] is the whole task as seen at mutation level i + 1 (the
+	 * overrides already applied on top of this task). */
+	struct PolicyTask *mutations;
+	size_t n_mutations;
+} PolicyTask;
+
+typedef struct Policy {
+	char *origin;             /* file path, or "(bundled)" */
+	PolicyMode mode;
+	char *admin_group;
+	bool admin_gid_valid;
+	gid_t admin_gid;
+	struct {
+		uint64_t max_line_bytes;
+		uint64_t max_connections;
+		uint64_t max_connections_per_uid;
+		uint64_t max_queued;
+		uint64_t max_running;     /* default: the number of CPUs */
+		uint64_t max_output_bytes; /* per connection, unread replies + events */
+	} limits;
+	struct {
+		int priority;
+		PolicyGroups groups;
+	} sources[_SOURCE_MAX];
+	struct {
+		int64_t ttl_seconds;
+		int64_t heartbeat_seconds;
+		int64_t max_retries;
+		double backoff_base_seconds;
+		double backoff_max_seconds;
+		int64_t grace_seconds;
+	} defaults;
+	PolicyTask *tasks;
+	size_t n_tasks;
+} Policy;
+
+/*
+ * Parse and validate. On failure returns a negative errno and, in
+ * *ret_error, a malloc'd message naming the key path, e.g.
+ * "tasks.analysis.limits.memory_max: expected a size like \"256M\"".
+ */
+int policy_load_string(const char *json, const char *origin, Policy **ret, char **ret_error);
+int policy_load_file(const char *path, Policy **ret, char **ret_error);
+/* The policy built into the binary (policy/default.json). */
+int policy_load_bundled(Policy **ret, char **ret_error);
+extern const char vx11_default_policy_json[];
+
+Policy *policy_free(Policy *p);
+
+const PolicyTask *policy_find_task(const Policy *p, const char *name);
+/* The task as run at a mutation level (0 = the task itself). */
+const PolicyTask *policy_task_at_level(const PolicyTask *t, int mutation_level);
+
+/* Is any of the caller's gids in the list? An unset list allows everyone. */
+bool policy_groups_allow(const PolicyGroups *g, gid_t gid, const gid_t *groups, size_t n_groups);

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rpc.h"
+
+const char *rpc_code_to_name(int code)
+{
+	switch (code) {
+	case RPC_PARSE_ERROR:
+		return "vx11.ParseError";
+	case RPC_INVALID_REQUEST:
+		return "vx11.InvalidRequest";
+	case RPC_NO_SUCH_METHOD:
+		return "vx11.NoSuchMethod";
+	case RPC_INVALID_PARAMS:
+		return "vx11.InvalidParams";
+	case RPC_PERMISSION_DENIED:
+		return "vx11.PermissionDenied";
+	case RPC_NOT_FOUND:
+		return "vx11.NotFound";
+	case RPC_CONFLICT:
+		return "vx11.Conflict";
+	case RPC_BUSY:
+		return "vx11.Busy";
+	default:
+		return "vx11.Internal";
+	}
+}
+
+static int rpc_verror(RpcError *e, int code, const char *name, const char *fmt, va_list ap)
+{
+	e->code = code;
+	e->name = name ? name : rpc_code_to_name(code);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	return code;
+}
+
+int rpc_error(RpcError *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	rpc_verror(e, code, NULL, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int rpc_error_named(RpcError *e, int code, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	rpc_verror(e, code, name, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int rpc_parse_line(const char *line, size_t len, json_object **ret, RpcError *err)
+{
+	json_tokener *tok;
+	json_object *o;
+	enum json_tokener_error jerr;
+	size_t used;
+
+	/* json-c would stop at a NUL and call the rest trailing garbage; say it plainly. */
+	if (memchr(line, '\0', len))
+		return rpc_error(err, RPC_PARSE_ERROR, "parse error: NUL byte in message");
+
+	tok = json_tokener_new_ex(64);
+	if (!tok)
+		return rpc_error(err, RPC_INTERNAL, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, line, (int)len);
+	jerr = json_tokener_get_error(tok);
+	used = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+
+	if (!o || jerr != json_tokener_success) {
+		json_object_put(o);
+		if (jerr == json_tokener_continue)
+			return rpc_error(err, RPC_PARSE_ERROR, "parse error: incomplete JSON value");
+		return rpc_error(err, RPC_PARSE_ERROR, "parse error: %s at offset %zu", json_tokener_error_desc(jerr),
+				 used);
+	}
+	for (size_t i = used; i < len; i++)
+		if (!strchr(" \t\r", line[i])) {
+			json_object_put(o);
+			return rpc_error(err, RPC_PARSE_ERROR, "parse error: trailing data after the JSON value at offset %zu",
+					 i);
+		}
+	*ret = o;
+	return 0;
+}
+
+static bool id_is_valid(json_object *id)
+{
+	/* JSON-RPC 2.0: a string, a number or null. */
+	switch (json_object_get_type(id)) {
+	case json_type_null:
+	case json_type_string:
+	case json_type_int:
+	case json_type_double:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int rpc_validate_request(json_object *msg, RpcRequest *ret, json_object **ret_id_for_error, RpcError *err)
+{
+	json_object *v, *id = NULL;
+	bool has_id;
+
+	*ret_id_for_error = NULL;
+	if (!json_object_is_type(msg, json_type_object))
+		return rpc_error(err, RPC_INVALID_REQUEST, "invalid request: expected a JSON-RPC 2.0 request object");
+
+	has_id = json_object_object_get_ex(msg, "id", &id);
+	if (has_id) {
+		if (!id_is_valid(id))
+			return rpc_error(err, RPC_INVALID_REQUEST, "invalid request: id must be a string, a number or null");
+		*ret_id_for_error = id;
+	}
+
+	if (!json_object_object_get_ex(msg, "jsonrpc", &v) || !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "2.0") != 0)
+		return rpc_error(err, RPC_INVALID_REQUEST, "invalid request: \"jsonrpc\" must be \"2.0\"");
+
+	if (!json_object_object_get_ex(msg, "method", &v) || !json_object_is_type(v, json_type_string))
+		return rpc_error(err, RPC_INVALID_REQUEST, "invalid request: \"method\" must be a string");
+	ret->method = json_object_get_string(v);
+
+	ret->params = NULL;
+	if (json_object_object_get_ex(msg, "params", &v) && v) {
+		/* By-name only: every method takes named parameters. */
+		if (!json_object_is_type(v, json_type_object))
+			return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: \"params\" must be an object");
+		ret->params = v;
+	}
+
+	json_object_object_foreach(msg, key, val)
+	{
+		(void)val;
+		if (!streq(key, "jsonrpc") && !streq(key, "id") && !streq(key, "method") && !streq(key, "params"))
+			return rpc_error(err, RPC_INVALID_REQUEST, "invalid request: unknown member \"%.64s\"", key);
+	}
+
+	ret->id = has_id ? id : NULL;
+	ret->is_notification = !has_id;
+	return 0;
+}
+
+json_object *rpc_make_result(json_object *id, json_object *result)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(o, "id", json_object_get(id));
+	json_object_object_add(o, "result", result ? result : json_object_new_object());
+	return o;
+}
+
+json_object *rpc_make_error(json_object *id, const RpcError *e)
+{
+	json_object *o = json_object_new_object(), *eo = json_object_new_object(), *data = json_object_new_object();
+
+	json_object_object_add(data, "name", json_object_new_string(e->name ? e->name : rpc_code_to_name(e->code)));
+	json_object_object_add(eo, "code", json_object_new_int(e->code));
+	json_object_object_add(eo, "message", json_object_new_string(e->message));
+	json_object_object_add(eo, "data", data);
+	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(o, "id", json_object_get(id));
+	json_object_object_add(o, "error", eo);
+	return o;
+}
+
+const char *rpc_serialize(json_object *o, size_t *ret_len)
+{
+	return json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, ret_len);
+}

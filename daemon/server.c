@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "manager.h"
+#include "rpc.h"
+#include "server.h"
+
+#define FD_MARGIN 64 /* fds kept for the database, the journal, timers and future daughters */
+
+static int server_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static int mkdir_parents(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = strdup(path);
+	char *slash;
+
+	if (!p)
+		return -ENOMEM;
+	for (slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = 0;
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*slash = '/';
+	}
+	return 0;
+}
+
+static int socket_bind(const char *path, int *ret_fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	struct group *gr;
+	mode_t old_umask;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return log_error_errno(ENAMETOOLONG, "socket path %s is too long", path);
+	strcpy(sa.sun_path, path);
+
+	r = mkdir_parents(path, 0755);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the directory of %s: %m", path);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_error_errno(errno, "socket(): %m");
+
+	/* A socket file may be left from a crash; refuse only if someone answers on it. */
+	if (access(path, F_OK) == 0) {
+		_cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return log_error_errno(EADDRINUSE, "another vx11d is already listening on %s", path);
+		if (unlink(path) < 0)
+			return log_error_errno(errno, "cannot remove stale socket %s: %m", path);
+	}
+
+	/* Bind with the final mode: never a moment where anyone may connect. */
+	old_umask = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (r < 0)
+		return log_error_errno(errno, "cannot bind %s: %m", path);
+
+	gr = getgrnam("vx11");
+	if (gr && chown(path, 0, gr->gr_gid) < 0)
+		log_warning_errno(errno, "cannot give %s to group vx11: %m", path);
+	if (chmod(path, 0660) < 0)
+		return log_error_errno(errno, "cannot chmod %s: %m", path);
+
+	if (listen(fd, SOMAXCONN) < 0)
+		return log_error_errno(errno, "cannot listen on %s: %m", path);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static uint64_t raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* Connections are fds: take what the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024 - FD_MARGIN;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur > 2 * FD_MARGIN ? rl.rlim_cur - FD_MARGIN : FD_MARGIN;
+}
+
+int server_new(Manager *m, const char *path, Server **ret)
+{
+	Server *s = calloc(1, sizeof(*s));
+	int n, r;
+
+	if (!s)
+		return log_error_errno(ENOMEM, "out of memory");
+	s->manager = m;
+	s->listen_fd = -1;
+	s->reserve_fd = -1;
+
+	n = sd_listen_fds(true);
+	if (n < 0) {
+		r = log_error_errno(n, "sd_listen_fds() failed: %m");
+		goto fail;
+	}
+	if (n > 1) {
+		r = log_error_errno(EINVAL, "expected one socket from the service manager, got %d", n);
+		goto fail;
+	}
+	if (n == 1) {
+		if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			r = log_error_errno(EINVAL, "the socket passed by the service manager is not a listening AF_UNIX stream socket");
+			goto fail;
+		}
+		s->listen_fd = SD_LISTEN_FDS_START;
+		s->socket_activated = true;
+		(void)fcntl(s->listen_fd, F_SETFL, fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK);
+	} else {
+		r = socket_bind(path, &s->listen_fd);
+		if (r < 0)
+			goto fail;
+		s->path = strdup(path);
+	}
+
+	s->max_fds = raise_nofile();
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	r = sd_event_add_io(m->event, &s->listen_source, s->listen_fd, EPOLLIN, server_accept, s);
+	if (r < 0) {
+		log_error_errno(r, "cannot watch the listening socket: %m");
+		goto fail;
+	}
+	*ret = s;
+	return 0;
+fail:
+	server_free(s);
+	return r;
+}
+
+Server *server_free(Server *s)
+{
+	Conn *c, *n;
+
+	if (!s)
+		return NULL;
+	LIST_FOREACH_SAFE(conns, c, n, s->conns)
+		conn_close(c, NULL);
+	server_gc(s);
+	sd_event_source_disable_unref(s->listen_source);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	/* Leave no socket file behind, unless it belongs to the service manager. */
+	if (s->path)
+		(void)unlink(s->path);
+	if (s->reserve_fd >= 0)
+		close(s->reserve_fd);
+	free(s->path);
+	free(s->uids);
+	free(s);
+	return NULL;
+}
+
+static UidCount *uid_count(Server *s, uid_t uid, bool create)
+{
+	for (size_t i = 0; i < s->n_uids; i++)
+		if (s->uids[i].uid == uid)
+			return &s->uids[i];
+	if (!create)
+		return NULL;
+	UidCount *p = realloc(s->uids, (s->n_uids + 1) * sizeof(*p));
+	if (!p)
+		return NULL;
+	s->uids = p;
+	p[s->n_uids] = (UidCount){ .uid = uid };
+	return &p[s->n_uids++];
+}
+
+/* Refuse politely: one error line, best effort, then close. */
+static void refuse(int fd, const char *message)
+{
+	RpcError e;
+	_cleanup_json_ json_object *reply = NULL;
+	const char *text;
+	size_t len;
+
+	rpc_error(&e, RPC_BUSY, "%s", message);
+	reply = rpc_make_error(NULL, &e);
+	text = rpc_serialize(reply, &len);
+	(void)!send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)!send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void server_pause_accept(Server *s, bool pause)
+{
+	if (s->accept_paused == pause)
+		return;
+	s->accept_paused = pause;
+	(void)sd_event_source_set_enabled(s->listen_source, pause ? SD_EVENT_OFF : SD_EVENT_ON);
+}
+
+static int server_accept(sd_event_source *es, int lfd, uint32_t revents, void *userdata)
+{
+	Server *s = userdata;
+	const Policy *p = s->manager->policy;
+
+	/* A bounded batch per wake-up keeps accepting fair to established clients. */
+	for (int i = 0; i < 64; i++) {
+		Caller caller;
+		UidCount *uc;
+		Conn *c;
+		int fd, r;
+
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Use the reserve fd to tell one client why, then wait
+				 * for a connection to close before accepting again. */
+				log_warning("out of file descriptors with %zu connections: pausing accept", s->n_conns);
+				if (s->reserve_fd >= 0) {
+					close(s->reserve_fd);
+					s->reserve_fd = -1;
+					fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					if (fd >= 0)
+						refuse(fd, "too many connections (the daemon is out of file descriptors)");
+					s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				}
+				server_pause_accept(s, true);
+			} else if (errno != EAGAIN)
+				log_warning_errno(errno, "accept() failed: %m");
+			break;
+		}
+
+		r = caller_from_socket(fd, &caller);
+		if (r < 0) {
+			log_warning_errno(r, "cannot read peer credentials: %m");
+			close(fd);
+			continue;
+		}
+		char why[128];
+		if (s->n_conns >= p->limits.max_connections || s->n_conns >= s->max_fds) {
+			snprintf(why, sizeof(why), "too many connections (limit %" PRIu64 ", policy limits.max_connections)",
+				 MIN(p->limits.max_connections, s->max_fds));
+			refuse(fd, why);
+			caller_done(&caller);
+			continue;
+		}
+		uc = uid_count(s, caller.uid, true);
+		if (!uc || uc->n >= p->limits.max_connections_per_uid) {
+			snprintf(why, sizeof(why),
+				 "too many connections from uid %u (limit %" PRIu64 ", policy limits.max_connections_per_uid)",
+				 (unsigned)caller.uid, p->limits.max_connections_per_uid);
+			refuse(fd, why);
+			caller_done(&caller);
+			continue;
+		}
+
+		r = conn_new(s, fd, &caller, &c);
+		if (r < 0) {
+			log_warning_errno(r, "cannot set up a connection: %m");
+			caller_done(&caller);
+			close(fd);
+			continue;
+		}
+		uc->n++;
+		LIST_PREPEND(conns, s->conns, c);
+		s->n_conns++;
+	}
+	return 0;
+}
+
+void server_mark_dirty(Server *s, Conn *c)
+{
+	if (c->in_dirty)
+		return;
+	LIST_PREPEND(dirty, s->dirty, c);
+	c->in_dirty = true;
+}
+
+void server_conn_closed(Server *s, Conn *c)
+{
+	UidCount *uc = uid_count(s, c->caller.uid, false);
+
+	if (uc && uc->n > 0)
+		uc->n--;
+	if (c->in_dirty) {
+		LIST_REMOVE(dirty, s->dirty, c);
+		c->in_dirty = false;
+	}
+	LIST_REMOVE(conns, s->conns, c);
+	s->n_conns--;
+	LIST_PREPEND(conns, s->dead, c);
+	server_pause_accept(s, false);
+}
+
+void server_flush(Server *s)
+{
+	Conn *c, *n;
+
+	LIST_FOREACH_SAFE(dirty, c, n, s->dirty) {
+		LIST_REMOVE(dirty, s->dirty, c);
+		c->in_dirty = false;
+		conn_release_and_flush(c);
+	}
+}
+
+void server_drop_unreleased(Server *s)
+{
+	Conn *c, *n;
+
+	LIST_FOREACH_SAFE(dirty, c, n, s->dirty)
+		conn_close(c, "the store could not commit; replies withdrawn");
+}
+
+void server_gc(Server *s)
+{
+	Conn *c, *n;
+
+	LIST_FOREACH_SAFE(conns, c, n, s->dead) {
+		LIST_REMOVE(conns, s->dead, c);
+		conn_free(c);
+	}
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The listening socket and the set of connections: caps in total and per
+ * uid, and a reserve of file descriptors so that accept() pauses instead of
+ * failing when the process runs out.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "conn.h"
+
+typedef struct UidCount {
+	uid_t uid;
+	unsigned n;
+} UidCount;
+
+struct Server {
+	Manager *manager;
+	int listen_fd;
+	bool socket_activated;
+	char *path;               /* NULL when socket-activated */
+	sd_event_source *listen_source;
+	bool accept_paused;       /* out of fds: resumes when a connection closes */
+	int reserve_fd;           /* held open so an EMFILE can still be handled */
+	uint64_t next_conn_id;
+	uint64_t max_fds;         /* RLIMIT_NOFILE minus a margin */
+
+	Conn *conns;
+	size_t n_conns;
+	Conn *dirty;              /* connections with output not yet released */
+	Conn *dead;               /* closed, to be freed after the callback */
+	UidCount *uids;
+	size_t n_uids;
+};
+
+int server_new(Manager *m, const char *path, Server **ret);
+Server *server_free(Server *s);
+
+/* After a successful commit: release and write every pending output. */
+void server_flush(Server *s);
+/* After a failed commit: the pending replies would lie, so close those connections. */
+void server_drop_unreleased(Server *s);
+/* Free the connections closed during this iteration. */
+void server_gc(Server *s);
+
+void server_mark_dirty(Server *s, Conn *c);
+void server_conn_closed(Server *s, Conn *c);

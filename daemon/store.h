@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store: every intent, task, daughter and attempt, durably.
+ *
+ * This is the only module that talks to SQLite; no SQL exists anywhere else.
+ * Its interface is narrow and typed so that a second backend (PostgreSQL, for
+ * fleets sharing one queue) can slot in beside store-sqlite.c.
+ *
+ * Transactions are implicit and grouped: the first write after a commit opens
+ * one, and the daemon calls store_commit() once per event-loop iteration
+ * (group commit). Writes that must survive a power cut before anyone is told
+ * of them (a QUEUED task) mark the transaction durable; its commit then runs
+ * with synchronous=FULL. Other commits run with synchronous=NORMAL, which in
+ * WAL mode still survives a crash of the daemon, only not of the machine.
+ *
+ * Reads see the open transaction's own writes. Strings in records passed to
+ * callbacks are borrowed and valid only during the callback; records returned
+ * through ret_ parameters are owned by the caller (free with *_done()).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+typedef struct Store Store;
+
+typedef enum TaskStatus {
+	TASK_PENDING,
+	TASK_PLANNING,
+	TASK_RUNNING,
+	TASK_RETRYING,
+	TASK_COMPLETED,
+	TASK_FAILED,
+	TASK_EXPIRED,
+	TASK_CANCELLED,
+	_TASK_STATUS_MAX,
+	_TASK_STATUS_INVALID = -1,
+} TaskStatus;
+
+const char *task_status_to_string(TaskStatus s);
+TaskStatus task_status_from_string(const char *s);
+bool task_status_is_terminal(TaskStatus s);
+
+/* One row of intents_log: every submission, accepted or refused. */
+typedef struct IntentRecord {
+	char correlation_id[ID_STRING_MAX];
+	uint64_t created_at; /* realtime usec */
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char *source;          /* "operator", ... */
+	char *intent_type;
+	char *text;            /* may be NULL */
+	char *payload_json;    /* serialized object, may be NULL */
+	bool require_switch;
+	bool require_spawner;
+	int priority;          /* 0..3 */
+	char *status;          /* "DONE" | "QUEUED" | "ERROR" */
+	char *mode;            /* "MADRE" | "SPAWNER" | "FALLBACK" */
+	char *provider;        /* may be NULL */
+	char *error;           /* may be NULL */
+	char *task_id;         /* may be NULL; set when a task was created */
+	char *idempotency_key; /* may be NULL */
+	char *envelope_json;   /* the intent.submit result exactly as replied */
+} IntentRecord;
+void intent_record_done(IntentRecord *r);
+
+typedef struct Task {
+	char id[ID_STRING_MAX];
+	char intent_id[ID_STRING_MAX]; /* the correlation id of its intent */
+	char *source;
+	int priority;
+	TaskStatus status;
+	char *task_type;
+	char *description;  /* the intent's text, may be NULL */
+	char *payload_json; /* the intent's payload, may be NULL */
+	uid_t uid;          /* the submitter */
+	uint64_t created_at, updated_at;
+	int current_retry;
+	int max_retries;
+	int mutation_level;
+	uint64_t next_attempt_at; /* realtime usec, 0 = none */
+	int64_t ttl_seconds;      /* as submitted, -1 = policy default */
+	char *result_json;        /* the final result object, may be NULL */
+	uint64_t seq;             /* insertion order, assigned by the store */
+} Task;
+void task_done(Task *t);
+
+typedef struct Daughter {
+	char id[ID_STRING_MAX];
+	char task_id[ID_STRING_MAX];
+	char *name;
+	char *purpose;
+	char *status; /* spawning, running, exited, failed, expired, killed */
+	int mutation_level;
+	uint64_t started_at, last_heartbeat_at, ended_at; /* 0 = unset */
+	char *error_last;
+} Daughter;
+void daughter_done(Daughter *d);
+
+typedef struct Attempt {
+	char id[ID_STRING_MAX];
+	char daughter_id[ID_STRING_MAX];
+	char task_id[ID_STRING_MAX];
+	int number;
+	char *status;
+	char *reason;        /* may be NULL while running */
+	uint64_t started_at, finished_at;
+	int exit_code;       /* -1 = none */
+	int signal;          /* 0 = none */
+	uint64_t cpu_usec;
+	uint64_t memory_peak_bytes;
+	int64_t tokens_used_cli, tokens_used_local;
+	char *switch_model_used, *cli_provider_used, *error_message;
+} Attempt;
+void attempt_done(Attempt *a);
+
+/* Open (creating and migrating as needed) the database at path. */
+int store_open(const char *path, Store **ret);
+Store *store_free(Store *s);
+/* What the backend said about the last failure of s (never NULL, "" if none),
+ * for the caller's log message. s == NULL: the last failed store_open() of
+ * this thread. */
+const char *store_last_error(const Store *s);
+
+/* Commit the open transaction, if any. Returns 0 or -EIO (rolled back). */
+int store_commit(Store *s);
+bool store_has_pending(const Store *s);
+/* Mark the open (or next) transaction as needing synchronous=FULL. */
+void store_want_durable(Store *s);
+/* Checkpoint the WAL (PASSIVE); meant for a quiet moment or another thread. */
+int store_checkpoint(Store *s);
+/* Pages in the WAL since the last checkpoint, as reported by SQLite. */
+int store_wal_pages(const Store *s);
+
+/* intents_log */
+int store_intent_insert(Store *s, const IntentRecord *r);
+int store_intent_get(Store *s, const char *correlation_id, IntentRecord *ret);
+/* -ENOENT when uid never used this key. */
+int store_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret);
+typedef int (*store_intent_cb)(const IntentRecord *r, void *userdata);
+/* Oldest first, correlation_id > after (NULL: from the start); a callback
+ * returning non-zero stops the walk and is returned. uid == (uid_t)-1: all. */
+int store_intent_list(Store *s, const char *after, unsigned limit, uid_t uid, store_intent_cb cb, void *userdata);
+
+/* tasks: t->seq is assigned on insert. */
+int store_task_insert(Store *s, Task *t);
+int store_task_get(Store *s, const char *id, Task *ret); /* -ENOENT */
+/* Writes status, updated_at, current_retry, mutation_level, next_attempt_at, result_json. */
+int store_task_update(Store *s, const Task *t);
+
+typedef struct TaskFilter {
+	unsigned status_mask; /* bit (1u << TaskStatus); 0 = any */
+	const char *source;   /* NULL = any */
+	uid_t uid;            /* (uid_t)-1 = any */
+	const char *after;    /* id; NULL = from the start */
+	unsigned limit;
+} TaskFilter;
+typedef int (*store_task_cb)(const Task *t, void *userdata);
+/* In id order (which is submission order). */
+int store_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userdata);
+int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX]);
+
+/* daughters and attempts */
+int store_daughter_insert(Store *s, const Daughter *d);
+int store_daughter_update(Store *s, const Daughter *d);
+typedef int (*store_daughter_cb)(const Daughter *d, void *userdata);
+/* task_id NULL: all daughters; status NULL: any. Oldest first. */
+int store_daughter_list(Store *s, const char *task_id, const char *status, unsigned limit, store_daughter_cb cb,
+			void *userdata);
+int store_attempt_insert(Store *s, const Attempt *a);
+int store_attempt_update(Store *s, const Attempt *a);
+typedef int (*store_attempt_cb)(const Attempt *a, void *userdata);
+int store_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata);

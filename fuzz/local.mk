@@ -1,0 +1,1 @@
+# libFuzzer targets: built on demand with clang (make fuzz).

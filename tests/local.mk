@@ -1,0 +1,59 @@
+# make check: C unit tests per module, then bats suites through the real
+# daemon and client. Everything speaks TAP so each case is counted.
+UNIT_LDADD = daemon/libvx11d.a common/libvx11common.a \
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
+
+unit_tests = \
+	tests/unit/test-util \
+	tests/unit/test-frame \
+	tests/unit/test-queue \
+	tests/unit/test-store \
+	tests/unit/test-policy \
+	tests/unit/test-rpc \
+	tests/unit/test-params
+check_PROGRAMS += $(unit_tests)
+tests_unit_test_util_SOURCES = tests/unit/test-util.c tests/unit/tap.h
+tests_unit_test_util_LDADD = $(UNIT_LDADD)
+tests_unit_test_frame_SOURCES = tests/unit/test-frame.c tests/unit/tap.h
+tests_unit_test_frame_LDADD = $(UNIT_LDADD)
+tests_unit_test_queue_SOURCES = tests/unit/test-queue.c tests/unit/tap.h
+tests_unit_test_queue_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_SOURCES = tests/unit/test-store.c tests/unit/tap.h
+tests_unit_test_store_LDADD = $(UNIT_LDADD)
+tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/tap.h
+tests_unit_test_policy_LDADD = $(UNIT_LDADD)
+tests_unit_test_rpc_SOURCES = tests/unit/test-rpc.c tests/unit/tap.h
+tests_unit_test_rpc_LDADD = $(UNIT_LDADD)
+tests_unit_test_params_SOURCES = tests/unit/test-params.c tests/unit/tap.h
+tests_unit_test_params_LDADD = $(UNIT_LDADD)
+
+bats_tests = \
+	tests/bats/protocol.bats \
+	tests/bats/badinput.bats \
+	tests/bats/intent.bats \
+	tests/bats/tasks.bats \
+	tests/bats/events.bats \
+	tests/bats/audit.bats \
+	tests/bats/policy.bats \
+	tests/bats/persistence.bats \
+	tests/bats/permissions.bats \
+	tests/bats/client.bats \
+	tests/bats/daemon.bats
+
+TESTS += $(unit_tests)
+if HAVE_BATS
+TESTS += $(bats_tests)
+endif
+
+TEST_EXTENSIONS = .bats
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+BATS_LOG_DRIVER = $(LOG_DRIVER)
+BATS_LOG_COMPILER = $(BATS) --tap
+AM_TESTS_ENVIRONMENT = \
+	VX11D='$(abs_top_builddir)/daemon/vx11d'; \
+	VX11CTL='$(abs_top_builddir)/client/vx11ctl'; \
+	VX11_SRCDIR='$(abs_top_srcdir)'; \
+	VX11_BUILDDIR='$(abs_top_builddir)'; \
+	export VX11D VX11CTL VX11_SRCDIR VX11_BUILDDIR;
+
+EXTRA_DIST += $(bats_tests) tests/bats/helpers.bash tests/unit/tap.h
