@@ -10,7 +10,7 @@
 #include "params.h"
 #include "server.h"
 
-static const ParamSpec no_params[] = { {} };
+const ParamSpec no_params[] = { {} };
 
 static json_object *seccomp_json(void)
 {
@@ -72,7 +72,7 @@ typedef struct AuditParams {
 	const char *after;
 } AuditParams;
 
-static const ParamSpec audit_params[] = {
+const ParamSpec audit_params[] = {
 	{ "limit", PARAM_INT, offsetof(AuditParams, limit), 0, 1, 1000 },
 	{ "after", PARAM_STRING, offsetof(AuditParams, after), 0, 0, 64 },
 	{}
@@ -133,7 +133,7 @@ typedef struct SubscribeParams {
 	const char *task_id;
 } SubscribeParams;
 
-static const ParamSpec subscribe_params[] = {
+const ParamSpec subscribe_params[] = {
 	{ "task_id", PARAM_STRING, offsetof(SubscribeParams, task_id), 0, 0, 64 },
 	{}
 };

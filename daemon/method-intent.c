@@ -21,7 +21,7 @@ typedef struct SubmitParams {
 	const char *idempotency_key;
 } SubmitParams;
 
-static const ParamSpec submit_params[] = {
+const ParamSpec submit_params[] = {
 	{ "intent_type", PARAM_STRING, offsetof(SubmitParams, intent_type), PARAM_REQUIRED | PARAM_NONEMPTY, 0, 256 },
 	{ "text", PARAM_STRING, offsetof(SubmitParams, text), 0, 0, 0 },
 	{ "payload", PARAM_OBJECT, offsetof(SubmitParams, payload), 0, 0, 0 },
@@ -39,7 +39,7 @@ typedef struct RequireParams {
 	int spawner;
 } RequireParams;
 
-static const ParamSpec require_params[] = {
+const ParamSpec require_params[] = {
 	{ "switch", PARAM_BOOL, offsetof(RequireParams, switch_), 0, 0, 0 },
 	{ "spawner", PARAM_BOOL, offsetof(RequireParams, spawner), 0, 0, 0 },
 	{}
@@ -94,7 +94,9 @@ static int record_intent(Manager *m, IntentRecord *rec, json_object *envelope)
 		log_audit(LOG_NOTICE, VX11_MSG_INTENT_REFUSED, &f, "intent %s (%s) from uid %u refused: %s",
 			  rec->correlation_id, rec->intent_type, (unsigned)rec->uid, rec->error ? rec->error : "error");
 	else
-		log_audit(LOG_INFO, VX11_MSG_INTENT_ACCEPTED, &f, "intent %s (%s) from uid %u: %s", rec->correlation_id,
+		log_audit(LOG_INFO, rec->task_id ? VX11_MSG_TASK_QUEUED : VX11_MSG_INTENT_ACCEPTED, &f,
+			  rec->task_id ? "intent %s (%s) from uid %u: %s, task queued" : "intent %s (%s) from uid %u: %s",
+			  rec->correlation_id,
 			  rec->intent_type, (unsigned)rec->uid, rec->status);
 	return 0;
 }
@@ -411,7 +413,7 @@ typedef struct ResultParams {
 	double wait_seconds;
 } ResultParams;
 
-static const ParamSpec result_params[] = {
+const ParamSpec result_params[] = {
 	{ "correlation_id", PARAM_STRING, offsetof(ResultParams, correlation_id), PARAM_REQUIRED, 0, 64 },
 	{ "wait_seconds", PARAM_NUMBER, offsetof(ResultParams, wait_seconds), 0, 0, 3600 },
 	{}

@@ -55,7 +55,7 @@ typedef struct ListParams {
 	const char *after;
 } ListParams;
 
-static const ParamSpec list_params[] = {
+const ParamSpec list_params[] = {
 	{ "status", PARAM_STRING_OR_ARRAY, offsetof(ListParams, status), 0, 0, 0 },
 	{ "source", PARAM_STRING, offsetof(ListParams, source), 0, 0, 0 },
 	{ "limit", PARAM_INT, offsetof(ListParams, limit), 0, 1, 1000 },
@@ -106,7 +106,7 @@ typedef struct TaskIdParams {
 	const char *task_id;
 } TaskIdParams;
 
-static const ParamSpec task_id_params[] = {
+const ParamSpec task_id_params[] = {
 	{ "task_id", PARAM_STRING, offsetof(TaskIdParams, task_id), PARAM_REQUIRED, 0, 64 },
 	{}
 };
@@ -275,7 +275,7 @@ typedef struct DaughterListParams {
 	int64_t limit;
 } DaughterListParams;
 
-static const ParamSpec daughter_list_params[] = {
+const ParamSpec daughter_list_params[] = {
 	{ "status", PARAM_STRING, offsetof(DaughterListParams, status), 0, 0, 0 },
 	{ "limit", PARAM_INT, offsetof(DaughterListParams, limit), 0, 1, 1000 },
 	{}

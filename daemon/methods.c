@@ -4,20 +4,27 @@
 #include "conn.h"
 #include "manager.h"
 #include "methods.h"
+#include "params.h"
 
 /* The whole API on one screen. Daughter methods arrive with the spawner. */
 static const Method method_table[] = {
-	{ "intent.submit", ROLE_SUBMITTER, method_intent_submit },
-	{ "result.get", ROLE_SUBMITTER, method_result_get },
-	{ "task.list", ROLE_SUBMITTER, method_task_list },
-	{ "task.get", ROLE_SUBMITTER, method_task_get },
-	{ "task.cancel", ROLE_SUBMITTER, method_task_cancel },
-	{ "daughter.list", ROLE_SUBMITTER, method_daughter_list },
-	{ "daemon.status", ROLE_ANYONE, method_daemon_status },
-	{ "events.subscribe", ROLE_SUBMITTER, method_events_subscribe },
-	{ "audit.list", ROLE_ADMIN, method_audit_list },
-	{ "policy.reload", ROLE_ADMIN, method_policy_reload },
+	{ "intent.submit", ROLE_SUBMITTER, method_intent_submit, submit_params },
+	{ "result.get", ROLE_SUBMITTER, method_result_get, result_params },
+	{ "task.list", ROLE_SUBMITTER, method_task_list, list_params },
+	{ "task.get", ROLE_SUBMITTER, method_task_get, task_id_params },
+	{ "task.cancel", ROLE_SUBMITTER, method_task_cancel, task_id_params },
+	{ "daughter.list", ROLE_SUBMITTER, method_daughter_list, daughter_list_params },
+	{ "daemon.status", ROLE_ANYONE, method_daemon_status, no_params },
+	{ "events.subscribe", ROLE_SUBMITTER, method_events_subscribe, subscribe_params },
+	{ "audit.list", ROLE_ADMIN, method_audit_list, audit_params },
+	{ "policy.reload", ROLE_ADMIN, method_policy_reload, no_params },
 };
+
+const Method *methods_table(size_t *ret_n)
+{
+	*ret_n = ELEMENTSOF(method_table);
+	return method_table;
+}
 
 const Method *methods_find(const char *name)
 {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "caller.h"
+#include "params.h"
 #include "rpc.h"
 
 typedef struct Manager Manager;
@@ -40,7 +41,14 @@ typedef struct Method {
 	const char *name;
 	Role role;
 	MethodHandler handler;
+	const ParamSpec *params; /* the table the handler parses with (for the fuzzer) */
 } Method;
+
+/* Every method's parameter table; the structs they fill fit in PARAMS_SCRATCH bytes. */
+#define PARAMS_SCRATCH 256
+extern const ParamSpec submit_params[], require_params[], result_params[], list_params[], task_id_params[],
+	daughter_list_params[], no_params[], audit_params[], subscribe_params[];
+const Method *methods_table(size_t *ret_n);
 
 const Method *methods_find(const char *name);
 
