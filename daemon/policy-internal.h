@@ -19,6 +19,12 @@
 /* OCI seccomp profiles are a few tens of KiB. */
 #define POLICY_SECCOMP_FILE_MAX (4U * 1024U * 1024U)
 
+static inline void json_object_putp(json_object **o)
+{
+	if (*o)
+		json_object_put(*o);
+}
+
 /* Sets *error to "path: <fmt>" (or just <fmt> when path is NULL or "") and returns r. */
 int policy_error(char **error, int r, const char *path, const char *fmt, ...) _printf_(4, 5);
 int policy_oom(char **error);
@@ -90,7 +96,6 @@ int policy_parse_object(json_object *o, const char *path, const PolicyField *fie
 /* Group names to gids; unknown names are errors naming path[i]. */
 int policy_get_groups(json_object *v, const char *path, PolicyGroups *ret, char **error);
 void policy_groups_done(PolicyGroups *g);
-int policy_groups_copy(const PolicyGroups *src, PolicyGroups *ret);
 /* 0 and the gid, -ENOENT when there is no such group, other -errno on lookup failure. */
 int policy_lookup_group(const char *name, gid_t *ret);
 
@@ -102,4 +107,3 @@ int policy_get_command(json_object *v, const char *path, char ***ret, char **err
 int policy_get_seccomp(json_object *v, const char *path, char **ret, char **error);
 
 char **policy_strv_free(char **l);
-int policy_strv_copy(char *const *l, char ***ret);
