@@ -3,7 +3,7 @@
 noinst_LIBRARIES += daemon/libvx11d.a
 daemon_libvx11d_a_SOURCES = \
 	daemon/log.c daemon/log.h \
-	daemon/store.c daemon/store-sqlite.c daemon/store.h \
+	daemon/store.c daemon/store-sqlite.c daemon/store-sqlite-schema.c daemon/store-sqlite-internal.h daemon/store.h \
 	daemon/policy.c daemon/policy-validate.c daemon/policy.h daemon/policy-internal.h \
 	daemon/queue.c daemon/queue.h \
 	daemon/rpc.c daemon/rpc.h \

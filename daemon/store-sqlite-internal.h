@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared by the two halves of the SQLite store: store-sqlite-schema.c says
+ * what is in the database and which SQL reads and writes it; store-sqlite.c
+ * runs it (connection, transactions, rows, errors).
+ */
+#pragma once
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store.h"
+
+/* Each record type is described by a table of columns. Statements are
+ * generated from it, and a row is bound (parameter ?N+1) and read (result
+ * column N) by the position N of each column in it. */
+typedef enum ColumnType {
+	COL_ID,     /* char[ID_STRING_MAX] */
+	COL_STR,    /* char *, NULL allowed unless the schema says otherwise */
+	COL_INT,    /* int */
+	COL_BOOL,   /* bool */
+	COL_U32,    /* uid_t, gid_t */
+	COL_I64,    /* int64_t */
+	COL_U64,    /* uint64_t, stored as the int64_t with the same bits */
+	COL_STATUS, /* TaskStatus, stored as its name */
+} ColumnType;
+
+enum {
+	COL_KEY = 1 << 0,     /* the id: WHERE of the UPDATE */
+	COL_MUTABLE = 1 << 1, /* written by the UPDATE */
+	COL_ROWID = 1 << 2,   /* assigned by SQLite, not inserted */
+};
+
+typedef struct Column {
+	const char *name;
+	ColumnType type;
+	size_t offset;
+	unsigned flags;
+} Column;
+
+typedef union AnyRecord {
+	IntentRecord intent;
+	Task task;
+	Daughter daughter;
+	Attempt attempt;
+} AnyRecord;
+
+typedef union AnyCallback {
+	store_intent_cb intent;
+	store_task_cb task;
+	store_daughter_cb daughter;
+	store_attempt_cb attempt;
+} AnyCallback;
+
+typedef struct Table {
+	const char *name;
+	const Column *columns;
+	unsigned n_columns;
+	/* Hand a record to the list callback of its type. */
+	int (*call)(AnyCallback cb, const AnyRecord *r, void *userdata);
+} Table;
+
+extern const Table store_table_intents, store_table_tasks, store_table_daughters, store_table_attempts;
+
+enum {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_INTENT_INSERT,
+	STMT_INTENT_GET,
+	STMT_INTENT_IDEMPOTENT,
+	STMT_INTENT_LIST,
+	STMT_TASK_INSERT,
+	STMT_TASK_GET,
+	STMT_TASK_UPDATE,
+	STMT_TASK_LIST,
+	STMT_TASK_COUNT,
+	/* One per status, so that their cursors can be merged in id order. */
+	STMT_TASK_LIST_STATUS,
+	STMT_TASK_LIST_UID = STMT_TASK_LIST_STATUS + _TASK_STATUS_MAX,
+	STMT_DAUGHTER_INSERT = STMT_TASK_LIST_UID + _TASK_STATUS_MAX,
+	STMT_DAUGHTER_UPDATE,
+	STMT_DAUGHTER_LIST,
+	STMT_DAUGHTER_LIST_TASK,
+	STMT_DAUGHTER_LIST_STATUS,
+	STMT_ATTEMPT_INSERT,
+	STMT_ATTEMPT_UPDATE,
+	STMT_ATTEMPT_LIST,
+	_STMT_MAX,
+};
+
+/* The SQL of statement i, malloc()ed; NULL when out of memory. */
+char *store_statement_sql(unsigned i);
+
+/* Applied in order, each in its own transaction; user_version counts them. */
+extern const char *const store_migrations[];
+extern const unsigned store_n_migrations;
+
+/* Record the failure for store_last_error() and return its errno: from an
+ * SQLite result code, or r with a message of our own. */
+int store_fail_sqlite(Store *s, int rc, const char *what);
+_printf_(3, 4) int store_fail(Store *s, int r, const char *fmt, ...);
+
+/* Bind the columns that have any of flags (all but the rowid if 0) to their
+ * parameters. Strings are not copied: run and reset the statement before the
+ * record changes. */
+int store_bind_row(Store *s, sqlite3_stmt *st, const Table *t, const void *rec, unsigned flags);
+/* Fill rec from the current row. copy: strings are strdup()ed and the caller
+ * owns them; else they point into the statement until its next step. */
+int store_read_row(Store *s, sqlite3_stmt *st, const Table *t, void *rec, bool copy);
+/* NULL binds NULL. */
+int store_bind_text(sqlite3_stmt *st, int i, const char *v);

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the SQLite store keeps, the SQL that reads and writes it, and how a
+ * record maps onto a row.
+ *
+ * Tables keep an INTEGER PRIMARY KEY "seq" (the rowid: insertion order, which
+ * is Task.seq) plus a UNIQUE index on the text id. Nothing is ever deleted, so
+ * SQLite's max(rowid)+1 rule keeps seq increasing across restarts. Ids are
+ * UUIDv7 strings, so every index keyed by (something, id) grows at the right
+ * edge of its range, and an insert touches the same few pages however big the
+ * table is. Large text columns come last in each row. Links from intents_log
+ * to tasks are not foreign keys: the audit log is written in whatever order
+ * the daemon likes, and a foreign key there would cost a lookup per insert.
+ *
+ * The SELECT lists, INSERT and UPDATE statements are generated from the
+ * column tables, so a column cannot end up at the wrong index. Migrations, in
+ * contrast, are frozen text.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "store-sqlite-internal.h"
+
+/* Released steps never change; a new schema is a new step. */
+const char *const store_migrations[] = {
+	/* 1: the four tables of the original design. */
+	"CREATE TABLE intents_log ("
+	" seq INTEGER PRIMARY KEY,"
+	" correlation_id TEXT NOT NULL UNIQUE,"
+	" created_at INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL, gid INTEGER NOT NULL, pid INTEGER NOT NULL,"
+	" source TEXT NOT NULL, intent_type TEXT NOT NULL,"
+	" require_switch INTEGER NOT NULL, require_spawner INTEGER NOT NULL,"
+	" priority INTEGER NOT NULL,"
+	" status TEXT NOT NULL, mode TEXT NOT NULL, provider TEXT, error TEXT,"
+	" task_id TEXT, idempotency_key TEXT,"
+	" text TEXT, payload_json TEXT, envelope_json TEXT NOT NULL);"
+	/* Not unique: a repeated submission may be logged too; the first wins. */
+	"CREATE INDEX intents_log_idempotency ON intents_log(uid, idempotency_key)"
+	" WHERE idempotency_key IS NOT NULL;"
+
+	"CREATE TABLE tasks ("
+	" seq INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" intent_id TEXT NOT NULL,"
+	" source TEXT NOT NULL, priority INTEGER NOT NULL, status TEXT NOT NULL,"
+	" task_type TEXT NOT NULL, uid INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	" current_retry INTEGER NOT NULL, max_retries INTEGER NOT NULL,"
+	" mutation_level INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,"
+	" ttl_seconds INTEGER NOT NULL,"
+	" description TEXT, payload_json TEXT, result_json TEXT);"
+	/* task.list: by status (admin, start-up) and by owner (submitters). */
+	"CREATE INDEX tasks_status ON tasks(status, id);"
+	"CREATE INDEX tasks_uid ON tasks(uid, status, id);"
+
+	"CREATE TABLE daughters ("
+	" seq INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" task_id TEXT NOT NULL REFERENCES tasks(id),"
+	" name TEXT NOT NULL, purpose TEXT, status TEXT NOT NULL,"
+	" mutation_level INTEGER NOT NULL, started_at INTEGER NOT NULL,"
+	" last_heartbeat_at INTEGER NOT NULL, ended_at INTEGER NOT NULL,"
+	" error_last TEXT);"
+	"CREATE INDEX daughters_task ON daughters(task_id, id);"
+	"CREATE INDEX daughters_status ON daughters(status, id);"
+
+	"CREATE TABLE attempts ("
+	" seq INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" daughter_id TEXT NOT NULL REFERENCES daughters(id),"
+	" task_id TEXT NOT NULL REFERENCES tasks(id),"
+	" number INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT,"
+	" started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL,"
+	" exit_code INTEGER NOT NULL, signal INTEGER NOT NULL,"
+	" cpu_usec INTEGER NOT NULL, memory_peak_bytes INTEGER NOT NULL,"
+	" tokens_used_cli INTEGER NOT NULL, tokens_used_local INTEGER NOT NULL,"
+	" switch_model_used TEXT, cli_provider_used TEXT, error_message TEXT);"
+	"CREATE INDEX attempts_daughter ON attempts(daughter_id, number);",
+};
+const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
+
+/* ---- Column tables: how a record maps onto a row ---- */
+
+_Static_assert(sizeof(pid_t) == sizeof(int), "pid_t is read as an int");
+_Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t), "ids are 32 bits");
+
+#define C(type, rec, field, flags) {#field, type, offsetof(rec, field), flags}
+
+static const Column intent_columns[] = {
+	C(COL_ID, IntentRecord, correlation_id, COL_KEY),
+	C(COL_U64, IntentRecord, created_at, 0),
+	C(COL_U32, IntentRecord, uid, 0),
+	C(COL_U32, IntentRecord, gid, 0),
+	C(COL_INT, IntentRecord, pid, 0),
+	C(COL_STR, IntentRecord, source, 0),
+	C(COL_STR, IntentRecord, intent_type, 0),
+	C(COL_STR, IntentRecord, text, 0),
+	C(COL_STR, IntentRecord, payload_json, 0),
+	C(COL_BOOL, IntentRecord, require_switch, 0),
+	C(COL_BOOL, IntentRecord, require_spawner, 0),
+	C(COL_INT, IntentRecord, priority, 0),
+	C(COL_STR, IntentRecord, status, 0),
+	C(COL_STR, IntentRecord, mode, 0),
+	C(COL_STR, IntentRecord, provider, 0),
+	C(COL_STR, IntentRecord, error, 0),
+	C(COL_STR, IntentRecord, task_id, 0),
+	C(COL_STR, IntentRecord, idempotency_key, 0),
+	C(COL_STR, IntentRecord, envelope_json, 0),
+};
+
+/* id first: the task list merge compares column 0. */
+static const Column task_columns[] = {
+	C(COL_ID, Task, id, COL_KEY),
+	C(COL_ID, Task, intent_id, 0),
+	C(COL_STR, Task, source, 0),
+	C(COL_INT, Task, priority, 0),
+	C(COL_STATUS, Task, status, COL_MUTABLE),
+	C(COL_STR, Task, task_type, 0),
+	C(COL_STR, Task, description, 0),
+	C(COL_STR, Task, payload_json, 0),
+	C(COL_U32, Task, uid, 0),
+	C(COL_U64, Task, created_at, 0),
+	C(COL_U64, Task, updated_at, COL_MUTABLE),
+	C(COL_INT, Task, current_retry, COL_MUTABLE),
+	C(COL_INT, Task, max_retries, 0),
+	C(COL_INT, Task, mutation_level, COL_MUTABLE),
+	C(COL_U64, Task, next_attempt_at, COL_MUTABLE),
+	C(COL_I64, Task, ttl_seconds, 0),
+	C(COL_STR, Task, result_json, COL_MUTABLE),
+	C(COL_U64, Task, seq, COL_ROWID),
+};
+
+static const Column daughter_columns[] = {
+	C(COL_ID, Daughter, id, COL_KEY),
+	C(COL_ID, Daughter, task_id, 0),
+	C(COL_STR, Daughter, name, COL_MUTABLE),
+	C(COL_STR, Daughter, purpose, COL_MUTABLE),
+	C(COL_STR, Daughter, status, COL_MUTABLE),
+	C(COL_INT, Daughter, mutation_level, COL_MUTABLE),
+	C(COL_U64, Daughter, started_at, COL_MUTABLE),
+	C(COL_U64, Daughter, last_heartbeat_at, COL_MUTABLE),
+	C(COL_U64, Daughter, ended_at, COL_MUTABLE),
+	C(COL_STR, Daughter, error_last, COL_MUTABLE),
+};
+
+static const Column attempt_columns[] = {
+	C(COL_ID, Attempt, id, COL_KEY),
+	C(COL_ID, Attempt, daughter_id, 0),
+	C(COL_ID, Attempt, task_id, 0),
+	C(COL_INT, Attempt, number, COL_MUTABLE),
+	C(COL_STR, Attempt, status, COL_MUTABLE),
+	C(COL_STR, Attempt, reason, COL_MUTABLE),
+	C(COL_U64, Attempt, started_at, COL_MUTABLE),
+	C(COL_U64, Attempt, finished_at, COL_MUTABLE),
+	C(COL_INT, Attempt, exit_code, COL_MUTABLE),
+	C(COL_INT, Attempt, signal, COL_MUTABLE),
+	C(COL_U64, Attempt, cpu_usec, COL_MUTABLE),
+	C(COL_U64, Attempt, memory_peak_bytes, COL_MUTABLE),
+	C(COL_I64, Attempt, tokens_used_cli, COL_MUTABLE),
+	C(COL_I64, Attempt, tokens_used_local, COL_MUTABLE),
+	C(COL_STR, Attempt, switch_model_used, COL_MUTABLE),
+	C(COL_STR, Attempt, cli_provider_used, COL_MUTABLE),
+	C(COL_STR, Attempt, error_message, COL_MUTABLE),
+};
+
+#undef C
+
+static int call_intent(AnyCallback cb, const AnyRecord *r, void *userdata)
+{
+	return cb.intent(&r->intent, userdata);
+}
+static int call_task(AnyCallback cb, const AnyRecord *r, void *userdata)
+{
+	return cb.task(&r->task, userdata);
+}
+static int call_daughter(AnyCallback cb, const AnyRecord *r, void *userdata)
+{
+	return cb.daughter(&r->daughter, userdata);
+}
+static int call_attempt(AnyCallback cb, const AnyRecord *r, void *userdata)
+{
+	return cb.attempt(&r->attempt, userdata);
+}
+
+const Table store_table_intents = {"intents_log", intent_columns, ELEMENTSOF(intent_columns), call_intent};
+const Table store_table_tasks = {"tasks", task_columns, ELEMENTSOF(task_columns), call_task};
+const Table store_table_daughters = {"daughters", daughter_columns, ELEMENTSOF(daughter_columns), call_daughter};
+const Table store_table_attempts = {"attempts", attempt_columns, ELEMENTSOF(attempt_columns), call_attempt};
+
+/* ---- Statements ---- */
+
+typedef enum SqlKind {
+	SQL_PLAIN,  /* sql as is */
+	SQL_SELECT, /* "SELECT <columns> FROM <table> " sql */
+	SQL_INSERT, /* generated */
+	SQL_UPDATE, /* generated: COL_MUTABLE columns, WHERE the COL_KEY one */
+} SqlKind;
+
+typedef struct StmtDef {
+	SqlKind kind;
+	const Table *table;
+	const char *sql;
+} StmtDef;
+
+/* Parameters keep one numbering per family so one binding fits all of it:
+ * task lists ?1 status ?2 after ?3 source ?4 limit ?5 uid; daughter lists
+ * ?1 task ?2 status ?3 limit. An empty "after" is below every id. */
+#define TASK_LIST_TAIL " AND id > ?2 AND (?3 IS NULL OR source = ?3) ORDER BY id LIMIT ?4"
+
+static const StmtDef stmt_defs[_STMT_MAX] = {
+	[STMT_BEGIN] = {SQL_PLAIN, NULL, "BEGIN IMMEDIATE"},
+	[STMT_COMMIT] = {SQL_PLAIN, NULL, "COMMIT"},
+	[STMT_ROLLBACK] = {SQL_PLAIN, NULL, "ROLLBACK"},
+	[STMT_INTENT_INSERT] = {SQL_INSERT, &store_table_intents, NULL},
+	[STMT_INTENT_GET] = {SQL_SELECT, &store_table_intents, "WHERE correlation_id = ?1"},
+	[STMT_INTENT_IDEMPOTENT] = {SQL_SELECT, &store_table_intents,
+				    "WHERE uid = ?1 AND idempotency_key = ?2 ORDER BY seq LIMIT 1"},
+	[STMT_INTENT_LIST] = {SQL_SELECT, &store_table_intents,
+			      "WHERE correlation_id > ?1 AND (?2 IS NULL OR uid = ?2)"
+			      " ORDER BY correlation_id LIMIT ?3"},
+	[STMT_TASK_INSERT] = {SQL_INSERT, &store_table_tasks, NULL},
+	[STMT_TASK_GET] = {SQL_SELECT, &store_table_tasks, "WHERE id = ?1"},
+	[STMT_TASK_UPDATE] = {SQL_UPDATE, &store_table_tasks, NULL},
+	[STMT_TASK_LIST] = {SQL_SELECT, &store_table_tasks, "WHERE 1" TASK_LIST_TAIL},
+	[STMT_TASK_COUNT] = {SQL_PLAIN, NULL, "SELECT status, count(*) FROM tasks GROUP BY status"},
+	[STMT_TASK_LIST_STATUS ... STMT_TASK_LIST_UID - 1] = {SQL_SELECT, &store_table_tasks,
+							       "WHERE status = ?1" TASK_LIST_TAIL},
+	[STMT_TASK_LIST_UID ... STMT_DAUGHTER_INSERT - 1] = {SQL_SELECT, &store_table_tasks,
+							      "WHERE uid = ?5 AND status = ?1" TASK_LIST_TAIL},
+	[STMT_DAUGHTER_INSERT] = {SQL_INSERT, &store_table_daughters, NULL},
+	[STMT_DAUGHTER_UPDATE] = {SQL_UPDATE, &store_table_daughters, NULL},
+	[STMT_DAUGHTER_LIST] = {SQL_SELECT, &store_table_daughters, "ORDER BY id LIMIT ?3"},
+	[STMT_DAUGHTER_LIST_TASK] = {SQL_SELECT, &store_table_daughters,
+				     "WHERE task_id = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3"},
+	[STMT_DAUGHTER_LIST_STATUS] = {SQL_SELECT, &store_table_daughters, "WHERE status = ?2 ORDER BY id LIMIT ?3"},
+	[STMT_ATTEMPT_INSERT] = {SQL_INSERT, &store_table_attempts, NULL},
+	[STMT_ATTEMPT_UPDATE] = {SQL_UPDATE, &store_table_attempts, NULL},
+	[STMT_ATTEMPT_LIST] = {SQL_SELECT, &store_table_attempts, "WHERE daughter_id = ?1 ORDER BY number, seq"},
+};
+
+typedef enum PutMode {
+	PUT_NAMES,  /* a, b */
+	PUT_PARAMS, /* ?1, ?2 */
+	PUT_ASSIGN, /* a = ?1, b = ?2 */
+} PutMode;
+
+/* The columns that have one of want (any if 0) and none of skip. A column's
+ * parameter is its position, as store_bind_row() expects. */
+static void put_columns(FILE *f, const Table *t, unsigned want, unsigned skip, PutMode mode)
+{
+	const char *sep = "";
+
+	for (unsigned i = 0; i < t->n_columns; i++) {
+		const Column *c = &t->columns[i];
+
+		if ((want && !(c->flags & want)) || (c->flags & skip))
+			continue;
+		if (mode == PUT_NAMES)
+			fprintf(f, "%s%s", sep, c->name);
+		else if (mode == PUT_PARAMS)
+			fprintf(f, "%s?%u", sep, i + 1);
+		else
+			fprintf(f, "%s%s = ?%u", sep, c->name, i + 1);
+		sep = ", ";
+	}
+}
+
+char *store_statement_sql(unsigned i)
+{
+	const StmtDef *d = &stmt_defs[i];
+	const Table *t = d->table;
+	char *sql = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	if (d->kind == SQL_PLAIN)
+		return strdup(d->sql);
+	f = open_memstream(&sql, &size);
+	if (!f)
+		return NULL;
+	switch (d->kind) {
+	case SQL_SELECT:
+		fputs("SELECT ", f);
+		put_columns(f, t, 0, 0, PUT_NAMES);
+		fprintf(f, " FROM %s %s", t->name, d->sql);
+		break;
+	case SQL_INSERT:
+		fprintf(f, "INSERT INTO %s (", t->name);
+		put_columns(f, t, 0, COL_ROWID, PUT_NAMES);
+		fputs(") VALUES (", f);
+		put_columns(f, t, 0, COL_ROWID, PUT_PARAMS);
+		fputs(")", f);
+		break;
+	case SQL_UPDATE:
+		fprintf(f, "UPDATE %s SET ", t->name);
+		put_columns(f, t, COL_MUTABLE, 0, PUT_ASSIGN);
+		fputs(" WHERE ", f);
+		put_columns(f, t, COL_KEY, 0, PUT_ASSIGN);
+		break;
+	default:
+		abort();
+	}
+	if (fclose(f) != 0) {
+		free(sql);
+		return NULL;
+	}
+	return sql;
+}
+
+/* ---- Rows: records to parameters and back ---- */
+
+int store_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+int store_bind_row(Store *s, sqlite3_stmt *st, const Table *t, const void *rec, unsigned flags)
+{
+	for (unsigned i = 0; i < t->n_columns; i++) {
+		const Column *c = &t->columns[i];
+		const char *p = (const char *)rec + c->offset;
+		int rc, n = (int)i + 1;
+
+		if (c->flags & COL_ROWID || (flags && !(c->flags & flags)))
+			continue;
+		switch (c->type) {
+		case COL_ID:
+			rc = sqlite3_bind_text(st, n, p, -1, SQLITE_STATIC);
+			break;
+		case COL_STR:
+			rc = store_bind_text(st, n, *(char *const *)p);
+			break;
+		case COL_INT:
+			rc = sqlite3_bind_int(st, n, *(const int *)p);
+			break;
+		case COL_BOOL:
+			rc = sqlite3_bind_int(st, n, *(const bool *)p);
+			break;
+		case COL_U32:
+			rc = sqlite3_bind_int64(st, n, *(const uint32_t *)p);
+			break;
+		case COL_I64:
+			rc = sqlite3_bind_int64(st, n, *(const int64_t *)p);
+			break;
+		case COL_U64:
+			rc = sqlite3_bind_int64(st, n, (int64_t) * (const uint64_t *)p);
+			break;
+		case COL_STATUS: {
+			const char *name = task_status_to_string(*(const TaskStatus *)p);
+			if (!name)
+				return store_fail(s, -EINVAL, "%s.%s: invalid task status %d", t->name,
+						    c->name, (int)*(const TaskStatus *)p);
+			rc = sqlite3_bind_text(st, n, name, -1, SQLITE_STATIC);
+			break;
+		}
+		default:
+			abort();
+		}
+		if (rc != SQLITE_OK)
+			return store_fail_sqlite(s, rc, "bind");
+	}
+	return 0;
+}
+
+static void free_row(const Table *t, void *rec)
+{
+	for (unsigned i = 0; i < t->n_columns; i++)
+		if (t->columns[i].type == COL_STR) {
+			char **p = (char **)((char *)rec + t->columns[i].offset);
+			free(*p);
+			*p = NULL;
+		}
+}
+
+int store_read_row(Store *s, sqlite3_stmt *st, const Table *t, void *rec, bool copy)
+{
+	for (unsigned i = 0; i < t->n_columns; i++) {
+		const Column *c = &t->columns[i];
+		char *p = (char *)rec + c->offset;
+		int n = (int)i;
+
+		switch (c->type) {
+		case COL_ID: {
+			const char *v = (const char *)sqlite3_column_text(st, n);
+			size_t len = v ? (size_t)sqlite3_column_bytes(st, n) : 0;
+
+			if (len >= ID_STRING_MAX) {
+				store_fail(s, 0, "%s.%s: id of %zu bytes", t->name, c->name, len);
+				goto fail;
+			}
+			memcpy(p, v ?: "", len);
+			p[len] = 0;
+			break;
+		}
+		case COL_STR: {
+			char *v = NULL;
+
+			if (sqlite3_column_type(st, n) != SQLITE_NULL) {
+				v = (char *)sqlite3_column_text(st, n);
+				if (v && copy)
+					v = strdup(v);
+				if (!v) {
+					if (copy)
+						free_row(t, rec);
+					return store_fail(s, -ENOMEM, "%s.%s: out of memory", t->name, c->name);
+				}
+			}
+			*(char **)p = v;
+			break;
+		}
+		case COL_INT:
+			*(int *)p = sqlite3_column_int(st, n);
+			break;
+		case COL_BOOL:
+			*(bool *)p = sqlite3_column_int(st, n) != 0;
+			break;
+		case COL_U32:
+			*(uint32_t *)p = (uint32_t)sqlite3_column_int64(st, n);
+			break;
+		case COL_I64:
+			*(int64_t *)p = sqlite3_column_int64(st, n);
+			break;
+		case COL_U64:
+			*(uint64_t *)p = (uint64_t)sqlite3_column_int64(st, n);
+			break;
+		case COL_STATUS: {
+			const char *v = (const char *)sqlite3_column_text(st, n);
+			TaskStatus ts = task_status_from_string(v);
+
+			if (ts < 0) {
+				store_fail(s, 0, "%s.%s: unknown task status '%s'", t->name, c->name,
+					     v ? v : "(null)");
+				goto fail;
+			}
+			*(TaskStatus *)p = ts;
+			break;
+		}
+		default:
+			abort();
+		}
+	}
+	return 0;
+fail:
+	if (copy)
+		free_row(t, rec);
+	return -EBADMSG;
+}

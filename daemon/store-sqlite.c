@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SQLite backend of the store: the connection, transactions and queries.
+ * What is in the database, the SQL text and the mapping of records onto rows
+ * are in store-sqlite-schema.c; no other file has SQL.
+ *
+ * One database file in WAL mode; every statement is prepared once at open
+ * and bound by index. Schema migrations run at open, each step in its own
+ * transaction, counted by PRAGMA user_version; a newer file is refused before
+ * anything in it changes.
+ *
+ * Transactions: the first write after a commit runs BEGIN IMMEDIATE;
+ * store_commit() runs COMMIT. The connection stays at synchronous=NORMAL:
+ * SQLite refuses to change the safety level inside a transaction ("Safety
+ * level may not be changed inside a transaction"), and a transaction is often
+ * open before anyone knows it must be durable. So a durable commit is COMMIT at
+ * NORMAL followed by a sync of the WAL file, through the sqlite3_file that
+ * SQLITE_FCNTL_JOURNAL_POINTER hands out. That is the one sync FULL would have
+ * done at commit; the frames and their checksummed commit record reach the
+ * disk before store_commit() returns.
+ *
+ * If SQLite rolls the whole transaction back on an error (I/O, disk full),
+ * every further write fails until store_commit() reports -EIO, so a group of
+ * writes is all or nothing.
+ *
+ * Errors: SQLITE_NOMEM -ENOMEM, BUSY/LOCKED -EBUSY, FULL -ENOSPC, duplicate
+ * id -EEXIST, a reference to a missing task or daughter -ENOENT, a NOT NULL
+ * violation -EINVAL, a value the code does not know (status, id too long)
+ * -EBADMSG, else -EIO. The message is kept for store_last_error().
+ *
+ * A Store is one connection and must be used by one thread at a time (it is
+ * opened SQLITE_OPEN_NOMUTEX); the checkpoint thread opens its own.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "store-sqlite-internal.h"
+
+struct Store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[_STMT_MAX];
+	bool in_txn;   /* BEGIN ran and COMMIT has not */
+	bool txn_lost; /* SQLite rolled the open transaction back by itself */
+	bool durable;  /* the open or next commit must reach the disk */
+	int wal_pages; /* from the WAL hook after each commit, or our checkpoint */
+	char error[512];
+};
+
+static _Thread_local char open_error[512];
+
+/* ---- Errors ---- */
+
+static int errno_from_sqlite(sqlite3 *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN: {
+		int e = db ? sqlite3_system_errno(db) : 0;
+		return e > 0 ? -e : -EIO;
+	}
+	case SQLITE_CONSTRAINT:
+		switch (rc) {
+		case SQLITE_CONSTRAINT_UNIQUE:
+		case SQLITE_CONSTRAINT_PRIMARYKEY:
+			return -EEXIST;
+		case SQLITE_CONSTRAINT_FOREIGNKEY:
+			return -ENOENT;
+		default:
+			return -EINVAL;
+		}
+	default:
+		return -EIO;
+	}
+}
+
+/* Keep SQLite's words for store_last_error() and turn its code into an errno.
+ * Also notices when SQLite ended the open transaction on its own. */
+int store_fail_sqlite(Store *s, int rc, const char *what)
+{
+	const char *msg = sqlite3_errmsg(s->db), *str = sqlite3_errstr(rc);
+
+	if (strcmp(msg, str) == 0)
+		snprintf(s->error, sizeof s->error, "%s: %s", what, msg);
+	else
+		snprintf(s->error, sizeof s->error, "%s: %s (%s)", what, msg, str);
+	if (s->in_txn && sqlite3_get_autocommit(s->db)) {
+		s->in_txn = false;
+		s->txn_lost = true;
+	}
+	return errno_from_sqlite(s->db, rc);
+}
+
+int store_fail(Store *s, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof s->error, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+const char *store_last_error(const Store *s)
+{
+	return s ? s->error : open_error;
+}
+
+/* Run a statement that returns no rows. */
+static int step_done(Store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st), r = 0;
+
+	if (rc != SQLITE_DONE)
+		r = store_fail_sqlite(s, rc, what);
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Fetch at most one row into *ret (owned); -ENOENT when there is none. */
+static int get_one(Store *s, sqlite3_stmt *st, const Table *t, void *ret, size_t size)
+{
+	AnyRecord rec = {};
+	int rc, r;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = store_read_row(s, st, t, &rec, true);
+	else if (rc == SQLITE_DONE)
+		r = -ENOENT;
+	else
+		r = store_fail_sqlite(s, rc, t->name);
+	sqlite3_reset(st);
+	if (r < 0)
+		return r;
+	memcpy(ret, &rec, size);
+	return 0;
+}
+
+/* Hand each row to cb, borrowed. A callback may write to the store but must
+ * not start a walk of the same kind again (-EBUSY). */
+static int walk(Store *s, sqlite3_stmt *st, const Table *t, AnyCallback cb, void *userdata)
+{
+	int r;
+
+	for (;;) {
+		AnyRecord rec = {};
+		int rc = sqlite3_step(st);
+
+		if (rc == SQLITE_DONE) {
+			r = 0;
+			break;
+		}
+		if (rc != SQLITE_ROW) {
+			r = store_fail_sqlite(s, rc, t->name);
+			break;
+		}
+		r = store_read_row(s, st, t, &rec, false);
+		if (r < 0)
+			break;
+		r = t->call(cb, &rec, userdata);
+		if (r != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+static sqlite3_stmt *stmt_for_walk(Store *s, unsigned idx)
+{
+	sqlite3_stmt *st = s->stmt[idx];
+
+	if (sqlite3_stmt_busy(st)) {
+		store_fail(s, 0, "a list of this kind is already being walked");
+		return NULL;
+	}
+	return st;
+}
+
+/* 0 (no limit) becomes SQLite's -1. */
+static int64_t sql_limit(unsigned limit)
+{
+	return limit ? (int64_t)limit : -1;
+}
+
+/* ---- Transactions ---- */
+
+static int begin_write(Store *s)
+{
+	int r;
+
+	if (s->txn_lost)
+		return store_fail(s, -EIO, "the transaction was rolled back after an error; commit first");
+	if (s->in_txn)
+		return 0;
+	r = step_done(s, s->stmt[STMT_BEGIN], "begin");
+	if (r < 0)
+		return r;
+	s->in_txn = true;
+	return 0;
+}
+
+static int sync_wal(Store *s)
+{
+	sqlite3_file *f = NULL;
+	int rc;
+
+	rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "find WAL file");
+	if (!f || !f->pMethods)
+		return store_fail(s, -EIO, "sync WAL: no WAL file is open");
+	rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, -EIO, "sync WAL: %s", sqlite3_errstr(rc));
+	return 0;
+}
+
+int store_commit(Store *s)
+{
+	int r;
+
+	if (s->txn_lost) {
+		s->txn_lost = false;
+		s->durable = false;
+		return -EIO; /* s->error still says why */
+	}
+	if (!s->in_txn)
+		return 0;
+
+	r = step_done(s, s->stmt[STMT_COMMIT], "commit");
+	if (r < 0) {
+		if (!sqlite3_get_autocommit(s->db))
+			(void)step_done(s, s->stmt[STMT_ROLLBACK], "rollback");
+		s->in_txn = s->txn_lost = s->durable = false;
+		return -EIO;
+	}
+	s->in_txn = false;
+	if (s->durable) {
+		s->durable = false;
+		/* Committed but maybe not on disk: the caller must not report it. */
+		if (sync_wal(s) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+bool store_has_pending(const Store *s)
+{
+	return s->in_txn;
+}
+
+void store_want_durable(Store *s)
+{
+	s->durable = true;
+}
+
+int store_checkpoint(Store *s)
+{
+	int log = -1, done = -1, rc;
+
+	rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "checkpoint");
+	s->wal_pages = log > done ? log - done : 0;
+	return 0;
+}
+
+int store_wal_pages(const Store *s)
+{
+	return s->wal_pages;
+}
+
+static int wal_hook(void *userdata, sqlite3 *db, const char *name, int pages)
+{
+	Store *s = userdata;
+
+	s->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+/* ---- Open, migrate, close ---- */
+
+static int exec(Store *s, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : store_fail_sqlite(s, rc, what);
+}
+
+/* The first column of the first row of a pragma, as an integer or text. */
+static int pragma(Store *s, const char *sql, int64_t *ret_int, char *ret_text, size_t text_size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, sql);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (ret_int)
+			*ret_int = sqlite3_column_int64(st, 0);
+		if (ret_text)
+			snprintf(ret_text, text_size, "%s", (const char *)sqlite3_column_text(st, 0) ?: "");
+	} else
+		r = rc == SQLITE_DONE ? store_fail(s, -EIO, "%s: no result", sql) : store_fail_sqlite(s, rc, sql);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int check_version(Store *s, int64_t *ret)
+{
+	int64_t v;
+	int r;
+
+	r = pragma(s, "PRAGMA user_version", &v, NULL, 0);
+	if (r < 0)
+		return r;
+	if (v < 0 || v > (int64_t)store_n_migrations)
+		return store_fail(s, -EPROTONOSUPPORT, "database schema version %" PRId64 " is newer than this vx11d (%u)",
+				  v, store_n_migrations);
+	*ret = v;
+	return 0;
+}
+
+static int migrate(Store *s)
+{
+	for (;;) {
+		char sql[64];
+		int64_t v;
+		int r;
+
+		r = check_version(s, &v);
+		if (r < 0 || v == (int64_t)store_n_migrations)
+			return r;
+		r = exec(s, "BEGIN IMMEDIATE", "begin migration");
+		if (r < 0)
+			return r;
+		/* Another connection may have migrated while we waited for the lock. */
+		r = check_version(s, &v);
+		if (r >= 0 && v < (int64_t)store_n_migrations) {
+			snprintf(sql, sizeof sql, "PRAGMA user_version = %" PRId64, v + 1);
+			r = exec(s, store_migrations[v], "migration");
+			if (r >= 0)
+				r = exec(s, sql, "migration");
+			if (r >= 0)
+				r = exec(s, "COMMIT", "commit migration");
+		}
+		if (r < 0) {
+			if (!sqlite3_get_autocommit(s->db))
+				(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			if (r != -EPROTONOSUPPORT)
+				store_fail(s, r, "schema migration to version %" PRId64 " failed: %.400s", v + 1,
+					   s->error);
+			return r;
+		}
+	}
+}
+
+static int prepare_all(Store *s)
+{
+	for (unsigned i = 0; i < _STMT_MAX; i++) {
+		_cleanup_free_ char *sql = store_statement_sql(i);
+		int rc;
+
+		if (!sql)
+			return store_fail(s, -ENOMEM, "out of memory");
+		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
+		if (rc != SQLITE_OK)
+			return store_fail_sqlite(s, rc, "prepare");
+	}
+	return 0;
+}
+
+/* SQLite's allocation statistics take a global mutex on every malloc; we
+ * never read them. This must run before SQLite initializes, and only once. */
+static void sqlite_global_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+int store_open(const char *path, Store **ret)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	char what[320], mode[16];
+	int64_t v, fk;
+	Store *s;
+	int rc, r;
+
+	(void)pthread_once(&once, sqlite_global_setup);
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(open_error, sizeof open_error, "out of memory");
+		return -ENOMEM;
+	}
+
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+				     SQLITE_OPEN_EXRESCODE,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(what, sizeof what, "open %.300s", path);
+		r = store_fail_sqlite(s, rc, what);
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+
+	/* Refuse a newer schema before changing anything in the file. */
+	r = check_version(s, &v);
+	if (r < 0)
+		goto fail;
+
+	/* Switching a new file to WAL needs an exclusive lock, and SQLite skips
+	 * the busy handler when two connections race for it: retry ourselves. */
+	for (unsigned i = 0;; i++) {
+		r = pragma(s, "PRAGMA journal_mode = WAL", NULL, mode, sizeof mode);
+		if (r != -EBUSY || i >= 500)
+			break;
+		(void)usleep(10 * USEC_PER_MSEC);
+	}
+	if (r < 0)
+		goto fail;
+	if (strcmp(mode, "wal") != 0) {
+		r = store_fail(s, -EOPNOTSUPP, "journal_mode is '%s', WAL is not available", mode);
+		goto fail;
+	}
+	/* We checkpoint ourselves (store_checkpoint()), off the commit path;
+	 * a bigger page cache keeps the right edges of the indexes in memory. */
+	r = exec(s,
+		 "PRAGMA synchronous = NORMAL;"
+		 "PRAGMA foreign_keys = ON;"
+		 "PRAGMA wal_autocheckpoint = 0;"
+		 "PRAGMA cache_size = -16384;"
+		 "PRAGMA temp_store = MEMORY;"
+		 "PRAGMA journal_size_limit = 67108864;",
+		 "set pragmas");
+	if (r < 0)
+		goto fail;
+	r = pragma(s, "PRAGMA foreign_keys", &fk, NULL, 0);
+	if (r < 0)
+		goto fail;
+	if (fk != 1) {
+		r = store_fail(s, -EOPNOTSUPP, "this SQLite does not enforce foreign keys");
+		goto fail;
+	}
+
+	r = migrate(s);
+	if (r < 0)
+		goto fail;
+	r = prepare_all(s);
+	if (r < 0)
+		goto fail;
+	sqlite3_wal_hook(s->db, wal_hook, s);
+
+	*ret = s;
+	return 0;
+fail:
+	snprintf(open_error, sizeof open_error, "%s", s->error);
+	store_free(s);
+	return r;
+}
+
+Store *store_free(Store *s)
+{
+	if (!s)
+		return NULL;
+	for (unsigned i = 0; i < _STMT_MAX; i++)
+		sqlite3_finalize(s->stmt[i]);
+	/* An open transaction is rolled back: uncommitted means never told. */
+	sqlite3_close(s->db);
+	free(s);
+	return NULL;
+}
+
+/* ---- Writes ---- */
+
+static int insert_row(Store *s, unsigned idx, const Table *t, const void *rec)
+{
+	sqlite3_stmt *st = s->stmt[idx];
+	int r;
+
+	r = begin_write(s);
+	if (r < 0)
+		return r;
+	r = store_bind_row(s, st, t, rec, 0);
+	if (r < 0)
+		return r;
+	return step_done(s, st, t->name);
+}
+
+static int update_row(Store *s, unsigned idx, const Table *t, const void *rec)
+{
+	sqlite3_stmt *st = s->stmt[idx];
+	int r;
+
+	r = begin_write(s);
+	if (r < 0)
+		return r;
+	r = store_bind_row(s, st, t, rec, COL_MUTABLE | COL_KEY);
+	if (r < 0)
+		return r;
+	r = step_done(s, st, t->name);
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(s->db) == 0)
+		return store_fail(s, -ENOENT, "%s: no such id", t->name);
+	return 0;
+}
+
+int store_intent_insert(Store *s, const IntentRecord *r)
+{
+	return insert_row(s, STMT_INTENT_INSERT, &store_table_intents, r);
+}
+
+int store_task_insert(Store *s, Task *t)
+{
+	int r;
+
+	r = insert_row(s, STMT_TASK_INSERT, &store_table_tasks, t);
+	if (r < 0)
+		return r;
+	t->seq = (uint64_t)sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int store_task_update(Store *s, const Task *t)
+{
+	return update_row(s, STMT_TASK_UPDATE, &store_table_tasks, t);
+}
+
+int store_daughter_insert(Store *s, const Daughter *d)
+{
+	return insert_row(s, STMT_DAUGHTER_INSERT, &store_table_daughters, d);
+}
+
+int store_daughter_update(Store *s, const Daughter *d)
+{
+	return update_row(s, STMT_DAUGHTER_UPDATE, &store_table_daughters, d);
+}
+
+int store_attempt_insert(Store *s, const Attempt *a)
+{
+	return insert_row(s, STMT_ATTEMPT_INSERT, &store_table_attempts, a);
+}
+
+int store_attempt_update(Store *s, const Attempt *a)
+{
+	return update_row(s, STMT_ATTEMPT_UPDATE, &store_table_attempts, a);
+}
+
+/* ---- Reads ---- */
+
+int store_intent_get(Store *s, const char *correlation_id, IntentRecord *ret)
+{
+	sqlite3_stmt *st = s->stmt[STMT_INTENT_GET];
+	int rc;
+
+	rc = sqlite3_bind_text(st, 1, correlation_id, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	return get_one(s, st, &store_table_intents, ret, sizeof *ret);
+}
+
+int store_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret)
+{
+	sqlite3_stmt *st = s->stmt[STMT_INTENT_IDEMPOTENT];
+	int rc;
+
+	if (!key)
+		return -ENOENT;
+	rc = sqlite3_bind_int64(st, 1, uid);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	return get_one(s, st, &store_table_intents, ret, sizeof *ret);
+}
+
+int store_intent_list(Store *s, const char *after, unsigned limit, uid_t uid, store_intent_cb cb, void *userdata)
+{
+	sqlite3_stmt *st = stmt_for_walk(s, STMT_INTENT_LIST);
+	int rc;
+
+	if (!st)
+		return -EBUSY;
+	rc = sqlite3_bind_text(st, 1, after ?: "", -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = uid == (uid_t)-1 ? sqlite3_bind_null(st, 2) : sqlite3_bind_int64(st, 2, uid);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, sql_limit(limit));
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	return walk(s, st, &store_table_intents, (AnyCallback){.intent = cb}, userdata);
+}
+
+int store_task_get(Store *s, const char *id, Task *ret)
+{
+	sqlite3_stmt *st = s->stmt[STMT_TASK_GET];
+	int rc;
+
+	rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	return get_one(s, st, &store_table_tasks, ret, sizeof *ret);
+}
+
+static int task_list_bind(Store *s, sqlite3_stmt *st, const TaskFilter *f, TaskStatus status)
+{
+	int rc = SQLITE_OK;
+
+	if (status >= 0)
+		rc = sqlite3_bind_text(st, 1, task_status_to_string(status), -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, f->after ?: "", -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = store_bind_text(st, 3, f->source);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, sql_limit(f->limit));
+	if (rc == SQLITE_OK && f->uid != (uid_t)-1)
+		rc = sqlite3_bind_int64(st, 5, f->uid);
+	return rc == SQLITE_OK ? 0 : store_fail_sqlite(s, rc, "bind");
+}
+
+/*
+ * A status filter (and every uid filter) walks one index range per status,
+ * each already in id order, and merges them: a mask of several statuses
+ * never sorts the table, and the walk stops after limit rows.
+ */
+int store_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userdata)
+{
+	const unsigned all = (1u << _TASK_STATUS_MAX) - 1;
+	unsigned mask = f->status_mask ? f->status_mask & all : all;
+	sqlite3_stmt *cur[_TASK_STATUS_MAX];
+	size_t n = 0, emitted = 0;
+	int r = 0;
+
+	if (mask == all && f->uid == (uid_t)-1) {
+		sqlite3_stmt *st = stmt_for_walk(s, STMT_TASK_LIST);
+
+		if (!st)
+			return -EBUSY;
+		r = task_list_bind(s, st, f, _TASK_STATUS_INVALID);
+		if (r < 0)
+			return r;
+		return walk(s, st, &store_table_tasks, (AnyCallback){.task = cb}, userdata);
+	}
+
+	for (TaskStatus i = 0; i < _TASK_STATUS_MAX; i++) {
+		sqlite3_stmt *st;
+		int rc;
+
+		if (!(mask & (1u << i)))
+			continue;
+		st = stmt_for_walk(s, (f->uid == (uid_t)-1 ? STMT_TASK_LIST_STATUS : STMT_TASK_LIST_UID) + i);
+		if (!st) {
+			r = -EBUSY;
+			goto finish;
+		}
+		r = task_list_bind(s, st, f, i);
+		if (r < 0)
+			goto finish;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			cur[n++] = st;
+		else {
+			sqlite3_reset(st);
+			if (rc != SQLITE_DONE) {
+				r = store_fail_sqlite(s, rc, "tasks");
+				goto finish;
+			}
+		}
+	}
+
+	while (n > 0) {
+		size_t m = 0;
+		Task t = {};
+		int rc;
+
+		for (size_t i = 1; i < n; i++)
+			if (strcmp_ptr((const char *)sqlite3_column_text(cur[i], 0),
+				       (const char *)sqlite3_column_text(cur[m], 0)) < 0)
+				m = i;
+		r = store_read_row(s, cur[m], &store_table_tasks, &t, false);
+		if (r < 0)
+			break;
+		r = cb(&t, userdata);
+		if (r != 0 || (f->limit && ++emitted >= f->limit))
+			break;
+		rc = sqlite3_step(cur[m]);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(cur[m]);
+			cur[m] = cur[--n];
+			if (rc != SQLITE_DONE) {
+				r = store_fail_sqlite(s, rc, "tasks");
+				break;
+			}
+		}
+	}
+finish:
+	for (size_t i = 0; i < n; i++)
+		sqlite3_reset(cur[i]);
+	return r;
+}
+
+int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX])
+{
+	sqlite3_stmt *st = s->stmt[STMT_TASK_COUNT];
+	uint64_t c[_TASK_STATUS_MAX] = {};
+	int rc, r = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		TaskStatus ts = task_status_from_string(name);
+
+		if (ts < 0) {
+			r = store_fail(s, -EBADMSG, "tasks.status: unknown task status '%s'", name ?: "(null)");
+			break;
+		}
+		c[ts] = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail_sqlite(s, rc, "count tasks");
+	sqlite3_reset(st);
+	if (r < 0)
+		return r;
+	memcpy(counts, c, sizeof c);
+	return 0;
+}
+
+int store_daughter_list(Store *s, const char *task_id, const char *status, unsigned limit, store_daughter_cb cb,
+			void *userdata)
+{
+	sqlite3_stmt *st = stmt_for_walk(s, task_id  ? STMT_DAUGHTER_LIST_TASK
+					    : status ? STMT_DAUGHTER_LIST_STATUS
+						     : STMT_DAUGHTER_LIST);
+	int rc;
+
+	if (!st)
+		return -EBUSY;
+	rc = store_bind_text(st, 1, task_id);
+	if (rc == SQLITE_OK)
+		rc = store_bind_text(st, 2, status);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, sql_limit(limit));
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	return walk(s, st, &store_table_daughters, (AnyCallback){.daughter = cb}, userdata);
+}
+
+int store_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata)
+{
+	sqlite3_stmt *st = stmt_for_walk(s, STMT_ATTEMPT_LIST);
+	int rc;
+
+	if (!st)
+		return -EBUSY;
+	rc = sqlite3_bind_text(st, 1, daughter_id, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	return walk(s, st, &store_table_attempts, (AnyCallback){.attempt = cb}, userdata);
+}
