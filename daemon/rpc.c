@@ -55,8 +55,41 @@ int rpc_error_named(RpcError *e, int code, const char *name, const char *fmt, ..
 	return code;
 }
 
+/*
+ * json-c accepts, even in strict mode, a few things that are not JSON:
+ * single-quoted keys, NaN and Infinity, raw control characters in strings.
+ * One pass over text json-c already accepted finds them.
+ */
+static const char *not_json(const char *s, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			else if (c < 0x20)
+				return "control character in a string (escape it)";
+		} else if (c == '"')
+			in_string = true;
+		else if (c == '\'')
+			return "single quotes are not JSON";
+		else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			/* Outside strings only true, false, null and exponents have letters. */
+			if (!strchr("truefalsnE", c))
+				return "not a JSON value (NaN and Infinity are not JSON)";
+		}
+	}
+	return NULL;
+}
+
 int rpc_parse_line(const char *line, size_t len, json_object **ret, RpcError *err)
 {
+	const char *why;
 	json_tokener *tok;
 	json_object *o;
 	enum json_tokener_error jerr;
@@ -70,7 +103,9 @@ int rpc_parse_line(const char *line, size_t len, json_object **ret, RpcError *er
 	if (!tok)
 		return rpc_error(err, RPC_INTERNAL, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, line, (int)len);
+	/* len + 1 hands json-c the terminating NUL, so that a bare number at the
+	 * end of the line is complete rather than "continue". */
+	o = json_tokener_parse_ex(tok, line, (int)len + 1);
 	jerr = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
@@ -81,6 +116,11 @@ int rpc_parse_line(const char *line, size_t len, json_object **ret, RpcError *er
 			return rpc_error(err, RPC_PARSE_ERROR, "parse error: incomplete JSON value");
 		return rpc_error(err, RPC_PARSE_ERROR, "parse error: %s at offset %zu", json_tokener_error_desc(jerr),
 				 used);
+	}
+	why = not_json(line, len);
+	if (why) {
+		json_object_put(o);
+		return rpc_error(err, RPC_PARSE_ERROR, "parse error: %s", why);
 	}
 	for (size_t i = used; i < len; i++)
 		if (!strchr(" \t\r", line[i])) {

@@ -46,8 +46,8 @@ static inline void json_object_putp(json_object **j)
 
 /*
  * Parse one line as exactly one JSON value: UTF-8 validated, no NUL bytes,
- * nothing but white space after the value. Returns 0 and a new reference,
- * or fills *err with a parse error.
+ * nothing but white space after the value. line[len] must be '\0' (LineBuf
+ * guarantees it). Returns 0 and a new reference, or fills *err.
  */
 int rpc_parse_line(const char *line, size_t len, json_object **ret, RpcError *err);
 

@@ -26,15 +26,16 @@ static const ParamSpec specs[] = {
 	{}
 };
 
+/* The parsed objects stay alive until the end, since P borrows from them. */
+static json_object *kept[64];
+static int n_kept;
+
 static int run(const char *json, P *p, RpcError *e)
 {
 	json_object *o = json_tokener_parse(json);
 	int r = params_parse(specs, o, "", p, e);
-	/* Keep borrowed pointers valid for the checks: leak o into a static. */
-	static json_object *keep[64];
-	static int n;
-	if (n < 64)
-		keep[n++] = o;
+	if (n_kept < 64)
+		kept[n_kept++] = o;
 	else
 		json_object_put(o);
 	return r;
@@ -134,5 +135,7 @@ int main(void)
 	TEST(test_errors_name_the_field);
 	TEST(test_prefix);
 	TEST(test_method_tables);
+	while (n_kept > 0)
+		json_object_put(kept[--n_kept]);
 	return tap_done();
 }

@@ -43,6 +43,12 @@ static void test_parse_errors(void)
 	CHECK_INTEQ(parse_code("{\"a\":\"\xff\"}", 9), RPC_PARSE_ERROR); /* invalid UTF-8 */
 	CHECK_INTEQ(parse_code("{\"a\":1}\0{}", 10), RPC_PARSE_ERROR);  /* NUL byte */
 	CHECK_INTEQ(parse_code("{'a':1}", 7), RPC_PARSE_ERROR);    /* strict: no single quotes */
+	CHECK_INTEQ(parse_code("[NaN]", 5), RPC_PARSE_ERROR);
+	CHECK_INTEQ(parse_code("[-Infinity]", 11), RPC_PARSE_ERROR);
+	CHECK_INTEQ(parse_code("[\"a\tb\"]", 7), RPC_PARSE_ERROR); /* raw tab in a string */
+	CHECK_INTEQ(parse_code("[1,]", 4), RPC_PARSE_ERROR);
+	CHECK_INTEQ(parse_code("17", 2), 0);                      /* a bare number is JSON */
+	CHECK_INTEQ(parse_code("[1e5, true, false, null, \"it's\"]", 32), 0);
 }
 
 static int validate(const char *s, RpcRequest *req, const char **ret_name)
