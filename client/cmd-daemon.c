@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* Verbs about the daemon itself: status, audit, watch, reload. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "output.h"
+#include "rpc-client.h"
+#include "vx11ctl.h"
+
+const char status_usage[] =
+	"Usage: vx11ctl status\n"
+	"\n"
+	"Show the daemon's state (daemon.status) as \"key: value\" lines: version, pid,\n"
+	"uptime, policy_mode, cgroup mode, seccomp, task counts by status,\n"
+	"daughters_running, queue_depth, then whatever else the daemon reports.\n";
+
+const struct option audit_options[] = {
+	{ "limit", required_argument },
+	{ "after", required_argument },
+	{}
+};
+
+const char audit_usage[] =
+	"Usage: vx11ctl audit [--limit N] [--after CORRELATION_ID]\n"
+	"\n"
+	"List the audit log of intents (audit.list, admin only), oldest first, as a\n"
+	"table with the columns\n"
+	"  TIME  CORRELATION_ID  UID  SOURCE  TYPE  STATUS  ERROR\n"
+	"or \"no audit entries\". --json shows every field.\n"
+	"\n"
+	"Options:\n"
+	"  --limit N                at most N entries (default 100, at most 1000)\n"
+	"  --after CORRELATION_ID   the page after this entry\n";
+
+const char watch_usage[] =
+	"Usage: vx11ctl watch [TASK_ID]\n"
+	"\n"
+	"Subscribe to events (events.subscribe), of one task or of all those visible\n"
+	"to you, and print each as one line as it happens:\n"
+	"  AT TYPE task=TASK_ID status=STATUS [KEY=VALUE...]\n"
+	"or, with --json, one compact JSON object per line (the event's params).\n"
+	"Once subscribed, \"vx11ctl: watching ...\" is written to stderr. Runs until\n"
+	"the daemon closes the connection, SIGINT or SIGTERM arrives, or the reader\n"
+	"of the output goes away; all exit 0.\n";
+
+const char reload_usage[] =
+	"Usage: vx11ctl reload\n"
+	"\n"
+	"Make the daemon read its policy file again (policy.reload, admin only).\n"
+	"If the new policy is not valid, the old one stays and the error is shown.\n";
+
+static void print_status_member(const char *key, json_object *v)
+{
+	if (streq(key, "uptime_seconds") && json_object_is_type(v, json_type_int)) {
+		char buf[DURATION_MAX];
+
+		printf("uptime: %s\n", format_duration(buf, (uint64_t)MAX(json_object_get_int64(v), 0)));
+	} else if (streq(key, "cgroup") && json_get_string(v, "mode")) {
+		static const char *const skip[] = { "mode", NULL };
+		_cleanup_free_ char *mode = text_escape(json_get_string(v, "mode"));
+
+		printf("cgroup: %s\n", mode);
+		print_members(stdout, v, 2, 0, skip);
+	} else
+		print_member(stdout, key, v, 0, 0);
+}
+
+int verb_status(const Cmd *cmd)
+{
+	/* First these, in this order; then anything newer, as the daemon sends it. */
+	static const char *const known[] = {
+		"version", "pid",    "uptime_seconds",    "policy_mode", "cgroup",
+		"seccomp", "counts", "daughters_running", "queue_depth", NULL,
+	};
+	_cleanup_json_ json_object *result = NULL;
+	int r;
+
+	r = rpc_call(cmd, "daemon.status", NULL, &result);
+	if (r != 0)
+		return r;
+	if (cmd->json) {
+		print_json(stdout, result, true);
+		return VX11_EXIT_OK;
+	}
+
+	for (const char *const *k = known; *k; k++) {
+		json_object *v;
+
+		if (json_object_object_get_ex(result, *k, &v))
+			print_status_member(*k, v);
+	}
+	print_members(stdout, result, 0, 0, known);
+	return VX11_EXIT_OK;
+}
+
+int verb_audit(const Cmd *cmd)
+{
+	static const char *const headers[] = { "TIME", "CORRELATION_ID", "UID",  "SOURCE",
+					       "TYPE", "STATUS",         "ERROR" };
+	static const char *const keys[] = { "created_at",  "correlation_id", "uid",  "source",
+					    "intent_type", "status",         "error" };
+	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
+	_cleanup_(table_done) Table t = {};
+	json_object *entries;
+	size_t n;
+	int r;
+
+	cmd_param_string(cmd, "after", params, "after");
+	r = cmd_param_int(cmd, "limit", 1, params, "limit");
+	if (r != 0)
+		return r;
+	r = rpc_call(cmd, "audit.list", params, &result);
+	if (r != 0)
+		return r;
+	if (cmd->json) {
+		print_json(stdout, result, true);
+		return VX11_EXIT_OK;
+	}
+
+	entries = json_get(result, "entries");
+	n = json_array_length(entries);
+	if (n == 0) {
+		printf("no audit entries\n");
+		return VX11_EXIT_OK;
+	}
+
+	table_init(&t, ELEMENTSOF(keys));
+	for (size_t k = 0; k < ELEMENTSOF(headers); k++)
+		table_add(&t, headers[k]);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+			table_add_value(&t, json_get(json_object_array_get_idx(entries, i), keys[k]));
+	table_print(&t, stdout);
+	return VX11_EXIT_OK;
+}
+
+/* An event's value as one word: quoted, with '"' and '\' escaped, when it has a blank or is empty. */
+static void print_event_value(json_object *v)
+{
+	_cleanup_free_ char *text = value_to_text(v);
+
+	if (*text && !strpbrk(text, " \"")) {
+		fputs(text, stdout);
+		return;
+	}
+	putchar('"');
+	for (const char *p = text; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			putchar('\\');
+		putchar(*p);
+	}
+	putchar('"');
+}
+
+static void print_event(json_object *event)
+{
+	_cleanup_free_ char *at = value_to_text(json_get(event, "at")),
+			    *type = value_to_text(json_get(event, "type"));
+
+	printf("%s %s", at, type);
+	if (json_get(event, "task_id")) {
+		fputs(" task=", stdout);
+		print_event_value(json_get(event, "task_id"));
+	}
+	if (json_get(event, "status")) {
+		fputs(" status=", stdout);
+		print_event_value(json_get(event, "status"));
+	}
+	json_object_object_foreach(event, key, v) {
+		_cleanup_free_ char *k = NULL;
+
+		if (streq(key, "at") || streq(key, "type") || streq(key, "task_id") || streq(key, "status"))
+			continue;
+		k = text_escape(key);
+		printf(" %s=", k);
+		print_event_value(v);
+	}
+	putchar('\n');
+}
+
+static int on_subscribed(const Cmd *cmd, json_object *result, void *userdata)
+{
+	/* On stderr, so that stdout holds only events; a script can wait for this line. */
+	if (cmd->n_args > 0) {
+		_cleanup_free_ char *task = text_escape(cmd->args[0]);
+		fprintf(stderr, "vx11ctl: watching task %s; interrupt to stop\n", task);
+	} else
+		fprintf(stderr, "vx11ctl: watching all tasks; interrupt to stop\n");
+	return 0;
+}
+
+static int on_notification(const Cmd *cmd, json_object *msg, void *userdata)
+{
+	json_object *event = json_get(msg, "params");
+
+	if (!streq(json_get_string(msg, "method"), "event") || !json_object_is_type(event, json_type_object))
+		return 0;
+	if (cmd->json)
+		print_json(stdout, event, false);
+	else
+		print_event(event);
+	/* Whoever reads through a pipe sees each event at once. A failed write is reported by main(). */
+	if (fflush(stdout) == 0)
+		return 0;
+	return errno == EPIPE ? RPC_STREAM_END : VX11_EXIT_FAILED;
+}
+
+int verb_watch(const Cmd *cmd)
+{
+	_cleanup_json_ json_object *params = json_new_object();
+
+	if (cmd->n_args > 0)
+		json_set(params, "task_id", json_object_new_string(cmd->args[0]));
+	return rpc_stream(cmd, "events.subscribe", params, on_subscribed, on_notification, NULL);
+}
+
+int verb_reload(const Cmd *cmd)
+{
+	static const char *const skip[] = { "status", NULL };
+	_cleanup_json_ json_object *result = NULL;
+	int r;
+
+	r = rpc_call(cmd, "policy.reload", NULL, &result);
+	if (r != 0)
+		return r;
+	if (cmd->json)
+		print_json(stdout, result, true);
+	else {
+		printf("policy reloaded\n");
+		print_members(stdout, result, 2, 0, skip);
+	}
+	return VX11_EXIT_OK;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* Verbs about intents: submit (intent.submit) and result (result.get). */
+#include <stdio.h>
+#include <string.h>
+
+#include "output.h"
+#include "rpc-client.h"
+#include "vx11ctl.h"
+
+const struct option submit_options[] = {
+	{ "text", required_argument },
+	{ "payload", required_argument },
+	{ "task", required_argument },
+	{ "spawner", no_argument },
+	{ "switch", no_argument },
+	{ "priority", required_argument },
+	{ "source", required_argument },
+	{ "ttl", required_argument },
+	{ "retries", required_argument },
+	{ "idempotency-key", required_argument },
+	{}
+};
+
+const char submit_usage[] =
+	"Usage: vx11ctl submit INTENT_TYPE [OPTIONS]\n"
+	"\n"
+	"Submit an intent (intent.submit) and print its envelope on one line:\n"
+	"  CORRELATION_ID  STATUS  MODE  PROVIDER\n"
+	"then \"task ID queued\" when the status is QUEUED, the response when it is\n"
+	"DONE, and \"error: ERROR: REASON\" when it is ERROR. The exit status is 1\n"
+	"when the status is ERROR (e.g. off_by_policy, unknown_task), else 0.\n"
+	"\n"
+	"Options:\n"
+	"  --text TEXT            what the intent asks, in words\n"
+	"  --payload JSON         a JSON object given to the task\n"
+	"  --task NAME            the policy's task to run (sets payload.task_name;\n"
+	"                         default: INTENT_TYPE)\n"
+	"  --spawner              queue it as a task run by a daughter (status QUEUED)\n"
+	"                         instead of handling it at once in the daemon\n"
+	"  --switch               require the switch provider (refused in solo_madre)\n"
+	"  --priority P0..P3      priority, P0 first (default: from the source)\n"
+	"  --source SOURCE        shub, operator (default), madre or hijas\n"
+	"  --ttl SECONDS          time limit of each attempt\n"
+	"  --retries N            retries after a failed attempt\n"
+	"  --idempotency-key KEY  a resubmission with the same key returns the first\n"
+	"                         envelope and creates nothing\n";
+
+const struct option result_options[] = {
+	{ "wait", required_argument },
+	{}
+};
+
+const char result_usage[] =
+	"Usage: vx11ctl result CORRELATION_ID [--wait SECONDS]\n"
+	"\n"
+	"Show the result of an intent (result.get) as \"key: value\" lines. With\n"
+	"--wait, wait up to SECONDS for its task to finish first. The exit status is\n"
+	"1 when the status is ERROR, CANCELLED or EXPIRED; 0 for DONE, QUEUED and\n"
+	"RUNNING.\n";
+
+static void print_envelope(json_object *envelope)
+{
+	const char *status = json_get_string(envelope, "status");
+	json_object *response = json_get(envelope, "response");
+	_cleanup_free_ char *id = value_to_text(json_get(envelope, "correlation_id")),
+			    *s = value_to_text(json_get(envelope, "status")),
+			    *mode = value_to_text(json_get(envelope, "mode")),
+			    *provider = value_to_text(json_get(envelope, "provider"));
+
+	printf("%s  %s  %s  %s\n", id, s, mode, provider);
+
+	if (streq(status, "QUEUED")) {
+		_cleanup_free_ char *task = value_to_text(json_get(response, "task_id"));
+		printf("task %s queued\n", task);
+	} else if (streq(status, "ERROR")) {
+		_cleanup_free_ char *error = value_to_text(json_get(envelope, "error"));
+		json_object *reason = json_get(response, "reason");
+
+		if (reason) {
+			_cleanup_free_ char *r = value_to_text(reason);
+			printf("error: %s: %s\n", error, r);
+		} else
+			printf("error: %s\n", error);
+	} else
+		print_members(stdout, response, 2, 0, NULL);
+
+	if (json_object_is_type(json_get(envelope, "degraded"), json_type_boolean) &&
+	    json_object_get_boolean(json_get(envelope, "degraded")))
+		printf("degraded: yes\n");
+}
+
+/* result.get with {correlation_id, wait_seconds?}: print it; the exit status tells how it ended. */
+static int show_result(const Cmd *cmd, json_object *params)
+{
+	_cleanup_json_ json_object *result = NULL;
+	const char *status;
+	int r;
+
+	r = rpc_call(cmd, "result.get", params, &result);
+	if (r != 0)
+		return r;
+	if (cmd->json)
+		print_json(stdout, result, true);
+	else
+		print_members(stdout, result, 0, 0, NULL);
+
+	status = json_get_string(result, "status");
+	if (streq(status, "ERROR") || streq(status, "CANCELLED") || streq(status, "EXPIRED"))
+		return VX11_EXIT_FAILED;
+	return VX11_EXIT_OK;
+}
+
+int verb_submit(const Cmd *cmd)
+{
+	_cleanup_json_ json_object *params = json_new_object(), *envelope = NULL;
+	const char *payload = cmd_option(cmd, "payload"), *task = cmd_option(cmd, "task");
+	int r;
+
+	json_set(params, "intent_type", json_object_new_string(cmd->args[0]));
+	cmd_param_string(cmd, "text", params, "text");
+
+	if (payload || task) {
+		_cleanup_json_ json_object *p = NULL;
+
+		if (!payload)
+			p = json_new_object();
+		else if (json_parse_object(payload, strlen(payload), &p) < 0)
+			return cmd_usage_error(cmd, "--payload wants a JSON object, not '%s'", payload);
+		if (task)
+			json_set(p, "task_name", json_object_new_string(task));
+		json_set(params, "payload", TAKE_PTR(p));
+	}
+
+	if (cmd_flag(cmd, "spawner") || cmd_flag(cmd, "switch")) {
+		json_object *require = json_new_object();
+
+		json_set(params, "require", require);
+		json_set(require, "switch", json_object_new_boolean(cmd_flag(cmd, "switch")));
+		json_set(require, "spawner", json_object_new_boolean(cmd_flag(cmd, "spawner")));
+	}
+
+	cmd_param_string(cmd, "priority", params, "priority");
+	cmd_param_string(cmd, "source", params, "source");
+	cmd_param_string(cmd, "idempotency-key", params, "idempotency_key");
+	r = cmd_param_int(cmd, "ttl", 0, params, "ttl_seconds");
+	if (r != 0)
+		return r;
+	r = cmd_param_int(cmd, "retries", 0, params, "max_retries");
+	if (r != 0)
+		return r;
+
+	r = rpc_call(cmd, "intent.submit", params, &envelope);
+	if (r != 0)
+		return r;
+	if (cmd->json)
+		print_json(stdout, envelope, true);
+	else
+		print_envelope(envelope);
+
+	/* A --wait option goes here: for QUEUED, show_result() with the correlation id and wait_seconds. */
+	return streq(json_get_string(envelope, "status"), "ERROR") ? VX11_EXIT_FAILED : VX11_EXIT_OK;
+}
+
+int verb_result(const Cmd *cmd)
+{
+	_cleanup_json_ json_object *params = json_new_object();
+	int r;
+
+	json_set(params, "correlation_id", json_object_new_string(cmd->args[0]));
+	r = cmd_param_int(cmd, "wait", 0, params, "wait_seconds");
+	if (r != 0)
+		return r;
+	return show_result(cmd, params);
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* Verbs about tasks and daughters: tasks, task, cancel, daughters. */
+#include <stdio.h>
+#include <string.h>
+
+#include "output.h"
+#include "rpc-client.h"
+#include "vx11ctl.h"
+
+const struct option tasks_options[] = {
+	{ "status", required_argument },
+	{ "source", required_argument },
+	{ "limit", required_argument },
+	{ "after", required_argument },
+	{}
+};
+
+const char tasks_usage[] =
+	"Usage: vx11ctl tasks [--status S[,S...]] [--source SOURCE] [--limit N] [--after ID]\n"
+	"\n"
+	"List tasks (task.list) as a table with the columns\n"
+	"  ID  STATUS  PRIO  SOURCE  TYPE  RETRY  CREATED\n"
+	"or \"no tasks\". A submitter sees its own tasks, an admin everyone's.\n"
+	"\n"
+	"Options:\n"
+	"  --status S[,S...]  only tasks in these states: pending, planning, running,\n"
+	"                     retrying, completed, failed, expired, cancelled\n"
+	"  --source SOURCE    only tasks from this source\n"
+	"  --limit N          at most N tasks (default 100, at most 1000)\n"
+	"  --after ID         the page after task ID (the last one of the previous page)\n";
+
+const char task_usage[] =
+	"Usage: vx11ctl task TASK_ID\n"
+	"\n"
+	"Show a task (task.get) as \"key: value\" lines, then each of its daughters\n"
+	"(\"daughter ID\") with its attempts (\"attempt N\"), indented; \"no daughters\n"
+	"yet\" when none has started. Fields without a value are left out.\n";
+
+const char cancel_usage[] =
+	"Usage: vx11ctl cancel TASK_ID\n"
+	"\n"
+	"Cancel a task (task.cancel): a pending or retrying task ends at once, a\n"
+	"running one has its daughter killed. Prints\n"
+	"  task ID cancelled (N daughters killed)\n"
+	"A task that has already ended cannot be cancelled (vx11.Conflict, exit 1).\n";
+
+const struct option daughters_options[] = {
+	{ "status", required_argument },
+	{}
+};
+
+const char daughters_usage[] =
+	"Usage: vx11ctl daughters [--status S]\n"
+	"\n"
+	"List daughters (daughter.list) as a table with the columns\n"
+	"  ID  TASK  NAME  STATUS  LEVEL  STARTED\n"
+	"or \"no daughters\".\n"
+	"\n"
+	"Options:\n"
+	"  --status S  only daughters in this state: spawning, running, exited,\n"
+	"              failed, expired, killed\n";
+
+/* "a,b" becomes ["a","b"]; a single state stays a string, as the protocol allows both. */
+static json_object *status_filter(const char *s)
+{
+	json_object *a;
+
+	if (!strchr(s, ','))
+		return json_object_new_string(s);
+	a = json_object_new_array();
+	if (!a)
+		oom();
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, ",");
+
+		if (n > 0) {
+			json_object *e = json_object_new_string_len(p, (int)n);
+
+			if (!e || json_object_array_add(a, e) < 0)
+				oom();
+		}
+		p += n + (p[n] == ',');
+	}
+	return a;
+}
+
+static void add_header(Table *t, const char *const *headers)
+{
+	for (; *headers; headers++)
+		table_add(t, *headers);
+}
+
+int verb_tasks(const Cmd *cmd)
+{
+	static const char *const headers[] = { "ID",   "STATUS", "PRIO",    "SOURCE",
+					       "TYPE", "RETRY",  "CREATED", NULL };
+	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
+	_cleanup_(table_done) Table t = {};
+	const char *status = cmd_option(cmd, "status");
+	json_object *tasks;
+	size_t n;
+	int r;
+
+	if (status)
+		json_set(params, "status", status_filter(status));
+	cmd_param_string(cmd, "source", params, "source");
+	cmd_param_string(cmd, "after", params, "after");
+	r = cmd_param_int(cmd, "limit", 1, params, "limit");
+	if (r != 0)
+		return r;
+
+	r = rpc_call(cmd, "task.list", params, &result);
+	if (r != 0)
+		return r;
+	if (cmd->json) {
+		print_json(stdout, result, true);
+		return VX11_EXIT_OK;
+	}
+
+	tasks = json_get(result, "tasks");
+	n = json_array_length(tasks);
+	if (n == 0) {
+		printf("no tasks\n");
+		return VX11_EXIT_OK;
+	}
+
+	table_init(&t, ELEMENTSOF(headers) - 1);
+	add_header(&t, headers);
+	for (size_t i = 0; i < n; i++) {
+		json_object *task = json_object_array_get_idx(tasks, i), *prio = json_get(task, "priority");
+		_cleanup_free_ char *retry = value_to_text(json_get(task, "current_retry")),
+				    *max = value_to_text(json_get(task, "max_retries"));
+
+		table_add_value(&t, json_get(task, "id"));
+		table_add_value(&t, json_get(task, "status"));
+		if (json_object_is_type(prio, json_type_int))
+			table_addf(&t, "P%d", json_object_get_int(prio));
+		else
+			table_add_value(&t, prio);
+		table_add_value(&t, json_get(task, "source"));
+		table_add_value(&t, json_get(task, "task_type"));
+		table_addf(&t, "%s/%s", retry, max);
+		table_add_value(&t, json_get(task, "created_at"));
+	}
+	table_print(&t, stdout);
+	return VX11_EXIT_OK;
+}
+
+static void print_daughter(json_object *d)
+{
+	static const char *const daughter_skip[] = { "id", "attempts", NULL };
+	static const char *const attempt_skip[] = { "number", NULL };
+	_cleanup_free_ char *id = value_to_text(json_get(d, "id"));
+	json_object *attempts = json_get(d, "attempts");
+	size_t n = json_array_length(attempts);
+
+	printf("\ndaughter %s\n", id);
+	print_members(stdout, d, 2, MEMBERS_SKIP_NULL, daughter_skip);
+	for (size_t i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(attempts, i);
+		_cleanup_free_ char *number = value_to_text(json_get(a, "number"));
+
+		printf("  attempt %s\n", number);
+		print_members(stdout, a, 4, MEMBERS_SKIP_NULL, attempt_skip);
+	}
+}
+
+int verb_task(const Cmd *cmd)
+{
+	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
+	json_object *daughters;
+	size_t n;
+	int r;
+
+	json_set(params, "task_id", json_object_new_string(cmd->args[0]));
+	r = rpc_call(cmd, "task.get", params, &result);
+	if (r != 0)
+		return r;
+	if (cmd->json) {
+		print_json(stdout, result, true);
+		return VX11_EXIT_OK;
+	}
+
+	print_members(stdout, json_get(result, "task"), 0, MEMBERS_SKIP_NULL, NULL);
+	daughters = json_get(result, "daughters");
+	n = json_array_length(daughters);
+	if (n == 0)
+		printf("\nno daughters yet\n");
+	for (size_t i = 0; i < n; i++)
+		print_daughter(json_object_array_get_idx(daughters, i));
+	return VX11_EXIT_OK;
+}
+
+int verb_cancel(const Cmd *cmd)
+{
+	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
+	int r;
+
+	json_set(params, "task_id", json_object_new_string(cmd->args[0]));
+	r = rpc_call(cmd, "task.cancel", params, &result);
+	if (r != 0)
+		return r;
+	if (cmd->json)
+		print_json(stdout, result, true);
+	else {
+		json_object *id = json_get(result, "task_id");
+		_cleanup_free_ char *task = id ? value_to_text(id) : text_escape(cmd->args[0]),
+				    *killed = value_to_text(json_get(result, "cancelled_daughters_count"));
+
+		printf("task %s cancelled (%s daughters killed)\n", task, killed);
+	}
+	return VX11_EXIT_OK;
+}
+
+int verb_daughters(const Cmd *cmd)
+{
+	static const char *const headers[] = { "ID", "TASK", "NAME", "STATUS", "LEVEL", "STARTED", NULL };
+	static const char *const keys[] = { "id",     "task_id",        "name",
+					    "status", "mutation_level", "started_at" };
+	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
+	_cleanup_(table_done) Table t = {};
+	json_object *daughters;
+	size_t n;
+	int r;
+
+	cmd_param_string(cmd, "status", params, "status");
+	r = rpc_call(cmd, "daughter.list", params, &result);
+	if (r != 0)
+		return r;
+	if (cmd->json) {
+		print_json(stdout, result, true);
+		return VX11_EXIT_OK;
+	}
+
+	daughters = json_get(result, "daughters");
+	n = json_array_length(daughters);
+	if (n == 0) {
+		printf("no daughters\n");
+		return VX11_EXIT_OK;
+	}
+
+	table_init(&t, ELEMENTSOF(keys));
+	add_header(&t, headers);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+			table_add_value(&t, json_get(json_object_array_get_idx(daughters, i), keys[k]));
+	table_print(&t, stdout);
+	return VX11_EXIT_OK;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Human output of vx11ctl: values as text, "key: value" blocks and aligned
+ * tables. Everything printed from a reply goes through text_escape(), since a
+ * task's text comes from another user and must not drive the terminal.
+ * No colours, ever: the output is read by scripts as often as by people.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util.h"
+
+/* Reading replies. NULL when obj is not an object or has no such member
+ * (json_get_string: or the member is not a string). */
+json_object *json_get(json_object *obj, const char *key);
+const char *json_get_string(json_object *obj, const char *key);
+/* The length of an array, 0 for anything else (json-c asserts on a non-array). */
+size_t json_array_length(json_object *v);
+
+/* s with control characters (C0, DEL, C1) written as \n, \t, \xNN or \uNNNN. New string. */
+char *text_escape(const char *s);
+
+/*
+ * A JSON value as text: null "-", booleans "yes"/"no", numbers as in JSON,
+ * strings escaped, arrays of scalars joined by ", " (empty "-"), anything
+ * else as compact JSON. New string.
+ */
+char *value_to_text(json_object *v);
+
+/* "2026-11-22T01:41:49.123456Z" -> "2026-11-22T01:41:49Z" (for tables); other text as it is. New string. */
+char *timestamp_to_short_text(const char *timestamp);
+
+/* 3725 -> "1h 2m 5s". */
+#define DURATION_MAX 64
+char *format_duration(char buf[static DURATION_MAX], uint64_t seconds);
+
+/* print_members() flags */
+enum {
+	MEMBERS_SKIP_NULL = 1 << 0, /* leave out members whose value is null */
+};
+
+/*
+ * Print each member of obj as "key: value" (one space, no alignment, so that
+ * scripts can grep), `indent` spaces in. A non-empty object value becomes
+ * "key:" and its members two spaces further in; an array of objects lists
+ * each as "[N]" with its members below. `skip` is a NULL-terminated list of
+ * keys to leave out, or NULL.
+ */
+void print_members(FILE *f, json_object *obj, unsigned indent, unsigned flags, const char *const *skip);
+/* One member, the way print_members() prints it. */
+void print_member(FILE *f, const char *key, json_object *v, unsigned indent, unsigned flags);
+
+/* Print v as JSON, pretty (indented, for --json) or compact (one line), and a newline. */
+void print_json(FILE *f, json_object *v, bool pretty);
+
+/* A table whose columns are as wide as their widest cell, two spaces apart. */
+typedef struct Table {
+	size_t n_columns;
+	char **cells; /* row after row, the header row first */
+	size_t n_cells;
+	size_t cap;
+} Table;
+
+void table_init(Table *t, size_t n_columns);
+void table_done(Table *t);
+/* Add the next cell, left to right and row after row; the text is copied. */
+void table_add(Table *t, const char *text);
+void table_addf(Table *t, const char *format, ...) _printf_(2, 3);
+/* A JSON value as a cell: value_to_text(), and timestamps shortened. */
+void table_add_value(Table *t, json_object *v);
+void table_print(const Table *t, FILE *f);

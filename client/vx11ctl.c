@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vx11ctl: main, the global options and the verb table.
+ *
+ * The command line is read in two getopt_long passes: the first takes the
+ * global options before the verb and stops at it; the second takes the verb's
+ * own options mixed with the global ones, so `vx11ctl tasks --json` and
+ * `vx11ctl --json tasks` mean the same. A verb's options are stored by name in
+ * Cmd.values, so each handler reads what it needs and builds its request.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc-client.h"
+#include "vx11ctl.h"
+
+#ifndef VX11_RUNSTATEDIR
+#define VX11_RUNSTATEDIR "/run/vx11"
+#endif
+#define DEFAULT_SOCKET VX11_RUNSTATEDIR "/vx11.sock"
+
+/* clang-format off */
+static const Verb verbs[] = {
+	/* name        handler         args  options            summary                    usage */
+	{ "submit",    verb_submit,    1, 1, submit_options,    "submit an intent",        submit_usage },
+	{ "result",    verb_result,    1, 1, result_options,    "show an intent's result", result_usage },
+	{ "tasks",     verb_tasks,     0, 0, tasks_options,     "list tasks",              tasks_usage },
+	{ "task",      verb_task,      1, 1, NULL,              "show one task",           task_usage },
+	{ "cancel",    verb_cancel,    1, 1, NULL,              "cancel a task",           cancel_usage },
+	{ "daughters", verb_daughters, 0, 0, daughters_options, "list daughters",          daughters_usage },
+	{ "status",    verb_status,    0, 0, NULL,              "show the daemon's state", status_usage },
+	{ "audit",     verb_audit,     0, 0, audit_options,     "list the audit log",      audit_usage },
+	{ "watch",     verb_watch,     0, 1, NULL,              "print events live",       watch_usage },
+	{ "reload",    verb_reload,    0, 0, NULL,              "reload the policy",       reload_usage },
+};
+/* clang-format on */
+
+enum {
+	ARG_SOCKET = 0x100,
+	ARG_JSON,
+	ARG_VERSION,
+	ARG_VERB_FIRST = 0x200, /* + the option's index in Verb.options */
+};
+
+static const struct option global_options[] = {
+	{ "socket", required_argument, NULL, ARG_SOCKET },
+	{ "json", no_argument, NULL, ARG_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, ARG_VERSION },
+};
+
+/* parse_options(): the command line is fine so far, go on. */
+#define PARSE_GO_ON (-1)
+
+_Noreturn void oom(void)
+{
+	fputs("vx11ctl: out of memory\n", stderr);
+	exit(VX11_EXIT_FAILED);
+}
+
+static void help(void)
+{
+	printf("Usage: vx11ctl [OPTIONS] COMMAND [ARGS...]\n"
+	       "\n"
+	       "Send intents to vx11d and look at its tasks, over the daemon's Unix socket.\n"
+	       "\n"
+	       "Commands:\n");
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		printf("  %-10s  %s\n", verbs[i].name, verbs[i].summary);
+	printf("\n"
+	       "Options (before or after the command):\n"
+	       "  --socket PATH  the daemon's socket (default: $VX11_SOCKET, else %s)\n"
+	       "  --json         print the reply as JSON: the result, or the error object\n"
+	       "  -h, --help     show this help; 'vx11ctl COMMAND --help' for one command\n"
+	       "  --version      show the version\n"
+	       "\n"
+	       "Exit status: 0 success; 1 the daemon refused the request or the intent failed;\n"
+	       "2 bad usage; 3 vx11d could not be reached. See vx11ctl(1).\n",
+	       DEFAULT_SOCKET);
+}
+
+static void verb_help(const Verb *verb)
+{
+	fputs(verb->usage, stdout);
+	printf("\nGlobal options: --socket PATH, --json, -h/--help, --version; see 'vx11ctl --help'.\n");
+}
+
+static const Verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (streq(verbs[i].name, name))
+			return &verbs[i];
+	return NULL;
+}
+
+int cmd_usage_error(const Cmd *cmd, const char *format, ...)
+{
+	va_list ap;
+
+	fputs("vx11ctl: ", stderr);
+	va_start(ap, format);
+	vfprintf(stderr, format, ap);
+	va_end(ap);
+	if (cmd->verb)
+		fprintf(stderr, "; see 'vx11ctl %s --help'\n", cmd->verb->name);
+	else
+		fputs("; see 'vx11ctl --help'\n", stderr);
+	return VX11_EXIT_USAGE;
+}
+
+static int verb_option_index(const Verb *verb, const char *name)
+{
+	for (int i = 0; verb->options && verb->options[i].name; i++)
+		if (streq(verb->options[i].name, name))
+			return i;
+	return -1;
+}
+
+const char *cmd_option(const Cmd *cmd, const char *name)
+{
+	int i = verb_option_index(cmd->verb, name);
+
+	assert(i >= 0); /* a handler asked for an option its verb does not declare */
+	return cmd->values[i];
+}
+
+void cmd_param_string(const Cmd *cmd, const char *name, json_object *params, const char *key)
+{
+	const char *v = cmd_option(cmd, name);
+
+	if (v)
+		json_set(params, key, json_object_new_string(v));
+}
+
+int cmd_param_int(const Cmd *cmd, const char *name, int64_t min, json_object *params, const char *key)
+{
+	const char *v = cmd_option(cmd, name);
+	int64_t n;
+
+	if (!v)
+		return 0;
+	if (parse_int64(v, &n) < 0)
+		return cmd_usage_error(cmd, "--%s wants an integer, not '%s'", name, v);
+	if (n < min)
+		return cmd_usage_error(cmd, "--%s must be at least %" PRId64, name, min);
+	json_set(params, key, json_object_new_int64(n));
+	return 0;
+}
+
+/*
+ * How the user wrote the option getopt_long complained about. A long option
+ * is the word before any '='; "-h" is the only short option, so any other
+ * letter came from a cluster like "-x".
+ */
+static void option_token(char *argv[], char buf[static 64])
+{
+	const char *word = optind > 0 ? argv[optind - 1] : "";
+
+	if (optopt > 0 && optopt < 0x100 && optopt != 'h' && strncmp(word, "--", 2) != 0) {
+		snprintf(buf, 64, "-%c", optopt);
+		return;
+	}
+	snprintf(buf, 64, "%.*s", (int)strcspn(word, "="), word);
+}
+
+static bool takes_no_argument(const struct option *options, const char *token)
+{
+	for (; options->name; options++)
+		if (streq(options->name, token + 2))
+			return options->has_arg == no_argument;
+	return false;
+}
+
+/*
+ * One getopt_long pass over argv. Before the verb (cmd->verb NULL) it stops at
+ * the first operand; after it, operands and options may be mixed. Returns
+ * PARSE_GO_ON, or the exit status when there is nothing more to do (help,
+ * version, a usage error).
+ */
+static int parse_options(Cmd *cmd, int argc, char *argv[])
+{
+	struct option options[ELEMENTSOF(global_options) + VERB_OPTIONS_MAX + 1] = {};
+	size_t n = 0;
+	char token[64];
+	int c;
+
+	for (size_t i = 0; i < ELEMENTSOF(global_options); i++)
+		options[n++] = global_options[i];
+	for (int i = 0; cmd->verb && cmd->verb->options && cmd->verb->options[i].name; i++) {
+		assert(i < VERB_OPTIONS_MAX);
+		options[n] = cmd->verb->options[i];
+		options[n].flag = NULL;
+		options[n].val = ARG_VERB_FIRST + i;
+		n++;
+	}
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, cmd->verb ? ":h" : "+:h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			if (cmd->verb)
+				verb_help(cmd->verb);
+			else
+				help();
+			return VX11_EXIT_OK;
+		case ARG_VERSION:
+			printf("vx11ctl %s\n", PACKAGE_VERSION);
+			return VX11_EXIT_OK;
+		case ARG_SOCKET:
+			if (!*optarg)
+				return cmd_usage_error(cmd, "--socket wants a path");
+			cmd->socket_path = optarg;
+			break;
+		case ARG_JSON:
+			cmd->json = true;
+			break;
+		case ':':
+			option_token(argv, token);
+			return cmd_usage_error(cmd, "option %s needs an argument", token);
+		case '?':
+			option_token(argv, token);
+			if (strchr(argv[optind - 1], '=') && takes_no_argument(options, token))
+				return cmd_usage_error(cmd, "option %s takes no argument", token);
+			return cmd_usage_error(cmd, "unknown option %s", token);
+		default:
+			assert(c >= ARG_VERB_FIRST && c < ARG_VERB_FIRST + VERB_OPTIONS_MAX);
+			cmd->values[c - ARG_VERB_FIRST] = optarg ? optarg : "";
+		}
+	}
+	return PARSE_GO_ON;
+}
+
+int main(int argc, char *argv[])
+{
+	Cmd cmd = {};
+	const char *e = getenv("VX11_SOCKET");
+	int r;
+
+	/* A daemon that goes away mid-write is an error to report, not a reason to die silently. */
+	signal(SIGPIPE, SIG_IGN);
+
+	cmd.socket_path = e && *e ? e : DEFAULT_SOCKET;
+
+	r = parse_options(&cmd, argc, argv);
+	if (r != PARSE_GO_ON)
+		return r;
+	if (optind >= argc)
+		return cmd_usage_error(&cmd, "no command given");
+	cmd.verb = find_verb(argv[optind]);
+	if (!cmd.verb)
+		return cmd_usage_error(&cmd, "unknown command '%s'", argv[optind]);
+
+	argc -= optind;
+	argv += optind;
+	r = parse_options(&cmd, argc, argv);
+	if (r != PARSE_GO_ON)
+		return r;
+	cmd.args = argv + optind;
+	cmd.n_args = (unsigned)(argc - optind);
+	if (cmd.n_args < cmd.verb->min_args)
+		return cmd_usage_error(&cmd, "%s: missing argument", cmd.verb->name);
+	if (cmd.n_args > cmd.verb->max_args)
+		return cmd_usage_error(&cmd, "%s: unexpected argument '%s'", cmd.verb->name,
+				       cmd.args[cmd.verb->max_args]);
+
+	r = cmd.verb->run(&cmd);
+
+	/* A reader that stopped reading ("vx11ctl tasks | head -1") got what it wanted: no error. */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && errno != EPIPE) {
+		fprintf(stderr, "vx11ctl: cannot write output: %s\n", strerror(errno));
+		if (r == VX11_EXIT_OK)
+			r = VX11_EXIT_FAILED;
+	}
+	return r;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vx11ctl, the command-line client of vx11d. Each verb turns its arguments
+ * into one JSON-RPC request (see vx11-protocol(7)) and prints the reply for
+ * people, or as JSON with --json. Verbs return an exit status, never exit.
+ */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "util.h"
+
+/* Exit status, documented in vx11ctl(1); tests assert on these. */
+enum {
+	VX11_EXIT_OK = 0,
+	VX11_EXIT_FAILED = 1,    /* the daemon answered with an error, or the intent failed */
+	VX11_EXIT_USAGE = 2,     /* bad command line */
+	VX11_EXIT_NO_DAEMON = 3, /* cannot connect, or the connection broke before the reply */
+};
+
+#define VERB_OPTIONS_MAX 16
+
+typedef struct Cmd Cmd;
+
+typedef struct Verb {
+	const char *name;
+	int (*run)(const Cmd *cmd);   /* returns an exit status */
+	unsigned min_args, max_args;  /* operands after the verb */
+	const struct option *options; /* the verb's long options or NULL; .name and .has_arg are used */
+	const char *summary;          /* one line, for 'vx11ctl --help' */
+	const char *usage;            /* the text of 'vx11ctl VERB --help' */
+} Verb;
+
+/* One parsed command line. */
+struct Cmd {
+	const Verb *verb;
+	const char *socket_path;
+	bool json;                              /* --json: print the reply's JSON instead of text */
+	const char *values[VERB_OPTIONS_MAX];   /* per verb option: its argument, "" for a flag, or NULL */
+	char **args;                            /* operands, after the verb */
+	unsigned n_args;
+};
+
+/* The value of the verb option `name` (NULL when not given); see Cmd.values. */
+const char *cmd_option(const Cmd *cmd, const char *name);
+static inline bool cmd_flag(const Cmd *cmd, const char *name)
+{
+	return cmd_option(cmd, name) != NULL;
+}
+
+/* Print "vx11ctl: MESSAGE; see 'vx11ctl VERB --help'" and return VX11_EXIT_USAGE. */
+int cmd_usage_error(const Cmd *cmd, const char *format, ...) _printf_(2, 3);
+
+/*
+ * Copy the verb option `name`, when given, into params[key]: as a string; or
+ * as an integer no smaller than `min`, returning 0 or VX11_EXIT_USAGE after
+ * saying what is wrong. Whether a value is acceptable beyond its syntax is
+ * the daemon's call (it answers vx11.InvalidParams).
+ */
+void cmd_param_string(const Cmd *cmd, const char *name, json_object *params, const char *key);
+int cmd_param_int(const Cmd *cmd, const char *name, int64_t min, json_object *params, const char *key);
+
+/* A client cannot do anything useful without memory: say so and exit 1. */
+_Noreturn void oom(void);
+
+/* The verbs, one file per family. */
+int verb_submit(const Cmd *cmd);
+int verb_result(const Cmd *cmd);
+extern const struct option submit_options[], result_options[];
+extern const char submit_usage[], result_usage[];
+
+int verb_tasks(const Cmd *cmd);
+int verb_task(const Cmd *cmd);
+int verb_cancel(const Cmd *cmd);
+int verb_daughters(const Cmd *cmd);
+extern const struct option tasks_options[], daughters_options[];
+extern const char tasks_usage[], task_usage[], cancel_usage[], daughters_usage[];
+
+int verb_status(const Cmd *cmd);
+int verb_audit(const Cmd *cmd);
+int verb_watch(const Cmd *cmd);
+int verb_reload(const Cmd *cmd);
+extern const struct option audit_options[];
+extern const char status_usage[], audit_usage[], watch_usage[], reload_usage[];
