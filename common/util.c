@@ -144,6 +144,21 @@ static void random_or_die(void *p, size_t n)
 		abort();
 }
 
+/* Ids are made at request rate: draw random bytes a block at a time
+ * rather than one getrandom() per id. */
+static void id_random(void *p, size_t n)
+{
+	static uint8_t pool[512];
+	static size_t avail;
+
+	if (avail < n) {
+		random_or_die(pool, sizeof(pool));
+		avail = sizeof(pool);
+	}
+	memcpy(p, pool + sizeof(pool) - avail, n);
+	avail -= n;
+}
+
 void id_new(Id *ret)
 {
 	uint64_t ms = now_realtime_usec() / USEC_PER_MSEC;
@@ -151,7 +166,7 @@ void id_new(Id *ret)
 	uint32_t seed;
 
 	if (ms > id_last_ms) {
-		random_or_die(&seed, sizeof(seed));
+		id_random(&seed, sizeof(seed));
 		id_last_ms = ms;
 		id_counter = seed & ((UINT32_C(1) << ID_COUNTER_SEED_BITS) - 1);
 	} else if (++id_counter >= (UINT32_C(1) << ID_COUNTER_BITS)) {
@@ -159,7 +174,7 @@ void id_new(Id *ret)
 		id_counter = 0;
 	}
 	ms = id_last_ms;
-	random_or_die(rnd, sizeof(rnd));
+	id_random(rnd, sizeof(rnd));
 
 	for (int i = 0; i < 6; i++)
 		ret->bytes[i] = (uint8_t)(ms >> (40 - 8 * i));
