@@ -106,7 +106,9 @@ static int refuse(Manager *m, IntentRecord *rec, const char *why, RpcError *err)
 {
 	rec->status = (char *)"ERROR";
 	rec->error = (char *)why;
-	rec->idempotency_key = NULL;
+	rec->idempotency_key = NULL; /* a retry with the key must not get this refusal back */
+	if (!rec->mode)
+		rec->mode = (char *)(rec->require_spawner ? "SPAWNER" : "MADRE");
 	(void)record_intent(m, rec, NULL);
 	return err->code;
 }

@@ -110,7 +110,8 @@ int rpc_parse_line(const char *line, size_t len, json_object **ret, RpcError *er
 	used = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 
-	if (!o || jerr != json_tokener_success) {
+	/* A JSON null parses to NULL with success: valid JSON, an invalid request. */
+	if (jerr != json_tokener_success) {
 		json_object_put(o);
 		if (jerr == json_tokener_continue)
 			return rpc_error(err, RPC_PARSE_ERROR, "parse error: incomplete JSON value");
@@ -172,9 +173,13 @@ int rpc_validate_request(json_object *msg, RpcRequest *ret, json_object **ret_id
 
 	ret->params = NULL;
 	if (json_object_object_get_ex(msg, "params", &v) && v) {
-		/* By-name only: every method takes named parameters. */
+		/* JSON-RPC allows only a structured value here; an array (by
+		 * position) is valid JSON-RPC, but every method takes names. */
+		if (json_object_is_type(v, json_type_array))
+			return rpc_error(err, RPC_INVALID_PARAMS,
+					 "invalid params: \"params\" must be an object (parameters are passed by name)");
 		if (!json_object_is_type(v, json_type_object))
-			return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: \"params\" must be an object");
+			return rpc_error(err, RPC_INVALID_REQUEST, "invalid request: \"params\" must be an object");
 		ret->params = v;
 	}
 

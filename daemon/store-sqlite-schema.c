@@ -36,7 +36,7 @@ const char *const store_migrations[] = {
 	" priority INTEGER NOT NULL,"
 	" status TEXT NOT NULL, mode TEXT NOT NULL, provider TEXT, error TEXT,"
 	" task_id TEXT, idempotency_key TEXT,"
-	" text TEXT, payload_json TEXT, envelope_json TEXT NOT NULL);"
+	" text TEXT, payload_json TEXT, envelope_json TEXT);"
 	/* Not unique: a repeated submission may be logged too; the first wins. */
 	"CREATE INDEX intents_log_idempotency ON intents_log(uid, idempotency_key)"
 	" WHERE idempotency_key IS NOT NULL;"

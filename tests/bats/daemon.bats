@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# vx11d as a process: command line, signals, its socket file, socket
+# activation, and logging to the journal.
+
+load helpers
+
+JOURNALD_PID=
+JOURNAL_CREATED=()
+
+setup() {
+	vx11_setup
+}
+
+teardown() {
+	vx11_teardown
+	if [[ -n $JOURNALD_PID ]]; then
+		kill "$JOURNALD_PID" 2>/dev/null || true
+		if ! wait_exit "$JOURNALD_PID" 50; then
+			kill -9 "$JOURNALD_PID" 2>/dev/null || true
+			wait "$JOURNALD_PID" 2>/dev/null || true
+		fi
+		JOURNALD_PID=
+		# Leave no sockets of a dead journald behind for others to log into.
+		for d in "${JOURNAL_CREATED[@]}"; do
+			rm -rf "$d"
+		done
+	fi
+}
+
+@test "--help and --version exit 0" {
+	run -0 "$VX11D" --help
+	[[ $output == "Usage: vx11d"* && $output == *--socket* && $output == *--state-dir* && $output == *--policy* ]]
+	run -0 "$VX11D" -h
+	[[ $output == "Usage: vx11d"* ]]
+	run -0 "$VX11D" --version
+	[[ $output =~ ^vx11d\ [0-9]+\.[0-9]+\.[0-9]+ ]]
+}
+
+@test "bad command lines exit 2 and start nothing" {
+	run -2 "$VX11D" --no-such-option
+	run -2 "$VX11D" --socket "$T/x.sock" stray-argument
+	run -2 "$VX11D" --log-target syslog
+	run -2 "$VX11D" --log-level loud
+	run -2 "$VX11D" --socket
+	[[ ! -e $T/x.sock ]]
+}
+
+@test "SIGTERM: clean exit 0, socket file removed" {
+	start_daemon
+	[[ -S $VX11_SOCKET ]]
+	stop_daemon TERM
+	equals "$DAEMON_STATUS" 0
+	[[ ! -e $VX11_SOCKET ]]
+}
+
+@test "SIGINT: clean exit 0, socket file removed" {
+	start_daemon
+	stop_daemon INT
+	equals "$DAEMON_STATUS" 0
+	[[ ! -e $VX11_SOCKET ]]
+}
+
+@test "SIGTERM with clients connected and a result.get waiting still exits at once" {
+	start_daemon
+	cid=$(submit_queued noop | jq -r .correlation_id)
+	conn_open waiter
+	conn_send waiter "$(req result.get "{\"correlation_id\":\"$cid\",\"wait_seconds\":60}")"
+	conn_open idle
+	sleep 0.2
+	kill -TERM "$DAEMON_PID"
+	wait_exit "$DAEMON_PID" 50
+	DAEMON_PID=
+	equals "$DAEMON_STATUS" 0
+	conn_close waiter
+	conn_close idle
+}
+
+@test "the state directory and database are created, not world-readable" {
+	start_daemon --state-dir "$T/deep/er/state"
+	[[ -f $T/deep/er/state/vx11.db ]]
+	equals "$(stat -c %a "$T/deep/er/state")" 750
+}
+
+@test "a socket in a directory that does not exist yet: parents are created" {
+	launch_daemon --socket "$T/run/vx11/vx11.sock"
+	VX11_SOCKET=$T/run/vx11/vx11.sock
+	wait_daemon_ready
+	[[ -S $T/run/vx11/vx11.sock ]]
+}
+
+@test "a state directory that cannot be made: non-zero exit and a message" {
+	touch "$T/afile"
+	launch_daemon --state-dir "$T/afile/state"
+	wait_exit "$DAEMON_PID" 100
+	DAEMON_PID=
+	[[ $DAEMON_STATUS -ne 0 ]]
+	grep -q "$T/afile/state" "$T/vx11d.log"
+}
+
+@test "a stale socket file left by kill -9 is replaced on restart" {
+	start_daemon
+	tid=$(submit_queued noop | jq -r .response.task_id)
+	kill9_daemon
+	# The file is still there, but nobody answers on it.
+	[[ -S $VX11_SOCKET ]]
+	start_daemon
+	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.task.status == "pending"'
+	check "$(result daemon.status)" '.pid == $p' --argjson p "$DAEMON_PID"
+}
+
+@test "a second daemon on the same socket refuses to start (already listening)" {
+	start_daemon
+	first=$DAEMON_PID
+	run --separate-stderr "$VX11D" --socket "$VX11_SOCKET" --state-dir "$T/state2" --policy "$T/policy.json" --log-target stderr
+	[[ $status -ne 0 ]]
+	[[ $stderr == *"already listening"* ]]
+	# The first one is untouched and still owns the socket.
+	[[ -S $VX11_SOCKET ]]
+	check "$(result daemon.status)" '.pid == $p' --argjson p "$first"
+}
+
+@test "socket activation: systemd-socket-activate passes the socket, vx11d serves on it" {
+	sa=$(command -v systemd-socket-activate || true)
+	[[ -n $sa ]] || sa=/lib/systemd/systemd-socket-activate
+	[[ -x $sa ]] || skip "systemd-socket-activate is not installed (package systemd)"
+	policy_file
+	VX11_SOCKET=$T/vx11.sock
+	(
+		_bg_close_fds
+		exec "$sa" -l "$VX11_SOCKET" "$VX11D" --socket "$T/not-this.sock" --state-dir "$T/state" \
+			--policy "$T/policy.json" --log-target stderr
+	) 2>>"$T/vx11d.log" </dev/null >/dev/null &
+	DAEMON_PID=$!
+	wait_daemon_ready
+	# systemd-socket-activate execs vx11d in place: the same pid serves.
+	check "$(result daemon.status)" '.pid == $p' --argjson p "$DAEMON_PID"
+	check "$(submit_queued noop)" '.status == "QUEUED"'
+	# It did not bind a socket of its own.
+	[[ ! -e $T/not-this.sock ]]
+	grep -q "from the service manager" "$T/vx11d.log"
+	stop_daemon
+	equals "$DAEMON_STATUS" 0
+	# The socket belongs to the service manager: vx11d leaves it alone.
+	[[ -S $T/vx11.sock ]]
+}
+
+@test "the journal: each intent is an entry with MESSAGE_ID and the VX11_ fields" {
+	command -v journalctl >/dev/null || skip "journalctl is not installed"
+	if [[ ! -S /run/systemd/journal/socket ]]; then
+		jd=
+		for c in /lib/systemd/systemd-journald /usr/lib/systemd/systemd-journald; do
+			[[ -x $c ]] && jd=$c && break
+		done
+		[[ -n $jd ]] || skip "no journald running and none to start"
+		for d in /run/systemd/journal /run/log/journal; do
+			[[ -e $d ]] || JOURNAL_CREATED+=("$d")
+		done
+		(
+			_bg_close_fds
+			exec "$jd"
+		) >"$T/journald.log" 2>&1 </dev/null &
+		JOURNALD_PID=$!
+		for _ in $(seq 100); do
+			[[ -S /run/systemd/journal/socket ]] && break
+			sleep 0.05
+		done
+		[[ -S /run/systemd/journal/socket ]]
+	fi
+
+	start_daemon --log-target journal
+	env=$(submit_queued noop '{"source":"madre"}')
+	cid=$(jq -r .correlation_id <<<"$env")
+	tid=$(jq -r .response.task_id <<<"$env")
+	refused=$(submit '{"intent_type":"hello","require":{"switch":true}}' | jq -r .correlation_id)
+
+	entry=
+	for _ in $(seq 50); do
+		journalctl --sync 2>/dev/null || true
+		entry=$(journalctl --no-pager -o json "VX11_CORRELATION_ID=$cid" 2>/dev/null | head -n1)
+		[[ -n $entry ]] && break
+		sleep 0.1
+	done
+	check "$entry" '(.MESSAGE_ID | test("^[0-9a-f]{32}$")) and .VX11_CORRELATION_ID == $c and .VX11_TASK_ID == $t
+		and .VX11_SOURCE == "madre" and .VX11_UID == "0"' --arg c "$cid" --arg t "$tid"
+	# Exactly one entry per intent.
+	equals "$(journalctl --no-pager -o json "VX11_CORRELATION_ID=$cid" | wc -l)" 1
+
+	entry=$(journalctl --no-pager -o json "VX11_CORRELATION_ID=$refused" | head -n1)
+	check "$entry" '.VX11_SOURCE == "operator" and .VX11_UID == "0" and (.MESSAGE_ID | length == 32)'
+	# Nothing of it went to stderr instead.
+	run ! grep -q "VX11_CORRELATION_ID=$cid" "$T/vx11d.log"
+}

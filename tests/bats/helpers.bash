@@ -1,0 +1,461 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers of the bats suites: they run the real vx11d on a real socket
+# in a temporary directory and talk to it with socat (raw protocol) and
+# vx11ctl (the client). Loaded with `load helpers` from each suite.
+#
+# Environment (set by `make check`; defaulted here so that
+# `bats tests/bats/x.bats` works by hand from an in-tree build):
+#   VX11_SRCDIR, VX11_BUILDDIR, VX11D (daemon binary), VX11CTL (client binary)
+
+bats_require_minimum_version 1.5.0
+
+: "${VX11_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${VX11_BUILDDIR:=$VX11_SRCDIR}"
+: "${VX11D:=$VX11_BUILDDIR/daemon/vx11d}"
+: "${VX11CTL:=$VX11_BUILDDIR/client/vx11ctl}"
+# A hung test must not hang `make check`.
+: "${BATS_TEST_TIMEOUT:=90}"
+export VX11_SRCDIR VX11_BUILDDIR VX11D VX11CTL BATS_TEST_TIMEOUT
+
+# Bounded waits, in tenths of a second.
+VX11_START_TENTHS=100
+
+T=
+DAEMON_PID=
+DAEMON_STATUS=
+_VX11_CONNS=()
+
+# ---------------------------------------------------------------------------
+# Temporary directory, policy, daemon
+
+# A fresh directory per test: socket, state, logs. Mode 0755 so that other
+# users (permissions.bats) can reach the socket inside it.
+vx11_tmpdir() {
+	if [[ -z $T ]]; then
+		T=$(mktemp -d "${TMPDIR:-/tmp}/vx11t.XXXXXX")
+		chmod 0755 "$T"
+	fi
+}
+
+# policy_file [JQ_FILTER [PATH]]: write a test policy (default $T/policy.json),
+# the base below transformed by JQ_FILTER, e.g. '.limits.max_queued = 1'.
+# Task types run harmless binaries; backoffs are short; no groups are named so
+# that the file is valid on any machine.
+policy_file() {
+	local filter=${1:-.} path=${2:-}
+	vx11_tmpdir
+	[[ -n $path ]] || path=$T/policy.json
+	jq "$filter" >"$path" <<'EOF'
+{
+  "mode": "solo_madre",
+  "admin_group": "vx11-admin",
+  "limits": {
+    "max_line_bytes": 1048576,
+    "max_connections": 1024,
+    "max_connections_per_uid": 512,
+    "max_queued": 10000
+  },
+  "sources": {
+    "shub":     { "priority": 0 },
+    "operator": { "priority": 1 },
+    "madre":    { "priority": 2 },
+    "hijas":    { "priority": 3 }
+  },
+  "defaults": {
+    "ttl_seconds": 30,
+    "heartbeat_seconds": 0,
+    "max_retries": 1,
+    "backoff": { "base_seconds": 1, "max_seconds": 2 },
+    "grace_seconds": 1
+  },
+  "tasks": {
+    "noop":  { "command": ["/bin/true"] },
+    "echo":  { "command": ["/bin/cat"] },
+    "fails": { "command": ["/bin/false"], "max_retries": 0 }
+  }
+}
+EOF
+}
+
+# Close, in a child about to be put in the background, every fd a test holds
+# open (bats' fd 3 and the write ends of open connections): a background
+# process holding them would keep bats waiting, or a connection from seeing EOF.
+_bg_close_fds() {
+	local name fd
+	exec 3>&-
+	for name in "${_VX11_CONNS[@]}"; do
+		fd=$(_conn_var "$name" FD)
+		[[ -n $fd ]] && eval "exec $fd>&-"
+	done
+	return 0
+}
+
+_proc_state() { # PID -> R/S/Z/... or nothing when gone
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	echo "${stat%% *}"
+}
+
+# True while PID exists and is not a zombie.
+alive() {
+	local s
+	s=$(_proc_state "$1")
+	[[ -n $s && $s != Z ]]
+}
+
+# launch_daemon [ARGS...]: start vx11d in the background on $T/vx11.sock with
+# state in $T/state and stderr appended to $T/vx11d.log; sets DAEMON_PID. Adds
+# --policy $T/policy.json (written if missing) unless ARGS name --policy or
+# VX11_NO_POLICY_ARG is set (then the daemon picks its policy itself).
+# Does not wait: see start_daemon.
+launch_daemon() {
+	local a have_policy=
+	vx11_tmpdir
+	for a in "$@"; do
+		[[ $a == --policy || $a == --policy=* || $a == -p ]] && have_policy=1
+	done
+	if [[ -z $have_policy && -z ${VX11_NO_POLICY_ARG:-} ]]; then
+		[[ -e $T/policy.json ]] || policy_file
+		set -- --policy "$T/policy.json" "$@"
+	fi
+	VX11_SOCKET=$T/vx11.sock
+	export VX11_SOCKET
+	(
+		_bg_close_fds
+		exec "$VX11D" --socket "$VX11_SOCKET" --state-dir "$T/state" --log-target stderr --log-level debug "$@"
+	) 2>>"$T/vx11d.log" </dev/null >/dev/null &
+	DAEMON_PID=$!
+	DAEMON_STATUS=
+}
+
+# Wait (bounded) until the daemon answers daemon.status; fail with its log if
+# it exits or never answers.
+wait_daemon_ready() {
+	local i
+	for ((i = 0; i < 2 * VX11_START_TENTHS; i++)); do
+		if [[ -S $VX11_SOCKET ]] &&
+			rpc '{"jsonrpc":"2.0","id":"ready","method":"daemon.status"}' 2>/dev/null | jq -e '.result.pid' >/dev/null 2>&1; then
+			return 0
+		fi
+		if [[ -n $DAEMON_PID ]] && ! alive "$DAEMON_PID"; then
+			wait "$DAEMON_PID"
+			DAEMON_STATUS=$?
+			echo "vx11d exited with status $DAEMON_STATUS before it was ready; its log:" >&2
+			cat "$T/vx11d.log" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "vx11d did not answer within $((VX11_START_TENTHS / 10)) s; its log:" >&2
+	cat "$T/vx11d.log" >&2
+	return 1
+}
+
+# start_daemon [ARGS...]: launch_daemon, then wait until it serves.
+start_daemon() {
+	launch_daemon "$@"
+	wait_daemon_ready
+}
+
+# wait_exit PID [TENTHS]: wait (bounded) for a child to exit; its status in
+# DAEMON_STATUS. Returns 1 if it is still running afterwards.
+wait_exit() {
+	local pid=$1 tenths=${2:-100} i
+	for ((i = 0; i < tenths; i++)); do
+		alive "$pid" || break
+		sleep 0.1
+	done
+	if alive "$pid"; then
+		echo "process $pid did not exit within $((tenths / 10)) s" >&2
+		return 1
+	fi
+	DAEMON_STATUS=0
+	wait "$pid" || DAEMON_STATUS=$?
+	return 0
+}
+
+# stop_daemon [SIGNAL]: SIGTERM (or SIGNAL) and wait; status in DAEMON_STATUS.
+stop_daemon() {
+	local sig=${1:-TERM}
+	[[ -n $DAEMON_PID ]] || return 0
+	kill "-$sig" "$DAEMON_PID"
+	wait_exit "$DAEMON_PID" || return 1
+	DAEMON_PID=
+}
+
+# The daemon's crash: nothing runs after the signal, nothing is flushed.
+kill9_daemon() {
+	[[ -n $DAEMON_PID ]] || return 0
+	kill -9 "$DAEMON_PID"
+	wait_exit "$DAEMON_PID" 50
+	DAEMON_PID=
+}
+
+# For setup()/teardown() of each suite.
+vx11_setup() {
+	if [[ ! -x $VX11D ]]; then
+		echo "vx11d not found at $VX11D: build it, or set VX11_BUILDDIR or VX11D" >&2
+		return 1
+	fi
+	T=
+	DAEMON_PID=
+	_VX11_CONNS=()
+	vx11_tmpdir
+}
+
+vx11_teardown() {
+	local name
+	for name in "${_VX11_CONNS[@]}"; do
+		conn_kill "$name" 2>/dev/null || true
+	done
+	_VX11_CONNS=()
+	if [[ -n $DAEMON_PID ]] && alive "$DAEMON_PID"; then
+		kill -9 "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
+	fi
+	DAEMON_PID=
+	if [[ -z ${BATS_TEST_COMPLETED:-} && -n $T && -s $T/vx11d.log ]]; then
+		echo "# --- vx11d log ($T/vx11d.log) ---"
+		sed 's/^/# /' "$T/vx11d.log" | tail -n 200
+	fi
+	if [[ -n $T && -d $T ]]; then
+		rm -rf "$T"
+	fi
+	T=
+}
+
+# ---------------------------------------------------------------------------
+# Talking to the daemon
+
+# rpc LINE...: send each LINE (a newline is added) on one connection, print
+# every reply line. The daemon closes the connection once it has answered
+# everything after our EOF, so this returns as soon as the replies are in.
+rpc() {
+	printf '%s\n' "$@" | socat -t 5 - "UNIX-CONNECT:$VX11_SOCKET"
+}
+
+# rpc_sloppy LINE...: like rpc, for when the daemon may hang up before it has
+# read everything (a refused connection, a line over the limit): socat then
+# goes on reading after a failed write instead of giving up.
+rpc_sloppy() {
+	printf '%s\n' "$@" | socat -s -t 5 - "UNIX-CONNECT:$VX11_SOCKET" 2>/dev/null
+}
+
+# rpc_raw BYTES: like rpc, without adding a newline (printf %b escapes allowed).
+rpc_raw() {
+	printf '%b' "$1" | socat -t 5 - "UNIX-CONNECT:$VX11_SOCKET"
+}
+
+# req METHOD [PARAMS_JSON [ID]]: one request line.
+req() {
+	local id=${3:-1}
+	if [[ -n ${2:-} ]]; then
+		jq -cn --arg m "$1" --argjson p "$2" --argjson id "$id" '{jsonrpc:"2.0",id:$id,method:$m,params:$p}'
+	else
+		jq -cn --arg m "$1" --argjson id "$id" '{jsonrpc:"2.0",id:$id,method:$m}'
+	fi
+}
+
+# call METHOD [PARAMS_JSON]: the whole reply line of one request.
+call() {
+	rpc "$(req "$@")"
+}
+
+# result METHOD [PARAMS_JSON]: the reply's result; fails on an error reply.
+result() {
+	local reply
+	reply=$(call "$@") || return 1
+	if ! jq -e 'has("result")' >/dev/null <<<"$reply"; then
+		echo "$1 failed: $reply" >&2
+		return 1
+	fi
+	jq -c .result <<<"$reply"
+}
+
+# submit PARAMS_JSON: the intent.submit envelope.
+submit() {
+	result intent.submit "$1"
+}
+
+# submit_queued [TASK_TYPE [EXTRA_PARAMS_JSON]]: a QUEUED intent; prints its envelope.
+submit_queued() {
+	local type=${1:-noop} extra=${2:-'{}'} env
+	env=$(submit "$(jq -cn --arg t "$type" --argjson x "$extra" '{intent_type:$t,require:{spawner:true}} + $x')") || return 1
+	check "$env" '.status == "QUEUED"' || return 1
+	echo "$env"
+}
+
+# submit_many N [TASK_TYPE [EXTRA_PARAMS_JSON]]: N QUEUED intents pipelined on one
+# connection; prints their task ids, one a line, in submission order.
+submit_many() {
+	local n=$1 type=${2:-noop} extra=${3:-'{}'} line out i
+	line=$(jq -cn --arg t "$type" --argjson x "$extra" '{intent_type:$t,require:{spawner:true}} + $x')
+	out=$(for ((i = 1; i <= n; i++)); do
+		printf '{"jsonrpc":"2.0","id":%d,"method":"intent.submit","params":%s}\n' "$i" "$line"
+	done | socat -t 10 - "UNIX-CONNECT:$VX11_SOCKET") || return 1
+	check "$(jq -s -c . <<<"$out")" 'length == $n and all(.result.status == "QUEUED")' --argjson n "$n" || return 1
+	jq -r .result.response.task_id <<<"$out"
+}
+
+# check JSON FILTER [jq args...]: FILTER must be true of JSON, else say what
+# was checked against what, and fail.
+check() {
+	local json=$1 filter=$2
+	shift 2
+	if ! jq -e "$@" "$filter" >/dev/null 2>&1 <<<"$json"; then
+		echo "check failed: $filter" >&2
+		echo "  on: $json" >&2
+		return 1
+	fi
+}
+
+# check_error REPLY CODE NAME [ID_JSON]: a JSON-RPC error reply exactly so,
+# with a non-empty message; ID_JSON (default: do not check) is the id expected.
+check_error() {
+	local reply=$1 code=$2 name=$3 id=${4:-}
+	check "$reply" '.jsonrpc == "2.0" and (has("result") | not) and .error.code == $c and .error.data.name == $n
+		and (.error.message | type == "string" and length > 0)' --argjson c "$code" --arg n "$name" || return 1
+	if [[ -n $id ]]; then
+		check "$reply" '.id == $id' --argjson id "$id" || return 1
+	fi
+}
+
+# equals ACTUAL EXPECTED: string equality with a readable failure.
+equals() {
+	if [[ "$1" != "$2" ]]; then
+		echo "expected: $2" >&2
+		echo "  actual: $1" >&2
+		return 1
+	fi
+}
+
+# Number of lines in a string ("" has none).
+count_lines() {
+	if [[ -z $1 ]]; then echo 0; else printf '%s\n' "$1" | wc -l; fi
+}
+
+# ---------------------------------------------------------------------------
+# Long-lived connections, for events, waits and connection limits:
+#   conn_open NAME [PREFIX...]   connect (PREFIX: e.g. a setpriv command line)
+#   conn_send NAME LINE...       send lines
+#   conn_wait NAME N [TENTHS]    wait until N reply lines have arrived
+#   conn_lines NAME              all reply lines so far
+#   conn_close NAME              EOF from our side, then wait for socat to end
+#   conn_kill NAME               drop it
+# The replies land in $T/NAME.out.
+
+_conn_var() { # NAME FIELD -> value
+	local v="_VX11_CONN_${2}_$1"
+	echo "${!v:-}"
+}
+
+conn_open() {
+	local name=$1 fd pid
+	shift
+	rm -f "$T/$name.in"
+	mkfifo "$T/$name.in"
+	(
+		_bg_close_fds
+		"$@" socat -t 5 - "UNIX-CONNECT:$VX11_SOCKET"
+	) <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
+	pid=$!
+	exec {fd}>"$T/$name.in"
+	printf -v "_VX11_CONN_FD_$name" '%s' "$fd"
+	printf -v "_VX11_CONN_PID_$name" '%s' "$pid"
+	_VX11_CONNS+=("$name")
+}
+
+conn_send() {
+	local name=$1 fd
+	shift
+	fd=$(_conn_var "$name" FD)
+	printf '%s\n' "$@" >&"$fd"
+}
+
+conn_lines() {
+	cat "$T/$1.out"
+}
+
+conn_wait() {
+	local name=$1 n=$2 tenths=${3:-50} i have
+	for ((i = 0; i <= tenths; i++)); do
+		have=$(wc -l <"$T/$name.out")
+		((have >= n)) && return 0
+		sleep 0.1
+	done
+	echo "connection $name: $have of $n lines after $((tenths / 10)) s:" >&2
+	cat "$T/$name.out" >&2
+	cat "$T/$name.err" >&2
+	return 1
+}
+
+conn_close() {
+	local name=$1 fd pid
+	fd=$(_conn_var "$name" FD)
+	pid=$(_conn_var "$name" PID)
+	if [[ -n $fd ]]; then
+		eval "exec $fd>&-"
+		printf -v "_VX11_CONN_FD_$name" '%s' ""
+	fi
+	[[ -z $pid ]] || wait_exit "$pid" 70 >/dev/null
+}
+
+conn_kill() {
+	local name=$1 fd pid
+	fd=$(_conn_var "$name" FD)
+	pid=$(_conn_var "$name" PID)
+	if [[ -n $fd ]]; then
+		eval "exec $fd>&-"
+		printf -v "_VX11_CONN_FD_$name" '%s' ""
+	fi
+	if [[ -n $pid ]]; then
+		# With a PREFIX the subshell may still stand between us and socat.
+		pkill -9 -P "$pid" 2>/dev/null || true
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Other users (needs root)
+
+# as_user USER CMD...: run CMD as USER with USER's groups.
+as_user() {
+	local user=$1
+	shift
+	setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups -- "$@"
+}
+
+# as_submitter_nobody CMD...: run CMD as nobody, a member of nothing
+# but the socket's group: a plain submitter, neither root nor admin.
+as_submitter_nobody() {
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --groups="$(stat -c %g "$VX11_SOCKET")" -- "$@"
+}
+
+require_root() {
+	[[ $(id -u) -eq 0 ]] || skip "needs root (to switch users with setpriv)"
+}
+
+# The daemon's resident set, peak and current, in KiB.
+daemon_rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status"
+}
+daemon_hwm_kib() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status"
+}
+
+# What daemon.status must say about cgroups on this machine, from the mounts.
+expected_cgroup_mode() {
+	local fstype
+	fstype=$(stat -f -c %T /sys/fs/cgroup 2>/dev/null || true)
+	if [[ $fstype == cgroup2fs ]]; then
+		echo unified
+	elif [[ $(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null || true) == cgroup2fs ]]; then
+		echo hybrid
+	elif grep -q ' cgroup ' /proc/self/mounts; then
+		echo legacy
+	else
+		echo none
+	fi
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bats
+# Durability: a QUEUED reply means the task survives kill -9 of the daemon.
+# Every test crashes the daemon right after the replies and restarts it on
+# the same state directory.
+
+load helpers
+
+setup() {
+	vx11_setup
+	start_daemon
+}
+
+teardown() {
+	vx11_teardown
+}
+
+crash_and_restart() {
+	kill9_daemon
+	[[ $DAEMON_STATUS -eq 137 ]]
+	start_daemon
+}
+
+@test "a QUEUED task survives kill -9: task, counts, queue, result and audit" {
+	env=$(submit_queued noop '{"text":"keep me","source":"madre"}')
+	crash_and_restart
+	cid=$(jq -r .correlation_id <<<"$env")
+	tid=$(jq -r .response.task_id <<<"$env")
+
+	task=$(result task.get "{\"task_id\":\"$tid\"}")
+	check "$task" '.task.status == "pending" and .task.intent_id == $c and .task.description == "keep me" and .task.source == "madre" and .task.priority == 2' --arg c "$cid"
+
+	status=$(result daemon.status)
+	check "$status" '.counts.pending == 1 and .queue_depth == 1 and .pid == $p' --argjson p "$DAEMON_PID"
+
+	check "$(result result.get "{\"correlation_id\":\"$cid\"}")" '.status == "QUEUED" and .result.task_id == $t' --arg t "$tid"
+
+	audit=$(result audit.list)
+	check "$audit" '.count == 1 and .entries[0].correlation_id == $c and .entries[0].task_id == $t and .entries[0].status == "QUEUED"' --arg c "$cid" --arg t "$tid"
+}
+
+@test "50 QUEUED submits pipelined, then kill -9 at once: all 50 tasks after restart" {
+	ids=$(submit_many 50)
+	crash_and_restart
+	list=$(result task.list '{"limit":1000}')
+	check "$list" '.count == 50 and all(.tasks[]; .status == "pending")'
+	equals "$(jq -r '.tasks[].id' <<<"$list")" "$ids"
+	check "$(result daemon.status)" '.counts.pending == 50 and .queue_depth == 50'
+	check "$(result audit.list '{"limit":1000}')" '.count == 50'
+}
+
+@test "intents the daemon answered itself stay in the audit log after kill -9" {
+	cid=$(submit '{"intent_type":"hello"}' | jq -r .correlation_id)
+	rcid=$(submit '{"intent_type":"hello","require":{"switch":true}}' | jq -r .correlation_id)
+	crash_and_restart
+	check "$(result audit.list)" '.count == 2 and .entries[0].correlation_id == $c and .entries[1].correlation_id == $r and .entries[1].error == "off_by_policy"' --arg c "$cid" --arg r "$rcid"
+	check "$(result result.get "{\"correlation_id\":\"$cid\"}")" '.status == "DONE"'
+	check "$(result result.get "{\"correlation_id\":\"$rcid\"}")" '.status == "ERROR" and .error == "off_by_policy"'
+}
+
+@test "a cancel survives kill -9: the task stays cancelled and out of the queue" {
+	ids=$(submit_many 2)
+	first=$(head -n1 <<<"$ids")
+	result task.cancel "{\"task_id\":\"$first\"}" >/dev/null
+	crash_and_restart
+	check "$(result task.get "{\"task_id\":\"$first\"}")" '.task.status == "cancelled"'
+	check "$(result daemon.status)" '.counts.cancelled == 1 and .counts.pending == 1 and .queue_depth == 1'
+	check_error "$(call task.cancel "{\"task_id\":\"$first\"}")" -32003 vx11.Conflict 1
+}
+
+@test "idempotency keys survive kill -9" {
+	p='{"intent_type":"noop","require":{"spawner":true},"idempotency_key":"survivor"}'
+	first=$(submit "$p")
+	crash_and_restart
+	equals "$(submit "$p")" "$first"
+	check "$(result task.list)" '.count == 1'
+}
+
+@test "a clean stop and restart keeps everything too" {
+	ids=$(submit_many 3)
+	stop_daemon
+	equals "$DAEMON_STATUS" 0
+	start_daemon
+	equals "$(result task.list | jq -r '.tasks[].id')" "$ids"
+	check "$(result daemon.status)" '.queue_depth == 3'
+}
+
+@test "repeated crashes lose nothing" {
+	all=
+	for round in 1 2 3; do
+		ids=$(submit_many 5 noop "{\"text\":\"round $round\"}")
+		all+=$ids$'\n'
+		crash_and_restart
+	done
+	list=$(result task.list '{"limit":1000}')
+	check "$list" '.count == 15'
+	equals "$(jq -r '.tasks[].id' <<<"$list")" "${all%$'\n'}"
+	check "$(result daemon.status)" '.queue_depth == 15'
+}
