@@ -92,5 +92,9 @@ int parse_size(const char *s, uint64_t *ret);
 /* Fill with random bytes from getrandom(2). */
 int random_bytes(void *p, size_t n);
 
+/* Replace every byte that is not part of a valid UTF-8 sequence with '?', in
+ * place, so text cut at a byte limit is still valid in a JSON reply. */
+void utf8_scrub(char *s);
+
 /* Strict decimal integer parsing, whole string. */
 int parse_int64(const char *s, int64_t *ret);

@@ -57,6 +57,10 @@ static int parse_one(const ParamSpec *s, json_object *v, const char *prefix, voi
 	case PARAM_STRING:
 		if (t != json_type_string)
 			return BAD();
+		/* C code downstream would silently cut the string at the NUL. */
+		if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)))
+			return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: %s%s: must not contain NUL characters",
+					 prefix, s->name);
 		if ((s->flags & PARAM_NONEMPTY) && json_object_get_string_len(v) == 0)
 			return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: %s%s: must not be empty", prefix, s->name);
 		if (s->max > 0 && json_object_get_string_len(v) > (int)s->max)

@@ -34,6 +34,8 @@ static int rpc_verror(RpcError *e, int code, const char *name, const char *fmt, 
 	e->code = code;
 	e->name = name ? name : rpc_code_to_name(code);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	/* Messages quote client text cut at a byte count, maybe mid-character. */
+	utf8_scrub(e->message);
 	return code;
 }
 

@@ -83,6 +83,7 @@ static void test_errors_name_the_field(void)
 	expect_error("{\"s\":\"\"}", "s: must not be empty");
 	expect_error("{\"s\":\"123456789\"}", "s: longer than 8");
 	expect_error("{\"s\":1}", "s: expected a string");
+	expect_error("{\"s\":\"a\\u0000b\"}", "s: must not contain NUL");
 	expect_error("{\"s\":\"x\",\"i\":\"3\"}", "i: expected an integer");
 	expect_error("{\"s\":\"x\",\"i\":2.5}", "i: expected an integer");
 	expect_error("{\"s\":\"x\",\"i\":11}", "i: must be between 1 and 10");

@@ -292,6 +292,20 @@ static void test_random_bytes(void)
 	CHECK(zeros < 100);
 }
 
+static void test_utf8_scrub(void)
+{
+	char ok[] = "plain \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+	char cut[] = "ab\xe2\x82";          /* a euro sign cut after two bytes */
+	char bad[] = "\xc0\xaf\xed\xa0\x80x\xff"; /* overlong, surrogate, invalid */
+
+	utf8_scrub(ok);
+	CHECK_STREQ(ok, "plain \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	utf8_scrub(cut);
+	CHECK_STREQ(cut, "ab??");
+	utf8_scrub(bad);
+	CHECK_STREQ(bad, "?????x?");
+}
+
 int main(void)
 {
 	TEST(test_strcmp_ptr);
@@ -308,5 +322,6 @@ int main(void)
 	TEST(test_parse_size);
 	TEST(test_parse_int64);
 	TEST(test_random_bytes);
+	TEST(test_utf8_scrub);
 	return tap_done();
 }
