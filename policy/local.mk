@@ -1,1 +1,1 @@
-EXTRA_DIST += policy/default.json
+EXTRA_DIST += policy/default.json policy/seccomp/default.json policy/seccomp/strict.json

@@ -10,7 +10,8 @@ unit_tests = \
 	tests/unit/test-store \
 	tests/unit/test-policy \
 	tests/unit/test-rpc \
-	tests/unit/test-params
+	tests/unit/test-params \
+	tests/unit/test-seccomp
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_util_SOURCES = tests/unit/test-util.c tests/unit/tap.h
 tests_unit_test_util_LDADD = $(UNIT_LDADD)
@@ -26,6 +27,15 @@ tests_unit_test_rpc_SOURCES = tests/unit/test-rpc.c tests/unit/tap.h
 tests_unit_test_rpc_LDADD = $(UNIT_LDADD)
 tests_unit_test_params_SOURCES = tests/unit/test-params.c tests/unit/tap.h
 tests_unit_test_params_LDADD = $(UNIT_LDADD)
+tests_unit_test_seccomp_SOURCES = tests/unit/test-seccomp.c tests/unit/tap.h
+tests_unit_test_seccomp_LDADD = $(UNIT_LDADD)
+tests_unit_test_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVX11_SECCOMP_TEST_DIR='"$(abs_top_srcdir)/policy/seccomp"' \
+	-DVX11_SECCOMP_TEST_PROBE='"$(abs_top_builddir)/tests/seccomp-probe"'
+# The program a confined child runs to try one forbidden thing.
+check_PROGRAMS += tests/seccomp-probe
+tests_seccomp_probe_SOURCES = tests/seccomp-probe.c
+tests_seccomp_probe_LDADD = -lpthread
 
 bats_tests = \
 	tests/bats/protocol.bats \
