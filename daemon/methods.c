@@ -65,6 +65,12 @@ json_object *methods_process_line(const char *line, size_t len, methods_run_fn r
 		rpc_error(&err, RPC_INVALID_REQUEST, "invalid request: empty batch");
 		return rpc_make_error(NULL, &err);
 	}
+	/* Each request costs a reply: bound what one line can make us build. */
+	if (n > METHODS_MAX_BATCH) {
+		rpc_error(&err, RPC_INVALID_REQUEST, "invalid request: batch of %zu requests (the limit is %d)", n,
+			  METHODS_MAX_BATCH);
+		return rpc_make_error(NULL, &err);
+	}
 	replies = json_object_new_array_ext((int)n);
 	for (size_t i = 0; i < n; i++) {
 		bool deferred = false;

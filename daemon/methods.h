@@ -52,6 +52,8 @@ const Method *methods_table(size_t *ret_n);
 
 const Method *methods_find(const char *name);
 
+#define METHODS_MAX_BATCH 1000
+
 /* Handle one line from a client (a request, a notification or a batch). */
 void methods_handle_line(Manager *m, Conn *c, const char *line, size_t len);
 

@@ -71,10 +71,10 @@ static int parse_one(const ParamSpec *s, json_object *v, const char *prefix, voi
 	case PARAM_INT: {
 		if (t != json_type_int)
 			return BAD();
-		errno = 0;
 		int64_t i = json_object_get_int64(v);
-		/* json-c saturates out-of-range numbers and says so in errno. */
-		if (errno == EINVAL || (i == INT64_MAX && json_object_get_uint64(v) > INT64_MAX))
+		/* json-c saturates what does not fit in 64 bits; the extremes also
+		 * collide with PARAM_INT_UNSET, so refuse them. */
+		if (i == INT64_MIN || json_object_get_uint64(v) > INT64_MAX)
 			return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: %s%s: integer out of range", prefix, s->name);
 		if (s->min < s->max && ((double)i < s->min || (double)i > s->max))
 			return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: %s%s: must be between %.0f and %.0f", prefix,

@@ -29,7 +29,7 @@ const char *rpc_code_to_name(int code)
 	}
 }
 
-static int rpc_verror(RpcError *e, int code, const char *name, const char *fmt, va_list ap)
+_printf_(4, 0) static int rpc_verror(RpcError *e, int code, const char *name, const char *fmt, va_list ap)
 {
 	e->code = code;
 	e->name = name ? name : rpc_code_to_name(code);
@@ -70,8 +70,12 @@ static const char *not_json(const char *s, size_t len)
 		unsigned char c = (unsigned char)s[i];
 
 		if (in_string) {
-			if (c == '\\')
+			if (c == '\\') {
+				/* json-c would cut keys and C strings at a decoded NUL. */
+				if (len - i > 5 && memcmp(s + i + 1, "u0000", 5) == 0)
+					return "\\u0000 is not allowed in a string";
 				i++;
+			}
 			else if (c == '"')
 				in_string = false;
 			else if (c < 0x20)
@@ -141,9 +145,12 @@ static bool id_is_valid(json_object *id)
 	switch (json_object_get_type(id)) {
 	case json_type_null:
 	case json_type_string:
-	case json_type_int:
 	case json_type_double:
 		return true;
+	case json_type_int:
+		/* json-c saturates integers beyond 64 bits; such an id would come
+		 * back changed and the client could not match its reply. */
+		return json_object_get_int64(id) != INT64_MIN && json_object_get_uint64(id) != UINT64_MAX;
 	default:
 		return false;
 	}

@@ -48,6 +48,8 @@ static void test_parse_errors(void)
 	CHECK_INTEQ(parse_code("[\"a\tb\"]", 7), RPC_PARSE_ERROR); /* raw tab in a string */
 	CHECK_INTEQ(parse_code("[1,]", 4), RPC_PARSE_ERROR);
 	CHECK_INTEQ(parse_code("17", 2), 0);                      /* a bare number is JSON */
+	CHECK_INTEQ(parse_code("[\"a\\u0000b\"]", 11), RPC_PARSE_ERROR);
+	CHECK_INTEQ(parse_code("{\"k\\u0000x\":1}", 14), RPC_PARSE_ERROR);
 	CHECK_INTEQ(parse_code("[1e5, true, false, null, \"it's\"]", 32), 0);
 }
 
@@ -90,6 +92,11 @@ static void test_validate(void)
 		    RPC_INVALID_PARAMS);
 	CHECK_STREQ(name, "vx11.InvalidParams");
 	CHECK_INTEQ(validate("[1]", &req, NULL), RPC_INVALID_REQUEST);
+	CHECK_INTEQ(validate("{\"jsonrpc\":\"2.0\",\"id\":123456789012345678901234567890,\"method\":\"x\"}", &req, NULL),
+		    RPC_INVALID_REQUEST);
+	CHECK_INTEQ(validate("{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775809,\"method\":\"x\"}", &req, NULL),
+		    RPC_INVALID_REQUEST);
+	CHECK_INTEQ(validate("{\"jsonrpc\":\"2.0\",\"id\":9223372036854775807,\"method\":\"x\"}", &req, NULL), 0);
 }
 
 static void test_reply_shapes(void)
@@ -182,6 +189,20 @@ static void test_process_batches(void)
 	json_object_put(k);
 
 	CHECK(process("[{\"jsonrpc\":\"2.0\",\"method\":\"n\"},{\"jsonrpc\":\"2.0\",\"method\":\"n\"}]", &k) == NULL);
+
+	/* A batch over the limit is refused whole, before anything runs. */
+	char big[8 * (METHODS_MAX_BATCH + 1) + 8];
+	size_t l = 0;
+	big[l++] = '[';
+	for (int i = 0; i <= METHODS_MAX_BATCH; i++)
+		l += (size_t)sprintf(big + l, "%s{}", i ? "," : "");
+	big[l++] = ']';
+	big[l] = 0;
+	runs = 0;
+	s = process(big, &k);
+	CHECK(s && strstr(s, "-32600") && strstr(s, "limit") && json_object_is_type(k, json_type_object));
+	CHECK_INTEQ(runs, 0);
+	json_object_put(k);
 
 	s = process("{bad", &k);
 	CHECK(s && strstr(s, "\"id\":null") && strstr(s, "-32700") && strstr(s, "vx11.ParseError"));
