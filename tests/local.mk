@@ -11,7 +11,8 @@ unit_tests = \
 	tests/unit/test-policy \
 	tests/unit/test-rpc \
 	tests/unit/test-params \
-	tests/unit/test-seccomp
+	tests/unit/test-seccomp \
+	tests/unit/test-cgroup
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_util_SOURCES = tests/unit/test-util.c tests/unit/tap.h
 tests_unit_test_util_LDADD = $(UNIT_LDADD)
@@ -32,6 +33,8 @@ tests_unit_test_seccomp_LDADD = $(UNIT_LDADD)
 tests_unit_test_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SECCOMP_TEST_DIR='"$(abs_top_srcdir)/policy/seccomp"' \
 	-DVX11_SECCOMP_TEST_PROBE='"$(abs_top_builddir)/tests/seccomp-probe"'
+tests_unit_test_cgroup_SOURCES = tests/unit/test-cgroup.c tests/unit/tap.h
+tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
 # The program a confined child runs to try one forbidden thing.
 check_PROGRAMS += tests/seccomp-probe
 tests_seccomp_probe_SOURCES = tests/seccomp-probe.c
@@ -66,4 +69,9 @@ AM_TESTS_ENVIRONMENT = \
 	VX11_BUILDDIR='$(abs_top_builddir)'; \
 	export VX11D VX11CTL VX11_SRCDIR VX11_BUILDDIR;
 
-EXTRA_DIST += $(bats_tests) tests/bats/helpers.bash tests/unit/tap.h
+# The cgroup suite again on a pure cgroup v2 kernel, in a small VM.
+check-v2: tests/unit/test-cgroup
+	$(top_srcdir)/tests/run-v2.sh $(abs_builddir)/tests/unit/test-cgroup
+.PHONY: check-v2
+
+EXTRA_DIST += tests/v2vm tests/run-v2.sh $(bats_tests) tests/bats/helpers.bash tests/unit/tap.h
