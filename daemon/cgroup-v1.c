@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The cgroupfs plumbing under cgroup.c (tiny files read and written with one
- * syscall each, relative to directory fds) and the cgroup v1 backend: limits,
- * counters and the freezer, for hybrid and legacy hosts. Everything here
- * works on a hierarchy's root directory fd plus a job directory name, so it
- * knows nothing of the manager's state.
+ * The cgroupfs plumbing under cgroup.c and cgroup-job.c (tiny files read and
+ * written with one syscall each, relative to directory fds) and the cgroup v1
+ * backend: limits, counters and the freezer, for hybrid and legacy hosts.
+ * Everything here works on a hierarchy's root directory fd plus a job
+ * directory name, so it knows nothing of the manager's state.
  */
 #include <assert.h>
 #include <dirent.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cgroup.h"
+#include "cgroup-internal.h"
 #include "util.h"
 
 /* ---- small file helpers (cgroupfs files are tiny, one read or write each) -------------------- */
@@ -248,8 +248,6 @@ void cg_rmdir_created(int dfd, const char *rel, unsigned created)
 }
 
 /* ---- v1 backend ---------------------------------------------------------------------------- */
-
-#define CPU_PERIOD_USEC 100000
 
 /* Write every limit of `controllers` (CGROUP_CONTROLLER_* held by this hierarchy), set or not:
  * a reused cgroup must not keep the last job's. */

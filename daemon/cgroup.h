@@ -163,27 +163,3 @@ typedef struct CgroupStats {
 	bool oom_killed;            /* the kernel OOM-killed a process in it */
 } CgroupStats;
 int cgroup_stats(const Cgroup *c, CgroupStats *ret);
-
-/* ---- Internal: shared by cgroup.c and cgroup-v1.c only ------------------------------------- */
-
-int cg_write(int dfd, const char *path, const char *value);
-int cg_read(int dfd, const char *path, char *buf, size_t size);
-int cg_parse_keyed(const char *buf, const char *key, uint64_t *ret);
-int cg_read_keyed(int dfd, const char *path, const char *key, uint64_t *ret);
-int cg_read_u64(int dfd, const char *path, uint64_t *ret);
-int cg_error(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void cg_sleep_usec(uint64_t usec);
-int cg_signal_tree(int dfd);
-int cg_rmdir_tree(int dfd, const char *name);
-int cg_remove_job_dir(int dfd, const char *name);
-int cg_mkdir_p(int dfd, const char *rel, unsigned *created);
-void cg_rmdir_created(int dfd, const char *rel, unsigned created);
-
-/* v1 backend (cgroup-v1.c); dfd is a hierarchy's root dir, name the job's directory in it. */
-int cg_v1_set_limits(int dfd, const char *name, unsigned controllers, const CgroupLimits *l, char **ret_error);
-int cg_v1_memory_reset(int dfd, const char *name, bool baseline, uint64_t *ret_oom_base);
-int cg_v1_memory_stats(int dfd, const char *name, uint64_t *ret_peak, uint64_t *ret_oom);
-int cg_v1_cpuacct_usec(int dfd, const char *name, uint64_t *ret);
-int cg_v1_populated(int dfd, const char *name);
-int cg_v1_freezer_kill(int dfd, const char *name);
-int cg_v1_kill_loop(int dfd, const char *name);

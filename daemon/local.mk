@@ -12,7 +12,7 @@ daemon_libvx11d_a_SOURCES = \
 	daemon/conn.c daemon/conn.h \
 	daemon/server.c daemon/server.h \
 	daemon/events.c daemon/events.h \
-	daemon/cgroup.c daemon/cgroup-v1.c daemon/cgroup.h \
+	daemon/cgroup.c daemon/cgroup-job.c daemon/cgroup-v1.c daemon/cgroup.h daemon/cgroup-internal.h \
 	daemon/seccomp-profile.c daemon/seccomp-oci.c daemon/seccomp-profile.h \
 	daemon/method-intent.c daemon/method-task.c daemon/method-daemon.c daemon/methods.c daemon/methods.h \
 	daemon/manager.c daemon/manager.h
