@@ -1,0 +1,126 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Run the intent.submit benchmark: build if needed, start three vx11d with a
+# bench policy and fresh state directories, run bench-submit against them,
+# stop them, print the table.
+#
+#   bench/run.sh [--keep] [bench-submit options: --quick, --fill N, ...]
+#
+# Run it from a configured build directory (`make bench` does), or set
+# VX11_BUILDDIR. The state directories go under $VX11_BENCH_DIR (default
+# /var/tmp): a real disk, never tmpfs, because the QUEUED figures are
+# mostly the cost of fsync and tmpfs makes fsync free.
+#
+# Three daemons: "main" takes the fallback/QUEUED cases; for the scale case
+# "big" is filled with N tasks and then measured alternately with "small",
+# whose store stays small, so that both share whatever else the machine does.
+# The daemons log at their default level to a file in the state directory,
+# as they would to any log file; --keep leaves the directory for reading.
+set -eu
+
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+builddir=${VX11_BUILDDIR:-$PWD}
+keep=no
+if [ "${1:-}" = "--keep" ]; then
+	keep=yes
+	shift
+fi
+case " $* " in
+*" --help "* | *" -h "*)
+	awk 'NR < 4 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+	exit 0 ;;
+esac
+
+if [ ! -f "$builddir/Makefile" ]; then
+	echo "run.sh: $builddir is not a configured build directory; run it from one or set VX11_BUILDDIR" >&2
+	exit 2
+fi
+if [ -z "${VX11_BENCH_BUILT:-}" ]; then
+	make -s -C "$builddir" daemon/vx11d bench/bench-submit >&2
+fi
+vx11d=$builddir/daemon/vx11d
+bench=$builddir/bench/bench-submit
+
+base=${VX11_BENCH_DIR:-/var/tmp}
+dir=$(mktemp -d "$base/vx11-bench.XXXXXX")
+main_pid=
+small_pid=
+big_pid=
+
+stop() {
+	# $1: pid, $2: name. SIGTERM, then wait: the daemon commits and checkpoints.
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null || return 0
+	if ! wait "$1"; then
+		echo "run.sh: vx11d ($2) exited with an error; the end of its log:" >&2
+		tail -n 5 "$dir/$2.log" >&2
+	fi
+}
+
+cleanup() {
+	stop "$main_pid" main
+	stop "$small_pid" small
+	stop "$big_pid" big
+	main_pid= small_pid= big_pid=
+	if [ "$keep" = yes ]; then
+		echo "state, policy and daemon logs kept in $dir"
+	else
+		rm -rf "$dir"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# findmnt names ext4 as such; stat -f only knows the ext2/ext3 magic.
+fstype=$(findmnt -n -o FSTYPE -T "$dir" 2>/dev/null || stat -f -c %T "$dir")
+device=$(df -P "$dir" | awk 'NR == 2 { print $1 }')
+echo "state directories: $dir ($fstype on $device; fsync cost is part of the QUEUED figures)"
+if [ "$fstype" = tmpfs ] || [ "$fstype" = ramfs ]; then
+	echo "WARNING: $dir is on $fstype: fsync costs nothing there, the QUEUED figures do not mean anything." >&2
+	echo "         Set VX11_BENCH_DIR to a directory on a real disk." >&2
+fi
+
+# The bench policy: the "noop" task for the QUEUED path, room for every task
+# the run creates, and output buffers big enough for deep pipelines.
+cat >"$dir/policy.json" <<'EOF'
+{
+  "mode": "solo_madre",
+  "limits": {
+    "max_queued": 100000000,
+    "max_output_bytes": "1G"
+  },
+  "tasks": {
+    "noop": { "command": ["/bin/true"] }
+  }
+}
+EOF
+
+start() {
+	# $1: name. Foreground daemon in the background; its pid is in $!.
+	"$vx11d" --socket "$dir/$1.sock" --state-dir "$dir/$1" --policy "$dir/policy.json" \
+		--log-target stderr 2>"$dir/$1.log" &
+}
+start main
+main_pid=$!
+start small
+small_pid=$!
+start big
+big_pid=$!
+
+# bench-submit waits for the sockets; a daemon that died is caught here first.
+sleep 0.2
+for name in main small big; do
+	eval "pid=\$${name}_pid"
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "run.sh: vx11d ($name) did not start:" >&2
+		cat "$dir/$name.log" >&2
+		exit 1
+	fi
+done
+
+rc=0
+"$bench" --socket "$dir/main.sock" --scale-socket "$dir/big.sock" --scale-empty-socket "$dir/small.sock" \
+	--sync-dir "$dir" "$@" || rc=$?
+echo "daemon logs: $(du -sh "$dir"/*.log | awk '{ printf "%s %s  ", $1, $2 }')"
+exit $rc
