@@ -126,6 +126,9 @@ int main(int argc, char *argv[])
 	}
 
 	log_setup(target);
+	/* Lines go out once per loop iteration (see manager.c), not one write each. */
+	if (!log_to_journal())
+		setvbuf(stderr, NULL, _IOFBF, 1 << 16);
 	r = manager_new(&cfg, &m);
 	if (r < 0)
 		return 1;

@@ -119,12 +119,29 @@ static int manager_load_state(Manager *m)
 	return 0;
 }
 
+static void release_output(Manager *m)
+{
+	/* Log lines first, so a line never trails the reply it describes. */
+	if (!log_to_journal())
+		fflush(stderr);
+	server_flush(m->server);
+}
+
 static int on_post(sd_event_source *s, void *userdata)
 {
 	Manager *m = userdata;
 	int r;
 
 	if (store_has_pending(m->store)) {
+		bool durable = store_pending_is_durable(m->store);
+
+		/* Nothing of this iteration promises durability (a DONE reply, a
+		 * refusal): answer first and commit while the replies travel. The
+		 * commit still precedes any other request, so every later reader
+		 * sees the audit rows; only a crash in between could lose them,
+		 * and synchronous=NORMAL never promised more. */
+		if (!durable)
+			release_output(m);
 		r = store_commit(m->store);
 		if (r < 0) {
 			/* Nothing of this iteration happened: withdraw its replies and
@@ -136,7 +153,7 @@ static int on_post(sd_event_source *s, void *userdata)
 		} else if (store_wal_pages(m->store) > CKPT_WAL_PAGES)
 			manager_want_checkpoint(m);
 	}
-	server_flush(m->server);
+	release_output(m);
 	server_gc(m->server);
 	return 0;
 }
@@ -345,6 +362,7 @@ int manager_run(Manager *m)
 		  m->server->path ? m->server->path : "(from the service manager)", "", m->state_dir,
 		  m->policy->origin, cgroup_mode_to_string(m->cgroup.mode), queue_size(m->queue));
 	(void)sd_notifyf(false, "READY=1\nSTATUS=Serving, %zu tasks queued.", queue_size(m->queue));
+	fflush(stderr);
 
 	r = sd_event_loop(m->event);
 

@@ -272,6 +272,11 @@ void store_want_durable(Store *s)
 	s->durable = true;
 }
 
+bool store_pending_is_durable(const Store *s)
+{
+	return s->in_txn && s->durable;
+}
+
 int store_checkpoint(Store *s)
 {
 	int log = -1, done = -1, rc;

@@ -131,6 +131,8 @@ int store_commit(Store *s);
 bool store_has_pending(const Store *s);
 /* Mark the open (or next) transaction as needing synchronous=FULL. */
 void store_want_durable(Store *s);
+/* Is there an open transaction that must reach the disk before it is reported? */
+bool store_pending_is_durable(const Store *s);
 /* Checkpoint the WAL (PASSIVE); meant for a quiet moment or another thread. */
 int store_checkpoint(Store *s);
 /* Pages in the WAL since the last checkpoint, as reported by SQLite. */
