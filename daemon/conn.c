@@ -57,12 +57,9 @@ static void conn_update_events(Conn *c)
 		want |= EPOLLOUT;
 	if (want == c->io_events)
 		return;
-	if (want == 0)
-		(void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
-	else {
-		(void)sd_event_source_set_io_events(c->io, want);
-		(void)sd_event_source_set_enabled(c->io, SD_EVENT_ON);
-	}
+	/* Even with nothing wanted the source stays armed: epoll still
+	 * reports EPOLLHUP, so a parked client that goes away frees its slot. */
+	(void)sd_event_source_set_io_events(c->io, want);
 	c->io_events = want;
 }
 
@@ -189,7 +186,8 @@ static void conn_maybe_finish(Conn *c)
 	 * connection is done. */
 	if (c->dead || c->wait.active || c->out_sent < c->out_len)
 		return;
-	if (c->closing || (c->eof && c->drained && !c->throttled))
+	/* A subscriber that half-closed still wants its events. */
+	if (c->closing || (c->eof && c->drained && !c->throttled && !c->subscribed))
 		conn_close(c, c->closing ? "done" : "peer closed");
 }
 
@@ -207,8 +205,14 @@ static void conn_write(Conn *c)
 		}
 		c->out_sent += (size_t)n;
 	}
-	if (c->out_sent == c->out_len)
+	if (c->out_sent == c->out_len) {
 		c->out_sent = c->out_released = c->out_len = 0;
+		/* An idle connection does not keep the memory of its largest reply. */
+		if (c->out_cap > 64 * 1024) {
+			c->out = (free(c->out), NULL);
+			c->out_cap = 0;
+		}
+	}
 
 	if (c->throttled && conn_pending_output(c) < OUT_LOW_WATER) {
 		c->throttled = false;
@@ -302,8 +306,10 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		if (conn_wants_input(c))
 			conn_read(c);
-		else if (revents & EPOLLERR)
-			conn_close(c, "socket error");
+		else if (revents & (EPOLLHUP | EPOLLERR))
+			/* Not reading (parked, throttled or after EOF) and the peer
+			 * is gone for good: nothing we send can arrive. */
+			conn_close(c, "peer hung up");
 	}
 	return 0;
 }

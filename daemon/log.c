@@ -8,6 +8,15 @@
 #include "log.h"
 
 static LogTarget log_target = LOG_TARGET_STDERR;
+
+/* One message is one line on stderr: client text with a newline must not
+ * be able to forge another entry. (The journal keeps fields binary-safe.) */
+static void log_scrub(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
 static int log_max_level = LOG_INFO;
 
 int log_target_from_string(const char *s, LogTarget *ret)
@@ -69,8 +78,10 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 		else
 			sd_journal_send_with_location(fbuf, lbuf, func, "MESSAGE=%s", msg, "PRIORITY=%i", level,
 						      NULL);
-	} else
+	} else {
+		log_scrub(msg);
 		fprintf(stderr, "vx11d: %s\n", msg);
+	}
 	return -error;
 }
 
@@ -145,6 +156,8 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 #undef APPEND
 	if (l >= sizeof(line) - 1)
 		l = sizeof(line) - 2;
+	line[l] = 0;
+	log_scrub(line);
 	line[l++] = '\n';
 	fwrite(line, 1, l, stderr);
 }

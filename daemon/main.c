@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* vx11d: takes intents on a Unix socket and keeps every task durably. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,6 +126,8 @@ int main(int argc, char *argv[])
 		return 0;
 	}
 
+	/* A log reader that goes away must not take the daemon with it. */
+	signal(SIGPIPE, SIG_IGN);
 	log_setup(target);
 	/* Lines go out once per loop iteration (see manager.c), not one write each. */
 	if (!log_to_journal())

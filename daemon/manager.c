@@ -132,16 +132,10 @@ static int on_post(sd_event_source *s, void *userdata)
 	Manager *m = userdata;
 	int r;
 
+	/* Nothing leaves before the commit of what it reports, durable or
+	 * not: a reply (even DONE) or an event always describes committed
+	 * rows. Only the sync level differs (see store.h). */
 	if (store_has_pending(m->store)) {
-		bool durable = store_pending_is_durable(m->store);
-
-		/* Nothing of this iteration promises durability (a DONE reply, a
-		 * refusal): answer first and commit while the replies travel. The
-		 * commit still precedes any other request, so every later reader
-		 * sees the audit rows; only a crash in between could lose them,
-		 * and synchronous=NORMAL never promised more. */
-		if (!durable)
-			release_output(m);
 		r = store_commit(m->store);
 		if (r < 0) {
 			/* Nothing of this iteration happened: withdraw its replies and

@@ -83,6 +83,11 @@ static void add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
+typedef struct AuditPage {
+	json_object *array;
+	size_t bytes;
+} AuditPage;
+
 static int add_entry(const IntentRecord *r, void *userdata)
 {
 	json_object *o = json_object_new_object();
@@ -102,8 +107,13 @@ static int add_entry(const IntentRecord *r, void *userdata)
 	add_str(o, "provider", r->provider);
 	add_str(o, "error", r->error);
 	add_str(o, "task_id", r->task_id);
-	json_object_array_add(userdata, o);
-	return 0;
+	AuditPage *page = userdata;
+	size_t len;
+	rpc_serialize(o, &len);
+	json_object_array_add(page->array, o);
+	page->bytes += len;
+	/* Entries are small; keep a page under 1 MiB all the same. */
+	return page->bytes > 1024 * 1024;
 }
 
 int method_audit_list(Call *call, json_object *params, json_object **ret, RpcError *err)
@@ -115,9 +125,10 @@ int method_audit_list(Call *call, json_object *params, json_object **ret, RpcErr
 	r = params_parse(audit_params, params, "", &p, err);
 	if (r < 0)
 		return r;
-	entries = json_object_new_array();
+	AuditPage page = { .array = json_object_new_array() };
+	entries = page.array;
 	r = store_intent_list(call->m->store, p.after, p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit, (uid_t)-1,
-			      add_entry, entries);
+			      add_entry, &page);
 	if (r < 0) {
 		json_object_put(entries);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));

@@ -44,6 +44,8 @@ static int status_mask_from_json(json_object *v, unsigned *ret, RpcError *err)
 					 json_object_get_string(e));
 		mask |= 1u << s;
 	}
+	if (mask == 0)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: status: an empty list matches nothing");
 	*ret = mask;
 	return 0;
 }
@@ -63,10 +65,24 @@ const ParamSpec list_params[] = {
 	{}
 };
 
+/* A page stops early past this many bytes of JSON; `after` continues it. */
+#define PAGE_BUDGET (1024 * 1024)
+
+typedef struct Page {
+	json_object *array;
+	size_t bytes;
+} Page;
+
 static int add_task(const Task *t, void *userdata)
 {
-	json_object_array_add(userdata, task_to_json(t));
-	return 0;
+	Page *p = userdata;
+	json_object *o = task_to_json(t);
+	size_t len;
+
+	rpc_serialize(o, &len);
+	json_object_array_add(p->array, o);
+	p->bytes += len;
+	return p->bytes > PAGE_BUDGET; /* non-zero stops the walk */
 }
 
 int method_task_list(Call *call, json_object *params, json_object **ret, RpcError *err)
@@ -89,8 +105,9 @@ int method_task_list(Call *call, json_object *params, json_object **ret, RpcErro
 	if (!call->admin)
 		f.uid = call->caller->uid;
 
-	tasks = json_object_new_array();
-	r = store_task_list(call->m->store, &f, add_task, tasks);
+	Page page = { .array = json_object_new_array() };
+	tasks = page.array;
+	r = store_task_list(call->m->store, &f, add_task, &page);
 	if (r < 0) {
 		json_object_put(tasks);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));

@@ -46,7 +46,8 @@ static json_object *process_one(json_object *msg, methods_run_fn run, void *user
 	return run(userdata, &req, in_batch, ret_deferred);
 }
 
-json_object *methods_process_line(const char *line, size_t len, methods_run_fn run, void *userdata, bool *ret_deferred)
+json_object *methods_process_line(const char *line, size_t len, methods_run_fn run, void *userdata, size_t reply_budget,
+				  bool *ret_deferred)
 {
 	_cleanup_json_ json_object *msg = NULL;
 	json_object *replies;
@@ -72,11 +73,28 @@ json_object *methods_process_line(const char *line, size_t len, methods_run_fn r
 		return rpc_make_error(NULL, &err);
 	}
 	replies = json_object_new_array_ext((int)n);
+	size_t used = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool deferred = false;
-		json_object *r = process_one(json_object_array_get_idx(msg, i), run, userdata, true, &deferred);
-		if (r)
+		json_object *r, *e = json_object_array_get_idx(msg, i);
+
+		/* One line may not make us build more than a connection may hold:
+		 * the rest of the batch is refused, cheaply. */
+		if (used > reply_budget) {
+			json_object *id = NULL;
+			if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, "id", &id))
+				continue; /* not answerable, or a notification */
+			rpc_error(&err, RPC_BUSY, "batch replies exceed %zu bytes; send the rest again", reply_budget);
+			json_object_array_add(replies, rpc_make_error(id, &err));
+			continue;
+		}
+		r = process_one(e, run, userdata, true, &deferred);
+		if (r) {
+			size_t rlen;
+			rpc_serialize(r, &rlen);
+			used += rlen;
 			json_object_array_add(replies, r);
+		}
 	}
 	/* A batch of notifications only gets no reply at all. */
 	if (json_object_array_length(replies) == 0) {
@@ -95,6 +113,9 @@ static json_object *run_method(void *userdata, const RpcRequest *req, bool in_ba
 	RpcError err = { 0 };
 	int r;
 
+	/* Cut off earlier in this batch: nothing more may run for it. */
+	if (c->dead)
+		return NULL;
 	method = methods_find(req->method);
 	if (!method) {
 		rpc_error(&err, RPC_NO_SUCH_METHOD, "no such method: %.64s", req->method);
@@ -139,10 +160,28 @@ error:
 void methods_handle_line(Manager *m, Conn *c, const char *line, size_t len)
 {
 	bool deferred;
-	_cleanup_json_ json_object *reply = methods_process_line(line, len, run_method, c, &deferred);
+	size_t limit = m->policy->limits.max_output_bytes, n;
+	_cleanup_json_ json_object *reply = methods_process_line(line, len, run_method, c, limit / 4, &deferred);
 
-	if (reply)
-		conn_send(c, reply);
+	if (!reply)
+		return;
+	/* A reply the connection could never hold gets an error instead, so
+	 * the client learns why rather than seeing its connection cut. */
+	rpc_serialize(reply, &n);
+	if (n > limit / 2) {
+		json_object *id = NULL;
+		RpcError err;
+
+		if (json_object_is_type(reply, json_type_object))
+			json_object_object_get_ex(reply, "id", &id);
+		rpc_error(&err, RPC_BUSY, "the reply would be %zu bytes, over half of limits.max_output_bytes (%zu); ask for less",
+			  n, limit);
+		json_object *e = rpc_make_error(id, &err);
+		conn_send(c, e);
+		json_object_put(e);
+		return;
+	}
+	conn_send(c, reply);
 }
 
 json_object *json_timestamp(uint64_t usec)

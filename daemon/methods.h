@@ -60,11 +60,13 @@ void methods_handle_line(Manager *m, Conn *c, const char *line, size_t len);
 /*
  * The part before any method runs: parse the line and validate each request.
  * For every request that is valid, `run` is called; for invalid ones an error
- * reply is built. Returns the reply to send (NULL: nothing to send). Shared
- * by the daemon and the fuzzer.
+ * reply is built. Once a batch's replies pass reply_budget bytes, its other
+ * requests get -32004 instead of running. Returns the reply to send (NULL:
+ * nothing to send). Shared by the daemon and the fuzzer.
  */
 typedef json_object *(*methods_run_fn)(void *userdata, const RpcRequest *req, bool in_batch, bool *ret_deferred);
-json_object *methods_process_line(const char *line, size_t len, methods_run_fn run, void *userdata, bool *ret_deferred);
+json_object *methods_process_line(const char *line, size_t len, methods_run_fn run, void *userdata, size_t reply_budget,
+				  bool *ret_deferred);
 
 /* Handlers. */
 int method_intent_submit(Call *call, json_object *params, json_object **ret, RpcError *err);

@@ -264,7 +264,9 @@ int store_commit(Store *s)
 
 bool store_has_pending(const Store *s)
 {
-	return s->in_txn;
+	/* A transaction SQLite rolled back on its own still has to be
+	 * reported by store_commit(), so its replies are withdrawn. */
+	return s->in_txn || s->txn_lost;
 }
 
 void store_want_durable(Store *s)
@@ -274,7 +276,7 @@ void store_want_durable(Store *s)
 
 bool store_pending_is_durable(const Store *s)
 {
-	return s->in_txn && s->durable;
+	return s->txn_lost || (s->in_txn && s->durable);
 }
 
 int store_checkpoint(Store *s)

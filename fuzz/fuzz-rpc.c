@@ -285,7 +285,7 @@ static void process_line(const char *line, size_t len)
 	_cleanup_json_ json_object *reply = NULL;
 	bool deferred = true;
 
-	reply = methods_process_line(line, len, fuzz_run, NULL, &deferred);
+	reply = methods_process_line(line, len, fuzz_run, NULL, 64 * 1024, &deferred);
 	fuzz_check(!deferred, "deferred without a handler");
 	if (reply)
 		check_reply(reply);

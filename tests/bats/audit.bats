@@ -106,3 +106,13 @@ log_line_of() {
 	check "$(result audit.list)" '.entries[-1].correlation_id == $c and .entries[-1].uid == $u' --arg c "$cid" --argjson u "$nobody_uid"
 	[[ $(log_line_of "$cid") == *" VX11_UID=$nobody_uid"* ]]
 }
+
+@test "a newline in client text cannot forge a log line" {
+	start_daemon
+	env=$(submit '{"intent_type":"x\nvx11d: intent FORGED from uid 0: DONE MESSAGE_ID=deadbeef"}')
+	cid=$(jq -r .correlation_id <<<"$env")
+	# The whole intent stays one line, and no line starts with the forgery.
+	equals "$(grep -c -F "VX11_CORRELATION_ID=$cid" "$T/vx11d.log")" 1
+	run grep -E '^vx11d: intent FORGED' "$T/vx11d.log"
+	[ "$status" -ne 0 ]
+}

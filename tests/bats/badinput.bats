@@ -272,3 +272,35 @@ still_healthy() {
 	reply=$(call daemon.status)
 	check "$reply" '.result.counts.pending == 2 and .result.queue_depth == 2 and .result.pid == $p' --argjson p "$DAEMON_PID"
 }
+
+@test "a batch whose replies would pass the output limit is refused past the budget, not cut off" {
+	stop_daemon
+	policy_file '.limits.max_output_bytes = 65536'
+	start_daemon
+	submit_many 200 >/dev/null
+	# 50 pages of 20 tasks each would be 350 KB of replies.
+	batch=$(for i in $(seq 1 50); do req task.list '{"limit":20}' "$i"; done | jq -s -c .)
+	reply=$(rpc "$batch")
+	check "$reply" 'length == 50'
+	check "$reply" '.[0].result.count == 20'
+	check "$reply" '.[49].error.code == -32004 and .[49].error.data.name == "vx11.Busy"'
+	# The connection was answered, and the daemon still serves everyone.
+	check "$(result daemon.status)" '.counts.pending == 200'
+}
+
+@test "a client that leaves while parked in result.get frees its connection" {
+	env=$(submit_queued noop)
+	cid=$(jq -r .correlation_id <<<"$env")
+	for i in 1 2 3; do
+		conn_open "w$i"
+		conn_send "w$i" "$(req result.get "{\"correlation_id\":\"$cid\",\"wait_seconds\":3600}")"
+	done
+	sleep 0.3
+	check "$(result daemon.status)" '.connections == 4'
+	for i in 1 2 3; do conn_kill "w$i"; done
+	for i in $(seq 1 50); do
+		[ "$(result daemon.status | jq .connections)" = 1 ] && break
+		sleep 0.1
+	done
+	check "$(result daemon.status)" '.connections == 1'
+}

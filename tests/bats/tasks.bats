@@ -144,3 +144,21 @@ teardown() {
 	check "$reply" '.error.message | test("status")'
 	check_error "$(call daughter.list '{"task_id":"x"}')" -32602 vx11.InvalidParams 1
 }
+
+@test "task.list with an empty status list is an error, not 'any status'" {
+	reply=$(call task.list '{"status":[]}')
+	check_error "$reply" -32602 vx11.InvalidParams 1
+	check "$reply" '.error.message | test("status")'
+}
+
+@test "a reply too large for the connection is an error reply, not a cut connection" {
+	stop_daemon
+	policy_file '.limits.max_output_bytes = 65536'
+	start_daemon
+	text=$(head -c 3000 /dev/zero | tr '\0' x)
+	submit_many 40 noop "{\"text\":\"$text\"}" >/dev/null
+	reply=$(call task.list '{"limit":1000}')
+	check_error "$reply" -32004 vx11.Busy 1
+	# A smaller page works on the same daemon.
+	check "$(result task.list '{"limit":5}')" '.count == 5'
+}

@@ -148,11 +148,13 @@ static json_object *echo_run(void *userdata, const RpcRequest *req, bool in_batc
 	return rpc_make_result(req->id, res);
 }
 
+static size_t process_budget = 1 << 20;
+
 static const char *process(const char *line, json_object **keep)
 {
 	bool deferred;
 	size_t len;
-	json_object *r = methods_process_line(line, strlen(line), echo_run, NULL, &deferred);
+	json_object *r = methods_process_line(line, strlen(line), echo_run, NULL, process_budget, &deferred);
 	*keep = r;
 	return r ? rpc_serialize(r, &len) : NULL;
 }
@@ -203,6 +205,20 @@ static void test_process_batches(void)
 	CHECK(s && strstr(s, "-32600") && strstr(s, "limit") && json_object_is_type(k, json_type_object));
 	CHECK_INTEQ(runs, 0);
 	json_object_put(k);
+
+	/* Past the reply budget the rest of a batch is refused without running. */
+	process_budget = 100;
+	runs = 0;
+	s = process("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+		    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"b\"},{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"c\"},"
+		    "{\"jsonrpc\":\"2.0\",\"method\":\"n\"}]",
+		    &k);
+	CHECK_INTEQ(runs, 1); /* the first reply alone passes the budget */
+	CHECK_INTEQ(json_object_array_length(k), 3); /* the notification gets nothing */
+	CHECK(s && strstr(s, "\"id\":2,\"error\":{\"code\":-32004"));
+	CHECK(s && strstr(s, "\"id\":3,\"error\":{\"code\":-32004"));
+	json_object_put(k);
+	process_budget = 1 << 20;
 
 	s = process("{bad", &k);
 	CHECK(s && strstr(s, "\"id\":null") && strstr(s, "-32700") && strstr(s, "vx11.ParseError"));
