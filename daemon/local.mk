@@ -14,6 +14,8 @@ daemon_libvx11d_a_SOURCES = \
 	daemon/events.c daemon/events.h \
 	daemon/cgroup.c daemon/cgroup-job.c daemon/cgroup-v1.c daemon/cgroup.h daemon/cgroup-internal.h \
 	daemon/seccomp-profile.c daemon/seccomp-oci.c daemon/seccomp-profile.h \
+	daemon/spawn.c daemon/spawn-child.c daemon/spawn.h \
+	daemon/netns.c daemon/netns.h \
 	daemon/method-intent.c daemon/method-task.c daemon/method-daemon.c daemon/methods.c daemon/methods.h \
 	daemon/manager.c daemon/manager.h
 nodist_daemon_libvx11d_a_SOURCES = daemon/default-policy.c

@@ -12,7 +12,8 @@ unit_tests = \
 	tests/unit/test-rpc \
 	tests/unit/test-params \
 	tests/unit/test-seccomp \
-	tests/unit/test-cgroup
+	tests/unit/test-cgroup \
+	tests/unit/test-spawn
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_util_SOURCES = tests/unit/test-util.c tests/unit/tap.h
 tests_unit_test_util_LDADD = $(UNIT_LDADD)
@@ -35,6 +36,15 @@ tests_unit_test_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SECCOMP_TEST_PROBE='"$(abs_top_builddir)/tests/seccomp-probe"'
 tests_unit_test_cgroup_SOURCES = tests/unit/test-cgroup.c tests/unit/tap.h
 tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
+tests_unit_test_spawn_SOURCES = tests/unit/test-spawn.c tests/unit/tap.h
+tests_unit_test_spawn_LDADD = $(UNIT_LDADD)
+tests_unit_test_spawn_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVX11_SECCOMP_TEST_DIR='"$(abs_top_srcdir)/policy/seccomp"' \
+	-DVX11_SPAWN_TEST_PROBE='"$(abs_top_builddir)/tests/hostile-probe"'
+# What a daughter runs to try to get out, one check per line.
+check_PROGRAMS += tests/hostile-probe
+tests_hostile_probe_SOURCES = tests/hostile-probe.c
+tests_hostile_probe_LDADD = -lpthread
 # The program a confined child runs to try one forbidden thing.
 check_PROGRAMS += tests/seccomp-probe
 tests_seccomp_probe_SOURCES = tests/seccomp-probe.c

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The loopback-only network namespace (netns.h). A namespace belongs to a
+ * thread, not to the process, so a short-lived thread unshares a new one,
+ * brings lo up in it, opens /proc/thread-self/ns/net and ends: the daemon's
+ * own threads never leave the host's namespace, there is no way back to
+ * forget, and no process to reap. The fd keeps the namespace alive.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "netns.h"
+#include "util.h"
+
+typedef struct NetnsResult {
+	int fd;
+	int error; /* -errno */
+} NetnsResult;
+
+static int loopback_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { .ifr_name = "lo" };
+
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -errno;
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return -errno;
+	return 0;
+}
+
+static void *make_netns(void *arg)
+{
+	NetnsResult *res = arg;
+	int r;
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		res->error = -errno;
+		return NULL;
+	}
+	r = loopback_up();
+	if (r < 0) {
+		res->error = r;
+		return NULL;
+	}
+	res->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (res->fd < 0)
+		res->error = -errno;
+	return NULL;
+}
+
+int netns_loopback_open(int *ret_fd)
+{
+	NetnsResult res = { .fd = -1, .error = 0 };
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all;
+	int r;
+
+	r = -pthread_attr_init(&attr);
+	if (r < 0)
+		return r;
+	/* No signal of the daemon's may land on the helper thread. */
+	sigfillset(&all);
+	r = -pthread_attr_setsigmask_np(&attr, &all);
+	if (r == 0)
+		r = -pthread_create(&t, &attr, make_netns, &res);
+	pthread_attr_destroy(&attr);
+	if (r < 0)
+		return r;
+	r = -pthread_join(t, NULL);
+	if (r < 0)
+		return r;
+	if (res.error < 0)
+		return res.error;
+	*ret_fd = res.fd;
+	return 0;
+}
