@@ -59,6 +59,7 @@ struct Cgroup {
 	int join_fd[_V1_MAX];           /* what cgroup_child_join_v1() writes to this time */
 	size_t n_join;
 	unsigned uses;                  /* acquisitions so far; counters need baselines after the first */
+	bool killed;                    /* cgroup.kill was written: never reuse (see recycle()) */
 	uint64_t base_cpu, base_oom, base_peak;
 };
 

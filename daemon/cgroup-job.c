@@ -289,7 +289,10 @@ static void recycle(CgroupManager *m, Cgroup *c)
 	if (c->state == CGROUP_DRAINING)
 		m->n_draining--;
 	c->n_join = 0;
-	if (m->n_free >= m->pool_max) {
+	/* After cgroup.kill, Linux (seen on 6.18) SIGKILLs every child later
+	 * created in that cgroup with CLONE_INTO_CGROUP: its kill sequence
+	 * never matches the parent's again. A killed cgroup is not reusable. */
+	if (c->killed || m->n_free >= m->pool_max) {
 		cg_job_destroy(c);
 		return;
 	}
@@ -458,8 +461,10 @@ int cgroup_kill(Cgroup *c)
 	int h;
 
 	if (c->dir_fd >= 0) {
-		if (has(m, CGROUP_FEATURE_KILL))
+		if (has(m, CGROUP_FEATURE_KILL)) {
+			c->killed = true;
 			return cg_write(c->dir_fd, "cgroup.kill", "1");
+		}
 		if (has(m, CGROUP_FEATURE_FREEZE) && cg_write(c->dir_fd, "cgroup.freeze", "1") >= 0) {
 			/* Once frozen nothing in there can fork: one pass of SIGKILL gets everyone. */
 			(void)wait_events(c, "frozen", USEC_PER_SEC);
