@@ -52,6 +52,13 @@ static inline void closep(int *fd)
 }
 #define _cleanup_close_ _cleanup_(closep)
 
+/* Close if open; returns -1 to assign back: fd = safe_close(fd). */
+static inline int safe_close(int fd)
+{
+	closep(&fd);
+	return -1;
+}
+
 /* Like strcmp, but NULL sorts first and equals NULL. */
 int strcmp_ptr(const char *a, const char *b);
 static inline bool streq(const char *a, const char *b)

@@ -41,6 +41,7 @@ struct Conn {
 	bool dead;        /* closed; freed from the post handler */
 	bool throttled;   /* not reading: too much unread output */
 	bool drained;     /* every complete line buffered has been handled */
+	bool daughter_only; /* accepted on daughter.sock */
 
 	/* result.get with wait_seconds: the connection parks until then. */
 	struct {

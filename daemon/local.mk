@@ -4,7 +4,7 @@ noinst_LIBRARIES += daemon/libvx11d.a
 daemon_libvx11d_a_SOURCES = \
 	daemon/log.c daemon/log.h \
 	daemon/store.c daemon/store-sqlite.c daemon/store-sqlite-schema.c daemon/store-sqlite-internal.h daemon/store.h \
-	daemon/policy.c daemon/policy-validate.c daemon/policy.h daemon/policy-internal.h \
+	daemon/policy.c daemon/policy-validate.c daemon/policy-seccomp.c daemon/policy.h daemon/policy-internal.h \
 	daemon/queue.c daemon/queue.h \
 	daemon/rpc.c daemon/rpc.h \
 	daemon/params.c daemon/params.h \
@@ -16,7 +16,9 @@ daemon_libvx11d_a_SOURCES = \
 	daemon/seccomp-profile.c daemon/seccomp-oci.c daemon/seccomp-profile.h \
 	daemon/spawn.c daemon/spawn-child.c daemon/spawn.h \
 	daemon/netns.c daemon/netns.h \
-	daemon/method-intent.c daemon/method-task.c daemon/method-daemon.c daemon/methods.c daemon/methods.h \
+	daemon/runner.c daemon/runner-life.c daemon/supervise.c daemon/runner.h daemon/runner-internal.h \
+	daemon/method-intent.c daemon/method-task.c daemon/method-daemon.c daemon/method-daughter.c \
+	daemon/methods.c daemon/methods.h \
 	daemon/manager.c daemon/manager.h
 nodist_daemon_libvx11d_a_SOURCES = daemon/default-policy.c
 

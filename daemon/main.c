@@ -19,6 +19,10 @@ static void help(void)
 	       "  -d, --state-dir DIR     database and logs in DIR (default %s)\n"
 	       "  -p, --policy FILE       policy file (default %s/policy.json if it\n"
 	       "                          exists, else the bundled policy)\n"
+	       "      --runtime-dir DIR   notify sockets and daughter.sock for daughters\n"
+	       "                          (default: the directory of the socket)\n"
+	       "      --cgroup-root PATH  job cgroups under PATH (default vx11, or the\n"
+	       "                          delegated cgroup when started by systemd)\n"
 	       "      --log-target T      auto, journal or stderr (default auto)\n"
 	       "      --log-level L       err, warning, notice, info or debug (default info)\n"
 	       "      --check-policy      validate the policy, print the result and exit\n"
@@ -45,11 +49,13 @@ static int parse_level(const char *s)
 
 int main(int argc, char *argv[])
 {
-	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION };
+	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION, ARG_RUNTIME_DIR, ARG_CGROUP_ROOT };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "policy", required_argument, NULL, 'p' },
+		{ "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+		{ "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
 		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
 		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
 		{ "check-policy", no_argument, NULL, ARG_CHECK_POLICY },
@@ -78,6 +84,12 @@ int main(int argc, char *argv[])
 		case 'p':
 			cfg.policy_path = optarg;
 			cfg.policy_explicit = true;
+			break;
+		case ARG_RUNTIME_DIR:
+			cfg.runtime_dir = optarg;
+			break;
+		case ARG_CGROUP_ROOT:
+			cfg.cgroup_root = optarg;
 			break;
 		case ARG_LOG_TARGET:
 			if (log_target_from_string(optarg, &target) < 0) {

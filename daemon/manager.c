@@ -9,6 +9,7 @@
 #include "events.h"
 #include "manager.h"
 #include "methods.h"
+#include "runner.h"
 #include "server.h"
 
 #define CKPT_WAL_PAGES 4000          /* ~16 MiB of WAL: checkpoint soon */
@@ -106,8 +107,10 @@ static int manager_load_state(Manager *m)
 		return log_error_errno(r, "cannot count tasks: %s", store_last_error(m->store));
 
 	queue_free(m->queue);
+	queue_free(m->retry_queue);
 	m->queue = queue_new();
-	if (!m->queue)
+	m->retry_queue = queue_new();
+	if (!m->queue || !m->retry_queue)
 		return log_error_errno(ENOMEM, "out of memory");
 	do {
 		w.n = 0;
@@ -205,6 +208,7 @@ int manager_reload_policy(Manager *m, char **ret_error)
 	}
 	policy_free(m->policy);
 	m->policy = p;
+	runner_schedule(m->runner); /* max_running may have grown */
 	log_audit(LOG_INFO, VX11_MSG_POLICY_LOADED, &f, "policy reloaded from %s (%zu task types)", p->origin,
 		  p->n_tasks);
 	return 0;
@@ -235,7 +239,16 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	m->start_monotonic = now_monotonic_usec();
 	m->state_dir = strdup(cfg->state_dir);
 	m->socket_path = strdup(cfg->socket_path);
-	if (!m->state_dir || !m->socket_path || asprintf(&m->db_path, "%s/vx11.db", cfg->state_dir) < 0) {
+	if (cfg->runtime_dir)
+		m->runtime_dir = strdup(cfg->runtime_dir);
+	else if (m->socket_path && (m->runtime_dir = strdup(m->socket_path))) {
+		char *slash = strrchr(m->runtime_dir, '/');
+		if (slash && slash != m->runtime_dir)
+			*slash = 0;
+		else
+			strcpy(m->runtime_dir, slash ? "/" : ".");
+	}
+	if (!m->state_dir || !m->socket_path || !m->runtime_dir || asprintf(&m->db_path, "%s/vx11.db", cfg->state_dir) < 0) {
 		r = log_error_errno(ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -293,6 +306,11 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	}
 	(void)sd_event_set_watchdog(m->event, true);
 
+	/* Reconcile before anyone can ask: clients never see a stale "running". */
+	r = runner_new(m, cfg->cgroup_root, &m->runner);
+	if (r < 0)
+		goto fail;
+
 	r = server_new(m, m->socket_path, &m->server);
 	if (r < 0)
 		goto fail;
@@ -314,6 +332,7 @@ Manager *manager_free(Manager *m)
 {
 	if (!m)
 		return NULL;
+	m->runner = runner_free(m->runner);
 	m->server = server_free(m->server);
 	if (m->ckpt_running) {
 		pthread_mutex_lock(&m->ckpt_lock);
@@ -334,6 +353,7 @@ Manager *manager_free(Manager *m)
 	sd_event_source_disable_unref(m->kick_source);
 	sd_event_unref(m->event);
 	queue_free(m->queue);
+	queue_free(m->retry_queue);
 	policy_free(m->policy);
 	cgroup_info_done(&m->cgroup);
 	pthread_mutex_destroy(&m->ckpt_lock);
@@ -342,6 +362,7 @@ Manager *manager_free(Manager *m)
 	free(m->policy_path);
 	free(m->state_dir);
 	free(m->socket_path);
+	free(m->runtime_dir);
 	free(m);
 	return NULL;
 }

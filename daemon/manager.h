@@ -24,12 +24,15 @@
 
 typedef struct Server Server;
 typedef struct Conn Conn;
+typedef struct Runner Runner;
 
 typedef struct ManagerConfig {
 	const char *socket_path;
 	const char *state_dir;
 	const char *policy_path; /* NULL: the system file if it exists, else the bundled policy */
 	bool policy_explicit;    /* --policy given: a missing file is an error */
+	const char *runtime_dir; /* NULL: the socket's directory. Notify sockets, daughter.sock */
+	const char *cgroup_root; /* NULL: "vx11", or the delegated cgroup under systemd */
 } ManagerConfig;
 
 typedef struct Manager {
@@ -45,8 +48,11 @@ typedef struct Manager {
 	char *policy_path;  /* NULL: bundled */
 	char *state_dir;
 	char *socket_path;
+	char *runtime_dir;
 
 	Queue *queue;                           /* runnable tasks, priority order */
+	Queue *retry_queue;                     /* retrying tasks, by deadline (the entry's seq) */
+	Runner *runner;                         /* daughters */
 	uint64_t task_counts[_TASK_STATUS_MAX]; /* kept current, so status is O(1) */
 	uint64_t intents_total;
 

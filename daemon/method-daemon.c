@@ -6,6 +6,7 @@
 
 #include "conn.h"
 #include "manager.h"
+#include "runner-internal.h"
 #include "methods.h"
 #include "params.h"
 #include "server.h"
@@ -46,6 +47,12 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(cg, "unified_root", m->cgroup.unified_root[0] ? json_object_new_string(m->cgroup.unified_root) : NULL);
 	json_object_object_add(cg, "own_path", m->cgroup.own_path ? json_object_new_string(m->cgroup.own_path) : NULL);
 	json_object_object_add(cg, "controllers", json_object_new_string(m->cgroup.controllers));
+	if (m->runner && m->runner->cgroups) {
+		_cleanup_free_ char *features = cgroup_features_to_string(cgroup_manager_features(m->runner->cgroups));
+		json_object_object_add(cg, "job_root", json_object_new_string(cgroup_manager_root(m->runner->cgroups)));
+		json_object_object_add(cg, "job_features", features ? json_object_new_string(features) : NULL);
+	}
+	json_object_object_add(cg, "problem", *runner_problem(m->runner) ? json_object_new_string(runner_problem(m->runner)) : NULL);
 
 	o = json_object_new_object();
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
@@ -58,7 +65,8 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(o, "cgroup", cg);
 	json_object_object_add(o, "seccomp", seccomp_json());
 	json_object_object_add(o, "counts", counts);
-	json_object_object_add(o, "daughters_running", json_object_new_int(0));
+	json_object_object_add(o, "daughters_running", json_object_new_int64((int64_t)runner_running(m->runner)));
+	json_object_object_add(o, "retry_depth", json_object_new_int64((int64_t)queue_size(m->retry_queue)));
 	json_object_object_add(o, "queue_depth", json_object_new_int64((int64_t)queue_size(m->queue)));
 	json_object_object_add(o, "connections", json_object_new_int64((int64_t)m->server->n_conns));
 	json_object_object_add(o, "intents_total", json_object_new_int64((int64_t)m->intents_total));

@@ -6,6 +6,7 @@
 
 #include "conn.h"
 #include "manager.h"
+#include "runner.h"
 #include "methods.h"
 #include "params.h"
 
@@ -145,6 +146,9 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 	r = queue_push(m->queue, &id, t->priority, t->seq, 0);
 	if (r < 0)
 		return log_error_errno(r, "cannot queue task %s: %m", t->id);
+	/* Started from the dispatch source, after this iteration's commit has
+	 * made the task durable. */
+	runner_schedule(m->runner);
 	return 0;
 }
 

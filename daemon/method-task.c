@@ -7,6 +7,7 @@
 #include "manager.h"
 #include "methods.h"
 #include "params.h"
+#include "runner.h"
 
 json_object *task_to_json(const Task *t)
 {
@@ -167,6 +168,14 @@ static int add_attempt(const Attempt *a, void *userdata)
 	json_object_object_add(o, "switch_model_used", a->switch_model_used ? json_object_new_string(a->switch_model_used) : NULL);
 	json_object_object_add(o, "cli_provider_used", a->cli_provider_used ? json_object_new_string(a->cli_provider_used) : NULL);
 	json_object_object_add(o, "error_message", a->error_message ? json_object_new_string(a->error_message) : NULL);
+	/* Beyond protocol.md: who it ran as, what it said, what it ran without. */
+	json_object_object_add(o, "id", json_object_new_string(a->id));
+	json_object_object_add(o, "uid", json_object_new_int64(a->uid));
+	json_object_object_add(o, "cgroup", a->cgroup ? json_object_new_string(a->cgroup) : NULL);
+	json_object_object_add(o, "reported_status", a->reported_status ? json_object_new_string(a->reported_status) : NULL);
+	json_object_object_add(o, "status_text", a->status_text ? json_object_new_string(a->status_text) : NULL);
+	json_object_object_add(o, "unapplied", a->unapplied ? json_object_new_string(a->unapplied) : NULL);
+	json_object_object_add(o, "result", a->result_json ? json_tokener_parse(a->result_json) : NULL);
 	json_object_array_add(userdata, o);
 	return 0;
 }
@@ -217,7 +226,7 @@ int method_task_get(Call *call, json_object *params, json_object **ret, RpcError
 	if (r < 0)
 		return r;
 	w.array = json_object_new_array();
-	r = store_daughter_list(call->m->store, t.id, NULL, 0, add_daughter_nested, &w);
+	r = store_daughter_list(call->m->store, t.id, NULL, (uid_t)-1, 0, add_daughter_nested, &w);
 	if (r < 0) {
 		task_done(&t);
 		json_object_put(w.array);
@@ -236,6 +245,7 @@ int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcEr
 	Manager *m = call->m;
 	TaskStatus old;
 	json_object *o;
+	int killed;
 	Id id;
 	Task t;
 	int r;
@@ -248,12 +258,9 @@ int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcEr
 		task_done(&t);
 		return err->code;
 	}
-	/* Running tasks need the spawner to kill their daughter. */
-	if (t.status == TASK_RUNNING) {
-		rpc_error(err, RPC_CONFLICT, "task %s is running and cannot be cancelled by this daemon", t.id);
-		task_done(&t);
-		return err->code;
-	}
+	/* A running task's daughter is killed now (its whole cgroup); its
+	 * attempt ends "cancelled" once the cgroup is empty. */
+	killed = t.status == TASK_RUNNING ? runner_cancel(m->runner, t.id) : 0;
 
 	old = t.status;
 	t.status = TASK_CANCELLED;
@@ -281,7 +288,7 @@ int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcEr
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("cancelled"));
 	json_object_object_add(o, "task_id", json_object_new_string(t.id));
-	json_object_object_add(o, "cancelled_daughters_count", json_object_new_int(0));
+	json_object_object_add(o, "cancelled_daughters_count", json_object_new_int(killed));
 	task_done(&t);
 	*ret = o;
 	return 0;
@@ -298,33 +305,17 @@ const ParamSpec daughter_list_params[] = {
 	{}
 };
 
-typedef struct VisibleDaughters {
-	Call *call;
-	json_object *array;
-} VisibleDaughters;
-
 static int add_daughter(const Daughter *d, void *userdata)
 {
-	VisibleDaughters *v = userdata;
-
-	if (!v->call->admin) {
-		Task t;
-		bool mine = store_task_get(v->call->m->store, d->task_id, &t) == 0 && t.uid == v->call->caller->uid;
-		if (mine)
-			task_done(&t);
-		if (!mine)
-			return 0;
-	}
-	json_object_array_add(v->array, daughter_to_json(d, true));
+	json_object_array_add(userdata, daughter_to_json(d, true));
 	return 0;
 }
 
 int method_daughter_list(Call *call, json_object *params, json_object **ret, RpcError *err)
 {
 	static const char *const states[] = { "spawning", "running", "exited", "failed", "expired", "killed" };
-	VisibleDaughters v = { .call = call };
 	DaughterListParams p;
-	json_object *o;
+	json_object *o, *array;
 	bool known = false;
 	int r;
 
@@ -339,16 +330,17 @@ int method_daughter_list(Call *call, json_object *params, json_object **ret, Rpc
 				 "exited, failed, expired or killed)",
 				 p.status);
 
-	v.array = json_object_new_array();
-	r = store_daughter_list(call->m->store, NULL, p.status, p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit,
-				add_daughter, &v);
+	/* A submitter's filter is in the query, so the limit counts only its own. */
+	array = json_object_new_array();
+	r = store_daughter_list(call->m->store, NULL, p.status, call->admin ? (uid_t)-1 : call->caller->uid,
+				p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit, add_daughter, array);
 	if (r < 0) {
-		json_object_put(v.array);
+		json_object_put(array);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "count", json_object_new_int((int)json_object_array_length(v.array)));
-	json_object_object_add(o, "daughters", v.array);
+	json_object_object_add(o, "count", json_object_new_int((int)json_object_array_length(array)));
+	json_object_object_add(o, "daughters", array);
 	*ret = o;
 	return 0;
 }

@@ -18,6 +18,10 @@ static const Method method_table[] = {
 	{ "events.subscribe", ROLE_SUBMITTER, method_events_subscribe, subscribe_params },
 	{ "audit.list", ROLE_ADMIN, method_audit_list, audit_params },
 	{ "policy.reload", ROLE_ADMIN, method_policy_reload, no_params },
+	{ "task.logs", ROLE_SUBMITTER, method_task_logs, logs_params },
+	{ "daughter.heartbeat", ROLE_DAUGHTER, method_daughter_heartbeat, heartbeat_params },
+	{ "daughter.report", ROLE_DAUGHTER, method_daughter_report, report_params },
+	{ "daughter.spawn", ROLE_ADMIN, method_daughter_spawn, spawn_params },
 };
 
 const Method *methods_table(size_t *ret_n)
@@ -130,6 +134,11 @@ static json_object *run_method(void *userdata, const RpcRequest *req, bool in_ba
 		.may_defer = !in_batch && !req->is_notification,
 		.admin = caller_is_admin(&c->caller, m->policy),
 	};
+	if (c->daughter_only && method->role != ROLE_DAUGHTER) {
+		rpc_error(&err, RPC_PERMISSION_DENIED,
+			  "permission denied: the daughter socket serves only daughter.heartbeat and daughter.report");
+		goto error;
+	}
 	if (method->role == ROLE_ADMIN && !call.admin) {
 		rpc_error(&err, RPC_PERMISSION_DENIED, "permission denied: %s needs an administrator (uid 0 or group %s)",
 			  method->name, m->policy->admin_group);

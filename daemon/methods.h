@@ -35,6 +35,7 @@ typedef enum Role {
 	ROLE_ANYONE,
 	ROLE_SUBMITTER, /* anyone who can open the socket */
 	ROLE_ADMIN,
+	ROLE_DAUGHTER, /* a live daughter, authenticated by its token (any socket) */
 } Role;
 
 typedef struct Method {
@@ -47,7 +48,8 @@ typedef struct Method {
 /* Every method's parameter table; the structs they fill fit in PARAMS_SCRATCH bytes. */
 #define PARAMS_SCRATCH 256
 extern const ParamSpec submit_params[], require_params[], result_params[], list_params[], task_id_params[],
-	daughter_list_params[], no_params[], audit_params[], subscribe_params[];
+	daughter_list_params[], no_params[], audit_params[], subscribe_params[], logs_params[], heartbeat_params[],
+	report_params[], spawn_params[];
 const Method *methods_table(size_t *ret_n);
 
 const Method *methods_find(const char *name);
@@ -79,6 +81,10 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 int method_audit_list(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_events_subscribe(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_policy_reload(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_task_logs(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_daughter_heartbeat(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_daughter_report(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_daughter_spawn(Call *call, json_object *params, json_object **ret, RpcError *err);
 
 /* Shared by handlers: a task / a timestamp / an intent in their wire form. */
 json_object *json_timestamp(uint64_t usec); /* null for 0 */

@@ -103,7 +103,24 @@ int policy_lookup_group(const char *name, gid_t *ret);
 int policy_get_user(json_object *v, const char *path, char **ret, char **error);
 /* A non-empty argv whose first element is an absolute path. */
 int policy_get_command(json_object *v, const char *path, char ***ret, char **error);
-/* "default", "strict", "none" or an absolute path to a readable OCI profile. */
-int policy_get_seccomp(json_object *v, const char *path, char **ret, char **error);
+/*
+ * Users and groups whose ids fall in [first, last] refuse the range, as a
+ * daughter runs with uid = gid = one of them. path names the key in errors.
+ */
+int policy_check_dynamic_ids(uid_t first, uid_t last, const char *path, char **error);
+
+/* policy-seccomp.c: "seccomp" values, compiled into programs p owns. */
+
+/*
+ * "default", "strict", "none" or an absolute path to an OCI profile: the name
+ * goes to *ret_name (replacing it) and its program to *ret_program.
+ */
+int policy_get_seccomp(Policy *p, json_object *v, const char *path, char **ret_name,
+		       const SeccompProgram **ret_program, char **error);
+/* The program of a valid profile name, compiled on its first use in p; NULL for "none". */
+int policy_seccomp_resolve(Policy *p, const char *name, const char *path, const SeccompProgram **ret,
+			   char **error);
+/* Frees p's programs. */
+void policy_seccomp_done(Policy *p);
 
 char **policy_strv_free(char **l);

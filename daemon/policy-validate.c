@@ -569,14 +569,16 @@ int policy_parse_object(json_object *o, const char *path, const PolicyField *fie
 	return 0;
 }
 
-int policy_lookup_group(const char *name, gid_t *ret)
+/* A user (group) by name: 0 and its id, -ENOENT if there is none, another -errno on failure. */
+static int lookup_name(bool group, const char *name, unsigned *ret_id)
 {
 	_cleanup_free_ char *buf = NULL;
-	long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
+	long hint = sysconf(group ? _SC_GETGR_R_SIZE_MAX : _SC_GETPW_R_SIZE_MAX);
 	size_t size = hint > 0 ? (size_t)hint : 1024;
 
 	for (;;) {
-		struct group gr, *result = NULL;
+		struct passwd pw, *pwr = NULL;
+		struct group gr, *grr = NULL;
 		char *b;
 		int r;
 
@@ -584,45 +586,29 @@ int policy_lookup_group(const char *name, gid_t *ret)
 		if (!b)
 			return -ENOMEM;
 		buf = b;
-		r = getgrnam_r(name, &gr, buf, size, &result);
+		r = group ? getgrnam_r(name, &gr, buf, size, &grr) : getpwnam_r(name, &pw, buf, size, &pwr);
 		if (r == ERANGE && size < 64U * 1024U * 1024U) {
 			size *= 2;
 			continue;
 		}
 		/* "Not found" is 0 with no result, or one of these, depending on the NSS module. */
-		if ((r == 0 && !result) || r == ENOENT || r == ESRCH)
+		if ((r == 0 && !grr && !pwr) || r == ENOENT || r == ESRCH)
 			return -ENOENT;
 		if (r != 0)
 			return -r;
-		*ret = gr.gr_gid;
+		*ret_id = group ? grr->gr_gid : pwr->pw_uid;
 		return 0;
 	}
 }
 
-static int lookup_user(const char *name)
+int policy_lookup_group(const char *name, gid_t *ret)
 {
-	_cleanup_free_ char *buf = NULL;
-	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
-	size_t size = hint > 0 ? (size_t)hint : 1024;
+	unsigned gid;
+	int r = lookup_name(true, name, &gid);
 
-	for (;;) {
-		struct passwd pw, *result = NULL;
-		char *b;
-		int r;
-
-		b = realloc(buf, size);
-		if (!b)
-			return -ENOMEM;
-		buf = b;
-		r = getpwnam_r(name, &pw, buf, size, &result);
-		if (r == ERANGE && size < 64U * 1024U * 1024U) {
-			size *= 2;
-			continue;
-		}
-		if ((r == 0 && !result) || r == ENOENT || r == ESRCH)
-			return -ENOENT;
-		return -r;
-	}
+	if (r >= 0)
+		*ret = gid;
+	return r;
 }
 
 int policy_get_groups(json_object *v, const char *path, PolicyGroups *ret, char **error)
@@ -676,12 +662,13 @@ int policy_get_user(json_object *v, const char *path, char **ret, char **error)
 {
 	const char *name;
 	char *u = NULL;
+	unsigned uid;
 	int r;
 
 	if (policy_get_string(v, path, &name, NULL) < 0)
 		return policy_error(error, -EINVAL, path, "expected \"dynamic\" or a user name");
 	if (!streq(name, "dynamic")) {
-		r = lookup_user(name);
+		r = lookup_name(false, name, &uid);
 		if (r == -ENOENT)
 			return policy_error(error, -EINVAL, path, "no such user \"%s\"", name);
 		if (r == -ENOMEM)
@@ -744,57 +731,63 @@ bad:
 }
 
 /*
- * A profile file is only checked to be there and to look like an OCI profile,
- * so that a typo fails at load rather than at the first spawn. Compiling it
- * into a filter is the seccomp module's job (a later issue).
+ * The first user (group) with an id in [first, last]: 1 with its id and name,
+ * 0 if none. One pass, as a lookup per id of a range would be slow over NSS.
  */
-static int check_seccomp_profile(const char *file, const char *path, char **error)
+static int find_id_in(bool group, unsigned first, unsigned last, unsigned *ret_id, char **ret_name)
 {
-	_cleanup_(json_object_putp) json_object *profile = NULL;
-	_cleanup_free_ char *text = NULL, *inner = NULL;
-	json_object *action;
-	size_t len;
-	int r;
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 4096;
+	int r = -ENOMEM;
 
-	r = policy_read_file(file, POLICY_SECCOMP_FILE_MAX, &text, &len);
-	if (r == -ENOMEM)
-		return policy_oom(error);
-	if (r < 0)
-		return policy_error(error, -EINVAL, path, "%s: %s", file, policy_read_strerror(r));
-	r = policy_parse_json(text, len, &profile, &inner);
-	if (r == -ENOMEM)
-		return policy_oom(error);
-	if (r < 0)
-		return policy_error(error, r, path, "%s: %s", file, inner ? inner : "invalid JSON");
-	if (!json_object_is_type(profile, json_type_object) ||
-	    !json_object_object_get_ex(profile, "defaultAction", &action) ||
-	    !json_object_is_type(action, json_type_string))
-		return policy_error(error, -EINVAL, path, "%s: %s", file,
-				    "not an OCI seccomp profile (no string \"defaultAction\")");
-	return 0;
+	group ? setgrent() : setpwent();
+	while (buf || (buf = malloc(size))) {
+		struct passwd pw, *pwr = NULL;
+		struct group gr, *grr = NULL;
+		int k = group ? getgrent_r(&gr, buf, size, &grr) : getpwent_r(&pw, buf, size, &pwr);
+		unsigned id;
+		char *name;
+
+		if (k == ERANGE && size < 64U * 1024U * 1024U) {
+			free(TAKE_PTR(buf)); /* glibc then gives the same entry again */
+			size *= 2;
+			continue;
+		}
+		/* The end is ENOENT, or 0 and no entry, depending on the NSS module. */
+		if (k == ENOENT || (k == 0 && !grr && !pwr))
+			r = 0;
+		else if (k != 0)
+			r = -k;
+		else if ((id = group ? grr->gr_gid : pwr->pw_uid) < first || id > last)
+			continue;
+		else if ((name = strdup(group ? grr->gr_name : pwr->pw_name))) {
+			*ret_id = id;
+			*ret_name = name;
+			r = 1;
+		}
+		break;
+	}
+	group ? endgrent() : endpwent();
+	return r;
 }
 
-int policy_get_seccomp(json_object *v, const char *path, char **ret, char **error)
+int policy_check_dynamic_ids(uid_t first, uid_t last, const char *path, char **error)
 {
-	const char *s;
-	char *dup;
-	int r;
+	/* A daughter sharing an id with a real user or group could use its files. */
+	for (int group = 0; group <= 1; group++) {
+		_cleanup_free_ char *name = NULL;
+		unsigned id;
+		int r = find_id_in(group, first, last, &id, &name);
 
-	if (policy_get_string(v, path, &s, NULL) < 0 ||
-	    (!streq(s, "default") && !streq(s, "strict") && !streq(s, "none") && s[0] != '/'))
-		return policy_error(error, -EINVAL, path,
-				    "expected \"default\", \"strict\", \"none\" or an absolute path "
-				    "to an OCI seccomp profile");
-	if (s[0] == '/') {
-		r = check_seccomp_profile(s, path, error);
+		if (r > 0)
+			return policy_error(error, -EINVAL, path,
+					    "%u-%u holds %s %u of the existing %s \"%s\"", first, last,
+					    group ? "gid" : "uid", id, group ? "group" : "user", name);
+		if (r == -ENOMEM)
+			return policy_oom(error);
 		if (r < 0)
-			return r;
+			return policy_error(error, r, path, "cannot read the %s database: %s",
+					    group ? "group" : "passwd", strerror(-r));
 	}
-
-	dup = strdup(s);
-	if (!dup)
-		return policy_oom(error);
-	free(*ret);
-	*ret = dup;
 	return 0;
 }

@@ -6,6 +6,7 @@
  * that nothing later has to interpret JSON or can fail on a policy value.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,9 @@
 #define MUTATIONS_MAX 64U
 #define TASK_NAME_MAX 64U
 #define PRIORITY_MAX 3
+#define OUTPUT_MAX (256U * 1024U * 1024U)
+/* Ids above this are special to the kernel and to systemd (2^31-1 and up). */
+#define DYNAMIC_ID_MAX INT64_C(2147483646)
 
 static const char *const source_table[_SOURCE_MAX] = {
 	[SOURCE_SHUB] = "shub",
@@ -144,6 +148,7 @@ static int task_init(PolicyTask *t, const Policy *p, const char *name)
 		.grace_seconds = p->defaults.grace_seconds,
 		.backoff_base_seconds = p->defaults.backoff_base_seconds,
 		.backoff_max_seconds = p->defaults.backoff_max_seconds,
+		.output_max = p->defaults.output_max,
 		.limits = {
 			.memory_max = UINT64_MAX,
 			.pids_max = -1,
@@ -167,6 +172,7 @@ static int task_init(PolicyTask *t, const Policy *p, const char *name)
 
 /* One task object (or one mutation entry) being read. */
 typedef struct TaskParse {
+	Policy *policy; /* owns the seccomp programs */
 	PolicyTask task;
 	bool in_mutation;
 	json_object *mutations; /* read after every other key, whatever their order */
@@ -191,7 +197,9 @@ static int parse_task_user(void *base, json_object *v, const char *path, char **
 
 static int parse_task_seccomp(void *base, json_object *v, const char *path, char **error)
 {
-	return policy_get_seccomp(v, path, &((TaskParse *)base)->task.seccomp, error);
+	TaskParse *tp = base;
+
+	return policy_get_seccomp(tp->policy, v, path, &tp->task.seccomp, &tp->task.seccomp_program, error);
 }
 
 static int parse_task_enforce(void *base, json_object *v, const char *path, char **error)
@@ -270,7 +278,7 @@ static int parse_task_mutations(void *base, json_object *v, const char *path, ch
 }
 
 /* The keys that "defaults" shares with the tasks come first. */
-#define N_DEFAULT_FIELDS 5
+#define N_DEFAULT_FIELDS 6
 static const PolicyField task_fields[] = {
 	{ "ttl_seconds", POLICY_FIELD_INT, TASK_OFFSET(ttl_seconds), .min = 1, .max = SECONDS_MAX },
 	{ "heartbeat_seconds", POLICY_FIELD_INT, TASK_OFFSET(heartbeat_seconds), .min = 0,
@@ -279,6 +287,8 @@ static const PolicyField task_fields[] = {
 	{ "grace_seconds", POLICY_FIELD_INT, TASK_OFFSET(grace_seconds), .min = 0,
 	  .max = GRACE_SECONDS_MAX },
 	{ "backoff", POLICY_FIELD_CUSTOM, .fn = parse_task_backoff },
+	{ "output_max", POLICY_FIELD_SIZE, TASK_OFFSET(output_max), .size_min = 4096,
+	  .size_max = OUTPUT_MAX },
 	/* task-only keys */
 	{ "command", POLICY_FIELD_CUSTOM, .fn = parse_task_command },
 	{ "groups", POLICY_FIELD_CUSTOM, .fn = parse_task_groups },
@@ -307,7 +317,7 @@ static int check_backoff(const PolicyTask *t, const char *path, char **error)
 }
 
 /* Each entry applies on top of the level below it, so escalations accumulate. */
-static int parse_mutations(PolicyTask *t, json_object *a, const char *path, char **error)
+static int parse_mutations(Policy *policy, PolicyTask *t, json_object *a, const char *path, char **error)
 {
 	size_t n = json_object_array_length(a);
 	int r;
@@ -320,7 +330,7 @@ static int parse_mutations(PolicyTask *t, json_object *a, const char *path, char
 
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *p = policy_path_index(path, i);
-		TaskParse mp = { .in_mutation = true };
+		TaskParse mp = { .policy = policy, .in_mutation = true };
 
 		if (!p)
 			return policy_oom(error);
@@ -350,8 +360,8 @@ static bool task_name_is_valid(const char *s)
 static int parse_task(Policy *p, const char *name, json_object *v, const char *path, PolicyTask *ret,
 		      char **error)
 {
-	_cleanup_free_ char *mpath = NULL;
-	TaskParse tp = {};
+	_cleanup_free_ char *mpath = NULL, *spath = NULL;
+	TaskParse tp = { .policy = p };
 	int r;
 
 	if (task_init(&tp.task, p, name) < 0)
@@ -366,13 +376,24 @@ static int parse_task(Policy *p, const char *name, json_object *v, const char *p
 	r = check_backoff(&tp.task, path, error);
 	if (r < 0)
 		goto fail;
+	/* Without a "seccomp" key the task has "default", compiled here; mutations inherit it. */
+	if (!tp.task.seccomp_program && !streq(tp.task.seccomp, "none")) {
+		spath = policy_path_key(path, "seccomp");
+		if (!spath) {
+			r = policy_oom(error);
+			goto fail;
+		}
+		r = policy_seccomp_resolve(p, tp.task.seccomp, spath, &tp.task.seccomp_program, error);
+		if (r < 0)
+			goto fail;
+	}
 	if (tp.mutations) {
 		mpath = policy_path_key(path, "mutations");
 		if (!mpath) {
 			r = policy_oom(error);
 			goto fail;
 		}
-		r = parse_mutations(&tp.task, tp.mutations, mpath, error);
+		r = parse_mutations(p, &tp.task, tp.mutations, mpath, error);
 		if (r < 0)
 			goto fail;
 	}
@@ -482,6 +503,40 @@ static int parse_limits(void *base, json_object *v, const char *path, char **err
 				   ((LoadContext *)base)->policy, error);
 }
 
+typedef struct IdRange {
+	int64_t first, last; /* -1: not in the file */
+} IdRange;
+
+static const PolicyField id_range_fields[] = {
+	{ "first", POLICY_FIELD_INT, offsetof(IdRange, first), .min = 1, .max = DYNAMIC_ID_MAX },
+	{ "last", POLICY_FIELD_INT, offsetof(IdRange, last), .min = 1, .max = DYNAMIC_ID_MAX },
+};
+
+/* Whether a user or group holds one of these ids is checked once the whole file is read. */
+static int parse_dynamic_uid_range(void *base, json_object *v, const char *path, char **error)
+{
+	Policy *p = ((LoadContext *)base)->policy;
+	_cleanup_free_ char *fpath = NULL;
+	IdRange range = { -1, -1 };
+	int r;
+
+	r = policy_parse_object(v, path, id_range_fields, ELEMENTSOF(id_range_fields), &range, error);
+	if (r < 0)
+		return r;
+	if (range.first < 0 || range.last < 0)
+		return policy_error(error, -EINVAL, path, "missing required key \"%s\"",
+				    range.first < 0 ? "first" : "last");
+	if (range.first > range.last) {
+		fpath = policy_path_key(path, "first");
+		if (!fpath)
+			return policy_oom(error);
+		return policy_error(error, -EINVAL, fpath, "must not exceed last (%" PRIi64 ")", range.last);
+	}
+	p->dynamic_uids.first = (uid_t)range.first;
+	p->dynamic_uids.last = (uid_t)range.last;
+	return 0;
+}
+
 typedef __typeof__(((Policy *)NULL)->sources[0]) PolicySource;
 
 static int parse_source_priority(void *base, json_object *v, const char *path, char **error)
@@ -544,6 +599,7 @@ static int parse_defaults(void *base, json_object *v, const char *path, char **e
 		.grace_seconds = p->defaults.grace_seconds,
 		.backoff_base_seconds = p->defaults.backoff_base_seconds,
 		.backoff_max_seconds = p->defaults.backoff_max_seconds,
+		.output_max = p->defaults.output_max,
 	};
 	r = policy_parse_object(v, path, task_fields, N_DEFAULT_FIELDS, &tp, error);
 	if (r < 0)
@@ -552,6 +608,7 @@ static int parse_defaults(void *base, json_object *v, const char *path, char **e
 	if (r < 0)
 		return r;
 
+	p->defaults.output_max = tp.task.output_max;
 	p->defaults.ttl_seconds = tp.task.ttl_seconds;
 	p->defaults.heartbeat_seconds = tp.task.heartbeat_seconds;
 	p->defaults.max_retries = tp.task.max_retries;
@@ -571,6 +628,7 @@ static const PolicyField top_fields[] = {
 	{ "mode", POLICY_FIELD_CUSTOM, .fn = parse_mode },
 	{ "admin_group", POLICY_FIELD_CUSTOM, .fn = parse_admin_group },
 	{ "limits", POLICY_FIELD_CUSTOM, .fn = parse_limits },
+	{ "dynamic_uid_range", POLICY_FIELD_CUSTOM, .fn = parse_dynamic_uid_range },
 	{ "sources", POLICY_FIELD_CUSTOM, .fn = parse_sources },
 	{ "defaults", POLICY_FIELD_CUSTOM, .fn = parse_defaults },
 	{ "tasks", POLICY_FIELD_CUSTOM, .fn = stash_tasks },
@@ -596,6 +654,9 @@ static Policy *policy_new(const char *origin)
 	p->limits.max_queued = 100000;
 	p->limits.max_running = (uint64_t)MIN(MAX(cpus, 1L), 4096L);
 	p->limits.max_output_bytes = 4U * 1024U * 1024U;
+	/* systemd's DynamicUser= range */
+	p->dynamic_uids.first = 61184;
+	p->dynamic_uids.last = 65519;
 	for (PolicySourceId i = 0; i < _SOURCE_MAX; i++)
 		p->sources[i].priority = (int)i; /* shub 0, operator 1, madre 2, hijas 3 */
 	p->defaults.ttl_seconds = 300;
@@ -604,6 +665,7 @@ static Policy *policy_new(const char *origin)
 	p->defaults.backoff_base_seconds = 1;
 	p->defaults.backoff_max_seconds = 300;
 	p->defaults.grace_seconds = 2;
+	p->defaults.output_max = 1024U * 1024U;
 	return TAKE_PTR(p);
 }
 
@@ -620,6 +682,11 @@ static int policy_parse(Policy *p, const char *json, char **error)
 		return policy_error(error, -EINVAL, NULL, "expected a JSON object at the top level");
 
 	r = policy_parse_object(root, "", top_fields, ELEMENTSOF(top_fields), &ctx, error);
+	if (r < 0)
+		return r;
+	/* Also when the key is absent: the default range may hold a user of this machine. */
+	r = policy_check_dynamic_ids(p->dynamic_uids.first, p->dynamic_uids.last, "dynamic_uid_range",
+				     error);
 	if (r < 0)
 		return r;
 	if (ctx.tasks) {
@@ -693,6 +760,7 @@ Policy *policy_free(Policy *p)
 	for (size_t i = 0; i < p->n_tasks; i++)
 		task_done(&p->tasks[i]);
 	free(p->tasks);
+	policy_seccomp_done(p);
 	free(p);
 	return NULL;
 }

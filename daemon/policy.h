@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Compiled seccomp filters; see seccomp-profile.h. */
+typedef struct SeccompProgram SeccompProgram;
+
 typedef enum PolicyMode {
 	POLICY_MODE_SOLO_MADRE,
 	POLICY_MODE_SWITCH,
@@ -63,6 +66,10 @@ typedef struct PolicyTask {
 	double backoff_max_seconds;
 	PolicyLimits limits;
 	char *seccomp;          /* "default", "strict", "none", or an absolute path */
+	/* That profile compiled at load, shared with every task and level naming
+	 * it and owned by the Policy; NULL for "none". */
+	const SeccompProgram *seccomp_program;
+	uint64_t output_max;    /* bytes of stdout, and as many of stderr, kept per attempt */
 	bool network;           /* false: loopback-only network namespace */
 	bool private_tmp;
 	bool read_only_system;
@@ -87,6 +94,10 @@ typedef struct Policy {
 		uint64_t max_running;     /* default: the number of CPUs */
 		uint64_t max_output_bytes; /* per connection, unread replies + events */
 	} limits;
+	/* The uids (and gids) of "dynamic" users; no user or group had one at load. */
+	struct {
+		uid_t first, last;
+	} dynamic_uids;
 	struct {
 		int priority;
 		PolicyGroups groups;
@@ -98,21 +109,30 @@ typedef struct Policy {
 		double backoff_base_seconds;
 		double backoff_max_seconds;
 		int64_t grace_seconds;
+		uint64_t output_max;
 	} defaults;
 	PolicyTask *tasks;
 	size_t n_tasks;
+	/* Every distinct profile the tasks name, compiled once per load. */
+	SeccompProgram **seccomp_programs;
+	size_t n_seccomp_programs;
 } Policy;
 
 /*
  * Parse and validate. On failure returns a negative errno and, in
  * *ret_error, a malloc'd message naming the key path, e.g.
  * "tasks.analysis.limits.memory_max: expected a size like \"256M\"".
+ * Every seccomp profile named is compiled here, so a bad one refuses the load.
  */
 int policy_load_string(const char *json, const char *origin, Policy **ret, char **ret_error);
 int policy_load_file(const char *path, Policy **ret, char **ret_error);
 /* The policy built into the binary (policy/default.json). */
 int policy_load_bundled(Policy **ret, char **ret_error);
 extern const char vx11_default_policy_json[];
+/* The shipped seccomp profiles policy/seccomp/{default,strict}.json, built in
+ * so that "default" and "strict" resolve with nothing installed. */
+extern const char vx11_seccomp_default_json[];
+extern const char vx11_seccomp_strict_json[];
 
 Policy *policy_free(Policy *p);
 

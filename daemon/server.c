@@ -34,7 +34,8 @@ static int mkdir_parents(const char *path, mode_t mode)
 	return 0;
 }
 
-static int socket_bind(const char *path, int *ret_fd)
+/* mode 0660 and group vx11 for clients; 0666 for daughter.sock (a token authenticates there). */
+static int socket_bind(const char *path, mode_t mode, int *ret_fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
@@ -64,16 +65,16 @@ static int socket_bind(const char *path, int *ret_fd)
 	}
 
 	/* Bind with the final mode: never a moment where anyone may connect. */
-	old_umask = umask(0117);
+	old_umask = umask(0777 & ~mode);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old_umask);
 	if (r < 0)
 		return log_error_errno(errno, "cannot bind %s: %m", path);
 
-	gr = getgrnam("vx11");
+	gr = mode == 0660 ? getgrnam("vx11") : NULL;
 	if (gr && chown(path, 0, gr->gr_gid) < 0)
 		log_warning_errno(errno, "cannot give %s to group vx11: %m", path);
-	if (chmod(path, 0660) < 0)
+	if (chmod(path, mode) < 0)
 		return log_error_errno(errno, "cannot chmod %s: %m", path);
 
 	if (listen(fd, SOMAXCONN) < 0)
@@ -106,6 +107,7 @@ int server_new(Manager *m, const char *path, Server **ret)
 		return log_error_errno(ENOMEM, "out of memory");
 	s->manager = m;
 	s->listen_fd = -1;
+	s->daughter_fd = -1;
 	s->reserve_fd = -1;
 
 	n = sd_listen_fds(true);
@@ -126,16 +128,29 @@ int server_new(Manager *m, const char *path, Server **ret)
 		s->socket_activated = true;
 		(void)fcntl(s->listen_fd, F_SETFL, fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK);
 	} else {
-		r = socket_bind(path, &s->listen_fd);
+		r = socket_bind(path, 0660, &s->listen_fd);
 		if (r < 0)
 			goto fail;
 		s->path = strdup(path);
 	}
 
+	/* Daughters (their own uids, not in group vx11) reach the daemon here;
+	 * only the daughter.* methods are served, each authenticated by token. */
+	if (asprintf(&s->daughter_path, "%s/daughter.sock", m->runtime_dir) < 0) {
+		s->daughter_path = NULL;
+		r = log_error_errno(ENOMEM, "out of memory");
+		goto fail;
+	}
+	r = socket_bind(s->daughter_path, 0666, &s->daughter_fd);
+	if (r < 0)
+		goto fail;
+
 	s->max_fds = raise_nofile();
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	r = sd_event_add_io(m->event, &s->listen_source, s->listen_fd, EPOLLIN, server_accept, s);
+	if (r >= 0)
+		r = sd_event_add_io(m->event, &s->daughter_source, s->daughter_fd, EPOLLIN, server_accept, s);
 	if (r < 0) {
 		log_error_errno(r, "cannot watch the listening socket: %m");
 		goto fail;
@@ -157,8 +172,14 @@ Server *server_free(Server *s)
 		conn_close(c, NULL);
 	server_gc(s);
 	sd_event_source_disable_unref(s->listen_source);
+	sd_event_source_disable_unref(s->daughter_source);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
+	if (s->daughter_fd >= 0)
+		close(s->daughter_fd);
+	if (s->daughter_path)
+		(void)unlink(s->daughter_path);
+	free(s->daughter_path);
 	/* Leave no socket file behind, unless it belongs to the service manager. */
 	if (s->path)
 		(void)unlink(s->path);
@@ -207,6 +228,7 @@ static void server_pause_accept(Server *s, bool pause)
 		return;
 	s->accept_paused = pause;
 	(void)sd_event_source_set_enabled(s->listen_source, pause ? SD_EVENT_OFF : SD_EVENT_ON);
+	(void)sd_event_source_set_enabled(s->daughter_source, pause ? SD_EVENT_OFF : SD_EVENT_ON);
 }
 
 static int server_accept(sd_event_source *es, int lfd, uint32_t revents, void *userdata)
@@ -274,6 +296,7 @@ static int server_accept(sd_event_source *es, int lfd, uint32_t revents, void *u
 			close(fd);
 			continue;
 		}
+		c->daughter_only = lfd == s->daughter_fd;
 		uc->n++;
 		LIST_PREPEND(conns, s->conns, c);
 		s->n_conns++;

@@ -22,6 +22,9 @@ struct Server {
 	int listen_fd;
 	bool socket_activated;
 	char *path;               /* NULL when socket-activated */
+	int daughter_fd;          /* daughter.sock: daughter.* methods only */
+	char *daughter_path;
+	sd_event_source *daughter_source;
 	sd_event_source *listen_source;
 	bool accept_paused;       /* out of fds: resumes when a connection closes */
 	int reserve_fd;           /* held open so an EMFILE can still be handled */

@@ -79,6 +79,22 @@ const char *const store_migrations[] = {
 	" tokens_used_cli INTEGER NOT NULL, tokens_used_local INTEGER NOT NULL,"
 	" switch_model_used TEXT, cli_provider_used TEXT, error_message TEXT);"
 	"CREATE INDEX attempts_daughter ON attempts(daughter_id, number);",
+
+	/* 2: what the runner needs: the owner beside each daughter (so lists
+	 * filter by owner in SQL), and per attempt its job cgroup (matched
+	 * against leftovers after a crash), its daughter's uid, what the
+	 * daughter reported, and the limits a best-effort task ran without. */
+	"ALTER TABLE daughters ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX daughters_owner ON daughters(owner_uid, id);"
+	"ALTER TABLE attempts ADD COLUMN uid INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE attempts ADD COLUMN cgroup TEXT;"
+	"ALTER TABLE attempts ADD COLUMN reported_status TEXT;"
+	"ALTER TABLE attempts ADD COLUMN status_text TEXT;"
+	"ALTER TABLE attempts ADD COLUMN unapplied TEXT;"
+	"ALTER TABLE attempts ADD COLUMN result_json TEXT;"
+	"CREATE INDEX attempts_task ON attempts(task_id, number);"
+	/* Start-up looks for attempts a crash left running: keep that cheap. */
+	"CREATE INDEX attempts_running ON attempts(seq) WHERE status = 'running';",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -144,6 +160,7 @@ static const Column daughter_columns[] = {
 	C(COL_U64, Daughter, last_heartbeat_at, COL_MUTABLE),
 	C(COL_U64, Daughter, ended_at, COL_MUTABLE),
 	C(COL_STR, Daughter, error_last, COL_MUTABLE),
+	C(COL_U32, Daughter, owner_uid, 0),
 };
 
 static const Column attempt_columns[] = {
@@ -164,6 +181,12 @@ static const Column attempt_columns[] = {
 	C(COL_STR, Attempt, switch_model_used, COL_MUTABLE),
 	C(COL_STR, Attempt, cli_provider_used, COL_MUTABLE),
 	C(COL_STR, Attempt, error_message, COL_MUTABLE),
+	C(COL_U32, Attempt, uid, COL_MUTABLE),
+	C(COL_STR, Attempt, cgroup, COL_MUTABLE),
+	C(COL_STR, Attempt, reported_status, COL_MUTABLE),
+	C(COL_STR, Attempt, status_text, COL_MUTABLE),
+	C(COL_STR, Attempt, unapplied, COL_MUTABLE),
+	C(COL_STR, Attempt, result_json, COL_MUTABLE),
 };
 
 #undef C
@@ -207,7 +230,7 @@ typedef struct StmtDef {
 
 /* Parameters keep one numbering per family so one binding fits all of it:
  * task lists ?1 status ?2 after ?3 source ?4 limit ?5 uid; daughter lists
- * ?1 task ?2 status ?3 limit. An empty "after" is below every id. */
+ * ?1 task ?2 status ?3 limit ?4 owner uid. An empty "after" is below every id. */
 #define TASK_LIST_TAIL " AND id > ?2 AND (?3 IS NULL OR source = ?3) ORDER BY id LIMIT ?4"
 
 static const StmtDef stmt_defs[_STMT_MAX] = {
@@ -236,9 +259,13 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	[STMT_DAUGHTER_LIST_TASK] = {SQL_SELECT, &store_table_daughters,
 				     "WHERE task_id = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3"},
 	[STMT_DAUGHTER_LIST_STATUS] = {SQL_SELECT, &store_table_daughters, "WHERE status = ?2 ORDER BY id LIMIT ?3"},
+	[STMT_DAUGHTER_LIST_OWNER] = {SQL_SELECT, &store_table_daughters,
+				      "WHERE owner_uid = ?4 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3"},
 	[STMT_ATTEMPT_INSERT] = {SQL_INSERT, &store_table_attempts, NULL},
 	[STMT_ATTEMPT_UPDATE] = {SQL_UPDATE, &store_table_attempts, NULL},
 	[STMT_ATTEMPT_LIST] = {SQL_SELECT, &store_table_attempts, "WHERE daughter_id = ?1 ORDER BY number, seq"},
+	[STMT_ATTEMPT_LIST_TASK] = {SQL_SELECT, &store_table_attempts, "WHERE task_id = ?1 ORDER BY number, seq"},
+	[STMT_ATTEMPT_LIST_RUNNING] = {SQL_SELECT, &store_table_attempts, "WHERE status = 'running' ORDER BY seq"},
 };
 
 typedef enum PutMode {

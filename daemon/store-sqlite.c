@@ -751,12 +751,13 @@ int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX])
 	return 0;
 }
 
-int store_daughter_list(Store *s, const char *task_id, const char *status, unsigned limit, store_daughter_cb cb,
-			void *userdata)
+int store_daughter_list(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
+			store_daughter_cb cb, void *userdata)
 {
-	sqlite3_stmt *st = stmt_for_walk(s, task_id  ? STMT_DAUGHTER_LIST_TASK
-					    : status ? STMT_DAUGHTER_LIST_STATUS
-						     : STMT_DAUGHTER_LIST);
+	sqlite3_stmt *st = stmt_for_walk(s, task_id		? STMT_DAUGHTER_LIST_TASK
+					    : owner != (uid_t)-1 ? STMT_DAUGHTER_LIST_OWNER
+					    : status		? STMT_DAUGHTER_LIST_STATUS
+								: STMT_DAUGHTER_LIST);
 	int rc;
 
 	if (!st)
@@ -766,20 +767,39 @@ int store_daughter_list(Store *s, const char *task_id, const char *status, unsig
 		rc = store_bind_text(st, 2, status);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 3, sql_limit(limit));
+	if (rc == SQLITE_OK && owner != (uid_t)-1)
+		rc = sqlite3_bind_int64(st, 4, owner);
 	if (rc != SQLITE_OK)
 		return store_fail_sqlite(s, rc, "bind");
 	return walk(s, st, &store_table_daughters, (AnyCallback){.daughter = cb}, userdata);
 }
 
-int store_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata)
+static int attempt_walk(Store *s, unsigned idx, const char *key, store_attempt_cb cb, void *userdata)
 {
-	sqlite3_stmt *st = stmt_for_walk(s, STMT_ATTEMPT_LIST);
+	sqlite3_stmt *st = stmt_for_walk(s, idx);
 	int rc;
 
 	if (!st)
 		return -EBUSY;
-	rc = sqlite3_bind_text(st, 1, daughter_id, -1, SQLITE_STATIC);
-	if (rc != SQLITE_OK)
-		return store_fail_sqlite(s, rc, "bind");
+	if (key) {
+		rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if (rc != SQLITE_OK)
+			return store_fail_sqlite(s, rc, "bind");
+	}
 	return walk(s, st, &store_table_attempts, (AnyCallback){.attempt = cb}, userdata);
+}
+
+int store_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata)
+{
+	return attempt_walk(s, STMT_ATTEMPT_LIST, daughter_id, cb, userdata);
+}
+
+int store_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, void *userdata)
+{
+	return attempt_walk(s, STMT_ATTEMPT_LIST_TASK, task_id, cb, userdata);
+}
+
+int store_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata)
+{
+	return attempt_walk(s, STMT_ATTEMPT_LIST_RUNNING, NULL, cb, userdata);
 }

@@ -93,4 +93,9 @@ void attempt_done(Attempt *a)
 	FREE_AND_NULL(a->switch_model_used);
 	FREE_AND_NULL(a->cli_provider_used);
 	FREE_AND_NULL(a->error_message);
+	FREE_AND_NULL(a->cgroup);
+	FREE_AND_NULL(a->reported_status);
+	FREE_AND_NULL(a->status_text);
+	FREE_AND_NULL(a->unapplied);
+	FREE_AND_NULL(a->result_json);
 }

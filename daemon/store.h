@@ -98,6 +98,7 @@ typedef struct Daughter {
 	int mutation_level;
 	uint64_t started_at, last_heartbeat_at, ended_at; /* 0 = unset */
 	char *error_last;
+	uid_t owner_uid; /* the task's submitter, copied so lists filter in SQL */
 } Daughter;
 void daughter_done(Daughter *d);
 
@@ -115,6 +116,12 @@ typedef struct Attempt {
 	uint64_t memory_peak_bytes;
 	int64_t tokens_used_cli, tokens_used_local;
 	char *switch_model_used, *cli_provider_used, *error_message;
+	uid_t uid;             /* the daughter ran as this uid */
+	char *cgroup;          /* its job cgroup's name ("job-3"), may be NULL */
+	char *reported_status; /* the last daughter.report "status", may be NULL */
+	char *status_text;     /* the last STATUS= sent to NOTIFY_SOCKET, may be NULL */
+	char *unapplied;       /* best-effort: the limits the host could not apply, may be NULL */
+	char *result_json;     /* the last daughter.report "result" object, may be NULL */
 } Attempt;
 void attempt_done(Attempt *a);
 
@@ -170,10 +177,15 @@ int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX]);
 int store_daughter_insert(Store *s, const Daughter *d);
 int store_daughter_update(Store *s, const Daughter *d);
 typedef int (*store_daughter_cb)(const Daughter *d, void *userdata);
-/* task_id NULL: all daughters; status NULL: any. Oldest first. */
-int store_daughter_list(Store *s, const char *task_id, const char *status, unsigned limit, store_daughter_cb cb,
-			void *userdata);
+/* task_id NULL: all daughters; status NULL: any; owner (uid_t)-1: anyone's
+ * (ignored when task_id is given). Oldest first. */
+int store_daughter_list(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
+			store_daughter_cb cb, void *userdata);
 int store_attempt_insert(Store *s, const Attempt *a);
 int store_attempt_update(Store *s, const Attempt *a);
 typedef int (*store_attempt_cb)(const Attempt *a, void *userdata);
 int store_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata);
+/* A task's attempts by number. */
+int store_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, void *userdata);
+/* Attempts still marked running (after a crash: the ones it interrupted). */
+int store_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata);

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/* Between runner.c (scheduling, settling tasks) and supervise.c (one live daughter). */
+#pragma once
+
+#include <signal.h>
+#include <systemd/sd-event.h>
+
+#include "cgroup.h"
+#include "list.h"
+#include "manager.h"
+#include "policy.h"
+#include "runner.h"
+#include "seccomp-profile.h"
+#include "store.h"
+
+/* Why the daemon stopped a daughter; the first reason wins. */
+typedef enum KillReason {
+	KILL_NONE,
+	KILL_TTL,
+	KILL_HEARTBEAT,
+	KILL_CANCEL,
+	KILL_SHUTDOWN,
+} KillReason;
+
+enum { OUT_STDOUT, OUT_STDERR, _OUT_MAX };
+#define OUTPUT_TAIL_MAX 4096
+
+typedef struct Output {
+	int pipe_fd;             /* read end; -1 once at EOF */
+	int file_fd;             /* opened at the first byte; -1 before */
+	sd_event_source *source;
+	uint64_t kept, dropped;  /* bytes written to the file / beyond output_max */
+	uint64_t max;
+	char tail[OUTPUT_TAIL_MAX]; /* the last bytes seen (a ring), for the result */
+	size_t tail_len, tail_pos;
+} Output;
+
+struct Hija {
+	Runner *runner;
+
+	/* What this attempt is for, copied from its task. */
+	char task_id[ID_STRING_MAX];
+	char intent_id[ID_STRING_MAX];
+	char *source, *task_type;
+	uid_t owner;
+
+	Daughter d; /* its rows, kept current; strings owned */
+	Attempt a;
+	char token[33];
+
+	uid_t uid;
+	gid_t gid;
+	Cgroup *cgroup;
+	pid_t pid;
+	int pidfd;
+	int notify_fd;
+	char *notify_path;
+	Output out[_OUT_MAX];
+
+	sd_event_source *child_source, *cgroup_source, *notify_source;
+	sd_event_source *ttl_timer, *hb_timer, *kill_timer, *poll_timer;
+	uint64_t ttl_usec, hb_usec, grace_usec;
+
+	bool exited;    /* the main process was reaped: si holds how */
+	bool empty;     /* its cgroup has no process left */
+	bool finished;  /* settled; freed after the callback */
+	siginfo_t si;
+	KillReason kill_reason;
+
+	LIST_FIELDS(Hija, hijas);
+};
+
+struct Runner {
+	Manager *m;
+	CgroupManager *cgroups; /* NULL: spawning fails with cgroup_problem */
+	char *cgroup_problem;
+	int netns_fd;           /* the shared loopback-only namespace, -1 until first needed */
+	char *netns_problem;
+	char *output_dir;
+	char *notify_dir;
+	char *daughter_socket;  /* VX11_SOCKET for daughters */
+	uid_t next_uid;         /* next-fit cursor in the dynamic range */
+
+	Hija *hijas;
+	size_t n_running;
+	Hija *dead;             /* finished, freed from the dispatch source */
+
+	sd_event_source *dispatch_source;
+	sd_event_source *retry_timer;
+
+	/* daughter.spawn's profiles, compiled on first use */
+	SeccompProgram *spawn_programs[2]; /* default, strict */
+};
+
+/* supervise.c */
+/* Start the daughter of h for task t as policy task pt; 0, or -errno with
+ * *ret_error saying why (the attempt then ends spawn_failed). */
+int hija_start(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgram *prog, char **ret_error);
+/* Stop it: SIGTERM and a grace period for TTL and heartbeat, at once otherwise. */
+void hija_kill(Hija *h, KillReason why);
+/* Release every resource (sources, fds, cgroup, files); h itself too. */
+void hija_free(Hija *h);
+/* The output tail of one stream, as a string (malloc'd, UTF-8 scrubbed). */
+char *hija_output_tail(const Hija *h, int stream);
+/* Read what is left in the pipes (the writers are gone once the cgroup is empty). */
+void hija_drain(Hija *h);
+
+/* runner.c: the daughter of h has ended (both reaped and its cgroup empty):
+ * record it, settle its task, free h. */
+void runner_attempt_ended(Hija *h);
+/* The dispatch source and the retry timer (armed for the retry queue's head). */
+int runner_setup_sources(Runner *r);
+/* A task whose attempt the daemon's death interrupted: retried or failed. */
+void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id);

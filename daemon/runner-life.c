@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runner's start and stop: where daughters' cgroups, output and notify
+ * sockets live, the reconciliation after a crash, and the orderly stop that
+ * leaves no daughter behind.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "runner-internal.h"
+
+#define SHUTDOWN_WAIT_USEC (2 * USEC_PER_SEC)
+
+static int make_dir(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	/* The umask may have narrowed it; the mode is part of the design. */
+	if (chmod(path, mode) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Daughters run under their own uids: they can reach their notify socket and
+ * the daughter socket only if every directory above them is searchable. */
+static void warn_unreachable(const char *dir)
+{
+	_cleanup_free_ char *p = strdup(dir);
+	struct stat st;
+
+	for (char *s = p ? strrchr(p, '/') : NULL; s && s > p; s = strrchr(p, '/')) {
+		*s = 0;
+		if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH)) {
+			log_warning("%s is not searchable by other users: daughters cannot reach %s, so their "
+				    "heartbeats and reports will fail (chmod o+x %s)",
+				    p, dir, p);
+			return;
+		}
+	}
+}
+
+typedef struct Interrupted {
+	Attempt *a;
+	size_t n, cap;
+} Interrupted;
+
+static int collect_attempt(const Attempt *a, void *userdata)
+{
+	Interrupted *l = userdata;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		Attempt *p = reallocarray(l->a, cap, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		l->a = p;
+		l->cap = cap;
+	}
+	Attempt *c = &l->a[l->n];
+	*c = *a;
+	/* Only the fields written back are copied deep. */
+	c->status = c->reason = c->switch_model_used = c->cli_provider_used = c->error_message = NULL;
+	c->cgroup = c->reported_status = c->status_text = c->unapplied = c->result_json = NULL;
+#define DUP(f) (a->f && !(c->f = strdup(a->f)))
+	if (DUP(switch_model_used) || DUP(cli_provider_used) || DUP(error_message) || DUP(cgroup) ||
+	    DUP(reported_status) || DUP(status_text) || DUP(unapplied) || DUP(result_json))
+		return -ENOMEM;
+#undef DUP
+	l->n++;
+	return 0;
+}
+
+typedef struct FindDaughter {
+	const char *id;
+	Daughter *d;
+	bool found;
+} FindDaughter;
+
+static int find_daughter(const Daughter *d, void *userdata)
+{
+	FindDaughter *f = userdata;
+
+	if (!streq(d->id, f->id))
+		return 0;
+	*f->d = *d;
+	f->d->name = strdup(d->name ?: "");
+	f->d->purpose = d->purpose ? strdup(d->purpose) : NULL;
+	f->d->status = NULL;
+	f->d->error_last = NULL;
+	f->found = true;
+	return 1;
+}
+
+/* The daemon died while these ran: say so, and move their tasks on. */
+static void reconcile(Runner *r)
+{
+	Manager *m = r->m;
+	Interrupted l = {};
+	uint64_t now = now_realtime_usec();
+	int k;
+
+	k = store_attempt_list_running(m->store, collect_attempt, &l);
+	if (k < 0)
+		log_error("cannot list interrupted attempts: %s", store_last_error(m->store));
+	for (size_t i = 0; i < l.n; i++) {
+		Attempt *a = &l.a[i];
+		Daughter d = {};
+		FindDaughter fd = { .id = a->daughter_id, .d = &d };
+		Task t;
+
+		a->status = strdup("interrupted");
+		a->reason = strdup("interrupted");
+		a->finished_at = now;
+		if (!a->error_message)
+			a->error_message = strdup("the daemon stopped while it ran; its processes were killed");
+		(void)store_attempt_update(m->store, a);
+		if (store_daughter_list(m->store, a->task_id, NULL, (uid_t)-1, 0, find_daughter, &fd) >= 0 && fd.found) {
+			d.status = strdup("killed");
+			d.error_last = strdup("interrupted: the daemon stopped while it ran");
+			d.ended_at = now;
+			(void)store_daughter_update(m->store, &d);
+		}
+		daughter_done(&d);
+
+		AuditFields f = AUDIT_FIELDS_INIT;
+		f.task_id = a->task_id;
+		f.daughter_id = a->daughter_id;
+		f.status = "interrupted";
+		log_audit(LOG_WARNING, VX11_MSG_RECOVERED, &f,
+			  "recovery: attempt %d of task %s (daughter %s, cgroup %s) was running when the daemon stopped",
+			  a->number, a->task_id, a->daughter_id, a->cgroup ?: "-");
+		if (store_task_get(m->store, a->task_id, &t) == 0) {
+			if (t.status == TASK_RUNNING)
+				runner_settle_interrupted(r, &t, a->daughter_id);
+			task_done(&t);
+		}
+		attempt_done(a);
+	}
+	free(l.a);
+
+	/* Whatever they left is killed and removed, matched in SQLite or not:
+	 * nothing runs that this daemon does not supervise. */
+	if (r->cgroups) {
+		char **names = NULL;
+		int n = cgroup_manager_reap_leftovers(r->cgroups, &names);
+		if (n > 0)
+			log_notice("recovery: removed %d leftover job cgroups under %s", n,
+				   cgroup_manager_root(r->cgroups));
+		for (char **s = names; s && *s; s++)
+			free(*s);
+		free(names);
+	}
+}
+
+static void setup_cgroups(Runner *r, const char *root)
+{
+	Manager *m = r->m;
+	_cleanup_free_ char *error = NULL;
+	int k;
+
+	if (m->cgroup.mode == CGROUP_MODE_NONE) {
+		r->cgroup_problem = strdup("no cgroup hierarchy is mounted on this host");
+		return;
+	}
+	/* Under systemd with Delegate=yes our own cgroup is ours to divide. */
+	if (!root && getenv("INVOCATION_ID") && m->cgroup.own_path && !streq(m->cgroup.own_path, "/") &&
+	    m->cgroup.mode == CGROUP_MODE_UNIFIED) {
+		k = cgroup_manager_new_delegated(&m->cgroup, &r->cgroups, &error);
+		if (k >= 0)
+			return;
+		log_warning("cannot use the delegated cgroup %s (%s); using the \"vx11\" root instead",
+			    m->cgroup.own_path, error ?: strerror(-k));
+		free(error);
+		error = NULL;
+	}
+	k = cgroup_manager_new(&m->cgroup, root, &r->cgroups, &error);
+	if (k < 0) {
+		if (asprintf(&r->cgroup_problem, "cannot set up job cgroups: %s", error ?: strerror(-k)) < 0)
+			r->cgroup_problem = NULL;
+		log_error("%s; every daughter will fail to spawn", r->cgroup_problem ?: "cannot set up job cgroups");
+	}
+}
+
+int runner_new(Manager *m, const char *cgroup_root, Runner **ret)
+{
+	Runner *r = calloc(1, sizeof(*r));
+	int k;
+
+	if (!r)
+		return log_error_errno(ENOMEM, "out of memory");
+	r->m = m;
+	r->netns_fd = -1;
+	if (asprintf(&r->output_dir, "%s/output", m->state_dir) < 0 ||
+	    asprintf(&r->notify_dir, "%s/notify", m->runtime_dir) < 0 ||
+	    asprintf(&r->daughter_socket, "%s/daughter.sock", m->runtime_dir) < 0) {
+		k = log_error_errno(ENOMEM, "out of memory");
+		goto fail;
+	}
+	k = make_dir(r->output_dir, 0750);
+	if (k < 0) {
+		log_error_errno(k, "cannot create %s: %m", r->output_dir);
+		goto fail;
+	}
+	/* The runtime directory may be someone's (the socket's): create it if
+	 * missing, never change its mode. */
+	k = mkdir(m->runtime_dir, 0755) < 0 && errno != EEXIST ? -errno : 0;
+	if (k >= 0)
+		k = make_dir(r->notify_dir, 0711);
+	if (k < 0) {
+		log_error_errno(k, "cannot create %s: %m", r->notify_dir);
+		goto fail;
+	}
+	warn_unreachable(r->notify_dir);
+
+	k = runner_setup_sources(r);
+	if (k < 0) {
+		log_error_errno(k, "cannot set up the runner's event sources: %m");
+		goto fail;
+	}
+
+	setup_cgroups(r, cgroup_root);
+	reconcile(r);
+	runner_schedule(r);
+	*ret = r;
+	return 0;
+fail:
+	runner_free(r);
+	return k;
+}
+
+Runner *runner_free(Runner *r)
+{
+	Hija *h;
+
+	if (!r)
+		return NULL;
+	/* Stopping: no daughter outlives the daemon. Each is killed at once and
+	 * recorded as interrupted, as a crash would be, but cleanly. */
+	while ((h = r->hijas)) {
+		if (!h->finished) {
+			hija_kill(h, KILL_SHUTDOWN);
+			if (h->cgroup && cgroup_wait_empty(h->cgroup, SHUTDOWN_WAIT_USEC) < 0)
+				log_error("daughter %s: cgroup %s not empty after %u s", h->d.id, cgroup_name(h->cgroup),
+					  (unsigned)(SHUTDOWN_WAIT_USEC / USEC_PER_SEC));
+			if (!h->exited) {
+				siginfo_t si = {};
+				if (waitid(P_PIDFD, (id_t)h->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0)
+					h->si = si;
+				else
+					h->si = (siginfo_t){ .si_code = CLD_KILLED, .si_status = SIGKILL };
+				h->exited = true;
+			}
+			h->empty = true;
+			h->finished = true;
+			hija_drain(h);
+		}
+		runner_attempt_ended(h);
+	}
+	sd_event_source_disable_unref(r->dispatch_source);
+	sd_event_source_disable_unref(r->retry_timer);
+	cgroup_manager_free(r->cgroups);
+	safe_close(r->netns_fd);
+	for (size_t i = 0; i < ELEMENTSOF(r->spawn_programs); i++)
+		seccomp_program_free(r->spawn_programs[i]);
+	free(r->cgroup_problem);
+	free(r->netns_problem);
+	free(r->output_dir);
+	free(r->notify_dir);
+	free(r->daughter_socket);
+	free(r);
+	return NULL;
+}

@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scheduling and settling (see runner.h). Each attempt is one daughter row
+ * and one attempt row; the task row says where the task stands. All of an
+ * attempt's writes happen in one loop iteration, so they commit together
+ * before anyone hears of them (manager.h).
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "events.h"
+#include "methods.h"
+#include "runner-internal.h"
+
+#define DISPATCH_BATCH 32 /* spawns per loop iteration: requests get their turn in between */
+
+const char *hija_daughter_id(const Hija *h)
+{
+	return h->d.id;
+}
+
+int hija_attempt_number(const Hija *h)
+{
+	return h->a.number;
+}
+
+uint64_t hija_last_heartbeat(const Hija *h)
+{
+	return h->d.last_heartbeat_at;
+}
+
+size_t runner_running(const Runner *r)
+{
+	return r ? r->n_running : 0;
+}
+
+const char *runner_problem(const Runner *r)
+{
+	return !r ? "" : r->cgroup_problem ? r->cgroup_problem : "";
+}
+
+char *runner_output_path(const Runner *r, const char *attempt_id, const char *stream)
+{
+	char *p;
+	return asprintf(&p, "%s/%s.%s", r->output_dir, attempt_id, stream) < 0 ? NULL : p;
+}
+
+bool runner_attempt_is_live(const Runner *r, const char *attempt_id)
+{
+	for (const Hija *h = r->hijas; h; h = h->hijas_next)
+		if (streq(h->a.id, attempt_id))
+			return true;
+	return false;
+}
+
+Hija *runner_find_daughter(Runner *r, const char *daughter_id, const char *token)
+{
+	for (Hija *h = r->hijas; h; h = h->hijas_next) {
+		if (!streq(h->d.id, daughter_id) || h->finished)
+			continue;
+		/* Constant time: the token is the daughter's only credential. */
+		size_t n = strlen(h->token);
+		unsigned char diff = strlen(token) != n;
+		for (size_t i = 0; !diff && i < n; i++)
+			diff |= (unsigned char)(token[i] ^ h->token[i]);
+		/* (the loop runs to the end unless the lengths differ) */
+		return diff ? NULL : h;
+	}
+	return NULL;
+}
+
+/* ---- Settling a task ------------------------------------------------------------------------ */
+
+static const char *message_id_for(TaskStatus s)
+{
+	switch (s) {
+	case TASK_RUNNING: return VX11_MSG_TASK_STARTED;
+	case TASK_RETRYING: return VX11_MSG_TASK_RETRYING;
+	case TASK_COMPLETED: return VX11_MSG_TASK_COMPLETED;
+	case TASK_EXPIRED: return VX11_MSG_TASK_EXPIRED;
+	case TASK_CANCELLED: return VX11_MSG_TASK_CANCELLED;
+	default: return VX11_MSG_TASK_FAILED;
+	}
+}
+
+static void audit_task(const Task *t, const char *daughter_id, const char *what, const char *detail)
+{
+	AuditFields f = AUDIT_FIELDS_INIT;
+	f.task_id = t->id;
+	f.daughter_id = daughter_id;
+	f.correlation_id = t->intent_id;
+	f.source = t->source;
+	f.uid = t->uid;
+	f.intent_type = t->task_type;
+	f.status = task_status_to_string(t->status);
+	log_audit(t->status == TASK_FAILED || t->status == TASK_EXPIRED ? LOG_WARNING : LOG_INFO,
+		  message_id_for(t->status), &f, "task %s %s: %s", t->id, what, detail);
+}
+
+static double backoff_seconds(const Policy *p, const PolicyTask *pt, int retry)
+{
+	double base = pt ? pt->backoff_base_seconds : p->defaults.backoff_base_seconds;
+	double max = pt ? pt->backoff_max_seconds : p->defaults.backoff_max_seconds;
+	double d = base * (double)(UINT64_C(1) << MIN(retry, 62));
+	return d < max ? d : max;
+}
+
+int runner_retry_later(Runner *r, const Task *t)
+{
+	Id id;
+	int k;
+
+	if (id_from_string(t->id, &id) < 0)
+		return -EINVAL;
+	/* The retry queue orders by deadline: it is the entry's "seq". */
+	k = queue_push(r->m->retry_queue, &id, 0, t->next_attempt_at, t->next_attempt_at);
+	if (k < 0 && k != -EEXIST)
+		return log_error_errno(k, "cannot queue the retry of task %s: %m", t->id);
+	const QueueEntry *e = queue_peek(r->m->retry_queue);
+	(void)sd_event_source_set_time(r->retry_timer, e->seq);
+	(void)sd_event_source_set_enabled(r->retry_timer, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+/*
+ * After an attempt that did not succeed (and was not cancelled): retry with
+ * the next mutation level after the backoff, or end the task.
+ */
+static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const char *daughter_id)
+{
+	Manager *m = r->m;
+	TaskStatus old = t->status;
+	const PolicyTask *pt = policy_find_task(m->policy, t->task_type);
+	char detail[160];
+
+	t->updated_at = now_realtime_usec();
+	if (t->current_retry < t->max_retries) {
+		double delay = backoff_seconds(m->policy, pt, t->current_retry);
+		t->current_retry++;
+		t->mutation_level++;
+		t->next_attempt_at = t->updated_at + (uint64_t)(delay * USEC_PER_SEC);
+		t->status = TASK_RETRYING;
+		snprintf(detail, sizeof detail, "%s; retry %d of %d in %.3g s at mutation level %d", reason,
+			 t->current_retry, t->max_retries, delay, t->mutation_level);
+	} else {
+		t->status = streq(reason, "ttl_expired") ? TASK_EXPIRED : TASK_FAILED;
+		t->next_attempt_at = 0;
+		snprintf(detail, sizeof detail, "%s; no retries left (%d)", reason, t->max_retries);
+	}
+	if (store_task_update(m->store, t) < 0) {
+		log_error("cannot update task %s: %s", t->id, store_last_error(m->store));
+		return;
+	}
+	if (t->status == TASK_RETRYING)
+		(void)runner_retry_later(r, t);
+	manager_task_changed(m, t, old);
+	audit_task(t, daughter_id, t->status == TASK_RETRYING ? "retrying" : "ended",
+		   detail);
+}
+
+/* ---- The end of an attempt ------------------------------------------------------------------ */
+
+typedef struct Outcome {
+	const char *reason;   /* attempt reason */
+	const char *attempt;  /* attempt status */
+	const char *daughter; /* daughter status */
+	const char *msg_id;
+	bool success;
+} Outcome;
+
+static Outcome outcome_of(const Hija *h, const CgroupStats *st)
+{
+	int code = h->si.si_code, status = h->si.si_status;
+
+	switch (h->kill_reason) {
+	case KILL_TTL:
+		return (Outcome){ "ttl_expired", "expired", "expired", VX11_MSG_DAUGHTER_TTL, false };
+	case KILL_HEARTBEAT:
+		return (Outcome){ "heartbeat_missed", "killed", "killed", VX11_MSG_DAUGHTER_HEARTBEAT, false };
+	case KILL_CANCEL:
+		return (Outcome){ "cancelled", "killed", "killed", VX11_MSG_DAUGHTER_ENDED, false };
+	case KILL_SHUTDOWN:
+		return (Outcome){ "interrupted", "interrupted", "killed", VX11_MSG_DAUGHTER_ENDED, false };
+	case KILL_NONE:
+		break;
+	}
+	if (code == CLD_EXITED && status == 0)
+		return (Outcome){ "exited", "succeeded", "exited", VX11_MSG_DAUGHTER_ENDED, true };
+	/* An OOM kill anywhere in the cgroup explains whatever the main process did next. */
+	if (st->oom_killed)
+		return (Outcome){ "oom", "failed", "failed", VX11_MSG_DAUGHTER_OOM, false };
+	if (code == CLD_EXITED)
+		return (Outcome){ "exited", "failed", "failed", VX11_MSG_DAUGHTER_ENDED, false };
+	if (status == SIGSYS)
+		return (Outcome){ "seccomp", "failed", "failed", VX11_MSG_DAUGHTER_SECCOMP, false };
+	return (Outcome){ "signaled", "failed", "failed", VX11_MSG_DAUGHTER_ENDED, false };
+}
+
+static char *result_json(const Hija *h, const char *reason)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+	_cleanup_free_ char *out = hija_output_tail(h, OUT_STDOUT), *err = hija_output_tail(h, OUT_STDERR);
+
+	json_object_object_add(o, "task_id", json_object_new_string(h->task_id));
+	json_object_object_add(o, "attempt", json_object_new_int(h->a.number));
+	json_object_object_add(o, "daughter_id", json_object_new_string(h->d.id));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_object_add(o, "exit_code", h->a.exit_code >= 0 ? json_object_new_int(h->a.exit_code) : NULL);
+	json_object_object_add(o, "signal", h->a.signal > 0 ? json_object_new_int(h->a.signal) : NULL);
+	json_object_object_add(o, "report", h->a.result_json ? json_tokener_parse(h->a.result_json) : NULL);
+	json_object_object_add(o, "output_tail", out ? json_object_new_string(out) : NULL);
+	json_object_object_add(o, "stderr_tail", err ? json_object_new_string(err) : NULL);
+	json_object_object_add(o, "error_message", h->a.error_message ? json_object_new_string(h->a.error_message) : NULL);
+	return strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static void set_str(char **p, const char *v)
+{
+	free(*p);
+	*p = v ? strdup(v) : NULL;
+}
+
+/* Record how the attempt ended and move its task on. spawn_error: it never ran. */
+static void attempt_end(Hija *h, const char *spawn_error)
+{
+	Runner *r = h->runner;
+	Manager *m = r->m;
+	CgroupStats st = { .cpu_usec = UINT64_MAX, .memory_peak_bytes = UINT64_MAX };
+	Outcome o;
+	char text[256];
+	Task t;
+
+	if (spawn_error)
+		o = (Outcome){ "spawn_failed", "failed", "failed", VX11_MSG_DAUGHTER_SPAWN_FAILED, false };
+	else {
+		if (h->cgroup)
+			(void)cgroup_stats(h->cgroup, &st);
+		o = outcome_of(h, &st);
+		h->a.exit_code = h->si.si_code == CLD_EXITED ? h->si.si_status : -1;
+		h->a.signal = h->si.si_code == CLD_EXITED ? 0 : h->si.si_status;
+	}
+	h->a.finished_at = h->d.ended_at = now_realtime_usec();
+	h->a.cpu_usec = st.cpu_usec == UINT64_MAX ? 0 : st.cpu_usec;
+	h->a.memory_peak_bytes = st.memory_peak_bytes == UINT64_MAX ? 0 : st.memory_peak_bytes;
+	set_str(&h->a.status, o.attempt);
+	set_str(&h->a.reason, o.reason);
+	set_str(&h->d.status, o.daughter);
+
+	if (spawn_error)
+		snprintf(text, sizeof text, "spawn failed: %s", spawn_error);
+	else if (o.success)
+		snprintf(text, sizeof text, "exited with status 0");
+	else if (h->a.exit_code >= 0)
+		snprintf(text, sizeof text, "%s: exited with status %d", o.reason, h->a.exit_code);
+	else
+		snprintf(text, sizeof text, "%s: killed by SIG%s", o.reason, sigabbrev_np(h->a.signal) ?: "?");
+	if (!o.success) {
+		set_str(&h->d.error_last, text);
+		if (!h->a.error_message || spawn_error)
+			set_str(&h->a.error_message, spawn_error ? spawn_error : text);
+	}
+	if (store_attempt_update(m->store, &h->a) < 0 || store_daughter_update(m->store, &h->d) < 0)
+		log_error("cannot record the end of daughter %s: %s", h->d.id, store_last_error(m->store));
+	events_daughter_status(m, h->task_id, &h->d, &h->a);
+
+	AuditFields f = AUDIT_FIELDS_INIT;
+	f.task_id = h->task_id;
+	f.daughter_id = h->d.id;
+	f.correlation_id = h->intent_id;
+	f.source = h->source;
+	f.uid = h->owner;
+	f.intent_type = h->task_type;
+	f.status = o.reason;
+	f.error = o.success ? NULL : text;
+	log_audit(o.success ? LOG_INFO : LOG_WARNING, o.msg_id, &f, "daughter %s of task %s (attempt %d, uid %u) %s",
+		  h->d.id, h->task_id, h->a.number, (unsigned)h->uid, text);
+
+	if (store_task_get(m->store, h->task_id, &t) < 0) {
+		log_error("task %s of daughter %s vanished: %s", h->task_id, h->d.id, store_last_error(m->store));
+		return;
+	}
+	if (!task_status_is_terminal(t.status)) {
+		free(t.result_json);
+		t.result_json = result_json(h, o.reason);
+		if (o.success || h->kill_reason == KILL_CANCEL) {
+			TaskStatus old = t.status;
+			t.status = o.success ? TASK_COMPLETED : TASK_CANCELLED;
+			t.updated_at = now_realtime_usec();
+			t.next_attempt_at = 0;
+			if (store_task_update(m->store, &t) < 0)
+				log_error("cannot update task %s: %s", t.id, store_last_error(m->store));
+			else {
+				manager_task_changed(m, &t, old);
+				audit_task(&t, h->d.id, "ended", o.reason);
+			}
+		} else
+			settle_unsuccessful(r, &t, o.reason, h->d.id);
+	} else if (t.status == TASK_CANCELLED && !t.result_json) {
+		/* Cancelled while it ran: keep how its daughter ended. */
+		t.result_json = result_json(h, o.reason);
+		(void)store_task_update(m->store, &t);
+	}
+	task_done(&t);
+}
+
+void runner_attempt_ended(Hija *h)
+{
+	Runner *r = h->runner;
+
+	attempt_end(h, NULL);
+	LIST_REMOVE(hijas, r->hijas, h);
+	r->n_running--;
+	hija_free(h);
+	runner_schedule(r);
+}
+
+/* ---- Starting an attempt -------------------------------------------------------------------- */
+
+static Hija *hija_new(Runner *r, const Task *t)
+{
+	Hija *h = calloc(1, sizeof(*h));
+	unsigned char raw[16];
+
+	if (!h)
+		return NULL;
+	h->runner = r;
+	h->pid = 0;
+	h->pidfd = h->notify_fd = -1;
+	for (int i = 0; i < _OUT_MAX; i++)
+		h->out[i].pipe_fd = h->out[i].file_fd = -1;
+	memcpy(h->task_id, t->id, ID_STRING_MAX);
+	memcpy(h->intent_id, t->intent_id, ID_STRING_MAX);
+	h->source = strdup(t->source);
+	h->task_type = strdup(t->task_type);
+	h->owner = t->uid;
+	(void)random_bytes(raw, sizeof raw);
+	for (size_t i = 0; i < sizeof raw; i++)
+		snprintf(h->token + 2 * i, 3, "%02x", raw[i]);
+	if (!h->source || !h->task_type) {
+		free(h->source);
+		free(h->task_type);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* The rows of a new attempt, written before the daughter is created so that
+ * a crash right after leaves a trace that start-up reconciles. */
+static int insert_rows(Runner *r, Hija *h, const Task *t, const char *name, const char *purpose)
+{
+	uint64_t now = now_realtime_usec();
+
+	id_new_string(h->d.id);
+	id_new_string(h->a.id);
+	memcpy(h->d.task_id, t->id, ID_STRING_MAX);
+	memcpy(h->a.daughter_id, h->d.id, ID_STRING_MAX);
+	memcpy(h->a.task_id, t->id, ID_STRING_MAX);
+	h->d.name = strdup(name);
+	h->d.purpose = purpose ? strdup(purpose) : NULL;
+	h->d.status = strdup("running");
+	h->d.mutation_level = t->mutation_level;
+	h->d.started_at = h->d.last_heartbeat_at = now;
+	h->d.owner_uid = t->uid;
+	h->a.number = t->current_retry + 1;
+	h->a.status = strdup("running");
+	h->a.started_at = now;
+	h->a.exit_code = -1;
+	if (!h->d.name || !h->d.status || !h->a.status)
+		return -ENOMEM;
+	if (store_daughter_insert(r->m->store, &h->d) < 0 || store_attempt_insert(r->m->store, &h->a) < 0)
+		return log_error_errno(EIO, "cannot record daughter of task %s: %s", t->id,
+				       store_last_error(r->m->store));
+	return 0;
+}
+
+static const SeccompProgram *spawn_profile(Runner *r, const char *name, char **ret_error);
+
+/* daughter.spawn tasks carry their own command; confinement comes from the policy defaults. */
+static int spawn_task_init(Runner *r, PolicyTask *pt, const Task *t, char **argv_storage, size_t n_max,
+			   json_object **ret_payload, const SeccompProgram **ret_prog, char **ret_error)
+{
+	const Policy *p = r->m->policy;
+	json_object *o, *cmd = NULL, *profile = NULL;
+	size_t n;
+
+	*pt = (PolicyTask){
+		.name = (char *)"daughter.spawn",
+		.ttl_seconds = p->defaults.ttl_seconds,
+		.max_retries = 0,
+		.grace_seconds = p->defaults.grace_seconds,
+		.backoff_base_seconds = p->defaults.backoff_base_seconds,
+		.backoff_max_seconds = p->defaults.backoff_max_seconds,
+		.limits = { .memory_max = UINT64_MAX, .pids_max = -1, .nofile = -1, .fsize = UINT64_MAX,
+			    .core = 0, .cpu_seconds = -1 },
+		.network = false,
+		.enforce = ENFORCE_STRICT,
+		.output_max = 1024 * 1024,
+	};
+	/* argv points into the payload: the caller keeps it as long as argv is used. */
+	o = *ret_payload = t->payload_json ? json_tokener_parse(t->payload_json) : NULL;
+	if (!o || !json_object_object_get_ex(o, "cmd", &cmd) || !json_object_is_type(cmd, json_type_array) ||
+	    (n = json_object_array_length(cmd)) == 0 || n >= n_max)
+		return asprintf(ret_error, "daughter.spawn: the task has no usable cmd") < 0 ? -ENOMEM : -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		argv_storage[i] = (char *)json_object_get_string(json_object_array_get_idx(cmd, i));
+	argv_storage[n] = NULL;
+	pt->command = argv_storage;
+	(void)json_object_object_get_ex(o, "profile", &profile);
+	*ret_prog = spawn_profile(r, profile ? json_object_get_string(profile) : "default", ret_error);
+	if (!*ret_prog && *ret_error)
+		return -EINVAL;
+	return 0;
+}
+
+/* Start one attempt of task t; the task is pending or retrying. */
+static int start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
+{
+	Manager *m = r->m;
+	const PolicyTask *base = NULL, *pt = NULL;
+	const SeccompProgram *prog = NULL;
+	PolicyTask spawn_pt;
+	char *spawn_argv[256];
+	_cleanup_json_ json_object *spawn_payload = NULL;
+	_cleanup_free_ char *error = NULL;
+	TaskStatus old = t->status;
+	Hija *h;
+	int k;
+
+	h = hija_new(r, t);
+	if (!h)
+		return log_error_errno(ENOMEM, "out of memory");
+	if (streq(t->task_type, "daughter.spawn")) {
+		k = spawn_task_init(r, &spawn_pt, t, spawn_argv, ELEMENTSOF(spawn_argv), &spawn_payload, &prog,
+				    &error);
+		if (k == 0)
+			pt = &spawn_pt;
+	} else {
+		base = policy_find_task(m->policy, t->task_type);
+		pt = base ? policy_task_at_level(base, t->mutation_level) : NULL;
+		if (!pt && asprintf(&error, "task type \"%s\" is no longer in the policy", t->task_type) < 0)
+			error = NULL;
+		if (pt)
+			prog = pt->seccomp_program;
+	}
+
+	k = insert_rows(r, h, t, pt ? pt->name : t->task_type, purpose);
+	if (k < 0) {
+		hija_free(h);
+		return k;
+	}
+	LIST_PREPEND(hijas, r->hijas, h);
+	r->n_running++;
+
+	if (pt) {
+		int64_t ttl = t->ttl_seconds >= 0 ? t->ttl_seconds : pt->ttl_seconds;
+		h->ttl_usec = ttl > 0 ? (uint64_t)ttl * USEC_PER_SEC : 0;
+		h->hb_usec = pt->heartbeat_seconds > 0 ? (uint64_t)pt->heartbeat_seconds * USEC_PER_SEC : 0;
+		h->grace_usec = pt->grace_seconds > 0 ? (uint64_t)pt->grace_seconds * USEC_PER_SEC : 0;
+		k = hija_start(h, t, pt, prog, &error);
+	}
+	if (!pt || k < 0) {
+		attempt_end(h, error ?: "out of memory");
+		LIST_REMOVE(hijas, r->hijas, h);
+		r->n_running--;
+		hija_free(h);
+		return 0;
+	}
+	if (store_attempt_update(m->store, &h->a) < 0) /* uid, cgroup, unapplied */
+		log_error("cannot update attempt %s: %s", h->a.id, store_last_error(m->store));
+
+	t->status = TASK_RUNNING;
+	t->updated_at = now_realtime_usec();
+	t->next_attempt_at = 0;
+	if (store_task_update(m->store, t) < 0)
+		log_error("cannot update task %s: %s", t->id, store_last_error(m->store));
+	manager_task_changed(m, t, old);
+	events_daughter_status(m, t->id, &h->d, &h->a);
+	char detail[128];
+	snprintf(detail, sizeof detail, "daughter %s, attempt %d, uid %u, cgroup %s", h->d.id, h->a.number,
+		 (unsigned)h->uid, h->a.cgroup ?: "-");
+	audit_task(t, h->d.id, "started", detail);
+	if (ret)
+		*ret = h;
+	return 0;
+}
+
+static void start_task_by_id(Runner *r, const Id *id)
+{
+	char s[ID_STRING_MAX];
+	Task t;
+
+	id_to_string(id, s);
+	if (store_task_get(r->m->store, s, &t) < 0) {
+		log_error("queued task %s cannot be read: %s", s, store_last_error(r->m->store));
+		return;
+	}
+	/* The queue may hold a task cancelled since: the store has the last word. */
+	if (t.status == TASK_PENDING || t.status == TASK_PLANNING || t.status == TASK_RETRYING)
+		(void)start_attempt(r, &t, NULL, NULL);
+	task_done(&t);
+}
+
+static int on_dispatch(sd_event_source *s, void *userdata)
+{
+	Runner *r = userdata;
+	Manager *m = r->m;
+	QueueEntry e;
+
+	for (int n = 0; n < DISPATCH_BATCH && r->n_running < m->policy->limits.max_running; n++) {
+		if (!queue_pop(m->queue, &e))
+			return 0;
+		start_task_by_id(r, &e.id);
+	}
+	if (queue_size(m->queue) > 0 && r->n_running < m->policy->limits.max_running)
+		runner_schedule(r);
+	return 0;
+}
+
+void runner_schedule(Runner *r)
+{
+	if (r)
+		(void)sd_event_source_set_enabled(r->dispatch_source, SD_EVENT_ONESHOT);
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Runner *r = userdata;
+	Manager *m = r->m;
+	uint64_t now = now_realtime_usec();
+	const QueueEntry *e;
+
+	/* Due retries join the run queue at their priority and submission order. */
+	while ((e = queue_peek(m->retry_queue)) && e->seq <= now) {
+		QueueEntry due;
+		char id[ID_STRING_MAX];
+		Task t;
+
+		(void)queue_pop(m->retry_queue, &due);
+		id_to_string(&due.id, id);
+		if (store_task_get(m->store, id, &t) < 0)
+			continue;
+		if (t.status == TASK_RETRYING)
+			(void)queue_push(m->queue, &due.id, t.priority, t.seq, 0);
+		task_done(&t);
+	}
+	if (e) {
+		(void)sd_event_source_set_time(s, e->seq);
+		(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	}
+	runner_schedule(r);
+	return 0;
+}
+
+int runner_setup_sources(Runner *r)
+{
+	const QueueEntry *e;
+	int k;
+
+	k = sd_event_add_defer(r->m->event, &r->dispatch_source, on_dispatch, r);
+	/* After the post source's commit: a daughter starts only for a task
+	 * whose row is durable. */
+	if (k >= 0)
+		k = sd_event_source_set_priority(r->dispatch_source, SD_EVENT_PRIORITY_NORMAL + 1);
+	if (k >= 0)
+		k = sd_event_source_set_enabled(r->dispatch_source, SD_EVENT_OFF);
+	if (k >= 0)
+		k = sd_event_add_time(r->m->event, &r->retry_timer, CLOCK_REALTIME, 0, 0, on_retry_timer, r);
+	if (k < 0)
+		return k;
+	e = queue_peek(r->m->retry_queue);
+	if (e)
+		(void)sd_event_source_set_time(r->retry_timer, e->seq);
+	return sd_event_source_set_enabled(r->retry_timer, e ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+}
+
+void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id)
+{
+	settle_unsuccessful(r, t, "interrupted", daughter_id);
+}
+
+int runner_cancel(Runner *r, const char *task_id)
+{
+	int n = 0;
+
+	for (Hija *h = r->hijas; h; h = h->hijas_next)
+		if (streq(h->task_id, task_id) && !h->finished) {
+			hija_kill(h, KILL_CANCEL);
+			n++;
+		}
+	return n;
+}
+
+/* ---- daughter.spawn ------------------------------------------------------------------------- */
+
+static const SeccompProgram *spawn_profile(Runner *r, const char *name, char **ret_error)
+{
+	static const char *const names[] = { "default", "strict" };
+	const char *json[] = { vx11_seccomp_default_json, vx11_seccomp_strict_json };
+
+	*ret_error = NULL;
+	if (streq(name, "none"))
+		return NULL;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (streq(name, names[i])) {
+			if (!r->spawn_programs[i] &&
+			    seccomp_program_compile_json(json[i], names[i], &r->spawn_programs[i], ret_error) < 0)
+				return NULL;
+			return r->spawn_programs[i];
+		}
+	(void)asprintf(ret_error, "profile: unknown seccomp profile \"%s\" (expected default, strict or none)", name);
+	return NULL;
+}
+
+int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **ret_error)
+{
+	Manager *m = r->m;
+	_cleanup_json_ json_object *payload = json_object_new_object(), *cmd = json_object_new_array();
+	_cleanup_free_ char *error = NULL;
+	IntentRecord rec = {};
+	Task t;
+	Hija *h = NULL;
+	int k;
+
+	(void)spawn_profile(r, p->profile ?: "default", &error);
+	if (error) {
+		*ret_error = TAKE_PTR(error);
+		return -EINVAL;
+	}
+	for (char **a = p->argv; *a; a++)
+		json_object_array_add(cmd, json_object_new_string(*a));
+	json_object_object_add(payload, "cmd", json_object_get(cmd));
+	json_object_object_add(payload, "name", json_object_new_string(p->name));
+	json_object_object_add(payload, "purpose", p->purpose ? json_object_new_string(p->purpose) : NULL);
+	json_object_object_add(payload, "parent_task_id",
+			       p->parent_task_id ? json_object_new_string(p->parent_task_id) : NULL);
+	json_object_object_add(payload, "profile", json_object_new_string(p->profile ?: "default"));
+
+	/* A task and an audit entry like any other, so task.get, logs and the
+	 * audit trail cover admin spawns too. */
+	id_new_string(rec.correlation_id);
+	rec.created_at = now_realtime_usec();
+	rec.uid = p->uid;
+	rec.gid = (gid_t)-1;
+	rec.source = (char *)"madre";
+	rec.intent_type = (char *)"daughter.spawn";
+	rec.text = (char *)p->name;
+	rec.payload_json = (char *)json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
+	rec.require_spawner = true;
+	rec.priority = 0;
+	rec.status = (char *)"QUEUED";
+	rec.mode = (char *)"SPAWNER";
+	rec.provider = (char *)"spawner";
+
+	t = (Task){
+		.source = (char *)"madre",
+		.priority = 0,
+		.status = TASK_PENDING,
+		.task_type = (char *)"daughter.spawn",
+		.description = (char *)p->name,
+		.payload_json = rec.payload_json,
+		.uid = p->uid,
+		.max_retries = 0,
+		.ttl_seconds = p->ttl_seconds,
+	};
+	id_new_string(t.id);
+	memcpy(t.intent_id, rec.correlation_id, ID_STRING_MAX);
+	t.created_at = t.updated_at = rec.created_at;
+	rec.task_id = t.id;
+	k = store_task_insert(m->store, &t);
+	if (k >= 0)
+		k = store_intent_insert(m->store, &rec);
+	if (k < 0) {
+		*ret_error = strdup(store_last_error(m->store));
+		return -EIO;
+	}
+	store_want_durable(m->store);
+	manager_task_changed(m, &t, _TASK_STATUS_INVALID);
+
+	k = start_attempt(r, &t, p->purpose, &h);
+	if (k < 0) {
+		*ret_error = strdup("cannot record the daughter");
+		return k;
+	}
+	json_object *o = json_object_new_object();
+	/* start_attempt() settled the task already if the spawn failed. */
+	json_object_object_add(o, "status", json_object_new_string(h ? "running" : "spawn_failed"));
+	json_object_object_add(o, "daughter_id", h ? json_object_new_string(h->d.id) : NULL);
+	json_object_object_add(o, "attempt_id", h ? json_object_new_string(h->a.id) : NULL);
+	json_object_object_add(o, "task_id", json_object_new_string(t.id));
+	json_object_object_add(o, "correlation_id", json_object_new_string(rec.correlation_id));
+	*ret = o;
+	return 0;
+}

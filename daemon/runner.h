@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runner: takes runnable tasks from the queue in priority order and runs
+ * each attempt as a confined daughter (spawn.c) in its own job cgroup
+ * (cgroup.c), at most limits.max_running at once, then supervises it
+ * (supervise.c) until its cgroup is empty, and settles the task: completed,
+ * retrying after a backoff, failed, expired or cancelled (lifecycle.md).
+ *
+ * Everything is driven by events: a submission or a daughter's end enables a
+ * dispatch source, a timer fires for the earliest retry deadline, and each
+ * daughter has its pidfd, its cgroup.events, its output pipes, its notify
+ * socket and its TTL/heartbeat timers in the loop. Nothing polls (except the
+ * emptiness of a cgroup on legacy-only hosts, which have no cgroup.events).
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct Manager Manager;
+typedef struct Runner Runner;
+typedef struct Hija Hija;
+struct Task;
+
+/*
+ * Set up the spawner side: the job cgroup root (cgroup_root: see
+ * cgroup_manager_new(); NULL: "vx11", or the delegated subtree under systemd),
+ * the shared loopback network namespace, the notify and output directories.
+ * Then reconcile after a crash: attempts the store says were running are
+ * recorded as interrupted and their tasks retried or failed, and every job
+ * cgroup left under the root is killed and removed. A host without usable
+ * cgroups still starts (every spawn then fails, saying why).
+ */
+int runner_new(Manager *m, const char *cgroup_root, Runner **ret);
+/* Stop: kill every daughter, wait for its cgroup to empty (bounded), record
+ * its attempt as interrupted and settle its task as after a crash. */
+Runner *runner_free(Runner *r);
+
+/* Something may be runnable now (a submission, a policy reload): dispatch soon. */
+void runner_schedule(Runner *r);
+/* A task entered retrying with next_attempt_at: queue it for then. */
+int runner_retry_later(Runner *r, const struct Task *t);
+/* Stop the daughter of a running task (task.cancel): its cgroup is killed and
+ * its attempt ends "cancelled". Returns how many daughters were stopped. */
+int runner_cancel(Runner *r, const char *task_id);
+
+size_t runner_running(const Runner *r);
+/* For daemon.status: "" or why spawning cannot work on this host. */
+const char *runner_problem(const Runner *r);
+
+/* daughter.heartbeat / daughter.report: the live daughter with this id whose
+ * token matches, else NULL (a finished daughter cannot report). */
+Hija *runner_find_daughter(Runner *r, const char *daughter_id, const char *token);
+/* A heartbeat (also from WATCHDOG=1): re-arms the heartbeat deadline. */
+void hija_heartbeat(Hija *h);
+const char *hija_daughter_id(const Hija *h);
+int hija_attempt_number(const Hija *h);
+uint64_t hija_last_heartbeat(const Hija *h);
+
+/* Is this attempt (by id) still running? */
+bool runner_attempt_is_live(const Runner *r, const char *attempt_id);
+/* Where an attempt's output is kept: <state>/output/<attempt id>.<stream> */
+char *runner_output_path(const Runner *r, const char *attempt_id, const char *stream);
+
+/*
+ * daughter.spawn: run argv now, outside the queue and max_running, as a task
+ * of type "daughter.spawn" owned by uid, confined with the policy defaults
+ * and the named seccomp profile. *ret gets the reply.
+ */
+typedef struct SpawnParams {
+	const char *name, *purpose, *parent_task_id, *profile;
+	char **argv;
+	int64_t ttl_seconds; /* < 0: the policy default */
+	uid_t uid;
+} SpawnParams;
+int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **ret_error);

@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One live daughter: how it is started and watched until its cgroup is empty.
+ *
+ * Sources per daughter, all in the daemon's sd-event loop:
+ *   pidfd         readable when the main process exits: reaped with waitid(P_PIDFD)
+ *   cgroup.events EPOLLPRI when "populated" flips: the attempt ends at 0, so
+ *                 grandchildren (double-forked, setsid) are waited for too
+ *   stdout/stderr pipes into per-attempt files, kept up to output_max each
+ *   notify        a datagram socket of its own, so sd_notify(3) and
+ *                 systemd-notify work unchanged: WATCHDOG=1 is a heartbeat
+ *   timers        TTL and heartbeat deadlines; then SIGTERM, grace, cgroup.kill
+ * A daughter is identified by its pidfd and its cgroup, never by a pid number.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netns.h"
+#include "rpc.h"
+#include "runner-internal.h"
+#include "spawn.h"
+
+#define KILL_STUCK_USEC (5 * USEC_PER_SEC) /* after cgroup.kill, give up waiting for "populated 0" */
+#define LEGACY_POLL_USEC (20 * USEC_PER_MSEC)
+
+static void check_done(Hija *h);
+
+static sd_event *loop(const Hija *h)
+{
+	return h->runner->m->event;
+}
+
+/* ---- Output ------------------------------------------------------------------------------- */
+
+static const char *const stream_names[_OUT_MAX] = { "stdout", "stderr" };
+
+static void output_keep(Hija *h, int i, const char *buf, size_t n)
+{
+	Output *o = &h->out[i];
+
+	/* The tail ring sees everything, also what the file no longer takes. */
+	for (size_t k = n > OUTPUT_TAIL_MAX ? n - OUTPUT_TAIL_MAX : 0; k < n; k++) {
+		o->tail[o->tail_pos] = buf[k];
+		o->tail_pos = (o->tail_pos + 1) % OUTPUT_TAIL_MAX;
+		if (o->tail_len < OUTPUT_TAIL_MAX)
+			o->tail_len++;
+	}
+	if (o->kept >= o->max) {
+		o->dropped += n;
+		return;
+	}
+	size_t take = MIN(n, (size_t)(o->max - o->kept));
+	if (o->file_fd < 0) {
+		_cleanup_free_ char *path = runner_output_path(h->runner, h->a.id, stream_names[i]);
+		o->file_fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640) : -1;
+		if (o->file_fd < 0) {
+			log_warning_errno(errno, "daughter %s: cannot keep its %s: %m", h->d.id, stream_names[i]);
+			o->kept = o->max; /* do not try again for every chunk */
+			o->dropped += n;
+			return;
+		}
+	}
+	ssize_t w = write(o->file_fd, buf, take);
+	if (w > 0)
+		o->kept += (uint64_t)w;
+	o->dropped += n - (w > 0 ? (size_t)w : 0);
+}
+
+/* Read what is there, at most a few chunks per wake-up so one chatty daughter
+ * cannot hold the loop. Returns true at EOF. */
+static bool output_read(Hija *h, int i, int max_chunks)
+{
+	Output *o = &h->out[i];
+	char buf[65536];
+
+	for (int k = 0; o->pipe_fd >= 0 && k < max_chunks; k++) {
+		ssize_t n = read(o->pipe_fd, buf, sizeof buf);
+		if (n > 0) {
+			output_keep(h, i, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EINTR))
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return false;
+		/* EOF, or an error that will not go away. */
+		o->source = sd_event_source_disable_unref(o->source);
+		o->pipe_fd = safe_close(o->pipe_fd);
+		return true;
+	}
+	return o->pipe_fd < 0;
+}
+
+static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Hija *h = userdata;
+	int i = fd == h->out[OUT_STDOUT].pipe_fd ? OUT_STDOUT : OUT_STDERR;
+
+	(void)output_read(h, i, 4);
+	return 0;
+}
+
+void hija_drain(Hija *h)
+{
+	/* Once the cgroup is empty no writer is left, unless the daughter handed
+	 * its pipe to someone outside: read what is buffered, then stop. */
+	for (int i = 0; i < _OUT_MAX; i++) {
+		(void)output_read(h, i, 64);
+		h->out[i].source = sd_event_source_disable_unref(h->out[i].source);
+		h->out[i].pipe_fd = safe_close(h->out[i].pipe_fd);
+		h->out[i].file_fd = safe_close(h->out[i].file_fd);
+	}
+}
+
+char *hija_output_tail(const Hija *h, int stream)
+{
+	const Output *o = &h->out[stream];
+	char *s = malloc(o->tail_len + 1);
+	size_t start = (o->tail_pos + OUTPUT_TAIL_MAX - o->tail_len) % OUTPUT_TAIL_MAX;
+
+	if (!s)
+		return NULL;
+	for (size_t k = 0; k < o->tail_len; k++)
+		s[k] = o->tail[(start + k) % OUTPUT_TAIL_MAX] ?: ' '; /* no NUL inside a JSON string */
+	s[o->tail_len] = 0;
+	utf8_scrub(s);
+	return s;
+}
+
+/* ---- Heartbeats and notify ------------------------------------------------------------------ */
+
+void hija_heartbeat(Hija *h)
+{
+	h->d.last_heartbeat_at = now_realtime_usec();
+	(void)store_daughter_update(h->runner->m->store, &h->d);
+	if (h->hb_timer && h->kill_reason == KILL_NONE) {
+		(void)sd_event_source_set_time_relative(h->hb_timer, h->hb_usec);
+		(void)sd_event_source_set_enabled(h->hb_timer, SD_EVENT_ONESHOT);
+	}
+}
+
+static void notify_line(Hija *h, const char *line, size_t len)
+{
+	if (len == 10 && memcmp(line, "WATCHDOG=1", 10) == 0)
+		hija_heartbeat(h);
+	else if (len >= 7 && memcmp(line, "STATUS=", 7) == 0) {
+		char *text = strndup(line + 7, MIN(len - 7, (size_t)1024));
+		if (!text)
+			return;
+		utf8_scrub(text);
+		free(h->a.status_text);
+		h->a.status_text = text;
+		(void)store_attempt_update(h->runner->m->store, &h->a);
+	}
+	/* READY=1, STOPPING=1, EXTEND_TIMEOUT_USEC=...: nothing to do. */
+}
+
+static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Hija *h = userdata;
+	char buf[4096];
+
+	for (int k = 0; k < 16; k++) {
+		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0)
+			break;
+		size_t len = MIN((size_t)n, sizeof buf);
+		for (size_t p = 0; p < len;) {
+			const char *nl = memchr(buf + p, '\n', len - p);
+			size_t e = nl ? (size_t)(nl - buf) : len;
+			notify_line(h, buf + p, e - p);
+			p = e + 1;
+		}
+	}
+	return 0;
+}
+
+static int notify_open(Hija *h)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+
+	if (asprintf(&h->notify_path, "%s/%s", h->runner->notify_dir, h->d.id) < 0) {
+		h->notify_path = NULL;
+		return -ENOMEM;
+	}
+	if (strlen(h->notify_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, h->notify_path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	(void)unlink(h->notify_path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	/* Only this daughter's uid may write to it (sendto needs write access). */
+	if (chown(h->notify_path, h->uid, h->gid) < 0 || chmod(h->notify_path, 0600) < 0)
+		return -errno;
+	h->notify_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* ---- Deadlines and kills -------------------------------------------------------------------- */
+
+static int on_kill_stuck(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Hija *h = userdata;
+
+	/* A process in uninterruptible sleep can hold a cgroup for a long time.
+	 * Settle the attempt anyway; cgroup_release() keeps the cgroup aside
+	 * until it empties, so it is never reused while occupied. */
+	log_error("daughter %s: cgroup %s still not empty %u s after it was killed; giving up on it", h->d.id,
+		  cgroup_name(h->cgroup), (unsigned)(KILL_STUCK_USEC / USEC_PER_SEC));
+	if (!h->exited) {
+		h->exited = true;
+		h->si.si_code = CLD_KILLED;
+		h->si.si_status = SIGKILL;
+	}
+	h->empty = true;
+	check_done(h);
+	return 0;
+}
+
+static void kill_cgroup_now(Hija *h)
+{
+	int r = cgroup_kill(h->cgroup);
+	if (r < 0)
+		log_error_errno(r, "daughter %s: cannot kill cgroup %s: %m", h->d.id, cgroup_name(h->cgroup));
+	h->kill_timer = sd_event_source_disable_unref(h->kill_timer);
+	(void)sd_event_add_time_relative(loop(h), &h->kill_timer, CLOCK_MONOTONIC, KILL_STUCK_USEC, 0, on_kill_stuck, h);
+}
+
+static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	kill_cgroup_now(userdata);
+	return 0;
+}
+
+void hija_kill(Hija *h, KillReason why)
+{
+	if (h->finished)
+		return;
+	if (h->kill_reason == KILL_NONE)
+		h->kill_reason = why;
+	h->ttl_timer = sd_event_source_disable_unref(h->ttl_timer);
+	h->hb_timer = sd_event_source_disable_unref(h->hb_timer);
+
+	bool now = why == KILL_CANCEL || why == KILL_SHUTDOWN || h->exited || h->grace_usec == 0;
+	if (!now) {
+		if (h->kill_timer)
+			return; /* already in its grace period */
+		/* The main process first, politely; the whole cgroup after the grace. */
+		if (syscall(SYS_pidfd_send_signal, h->pidfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
+			log_warning_errno(errno, "daughter %s: cannot send SIGTERM: %m", h->d.id);
+		(void)sd_event_add_time_relative(loop(h), &h->kill_timer, CLOCK_MONOTONIC, h->grace_usec, 0,
+						 on_grace_over, h);
+		return;
+	}
+	kill_cgroup_now(h);
+}
+
+static int on_ttl(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Hija *h = userdata;
+
+	log_info("daughter %s of task %s: TTL of %" PRIu64 " s reached, stopping it", h->d.id, h->task_id,
+		 h->ttl_usec / USEC_PER_SEC);
+	hija_kill(h, KILL_TTL);
+	return 0;
+}
+
+static int on_heartbeat_missed(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Hija *h = userdata;
+
+	log_info("daughter %s of task %s: no heartbeat for %" PRIu64 " s, stopping it", h->d.id, h->task_id,
+		 h->hb_usec / USEC_PER_SEC);
+	hija_kill(h, KILL_HEARTBEAT);
+	return 0;
+}
+
+/* ---- The end: reaped and empty -------------------------------------------------------------- */
+
+static void check_done(Hija *h)
+{
+	if (!h->exited || !h->empty || h->finished)
+		return;
+	h->finished = true;
+	h->poll_timer = sd_event_source_disable_unref(h->poll_timer);
+	h->kill_timer = sd_event_source_disable_unref(h->kill_timer);
+	hija_drain(h);
+	runner_attempt_ended(h);
+}
+
+static void check_empty(Hija *h)
+{
+	int r = cgroup_is_populated(h->cgroup);
+	if (r == 0)
+		h->empty = true;
+	else if (r < 0) {
+		log_warning_errno(r, "daughter %s: cannot read cgroup %s: %m", h->d.id, cgroup_name(h->cgroup));
+		h->empty = true; /* gone: nothing left to wait for */
+	}
+}
+
+static int on_legacy_poll(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Hija *h = userdata;
+
+	check_empty(h);
+	if (!h->empty) {
+		(void)sd_event_source_set_time_relative(s, LEGACY_POLL_USEC);
+		(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	check_done(h);
+	return 0;
+}
+
+static int on_cgroup_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Hija *h = userdata;
+
+	check_empty(h);
+	if (h->empty)
+		h->cgroup_source = sd_event_source_disable_unref(h->cgroup_source);
+	check_done(h);
+	return 0;
+}
+
+static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Hija *h = userdata;
+	siginfo_t si = {};
+
+	if (waitid(P_PIDFD, (id_t)h->pidfd, &si, WEXITED | WNOHANG) < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		log_error_errno(errno, "daughter %s: waitid: %m", h->d.id);
+		si.si_code = CLD_KILLED;
+		si.si_status = SIGKILL;
+	} else if (si.si_pid == 0)
+		return 0; /* not yet */
+	h->si = si;
+	h->exited = true;
+	h->child_source = sd_event_source_disable_unref(h->child_source);
+
+	if (!h->empty) {
+		check_empty(h);
+		if (!h->empty && cgroup_events_fd(h->cgroup) < 0 && !h->poll_timer)
+			(void)sd_event_add_time_relative(loop(h), &h->poll_timer, CLOCK_MONOTONIC, LEGACY_POLL_USEC, 0,
+							 on_legacy_poll, h);
+	}
+	/* The main process is gone, so the grace period has no one to spare. */
+	if (h->kill_reason != KILL_NONE && !h->empty)
+		kill_cgroup_now(h);
+	check_done(h);
+	return 0;
+}
+
+/* ---- Start ---------------------------------------------------------------------------------- */
+
+static uid_t pick_dynamic_uid(Runner *r, const Policy *p)
+{
+	uid_t first = p->dynamic_uids.first, last = p->dynamic_uids.last;
+	uint64_t n = (uint64_t)last - first + 1;
+
+	if (r->next_uid < first || r->next_uid > last)
+		r->next_uid = first;
+	/* Next fit: a uid is not reused while any daughter still runs under it,
+	 * and not soon after either, which keeps stray files' owners distinct. */
+	for (uint64_t k = 0; k < n; k++) {
+		uid_t uid = r->next_uid;
+		bool used = false;
+		r->next_uid = uid == last ? first : uid + 1;
+		for (Hija *o = r->hijas; o && !used; o = o->hijas_next)
+			used = o->uid == uid;
+		if (!used)
+			return uid;
+	}
+	return (uid_t)-1;
+}
+
+static int resolve_user(Hija *h, const PolicyTask *pt, char **ret_error)
+{
+	if (!pt->user) {
+		h->uid = pick_dynamic_uid(h->runner, h->runner->m->policy);
+		if (h->uid == (uid_t)-1)
+			return asprintf(ret_error, "user: every uid of dynamic_uid_range is in use") < 0 ? -ENOMEM : -EBUSY;
+		h->gid = (gid_t)h->uid;
+		return 0;
+	}
+	errno = 0;
+	struct passwd *pw = getpwnam(pt->user);
+	if (!pw)
+		return asprintf(ret_error, "user: no user \"%s\" on this host", pt->user) < 0 ? -ENOMEM : -ENOENT;
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		return asprintf(ret_error, "user: \"%s\" is root; daughters never run as uid or gid 0", pt->user) < 0
+			       ? -ENOMEM
+			       : -EPERM;
+	h->uid = pw->pw_uid;
+	h->gid = pw->pw_gid;
+	return 0;
+}
+
+/* stdin: the intent as JSON, in a sealed-size memory file so a daughter that
+ * never reads it cannot block the daemon the way a pipe would. */
+static int make_stdin(const Task *t, const Hija *h, int *ret_fd)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+	_cleanup_close_ int fd = -1;
+	const char *text;
+	size_t len;
+
+	json_object_object_add(o, "task_id", json_object_new_string(t->id));
+	json_object_object_add(o, "correlation_id", json_object_new_string(t->intent_id));
+	json_object_object_add(o, "task_type", json_object_new_string(t->task_type));
+	json_object_object_add(o, "text", t->description ? json_object_new_string(t->description) : NULL);
+	json_object_object_add(o, "payload", t->payload_json ? json_tokener_parse(t->payload_json) : NULL);
+	json_object_object_add(o, "source", json_object_new_string(t->source));
+	json_object_object_add(o, "priority", json_object_new_int(t->priority));
+	json_object_object_add(o, "attempt", json_object_new_int(h->a.number));
+	json_object_object_add(o, "mutation_level", json_object_new_int(t->mutation_level));
+	text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	fd = memfd_create("vx11-intent", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+		return errno ? -errno : -EIO;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static void limits_from_policy(const PolicyLimits *l, CgroupLimits *cl, SpawnRlimits *rl)
+{
+	*cl = CGROUP_LIMITS_NONE;
+	cl->memory_max = l->memory_max;
+	cl->pids_max = l->pids_max;
+	cl->cpu_max_pct = l->cpu_max;
+	rl->nofile = l->nofile < 0 ? SPAWN_RLIMIT_UNSET : (uint64_t)l->nofile;
+	rl->fsize = l->fsize;
+	rl->core = l->core;
+	rl->cpu = l->cpu_seconds < 0 ? SPAWN_RLIMIT_UNSET : (uint64_t)l->cpu_seconds;
+}
+
+static int fail(char **ret_error, int r, const char *what)
+{
+	if (asprintf(ret_error, "%s: %s", what, strerror(r < 0 ? -r : r)) < 0)
+		*ret_error = NULL;
+	return r < 0 ? r : -r;
+}
+
+int hija_start(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgram *prog, char **ret_error)
+{
+	Runner *r = h->runner;
+	_cleanup_close_ int stdin_fd = -1, out_w0 = -1, out_w1 = -1;
+	int *out_w[_OUT_MAX] = { &out_w0, &out_w1 };
+	_cleanup_free_ char *unapplied = NULL, *cg_error = NULL, *spawn_error = NULL;
+	CgroupLimits cl;
+	SpawnRequest req;
+	int k;
+
+	spawn_request_init(&req);
+	limits_from_policy(&pt->limits, &cl, &req.rlimits);
+	if (!r->cgroups)
+		return asprintf(ret_error, "cgroup: %s", r->cgroup_problem ?: "no cgroup hierarchy") < 0 ? -ENOMEM
+													  : -EOPNOTSUPP;
+	k = resolve_user(h, pt, ret_error);
+	if (k < 0)
+		return k;
+	h->a.uid = h->uid;
+
+	/* Fail closed: a strict task refuses the limits the host cannot apply. */
+	k = cgroup_acquire(r->cgroups, &cl, &h->cgroup, pt->enforce == ENFORCE_BEST_EFFORT ? &unapplied : NULL,
+			   &cg_error);
+	if (k < 0) {
+		if (asprintf(ret_error, "cgroup: %s", cg_error ?: strerror(-k)) < 0)
+			*ret_error = NULL;
+		return k;
+	}
+	h->a.cgroup = strdup(cgroup_name(h->cgroup));
+	h->a.unapplied = TAKE_PTR(unapplied);
+
+	if (!pt->network) {
+		if (r->netns_fd < 0 && (k = netns_loopback_open(&r->netns_fd)) < 0)
+			return fail(ret_error, k, "network namespace");
+		req.netns_fd = r->netns_fd;
+	}
+	k = make_stdin(t, h, &stdin_fd);
+	if (k < 0)
+		return fail(ret_error, k, "stdin");
+	for (int i = 0; i < _OUT_MAX; i++) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return fail(ret_error, -errno, "pipe");
+		h->out[i].pipe_fd = p[0];
+		*out_w[i] = p[1];
+		h->out[i].max = pt->output_max;
+		(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	}
+	k = notify_open(h);
+	if (k < 0)
+		return fail(ret_error, k, "notify socket");
+
+	char env_task[64], env_daughter[64], env_attempt[32], env_level[32], env_token[64], env_wd[48];
+	_cleanup_free_ char *env_socket = NULL, *env_notify = NULL;
+	char *envp[10];
+	size_t n = 0;
+	snprintf(env_task, sizeof env_task, "VX11_TASK_ID=%s", t->id);
+	snprintf(env_daughter, sizeof env_daughter, "VX11_DAUGHTER_ID=%s", h->d.id);
+	snprintf(env_attempt, sizeof env_attempt, "VX11_ATTEMPT=%d", h->a.number);
+	snprintf(env_level, sizeof env_level, "VX11_MUTATION_LEVEL=%d", t->mutation_level);
+	snprintf(env_token, sizeof env_token, "VX11_DAUGHTER_TOKEN=%s", h->token);
+	if (asprintf(&env_socket, "VX11_SOCKET=%s", r->daughter_socket) < 0 ||
+	    asprintf(&env_notify, "NOTIFY_SOCKET=%s", h->notify_path) < 0)
+		return fail(ret_error, -ENOMEM, "environment");
+	envp[n++] = env_task;
+	envp[n++] = env_daughter;
+	envp[n++] = env_attempt;
+	envp[n++] = env_level;
+	envp[n++] = env_token;
+	envp[n++] = env_socket;
+	envp[n++] = env_notify;
+	if (h->hb_usec > 0) {
+		snprintf(env_wd, sizeof env_wd, "WATCHDOG_USEC=%" PRIu64, h->hb_usec);
+		envp[n++] = env_wd;
+	}
+	envp[n] = NULL;
+
+	req.argv = pt->command;
+	req.envp = envp;
+	req.stdin_fd = stdin_fd;
+	req.stdout_fd = out_w0;
+	req.stderr_fd = out_w1;
+	req.cgroup = h->cgroup;
+	req.uid = h->uid;
+	req.gid = h->gid;
+	req.private_tmp = pt->private_tmp;
+	req.read_only_system = pt->read_only_system;
+	req.seccomp = prog;
+
+	k = spawn_daughter(&req, &h->pid, &h->pidfd, &spawn_error);
+	if (k < 0) {
+		*ret_error = spawn_error ? TAKE_PTR(spawn_error) : strdup(strerror(-k));
+		return k;
+	}
+
+	/* Watch it. Level-triggered sources catch an exit that already happened. */
+	k = sd_event_add_io(loop(h), &h->child_source, h->pidfd, EPOLLIN, on_child, h);
+	if (k >= 0 && cgroup_events_fd(h->cgroup) >= 0)
+		k = sd_event_add_io(loop(h), &h->cgroup_source, cgroup_events_fd(h->cgroup), EPOLLPRI, on_cgroup_event, h);
+	for (int i = 0; k >= 0 && i < _OUT_MAX; i++)
+		k = sd_event_add_io(loop(h), &h->out[i].source, h->out[i].pipe_fd, EPOLLIN, on_output, h);
+	if (k >= 0)
+		k = sd_event_add_io(loop(h), &h->notify_source, h->notify_fd, EPOLLIN, on_notify, h);
+	if (k >= 0 && h->ttl_usec > 0)
+		k = sd_event_add_time_relative(loop(h), &h->ttl_timer, CLOCK_MONOTONIC, h->ttl_usec, 0, on_ttl, h);
+	if (k >= 0 && h->hb_usec > 0)
+		k = sd_event_add_time_relative(loop(h), &h->hb_timer, CLOCK_MONOTONIC, h->hb_usec, 0,
+					       on_heartbeat_missed, h);
+	if (k < 0) {
+		/* It runs but cannot be watched: stop it rather than leave it unsupervised. */
+		log_error_errno(k, "daughter %s: cannot watch it: %m; killing it", h->d.id);
+		hija_kill(h, KILL_SHUTDOWN);
+	}
+	return 0;
+}
+
+void hija_free(Hija *h)
+{
+	if (!h)
+		return;
+	sd_event_source_disable_unref(h->child_source);
+	sd_event_source_disable_unref(h->cgroup_source);
+	sd_event_source_disable_unref(h->notify_source);
+	sd_event_source_disable_unref(h->ttl_timer);
+	sd_event_source_disable_unref(h->hb_timer);
+	sd_event_source_disable_unref(h->kill_timer);
+	sd_event_source_disable_unref(h->poll_timer);
+	for (int i = 0; i < _OUT_MAX; i++) {
+		sd_event_source_disable_unref(h->out[i].source);
+		safe_close(h->out[i].pipe_fd);
+		safe_close(h->out[i].file_fd);
+	}
+	if (h->pidfd >= 0) {
+		/* Never leave a zombie: a daughter not yet reaped is killed and reaped. */
+		if (!h->exited) {
+			siginfo_t si;
+			(void)syscall(SYS_pidfd_send_signal, h->pidfd, SIGKILL, NULL, 0);
+			(void)waitid(P_PIDFD, (id_t)h->pidfd, &si, WEXITED);
+		}
+		close(h->pidfd);
+	}
+	safe_close(h->notify_fd);
+	if (h->notify_path)
+		(void)unlink(h->notify_path);
+	free(h->notify_path);
+	if (h->cgroup)
+		cgroup_release(h->runner->cgroups, h->cgroup);
+	free(h->source);
+	free(h->task_type);
+	daughter_done(&h->d);
+	attempt_done(&h->a);
+	free(h);
+}
