@@ -9,6 +9,7 @@ unit_tests = \
 	tests/unit/test-queue \
 	tests/unit/test-store \
 	tests/unit/test-policy \
+	tests/unit/test-policy-seccomp \
 	tests/unit/test-rpc \
 	tests/unit/test-params \
 	tests/unit/test-seccomp \
@@ -25,6 +26,10 @@ tests_unit_test_store_SOURCES = tests/unit/test-store.c tests/unit/tap.h
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/tap.h
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
+tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/tap.h
+tests_unit_test_policy_seccomp_LDADD = $(UNIT_LDADD)
+tests_unit_test_policy_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVX11_SECCOMP_TEST_DIR='"$(abs_top_srcdir)/policy/seccomp"'
 tests_unit_test_rpc_SOURCES = tests/unit/test-rpc.c tests/unit/tap.h
 tests_unit_test_rpc_LDADD = $(UNIT_LDADD)
 tests_unit_test_params_SOURCES = tests/unit/test-params.c tests/unit/tap.h
@@ -67,6 +72,8 @@ TESTS += $(unit_tests)
 if HAVE_BATS
 TESTS += $(bats_tests)
 endif
+# The cgroup and sandbox suites again in a pure cgroup v2 VM (tests/run-v2.sh).
+TESTS += tests/v2-suite.sh
 
 TEST_EXTENSIONS = .bats
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
@@ -80,8 +87,8 @@ AM_TESTS_ENVIRONMENT = \
 	export VX11D VX11CTL VX11_SRCDIR VX11_BUILDDIR;
 
 # The cgroup suite again on a pure cgroup v2 kernel, in a small VM.
-check-v2: tests/unit/test-cgroup
-	$(top_srcdir)/tests/run-v2.sh $(abs_builddir)/tests/unit/test-cgroup
+check-v2: $(check_PROGRAMS) daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT)
+	VX11_BUILDDIR='$(abs_top_builddir)' VX11_SRCDIR='$(abs_top_srcdir)' $(top_srcdir)/tests/v2-suite.sh
 .PHONY: check-v2
 
-EXTRA_DIST += tests/v2vm tests/run-v2.sh $(bats_tests) tests/bats/helpers.bash tests/unit/tap.h
+EXTRA_DIST += tests/v2vm tests/run-v2.sh tests/v2-suite.sh $(bats_tests) tests/bats/helpers.bash tests/unit/tap.h

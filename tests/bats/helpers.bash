@@ -121,9 +121,13 @@ launch_daemon() {
 	fi
 	VX11_SOCKET=$T/vx11.sock
 	export VX11_SOCKET
+	# A cgroup root of the test's own, so a leftover of one test can never
+	# be taken for another's (and reaping one never touches another's).
+	VX11_CGROUP_ROOT=${VX11_CGROUP_ROOT:-vx11-test-$$-${BATS_TEST_NUMBER:-0}}
 	(
 		_bg_close_fds
-		exec "$VX11D" --socket "$VX11_SOCKET" --state-dir "$T/state" --log-target stderr --log-level debug "$@"
+		exec "$VX11D" --socket "$VX11_SOCKET" --state-dir "$T/state" --log-target stderr --log-level debug \
+			--cgroup-root "$VX11_CGROUP_ROOT" "$@"
 	) 2>>"$T/vx11d.log" </dev/null >/dev/null &
 	DAEMON_PID=$!
 	DAEMON_STATUS=
@@ -200,8 +204,53 @@ vx11_setup() {
 	fi
 	T=
 	DAEMON_PID=
+	VX11_CGROUP_ROOT=
 	_VX11_CONNS=()
 	vx11_tmpdir
+}
+
+# Pids of live processes whose environment names a daughter (any daemon's).
+daughter_pids() {
+	local e pid
+	for e in /proc/[0-9]*/environ; do
+		pid=${e#/proc/}
+		pid=${pid%/environ}
+		[[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+		if tr '\0' '\n' <"$e" 2>/dev/null | grep -q '^VX11_DAUGHTER_ID=' && alive "$pid"; then
+			echo "$pid"
+		fi
+	done
+}
+
+# No process of any daughter may outlive its test: wait a little (a kill in
+# flight), then fail naming them, and kill them so later tests start clean.
+check_no_daughters() {
+	local i left
+	for ((i = 0; i < 30; i++)); do
+		left=$(daughter_pids)
+		[[ -z $left ]] && return 0
+		sleep 0.1
+	done
+	echo "daughter processes left behind:" >&2
+	for i in $left; do
+		echo "  $i: $(tr '\0' ' ' </proc/$i/cmdline 2>/dev/null)" >&2
+		kill -9 "$i" 2>/dev/null || true
+	done
+	return 1
+}
+
+# Remove what a daemon killed with -9 left under its cgroup root.
+_cleanup_cgroup_root() {
+	local root=$1 d
+	[[ -n $root ]] || return 0
+	for d in /sys/fs/cgroup/unified/"$root" /sys/fs/cgroup/"$root" /sys/fs/cgroup/*/"$root"; do
+		[[ -d $d ]] || continue
+		find "$d" -mindepth 1 -depth -type d 2>/dev/null | while read -r sub; do
+			[[ -e $sub/cgroup.kill ]] && echo 1 >"$sub/cgroup.kill" 2>/dev/null
+			rmdir "$sub" 2>/dev/null || true
+		done
+		rmdir "$d" 2>/dev/null || true
+	done
 }
 
 vx11_teardown() {
@@ -210,11 +259,15 @@ vx11_teardown() {
 		conn_kill "$name" 2>/dev/null || true
 	done
 	_VX11_CONNS=()
+	# Politely first: a stopping daemon kills its daughters and removes its cgroups.
 	if [[ -n $DAEMON_PID ]] && alive "$DAEMON_PID"; then
-		kill -9 "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
+		kill -TERM "$DAEMON_PID" 2>/dev/null || true
+		wait_exit "$DAEMON_PID" 50 2>/dev/null || { kill -9 "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null; }
 	fi
 	DAEMON_PID=
+	local clean=0
+	check_no_daughters || clean=1
+	_cleanup_cgroup_root "$VX11_CGROUP_ROOT"
 	if [[ -z ${BATS_TEST_COMPLETED:-} && -n $T && -s $T/vx11d.log ]]; then
 		echo "# --- vx11d log ($T/vx11d.log) ---"
 		sed 's/^/# /' "$T/vx11d.log" | tail -n 200
@@ -223,6 +276,7 @@ vx11_teardown() {
 		rm -rf "$T"
 	fi
 	T=
+	return $clean
 }
 
 # ---------------------------------------------------------------------------
