@@ -492,7 +492,7 @@ static const PolicyField policy_limit_fields[] = {
 	{ "max_connections_per_uid", POLICY_FIELD_COUNT, POLICY_LIMIT(max_connections_per_uid), .min = 1,
 	  .max = 1048576 },
 	{ "max_queued", POLICY_FIELD_COUNT, POLICY_LIMIT(max_queued), .min = 1, .max = 100000000 },
-	{ "max_running", POLICY_FIELD_COUNT, POLICY_LIMIT(max_running), .min = 1, .max = 4096 },
+	{ "max_running", POLICY_FIELD_COUNT, POLICY_LIMIT(max_running), .min = 0, .max = 4096 },
 	{ "max_output_bytes", POLICY_FIELD_SIZE, POLICY_LIMIT(max_output_bytes), .size_min = 64U * 1024U,
 	  .size_max = 1024U * 1024U * 1024U },
 };

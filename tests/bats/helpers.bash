@@ -45,6 +45,7 @@ policy_file() {
 	local filter=${1:-.} path=${2:-}
 	vx11_tmpdir
 	[[ -n $path ]] || path=$T/policy.json
+	[[ -n ${VX11_POLICY_PREFIX:-} ]] && filter="$VX11_POLICY_PREFIX | $filter"
 	jq "$filter" >"$path" <<'EOF'
 {
   "mode": "solo_madre",
@@ -216,7 +217,7 @@ daughter_pids() {
 		pid=${e#/proc/}
 		pid=${pid%/environ}
 		[[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
-		if tr '\0' '\n' <"$e" 2>/dev/null | grep -q '^VX11_DAUGHTER_ID=' && alive "$pid"; then
+		if tr '\0' '\n' 2>/dev/null <"$e" | grep -q '^VX11_DAUGHTER_ID=' && alive "$pid"; then
 			echo "$pid"
 		fi
 	done
@@ -511,5 +512,130 @@ expected_cgroup_mode() {
 		echo legacy
 	else
 		echo none
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Daughters: what the daemon runs (daughters, deadlines, recovery, sandbox)
+
+# json_argv ARG...: the arguments as a JSON array of strings, to build a
+# policy's "command" from shell variables (policy_file takes a jq filter, and
+# a JSON value is a jq literal). The trailing "end" survives jq 1.6, which
+# drops a final NUL.
+json_argv() {
+	printf '%s\0' "$@" end | jq -Rsc 'split("\u0000")[:-1]'
+}
+
+# daughter_script NAME: write stdin to $T/NAME (mode 0755, readable by the
+# daughters' dynamic uids, which can reach $T) and print its path. Daughters
+# have no PATH: scripts name every program by its absolute path.
+daughter_script() {
+	local path=$T/$1
+	cat >"$path"
+	chmod 0755 "$path"
+	echo "$path"
+}
+
+# submit_task TASK_TYPE [EXTRA_PARAMS_JSON]: a QUEUED intent; prints its task id.
+submit_task() {
+	local env
+	env=$(submit_queued "$@") || return 1
+	jq -r .response.task_id <<<"$env"
+}
+
+# task_get TASK_ID: the task.get result.
+task_get() {
+	result task.get "$(jq -cn --arg id "$1" '{task_id:$id}')"
+}
+
+# wait_task TASK_ID FILTER [TENTHS [jq args...]]: poll task.get every 0.1 s
+# (default up to 10 s) until FILTER is true of its result; print that result.
+# On time out, fail showing the last one.
+wait_task() {
+	local id=$1 filter=$2 tenths=${3:-100} i got=
+	shift 3 2>/dev/null || shift $#
+	for ((i = 0; i <= tenths; i++)); do
+		got=$(task_get "$id") || return 1
+		if jq -e "$@" "$filter" >/dev/null 2>&1 <<<"$got"; then
+			echo "$got"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "task $id: still not ($filter) after $((tenths / 10)) s:" >&2
+	echo "  $got" >&2
+	return 1
+}
+
+# wait_status TASK_ID STATUS [TENTHS]: wait_task until .task.status is STATUS.
+wait_status() {
+	wait_task "$1" '.task.status == $s' "${3:-100}" --arg s "$2"
+}
+
+# wait_for TENTHS CMD...: run CMD every 0.1 s until it succeeds (bounded).
+wait_for() {
+	local tenths=$1 i
+	shift
+	for ((i = 0; i <= tenths; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "not true after $((tenths / 10)) s: $*" >&2
+	return 1
+}
+
+# task_pids TASK_ID: live processes of that task's daughters, found by the
+# VX11_TASK_ID in their environment (double-forked and setsid ones too). One
+# grep over /proc: fast enough to sample while a daughter runs.
+task_pids() {
+	local f pid
+	for f in $(grep -lzx "VX11_TASK_ID=$1" /proc/[0-9]*/environ 2>/dev/null); do
+		pid=${f#/proc/}
+		pid=${pid%/environ}
+		[[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+		alive "$pid" && echo "$pid"
+	done
+	return 0
+}
+
+# no_task_pids TASK_ID: true when no process of that task is left.
+no_task_pids() {
+	[[ -z $(task_pids "$1") ]]
+}
+
+# task_logs TASK_ID STREAM [ATTEMPT]: the whole kept output of one stream of
+# one attempt (default the last), read by task.logs pages until eof.
+task_logs() {
+	local id=$1 stream=$2 attempt=${3:-} offset=0 page params
+	while :; do
+		params=$(jq -cn --arg id "$id" --arg s "$stream" --arg a "$attempt" --argjson o "$offset" \
+			'{task_id:$id, stream:$s, offset:$o} + (if $a == "" then {} else {attempt:($a | tonumber)} end)')
+		page=$(result task.logs "$params") || return 1
+		jq -j .data <<<"$page"
+		jq -e .eof >/dev/null <<<"$page" && return 0
+		offset=$(jq .next_offset <<<"$page")
+	done
+}
+
+# For jq filters over timestamps: `ts` turns "2026-01-02T03:04:05.678901Z"
+# into seconds since the epoch, microseconds kept (jq 1.6 cannot parse them).
+JQ_TS='def ts: (.[0:19] + "Z" | fromdateiso8601) + ("0" + .[19:-1] | tonumber);'
+
+# now_s: the wall clock in seconds, microseconds kept.
+now_s() {
+	echo "${EPOCHREALTIME/,/.}"
+}
+
+# ts_s TIMESTAMP: an RFC 3339 timestamp of the daemon's as now_s would say it.
+ts_s() {
+	jq -rn --arg t "$1" "$JQ_TS"'$t | ts'
+}
+
+# holds CONDITION: an awk condition over numbers (floats welcome), e.g.
+# "$end - $start >= 2"; fails saying which one did not hold.
+holds() {
+	if ! awk "BEGIN { exit !($1) }" </dev/null; then
+		echo "does not hold: $1" >&2
+		return 1
 	fi
 }

@@ -7,6 +7,9 @@ load helpers
 
 setup() {
 	vx11_setup
+	# These suites look at the queue and the protocol: no task starts
+	# unless a test raises max_running (daughters.bats runs them).
+	VX11_POLICY_PREFIX='.limits.max_running = 0'
 	start_daemon
 }
 

@@ -6,6 +6,9 @@ load helpers
 
 setup() {
 	vx11_setup
+	# These suites look at the queue and the protocol: no task starts
+	# unless a test raises max_running (daughters.bats runs them).
+	VX11_POLICY_PREFIX='.limits.max_running = 0'
 }
 
 teardown() {
@@ -78,9 +81,10 @@ submit_status() {
 }
 
 @test "policy.reload applies new limits" {
+	policy_file '.limits.max_running = 0'
 	start_daemon
 	submit_queued noop >/dev/null
-	policy_file '.limits.max_queued = 1'
+	policy_file '.limits.max_queued = 1 | .limits.max_running = 0'
 	result policy.reload >/dev/null
 	check_error "$(call intent.submit '{"intent_type":"noop","require":{"spawner":true}}')" -32004 vx11.Busy 1
 }
@@ -140,4 +144,19 @@ submit_status() {
 	done
 	equals "$(submit_status extra)" ERROR
 	check "$(result daemon.status)" '.policy_mode == "solo_madre"'
+}
+
+@test "max_running 0 holds the queue; a reload that raises it starts the work" {
+	policy_file '.limits.max_running = 0'
+	start_daemon
+	tid=$(submit_queued noop | jq -r .response.task_id)
+	sleep 0.3
+	check "$(call task.get "{\"task_id\":\"$tid\"}")" '.result.task.status == "pending" and .result.daughters == []'
+	policy_file '.limits.max_running = 1'
+	result policy.reload >/dev/null
+	for _ in $(seq 50); do
+		[[ $(call task.get "{\"task_id\":\"$tid\"}" | jq -r .result.task.status) == completed ]] && break
+		sleep 0.1
+	done
+	check "$(call task.get "{\"task_id\":\"$tid\"}")" '.result.task.status == "completed" and .result.daughters[0].attempts[0].reason == "exited"'
 }

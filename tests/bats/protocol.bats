@@ -6,6 +6,9 @@ load helpers
 
 setup() {
 	vx11_setup
+	# These suites look at the queue and the protocol: no task starts
+	# unless a test raises max_running (daughters.bats runs them).
+	VX11_POLICY_PREFIX='.limits.max_running = 0'
 }
 
 teardown() {
@@ -45,6 +48,7 @@ teardown() {
 }
 
 @test "task.list, task.get, task.cancel, daughter.list: shapes" {
+	policy_file '.limits.max_running = 0' # it stays pending
 	start_daemon
 	env=$(submit_queued noop)
 	tid=$(jq -r .response.task_id <<<"$env")
@@ -157,6 +161,7 @@ teardown() {
 }
 
 @test "-32003 Conflict: cancelling a cancelled task" {
+	policy_file '.limits.max_running = 0'
 	start_daemon
 	tid=$(submit_queued noop | jq -r .response.task_id)
 	check "$(call task.cancel "{\"task_id\":\"$tid\"}")" '.result.status == "cancelled"'
@@ -165,7 +170,7 @@ teardown() {
 }
 
 @test "-32004 Busy: max_queued reached" {
-	policy_file '.limits.max_queued = 1'
+	policy_file '.limits.max_queued = 1 | .limits.max_running = 0'
 	start_daemon
 	submit_queued noop >/dev/null
 	reply=$(call intent.submit '{"intent_type":"noop","require":{"spawner":true}}')

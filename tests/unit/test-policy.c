@@ -492,10 +492,10 @@ static void test_error_bad_percentage(void)
 
 static void test_error_out_of_range(void)
 {
-	CHECK_ERROR("{'limits':{'max_running':0}}", "limits.max_running: must be between 1 and 4096");
-	CHECK_ERROR("{'limits':{'max_running':4097}}", "limits.max_running: must be between 1 and 4096");
+	CHECK_ERROR("{'limits':{'max_running':-1}}", "limits.max_running: must be between 0 and 4096");
+	CHECK_ERROR("{'limits':{'max_running':4097}}", "limits.max_running: must be between 0 and 4096");
 	CHECK_ERROR("{'limits':{'max_running':99999999999999999999999}}",
-		    "limits.max_running: must be between 1 and 4096");
+		    "limits.max_running: must be between 0 and 4096");
 	CHECK_ERROR("{'limits':{'max_connections':-5}}",
 		    "limits.max_connections: must be between 1 and 1048576");
 	CHECK_ERROR("{'sources':{'madre':{'priority':4}}}",
