@@ -16,7 +16,7 @@ daemon_libvx11d_a_SOURCES = \
 	daemon/seccomp-profile.c daemon/seccomp-oci.c daemon/seccomp-profile.h \
 	daemon/spawn.c daemon/spawn-child.c daemon/spawn.h \
 	daemon/netns.c daemon/netns.h \
-	daemon/runner.c daemon/runner-life.c daemon/supervise.c daemon/runner.h daemon/runner-internal.h \
+	daemon/runner.c daemon/runner-life.c daemon/supervise.c daemon/spawner.c daemon/runner.h daemon/runner-internal.h \
 	daemon/method-intent.c daemon/method-task.c daemon/method-daemon.c daemon/method-daughter.c \
 	daemon/methods.c daemon/methods.h \
 	daemon/manager.c daemon/manager.h

@@ -9,11 +9,12 @@
 #include "events.h"
 #include "manager.h"
 #include "methods.h"
-#include "runner.h"
+#include "runner-internal.h"
 #include "server.h"
 
 #define CKPT_WAL_PAGES 4000          /* ~16 MiB of WAL: checkpoint soon */
 #define CKPT_IDLE_USEC (2 * USEC_PER_SEC)
+#define COMMIT_PACE_USEC (2 * USEC_PER_MSEC)
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -130,6 +131,31 @@ static void release_output(Manager *m)
 	server_flush(m->server);
 }
 
+static int on_commit_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	return 0; /* the post source that follows does the commit */
+}
+
+/* Commits of work nobody waits on durably (daughters starting and ending,
+ * heartbeats) are paced: at most one per COMMIT_PACE_USEC, so a burst of
+ * daughters shares its commits and the pages they touch. A durable commit
+ * (a QUEUED reply waits on it) never waits. */
+static bool commit_paced(Manager *m)
+{
+	uint64_t now = now_monotonic_usec();
+
+	if (store_pending_is_durable(m->store) || now >= m->last_commit + COMMIT_PACE_USEC)
+		return false;
+	if (!m->commit_timer)
+		(void)sd_event_add_time(m->event, &m->commit_timer, CLOCK_MONOTONIC, m->last_commit + COMMIT_PACE_USEC, 0,
+					on_commit_timer, m);
+	else {
+		(void)sd_event_source_set_time(m->commit_timer, m->last_commit + COMMIT_PACE_USEC);
+		(void)sd_event_source_set_enabled(m->commit_timer, SD_EVENT_ONESHOT);
+	}
+	return true;
+}
+
 static int on_post(sd_event_source *s, void *userdata)
 {
 	Manager *m = userdata;
@@ -138,7 +164,10 @@ static int on_post(sd_event_source *s, void *userdata)
 	/* Nothing leaves before the commit of what it reports, durable or
 	 * not: a reply (even DONE) or an event always describes committed
 	 * rows. Only the sync level differs (see store.h). */
+	if (store_has_pending(m->store) && commit_paced(m))
+		return 0;
 	if (store_has_pending(m->store)) {
+		m->last_commit = now_monotonic_usec();
 		r = store_commit(m->store);
 		if (r < 0) {
 			/* Nothing of this iteration happened: withdraw its replies and
@@ -206,6 +235,9 @@ int manager_reload_policy(Manager *m, char **ret_error)
 		*ret_error = error;
 		return r;
 	}
+	/* Requests in the spawner thread point into the old policy. */
+	if (m->runner)
+		spawner_drain(m->runner->spawner);
 	policy_free(m->policy);
 	m->policy = p;
 	runner_schedule(m->runner); /* max_running may have grown */
@@ -351,6 +383,7 @@ Manager *manager_free(Manager *m)
 		sd_event_source_disable_unref(m->sig_sources[i]);
 	sd_event_source_disable_unref(m->post_source);
 	sd_event_source_disable_unref(m->kick_source);
+	sd_event_source_disable_unref(m->commit_timer);
 	sd_event_unref(m->event);
 	queue_free(m->queue);
 	queue_free(m->retry_queue);

@@ -39,6 +39,8 @@ typedef struct Manager {
 	sd_event *event;
 	sd_event_source *post_source;  /* commit, then flush replies */
 	sd_event_source *kick_source;  /* resume connections that paused */
+	sd_event_source *commit_timer; /* a paced commit (see on_post) */
+	uint64_t last_commit;          /* monotonic usec */
 	sd_event_source *sig_sources[3];
 
 	Server *server;

@@ -11,6 +11,7 @@
 #include "policy.h"
 #include "runner.h"
 #include "seccomp-profile.h"
+#include "spawn.h"
 #include "store.h"
 
 /* Why the daemon stopped a daughter; the first reason wins. */
@@ -23,6 +24,8 @@ typedef enum KillReason {
 } KillReason;
 
 enum { OUT_STDOUT, OUT_STDERR, _OUT_MAX };
+
+typedef struct Spawner Spawner;
 #define OUTPUT_TAIL_MAX 4096
 
 typedef struct Output {
@@ -53,6 +56,16 @@ struct Hija {
 	Cgroup *cgroup;
 	pid_t pid;
 	int pidfd;
+
+	/* Prepared on the loop, spawned on the spawner thread (spawner.c). */
+	SpawnRequest req;
+	char **argv;
+	char *env[10];
+	int stdin_fd, out_w[_OUT_MAX];
+	bool spawning;     /* with the spawner thread: only it touches req and the results */
+	int spawn_rc;
+	char *spawn_error;
+	Hija *spawn_next;
 	int notify_fd;
 	char *notify_path;
 	Output out[_OUT_MAX];
@@ -88,14 +101,33 @@ struct Runner {
 	sd_event_source *dispatch_source;
 	sd_event_source *retry_timer;
 
+	Spawner *spawner;
+
 	/* daughter.spawn's profiles, compiled on first use */
 	SeccompProgram *spawn_programs[2]; /* default, strict */
 };
 
 /* supervise.c */
-/* Start the daughter of h for task t as policy task pt; 0, or -errno with
- * *ret_error saying why (the attempt then ends spawn_failed). */
-int hija_start(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgram *prog, char **ret_error);
+/* Everything for the daughter of h (task t as policy task pt) but the spawn
+ * itself: uid, job cgroup, stdin, pipes, notify socket, h->req. 0, or -errno
+ * with *ret_error saying why (the attempt then ends spawn_failed). */
+int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgram *prog, char **ret_error);
+/* After the spawn (either way): drop our copies of the daughter's ends. */
+void hija_spawn_done(Hija *h);
+/* It runs: watch its pidfd, cgroup, pipes, notify socket; arm its deadlines. */
+int hija_watch(Hija *h);
+
+/* spawner.c: spawn_daughter() on a thread of its own, so the loop keeps
+ * serving while a child is set up (a vfork-style child holds its caller). */
+int spawner_new(Runner *r, Spawner **ret);
+/* Drains it first: every request submitted is spawned and handed back. */
+Spawner *spawner_free(Spawner *s);
+void spawner_submit(Spawner *s, Hija *h);
+/* Wait until nothing is queued or in flight, and hand back what is done
+ * (before a policy reload frees what requests point to). */
+void spawner_drain(Spawner *s);
+/* runner.c: the spawner is done with h (h->spawn_rc, h->pidfd or h->spawn_error). */
+void runner_spawned(Hija *h);
 /* Stop it: SIGTERM and a grace period for TTL and heartbeat, at once otherwise. */
 void hija_kill(Hija *h, KillReason why);
 /* Release every resource (sources, fds, cgroup, files); h itself too. */

@@ -233,6 +233,8 @@ int runner_new(Manager *m, const char *cgroup_root, Runner **ret)
 	warn_unreachable(r->notify_dir);
 
 	k = runner_setup_sources(r);
+	if (k >= 0)
+		k = spawner_new(r, &r->spawner);
 	if (k < 0) {
 		log_error_errno(k, "cannot set up the runner's event sources: %m");
 		goto fail;
@@ -254,6 +256,8 @@ Runner *runner_free(Runner *r)
 
 	if (!r)
 		return NULL;
+	/* Whatever is being spawned comes back first, and is then stopped like the rest. */
+	r->spawner = spawner_free(r->spawner);
 	/* Stopping: no daughter outlives the daemon. Each is killed at once and
 	 * recorded as interrupted, as a crash would be, but cleanly. */
 	while ((h = r->hijas)) {

@@ -329,9 +329,9 @@ static Hija *hija_new(Runner *r, const Task *t)
 		return NULL;
 	h->runner = r;
 	h->pid = 0;
-	h->pidfd = h->notify_fd = -1;
+	h->pidfd = h->notify_fd = h->stdin_fd = -1;
 	for (int i = 0; i < _OUT_MAX; i++)
-		h->out[i].pipe_fd = h->out[i].file_fd = -1;
+		h->out[i].pipe_fd = h->out[i].file_fd = h->out_w[i] = -1;
 	memcpy(h->task_id, t->id, ID_STRING_MAX);
 	memcpy(h->intent_id, t->intent_id, ID_STRING_MAX);
 	h->source = strdup(t->source);
@@ -362,7 +362,7 @@ static int insert_rows(Runner *r, Hija *h, const Task *t, const char *name, cons
 	memcpy(h->a.task_id, t->id, ID_STRING_MAX);
 	h->d.name = strdup(name);
 	h->d.purpose = purpose ? strdup(purpose) : NULL;
-	h->d.status = strdup("running");
+	h->d.status = strdup("spawning");
 	h->d.mutation_level = t->mutation_level;
 	h->d.started_at = h->d.last_heartbeat_at = now;
 	h->d.owner_uid = t->uid;
@@ -427,7 +427,6 @@ static int start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 	char *spawn_argv[256];
 	_cleanup_json_ json_object *spawn_payload = NULL;
 	_cleanup_free_ char *error = NULL;
-	TaskStatus old = t->status;
 	Hija *h;
 	int k;
 
@@ -461,7 +460,7 @@ static int start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 		h->ttl_usec = ttl > 0 ? (uint64_t)ttl * USEC_PER_SEC : 0;
 		h->hb_usec = pt->heartbeat_seconds > 0 ? (uint64_t)pt->heartbeat_seconds * USEC_PER_SEC : 0;
 		h->grace_usec = pt->grace_seconds > 0 ? (uint64_t)pt->grace_seconds * USEC_PER_SEC : 0;
-		k = hija_start(h, t, pt, prog, &error);
+		k = hija_prepare(h, t, pt, prog, &error);
 	}
 	if (!pt || k < 0) {
 		attempt_end(h, error ?: "out of memory");
@@ -470,23 +469,53 @@ static int start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 		hija_free(h);
 		return 0;
 	}
-	if (store_attempt_update(m->store, &h->a) < 0) /* uid, cgroup, unapplied */
-		log_error("cannot update attempt %s: %s", h->a.id, store_last_error(m->store));
-
-	t->status = TASK_RUNNING;
-	t->updated_at = now_realtime_usec();
-	t->next_attempt_at = 0;
-	if (store_task_update(m->store, t) < 0)
-		log_error("cannot update task %s: %s", t->id, store_last_error(m->store));
-	manager_task_changed(m, t, old);
-	events_daughter_status(m, t->id, &h->d, &h->a);
-	char detail[128];
-	snprintf(detail, sizeof detail, "daughter %s, attempt %d, uid %u, cgroup %s", h->d.id, h->a.number,
-		 (unsigned)h->uid, h->a.cgroup ?: "-");
-	audit_task(t, h->d.id, "started", detail);
+	spawner_submit(r->spawner, h);
 	if (ret)
 		*ret = h;
 	return 0;
+}
+
+void runner_spawned(Hija *h)
+{
+	Runner *r = h->runner;
+	Manager *m = r->m;
+	Task t;
+
+	hija_spawn_done(h);
+	if (h->spawn_rc < 0) {
+		attempt_end(h, h->spawn_error ?: strerror(-h->spawn_rc));
+		LIST_REMOVE(hijas, r->hijas, h);
+		r->n_running--;
+		hija_free(h);
+		runner_schedule(r);
+		return;
+	}
+	(void)hija_watch(h);
+	if (h->kill_reason != KILL_NONE) /* cancelled, or the daemon stopping, while it was being spawned */
+		hija_kill(h, h->kill_reason);
+
+	set_str(&h->d.status, "running");
+	if (store_attempt_update(m->store, &h->a) < 0 || store_daughter_update(m->store, &h->d) < 0)
+		log_error("cannot update daughter %s: %s", h->d.id, store_last_error(m->store));
+	if (store_task_get(m->store, h->task_id, &t) < 0) {
+		log_error("task %s of daughter %s cannot be read: %s", h->task_id, h->d.id, store_last_error(m->store));
+		return;
+	}
+	if (!task_status_is_terminal(t.status) && t.status != TASK_RUNNING) {
+		TaskStatus old = t.status;
+		t.status = TASK_RUNNING;
+		t.updated_at = now_realtime_usec();
+		t.next_attempt_at = 0;
+		if (store_task_update(m->store, &t) < 0)
+			log_error("cannot update task %s: %s", t.id, store_last_error(m->store));
+		manager_task_changed(m, &t, old);
+	}
+	events_daughter_status(m, t.id, &h->d, &h->a);
+	char detail[128];
+	snprintf(detail, sizeof detail, "daughter %s, attempt %d, uid %u, cgroup %s", h->d.id, h->a.number,
+		 (unsigned)h->uid, h->a.cgroup ?: "-");
+	audit_task(&t, h->d.id, "started", detail);
+	task_done(&t);
 }
 
 static void start_task_by_id(Runner *r, const Id *id)
@@ -687,8 +716,8 @@ int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **
 		return k;
 	}
 	json_object *o = json_object_new_object();
-	/* start_attempt() settled the task already if the spawn failed. */
-	json_object_object_add(o, "status", json_object_new_string(h ? "running" : "spawn_failed"));
+	/* start_attempt() settled the task already if it could not even prepare. */
+	json_object_object_add(o, "status", json_object_new_string(h ? "spawning" : "spawn_failed"));
 	json_object_object_add(o, "daughter_id", h ? json_object_new_string(h->d.id) : NULL);
 	json_object_object_add(o, "attempt_id", h ? json_object_new_string(h->a.id) : NULL);
 	json_object_object_add(o, "task_id", json_object_new_string(t.id));

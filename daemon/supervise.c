@@ -252,6 +252,8 @@ void hija_kill(Hija *h, KillReason why)
 		return;
 	if (h->kill_reason == KILL_NONE)
 		h->kill_reason = why;
+	if (h->spawning)
+		return; /* acted on once the spawner hands it back */
 	h->ttl_timer = sd_event_source_disable_unref(h->ttl_timer);
 	h->hb_timer = sd_event_source_disable_unref(h->hb_timer);
 
@@ -463,18 +465,17 @@ static int fail(char **ret_error, int r, const char *what)
 	return r < 0 ? r : -r;
 }
 
-int hija_start(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgram *prog, char **ret_error)
+int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgram *prog, char **ret_error)
 {
 	Runner *r = h->runner;
-	_cleanup_close_ int stdin_fd = -1, out_w0 = -1, out_w1 = -1;
-	int *out_w[_OUT_MAX] = { &out_w0, &out_w1 };
-	_cleanup_free_ char *unapplied = NULL, *cg_error = NULL, *spawn_error = NULL;
+	_cleanup_free_ char *unapplied = NULL, *cg_error = NULL;
+	SpawnRequest *req = &h->req;
 	CgroupLimits cl;
-	SpawnRequest req;
+	size_t n = 0;
 	int k;
 
-	spawn_request_init(&req);
-	limits_from_policy(&pt->limits, &cl, &req.rlimits);
+	spawn_request_init(req);
+	limits_from_policy(&pt->limits, &cl, &req->rlimits);
 	if (!r->cgroups)
 		return asprintf(ret_error, "cgroup: %s", r->cgroup_problem ?: "no cgroup hierarchy") < 0 ? -ENOMEM
 													  : -EOPNOTSUPP;
@@ -497,9 +498,9 @@ int hija_start(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgra
 	if (!pt->network) {
 		if (r->netns_fd < 0 && (k = netns_loopback_open(&r->netns_fd)) < 0)
 			return fail(ret_error, k, "network namespace");
-		req.netns_fd = r->netns_fd;
+		req->netns_fd = r->netns_fd;
 	}
-	k = make_stdin(t, h, &stdin_fd);
+	k = make_stdin(t, h, &h->stdin_fd);
 	if (k < 0)
 		return fail(ret_error, k, "stdin");
 	for (int i = 0; i < _OUT_MAX; i++) {
@@ -507,7 +508,7 @@ int hija_start(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgra
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return fail(ret_error, -errno, "pipe");
 		h->out[i].pipe_fd = p[0];
-		*out_w[i] = p[1];
+		h->out_w[i] = p[1];
 		h->out[i].max = pt->output_max;
 		(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
 	}
@@ -515,50 +516,55 @@ int hija_start(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgra
 	if (k < 0)
 		return fail(ret_error, k, "notify socket");
 
-	char env_task[64], env_daughter[64], env_attempt[32], env_level[32], env_token[64], env_wd[48];
-	_cleanup_free_ char *env_socket = NULL, *env_notify = NULL;
-	char *envp[10];
-	size_t n = 0;
-	snprintf(env_task, sizeof env_task, "VX11_TASK_ID=%s", t->id);
-	snprintf(env_daughter, sizeof env_daughter, "VX11_DAUGHTER_ID=%s", h->d.id);
-	snprintf(env_attempt, sizeof env_attempt, "VX11_ATTEMPT=%d", h->a.number);
-	snprintf(env_level, sizeof env_level, "VX11_MUTATION_LEVEL=%d", t->mutation_level);
-	snprintf(env_token, sizeof env_token, "VX11_DAUGHTER_TOKEN=%s", h->token);
-	if (asprintf(&env_socket, "VX11_SOCKET=%s", r->daughter_socket) < 0 ||
-	    asprintf(&env_notify, "NOTIFY_SOCKET=%s", h->notify_path) < 0)
+	/* Copies: the spawner thread reads them while the policy may be replaced. */
+	for (size_t i = 0; pt->command[i]; i++)
+		n++;
+	h->argv = calloc(n + 1, sizeof(char *));
+	if (!h->argv)
+		return fail(ret_error, -ENOMEM, "argv");
+	for (size_t i = 0; i < n; i++)
+		if (!(h->argv[i] = strdup(pt->command[i])))
+			return fail(ret_error, -ENOMEM, "argv");
+	n = 0;
+	if (asprintf(&h->env[n++], "VX11_TASK_ID=%s", t->id) < 0 ||
+	    asprintf(&h->env[n++], "VX11_DAUGHTER_ID=%s", h->d.id) < 0 ||
+	    asprintf(&h->env[n++], "VX11_ATTEMPT=%d", h->a.number) < 0 ||
+	    asprintf(&h->env[n++], "VX11_MUTATION_LEVEL=%d", t->mutation_level) < 0 ||
+	    asprintf(&h->env[n++], "VX11_DAUGHTER_TOKEN=%s", h->token) < 0 ||
+	    asprintf(&h->env[n++], "VX11_SOCKET=%s", r->daughter_socket) < 0 ||
+	    asprintf(&h->env[n++], "NOTIFY_SOCKET=%s", h->notify_path) < 0 ||
+	    (h->hb_usec > 0 && asprintf(&h->env[n++], "WATCHDOG_USEC=%" PRIu64, h->hb_usec) < 0)) {
+		h->env[n - 1] = NULL;
 		return fail(ret_error, -ENOMEM, "environment");
-	envp[n++] = env_task;
-	envp[n++] = env_daughter;
-	envp[n++] = env_attempt;
-	envp[n++] = env_level;
-	envp[n++] = env_token;
-	envp[n++] = env_socket;
-	envp[n++] = env_notify;
-	if (h->hb_usec > 0) {
-		snprintf(env_wd, sizeof env_wd, "WATCHDOG_USEC=%" PRIu64, h->hb_usec);
-		envp[n++] = env_wd;
-	}
-	envp[n] = NULL;
-
-	req.argv = pt->command;
-	req.envp = envp;
-	req.stdin_fd = stdin_fd;
-	req.stdout_fd = out_w0;
-	req.stderr_fd = out_w1;
-	req.cgroup = h->cgroup;
-	req.uid = h->uid;
-	req.gid = h->gid;
-	req.private_tmp = pt->private_tmp;
-	req.read_only_system = pt->read_only_system;
-	req.seccomp = prog;
-
-	k = spawn_daughter(&req, &h->pid, &h->pidfd, &spawn_error);
-	if (k < 0) {
-		*ret_error = spawn_error ? TAKE_PTR(spawn_error) : strdup(strerror(-k));
-		return k;
 	}
 
-	/* Watch it. Level-triggered sources catch an exit that already happened. */
+	req->argv = h->argv;
+	req->envp = h->env;
+	req->stdin_fd = h->stdin_fd;
+	req->stdout_fd = h->out_w[OUT_STDOUT];
+	req->stderr_fd = h->out_w[OUT_STDERR];
+	req->cgroup = h->cgroup;
+	req->uid = h->uid;
+	req->gid = h->gid;
+	req->private_tmp = pt->private_tmp;
+	req->read_only_system = pt->read_only_system;
+	req->seccomp = prog;
+	return 0;
+}
+
+void hija_spawn_done(Hija *h)
+{
+	/* The daughter has its copies; ours would keep its pipes open forever. */
+	h->stdin_fd = safe_close(h->stdin_fd);
+	for (int i = 0; i < _OUT_MAX; i++)
+		h->out_w[i] = safe_close(h->out_w[i]);
+}
+
+int hija_watch(Hija *h)
+{
+	int k;
+
+	/* Level-triggered sources catch an exit that already happened. */
 	k = sd_event_add_io(loop(h), &h->child_source, h->pidfd, EPOLLIN, on_child, h);
 	if (k >= 0 && cgroup_events_fd(h->cgroup) >= 0)
 		k = sd_event_add_io(loop(h), &h->cgroup_source, cgroup_events_fd(h->cgroup), EPOLLPRI, on_cgroup_event, h);
@@ -566,6 +572,7 @@ int hija_start(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgra
 		k = sd_event_add_io(loop(h), &h->out[i].source, h->out[i].pipe_fd, EPOLLIN, on_output, h);
 	if (k >= 0)
 		k = sd_event_add_io(loop(h), &h->notify_source, h->notify_fd, EPOLLIN, on_notify, h);
+	/* Deadlines count from the moment it runs. */
 	if (k >= 0 && h->ttl_usec > 0)
 		k = sd_event_add_time_relative(loop(h), &h->ttl_timer, CLOCK_MONOTONIC, h->ttl_usec, 0, on_ttl, h);
 	if (k >= 0 && h->hb_usec > 0)
@@ -576,7 +583,7 @@ int hija_start(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgra
 		log_error_errno(k, "daughter %s: cannot watch it: %m; killing it", h->d.id);
 		hija_kill(h, KILL_SHUTDOWN);
 	}
-	return 0;
+	return k;
 }
 
 void hija_free(Hija *h)
@@ -605,6 +612,13 @@ void hija_free(Hija *h)
 		close(h->pidfd);
 	}
 	safe_close(h->notify_fd);
+	hija_spawn_done(h);
+	for (char **a = h->argv; a && *a; a++)
+		free(*a);
+	free(h->argv);
+	for (size_t i = 0; i < ELEMENTSOF(h->env); i++)
+		free(h->env[i]);
+	free(h->spawn_error);
 	if (h->notify_path)
 		(void)unlink(h->notify_path);
 	free(h->notify_path);
