@@ -4,10 +4,32 @@ EXTRA_PROGRAMS += bench/bench-submit
 bench_bench_submit_SOURCES = \
 	bench/bench-submit.c bench/bench-client.c bench/bench-echo.c bench/bench.h
 bench_bench_submit_LDADD = common/libvx11common.a $(JSONC_LIBS)
-EXTRA_DIST += bench/run.sh
-CLEANFILES += bench/bench-submit$(EXEEXT)
+
+# bench-spawn: spawn_daughter() and vx11d end to end beside fork+exec, bwrap
+# and firejail, all running bench/true-static.
+EXTRA_PROGRAMS += bench/bench-spawn
+bench_bench_spawn_SOURCES = \
+	bench/bench-spawn.c bench/bench-spawn-sandbox.c bench/bench-spawn-daemon.c bench/bench-spawn.h \
+	bench/bench-client.c bench/bench.h
+bench_bench_spawn_LDADD = daemon/libvx11d.a common/libvx11common.a \
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
+
+# The daughter of every row: static, so that no row pays for the dynamic
+# loader. Built with $(CC) alone (no AM_CFLAGS: sanitizers cannot link
+# -static); without glibc's libc.a, a -nostdlib _start instead, which
+# bench-spawn names in its output.
+bench/true-static: $(top_srcdir)/bench/true-static.c
+	$(AM_V_CCLD)mkdir -p bench && \
+	if $(CC) -O2 -static -o $@ $(top_srcdir)/bench/true-static.c 2>/dev/null; then :; else \
+	  echo "bench/true-static: no static glibc (libc.a); building a -nostdlib _start instead" >&2; \
+	  $(CC) -O2 -static -nostdlib -fno-stack-protector -DVX11_TRUE_NOSTDLIB \
+	    -o $@ $(top_srcdir)/bench/true-static.c; \
+	fi
+
+EXTRA_DIST += bench/run.sh bench/true-static.c
+CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/true-static
 
 BENCH_FLAGS =
 .PHONY: bench
-bench: daemon/vx11d$(EXEEXT) bench/bench-submit$(EXEEXT)
+bench: daemon/vx11d$(EXEEXT) bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/true-static
 	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/run.sh $(BENCH_FLAGS)

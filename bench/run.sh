@@ -1,11 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Run the intent.submit benchmark: build if needed, start three vx11d with a
-# bench policy and fresh state directories, run bench-submit against them,
-# stop them, print the table.
+# Run the benchmarks, build first if needed, print their tables:
+#   bench-submit  intent.submit: three vx11d with a bench policy and fresh
+#                 state directories, measured beside echo floors
+#   bench-spawn   starting a confined daughter: fork+exec (the floor),
+#                 spawn_daughter() without the daemon, bwrap, firejail, and
+#                 vx11d end to end (it starts its own daemon); rows 2 and 4
+#                 need root, bwrap and firejail rows need those installed
 #
-#   bench/run.sh [--keep] [bench-submit options: --quick, --fill N, ...]
+#   bench/run.sh [--keep] [--quick] [bench-submit options ...]
+#   bench/run.sh [--keep] --submit-only [bench-submit options ...]
+#   bench/run.sh [--keep] --spawn-only [bench-spawn options ...]
+#
+# --quick makes both short. Without --spawn-only, bench-spawn gets --quick
+# and --keep only, plus whatever $VX11_BENCH_SPAWN_FLAGS holds.
 #
 # Run it from a configured build directory (`make bench` does), or set
 # VX11_BUILDDIR. The state directories go under $VX11_BENCH_DIR (default
@@ -22,10 +31,16 @@ set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${VX11_BUILDDIR:-$PWD}
 keep=no
-if [ "${1:-}" = "--keep" ]; then
-	keep=yes
+only=
+while :; do
+	case "${1:-}" in
+	--keep) keep=yes ;;
+	--submit-only) only=submit ;;
+	--spawn-only) only=spawn ;;
+	*) break ;;
+	esac
 	shift
-fi
+done
 case " $* " in
 *" --help "* | *" -h "*)
 	awk 'NR < 4 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
@@ -37,13 +52,39 @@ if [ ! -f "$builddir/Makefile" ]; then
 	exit 2
 fi
 if [ -z "${VX11_BENCH_BUILT:-}" ]; then
-	make -s -C "$builddir" daemon/vx11d bench/bench-submit >&2
+	make -s -C "$builddir" daemon/vx11d bench/bench-submit bench/bench-spawn bench/true-static >&2
+	VX11_BENCH_BUILT=1
+	export VX11_BENCH_BUILT
 fi
 vx11d=$builddir/daemon/vx11d
 bench=$builddir/bench/bench-submit
-
 base=${VX11_BENCH_DIR:-/var/tmp}
+
+# Both: each bench in a shell of its own (its own traps and clean-up); a
+# failure of the first does not stop the second, and either makes us fail.
+if [ -z "$only" ]; then
+	keep_flag=
+	[ "$keep" = no ] || keep_flag=--keep
+	quick=
+	case " $* " in *" --quick "*) quick=--quick ;; esac
+	rc=0
+	sh "$0" $keep_flag --submit-only "$@" || rc=$?
+	echo
+	# shellcheck disable=SC2086 # word splitting of the flags is wanted
+	sh "$0" $keep_flag --spawn-only $quick ${VX11_BENCH_SPAWN_FLAGS:-} || rc=$?
+	exit $rc
+fi
+
+if [ "$only" = spawn ]; then
+	keep_flag=
+	[ "$keep" = no ] || keep_flag=--keep
+	exec "$builddir/bench/bench-spawn" --true "$builddir/bench/true-static" --vx11d "$vx11d" \
+		--seccomp-dir "$srcdir/policy/seccomp" --state-base "$base" $keep_flag "$@"
+fi
+
 dir=$(mktemp -d "$base/vx11-bench.XXXXXX")
+# Daughters run as other users and must reach their sockets in there.
+chmod 0711 "$dir"
 main_pid=
 small_pid=
 big_pid=
@@ -82,11 +123,14 @@ if [ "$fstype" = tmpfs ] || [ "$fstype" = ramfs ]; then
 fi
 
 # The bench policy: the "noop" task for the QUEUED path, room for every task
-# the run creates, and output buffers big enough for deep pipelines.
+# the run creates, and output buffers big enough for deep pipelines. No task
+# starts (max_running 0): this measures submission alone; bench-spawn
+# measures daughters.
 cat >"$dir/policy.json" <<'EOF'
 {
   "mode": "solo_madre",
   "limits": {
+    "max_running": 0,
     "max_queued": 100000000,
     "max_output_bytes": "1G"
   },
@@ -97,9 +141,11 @@ cat >"$dir/policy.json" <<'EOF'
 EOF
 
 start() {
-	# $1: name. Foreground daemon in the background; its pid is in $!.
-	"$vx11d" --socket "$dir/$1.sock" --state-dir "$dir/$1" --policy "$dir/policy.json" \
-		--log-target stderr 2>"$dir/$1.log" &
+	# $1: name. Foreground daemon in the background; its pid is in $!. Each
+	# has a runtime directory (the socket's: notify sockets, daughter.sock)
+	# and a cgroup root of its own: a daemon reaps what it finds in its root.
+	"$vx11d" --socket "$dir/$1.run/vx11.sock" --state-dir "$dir/$1" --policy "$dir/policy.json" \
+		--cgroup-root "vx11-bench-$$-$1" --log-target stderr 2>"$dir/$1.log" &
 }
 start main
 main_pid=$!
@@ -120,7 +166,8 @@ for name in main small big; do
 done
 
 rc=0
-"$bench" --socket "$dir/main.sock" --scale-socket "$dir/big.sock" --scale-empty-socket "$dir/small.sock" \
+"$bench" --socket "$dir/main.run/vx11.sock" --scale-socket "$dir/big.run/vx11.sock" \
+	--scale-empty-socket "$dir/small.run/vx11.sock" \
 	--sync-dir "$dir" "$@" || rc=$?
 echo "daemon logs: $(du -sh "$dir"/*.log | awk '{ printf "%s %s  ", $1, $2 }')"
 exit $rc

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Row 2 of bench-spawn: spawn_daughter() without the daemon, called as the
+ * daemon will call it. Set up once, as the daemon does at start and at
+ * policy load: a cgroup manager (its own root, the warm LIFO pool), the
+ * shared loopback network namespace, and the default seccomp profile
+ * compiled to BPF. Then per daughter: a job cgroup from the pool with the
+ * bundled policy's limits, spawn_daughter() with a dynamic-style uid, the
+ * filter, the netns and rlimits, and the end awaited as the daemon's event
+ * loop will: the pidfd readable (then reaped), and the cgroup's
+ * cgroup.events saying "populated 0" (POLLPRI); then the cgroup goes back.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "bench-spawn.h"
+#include "cgroup.h"
+#include "netns.h"
+#include "seccomp-profile.h"
+#include "spawn.h"
+#include "util.h"
+
+#define CHILD_TIMEOUT_MS 10000
+
+/* Set up once. The cgroup manager is not thread-safe: the lock guards it (the daemon will use it
+ * from its one loop thread). */
+static struct {
+	CgroupInfo info;
+	CgroupManager *mgr;
+	SeccompProgram *prog;
+	int netns_fd;
+	char unapplied[160];
+	pthread_mutex_t lock;
+} sb = {.netns_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static char *strdupf(const char *fmt, ...) _printf_(1, 2);
+static char *strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+/* Fills why with "skipped (...)" and returns r. */
+static int skipped(int r, char *why, size_t size, const char *fmt, ...) _printf_(4, 5);
+static int skipped(int r, char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int l = snprintf(why, size, "skipped (");
+
+	va_start(ap, fmt);
+	if (l > 0 && (size_t)l < size)
+		(void)vsnprintf(why + l, size - (size_t)l, fmt, ap);
+	va_end(ap);
+	if (strlen(why) + 2 <= size)
+		strcat(why, ")");
+	return r;
+}
+
+int sandbox_setup(const char *seccomp_dir, char *why, size_t size)
+{
+	_cleanup_free_ char *err = NULL, *json = NULL, *path = NULL;
+	char rel[64];
+	FILE *f;
+	size_t len = 0;
+	int r;
+
+	if (geteuid() != 0)
+		return skipped(-EPERM, why, size, "needs root");
+	r = cgroup_detect(&sb.info);
+	if (r < 0 || (sb.info.mode != CGROUP_MODE_UNIFIED && sb.info.mode != CGROUP_MODE_HYBRID))
+		return skipped(-EOPNOTSUPP, why, size, "no cgroup2 tree: %s",
+		               cgroup_mode_to_string(sb.info.mode));
+	snprintf(rel, sizeof(rel), "vx11-bench-spawn-%d", (int)getpid());
+	r = cgroup_manager_new(&sb.info, rel, &sb.mgr, &err);
+	if (r < 0)
+		return skipped(r, why, size, "cgroup_manager_new: %s", err ?: strerror(-r));
+	r = netns_loopback_open(&sb.netns_fd);
+	if (r < 0)
+		return skipped(r, why, size, "netns_loopback_open: %s", strerror(-r));
+	path = strdupf("%s/default.json", seccomp_dir);
+	if (!path)
+		return -ENOMEM;
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		return skipped(r, why, size, "%s: %s", path, strerror(-r));
+	}
+	r = getdelim(&json, &len, 0, f) < 0 ? -EIO : 0;
+	fclose(f);
+	if (r < 0)
+		return skipped(r, why, size, "cannot read %s", path);
+	/* Once, as the daemon does at policy load; each daughter only loads the program. */
+	r = seccomp_program_compile_json(json, "default", &sb.prog, &err);
+	if (r < 0)
+		return skipped(r, why, size, "%s: %s", path, err ?: strerror(-r));
+	return 0;
+}
+
+void sandbox_done(void)
+{
+	sb.mgr = cgroup_manager_free(sb.mgr);
+	if (sb.netns_fd >= 0)
+		close(sb.netns_fd);
+	sb.prog = seccomp_program_free(sb.prog);
+	cgroup_info_done(&sb.info);
+}
+
+/* Until the daughter is reaped and its cgroup is empty: what the daemon's event loop will watch. */
+static int wait_end(int pidfd, const Cgroup *cg, char **ret_error)
+{
+	uint64_t deadline = now_ns() + (uint64_t)CHILD_TIMEOUT_MS * 1000000u;
+	bool reaped = false;
+	int r = 0;
+
+	for (;;) {
+		struct pollfd p[2] = {
+		    {.fd = reaped ? -1 : pidfd, .events = POLLIN},
+		    {.fd = cgroup_events_fd(cg), .events = POLLPRI},
+		};
+		uint64_t now;
+		int k;
+
+		if (!reaped) {
+			siginfo_t si = {0};
+
+			if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG) < 0)
+				return -errno;
+			if (si.si_pid != 0) {
+				reaped = true;
+				if (si.si_code != CLD_EXITED || si.si_status != 0) {
+					if (ret_error)
+						*ret_error = strdupf("daughter ended: code %d status %d",
+						                     si.si_code, si.si_status);
+					r = -ECHILD;
+				}
+			}
+		}
+		if (reaped) {
+			k = cgroup_is_populated(cg);
+			if (k <= 0)
+				return k < 0 ? k : r;
+			if (p[1].fd < 0) /* legacy host: no events file */
+				return cgroup_wait_empty(cg, CHILD_TIMEOUT_MS * USEC_PER_MSEC) < 0
+				           ? -ETIMEDOUT
+				           : r;
+		}
+		now = now_ns();
+		if (now >= deadline)
+			break;
+		k = poll(p, 2, (int)((deadline - now) / 1000000 + 1));
+		if (k < 0 && errno != EINTR)
+			return -errno;
+	}
+	if (!reaped) {
+		siginfo_t si;
+
+		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		(void)waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED);
+	}
+	if (ret_error && !*ret_error)
+		*ret_error = strdupf("no end within %d s", CHILD_TIMEOUT_MS / 1000);
+	return -ETIMEDOUT; /* cgroup_release() kills what is left */
+}
+
+int sandbox_run(char *const argv[], char *const envp[], unsigned k, char **ret_error)
+{
+	CgroupLimits lim = CGROUP_LIMITS_NONE;
+	_cleanup_free_ char *unapplied = NULL;
+	Cgroup *cg = NULL;
+	SpawnRequest req;
+	pid_t pid;
+	int pidfd, r;
+
+	lim.memory_max = BENCH_MEMORY_BYTES;
+	lim.pids_max = BENCH_PIDS_MAX;
+	pthread_mutex_lock(&sb.lock);
+	r = cgroup_acquire(sb.mgr, &lim, &cg, &unapplied, ret_error);
+	if (unapplied && !sb.unapplied[0])
+		snprintf(sb.unapplied, sizeof(sb.unapplied), "%s", unapplied);
+	pthread_mutex_unlock(&sb.lock);
+	if (r < 0)
+		return r;
+
+	spawn_request_init(&req);
+	req.argv = argv;
+	req.envp = envp;
+	req.uid = req.gid = BENCH_UID + k; /* each worker its own, as dynamic users are */
+	req.cgroup = cg;
+	req.netns_fd = sb.netns_fd;
+	req.seccomp = sb.prog;
+	req.rlimits.nofile = BENCH_NOFILE;
+	req.rlimits.fsize = BENCH_FSIZE_BYTES;
+	r = spawn_daughter(&req, &pid, &pidfd, ret_error);
+	if (r >= 0) {
+		r = wait_end(pidfd, cg, ret_error);
+		close(pidfd);
+	}
+	pthread_mutex_lock(&sb.lock);
+	cgroup_release(sb.mgr, cg);
+	pthread_mutex_unlock(&sb.lock);
+	return r;
+}
+
+const char *sandbox_cgroup_mode(void)
+{
+	return cgroup_mode_to_string(sb.info.mode);
+}
+
+const char *sandbox_unapplied(void)
+{
+	return sb.unapplied;
+}
