@@ -767,7 +767,7 @@ int store_daughter_list(Store *s, const char *task_id, const char *status, uid_t
 		rc = store_bind_text(st, 2, status);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 3, sql_limit(limit));
-	if (rc == SQLITE_OK && owner != (uid_t)-1)
+	if (rc == SQLITE_OK && owner != (uid_t)-1 && !task_id)
 		rc = sqlite3_bind_int64(st, 4, owner);
 	if (rc != SQLITE_OK)
 		return store_fail_sqlite(s, rc, "bind");

@@ -8,6 +8,7 @@ unit_tests = \
 	tests/unit/test-frame \
 	tests/unit/test-queue \
 	tests/unit/test-store \
+	tests/unit/test-store-runner \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
 	tests/unit/test-rpc \
@@ -24,6 +25,8 @@ tests_unit_test_queue_SOURCES = tests/unit/test-queue.c tests/unit/tap.h
 tests_unit_test_queue_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_SOURCES = tests/unit/test-store.c tests/unit/tap.h
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit/tap.h
+tests_unit_test_store_runner_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/tap.h
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/tap.h

@@ -658,7 +658,7 @@ static void test_daughter_and_attempt_roundtrip(void)
 
 	/* No get for these: read back through the lists. */
 	Daughters ds = {};
-	CHECK_INTEQ(store_daughter_list(s, t.id, NULL, 0, copy_daughter, &ds), 0);
+	CHECK_INTEQ(store_daughter_list(s, t.id, NULL, (uid_t)-1, 0, copy_daughter, &ds), 0);
 	CHECK_INTEQ(ds.n, 2);
 	if (ds.n == 2) {
 		check_daughter_eq(&ds.d[0], &d);
@@ -747,30 +747,30 @@ static void test_daughter_and_attempt_updates_and_lists(void)
 	for (int i = 0; i < 4; i++)
 		CHECK_INTEQ(store_daughter_insert(s, &d[i]), 0);
 
-	CHECK_INTEQ(store_daughter_list(s, NULL, NULL, 0, collect_daughter_id, &ids), 0);
+	CHECK_INTEQ(store_daughter_list(s, NULL, NULL, (uid_t)-1, 0, collect_daughter_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 4);
 	for (size_t i = 0; i < 4 && i < ids.n; i++)
 		CHECK_STREQ(ids.ids[i], d[i].id);
 
 	ids.n = 0;
-	CHECK_INTEQ(store_daughter_list(s, NULL, "running", 0, collect_daughter_id, &ids), 0);
+	CHECK_INTEQ(store_daughter_list(s, NULL, "running", (uid_t)-1, 0, collect_daughter_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 2);
 	CHECK_STREQ(ids.ids[0], d[1].id);
 	CHECK_STREQ(ids.ids[1], d[2].id);
 
 	ids.n = 0;
-	CHECK_INTEQ(store_daughter_list(s, t2.id, NULL, 0, collect_daughter_id, &ids), 0);
+	CHECK_INTEQ(store_daughter_list(s, t2.id, NULL, (uid_t)-1, 0, collect_daughter_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 2);
 	CHECK_STREQ(ids.ids[0], d[1].id);
 	CHECK_STREQ(ids.ids[1], d[3].id);
 
 	ids.n = 0;
-	CHECK_INTEQ(store_daughter_list(s, t2.id, "exited", 0, collect_daughter_id, &ids), 0);
+	CHECK_INTEQ(store_daughter_list(s, t2.id, "exited", (uid_t)-1, 0, collect_daughter_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 1);
 	CHECK_STREQ(ids.ids[0], d[3].id);
 
 	ids.n = 0;
-	CHECK_INTEQ(store_daughter_list(s, NULL, NULL, 3, collect_daughter_id, &ids), 0);
+	CHECK_INTEQ(store_daughter_list(s, NULL, NULL, (uid_t)-1, 3, collect_daughter_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 3);
 
 	/* Update: every field but the ids; the status index follows. */
@@ -784,11 +784,11 @@ static void test_daughter_and_attempt_updates_and_lists(void)
 	d[1].error_last = (char *)"killed by cancel";
 	CHECK_INTEQ(store_daughter_update(s, &d[1]), 0);
 	ids.n = 0;
-	CHECK_INTEQ(store_daughter_list(s, NULL, "running", 0, collect_daughter_id, &ids), 0);
+	CHECK_INTEQ(store_daughter_list(s, NULL, "running", (uid_t)-1, 0, collect_daughter_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 1);
 	CHECK_STREQ(ids.ids[0], d[2].id);
 	Daughters ds = {};
-	CHECK_INTEQ(store_daughter_list(s, t2.id, "killed", 0, copy_daughter, &ds), 0);
+	CHECK_INTEQ(store_daughter_list(s, t2.id, "killed", (uid_t)-1, 0, copy_daughter, &ds), 0);
 	CHECK_INTEQ(ds.n, 1);
 	if (ds.n == 1)
 		check_daughter_eq(&ds.d[0], &d[1]);
