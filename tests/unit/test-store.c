@@ -278,6 +278,11 @@ static int copy_attempt(const Attempt *x, void *userdata)
 	a->switch_model_used = dup_or_null(x->switch_model_used);
 	a->cli_provider_used = dup_or_null(x->cli_provider_used);
 	a->error_message = dup_or_null(x->error_message);
+	a->cgroup = dup_or_null(x->cgroup);
+	a->reported_status = dup_or_null(x->reported_status);
+	a->status_text = dup_or_null(x->status_text);
+	a->unapplied = dup_or_null(x->unapplied);
+	a->result_json = dup_or_null(x->result_json);
 	return 0;
 }
 
