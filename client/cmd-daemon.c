@@ -38,8 +38,12 @@ const char watch_usage[] =
 	"\n"
 	"Subscribe to events (events.subscribe), of one task or of all those visible\n"
 	"to you, and print each as one line as it happens:\n"
-	"  AT TYPE task=TASK_ID status=STATUS [KEY=VALUE...]\n"
-	"or, with --json, one compact JSON object per line (the event's params).\n"
+	"  AT task.status task=TASK_ID status=STATUS [KEY=VALUE...]\n"
+	"  AT daughter.status task=TASK_ID daughter=ID attempt=N status=STATUS [KEY=VALUE...]\n"
+	"where a daughter's status is running, exited, failed, expired or killed, and\n"
+	"once it has ended reason=, exit_code= and signal= say how. Members whose\n"
+	"value is null are left out. With --json, each event's params are printed\n"
+	"instead, as one compact JSON object per line.\n"
 	"Once subscribed, \"vx11ctl: watching ...\" is written to stderr. Runs until\n"
 	"the daemon closes the connection, SIGINT or SIGTERM arrives, or the reader\n"
 	"of the output goes away; all exit 0.\n";
@@ -155,22 +159,34 @@ static void print_event_value(json_object *v)
 
 static void print_event(json_object *event)
 {
+	/* First these, in this order, under these shorter names; then the rest as the daemon sends them. */
+	static const struct {
+		const char *key, *word;
+	} leading[] = {
+		{ "task_id", "task" },
+		{ "daughter_id", "daughter" },
+		{ "attempt", "attempt" },
+		{ "status", "status" },
+	};
 	_cleanup_free_ char *at = value_to_text(json_get(event, "at")),
 			    *type = value_to_text(json_get(event, "type"));
 
 	printf("%s %s", at, type);
-	if (json_get(event, "task_id")) {
-		fputs(" task=", stdout);
-		print_event_value(json_get(event, "task_id"));
-	}
-	if (json_get(event, "status")) {
-		fputs(" status=", stdout);
-		print_event_value(json_get(event, "status"));
+	for (size_t i = 0; i < ELEMENTSOF(leading); i++) {
+		json_object *v = json_get(event, leading[i].key);
+
+		if (v) {
+			printf(" %s=", leading[i].word);
+			print_event_value(v);
+		}
 	}
 	json_object_object_foreach(event, key, v) {
 		_cleanup_free_ char *k = NULL;
+		bool skip = !v || streq(key, "at") || streq(key, "type");
 
-		if (streq(key, "at") || streq(key, "type") || streq(key, "task_id") || streq(key, "status"))
+		for (size_t i = 0; i < ELEMENTSOF(leading) && !skip; i++)
+			skip = streq(key, leading[i].key);
+		if (skip)
 			continue;
 		k = text_escape(key);
 		printf(" %s=", k);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Verbs about intents: submit (intent.submit) and result (result.get). */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 #include "rpc-client.h"
@@ -18,6 +21,8 @@ const struct option submit_options[] = {
 	{ "ttl", required_argument },
 	{ "retries", required_argument },
 	{ "idempotency-key", required_argument },
+	{ "wait", no_argument },
+	{ "timeout", required_argument },
 	{}
 };
 
@@ -29,6 +34,11 @@ const char submit_usage[] =
 	"then \"task ID queued\" when the status is QUEUED, the response when it is\n"
 	"DONE, and \"error: ERROR: REASON\" when it is ERROR. The exit status is 1\n"
 	"when the status is ERROR (e.g. off_by_policy, unknown_task), else 0.\n"
+	"\n"
+	"With --wait, a QUEUED intent is followed to the end of its task, whose result\n"
+	"is then printed as 'vx11ctl result' prints it; the exit status is 0 when the\n"
+	"task completed (status DONE), 4 when it failed (ERROR), 5 when it expired,\n"
+	"6 when it was cancelled, and 7 when --timeout passed first.\n"
 	"\n"
 	"Options:\n"
 	"  --text TEXT            what the intent asks, in words\n"
@@ -43,7 +53,9 @@ const char submit_usage[] =
 	"  --ttl SECONDS          time limit of each attempt\n"
 	"  --retries N            retries after a failed attempt\n"
 	"  --idempotency-key KEY  a resubmission with the same key returns the first\n"
-	"                         envelope and creates nothing\n";
+	"                         envelope and creates nothing\n"
+	"  --wait                 wait for the task to end and exit with its outcome\n"
+	"  --timeout SECONDS      with --wait: give up after SECONDS (exit 7)\n";
 
 const struct option result_options[] = {
 	{ "wait", required_argument },
@@ -89,6 +101,14 @@ static void print_envelope(json_object *envelope)
 		printf("degraded: yes\n");
 }
 
+static void print_result(const Cmd *cmd, json_object *result)
+{
+	if (cmd->json)
+		print_json(stdout, result, true);
+	else
+		print_members(stdout, result, 0, 0, NULL);
+}
+
 /* result.get with {correlation_id, wait_seconds?}: print it; the exit status tells how it ended. */
 static int show_result(const Cmd *cmd, json_object *params)
 {
@@ -99,10 +119,7 @@ static int show_result(const Cmd *cmd, json_object *params)
 	r = rpc_call(cmd, "result.get", params, &result);
 	if (r != 0)
 		return r;
-	if (cmd->json)
-		print_json(stdout, result, true);
-	else
-		print_members(stdout, result, 0, 0, NULL);
+	print_result(cmd, result);
 
 	status = json_get_string(result, "status");
 	if (streq(status, "ERROR") || streq(status, "CANCELLED") || streq(status, "EXPIRED"))
@@ -110,10 +127,79 @@ static int show_result(const Cmd *cmd, json_object *params)
 	return VX11_EXIT_OK;
 }
 
+/* The longest wait_seconds the daemon takes in one result.get. */
+#define WAIT_SECONDS_MAX 3600
+/* A daemon that answers a wait at once (the task moved without ending) is asked again after this. */
+#define WAIT_REPOLL_USEC (200 * USEC_PER_MSEC)
+
+/* The exit status for a task whose result.get status is `status`; -1 while it has not ended. */
+static int task_outcome(const char *status)
+{
+	if (streq(status, "QUEUED") || streq(status, "RUNNING"))
+		return -1;
+	if (streq(status, "DONE"))
+		return VX11_EXIT_OK;
+	if (streq(status, "ERROR"))
+		return VX11_EXIT_TASK_FAILED;
+	if (streq(status, "EXPIRED"))
+		return VX11_EXIT_TASK_EXPIRED;
+	if (streq(status, "CANCELLED"))
+		return VX11_EXIT_TASK_CANCELLED;
+	return VX11_EXIT_FAILED; /* a state this client does not know, but not one of waiting */
+}
+
+static void sleep_usec(uint64_t usec)
+{
+	struct timespec ts = { .tv_sec = (time_t)(usec / USEC_PER_SEC),
+			       .tv_nsec = (long)(usec % USEC_PER_SEC) * 1000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Follow an intent's task to its end with result.get and wait_seconds, one
+ * bounded wait after another (the daemon also answers early when the task
+ * moves), then print the last result. timeout_usec is UINT64_MAX for no limit.
+ */
+static int wait_for_task(const Cmd *cmd, const char *correlation_id, uint64_t timeout_usec)
+{
+	uint64_t deadline = timeout_usec == UINT64_MAX ? UINT64_MAX : now_monotonic_usec() + timeout_usec;
+
+	for (;;) {
+		_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
+		uint64_t start = now_monotonic_usec(), wait_ms = WAIT_SECONDS_MAX * 1000, now;
+		int outcome, r;
+
+		if (deadline != UINT64_MAX)
+			wait_ms = MIN(wait_ms, deadline > start ? (deadline - start) / USEC_PER_MSEC : 0);
+		json_set(params, "correlation_id", json_object_new_string(correlation_id));
+		json_set(params, "wait_seconds", json_object_new_double((double)wait_ms / 1000));
+		r = rpc_call(cmd, "result.get", params, &result);
+		if (r != 0)
+			return r;
+
+		outcome = task_outcome(json_get_string(result, "status"));
+		now = now_monotonic_usec();
+		if (outcome >= 0 || now >= deadline) {
+			print_result(cmd, result);
+			if (outcome >= 0)
+				return outcome;
+			fprintf(stderr, "vx11ctl: the task has not ended after %" PRIu64 " s\n",
+				timeout_usec / USEC_PER_SEC);
+			return VX11_EXIT_TIMEOUT;
+		}
+		if (now - start < WAIT_REPOLL_USEC)
+			sleep_usec(MIN(WAIT_REPOLL_USEC - (now - start), deadline - now));
+	}
+}
+
 int verb_submit(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object(), *envelope = NULL;
-	const char *payload = cmd_option(cmd, "payload"), *task = cmd_option(cmd, "task");
+	const char *payload = cmd_option(cmd, "payload"), *task = cmd_option(cmd, "task"), *status,
+		   *correlation_id;
+	uint64_t timeout_usec = UINT64_MAX;
 	int r;
 
 	json_set(params, "intent_type", json_object_new_string(cmd->args[0]));
@@ -139,6 +225,18 @@ int verb_submit(const Cmd *cmd)
 		json_set(require, "spawner", json_object_new_boolean(cmd_flag(cmd, "spawner")));
 	}
 
+	if (cmd_flag(cmd, "wait")) {
+		int64_t timeout;
+
+		r = cmd_option_int(cmd, "timeout", 0, &timeout);
+		if (r != 0)
+			return r;
+		/* Beyond 68 years, there is no difference from no limit, and no overflow. */
+		if (cmd_option(cmd, "timeout") && timeout <= INT32_MAX)
+			timeout_usec = (uint64_t)timeout * USEC_PER_SEC;
+	} else if (cmd_option(cmd, "timeout"))
+		return cmd_usage_error(cmd, "--timeout goes with --wait");
+
 	cmd_param_string(cmd, "priority", params, "priority");
 	cmd_param_string(cmd, "source", params, "source");
 	cmd_param_string(cmd, "idempotency-key", params, "idempotency_key");
@@ -157,8 +255,20 @@ int verb_submit(const Cmd *cmd)
 	else
 		print_envelope(envelope);
 
-	/* A --wait option goes here: for QUEUED, show_result() with the correlation id and wait_seconds. */
-	return streq(json_get_string(envelope, "status"), "ERROR") ? VX11_EXIT_FAILED : VX11_EXIT_OK;
+	status = json_get_string(envelope, "status");
+	if (streq(status, "ERROR"))
+		return VX11_EXIT_FAILED;
+	if (!cmd_flag(cmd, "wait") || !streq(status, "QUEUED"))
+		return VX11_EXIT_OK; /* DONE: the intent is already handled */
+
+	correlation_id = json_get_string(envelope, "correlation_id");
+	if (!correlation_id) {
+		fprintf(stderr, "vx11ctl: malformed reply from %s: no correlation_id\n", cmd->socket_path);
+		return VX11_EXIT_NO_DAEMON;
+	}
+	/* Whoever reads through a pipe learns the task id before the wait. */
+	fflush(stdout);
+	return wait_for_task(cmd, correlation_id, timeout_usec);
 }
 
 int verb_result(const Cmd *cmd)

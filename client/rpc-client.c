@@ -237,7 +237,14 @@ static int report_io_error(const Cmd *cmd, int r)
 	return VX11_EXIT_NO_DAEMON;
 }
 
-static int report_rpc_error(const Cmd *cmd, json_object *error)
+int64_t rpc_error_code(json_object *error)
+{
+	json_object *code = json_get(error, "code");
+
+	return json_object_is_type(code, json_type_int) ? json_object_get_int64(code) : 0;
+}
+
+int rpc_report_error(const Cmd *cmd, json_object *error)
 {
 	const char *message = json_get_string(error, "message");
 	const char *name = json_get_string(json_get(error, "data"), "name");
@@ -249,24 +256,45 @@ static int report_rpc_error(const Cmd *cmd, json_object *error)
 		_cleanup_free_ char *n = text_escape(name);
 		fprintf(stderr, "vx11ctl: %s (%s)\n", m, n);
 	} else
-		fprintf(stderr, "vx11ctl: %s (code %" PRId64 ")\n", m,
-			json_object_get_int64(json_get(error, "code")));
+		fprintf(stderr, "vx11ctl: %s (code %" PRId64 ")\n", m, rpc_error_code(error));
 	return VX11_EXIT_FAILED;
 }
 
-/* A reply's result (0 and a new reference, possibly NULL for null), or its error reported. */
-static int take_reply(const Cmd *cmd, json_object *reply, json_object **ret_result)
+/*
+ * A reply's result or error: 0 and a new reference in one of *ret_result
+ * (possibly NULL for null) and *ret_error, the other NULL; or the reply,
+ * malformed, reported.
+ */
+static int split_reply(const Cmd *cmd, json_object *reply, json_object **ret_result, json_object **ret_error)
 {
 	json_object *v;
 
 	if (json_object_object_get_ex(reply, "error", &v) && v) {
 		if (!json_object_is_type(v, json_type_object))
 			return report_io_error(cmd, -EBADMSG);
-		return report_rpc_error(cmd, v);
+		*ret_result = NULL;
+		*ret_error = json_object_get(v);
+		return 0;
 	}
 	if (!json_object_object_get_ex(reply, "result", &v))
 		return report_io_error(cmd, -EBADMSG);
 	*ret_result = json_object_get(v);
+	*ret_error = NULL;
+	return 0;
+}
+
+/* A reply's result (0 and a new reference, possibly NULL for null), or its error reported. */
+static int take_reply(const Cmd *cmd, json_object *reply, json_object **ret_result)
+{
+	_cleanup_json_ json_object *result = NULL, *error = NULL;
+	int r;
+
+	r = split_reply(cmd, reply, &result, &error);
+	if (r != 0)
+		return r;
+	if (error)
+		return rpc_report_error(cmd, error);
+	*ret_result = TAKE_PTR(result);
 	return 0;
 }
 
@@ -292,7 +320,8 @@ static int start_request(const Cmd *cmd, RpcClient *c, const char *method, json_
 	return 0;
 }
 
-int rpc_call(const Cmd *cmd, const char *method, json_object *params, json_object **ret_result)
+int rpc_call_try(const Cmd *cmd, const char *method, json_object *params, json_object **ret_result,
+		 json_object **ret_error)
 {
 	_cleanup_(rpc_client_done) RpcClient c = RPC_CLIENT_INIT;
 	int64_t id;
@@ -308,8 +337,22 @@ int rpc_call(const Cmd *cmd, const char *method, json_object *params, json_objec
 		if (r <= 0)
 			return report_io_error(cmd, r);
 		if (rpc_is_reply_to(msg, id))
-			return take_reply(cmd, msg, ret_result);
+			return split_reply(cmd, msg, ret_result, ret_error);
 	}
+}
+
+int rpc_call(const Cmd *cmd, const char *method, json_object *params, json_object **ret_result)
+{
+	_cleanup_json_ json_object *result = NULL, *error = NULL;
+	int r;
+
+	r = rpc_call_try(cmd, method, params, &result, &error);
+	if (r != 0)
+		return r;
+	if (error)
+		return rpc_report_error(cmd, error);
+	*ret_result = TAKE_PTR(result);
+	return 0;
 }
 
 static volatile sig_atomic_t stop_signal;

@@ -58,6 +58,21 @@ bool rpc_is_reply_to(json_object *msg, int64_t id);
  */
 int rpc_call(const Cmd *cmd, const char *method, json_object *params, json_object **ret_result);
 
+/*
+ * Like rpc_call(), for callers that act on some errors themselves: a JSON-RPC
+ * error is not reported but returned, so 0 means a reply came, with a new
+ * reference in exactly one of *ret_result (possibly NULL for null) and
+ * *ret_error, the other set to NULL. Anything else is reported and its exit
+ * status returned.
+ */
+int rpc_call_try(const Cmd *cmd, const char *method, json_object *params, json_object **ret_result,
+		 json_object **ret_error);
+/* Report an error object from rpc_call_try() as rpc_call() does; returns VX11_EXIT_FAILED. */
+int rpc_report_error(const Cmd *cmd, json_object *error);
+/* An error object's code, 0 when it has none. */
+int64_t rpc_error_code(json_object *error);
+#define RPC_CODE_NOT_FOUND (-32002) /* vx11.NotFound */
+
 /* Called by rpc_stream(); returns 0 to go on, an exit status to stop with, or
  * RPC_STREAM_END to stop with VX11_EXIT_OK. */
 typedef int (*RpcStreamFn)(const Cmd *cmd, json_object *msg, void *userdata);

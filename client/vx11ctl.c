@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,12 +33,17 @@ static const Verb verbs[] = {
 	{ "result",    verb_result,    1, 1, result_options,    "show an intent's result", result_usage },
 	{ "tasks",     verb_tasks,     0, 0, tasks_options,     "list tasks",              tasks_usage },
 	{ "task",      verb_task,      1, 1, NULL,              "show one task",           task_usage },
+	{ "logs",      verb_logs,      1, 1, logs_options,      "show a task's output",    logs_usage },
 	{ "cancel",    verb_cancel,    1, 1, NULL,              "cancel a task",           cancel_usage },
 	{ "daughters", verb_daughters, 0, 0, daughters_options, "list daughters",          daughters_usage },
+	{ "spawn",     verb_spawn,     1, UINT_MAX, spawn_options, "run a command as a daughter",
+	  spawn_usage, .options_first = true },
 	{ "status",    verb_status,    0, 0, NULL,              "show the daemon's state", status_usage },
 	{ "audit",     verb_audit,     0, 0, audit_options,     "list the audit log",      audit_usage },
 	{ "watch",     verb_watch,     0, 1, NULL,              "print events live",       watch_usage },
 	{ "reload",    verb_reload,    0, 0, NULL,              "reload the policy",       reload_usage },
+	{ "heartbeat", verb_heartbeat, 0, 0, heartbeat_options, "say a daughter is alive", heartbeat_usage },
+	{ "report",    verb_report,    0, 0, report_options,    "report from a daughter",  report_usage },
 };
 /* clang-format on */
 
@@ -81,7 +87,8 @@ static void help(void)
 	       "  --version      show the version\n"
 	       "\n"
 	       "Exit status: 0 success; 1 the daemon refused the request or the intent failed;\n"
-	       "2 bad usage; 3 vx11d could not be reached. See vx11ctl(1).\n",
+	       "2 bad usage; 3 vx11d could not be reached; and for 'submit --wait', 4 the task\n"
+	       "failed, 5 it expired, 6 it was cancelled, 7 --timeout passed. See vx11ctl(1).\n",
 	       DEFAULT_SOCKET);
 }
 
@@ -122,6 +129,15 @@ static int verb_option_index(const Verb *verb, const char *name)
 	return -1;
 }
 
+/* The index of the verb option written as -LETTER (its .val), -1 if none. */
+static int verb_letter_index(const Verb *verb, int letter)
+{
+	for (int i = 0; verb->options && verb->options[i].name; i++)
+		if (verb->options[i].val == letter)
+			return i;
+	return -1;
+}
+
 const char *cmd_option(const Cmd *cmd, const char *name)
 {
 	int i = verb_option_index(cmd->verb, name);
@@ -138,7 +154,7 @@ void cmd_param_string(const Cmd *cmd, const char *name, json_object *params, con
 		json_set(params, key, json_object_new_string(v));
 }
 
-int cmd_param_int(const Cmd *cmd, const char *name, int64_t min, json_object *params, const char *key)
+int cmd_option_int(const Cmd *cmd, const char *name, int64_t min, int64_t *ret)
 {
 	const char *v = cmd_option(cmd, name);
 	int64_t n;
@@ -149,14 +165,28 @@ int cmd_param_int(const Cmd *cmd, const char *name, int64_t min, json_object *pa
 		return cmd_usage_error(cmd, "--%s wants an integer, not '%s'", name, v);
 	if (n < min)
 		return cmd_usage_error(cmd, "--%s must be at least %" PRId64, name, min);
+	*ret = n;
+	return 0;
+}
+
+int cmd_param_int(const Cmd *cmd, const char *name, int64_t min, json_object *params, const char *key)
+{
+	int64_t n;
+	int r;
+
+	if (!cmd_option(cmd, name))
+		return 0;
+	r = cmd_option_int(cmd, name, min, &n);
+	if (r != 0)
+		return r;
 	json_set(params, key, json_object_new_int64(n));
 	return 0;
 }
 
 /*
  * How the user wrote the option getopt_long complained about. A long option
- * is the word before any '='; "-h" is the only short option, so any other
- * letter came from a cluster like "-x".
+ * is the word before any '='; anything else was a letter, alone ("-x") or in
+ * a cluster ("-fx"). --help is the one long option whose value is a letter.
  */
 static void option_token(char *argv[], char buf[static 64])
 {
@@ -179,7 +209,8 @@ static bool takes_no_argument(const struct option *options, const char *token)
 
 /*
  * One getopt_long pass over argv. Before the verb (cmd->verb NULL) it stops at
- * the first operand; after it, operands and options may be mixed. Returns
+ * the first operand; after it, operands and options may be mixed, unless the
+ * verb runs a command line (Verb.options_first), whose options are its own. Returns
  * PARSE_GO_ON, or the exit status when there is nothing more to do (help,
  * version, a usage error).
  */
@@ -187,7 +218,8 @@ static int parse_options(Cmd *cmd, int argc, char *argv[])
 {
 	struct option options[ELEMENTSOF(global_options) + VERB_OPTIONS_MAX + 1] = {};
 	size_t n = 0;
-	char token[64];
+	char shortopts[4 + 2 * VERB_OPTIONS_MAX], token[64];
+	size_t k = 0;
 	int c;
 
 	for (size_t i = 0; i < ELEMENTSOF(global_options); i++)
@@ -202,7 +234,24 @@ static int parse_options(Cmd *cmd, int argc, char *argv[])
 
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, cmd->verb ? ":h" : "+:h", options, NULL)) >= 0) {
+	/* "+": stop at the first operand (the verb, or the command line `spawn` runs). */
+	if (!cmd->verb || cmd->verb->options_first)
+		shortopts[k++] = '+';
+	shortopts[k++] = ':';
+	shortopts[k++] = 'h';
+	for (int i = 0; cmd->verb && cmd->verb->options && cmd->verb->options[i].name; i++) {
+		const struct option *o = &cmd->verb->options[i];
+
+		if (o->val > 0 && o->val < 0x100) { /* a verb option that has a letter too */
+			assert(o->val != 'h' && o->val != ':' && o->val != '+');
+			shortopts[k++] = (char)o->val;
+			if (o->has_arg == required_argument)
+				shortopts[k++] = ':';
+		}
+	}
+	shortopts[k] = '\0';
+
+	while ((c = getopt_long(argc, argv, shortopts, options, NULL)) >= 0) {
 		switch (c) {
 		case 'h':
 			if (cmd->verb)
@@ -230,6 +279,8 @@ static int parse_options(Cmd *cmd, int argc, char *argv[])
 				return cmd_usage_error(cmd, "option %s takes no argument", token);
 			return cmd_usage_error(cmd, "unknown option %s", token);
 		default:
+			if (c < ARG_VERB_FIRST)
+				c = ARG_VERB_FIRST + verb_letter_index(cmd->verb, c);
 			assert(c >= ARG_VERB_FIRST && c < ARG_VERB_FIRST + VERB_OPTIONS_MAX);
 			cmd->values[c - ARG_VERB_FIRST] = optarg ? optarg : "";
 		}

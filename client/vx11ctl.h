@@ -20,6 +20,11 @@ enum {
 	VX11_EXIT_FAILED = 1,    /* the daemon answered with an error, or the intent failed */
 	VX11_EXIT_USAGE = 2,     /* bad command line */
 	VX11_EXIT_NO_DAEMON = 3, /* cannot connect, or the connection broke before the reply */
+	/* How a task followed to its end (submit --wait) ended, when not completed. */
+	VX11_EXIT_TASK_FAILED = 4,    /* result status ERROR: the task failed */
+	VX11_EXIT_TASK_EXPIRED = 5,   /* EXPIRED: its last attempt ran out of time */
+	VX11_EXIT_TASK_CANCELLED = 6, /* CANCELLED */
+	VX11_EXIT_TIMEOUT = 7,        /* --timeout passed before the task ended */
 };
 
 #define VERB_OPTIONS_MAX 16
@@ -30,9 +35,11 @@ typedef struct Verb {
 	const char *name;
 	int (*run)(const Cmd *cmd);   /* returns an exit status */
 	unsigned min_args, max_args;  /* operands after the verb */
-	const struct option *options; /* the verb's long options or NULL; .name and .has_arg are used */
+	const struct option *options; /* the verb's options or NULL: .name, .has_arg, and .val a letter
+					 for a short form (-f) or 0 */
 	const char *summary;          /* one line, for 'vx11ctl --help' */
 	const char *usage;            /* the text of 'vx11ctl VERB --help' */
+	bool options_first;           /* options end at the first operand (a command line to run follows) */
 } Verb;
 
 /* One parsed command line. */
@@ -63,6 +70,9 @@ int cmd_usage_error(const Cmd *cmd, const char *format, ...) _printf_(2, 3);
  */
 void cmd_param_string(const Cmd *cmd, const char *name, json_object *params, const char *key);
 int cmd_param_int(const Cmd *cmd, const char *name, int64_t min, json_object *params, const char *key);
+/* The verb option `name` as an integer no smaller than `min`: 0, with *ret set
+ * only when the option was given (so it may hold a default), or VX11_EXIT_USAGE. */
+int cmd_option_int(const Cmd *cmd, const char *name, int64_t min, int64_t *ret);
 
 /* A client cannot do anything useful without memory: say so and exit 1. */
 _Noreturn void oom(void);
@@ -86,3 +96,10 @@ int verb_watch(const Cmd *cmd);
 int verb_reload(const Cmd *cmd);
 extern const struct option audit_options[];
 extern const char status_usage[], audit_usage[], watch_usage[], reload_usage[];
+
+int verb_logs(const Cmd *cmd);
+int verb_heartbeat(const Cmd *cmd);
+int verb_report(const Cmd *cmd);
+int verb_spawn(const Cmd *cmd);
+extern const struct option logs_options[], heartbeat_options[], report_options[], spawn_options[];
+extern const char logs_usage[], heartbeat_usage[], report_usage[], spawn_usage[];

@@ -225,6 +225,19 @@ const ParamSpec logs_params[] = {
 	{}
 };
 
+/* The length of buf[0..n) without a trailing sequence cut short. */
+static ssize_t utf8_whole_prefix(const char *buf, ssize_t n)
+{
+	for (ssize_t i = n - 1; i >= 0 && i >= n - 4; i--) {
+		unsigned char c = (unsigned char)buf[i];
+		if ((c & 0xC0) == 0x80)
+			continue; /* a continuation byte: look further back */
+		ssize_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+		return (n - i < want && i > 0) ? i : n;
+	}
+	return n;
+}
+
 typedef struct PickAttempt {
 	int64_t number; /* PARAM_INT_UNSET: the latest */
 	char id[ID_STRING_MAX];
@@ -292,8 +305,11 @@ int method_task_logs(Call *call, json_object *params, json_object **ret, RpcErro
 	if (n < 0)
 		return rpc_error(err, RPC_INTERNAL, "internal error: reading %s: %s", path, strerror(errno));
 
-	/* The text may stop inside a UTF-8 sequence or hold NULs: the JSON
-	 * string stays valid, offsets keep counting the file's raw bytes. */
+	/* A chunk ends before a UTF-8 sequence it would cut, so a reader going
+	 * chunk by chunk sees every character whole; only bytes that are invalid
+	 * in the file itself (or NULs) become '?'. Offsets count raw bytes. */
+	if (n > 0 && offset + (uint64_t)n < (uint64_t)st.st_size)
+		n = utf8_whole_prefix(buf, n);
 	for (ssize_t i = 0; i < n; i++)
 		if (buf[i] == 0)
 			buf[i] = '?';

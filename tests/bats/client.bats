@@ -1,11 +1,14 @@
 #!/usr/bin/env bats
 # vx11ctl as a user would use it, against the real daemon: help, a first
 # session, --json output equal to the raw protocol, the socket choice and the
-# exit codes (0 success, 1 daemon error or intent ERROR, 2 usage, 3 no daemon).
+# exit codes (0 success, 1 daemon error or intent ERROR, 2 usage, 3 no daemon,
+# 4-7 how a task followed by submit --wait ended). No daughter runs here
+# (max_running is 0); daughters.bats drives logs, spawn, heartbeat, report and
+# watch against real ones.
 
 load helpers
 
-VERBS=(submit result tasks task cancel daughters status audit watch reload)
+VERBS=(submit result tasks task logs cancel daughters spawn status audit watch reload heartbeat report)
 
 setup() {
 	vx11_setup
@@ -184,13 +187,15 @@ norm() {
 	[[ $stderr == *"(vx11.InvalidParams)"* ]]
 }
 
-@test "exit 1 for a plain submitter's audit and reload (vx11.PermissionDenied)" {
+@test "exit 1 for a plain submitter's audit, reload and spawn (vx11.PermissionDenied)" {
 	require_root
 	start_daemon
 	install -m 0755 "$VX11CTL" "$T/vx11ctl"
 	run -1 --separate-stderr as_submitter_nobody "$T/vx11ctl" --socket "$VX11_SOCKET" audit
 	[[ $stderr == *"(vx11.PermissionDenied)"* ]]
 	run -1 --separate-stderr as_submitter_nobody "$T/vx11ctl" --socket "$VX11_SOCKET" reload
+	[[ $stderr == *"(vx11.PermissionDenied)"* ]]
+	run -1 --separate-stderr as_submitter_nobody "$T/vx11ctl" --socket "$VX11_SOCKET" spawn /bin/true
 	[[ $stderr == *"(vx11.PermissionDenied)"* ]]
 	run -0 as_submitter_nobody "$T/vx11ctl" --socket "$VX11_SOCKET" status
 }
@@ -287,4 +292,137 @@ norm() {
 	stop_daemon
 	wait_exit "$wpid" 50
 	equals "$DAEMON_STATUS" 0
+}
+
+@test "usage errors of logs, spawn, heartbeat, report and submit --wait exit 2 without connecting" {
+	nowhere=(--socket "$T/nothing.sock")
+	run -2 --separate-stderr ctl "${nowhere[@]}" logs
+	[[ $stderr == *"vx11ctl logs --help"* ]]
+	run -2 --separate-stderr ctl "${nowhere[@]}" logs t --stderr --both
+	[[ $stderr == *"--stderr and --both"* ]]
+	run -2 --separate-stderr ctl "${nowhere[@]}" logs t --attempt 0
+	[[ $stderr == *"--attempt must be at least 1"* ]]
+	run -2 ctl "${nowhere[@]}" logs t --attempt x
+	# -f is a letter of logs only.
+	run -2 --separate-stderr ctl "${nowhere[@]}" tasks -f
+	[[ $stderr == *"unknown option -f"* ]]
+
+	run -2 --separate-stderr ctl "${nowhere[@]}" spawn
+	[[ $stderr == *"vx11ctl spawn --help"* ]]
+	run -2 --separate-stderr ctl "${nowhere[@]}" spawn true
+	[[ $stderr == *"absolute path"* ]]
+	run -2 ctl "${nowhere[@]}" spawn --ttl soon /bin/true
+	run -2 --separate-stderr ctl "${nowhere[@]}" spawn --no-such-option /bin/true
+	[[ $stderr == *"unknown option --no-such-option"* ]]
+	# After COMMAND, options are the command's: this one got as far as connecting.
+	run -3 ctl "${nowhere[@]}" spawn /bin/echo --no-such-option -x --json
+
+	run -2 --separate-stderr ctl "${nowhere[@]}" submit x --timeout 5
+	[[ $stderr == *"--timeout goes with --wait"* ]]
+	run -2 ctl "${nowhere[@]}" submit x --wait --timeout -1
+	run -2 ctl "${nowhere[@]}" submit x --wait --timeout soon
+
+	# report checks its options before it looks for a daughter.
+	run -2 --separate-stderr env -u VX11_DAUGHTER_ID -u VX11_DAUGHTER_TOKEN "$VX11CTL" "${nowhere[@]}" report --result '[1]'
+	[[ $stderr == *"--result wants a JSON object"* ]]
+	run -2 --separate-stderr env -u VX11_DAUGHTER_ID -u VX11_DAUGHTER_TOKEN "$VX11CTL" "${nowhere[@]}" report --tokens-cli -3
+	[[ $stderr == *"--tokens-cli must be at least 0"* ]]
+}
+
+@test "heartbeat and report outside a daughter: exit 2, saying so" {
+	start_daemon
+	for verb in heartbeat report; do
+		run -2 --separate-stderr env -u VX11_DAUGHTER_ID -u VX11_DAUGHTER_TOKEN "$VX11CTL" $verb
+		equals "$output" ""
+		equals "$stderr" "vx11ctl: $verb works only inside a daughter: \$VX11_DAUGHTER_ID is not set; see 'vx11ctl $verb --help'"
+		# An id without its token is no better.
+		run -2 --separate-stderr env -u VX11_DAUGHTER_TOKEN VX11_DAUGHTER_ID=01a2015c-0000-7000-8000-000000000000 "$VX11CTL" $verb --status x
+		[[ $stderr == *"works only inside a daughter: \$VX11_DAUGHTER_TOKEN is not set"* ]]
+	done
+	# And a made-up identity gets no further than the daemon's refusal.
+	run -1 --separate-stderr env VX11_DAUGHTER_ID=01a2015c-0000-7000-8000-000000000000 VX11_DAUGHTER_TOKEN=00000000000000000000000000000000 "$VX11CTL" heartbeat
+	[[ $stderr == *"(vx11.NotFound)"* ]]
+	equals "$output" ""
+}
+
+@test "logs: an unknown task, and a task with no attempt yet, are vx11.NotFound (exit 1)" {
+	start_daemon
+	run -1 --separate-stderr ctl logs no-such-task
+	[[ $stderr == *"no such task"*"(vx11.NotFound)"* ]]
+	equals "$output" ""
+	# Following a task that does not exist is an error at once, not a wait.
+	run -1 --separate-stderr timeout 10 "$VX11CTL" logs -f no-such-task
+	[[ $stderr == *"(vx11.NotFound)"* ]]
+	run -1 --separate-stderr ctl --json logs no-such-task
+	equals "$(norm <<<"$output")" "$(call task.logs '{"task_id":"no-such-task"}' | norm .error)"
+
+	# max_running 0 holds the queue: this task has no attempt.
+	tid=$(submit_queued noop | jq -r .response.task_id)
+	run -1 --separate-stderr ctl logs "$tid" --both
+	[[ $stderr == *"(vx11.NotFound)"* ]]
+	run -1 --separate-stderr ctl logs "$tid" --attempt 3
+	[[ $stderr == *"(vx11.NotFound)"* ]]
+}
+
+@test "logs -f waits for an attempt to start, and gives up with exit 1 when the task ends without one" {
+	start_daemon
+	tid=$(submit_queued noop | jq -r .response.task_id)
+	(
+		_bg_close_fds
+		exec "$VX11CTL" logs -f "$tid"
+	) >"$T/logs.out" 2>"$T/logs.err" &
+	lpid=$!
+	sleep 1
+	alive "$lpid"
+
+	# Meanwhile a reader that goes away ends a wait with 0, with no output to fail on.
+	start=$(date +%s%N)
+	run -0 timeout 10 bash -c '"$0" logs -f "$1" | true; exit "${PIPESTATUS[0]}"' "$VX11CTL" "$tid"
+	elapsed=$((($(date +%s%N) - start) / 1000000))
+	((elapsed < 3000))
+
+	result task.cancel "{\"task_id\":\"$tid\"}" >/dev/null
+	wait_exit "$lpid" 50
+	equals "$DAEMON_STATUS" 1
+	equals "$(cat "$T/logs.out")" ""
+	grep -q "(vx11.NotFound)" "$T/logs.err"
+}
+
+@test "submit --wait: DONE exits 0 at once, ERROR 1, a cancelled task 6, --timeout 7" {
+	start_daemon
+	run -0 ctl submit hello --wait
+	[[ ${lines[0]} == *"  DONE  MADRE  fallback_local" ]]
+	run -1 ctl submit hello --switch --wait
+	[[ $output == *"error: off_by_policy: "* ]]
+
+	# Held in the queue (max_running 0): the wait ends with the timeout.
+	start=$(date +%s%N)
+	run -7 --separate-stderr ctl submit noop --spawner --wait --timeout 1
+	elapsed=$((($(date +%s%N) - start) / 1000000))
+	((elapsed >= 900 && elapsed < 4000))
+	[[ ${lines[1]} =~ ^task\ ([0-9a-f-]+)\ queued$ ]]
+	[[ $output == *"status: QUEUED"* ]]
+	equals "$stderr" "vx11ctl: the task has not ended after 1 s"
+
+	# Cancelled while waited for: exit 6, and the final result printed.
+	(
+		_bg_close_fds
+		exec "$VX11CTL" submit noop --spawner --wait
+	) >"$T/wait.out" 2>"$T/wait.err" &
+	wpid=$!
+	for _ in $(seq 50); do grep -q queued "$T/wait.out" && break; sleep 0.1; done
+	tid=$(awk '$1 == "task" && $3 == "queued" { print $2 }' "$T/wait.out")
+	[[ -n $tid ]]
+	sleep 0.3
+	alive "$wpid"
+	result task.cancel "{\"task_id\":\"$tid\"}" >/dev/null
+	wait_exit "$wpid" 50
+	equals "$DAEMON_STATUS" 6
+	grep -qx "status: CANCELLED" "$T/wait.out"
+	grep -qx "  task_id: $tid" "$T/wait.out"
+
+	# --json: the envelope, then the final result.
+	run -7 --separate-stderr ctl --json submit noop --spawner --wait --timeout 0
+	check "$(jq -s -c . <<<"$output")" 'length == 2 and .[0].status == "QUEUED" and .[1].status == "QUEUED"
+		and .[1].correlation_id == .[0].correlation_id and .[1].result.task_id == .[0].response.task_id'
 }
