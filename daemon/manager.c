@@ -147,7 +147,7 @@ static bool commit_paced(Manager *m)
 	if (store_pending_is_durable(m->store) || now >= m->last_commit + COMMIT_PACE_USEC)
 		return false;
 	if (!m->commit_timer)
-		(void)sd_event_add_time(m->event, &m->commit_timer, CLOCK_MONOTONIC, m->last_commit + COMMIT_PACE_USEC, 0,
+		(void)sd_event_add_time(m->event, &m->commit_timer, CLOCK_MONOTONIC, m->last_commit + COMMIT_PACE_USEC, 100,
 					on_commit_timer, m);
 	else {
 		(void)sd_event_source_set_time(m->commit_timer, m->last_commit + COMMIT_PACE_USEC);

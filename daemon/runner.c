@@ -598,7 +598,7 @@ int runner_setup_sources(Runner *r)
 	if (k >= 0)
 		k = sd_event_source_set_enabled(r->dispatch_source, SD_EVENT_OFF);
 	if (k >= 0)
-		k = sd_event_add_time(r->m->event, &r->retry_timer, CLOCK_REALTIME, 0, 0, on_retry_timer, r);
+		k = sd_event_add_time(r->m->event, &r->retry_timer, CLOCK_REALTIME, 0, USEC_PER_MSEC, on_retry_timer, r);
 	if (k < 0)
 		return k;
 	e = queue_peek(r->m->retry_queue);

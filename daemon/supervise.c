@@ -32,6 +32,8 @@
 
 #define KILL_STUCK_USEC (5 * USEC_PER_SEC) /* after cgroup.kill, give up waiting for "populated 0" */
 #define LEGACY_POLL_USEC (20 * USEC_PER_MSEC)
+/* sd-event's default timer slack is 250 ms; deadlines here are meant to the millisecond. */
+#define TIMER_ACCURACY USEC_PER_MSEC
 
 static void check_done(Hija *h);
 
@@ -237,7 +239,7 @@ static void kill_cgroup_now(Hija *h)
 	if (r < 0)
 		log_error_errno(r, "daughter %s: cannot kill cgroup %s: %m", h->d.id, cgroup_name(h->cgroup));
 	h->kill_timer = sd_event_source_disable_unref(h->kill_timer);
-	(void)sd_event_add_time_relative(loop(h), &h->kill_timer, CLOCK_MONOTONIC, KILL_STUCK_USEC, 0, on_kill_stuck, h);
+	(void)sd_event_add_time_relative(loop(h), &h->kill_timer, CLOCK_MONOTONIC, KILL_STUCK_USEC, TIMER_ACCURACY, on_kill_stuck, h);
 }
 
 static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata)
@@ -264,7 +266,7 @@ void hija_kill(Hija *h, KillReason why)
 		/* The main process first, politely; the whole cgroup after the grace. */
 		if (syscall(SYS_pidfd_send_signal, h->pidfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
 			log_warning_errno(errno, "daughter %s: cannot send SIGTERM: %m", h->d.id);
-		(void)sd_event_add_time_relative(loop(h), &h->kill_timer, CLOCK_MONOTONIC, h->grace_usec, 0,
+		(void)sd_event_add_time_relative(loop(h), &h->kill_timer, CLOCK_MONOTONIC, h->grace_usec, TIMER_ACCURACY,
 						 on_grace_over, h);
 		return;
 	}
@@ -360,7 +362,7 @@ static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	if (!h->empty) {
 		check_empty(h);
 		if (!h->empty && cgroup_events_fd(h->cgroup) < 0 && !h->poll_timer)
-			(void)sd_event_add_time_relative(loop(h), &h->poll_timer, CLOCK_MONOTONIC, LEGACY_POLL_USEC, 0,
+			(void)sd_event_add_time_relative(loop(h), &h->poll_timer, CLOCK_MONOTONIC, LEGACY_POLL_USEC, TIMER_ACCURACY,
 							 on_legacy_poll, h);
 	}
 	/* The main process is gone, so the grace period has no one to spare. */
@@ -574,9 +576,9 @@ int hija_watch(Hija *h)
 		k = sd_event_add_io(loop(h), &h->notify_source, h->notify_fd, EPOLLIN, on_notify, h);
 	/* Deadlines count from the moment it runs. */
 	if (k >= 0 && h->ttl_usec > 0)
-		k = sd_event_add_time_relative(loop(h), &h->ttl_timer, CLOCK_MONOTONIC, h->ttl_usec, 0, on_ttl, h);
+		k = sd_event_add_time_relative(loop(h), &h->ttl_timer, CLOCK_MONOTONIC, h->ttl_usec, TIMER_ACCURACY, on_ttl, h);
 	if (k >= 0 && h->hb_usec > 0)
-		k = sd_event_add_time_relative(loop(h), &h->hb_timer, CLOCK_MONOTONIC, h->hb_usec, 0,
+		k = sd_event_add_time_relative(loop(h), &h->hb_timer, CLOCK_MONOTONIC, h->hb_usec, TIMER_ACCURACY,
 					       on_heartbeat_missed, h);
 	if (k < 0) {
 		/* It runs but cannot be watched: stop it rather than leave it unsupervised. */

@@ -69,7 +69,11 @@ bats_tests = \
 	tests/bats/persistence.bats \
 	tests/bats/permissions.bats \
 	tests/bats/client.bats \
-	tests/bats/daemon.bats
+	tests/bats/daemon.bats \
+	tests/bats/daughters.bats \
+	tests/bats/deadlines.bats \
+	tests/bats/recovery.bats \
+	tests/bats/sandbox.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS

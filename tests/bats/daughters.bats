@@ -12,6 +12,8 @@
 load helpers
 
 setup() {
+	# Daughters need root: cgroups, dynamic uids.
+	require_root
 	vx11_setup
 }
 
@@ -67,7 +69,7 @@ attempt_of() {
 	wait_status "$cat_id" completed >/dev/null
 	out=$(task_logs "$cat_id" stdout)
 	equals "$(count_lines "$out")" 1
-	check "$out" '. == {task_id: $t, correlation_id: $c, task_type: "echo", text: "h\u00e9llo \"world\"\nline two",
+	check_json "$out" '. == {task_id: $t, correlation_id: $c, task_type: "echo", text: "h\u00e9llo \"world\"\nline two",
 		payload: {k: [1, 2], s: "x"}, source: "madre", priority: 0, attempt: 1, mutation_level: 0}' \
 		--arg t "$cat_id" --arg c "$(jq -r .correlation_id <<<"$intent")"
 
@@ -95,28 +97,28 @@ attempt_of() {
 	nosuch=$(submit_task nosuch)
 
 	t=$(wait_status "$(jq -r .response.task_id <<<"$ok")" completed)
-	check "$t" '.daughters | length == 1 and .[0].status == "exited" and .[0].mutation_level == 0'
-	check "$(attempt_of "$t")" '.number == 1 and .status == "succeeded" and .reason == "exited" and .exit_code == 0
+	check_json "$t" '.daughters | length == 1 and .[0].status == "exited" and .[0].mutation_level == 0'
+	check_json "$(attempt_of "$t")" '.number == 1 and .status == "succeeded" and .reason == "exited" and .exit_code == 0
 		and .signal == null and .error_message == null and (.cgroup | test("^job-[0-9]+$"))
 		and .cpu_usec >= 0 and .memory_peak_bytes > 0'
 	r=$(result result.get "$(jq -c '{correlation_id}' <<<"$ok")")
-	check "$r" '.status == "DONE" and .error == null and .result.reason == "exited" and .result.exit_code == 0
+	check_json "$r" '.status == "DONE" and .error == null and .result.reason == "exited" and .result.exit_code == 0
 		and .result.output_tail == "fine\n" and .result.attempt == 1'
 
 	t=$(wait_status "$(jq -r .response.task_id <<<"$exit7")" failed)
-	check "$t" '.daughters[0].status == "failed"'
-	check "$(attempt_of "$t")" '.status == "failed" and .reason == "exited" and .exit_code == 7 and .signal == null'
+	check_json "$t" '.daughters[0].status == "failed"'
+	check_json "$(attempt_of "$t")" '.status == "failed" and .reason == "exited" and .exit_code == 7 and .signal == null'
 	r=$(result result.get "$(jq -c '{correlation_id}' <<<"$exit7")")
-	check "$r" '.status == "ERROR" and .error == "failed" and .result.reason == "exited" and .result.exit_code == 7'
+	check_json "$r" '.status == "ERROR" and .error == "failed" and .result.reason == "exited" and .result.exit_code == 7'
 
 	t=$(wait_status "$segv" failed)
-	check "$(attempt_of "$t")" '.reason == "signaled" and .signal == 11 and .exit_code == null'
+	check_json "$(attempt_of "$t")" '.reason == "signaled" and .signal == 11 and .exit_code == null'
 
 	t=$(wait_status "$sys" failed)
-	check "$(attempt_of "$t")" '.reason == "seccomp" and .signal == 31 and .exit_code == null'
+	check_json "$(attempt_of "$t")" '.reason == "seccomp" and .signal == 31 and .exit_code == null'
 
 	t=$(wait_status "$nosuch" failed)
-	check "$(attempt_of "$t")" '.reason == "spawn_failed" and .exit_code == null and .signal == null
+	check_json "$(attempt_of "$t")" '.reason == "spawn_failed" and .exit_code == null and .signal == null
 		and .error_message == "execve(/no/such): No such file or directory"'
 }
 
@@ -140,8 +142,8 @@ EOF
 
 	# Four attempts, the last three at mutation level 1..3 with mutations[0].
 	t=$(wait_status "$(jq -r .response.task_id <<<"$stubborn")" failed)
-	check "$t" '.task.current_retry == 3 and .task.max_retries == 3 and .task.mutation_level == 3 and .task.next_attempt_at == null'
-	check "$t" '[.daughters[] | [.mutation_level, .status, .attempts[0].number, .attempts[0].reason, .attempts[0].exit_code]]
+	check_json "$t" '.task.current_retry == 3 and .task.max_retries == 3 and .task.mutation_level == 3 and .task.next_attempt_at == null'
+	check_json "$t" '[.daughters[] | [.mutation_level, .status, .attempts[0].number, .attempts[0].reason, .attempts[0].exit_code]]
 		== [[0, "failed", 1, "exited", 3], [1, "failed", 2, "exited", 3], [2, "failed", 3, "exited", 3], [3, "failed", 4, "exited", 3]]'
 	id=$(jq -r .response.task_id <<<"$stubborn")
 	equals "$(task_logs "$id" stdout 1)" "attempt=1 level=0 arg=base"
@@ -149,13 +151,13 @@ EOF
 	equals "$(task_logs "$id" stdout 4)" "attempt=4 level=3 arg=m1"
 	equals "$(task_logs "$id" stderr 4)" "oops m1"
 	r=$(result result.get "$(jq -c '{correlation_id}' <<<"$stubborn")")
-	check "$r" '.status == "ERROR" and .error == "failed" and .result.attempt == 4 and .result.exit_code == 3
+	check_json "$r" '.status == "ERROR" and .error == "failed" and .result.attempt == 4 and .result.exit_code == 3
 		and .result.output_tail == "attempt=4 level=3 arg=m1\n" and .result.stderr_tail == "oops m1\n"'
 
 	# A retry can adapt: level 2 runs other arguments, and succeeds.
 	t=$(wait_status "$adapts" completed)
-	check "$t" '.task.current_retry == 2 and .task.mutation_level == 2'
-	check "$t" '[.daughters[] | [.mutation_level, .status, .attempts[0].reason, .attempts[0].exit_code]]
+	check_json "$t" '.task.current_retry == 2 and .task.mutation_level == 2'
+	check_json "$t" '[.daughters[] | [.mutation_level, .status, .attempts[0].reason, .attempts[0].exit_code]]
 		== [[0, "failed", "exited", 3], [1, "failed", "exited", 3], [2, "exited", "exited", 0]]'
 	equals "$(task_logs "$adapts" stdout)" "attempt=3 level=2 arg=fixed"
 }
@@ -170,7 +172,7 @@ EOF
 	start_daemon
 	# A gate holds the slot until everything is queued.
 	gate=$(submit_task block)
-	wait_status "$gate" running >/dev/null
+	wait_running "$gate" >/dev/null
 	flaky=$(submit_task flaky '{"priority":"P0"}')
 	blocks=()
 	for i in 1 2 3; do
@@ -180,17 +182,17 @@ EOF
 
 	for retry in 1 2 3; do
 		block=${blocks[retry - 1]}
-		wait_status "$block" running >/dev/null
+		wait_running "$block" >/dev/null
 		t=$(wait_status "$flaky" retrying)
-		check "$t" '.task.current_retry == $r and .task.mutation_level == $r and (.daughters | length) == $r' --argjson r "$retry"
+		check_json "$t" '.task.current_retry == $r and .task.mutation_level == $r and (.daughters | length) == $r' --argjson r "$retry"
 		expect=$(awk -v r="$retry" 'BEGIN { d = 0.2 * 2 ^ (r - 1); print (d > 0.5 ? 0.5 : d) }')
 		delay=$(jq "$JQ_TS"'(.task.next_attempt_at | ts) - (.daughters[-1].ended_at | ts)' <<<"$t")
-		holds "$delay >= $expect - 0.005 && $delay <= $expect + 0.005"
+		holds "$delay >= $expect - 0.05 && $delay <= $expect + 0.05"
 		# Past its deadline, with the slot taken: still retrying.
 		next=$(jq -r .task.next_attempt_at <<<"$t")
 		wait_for 20 is_past "$next" 0.2
-		check "$(task_get "$flaky")" '.task.status == "retrying"'
-		check "$(result daemon.status)" '.daughters_running == 1'
+		check_json "$(task_get "$flaky")" '.task.status == "retrying"'
+		check_json "$(result daemon.status)" '.daughters_running == 1'
 		# The slot frees: the P0 retry, not the next P1 blocker.
 		result task.cancel "$(jq -cn --arg id "$block" '{task_id:$id}')" >/dev/null
 		t=$(wait_task "$flaky" '(.daughters | length) == $n and .daughters[-1].ended_at != null' 50 --argjson n "$((retry + 1))")
@@ -198,7 +200,7 @@ EOF
 		holds "$(ts_s "$started") >= $(ts_s "$next")"
 	done
 	t=$(wait_status "$flaky" failed)
-	check "$t" '.task.current_retry == 3 and ([.daughters[].attempts[0].exit_code] == [1, 1, 1, 1])'
+	check_json "$t" '.task.current_retry == 3 and ([.daughters[].attempts[0].exit_code] == [1, 1, 1, 1])'
 	wait_status "${blocks[2]}" cancelled >/dev/null
 }
 
@@ -235,13 +237,13 @@ EOF
 	pages=0
 	while :; do
 		page=$(result task.logs "$(jq -cn --arg id "$out" --argjson o "$offset" '{task_id:$id, attempt:1, stream:"stdout", offset:$o, max_bytes:4000}')")
-		check "$page" '.task_id == $id and .attempt == 1 and .stream == "stdout" and .offset == $o and .size == $size
+		check_json "$page" '.task_id == $id and .attempt == 1 and .stream == "stdout" and .offset == $o and .size == $size
 			and .next_offset == $o + (.data | length)' --arg id "$out" --argjson o "$offset" --argjson size "$size"
 		data+=$(jq -j .data <<<"$page"; echo x)
 		data=${data%x}
 		pages=$((pages + 1))
 		jq -e .eof >/dev/null <<<"$page" && break
-		check "$page" '(.data | length) == 4000'
+		check_json "$page" '(.data | length) == 4000'
 		offset=$(jq .next_offset <<<"$page")
 		((pages < 20))
 	done
@@ -257,12 +259,12 @@ EOF
 	# The result carries the last 4 KiB of each stream.
 	r=$(result result.get "$(jq -c '{correlation_id}' <<<"$env")")
 	tail=$(expect 2 | tail -c 4096)
-	check "$r" '.status == "DONE" and .result.attempt == 2 and .result.output_tail == $t + "\n"
+	check_json "$r" '.status == "DONE" and .result.attempt == 2 and .result.output_tail == $t + "\n"
 		and .result.stderr_tail == "stderr of attempt 2\n"' --arg t "$tail"
 
 	# output_max "4K": the first 4096 bytes are kept, the rest dropped.
 	page=$(result task.logs "$(jq -cn --arg id "$small" '{task_id:$id, stream:"stdout"}')")
-	check "$page" '.size == 4096 and .eof == true and (.data | length) == 4096'
+	check_json "$page" '.size == 4096 and .eof == true and (.data | length) == 4096'
 	equals "$(jq -j .data <<<"$page")" "$(expect 1 | head -c 4096)"
 
 	check_error "$(call task.logs "$(jq -cn --arg id "$out" '{task_id:$id, stream:"stdout", attempt:3}')")" -32002 vx11.NotFound 1
@@ -292,15 +294,15 @@ EOF
 
 	mapfile -t replies < <(task_logs "$id" stdout)
 	equals "${#replies[@]}" 4
-	check "${replies[0]}" '.id == 1 and .result.status == "ok" and .result.daughter_id == $d and (.result.heartbeat_at | type) == "string"' --arg d "$did"
-	check "${replies[1]}" '.id == 2 and .result == {status: "ok", daughter_id: $d, attempt_number: 1, reported_status: "halfway"}' --arg d "$did"
+	check_json "${replies[0]}" '.id == 1 and .result.status == "ok" and .result.daughter_id == $d and (.result.heartbeat_at | type) == "string"' --arg d "$did"
+	check_json "${replies[1]}" '.id == 2 and .result == {status: "ok", daughter_id: $d, attempt_number: 1, reported_status: "halfway"}' --arg d "$did"
 	check_error "${replies[2]}" -32002 vx11.NotFound 3
 	check_error "${replies[3]}" -32001 vx11.PermissionDenied 4
 
-	check "$(attempt_of "$t")" '.reported_status == "halfway" and .result == {answer: 42, list: [1, "two"]} and .tokens_used_cli == 5'
-	check "$t" "$JQ_TS"'(.daughters[0].last_heartbeat_at | ts) > (.daughters[0].started_at | ts)'
+	check_json "$(attempt_of "$t")" '.reported_status == "halfway" and .result == {answer: 42, list: [1, "two"]} and .tokens_used_cli == 5'
+	check_json "$t" "$JQ_TS"'(.daughters[0].last_heartbeat_at | ts) > (.daughters[0].started_at | ts)'
 	r=$(result result.get "$(jq -c '{correlation_id}' <<<"$env")")
-	check "$r" '.status == "DONE" and .result.report == {answer: 42, list: [1, "two"]}'
+	check_json "$r" '.status == "DONE" and .result.report == {answer: 42, list: [1, "two"]}'
 
 	# The token dies with its daughter.
 	read -r did2 token < <(task_logs "$id" stderr)
@@ -308,7 +310,7 @@ EOF
 	reply=$(printf '%s\n' "$(req daughter.report "$(jq -cn --arg d "$did" --arg t "$token" '{daughter_id:$d, token:$t, status:"late"}')")" |
 		socat -t 5 - "UNIX-CONNECT:$T/daughter.sock")
 	check_error "$reply" -32002 vx11.NotFound 1
-	check "$(attempt_of "$(task_get "$id")")" '.reported_status == "halfway"'
+	check_json "$(attempt_of "$(task_get "$id")")" '.reported_status == "halfway"'
 }
 
 @test "task.cancel of a running task kills its whole cgroup; of a retrying one, stops the retries" {
@@ -323,14 +325,14 @@ EOF
 		| .tasks.later = {command: ["/bin/false"], max_retries: 2, backoff: {base_seconds: 30, max_seconds: 30}}'
 	start_daemon
 	id=$(submit_task tree)
-	wait_status "$id" running >/dev/null
+	wait_running "$id" >/dev/null
 	wait_for 50 eval '(($(task_pids "$id" | wc -l) == 3))'
 
 	reply=$(result task.cancel "$(jq -cn --arg id "$id" '{task_id:$id}')")
-	check "$reply" '. == {status: "cancelled", task_id: $id, cancelled_daughters_count: 1}' --arg id "$id"
+	check_json "$reply" '. == {status: "cancelled", task_id: $id, cancelled_daughters_count: 1}' --arg id "$id"
 	t=$(wait_task "$id" '.task.status == "cancelled" and .daughters[0].ended_at != null')
-	check "$t" '(.daughters | length) == 1 and .daughters[0].status == "killed" and .task.current_retry == 0'
-	check "$(attempt_of "$t")" '.reason == "cancelled" and .status == "killed" and .signal == 9'
+	check_json "$t" '(.daughters | length) == 1 and .daughters[0].status == "killed" and .task.current_retry == 0'
+	check_json "$(attempt_of "$t")" '.reason == "cancelled" and .status == "killed" and .signal == 9'
 	wait_for 20 no_task_pids "$id"
 	check_error "$(call task.cancel "$(jq -cn --arg id "$id" '{task_id:$id}')")" -32003 vx11.Conflict 1
 
@@ -338,16 +340,16 @@ EOF
 	later=$(submit_task later)
 	wait_status "$later" retrying >/dev/null
 	reply=$(result task.cancel "$(jq -cn --arg id "$later" '{task_id:$id}')")
-	check "$reply" '.status == "cancelled" and .cancelled_daughters_count == 0'
-	check "$(task_get "$later")" '.task.status == "cancelled" and (.daughters | length) == 1 and .task.next_attempt_at == null'
-	check "$(result daemon.status)" '.daughters_running == 0 and .counts.cancelled == 2'
+	check_json "$reply" '.status == "cancelled" and .cancelled_daughters_count == 0'
+	check_json "$(task_get "$later")" '.task.status == "cancelled" and (.daughters | length) == 1 and .task.next_attempt_at == null'
+	check_json "$(result daemon.status)" '.daughters_running == 0 and .counts.cancelled == 2'
 }
 
 @test "max_running 1: runnable tasks start in priority order, first come first served within one" {
 	policy_file '.limits.max_running = 1 | .tasks.block = {command: ["/bin/sleep", "100"], max_retries: 0}'
 	start_daemon
 	block=$(submit_task block)
-	wait_status "$block" running >/dev/null
+	wait_running "$block" >/dev/null
 	names=(a b c d e f)
 	prios=(P3 P1 P0 P1 P2 P0)
 	declare -A ids
@@ -355,8 +357,8 @@ EOF
 		ids[${names[i]}]=$(submit_task noop "{\"priority\":\"${prios[i]}\"}")
 	done
 	# One slot, taken: they all wait.
-	check "$(result task.list '{"status":"pending"}')" '.count == 6'
-	check "$(result daemon.status)" '.daughters_running == 1'
+	check_json "$(result task.list '{"status":"pending"}')" '.count == 6'
+	check_json "$(result daemon.status)" '.daughters_running == 1'
 
 	result task.cancel "$(jq -cn --arg id "$block" '{task_id:$id}')" >/dev/null
 	lines=
@@ -385,7 +387,7 @@ EOF
 
 	got=$(jq -c --arg id "$id" 'select(.method == "event" and .params.type == "daughter.status" and .params.task_id == $id)
 		| .params | [.daughter_id, .attempt, .mutation_level, .status, .reason, .exit_code, .signal]' "$T/ev.out" | jq -sc .)
-	check "$got" '. == [[$d0, 1, 0, "running", null, null, null], [$d0, 1, 0, "failed", "exited", 2, null],
+	check_json "$got" '. == [[$d0, 1, 0, "running", null, null, null], [$d0, 1, 0, "failed", "exited", 2, null],
 		[$d1, 2, 1, "running", null, null, null], [$d1, 2, 1, "exited", "exited", 0, null]]' \
 		--arg d0 "$(jq -r '.daughters[0].id' <<<"$t")" --arg d1 "$(jq -r '.daughters[1].id' <<<"$t")"
 	# Each daughter's running event comes before the task status that follows its end.
@@ -396,14 +398,14 @@ EOF
 @test "daemon.status: daughters_running, and the job cgroup root where the daughter really is" {
 	policy_file '.tasks.block = {command: ["/bin/sleep", "100"], max_retries: 0}'
 	start_daemon
-	check "$(result daemon.status)" '.daughters_running == 0'
+	check_json "$(result daemon.status)" '.daughters_running == 0'
 	id=$(submit_task block)
-	t=$(wait_status "$id" running)
+	t=$(wait_running "$id")
 	wait_for 30 eval '[[ -n $(task_pids "$id") ]]'
 	pid=$(task_pids "$id")
 
 	st=$(result daemon.status)
-	check "$st" '.daughters_running == 1 and .counts.running == 1 and .cgroup.mode == $m and .cgroup.problem == null' \
+	check_json "$st" '.daughters_running == 1 and .counts.running == 1 and .cgroup.mode == $m and .cgroup.problem == null' \
 		--arg m "$(expected_cgroup_mode)"
 	root=$(jq -r .cgroup.job_root <<<"$st")
 	[[ $root == */"$VX11_CGROUP_ROOT" ]]
@@ -412,5 +414,5 @@ EOF
 
 	result task.cancel "$(jq -cn --arg id "$id" '{task_id:$id}')" >/dev/null
 	wait_status "$id" cancelled >/dev/null
-	wait_for 30 eval "check \"\$(result daemon.status)\" '.daughters_running == 0'"
+	wait_for 30 eval "check_json \"\$(result daemon.status)\" '.daughters_running == 0'"
 }

@@ -210,17 +210,16 @@ vx11_setup() {
 	vx11_tmpdir
 }
 
-# Pids of live processes whose environment names a daughter (any daemon's).
+# Pids of live daughters of this test's daemon (their VX11_SOCKET is in $T).
 daughter_pids() {
 	local e pid
-	for e in /proc/[0-9]*/environ; do
+	[[ -n $T ]] || return 0
+	for e in $(grep -lzx "VX11_SOCKET=$T/daughter.sock" /proc/[0-9]*/environ 2>/dev/null); do
 		pid=${e#/proc/}
 		pid=${pid%/environ}
-		[[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
-		if tr '\0' '\n' 2>/dev/null <"$e" | grep -q '^VX11_DAUGHTER_ID=' && alive "$pid"; then
-			echo "$pid"
-		fi
+		alive "$pid" && echo "$pid"
 	done
+	return 0
 }
 
 # No process of any daughter may outlive its test: wait a little (a kill in
@@ -358,6 +357,11 @@ submit_many() {
 check() {
 	local json=$1 filter=$2
 	shift 2
+	# jq -e on empty input succeeds: a command that printed nothing must fail.
+	if [[ -z ${json//[[:space:]]/} ]]; then
+		echo "check failed: no JSON to check ($filter)" >&2
+		return 1
+	fi
 	if ! jq -e "$@" "$filter" >/dev/null 2>&1 <<<"$json"; then
 		echo "check failed: $filter" >&2
 		echo "  on: $json" >&2
@@ -638,4 +642,21 @@ holds() {
 		echo "does not hold: $1" >&2
 		return 1
 	fi
+}
+
+# check_json JSON FILTER [jq args...]: check, and no JSON at all fails too.
+# jq 1.6 -e exits 0 on empty input, so check "$(a failed command)" passes.
+check_json() {
+	if [[ -z ${1//[[:space:]]/} ]]; then
+		echo "check failed: $2" >&2
+		echo "  on nothing (the command that should have printed the JSON failed?)" >&2
+		return 1
+	fi
+	check "$@"
+}
+
+# wait_running TASK_ID [TENTHS]: wait until the task runs and its last
+# daughter is past spawning (its pid and cgroup are known); print task.get.
+wait_running() {
+	wait_task "$1" '.task.status == "running" and .daughters[-1].status == "running"' "${2:-100}"
 }

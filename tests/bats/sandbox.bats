@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# Confinement of daughters through the real daemon: the hostile probe run as
+# a daughter beside another one, memory_max ending an attempt "oom", a fork
+# bomb bounded by pids_max and a TTL while the daemon keeps answering, and
+# the user a daughter runs as.
+#
+# The probe (tests/hostile-probe) only ever runs as a daughter here, and
+# refuses to try anything at all when it finds itself root.
+
+load helpers
+
+setup() {
+	# Daughters need root: cgroups, dynamic uids.
+	require_root
+	vx11_setup
+}
+
+teardown() {
+	vx11_teardown
+}
+
+attempt_of() {
+	jq -c ".daughters[${2:--1}].attempts[0]" <<<"$1"
+}
+
+@test "the hostile probe, run as a daughter beside another, finds every way out blocked; the daemon carries on" {
+	probe=$VX11_BUILDDIR/tests/hostile-probe
+	if [[ ! -x $probe ]]; then
+		echo "$probe not found: build it (make check builds it; by hand: make tests/hostile-probe)" >&2
+		return 1
+	fi
+	# Where the daughter's uid can reach it, whatever the build directory's modes.
+	cp "$probe" "$T/hostile-probe"
+	chmod 0755 "$T/hostile-probe"
+	# A file of another user's, 0600: nobody's, not the daughter's dynamic uid.
+	echo "not for daughters" >"$T/secret"
+	chown nobody "$T/secret"
+	chmod 0600 "$T/secret"
+	# The probe's own pids.max: in the v1 pids hierarchy on a hybrid host,
+	# else in its unified cgroup. Known only inside, so a wrapper finds it.
+	wrapper=$(daughter_script hostile.sh <<'EOF'
+#!/bin/sh
+probe=$1
+shift
+p=$(/usr/bin/sed -n 's/^[0-9]*:pids://p' /proc/self/cgroup)
+if [ -n "$p" ] && [ "$p" != / ]; then
+	limit=/sys/fs/cgroup/pids$p/pids.max
+else
+	limit=/sys/fs/cgroup$(/usr/bin/sed -n 's/^0:://p' /proc/self/cgroup)/pids.max
+fi
+exec "$probe" --limit-file "$limit" "$@"
+EOF
+)
+	base='.limits.max_running = 2 | .tasks.sleeper = {command: ["/bin/sleep", "100"], max_retries: 0}'
+	policy_file "$base"
+	start_daemon
+
+	sleeper=$(submit_task sleeper)
+	t=$(wait_running "$sleeper")
+	wait_for 30 eval '[[ -n $(task_pids "$sleeper") ]]'
+	spid=$(task_pids "$sleeper")
+	procs=$(result daemon.status | jq -r .cgroup.job_root)/$(attempt_of "$t" | jq -r .cgroup)/cgroup.procs
+	equals "$(cat "$procs")" "$spid"
+
+	cmd=$(json_argv "$wrapper" "$T/hostile-probe" --kill "$DAEMON_PID" --sibling "$spid" \
+		--cgroup-procs "$procs" --secret "$T/secret" --netns)
+	policy_file "$base | .tasks.hostile = {command: $cmd, network: false, seccomp: \"default\", max_retries: 0,
+		ttl_seconds: 30, limits: {pids_max: 32}}"
+	check_json "$(result policy.reload)" '.status == "reloaded"'
+	id=$(submit_task hostile)
+	t=$(wait_status "$id" completed 300) || {
+		task_logs "$id" stdout >&2
+		task_logs "$id" stderr >&2
+		return 1
+	}
+	out=$(task_logs "$id" stdout)
+	echo "$out"
+	# Every check the options ask for was made, and each one was blocked.
+	for name in inherited-fds no-new-privs capabilities seccomp uid unshare-user mount ptrace \
+		process_vm_readv bpf cgroup-procs cgroup-limit kill read-secret network; do
+		grep -qx "$name blocked" <<<"$out"
+	done
+	equals "$(grep -cv ' blocked$' <<<"$out")" 0
+	check_json "$(attempt_of "$t")" '.reason == "exited" and .exit_code == 0'
+
+	# Its targets are as they were, and the daemon still answers.
+	alive "$DAEMON_PID"
+	check_json "$(result daemon.status)" '.pid == $p and .daughters_running == 1' --argjson p "$DAEMON_PID"
+	alive "$spid"
+	equals "$(cat "$procs")" "$spid"
+	check_json "$(task_get "$sleeper")" '.task.status == "running"'
+	result task.cancel "$(jq -cn --arg id "$sleeper" '{task_id:$id}')" >/dev/null
+	wait_status "$sleeper" cancelled >/dev/null
+}
+
+@test "memory_max: a daughter that allocates past it ends with reason oom; one that stays below it completes" {
+	s=$(daughter_script grow.sh <<'EOF'
+#!/bin/sh
+x=$(/usr/bin/head -c "$1" /dev/zero | /usr/bin/tr '\0' a)
+echo "${#x}"
+EOF
+)
+	policy_file '.limits.max_running = 2
+		| .tasks.big = {command: ["'"$s"'", "200000000"], max_retries: 0, limits: {memory_max: "32M"}}
+		| .tasks.small = {command: ["'"$s"'", "1000000"], max_retries: 0, limits: {memory_max: "32M"}}'
+	start_daemon
+	big=$(submit_queued big)
+	small=$(submit_task small)
+
+	t=$(wait_status "$(jq -r .response.task_id <<<"$big")" failed 200)
+	check_json "$t" '.daughters[0].status == "failed"'
+	check_json "$(attempt_of "$t")" '.reason == "oom" and .status == "failed" and .exit_code == null
+		and .memory_peak_bytes > 16777216 and .memory_peak_bytes <= 33554432'
+	r=$(result result.get "$(jq -c '{correlation_id}' <<<"$big")")
+	check_json "$r" '.status == "ERROR" and .result.reason == "oom"'
+
+	t=$(wait_status "$small" completed 100)
+	check_json "$(attempt_of "$t")" '.reason == "exited" and .exit_code == 0'
+	equals "$(task_logs "$small" stdout)" 1000000
+}
+
+@test "a fork bomb is held to pids_max and ended by its TTL while the daemon keeps answering; nothing is left" {
+	# prlimit's RLIMIT_NPROC (the daughter's uid is its own) is a second
+	# bound in case pids_max were not applied: this test must never run wild.
+	policy_file '.tasks.bomb = {command: ["/usr/bin/prlimit", "--nproc=64", "/bin/bash", "-c", ":(){ :|:& };:; exec /bin/sleep 100"],
+		ttl_seconds: 3, grace_seconds: 0, max_retries: 0, limits: {pids_max: 16}}'
+	start_daemon
+	id=$(submit_task bomb)
+	wait_running "$id" >/dev/null
+
+	most=0
+	slowest=0
+	end=$(awk -v n="$(now_s)" 'BEGIN { print n + 15 }')
+	while holds "$(now_s) < $end" 2>/dev/null; do
+		n=$(task_pids "$id" | wc -l)
+		((n > most)) && most=$n
+		t0=$(now_s)
+		st=$(rpc "$(req daemon.status)")
+		t1=$(now_s)
+		check_json "$st" '.result.pid == $p' --argjson p "$DAEMON_PID"
+		slowest=$(awk -v a="$slowest" -v x="$t0" -v y="$t1" 'BEGIN { d = y - x; print (d > a ? d : a) }')
+		t=$(task_get "$id")
+		jq -e '.task.status == "running"' >/dev/null <<<"$t" || break
+		sleep 0.1
+	done
+	echo "most processes at once: $most; slowest daemon.status: $slowest s"
+	((most >= 6))
+	((most <= 16))
+	holds "$slowest < 1"
+
+	t=$(wait_status "$id" expired 50)
+	check_json "$(attempt_of "$t")" '.reason == "ttl_expired" and .status == "expired"'
+	took=$(jq "$JQ_TS"'(.daughters[0].ended_at | ts) - (.daughters[0].started_at | ts)' <<<"$t")
+	holds "$took >= 3 - 0.01 && $took <= 3 + 0 + 1"
+	no_task_pids "$id"
+}
+
+@test "user: a named user runs the daughter with that user's ids; root is refused at spawn, nothing runs" {
+	s=$(daughter_script ids.sh <<'EOF'
+#!/bin/sh
+/usr/bin/id -u
+/usr/bin/id -g
+/usr/bin/id -G
+EOF
+)
+	policy_file '.limits.max_running = 2
+		| .tasks.nobody = {command: ["'"$s"'"], user: "nobody", max_retries: 0}
+		| .tasks.root = {command: ["'"$s"'"], user: "root", max_retries: 0}'
+	start_daemon
+	nobody=$(submit_task nobody)
+	root=$(submit_task root)
+
+	t=$(wait_status "$nobody" completed)
+	check_json "$(attempt_of "$t")" '.uid == $u' --argjson u "$(id -u nobody)"
+	equals "$(task_logs "$nobody" stdout)" "$(id -u nobody)"$'\n'"$(id -g nobody)"$'\n'"$(id -G nobody)"
+
+	t=$(wait_status "$root" failed)
+	check_json "$(attempt_of "$t")" '.reason == "spawn_failed" and (.error_message | test("root"))'
+	equals "$(task_logs "$root" stdout)" ""
+}
+
+@test "seccomp: default and strict load a filter, strict refuses the AF_INET socket default allows, none loads none" {
+	s=$(daughter_script inet.sh <<'EOF'
+#!/bin/bash
+/bin/grep '^Seccomp:' /proc/self/status
+# Nothing listens on the discard port of the daughter's own loopback.
+exec 3<>/dev/tcp/127.0.0.1/9
+EOF
+)
+	policy_file '.limits.max_running = 3
+		| .tasks.default = {command: ["'"$s"'"], max_retries: 0, network: false}
+		| .tasks.strict = {command: ["'"$s"'"], max_retries: 0, network: false, seccomp: "strict"}
+		| .tasks.none = {command: ["'"$s"'"], max_retries: 0, network: false, seccomp: "none"}'
+	start_daemon
+	declare -A ids
+	for p in default strict none; do
+		ids[$p]=$(submit_task "$p")
+	done
+	for p in default strict none; do
+		t=$(wait_status "${ids[$p]}" failed)
+		check_json "$(attempt_of "$t")" '.reason == "exited" and .exit_code == 1'
+	done
+	equals "$(task_logs "${ids[default]}" stdout)" $'Seccomp:\t2'
+	equals "$(task_logs "${ids[strict]}" stdout)" $'Seccomp:\t2'
+	equals "$(task_logs "${ids[none]}" stdout)" $'Seccomp:\t0'
+	grep -q 'socket: Operation not permitted' <<<"$(task_logs "${ids[strict]}" stderr)"
+	grep -q 'connect: Connection refused' <<<"$(task_logs "${ids[default]}" stderr)"
+	grep -q 'connect: Connection refused' <<<"$(task_logs "${ids[none]}" stderr)"
+}
