@@ -676,6 +676,9 @@ int policy_get_user(json_object *v, const char *path, char **ret, char **error)
 		if (r < 0)
 			return policy_error(error, r, path, "cannot look up user \"%s\": %s", name,
 					    strerror(-r));
+		if (uid == 0)
+			return policy_error(error, -EINVAL, path, "user \"%s\" is uid 0: daughters never run as root",
+					    name);
 		u = strdup(name);
 		if (!u)
 			return policy_oom(error);

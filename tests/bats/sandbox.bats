@@ -155,7 +155,7 @@ EOF
 	no_task_pids "$id"
 }
 
-@test "user: a named user runs the daughter with that user's ids; root is refused at spawn, nothing runs" {
+@test "user: a named user runs the daughter with that user's ids; root is refused when the policy loads" {
 	s=$(daughter_script ids.sh <<'EOF'
 #!/bin/sh
 /usr/bin/id -u
@@ -164,19 +164,18 @@ EOF
 EOF
 )
 	policy_file '.limits.max_running = 2
-		| .tasks.nobody = {command: ["'"$s"'"], user: "nobody", max_retries: 0}
-		| .tasks.root = {command: ["'"$s"'"], user: "root", max_retries: 0}'
+		| .tasks.nobody = {command: ["'"$s"'"], user: "nobody", max_retries: 0}'
 	start_daemon
 	nobody=$(submit_task nobody)
-	root=$(submit_task root)
 
 	t=$(wait_status "$nobody" completed)
 	check_json "$(attempt_of "$t")" '.uid == $u' --argjson u "$(id -u nobody)"
 	equals "$(task_logs "$nobody" stdout)" "$(id -u nobody)"$'\n'"$(id -g nobody)"$'\n'"$(id -G nobody)"
 
-	t=$(wait_status "$root" failed)
-	check_json "$(attempt_of "$t")" '.reason == "spawn_failed" and (.error_message | test("root"))'
-	equals "$(task_logs "$root" stdout)" ""
+	policy_file '.limits.max_running = 2 | .tasks.root = {command: ["'"$s"'"], user: "root", max_retries: 0}'
+	reply=$(call policy.reload)
+	check_json "$reply" '.error.message | test("tasks.root.user: user \"root\" is uid 0")'
+	check_json "$(submit '{"intent_type":"root","require":{"spawner":true}}')" '.status == "ERROR" and .error == "unknown_task"'
 }
 
 @test "seccomp: default and strict load a filter, strict refuses the AF_INET socket default allows, none loads none" {
