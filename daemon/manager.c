@@ -88,7 +88,11 @@ static int load_runnable(const Task *t, void *userdata)
 	w->n++;
 	if (id_from_string(t->id, &id) < 0)
 		return 0;
-	w->r = queue_push(w->m->queue, &id, t->priority, t->seq, t->next_attempt_at);
+	/* A retry waits out its backoff, also across a restart. */
+	if (t->status == TASK_RETRYING && t->next_attempt_at > now_realtime_usec())
+		w->r = queue_push(w->m->retry_queue, &id, 0, t->next_attempt_at, t->next_attempt_at);
+	else
+		w->r = queue_push(w->m->queue, &id, t->priority, t->seq, 0);
 	return w->r == -ENOMEM ? w->r : 0;
 }
 
@@ -176,6 +180,7 @@ static int on_post(sd_event_source *s, void *userdata)
 					"the replies of this iteration");
 			server_drop_unreleased(m->server);
 			(void)manager_load_state(m);
+			runner_rearm(m->runner);
 		} else if (store_wal_pages(m->store) > CKPT_WAL_PAGES)
 			manager_want_checkpoint(m);
 	}

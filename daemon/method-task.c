@@ -260,7 +260,7 @@ int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcEr
 	}
 	/* A running task's daughter is killed now (its whole cgroup); its
 	 * attempt ends "cancelled" once the cgroup is empty. */
-	killed = t.status == TASK_RUNNING ? runner_cancel(m->runner, t.id) : 0;
+	killed = runner_cancel(m->runner, t.id); /* also one still being spawned */
 
 	old = t.status;
 	t.status = TASK_CANCELLED;

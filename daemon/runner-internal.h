@@ -73,6 +73,7 @@ struct Hija {
 	sd_event_source *child_source, *cgroup_source, *notify_source;
 	sd_event_source *ttl_timer, *hb_timer, *kill_timer, *poll_timer;
 	uint64_t ttl_usec, hb_usec, grace_usec;
+	uint64_t heartbeat_persisted; /* realtime usec of the last heartbeat written */
 
 	bool exited;    /* the main process was reaped: si holds how */
 	bool empty;     /* its cgroup has no process left */
@@ -96,7 +97,6 @@ struct Runner {
 
 	Hija *hijas;
 	size_t n_running;
-	Hija *dead;             /* finished, freed from the dispatch source */
 
 	sd_event_source *dispatch_source;
 	sd_event_source *retry_timer;

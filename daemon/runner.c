@@ -63,11 +63,10 @@ Hija *runner_find_daughter(Runner *r, const char *daughter_id, const char *token
 		if (!streq(h->d.id, daughter_id) || h->finished)
 			continue;
 		/* Constant time: the token is the daughter's only credential. */
-		size_t n = strlen(h->token);
-		unsigned char diff = strlen(token) != n;
-		for (size_t i = 0; !diff && i < n; i++)
-			diff |= (unsigned char)(token[i] ^ h->token[i]);
-		/* (the loop runs to the end unless the lengths differ) */
+		size_t n = strlen(h->token), m = strlen(token);
+		unsigned char diff = m != n;
+		for (size_t i = 0; i < n; i++)
+			diff |= (unsigned char)(h->token[i] ^ (i < m ? token[i] : 0));
 		return diff ? NULL : h;
 	}
 	return NULL;
@@ -501,7 +500,9 @@ void runner_spawned(Hija *h)
 		log_error("task %s of daughter %s cannot be read: %s", h->task_id, h->d.id, store_last_error(m->store));
 		return;
 	}
-	if (!task_status_is_terminal(t.status) && t.status != TASK_RUNNING) {
+	if (task_status_is_terminal(t.status))
+		hija_kill(h, KILL_CANCEL); /* cancelled while it was being spawned */
+	else if (t.status != TASK_RUNNING) {
 		TaskStatus old = t.status;
 		t.status = TASK_RUNNING;
 		t.updated_at = now_realtime_usec();
@@ -524,6 +525,10 @@ static void start_task_by_id(Runner *r, const Id *id)
 	Task t;
 
 	id_to_string(id, s);
+	/* Never two daughters for one task (a rolled-back commit re-queues it). */
+	for (Hija *h = r->hijas; h; h = h->hijas_next)
+		if (streq(h->task_id, s))
+			return;
 	if (store_task_get(r->m->store, s, &t) < 0) {
 		log_error("queued task %s cannot be read: %s", s, store_last_error(r->m->store));
 		return;
@@ -605,6 +610,19 @@ int runner_setup_sources(Runner *r)
 	if (e)
 		(void)sd_event_source_set_time(r->retry_timer, e->seq);
 	return sd_event_source_set_enabled(r->retry_timer, e ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+}
+
+void runner_rearm(Runner *r)
+{
+	const QueueEntry *e;
+
+	if (!r)
+		return;
+	e = queue_peek(r->m->retry_queue);
+	if (e)
+		(void)sd_event_source_set_time(r->retry_timer, e->seq);
+	(void)sd_event_source_set_enabled(r->retry_timer, e ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+	runner_schedule(r);
 }
 
 void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id)

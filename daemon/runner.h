@@ -40,6 +40,8 @@ Runner *runner_free(Runner *r);
 
 /* Something may be runnable now (a submission, a policy reload): dispatch soon. */
 void runner_schedule(Runner *r);
+/* The queues were rebuilt from the store: arm the retry timer, dispatch. */
+void runner_rearm(Runner *r);
 /* A task entered retrying with next_attempt_at: queue it for then. */
 int runner_retry_later(Runner *r, const struct Task *t);
 /* Stop the daughter of a running task (task.cancel): its cgroup is killed and

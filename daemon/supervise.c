@@ -143,35 +143,46 @@ char *hija_output_tail(const Hija *h, int stream)
 
 void hija_heartbeat(Hija *h)
 {
-	h->d.last_heartbeat_at = now_realtime_usec();
-	(void)store_daughter_update(h->runner->m->store, &h->d);
+	uint64_t now = now_realtime_usec();
+
+	/* The deadline moves every time; the row at most once a second, so a
+	 * daughter sending heartbeats in a loop costs the store nothing much. */
+	h->d.last_heartbeat_at = now;
+	if (now >= h->heartbeat_persisted + USEC_PER_SEC) {
+		h->heartbeat_persisted = now;
+		(void)store_daughter_update(h->runner->m->store, &h->d);
+	}
 	if (h->hb_timer && h->kill_reason == KILL_NONE) {
 		(void)sd_event_source_set_time_relative(h->hb_timer, h->hb_usec);
 		(void)sd_event_source_set_enabled(h->hb_timer, SD_EVENT_ONESHOT);
 	}
 }
 
-static void notify_line(Hija *h, const char *line, size_t len)
+/* Returns what the line asks: 1 heartbeat, 2 a new status (kept in h). */
+static int notify_line(Hija *h, const char *line, size_t len)
 {
 	if (len == 10 && memcmp(line, "WATCHDOG=1", 10) == 0)
-		hija_heartbeat(h);
-	else if (len >= 7 && memcmp(line, "STATUS=", 7) == 0) {
+		return 1;
+	if (len >= 7 && memcmp(line, "STATUS=", 7) == 0) {
 		char *text = strndup(line + 7, MIN(len - 7, (size_t)1024));
 		if (!text)
-			return;
+			return 0;
 		utf8_scrub(text);
 		free(h->a.status_text);
 		h->a.status_text = text;
-		(void)store_attempt_update(h->runner->m->store, &h->a);
+		return 2;
 	}
 	/* READY=1, STOPPING=1, EXTEND_TIMEOUT_USEC=...: nothing to do. */
+	return 0;
 }
 
 static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	Hija *h = userdata;
 	char buf[4096];
+	int seen = 0;
 
+	/* However many messages came, one heartbeat and one write per wake-up. */
 	for (int k = 0; k < 16; k++) {
 		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0)
@@ -180,10 +191,14 @@ static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		for (size_t p = 0; p < len;) {
 			const char *nl = memchr(buf + p, '\n', len - p);
 			size_t e = nl ? (size_t)(nl - buf) : len;
-			notify_line(h, buf + p, e - p);
+			seen |= notify_line(h, buf + p, e - p);
 			p = e + 1;
 		}
 	}
+	if (seen & 2)
+		(void)store_attempt_update(h->runner->m->store, &h->a);
+	if (seen & 1)
+		hija_heartbeat(h);
 	return 0;
 }
 
@@ -252,7 +267,8 @@ void hija_kill(Hija *h, KillReason why)
 {
 	if (h->finished)
 		return;
-	if (h->kill_reason == KILL_NONE)
+	/* The first reason wins, but a cancel says what the task became. */
+	if (h->kill_reason == KILL_NONE || why == KILL_CANCEL)
 		h->kill_reason = why;
 	if (h->spawning)
 		return; /* acted on once the spawner hands it back */
@@ -417,8 +433,8 @@ static int resolve_user(Hija *h, const PolicyTask *pt, char **ret_error)
 	return 0;
 }
 
-/* stdin: the intent as JSON, in a sealed-size memory file so a daughter that
- * never reads it cannot block the daemon the way a pipe would. */
+/* stdin: the intent as JSON, in a memory file, so a daughter that never
+ * reads it cannot block the daemon the way a full pipe would. */
 static int make_stdin(const Task *t, const Hija *h, int *ret_fd)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();

@@ -107,3 +107,33 @@ check_settled() {
 	start_daemon
 	check_settled "$work" "$once"
 }
+
+@test "a retrying task waits out its backoff across a restart" {
+	policy_file '.limits.max_running = 2
+		| .tasks.flaky = {command: ["/bin/false"], max_retries: 1, backoff: {base_seconds: 4, max_seconds: 4}}'
+	start_daemon
+	id=$(submit_task flaky)
+	t=$(wait_status "$id" retrying)
+	due=$(jq -r '.task.next_attempt_at' <<<"$t")
+	stop_daemon
+	start_daemon
+	# Restarted well before the deadline: still waiting, one attempt so far.
+	sleep 1
+	t=$(task_get "$id")
+	check_json "$t" '.task.status == "retrying" and (.daughters | length) == 1'
+	t=$(wait_status "$id" failed 100)
+	check_json "$t" '(.daughters | length) == 2'
+	# The second attempt started at (not before) its deadline.
+	holds "$(ts_s "$(jq -r '.daughters[1].started_at' <<<"$t")") >= $(ts_s "$due")"
+}
+
+@test "a task cancelled while its daughter is being spawned: the daughter is killed, nothing runs on" {
+	start_daemon
+	id=$(result daughter.spawn '{"name":"nap","cmd":["/bin/sleep","30"]}' | jq -r .task_id)
+	reply=$(call task.cancel "$(jq -cn --arg id "$id" '{task_id:$id}')")
+	# Spawned or not yet: the cancel reaches the daughter either way.
+	check_json "$reply" '.result.status == "cancelled" and .result.cancelled_daughters_count == 1'
+	t=$(wait_task "$id" '.daughters[0].attempts[0].reason == "cancelled"' 50)
+	check_json "$t" '.task.status == "cancelled" and .daughters[0].status == "killed"'
+	no_task_pids "$id"
+}
