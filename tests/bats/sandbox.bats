@@ -130,7 +130,7 @@ EOF
 
 	most=0
 	slowest=0
-	end=$(awk -v n="$(now_s)" 'BEGIN { print n + 15 }')
+	end=$(awk -v n="$(now_s)" 'BEGIN { printf "%.6f\n", n + 15 }')
 	while holds "$(now_s) < $end" 2>/dev/null; do
 		n=$(task_pids "$id" | wc -l)
 		((n > most)) && most=$n

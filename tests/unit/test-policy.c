@@ -209,7 +209,7 @@ static const char full_example[] =
 	"  'analysis': {"
 	"   'command': ['/usr/libexec/vx11/analysis', '--fast'],"
 	"   'groups': ['root'],"
-	"   'user': 'root',"
+	"   'user': 'nobody',"
 	"   'ttl_seconds': 60, 'heartbeat_seconds': 10, 'max_retries': 4, 'grace_seconds': 1,"
 	"   'backoff': { 'base_seconds': 0.05 },"
 	"   'limits': { 'memory_max': '256M', 'pids_max': 64, 'cpu_max': '250%',"
@@ -265,7 +265,7 @@ static void test_full_example(void)
 		CHECK_STREQ(t->command[1], "--fast");
 		CHECK(!t->command[2]);
 		CHECK(t->groups.set && t->groups.n == 1 && t->groups.gids[0] == 0);
-		CHECK_STREQ(t->user, "root");
+		CHECK_STREQ(t->user, "nobody");
 		CHECK_INTEQ(t->ttl_seconds, 60);
 		CHECK_INTEQ(t->heartbeat_seconds, 10);
 		CHECK_INTEQ(t->max_retries, 4);
@@ -346,7 +346,7 @@ static void test_mutation_levels(void)
 	CHECK_INTEQ(l1->limits.cpu_max, 250);
 	CHECK_INTEQ(l1->ttl_seconds, 60);
 	CHECK_STREQ(l1->command[0], "/usr/libexec/vx11/analysis");
-	CHECK_STREQ(l1->user, "root");
+	CHECK_STREQ(l1->user, "nobody");
 	CHECK_STREQ(l1->name, "analysis");
 	CHECK(l1->groups.set && l1->groups.n == 1);
 	CHECK(l1->enforce == ENFORCE_BEST_EFFORT);
@@ -544,6 +544,7 @@ static void test_error_unknown_user(void)
 {
 	CHECK_TASK_ERROR(", 'user':'vx11x-no-such-user'",
 			 "tasks.x.user: no such user \"vx11x-no-such-user\"");
+	CHECK_TASK_ERROR(", 'user':'root'", "tasks.x.user: user \"root\" is uid 0: daughters never run as root");
 }
 
 static void test_error_command(void)
@@ -623,7 +624,7 @@ static void test_error_duplicate_key(void)
 	/* the same key spelled with an escape */
 	CHECK_ERROR("{'mode':'switch','m\\u006fde':'solo_madre'}", "mode: duplicate key (line 1)");
 	CHECK_ERROR("{'tasks':{'x':{'command':['/bin/true'],"
-		    "'mutations':[{},{'user':'root','user':'root'}]}}}",
+		    "'mutations':[{},{'user':'nobody','user':'nobody'}]}}}",
 		    "tasks.x.mutations[1].user: duplicate key (line 1)");
 	/* the same key in different objects is fine */
 	{
@@ -702,12 +703,12 @@ static void test_find_task_any_file_order(void)
 static void test_error_late_frees_everything(void)
 {
 	CHECK_ERROR("{'sources':{'shub':{'groups':['root']}},"
-		    "'tasks':{'a':{'command':['/bin/true','x'],'groups':['root'],'user':'root',"
+		    "'tasks':{'a':{'command':['/bin/true','x'],'groups':['root'],'user':'nobody',"
 		    "'seccomp':'none','mutations':[{'groups':['root']},{'command':['/bin/false']}]},"
-		    "'b':{'command':['/bin/true'],'groups':['root'],'mutations':[{'user':'root'},"
+		    "'b':{'command':['/bin/true'],'groups':['root'],'mutations':[{'user':'nobody'},"
 		    "{'groups':['root'],'command':['/bin/x'],'ttl_seconds':0}]}}}",
 		    "tasks.b.mutations[1].ttl_seconds: must be between 1 and 2147483647");
-	CHECK_ERROR("{'tasks':{'a':{'command':['/bin/true'],'groups':['root'],'user':'root'}},'foo':1}",
+	CHECK_ERROR("{'tasks':{'a':{'command':['/bin/true'],'groups':['root'],'user':'nobody'}},'foo':1}",
 		    "foo: unknown key");
 }
 
