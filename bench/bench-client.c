@@ -63,14 +63,6 @@ typedef struct Run {
 	uint64_t n_latency;
 } Run;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static socklen_t make_address(const char *address, struct sockaddr_un *sa)
 {
 	size_t len = strlen(address);
@@ -105,38 +97,6 @@ int bench_connect(const char *address, uint64_t timeout_usec, int *ret_fd)
 			return -errno;
 		usleep(20 * 1000);
 	}
-}
-
-/* CPU time consumed so far by every thread of pid, in ns. */
-static int proc_cpu_ns(pid_t pid, uint64_t *ret)
-{
-	char path[64];
-	struct dirent *de;
-	uint64_t total = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		char stat_path[sizeof(path) + sizeof(de->d_name) + 16];
-		unsigned long long ns;
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(stat_path, sizeof(stat_path), "%s/%s/schedstat", path, de->d_name);
-		f = fopen(stat_path, "re");
-		if (!f)
-			continue; /* the thread just ended */
-		if (fscanf(f, "%llu", &ns) == 1)
-			total += ns;
-		fclose(f);
-	}
-	closedir(d);
-	*ret = total;
-	return 0;
 }
 
 static pid_t peer_pid(int fd)
@@ -273,7 +233,7 @@ static void stream_read(Run *run, Stream *s)
 		stream_fail(run, s, k == 0 ? "connection closed by the server" : "read failed");
 		return;
 	}
-	now = now_ns();
+	now = bench_now_ns();
 	while ((r = linebuf_next(&s->in, &line, &len)) > 0) {
 		if (s->received >= s->sent) {
 			note_error(run, "reply to nothing", line);
@@ -295,7 +255,7 @@ static void stream_read(Run *run, Stream *s)
 static int run_roundtrips(Run *run, Stream *s)
 {
 	const Load *l = run->load;
-	uint64_t start = now_ns(), cap = (uint64_t)(l->max_seconds * 1e9);
+	uint64_t start = bench_now_ns(), cap = (uint64_t)(l->max_seconds * 1e9);
 	char req[REQUEST_MAX];
 
 	if (fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) & ~O_NONBLOCK) < 0)
@@ -309,7 +269,7 @@ static int run_roundtrips(Run *run, Stream *s)
 
 		if (k < 0 || k >= (int)sizeof(req))
 			return -EINVAL;
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		/* A slow disk must not stretch the whole bench: stop at the time cap. */
 		if (cap > 0 && t0 - start > cap && s->received > 0) {
 			s->sent--;
@@ -337,7 +297,7 @@ static int run_roundtrips(Run *run, Stream *s)
 		s->received++;
 		if (check_reply(run, line, s->received)) {
 			run->res->replies++;
-			record(run, now_ns() - t0);
+			record(run, bench_now_ns() - t0);
 		}
 	}
 	return 0;
@@ -351,7 +311,7 @@ static int run_pipelined(Run *run, Stream *streams, unsigned n)
 	if (!pfd)
 		return -ENOMEM;
 	while (active > 0) {
-		uint64_t now = now_ns();
+		uint64_t now = bench_now_ns();
 		unsigned np = 0;
 
 		for (unsigned i = 0; i < n; i++) {
@@ -394,24 +354,6 @@ static int run_pipelined(Run *run, Stream *streams, unsigned n)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of a sorted array, in µs. */
-static double percentile_us(const uint64_t *v, uint64_t n, double p)
-{
-	uint64_t rank;
-
-	if (n == 0)
-		return 0;
-	rank = (uint64_t)(p * (double)n + 0.999999);
-	rank = MAX(rank, (uint64_t)1);
-	return (double)v[MIN(rank, n) - 1] / 1000.0;
-}
-
 static int result_add(Result *acc, const Result *run, const uint64_t *latency_ns, uint64_t n)
 {
 	if (n > acc->latency_cap - acc->n_latency) {
@@ -444,9 +386,9 @@ void result_finish(Result *r)
 	                       : (double)r->server_cpu_ns / 1000.0 / (double)r->requests;
 	r->p50_us = r->p99_us = 0;
 	if (r->n_latency > 0) {
-		qsort(r->latency_ns, r->n_latency, sizeof(uint64_t), cmp_u64);
-		r->p50_us = percentile_us(r->latency_ns, r->n_latency, 0.50);
-		r->p99_us = percentile_us(r->latency_ns, r->n_latency, 0.99);
+		bench_sort_u64(r->latency_ns, r->n_latency);
+		r->p50_us = bench_percentile(r->latency_ns, r->n_latency, 0.50) / 1000.0;
+		r->p99_us = bench_percentile(r->latency_ns, r->n_latency, 0.99) / 1000.0;
 	}
 	free(r->latency_ns);
 	r->latency_ns = NULL;
@@ -497,19 +439,19 @@ int bench_run(const Load *l, Result *acc)
 	}
 
 	server = peer_pid(streams[0].fd);
-	have_cpu = server > 0 && proc_cpu_ns(server, &cpu0) >= 0;
-	t0 = now_ns();
+	have_cpu = server > 0 && bench_proc_cpu_ns(server, &cpu0) >= 0;
+	t0 = bench_now_ns();
 	if (l->window == 1 && l->conns == 1)
 		r = run_roundtrips(&run, &streams[0]);
 	else
 		r = run_pipelined(&run, streams, l->conns);
-	res.seconds = (double)(now_ns() - t0) / 1e9;
+	res.seconds = (double)(bench_now_ns() - t0) / 1e9;
 	if (r < 0)
 		goto finish;
 
 	for (unsigned i = 0; i < l->conns; i++)
 		res.requests += streams[i].sent;
-	if (have_cpu && proc_cpu_ns(server, &cpu1) >= 0)
+	if (have_cpu && bench_proc_cpu_ns(server, &cpu1) >= 0)
 		res.server_cpu_ns = cpu1 - cpu0;
 	else
 		res.server_cpu_unknown = true;
@@ -541,10 +483,10 @@ int bench_wait_idle(const char *address, uint64_t timeout_usec)
 	close(TAKE_FD(fd));
 	if (pid <= 0)
 		return -ESRCH;
-	r = proc_cpu_ns(pid, &before);
+	r = bench_proc_cpu_ns(pid, &before);
 	while (r >= 0) {
 		usleep(100 * 1000);
-		r = proc_cpu_ns(pid, &after);
+		r = bench_proc_cpu_ns(pid, &after);
 		if (r < 0)
 			break;
 		if (after - before < 2 * 1000 * 1000)

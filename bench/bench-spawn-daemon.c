@@ -93,14 +93,6 @@ static void json_putp(json_object **o)
 }
 #define _cleanup_json_ _cleanup_(json_putp)
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void set_error(DaemonBench *d, const char *fmt, ...) _printf_(2, 3);
 static void set_error(DaemonBench *d, const char *fmt, ...)
 {
@@ -233,37 +225,6 @@ static void print_log_tail(const DaemonBench *d, unsigned lines)
 
 /* ---- what the daemon did, from /proc ---------------------------------------------------------- */
 
-static int proc_cpu_ns(pid_t pid, uint64_t *ret)
-{
-	char path[64];
-	struct dirent *de;
-	uint64_t total = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		char stat_path[sizeof(path) + sizeof(de->d_name) + 16];
-		unsigned long long ns;
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(stat_path, sizeof(stat_path), "%s/%s/schedstat", path, de->d_name);
-		f = fopen(stat_path, "re");
-		if (!f)
-			continue; /* the thread just ended */
-		if (fscanf(f, "%llu", &ns) == 1)
-			total += ns;
-		fclose(f);
-	}
-	closedir(dir);
-	*ret = total;
-	return 0;
-}
-
 static int proc_write_bytes(pid_t pid, uint64_t *ret)
 {
 	char path[64], line[128];
@@ -295,7 +256,7 @@ static void usage_read(const Client *c, Usage *u)
 	char path[300];
 	struct stat st;
 
-	u->cpu_ok = proc_cpu_ns(c->pid, &u->cpu_ns) >= 0;
+	u->cpu_ok = bench_proc_cpu_ns(c->pid, &u->cpu_ns) >= 0;
 	u->io_ok = proc_write_bytes(c->pid, &u->write_bytes) >= 0;
 	snprintf(path, sizeof(path), "%s/vx11d.log", c->d->dir);
 	u->log_bytes = stat(path, &st) < 0 ? 0 : (uint64_t)st.st_size;
@@ -462,7 +423,7 @@ static void on_event(Client *c, const char *line, uint64_t now)
 static int conn_read(Client *c, int fd, LineBuf *in, bool events)
 {
 	ssize_t k = linebuf_read(in, fd, READ_SIZE);
-	uint64_t now = now_ns();
+	uint64_t now = bench_now_ns();
 	char *line;
 	size_t len;
 	int r;
@@ -538,14 +499,14 @@ static int run_burst(Client *c, uint64_t n, const char *name)
 		end[i] = out_len;
 	}
 
-	start = c->t0 = c->last_event_ns = now_ns();
+	start = c->t0 = c->last_event_ns = bench_now_ns();
 	deadline = start + (uint64_t)(c->d->timeout * 1e9);
 	while (c->replied + c->errors < n || c->done + c->failed < c->replied) {
 		struct pollfd p[2] = {
 		    {.fd = c->req, .events = (short)(POLLIN | (out_sent < out_len ? POLLOUT : 0))},
 		    {.fd = c->sub, .events = POLLIN},
 		};
-		uint64_t now = now_ns(), wait_ns;
+		uint64_t now = bench_now_ns(), wait_ns;
 		int k;
 
 		if (now >= deadline || now - c->last_event_ns >= stall) {
@@ -568,7 +529,7 @@ static int run_burst(Client *c, uint64_t n, const char *name)
 			}
 			if (w > 0) {
 				out_sent += (size_t)w;
-				for (now = now_ns(); marked < n && end[marked] <= out_sent; marked++)
+				for (now = bench_now_ns(); marked < n && end[marked] <= out_sent; marked++)
 					c->sent_ns[marked] = now;
 			}
 		}
@@ -603,19 +564,6 @@ static int run_burst(Client *c, uint64_t n, const char *name)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static double percentile(const uint64_t *v, size_t n, double p)
-{
-	size_t rank = (size_t)(p * (double)n + 0.999999);
-
-	return n == 0 ? 0 : (double)v[MIN(MAX(rank, (size_t)1), n) - 1];
-}
-
 /* Latencies of the measured burst's tasks, from the table. */
 static int collect(Client *c)
 {
@@ -636,12 +584,12 @@ static int collect(Client *c)
 		if (e->running_at && e->completed_at >= e->running_at && nr < c->n)
 			run[nr++] = e->completed_at - e->running_at;
 	}
-	qsort(sub, ns, sizeof(uint64_t), cmp_u64);
-	qsort(run, nr, sizeof(uint64_t), cmp_u64);
-	d->submit_p50_us = percentile(sub, ns, 0.50) / 1000.0;
-	d->submit_p99_us = percentile(sub, ns, 0.99) / 1000.0;
-	d->run_p50_us = percentile(run, nr, 0.50);
-	d->run_p99_us = percentile(run, nr, 0.99);
+	bench_sort_u64(sub, ns);
+	bench_sort_u64(run, nr);
+	d->submit_p50_us = bench_percentile(sub, ns, 0.50) / 1000.0;
+	d->submit_p99_us = bench_percentile(sub, ns, 0.99) / 1000.0;
+	d->run_p50_us = bench_percentile(run, nr, 0.50);
+	d->run_p99_us = bench_percentile(run, nr, 0.99);
 	d->n_run = nr;
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "bench.h"
 #include "bench-spawn.h"
 #include "cgroup.h"
 #include "netns.h"
@@ -40,14 +41,6 @@ static struct {
 	char unapplied[160];
 	pthread_mutex_t lock;
 } sb = {.netns_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static char *strdupf(const char *fmt, ...) _printf_(1, 2);
 static char *strdupf(const char *fmt, ...)
@@ -130,7 +123,7 @@ void sandbox_done(void)
 /* Until the daughter is reaped and its cgroup is empty: what the daemon's event loop will watch. */
 static int wait_end(int pidfd, const Cgroup *cg, char **ret_error)
 {
-	uint64_t deadline = now_ns() + (uint64_t)CHILD_TIMEOUT_MS * 1000000u;
+	uint64_t deadline = bench_now_ns() + (uint64_t)CHILD_TIMEOUT_MS * 1000000u;
 	bool reaped = false;
 	int r = 0;
 
@@ -166,7 +159,7 @@ static int wait_end(int pidfd, const Cgroup *cg, char **ret_error)
 				           ? -ETIMEDOUT
 				           : r;
 		}
-		now = now_ns();
+		now = bench_now_ns();
 		if (now >= deadline)
 			break;
 		k = poll(p, 2, (int)((deadline - now) / 1000000 + 1));

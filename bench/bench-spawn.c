@@ -41,6 +41,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "bench.h"
 #include "bench-spawn.h"
 #include "spawn.h"
 #include "util.h"
@@ -81,14 +82,6 @@ typedef struct Options {
 static char *const daughter_env[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
 static char *true_argv[2], *bwrap_argv[7], *firejail_argv[5];
 static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static char *strdupf(const char *fmt, ...) _printf_(1, 2);
 static char *strdupf(const char *fmt, ...)
@@ -272,10 +265,10 @@ static int two_at_once(Row *row, unsigned n, double *ret_seconds, unsigned *ret_
 		}
 	}
 	pthread_barrier_wait(&start);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned k = 0; k < 2; k++)
 		pthread_join(t[k], NULL);
-	*ret_seconds = (double)(now_ns() - t0) / 1e9;
+	*ret_seconds = (double)(bench_now_ns() - t0) / 1e9;
 	*ret_ok = w[0].ok + w[1].ok;
 	pthread_barrier_destroy(&start);
 	return 0;
@@ -287,9 +280,9 @@ static void measure_round(Row *row)
 	double s;
 
 	for (unsigned i = 0; i < row->seq; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = bench_now_ns();
 		if (spawn_one(row, 0))
-			row->samples[row->n_samples++] = now_ns() - t0;
+			row->samples[row->n_samples++] = bench_now_ns() - t0;
 	}
 	if (two_at_once(row, row->burst, &s, &ok) >= 0) {
 		row->burst_spawns += ok;
@@ -297,24 +290,11 @@ static void measure_round(Row *row)
 	}
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static double percentile_us(const uint64_t *v, size_t n, double p)
-{
-	size_t rank = (size_t)(p * (double)n + 0.999999);
-
-	return n == 0 ? 0 : (double)v[MIN(MAX(rank, (size_t)1), n) - 1] / 1000.0;
-}
-
 static void row_finish(Row *row)
 {
-	qsort(row->samples, row->n_samples, sizeof(uint64_t), cmp_u64);
-	row->p50_us = percentile_us(row->samples, row->n_samples, 0.50);
-	row->p99_us = percentile_us(row->samples, row->n_samples, 0.99);
+	bench_sort_u64(row->samples, row->n_samples);
+	row->p50_us = bench_percentile(row->samples, row->n_samples, 0.50) / 1000.0;
+	row->p99_us = bench_percentile(row->samples, row->n_samples, 0.99) / 1000.0;
 	row->rate = row->burst_seconds > 0 ? (double)row->burst_spawns / row->burst_seconds : 0;
 }
 
@@ -326,60 +306,6 @@ static Row rows[_ROW_MAX] = {
     [ROW_BWRAP] = {.label = "3a bwrap --unshare-all --ro-bind / /", .fn = sandbox_tool, .argv = bwrap_argv},
     [ROW_FIREJAIL] = {.label = "3b firejail --noprofile --quiet", .fn = sandbox_tool, .argv = firejail_argv},
 };
-
-/* 1234567 -> "1,234,567", for tables people read. */
-static const char *group(char buf[static 32], double value)
-{
-	char digits[32];
-	int n = snprintf(digits, sizeof(digits), "%.0f", value < 0 ? 0 : value), j = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			buf[j++] = ',';
-		buf[j++] = digits[i];
-	}
-	buf[j] = 0;
-	return buf;
-}
-#define GROUP(v) group((char[32]){}, (double)(v))
-
-static void print_load(const char *when)
-{
-	char buf[128] = "unknown";
-	FILE *f = fopen("/proc/loadavg", "re");
-
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			buf[strcspn(buf, "\n")] = 0;
-		fclose(f);
-	}
-	printf("load average %s: %s\n", when, buf);
-}
-
-static void print_machine(void)
-{
-	char date[64], model[256] = "unknown";
-	struct utsname u;
-	time_t t = time(NULL);
-	FILE *f = fopen("/proc/cpuinfo", "re");
-
-	if (f) {
-		char line[256];
-		while (fgets(line, sizeof(line), f))
-			if (strncmp(line, "model name", 10) == 0) {
-				const char *p = strchr(line, ':');
-				snprintf(model, sizeof(model), "%s", p ? p + 2 : line);
-				model[strcspn(model, "\n")] = 0;
-				break;
-			}
-		fclose(f);
-	}
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
-	uname(&u);
-	printf("vx11d spawn benchmark, %s\n", date);
-	printf("machine: %ld CPUs (%s), %s %s %s\n", sysconf(_SC_NPROCESSORS_ONLN), model, u.sysname,
-	       u.release, u.machine);
-}
 
 /* Which build of true-static.c this is: its marker says. */
 static const char *true_kind(const char *path)
@@ -708,8 +634,8 @@ int main(int argc, char *argv[])
 	alarm(600 + 3 * (unsigned)o.timeout);
 	signal(SIGPIPE, SIG_IGN);
 
-	print_machine();
-	print_load("at the start");
+	bench_print_machine("vx11d spawn benchmark");
+	bench_print_load("at the start");
 	printf("daughter: %s, %s\n", o.true_path, true_kind(o.true_path));
 #if defined(__SANITIZE_ADDRESS__)
 	/* fork() copies the page tables of ASan's shadow memory: row 1 and 3 slow down, vfork-style not. */
@@ -765,7 +691,7 @@ int main(int argc, char *argv[])
 	print_details(&o, &d, ran, measured, refloor);
 	print_goals(&o, &d, measured);
 	printf("\n");
-	print_load("at the end");
+	bench_print_load("at the end");
 
 	sandbox_done();
 	for (RowId i = 0; i < _ROW_MAX; i++)

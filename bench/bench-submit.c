@@ -258,62 +258,6 @@ static int parse_options(int argc, char *argv[], Options *o)
 	return 0;
 }
 
-/* 1234567 -> "1,234,567", for tables people read. */
-static const char *group(char buf[static 32], double value)
-{
-	char digits[32];
-	int n = snprintf(digits, sizeof(digits), "%.0f", value < 0 ? 0 : value), j = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			buf[j++] = ',';
-		buf[j++] = digits[i];
-	}
-	buf[j] = 0;
-	return buf;
-}
-#define GROUP(v) group((char[32]){}, (double)(v))
-
-static void print_machine(void)
-{
-	char date[64], model[256] = "unknown";
-	struct utsname u;
-	time_t t = time(NULL);
-	FILE *f;
-
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
-	f = fopen("/proc/cpuinfo", "re");
-	if (f) {
-		char line[256];
-		while (fgets(line, sizeof(line), f))
-			if (strncmp(line, "model name", 10) == 0) {
-				const char *p = strchr(line, ':');
-				snprintf(model, sizeof(model), "%s", p ? p + 2 : line);
-				model[strcspn(model, "\n")] = 0;
-				break;
-			}
-		fclose(f);
-	}
-	uname(&u);
-	printf("vx11d intent.submit benchmark, %s\n", date);
-	printf("machine: %ld CPUs (%s), %s %s %s\n", sysconf(_SC_NPROCESSORS_ONLN), model, u.sysname,
-	       u.release, u.machine);
-}
-
-/* Other work on the machine shows up in every figure: say how much there was. */
-static void print_load(const char *when)
-{
-	char buf[128] = "unknown";
-	FILE *f = fopen("/proc/loadavg", "re");
-
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			buf[strcspn(buf, "\n")] = 0;
-		fclose(f);
-	}
-	printf("load average %s: %s\n", when, buf);
-}
-
 /* Add one run to a row; a run that cannot even start counts all its requests as errors. */
 static void run_into(const Load *l, Result *acc)
 {
@@ -726,8 +670,8 @@ int main(int argc, char *argv[])
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
 
-	print_machine();
-	print_load("at the start");
+	bench_print_machine("vx11d intent.submit benchmark");
+	bench_print_load("at the start");
 	printf("settings: %" PRIu64 " one-at-a-time requests (at most %.0f s per case), %" PRIu64
 	       " pipelined requests (window %u per connection, %u conns for the multi-connection rows), "
 	       "fill to %" PRIu64 " tasks%s\n",
@@ -761,7 +705,7 @@ int main(int argc, char *argv[])
 	errors += print_scale(&sc);
 	print_goals(&o, &sc);
 	printf("\n");
-	print_load("at the end");
+	bench_print_load("at the end");
 	if (errors) {
 		printf("\nTHIS RUN HAD %" PRIu64 " ERRORS: its figures are not valid.\n", errors);
 		return 1;

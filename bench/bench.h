@@ -6,10 +6,26 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "util.h"
+
+/* bench-util.c: what every benchmark reports with. */
+uint64_t bench_now_ns(void); /* CLOCK_MONOTONIC */
+/* CPU time consumed so far by every thread of pid, in ns. */
+int bench_proc_cpu_ns(pid_t pid, uint64_t *ret);
+void bench_sort_u64(uint64_t *v, size_t n);
+/* Nearest-rank percentile (p in 0..1) of a sorted array, in its unit; 0 when empty. */
+double bench_percentile(const uint64_t *sorted, size_t n, double p);
+/* 1234567 -> "1,234,567", for tables people read. */
+const char *bench_group(char buf[static 32], double value);
+#define GROUP(v) bench_group((char[32]){}, (double)(v))
+/* "<title>, <date>" and a line on the CPUs and the kernel. */
+void bench_print_machine(const char *title);
+/* Other work on the machine shows up in every figure: say how much there was. */
+void bench_print_load(const char *when);
 
 /* One measured run: `total` requests spread over `conns` connections. */
 typedef struct Load {

@@ -2,7 +2,7 @@
 # `make bench BENCH_FLAGS=--quick` for a short smoke run; see bench/run.sh.
 EXTRA_PROGRAMS += bench/bench-submit
 bench_bench_submit_SOURCES = \
-	bench/bench-submit.c bench/bench-client.c bench/bench-echo.c bench/bench.h
+	bench/bench-submit.c bench/bench-client.c bench/bench-echo.c bench/bench-util.c bench/bench.h
 bench_bench_submit_LDADD = common/libvx11common.a $(JSONC_LIBS)
 
 # bench-spawn: spawn_daughter() and vx11d end to end beside fork+exec, bwrap
@@ -10,7 +10,7 @@ bench_bench_submit_LDADD = common/libvx11common.a $(JSONC_LIBS)
 EXTRA_PROGRAMS += bench/bench-spawn
 bench_bench_spawn_SOURCES = \
 	bench/bench-spawn.c bench/bench-spawn-sandbox.c bench/bench-spawn-daemon.c bench/bench-spawn.h \
-	bench/bench-client.c bench/bench.h
+	bench/bench-client.c bench/bench-util.c bench/bench.h
 bench_bench_spawn_LDADD = daemon/libvx11d.a common/libvx11common.a \
 	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
 
