@@ -42,19 +42,6 @@ static struct {
 	pthread_mutex_t lock;
 } sb = {.netns_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 
-static char *strdupf(const char *fmt, ...) _printf_(1, 2);
-static char *strdupf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /* Fills why with "skipped (...)" and returns r. */
 static int skipped(int r, char *why, size_t size, const char *fmt, ...) _printf_(4, 5);
 static int skipped(int r, char *why, size_t size, const char *fmt, ...)
@@ -92,7 +79,7 @@ int sandbox_setup(const char *seccomp_dir, char *why, size_t size)
 	r = netns_loopback_open(&sb.netns_fd);
 	if (r < 0)
 		return skipped(r, why, size, "netns_loopback_open: %s", strerror(-r));
-	path = strdupf("%s/default.json", seccomp_dir);
+	path = bench_strdupf("%s/default.json", seccomp_dir);
 	if (!path)
 		return -ENOMEM;
 	f = fopen(path, "re");
@@ -144,7 +131,7 @@ static int wait_end(int pidfd, const Cgroup *cg, char **ret_error)
 				reaped = true;
 				if (si.si_code != CLD_EXITED || si.si_status != 0) {
 					if (ret_error)
-						*ret_error = strdupf("daughter ended: code %d status %d",
+						*ret_error = bench_strdupf("daughter ended: code %d status %d",
 						                     si.si_code, si.si_status);
 					r = -ECHILD;
 				}
@@ -173,7 +160,7 @@ static int wait_end(int pidfd, const Cgroup *cg, char **ret_error)
 		(void)waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED);
 	}
 	if (ret_error && !*ret_error)
-		*ret_error = strdupf("no end within %d s", CHILD_TIMEOUT_MS / 1000);
+		*ret_error = bench_strdupf("no end within %d s", CHILD_TIMEOUT_MS / 1000);
 	return -ETIMEDOUT; /* cgroup_release() kills what is left */
 }
 

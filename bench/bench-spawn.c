@@ -83,27 +83,14 @@ static char *const daughter_env[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
 static char *true_argv[2], *bwrap_argv[7], *firejail_argv[5];
 static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static char *strdupf(const char *fmt, ...) _printf_(1, 2);
-static char *strdupf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /* How a child ended, as one error. */
 static int exit_error(int status, char **ret_error)
 {
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (ret_error)
-		*ret_error = WIFEXITED(status) ? strdupf("exit status %d", WEXITSTATUS(status))
-		                               : strdupf("killed by signal %d", WTERMSIG(status));
+		*ret_error = WIFEXITED(status) ? bench_strdupf("exit status %d", WEXITSTATUS(status))
+		                               : bench_strdupf("killed by signal %d", WTERMSIG(status));
 	return -ECHILD;
 }
 
@@ -148,7 +135,7 @@ static int run_bounded(char *const argv[], int stderr_fd, char **ret_error)
 		close(p.fd);
 		if (ret_error)
 			*ret_error =
-			    strdupf("%s: no exit within %d s: killed", argv[0], CHILD_TIMEOUT_MS / 1000);
+			    bench_strdupf("%s: no exit within %d s: killed", argv[0], CHILD_TIMEOUT_MS / 1000);
 		return -ETIMEDOUT;
 	}
 	if (p.fd >= 0)
@@ -168,7 +155,7 @@ static char *find_program(const char *name)
 	static const char *const dirs[] = {"/usr/bin", "/bin", "/usr/local/bin", "/usr/sbin", "/sbin"};
 
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		char *p = strdupf("%s/%s", dirs[i], name);
+		char *p = bench_strdupf("%s/%s", dirs[i], name);
 		if (p && access(p, X_OK) == 0)
 			return p;
 		free(p);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What every benchmark here reports with: clocks, CPU use, percentiles, the machine. */
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -116,4 +117,16 @@ void bench_print_load(const char *when)
 		fclose(f);
 	}
 	printf("load average %s: %s\n", when, buf);
+}
+
+char *bench_strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
 }

@@ -24,6 +24,8 @@ const char *bench_group(char buf[static 32], double value);
 #define GROUP(v) bench_group((char[32]){}, (double)(v))
 /* "<title>, <date>" and a line on the CPUs and the kernel. */
 void bench_print_machine(const char *title);
+/* asprintf() that returns the string (NULL when out of memory). */
+char *bench_strdupf(const char *fmt, ...) _printf_(1, 2);
 /* Other work on the machine shows up in every figure: say how much there was. */
 void bench_print_load(const char *when);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "util.h"
@@ -355,4 +356,33 @@ void utf8_scrub(char *s)
 		}
 		p += n;
 	}
+}
+
+static int mkdir_upto(const char *path, unsigned mode, bool last)
+{
+	_cleanup_free_ char *p = strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+		if (!s && !last)
+			return 0;
+		if (s)
+			*s = 0;
+		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (!s)
+			return 0;
+		*s = '/';
+	}
+}
+
+int mkdir_p(const char *path, unsigned mode)
+{
+	return mkdir_upto(path, mode, true);
+}
+
+int mkdir_parents(const char *path, unsigned mode)
+{
+	return mkdir_upto(path, mode, false);
 }

@@ -103,5 +103,10 @@ int random_bytes(void *p, size_t n);
  * place, so text cut at a byte limit is still valid in a JSON reply. */
 void utf8_scrub(char *s);
 
+/* mkdir -p: create path and its missing parents with mode; directories that
+ * exist keep theirs. mkdir_parents() stops short of the last component. */
+int mkdir_p(const char *path, unsigned mode);
+int mkdir_parents(const char *path, unsigned mode);
+
 /* Strict decimal integer parsing, whole string. */
 int parse_int64(const char *s, int64_t *ret);

@@ -16,23 +16,6 @@
 #define CKPT_IDLE_USEC (2 * USEC_PER_SEC)
 #define COMMIT_PACE_USEC (2 * USEC_PER_MSEC)
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = strdup(path);
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
-		if (s)
-			*s = 0;
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		if (!s)
-			return 0;
-		*s = '/';
-	}
-}
-
 static void *checkpoint_thread(void *userdata)
 {
 	Manager *m = userdata;

@@ -23,24 +23,6 @@ static int make_dir(const char *path, mode_t mode)
 	return 0;
 }
 
-/* mkdir -p, leaving the modes of directories that exist alone. */
-static int mkdir_missing(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = strdup(path);
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
-		if (s)
-			*s = 0;
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		if (!s)
-			return 0;
-		*s = '/';
-	}
-}
-
 /* Daughters run under their own uids: they can reach their notify socket and
  * the daughter socket only if every directory above them is searchable. */
 static void warn_unreachable(const char *dir)
@@ -223,7 +205,7 @@ int runner_new(Manager *m, const char *cgroup_root, Runner **ret)
 	}
 	/* The runtime directory may be someone's (the socket's): create it if
 	 * missing, never change its mode. */
-	k = mkdir_missing(m->runtime_dir, 0755);
+	k = mkdir_p(m->runtime_dir, 0755);
 	if (k >= 0)
 		k = make_dir(r->notify_dir, 0711);
 	if (k < 0) {

@@ -18,22 +18,6 @@
 
 static int server_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
-static int mkdir_parents(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = strdup(path);
-	char *slash;
-
-	if (!p)
-		return -ENOMEM;
-	for (slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = 0;
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*slash = '/';
-	}
-	return 0;
-}
-
 /* mode 0660 and group vx11 for clients; 0666 for daughter.sock (a token authenticates there). */
 static int socket_bind(const char *path, mode_t mode, int *ret_fd)
 {

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tap.h"
 #include "util.h"
@@ -306,6 +309,41 @@ static void test_utf8_scrub(void)
 	CHECK_STREQ(bad, "?????x?");
 }
 
+static void test_mkdir_p(void)
+{
+	char base[] = "/tmp/vx11-test-util-XXXXXX", path[128];
+	struct stat st;
+
+	umask(022); /* the modes below are the umask's to narrow */
+	CHECK(mkdtemp(base) != NULL);
+	CHECK(chmod(base, 0700) == 0);
+
+	/* Parents only: the last component is left for the caller (a socket). */
+	snprintf(path, sizeof path, "%s/a/b/sock", base);
+	CHECK_INTEQ(mkdir_parents(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/a/b", base);
+	CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0755);
+	snprintf(path, sizeof path, "%s/a/b/sock", base);
+	CHECK(stat(path, &st) < 0 && errno == ENOENT);
+
+	/* The whole path; what exists keeps its mode; again is fine. */
+	snprintf(path, sizeof path, "%s/a/c/d", base);
+	CHECK_INTEQ(mkdir_p(path, 0750), 0);
+	CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0750);
+	CHECK_INTEQ(mkdir_p(path, 0700), 0);
+	CHECK(stat(base, &st) == 0 && (st.st_mode & 07777) == 0700);
+
+	/* A file in the way is an error, not a silent success. */
+	snprintf(path, sizeof path, "%s/f", base);
+	fclose(fopen(path, "w"));
+	snprintf(path, sizeof path, "%s/f/x", base);
+	CHECK_INTEQ(mkdir_p(path, 0755), -ENOTDIR);
+
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	TEST(test_strcmp_ptr);
@@ -323,5 +361,6 @@ int main(void)
 	TEST(test_parse_int64);
 	TEST(test_random_bytes);
 	TEST(test_utf8_scrub);
+	TEST(test_mkdir_p);
 	return tap_done();
 }
