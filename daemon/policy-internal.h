@@ -117,9 +117,6 @@ int policy_check_dynamic_ids(uid_t first, uid_t last, const char *path, char **e
  */
 int policy_get_seccomp(Policy *p, json_object *v, const char *path, char **ret_name,
 		       const SeccompProgram **ret_program, char **error);
-/* The program of a valid profile name, compiled on its first use in p; NULL for "none". */
-int policy_seccomp_resolve(Policy *p, const char *name, const char *path, const SeccompProgram **ret,
-			   char **error);
 /* Frees p's programs. */
 void policy_seccomp_done(Policy *p);
 

@@ -129,6 +129,11 @@ int policy_load_file(const char *path, Policy **ret, char **ret_error);
 /* The policy built into the binary (policy/default.json). */
 int policy_load_bundled(Policy **ret, char **ret_error);
 extern const char vx11_default_policy_json[];
+/* The program of a valid profile name ("none": NULL), compiled on its first
+ * use in p and owned by p; errors name `path` as the key. */
+int policy_seccomp_resolve(Policy *p, const char *name, const char *path, const SeccompProgram **ret,
+			   char **error);
+
 /* The shipped seccomp profiles policy/seccomp/{default,strict}.json, built in
  * so that "default" and "strict" resolve with nothing installed. */
 extern const char vx11_seccomp_default_json[];

@@ -103,8 +103,6 @@ struct Runner {
 
 	Spawner *spawner;
 
-	/* daughter.spawn's profiles, compiled on first use */
-	SeccompProgram *spawn_programs[2]; /* default, strict */
 };
 
 /* supervise.c */

@@ -266,8 +266,6 @@ Runner *runner_free(Runner *r)
 	sd_event_source_disable_unref(r->retry_timer);
 	cgroup_manager_free(r->cgroups);
 	safe_close(r->netns_fd);
-	for (size_t i = 0; i < ELEMENTSOF(r->spawn_programs); i++)
-		seccomp_program_free(r->spawn_programs[i]);
 	free(r->cgroup_problem);
 	free(r->netns_problem);
 	free(r->output_dir);

@@ -377,7 +377,7 @@ static int insert_rows(Runner *r, Hija *h, const Task *t, const char *name, cons
 	return 0;
 }
 
-static const SeccompProgram *spawn_profile(Runner *r, const char *name, char **ret_error);
+static int spawn_profile(Runner *r, const char *name, const SeccompProgram **ret, char **ret_error);
 
 /* daughter.spawn tasks carry their own command; confinement comes from the policy defaults. */
 static int spawn_task_init(Runner *r, PolicyTask *pt, const Task *t, char **argv_storage, size_t n_max,
@@ -398,7 +398,7 @@ static int spawn_task_init(Runner *r, PolicyTask *pt, const Task *t, char **argv
 			    .core = 0, .cpu_seconds = -1 },
 		.network = false,
 		.enforce = ENFORCE_STRICT,
-		.output_max = 1024 * 1024,
+		.output_max = p->defaults.output_max,
 	};
 	/* argv points into the payload: the caller keeps it as long as argv is used. */
 	o = *ret_payload = t->payload_json ? json_tokener_parse(t->payload_json) : NULL;
@@ -410,10 +410,7 @@ static int spawn_task_init(Runner *r, PolicyTask *pt, const Task *t, char **argv
 	argv_storage[n] = NULL;
 	pt->command = argv_storage;
 	(void)json_object_object_get_ex(o, "profile", &profile);
-	*ret_prog = spawn_profile(r, profile ? json_object_get_string(profile) : "default", ret_error);
-	if (!*ret_prog && *ret_error)
-		return -EINVAL;
-	return 0;
+	return spawn_profile(r, profile ? json_object_get_string(profile) : "default", ret_prog, ret_error);
 }
 
 /* Start one attempt of task t; the task is pending or retrying. */
@@ -644,23 +641,16 @@ int runner_cancel(Runner *r, const char *task_id)
 
 /* ---- daughter.spawn ------------------------------------------------------------------------- */
 
-static const SeccompProgram *spawn_profile(Runner *r, const char *name, char **ret_error)
+/* daughter.spawn's profiles: the shipped ones, from the policy's cache of
+ * compiled programs (compiled there on first use, freed with the policy). */
+static int spawn_profile(Runner *r, const char *name, const SeccompProgram **ret, char **ret_error)
 {
-	static const char *const names[] = { "default", "strict" };
-	const char *json[] = { vx11_seccomp_default_json, vx11_seccomp_strict_json };
-
+	*ret = NULL;
 	*ret_error = NULL;
-	if (streq(name, "none"))
-		return NULL;
-	for (size_t i = 0; i < ELEMENTSOF(names); i++)
-		if (streq(name, names[i])) {
-			if (!r->spawn_programs[i] &&
-			    seccomp_program_compile_json(json[i], names[i], &r->spawn_programs[i], ret_error) < 0)
-				return NULL;
-			return r->spawn_programs[i];
-		}
-	(void)asprintf(ret_error, "profile: unknown seccomp profile \"%s\" (expected default, strict or none)", name);
-	return NULL;
+	if (!streq(name, "default") && !streq(name, "strict") && !streq(name, "none"))
+		return asprintf(ret_error, "profile: unknown seccomp profile \"%s\" (expected default, strict or none)",
+				name) < 0 ? -ENOMEM : -EINVAL;
+	return policy_seccomp_resolve(r->m->policy, name, "profile", ret, ret_error);
 }
 
 int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **ret_error)
@@ -673,10 +663,11 @@ int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **
 	Hija *h = NULL;
 	int k;
 
-	(void)spawn_profile(r, p->profile ?: "default", &error);
-	if (error) {
+	const SeccompProgram *prog;
+	k = spawn_profile(r, p->profile ?: "default", &prog, &error);
+	if (k < 0) {
 		*ret_error = TAKE_PTR(error);
-		return -EINVAL;
+		return k == -ENOMEM ? k : -EINVAL;
 	}
 	for (char **a = p->argv; *a; a++)
 		json_object_array_add(cmd, json_object_new_string(*a));

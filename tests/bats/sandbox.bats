@@ -206,3 +206,26 @@ EOF
 	grep -q 'connect: Connection refused' <<<"$(task_logs "${ids[default]}" stderr)"
 	grep -q 'connect: Connection refused' <<<"$(task_logs "${ids[none]}" stderr)"
 }
+
+@test "daughter.spawn: the profile names the filter (strict refuses what default allows); an unknown one is -32602" {
+	start_daemon
+	script='/bin/grep "^Seccomp:" /proc/self/status; exec 3<>/dev/tcp/127.0.0.1/9'
+	declare -A ids
+	for p in default strict none; do
+		ids[$p]=$(result daughter.spawn "$(jq -cn --arg p "$p" --arg s "$script" \
+			'{name: ("probe-" + $p), profile: $p, cmd: ["/bin/bash", "-c", $s]}')" | jq -r .task_id)
+	done
+	for p in default strict none; do
+		t=$(wait_status "${ids[$p]}" failed)
+		check_json "$(attempt_of "$t")" '.reason == "exited" and .exit_code == 1'
+	done
+	equals "$(task_logs "${ids[default]}" stdout)" $'Seccomp:\t2'
+	equals "$(task_logs "${ids[strict]}" stdout)" $'Seccomp:\t2'
+	equals "$(task_logs "${ids[none]}" stdout)" $'Seccomp:\t0'
+	grep -q 'socket: Operation not permitted' <<<"$(task_logs "${ids[strict]}" stderr)"
+	grep -q 'connect: Connection refused' <<<"$(task_logs "${ids[default]}" stderr)"
+
+	reply=$(call daughter.spawn '{"name":"x","profile":"lax","cmd":["/bin/true"]}')
+	check_error "$reply" -32602 vx11.InvalidParams 1
+	check_json "$reply" '.error.message | test("unknown seccomp profile \"lax\"")'
+}
