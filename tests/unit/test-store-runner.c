@@ -10,19 +10,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "store.h"
-#include "tap.h"
-
-static char tmpdir[] = "/tmp/test-store-runner-XXXXXX";
-static unsigned db_counter;
-
-#define CHECK_STR_OR_NULL(a, b)                                                                            \
-	do {                                                                                               \
-		if (!(a) || !(b))                                                                          \
-			CHECK((a) == NULL && (b) == NULL);                                                 \
-		else                                                                                       \
-			CHECK_STREQ(a, b);                                                                 \
-	} while (0)
+#include "store-test.h"
 
 /*
  * Migration 1 exactly as released (daemon/store-sqlite-schema.c), frozen here
@@ -82,28 +70,6 @@ static const char v1_schema[] =
 	" switch_model_used TEXT, cli_provider_used TEXT, error_message TEXT);"
 	"CREATE INDEX attempts_daughter ON attempts(daughter_id, number);";
 
-static void new_db_path(char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/db%u.sqlite", tmpdir, ++db_counter);
-}
-
-static Store *open_path(const char *path)
-{
-	Store *s = NULL;
-	int r = store_open(path, &s);
-
-	if (r < 0)
-		printf("# store_open(%s): %d %s\n", path, r, store_last_error(NULL));
-	CHECK_INTEQ(r, 0);
-	return r < 0 ? NULL : s;
-}
-
-static Store *open_new(char *path, size_t size)
-{
-	new_db_path(path, size);
-	return open_path(path);
-}
-
 /* ---- records ---- */
 
 static void make_task(Task *t, uid_t uid)
@@ -149,110 +115,13 @@ static void make_attempt(Attempt *a, const Daughter *d, int number, const char *
 	memcpy(a->task_id, d->task_id, ID_STRING_MAX);
 }
 
-static void check_attempt_eq(const Attempt *a, const Attempt *b)
-{
-	CHECK_STREQ(a->id, b->id);
-	CHECK_STREQ(a->daughter_id, b->daughter_id);
-	CHECK_STREQ(a->task_id, b->task_id);
-	CHECK_INTEQ(a->number, b->number);
-	CHECK_STR_OR_NULL(a->status, b->status);
-	CHECK_STR_OR_NULL(a->reason, b->reason);
-	CHECK_INTEQ(a->started_at, b->started_at);
-	CHECK_INTEQ(a->finished_at, b->finished_at);
-	CHECK_INTEQ(a->exit_code, b->exit_code);
-	CHECK_INTEQ(a->signal, b->signal);
-	CHECK(a->cpu_usec == b->cpu_usec);
-	CHECK(a->memory_peak_bytes == b->memory_peak_bytes);
-	CHECK_INTEQ(a->tokens_used_cli, b->tokens_used_cli);
-	CHECK_INTEQ(a->tokens_used_local, b->tokens_used_local);
-	CHECK_STR_OR_NULL(a->switch_model_used, b->switch_model_used);
-	CHECK_STR_OR_NULL(a->cli_provider_used, b->cli_provider_used);
-	CHECK_STR_OR_NULL(a->error_message, b->error_message);
-	CHECK_INTEQ(a->uid, b->uid);
-	CHECK_STR_OR_NULL(a->cgroup, b->cgroup);
-	CHECK_STR_OR_NULL(a->reported_status, b->reported_status);
-	CHECK_STR_OR_NULL(a->status_text, b->status_text);
-	CHECK_STR_OR_NULL(a->unapplied, b->unapplied);
-	CHECK_STR_OR_NULL(a->result_json, b->result_json);
-}
-
-/* ---- owned copies of what a walk produced ---- */
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-typedef struct Daughters {
-	Daughter d[16];
-	size_t n;
-	int stop_after; /* > 0: return 1 after this many */
-} Daughters;
-
-static int copy_daughter(const Daughter *x, void *userdata)
-{
-	Daughters *ds = userdata;
-	Daughter *d;
-
-	if (ds->n >= ELEMENTSOF(ds->d))
-		return -ENOBUFS;
-	d = &ds->d[ds->n++];
-	*d = *x;
-	d->name = dup_or_null(x->name);
-	d->purpose = dup_or_null(x->purpose);
-	d->status = dup_or_null(x->status);
-	d->error_last = dup_or_null(x->error_last);
-	return ds->stop_after > 0 && ds->n >= (size_t)ds->stop_after;
-}
-
-static void daughters_done(Daughters *ds)
-{
-	for (size_t i = 0; i < ds->n; i++)
-		daughter_done(&ds->d[i]);
-	ds->n = 0;
-}
+/* ---- owned copies ---- */
 
 static int list_daughters(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
 			  Daughters *ret)
 {
 	daughters_done(ret);
 	return store_daughter_list(s, task_id, status, owner, limit, copy_daughter, ret);
-}
-
-typedef struct Attempts {
-	Attempt a[16];
-	size_t n;
-	int stop_after; /* > 0: return 1 after this many */
-} Attempts;
-
-static int copy_attempt(const Attempt *x, void *userdata)
-{
-	Attempts *as = userdata;
-	Attempt *a;
-
-	if (as->n >= ELEMENTSOF(as->a))
-		return -ENOBUFS;
-	a = &as->a[as->n++];
-	*a = *x;
-	/* Every string: the callback's are borrowed. */
-	a->status = dup_or_null(x->status);
-	a->reason = dup_or_null(x->reason);
-	a->switch_model_used = dup_or_null(x->switch_model_used);
-	a->cli_provider_used = dup_or_null(x->cli_provider_used);
-	a->error_message = dup_or_null(x->error_message);
-	a->cgroup = dup_or_null(x->cgroup);
-	a->reported_status = dup_or_null(x->reported_status);
-	a->status_text = dup_or_null(x->status_text);
-	a->unapplied = dup_or_null(x->unapplied);
-	a->result_json = dup_or_null(x->result_json);
-	return as->stop_after > 0 && as->n >= (size_t)as->stop_after;
-}
-
-static void attempts_done(Attempts *as)
-{
-	for (size_t i = 0; i < as->n; i++)
-		attempt_done(&as->a[i]);
-	as->n = 0;
 }
 
 /* ---- a version 1 file, written without the store ---- */
@@ -927,20 +796,6 @@ static void test_attempt_list_running(void)
 	CHECK_INTEQ(as.n, 2);
 	attempts_done(&as);
 	store_free(s);
-}
-
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	rmdir(tmpdir);
 }
 
 int main(void)

@@ -10,11 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "store.h"
-#include "tap.h"
-
-static char tmpdir[] = "/tmp/test-store-XXXXXX";
-static unsigned db_counter;
+#include "store-test.h"
 
 /* Sync system calls made by this process (SQLite included), counted on
  * their way to the kernel: a durable commit must make one, others none. */
@@ -30,33 +26,6 @@ int fsync(int fd)
 	return (int)syscall(SYS_fsync, fd);
 }
 
-#define CHECK_STR_OR_NULL(a, b)                                                                            \
-	do {                                                                                               \
-		if (!(a) || !(b))                                                                          \
-			CHECK((a) == NULL && (b) == NULL);                                                 \
-		else                                                                                       \
-			CHECK_STREQ(a, b);                                                                 \
-	} while (0)
-
-static void new_db_path(char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/db%u.sqlite", tmpdir, ++db_counter);
-}
-
-static Store *open_new(char *path, size_t size)
-{
-	Store *s = NULL;
-	int r;
-
-	new_db_path(path, size);
-	r = store_open(path, &s);
-	if (r < 0)
-		printf("# store_open(%s): %d %s\n", path, r, store_last_error(NULL));
-	CHECK_INTEQ(r, 0);
-	return s;
-}
-
-/* user_version lives at offset 60 of the file header, big-endian. */
 static int64_t header_user_version(const char *path)
 {
 	unsigned char b[4];
@@ -188,109 +157,6 @@ static void check_task_eq(const Task *a, const Task *b)
 	CHECK_INTEQ(a->ttl_seconds, b->ttl_seconds);
 	CHECK_STR_OR_NULL(a->result_json, b->result_json);
 	CHECK_INTEQ(a->seq, b->seq);
-}
-
-static void check_daughter_eq(const Daughter *a, const Daughter *b)
-{
-	CHECK_STREQ(a->id, b->id);
-	CHECK_STREQ(a->task_id, b->task_id);
-	CHECK_STR_OR_NULL(a->name, b->name);
-	CHECK_STR_OR_NULL(a->purpose, b->purpose);
-	CHECK_STR_OR_NULL(a->status, b->status);
-	CHECK_INTEQ(a->mutation_level, b->mutation_level);
-	CHECK_INTEQ(a->started_at, b->started_at);
-	CHECK_INTEQ(a->last_heartbeat_at, b->last_heartbeat_at);
-	CHECK_INTEQ(a->ended_at, b->ended_at);
-	CHECK_STR_OR_NULL(a->error_last, b->error_last);
-}
-
-static void check_attempt_eq(const Attempt *a, const Attempt *b)
-{
-	CHECK_STREQ(a->id, b->id);
-	CHECK_STREQ(a->daughter_id, b->daughter_id);
-	CHECK_STREQ(a->task_id, b->task_id);
-	CHECK_INTEQ(a->number, b->number);
-	CHECK_STR_OR_NULL(a->status, b->status);
-	CHECK_STR_OR_NULL(a->reason, b->reason);
-	CHECK_INTEQ(a->started_at, b->started_at);
-	CHECK_INTEQ(a->finished_at, b->finished_at);
-	CHECK_INTEQ(a->exit_code, b->exit_code);
-	CHECK_INTEQ(a->signal, b->signal);
-	CHECK(a->cpu_usec == b->cpu_usec);
-	CHECK(a->memory_peak_bytes == b->memory_peak_bytes);
-	CHECK_INTEQ(a->tokens_used_cli, b->tokens_used_cli);
-	CHECK_INTEQ(a->tokens_used_local, b->tokens_used_local);
-	CHECK_STR_OR_NULL(a->switch_model_used, b->switch_model_used);
-	CHECK_STR_OR_NULL(a->cli_provider_used, b->cli_provider_used);
-	CHECK_STR_OR_NULL(a->error_message, b->error_message);
-}
-
-/* Owned copies of what a walk produced. */
-typedef struct Daughters {
-	Daughter d[8];
-	size_t n;
-} Daughters;
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static int copy_daughter(const Daughter *x, void *userdata)
-{
-	Daughters *ds = userdata;
-	Daughter *d;
-
-	if (ds->n >= ELEMENTSOF(ds->d))
-		return -ENOBUFS;
-	d = &ds->d[ds->n++];
-	*d = *x;
-	d->name = dup_or_null(x->name);
-	d->purpose = dup_or_null(x->purpose);
-	d->status = dup_or_null(x->status);
-	d->error_last = dup_or_null(x->error_last);
-	return 0;
-}
-
-static void daughters_done(Daughters *ds)
-{
-	for (size_t i = 0; i < ds->n; i++)
-		daughter_done(&ds->d[i]);
-	ds->n = 0;
-}
-
-typedef struct Attempts {
-	Attempt a[8];
-	size_t n;
-} Attempts;
-
-static int copy_attempt(const Attempt *x, void *userdata)
-{
-	Attempts *as = userdata;
-	Attempt *a;
-
-	if (as->n >= ELEMENTSOF(as->a))
-		return -ENOBUFS;
-	a = &as->a[as->n++];
-	*a = *x;
-	a->status = dup_or_null(x->status);
-	a->reason = dup_or_null(x->reason);
-	a->switch_model_used = dup_or_null(x->switch_model_used);
-	a->cli_provider_used = dup_or_null(x->cli_provider_used);
-	a->error_message = dup_or_null(x->error_message);
-	a->cgroup = dup_or_null(x->cgroup);
-	a->reported_status = dup_or_null(x->reported_status);
-	a->status_text = dup_or_null(x->status_text);
-	a->unapplied = dup_or_null(x->unapplied);
-	a->result_json = dup_or_null(x->result_json);
-	return 0;
-}
-
-static void attempts_done(Attempts *as)
-{
-	for (size_t i = 0; i < as->n; i++)
-		attempt_done(&as->a[i]);
-	as->n = 0;
 }
 
 /* ---- status names ---- */
@@ -1456,20 +1322,6 @@ static void test_checkpoint_from_second_store(void)
 	CHECK(store_wal_pages(s) < pages);
 	store_free(ckpt);
 	store_free(s);
-}
-
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	rmdir(tmpdir);
 }
 
 int main(void)
