@@ -21,91 +21,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "policy-test.h"
 #include "seccomp-profile.h"
-#include "tap.h"
-#include "util.h"
 
 #ifndef VX11_SECCOMP_TEST_DIR
 #define VX11_SECCOMP_TEST_DIR "policy/seccomp"
 #endif
-
-static char tmpdir[] = "/tmp/test-policy-seccomp-XXXXXX";
-
-/* The policy text with every ' turned into ", formatted printf-style. */
-_printf_(1, 2) static char *J(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	for (char *c = s; *c; c++)
-		if (*c == '\'')
-			*c = '"';
-	return s;
-}
-
-/* A file in tmpdir with that content; returns its path (malloc'd). */
-static char *write_file(const char *name, const char *content)
-{
-	char *path;
-	FILE *f;
-
-	if (asprintf(&path, "%s/%s", tmpdir, name) < 0)
-		abort();
-	f = fopen(path, "we");
-	if (!f || fputs(content, f) < 0 || fclose(f) != 0)
-		abort();
-	return path;
-}
-
-/* Loads a policy that must be refused with -EINVAL, *ret untouched; returns the message (malloc'd). */
-static char *load_error(const char *sq_json)
-{
-	_cleanup_free_ char *json = J("%s", sq_json);
-	Policy *p = (Policy *)0x1;
-	char *error = NULL;
-	int r;
-
-	r = policy_load_string(json, "test", &p, &error);
-	if (r != -EINVAL)
-		printf("# policy_load_string returned %d, expected -EINVAL\n", r);
-	if (p != (Policy *)0x1) {
-		printf("# the out-parameter was changed on failure\n");
-		if (r >= 0)
-			policy_free(p);
-		free(error);
-		return strdup("(loaded)");
-	}
-	return error ?: strdup("(no message)");
-}
-
-#define CHECK_ERROR(sq_json, expected)                                                                     \
-	do {                                                                                               \
-		_cleanup_free_ char *_e = load_error(sq_json);                                            \
-		CHECK_STREQ(_e, expected);                                                                 \
-	} while (0)
-
-/* A policy with one task "x" whose keys (after command) are given. */
-#define TASK(keys) "{'tasks':{'x':{'command':['/bin/true']" keys "}}}"
-#define CHECK_TASK_ERROR(keys, expected) CHECK_ERROR(TASK(keys), expected)
-
-static Policy *load_ok(const char *sq_json)
-{
-	_cleanup_free_ char *json = J("%s", sq_json), *error = NULL;
-	Policy *p = NULL;
-	int r;
-
-	r = policy_load_string(json, "test", &p, &error);
-	if (r < 0) {
-		printf("# unexpected failure %d: %s\n", r, error ?: "(no message)");
-		return NULL;
-	}
-	return p;
-}
 
 static const SeccompProgram *program_of(const Policy *p, const char *task, int level)
 {
@@ -221,8 +142,8 @@ static void test_builtin_profiles_need_no_files(void)
 
 static void test_same_profile_compiles_once(void)
 {
-	_cleanup_free_ char *a = write_file("deny-a.json", DENY_PROFILE("\"mkdir\"")),
-			    *b = write_file("deny-b.json", DENY_PROFILE("\"rmdir\"")), *json = NULL;
+	_cleanup_free_ char *a = write_text("deny-a.json", DENY_PROFILE("\"mkdir\"")),
+			    *b = write_text("deny-b.json", DENY_PROFILE("\"rmdir\"")), *json = NULL;
 	const SeccompProgram *pa, *def;
 	Policy *p;
 
@@ -310,9 +231,9 @@ static void test_error_seccomp_value(void)
 
 static void test_error_profile_compile(void)
 {
-	_cleanup_free_ char *unknown = write_file("unknown.json", DENY_PROFILE("\"mkdir\", \"foo\"")),
-			    *no_default = write_file("no-default.json", "{\"syscalls\": []}"),
-			    *not_json = write_file("not-json.json", "{\n \"defaultAction\": ALLOW\n}"),
+	_cleanup_free_ char *unknown = write_text("unknown.json", DENY_PROFILE("\"mkdir\", \"foo\"")),
+			    *no_default = write_text("no-default.json", "{\"syscalls\": []}"),
+			    *not_json = write_text("not-json.json", "{\n \"defaultAction\": ALLOW\n}"),
 			    *missing = NULL;
 
 	if (asprintf(&missing, "%s/no-such-profile.json", tmpdir) < 0)
@@ -337,7 +258,7 @@ static void test_error_profile_compile(void)
 /* Run under ASan: programs compiled before a refusal are freed with the rest. */
 static void test_error_after_compiles_frees_them(void)
 {
-	_cleanup_free_ char *a = write_file("late-a.json", DENY_PROFILE("\"mkdir\"")), *json = NULL,
+	_cleanup_free_ char *a = write_text("late-a.json", DENY_PROFILE("\"mkdir\"")), *json = NULL,
 			    *e = NULL;
 
 	json = J("{'tasks':{'a':{'command':['/bin/true'],'seccomp':'%s',"
