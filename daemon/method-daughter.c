@@ -268,15 +268,9 @@ int method_task_logs(Call *call, json_object *params, json_object **ret, RpcErro
 		return r;
 	if (p.stream && !streq(p.stream, "stdout") && !streq(p.stream, "stderr"))
 		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: stream: expected \"stdout\" or \"stderr\"");
-	r = store_task_get(m->store, p.task_id, &t);
-	if (r == 0 && !caller_may_see(call->caller, m->policy, t.uid)) {
-		task_done(&t);
-		r = -ENOENT;
-	}
-	if (r == -ENOENT)
-		return rpc_error(err, RPC_NOT_FOUND, "no such task: %.64s", p.task_id);
+	r = task_visible(call, p.task_id, &t, err);
 	if (r < 0)
-		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+		return r;
 	task_done(&t);
 
 	pick = (PickAttempt){ .number = p.attempt };

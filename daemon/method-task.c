@@ -129,7 +129,22 @@ const ParamSpec task_id_params[] = {
 	{}
 };
 
-/* Load a task the caller may see, or fill *err. */
+int task_visible(Call *call, const char *task_id, Task *ret, RpcError *err)
+{
+	int r = store_task_get(call->m->store, task_id, ret);
+
+	if (r == 0 && !caller_may_see(call->caller, call->m->policy, ret->uid)) {
+		task_done(ret);
+		r = -ENOENT;
+	}
+	if (r == -ENOENT)
+		return rpc_error(err, RPC_NOT_FOUND, "no such task: %.64s", task_id);
+	if (r < 0)
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	return 0;
+}
+
+/* The task named by params' task_id, if the caller may see it. */
 static int visible_task(Call *call, json_object *params, Task *ret, RpcError *err)
 {
 	TaskIdParams p;
@@ -138,16 +153,7 @@ static int visible_task(Call *call, json_object *params, Task *ret, RpcError *er
 	r = params_parse(task_id_params, params, "", &p, err);
 	if (r < 0)
 		return r;
-	r = store_task_get(call->m->store, p.task_id, ret);
-	if (r == 0 && !caller_may_see(call->caller, call->m->policy, ret->uid)) {
-		task_done(ret);
-		r = -ENOENT;
-	}
-	if (r == -ENOENT)
-		return rpc_error(err, RPC_NOT_FOUND, "no such task: %.64s", p.task_id);
-	if (r < 0)
-		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
-	return 0;
+	return task_visible(call, p.task_id, ret, err);
 }
 
 static int add_attempt(const Attempt *a, void *userdata)

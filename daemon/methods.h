@@ -90,6 +90,9 @@ int method_daughter_spawn(Call *call, json_object *params, json_object **ret, Rp
 json_object *json_timestamp(uint64_t usec); /* null for 0 */
 struct Task;
 json_object *task_to_json(const struct Task *t);
+/* Load a task the caller may see: its own, or any for an admin. Someone
+ * else's is "not found", not "forbidden", so ids leak nothing. */
+int task_visible(Call *call, const char *task_id, struct Task *ret, RpcError *err);
 /* result.get's reply for an intent, from the store; -ENOENT etc. */
 int result_build(Manager *m, const char *correlation_id, json_object **ret);
 
