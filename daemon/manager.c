@@ -2,7 +2,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
 #include "conn.h"
@@ -244,6 +247,20 @@ void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
 		result_wake_waiters(m, t);
 }
 
+/* The path of the socket systemd passed us, if any: the runtime directory
+ * (daughter.sock, notify sockets) goes beside the socket clients really use,
+ * whatever --socket says. */
+static char *activated_socket_path(void)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+
+	if (sd_listen_fds(false) != 1 || getsockname(SD_LISTEN_FDS_START, (struct sockaddr *)&sa, &len) < 0 ||
+	    sa.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
+		return NULL;
+	return strndup(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+}
+
 int manager_new(const ManagerConfig *cfg, Manager **ret)
 {
 	_cleanup_free_ char *error = NULL;
@@ -258,7 +275,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	pthread_cond_init(&m->ckpt_cond, NULL);
 	m->start_monotonic = now_monotonic_usec();
 	m->state_dir = strdup(cfg->state_dir);
-	m->socket_path = strdup(cfg->socket_path);
+	m->socket_path = activated_socket_path() ?: strdup(cfg->socket_path);
 	if (cfg->runtime_dir)
 		m->runtime_dir = strdup(cfg->runtime_dir);
 	else if (m->socket_path && (m->runtime_dir = strdup(m->socket_path))) {

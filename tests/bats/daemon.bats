@@ -130,7 +130,7 @@ teardown() {
 	VX11_SOCKET=$T/vx11.sock
 	(
 		_bg_close_fds
-		exec "$sa" -l "$VX11_SOCKET" "$VX11D" --socket "$T/not-this.sock" --state-dir "$T/state" \
+		exec "$sa" -l "$VX11_SOCKET" "$VX11D" --socket "$T/elsewhere/not-this.sock" --state-dir "$T/state" \
 			--policy "$T/policy.json" --log-target stderr
 	) 2>>"$T/vx11d.log" </dev/null >/dev/null &
 	DAEMON_PID=$!
@@ -138,8 +138,10 @@ teardown() {
 	# systemd-socket-activate execs vx11d in place: the same pid serves.
 	check "$(result daemon.status)" '.pid == $p' --argjson p "$DAEMON_PID"
 	check "$(submit_queued noop)" '.status == "QUEUED"'
-	# It did not bind a socket of its own.
-	[[ ! -e $T/not-this.sock ]]
+	# It did not bind a socket of its own, and the daughters' socket is
+	# beside the one it was given (getsockname), not beside --socket.
+	[[ ! -e $T/elsewhere ]]
+	[[ -S $T/daughter.sock ]]
 	grep -q "from the service manager" "$T/vx11d.log"
 	stop_daemon
 	equals "$DAEMON_STATUS" 0
