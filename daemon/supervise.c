@@ -220,8 +220,10 @@ static int notify_open(Hija *h)
 	(void)unlink(h->notify_path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
-	/* Only this daughter's uid may write to it (sendto needs write access). */
-	if (chown(h->notify_path, h->uid, h->gid) < 0 || chmod(h->notify_path, 0600) < 0)
+	/* Only this daughter's uid may write to it (sendto needs write access).
+	 * chmod before chown: a chmod of someone else's file would need
+	 * CAP_FOWNER, which the unit's bounding set leaves out. */
+	if (chmod(h->notify_path, 0600) < 0 || chown(h->notify_path, h->uid, h->gid) < 0)
 		return -errno;
 	h->notify_fd = TAKE_FD(fd);
 	return 0;
