@@ -323,15 +323,23 @@ static int setup_v1(CgroupManager *m, char **ret_error)
 			continue;
 		}
 		h = &m->v1[m->n_v1];
+		r = cg_mkdir_p(fd, m->rel, &h->created);
+		/* On a hybrid host the v1 controllers only carry limits. One we may
+		 * not write (mounted read-only, as in a container) is one we do not
+		 * have: its limits are then "unapplied", and a strict task type that
+		 * asks for them is refused with that reason. */
+		if (!legacy && (r == -EROFS || r == -EACCES || r == -EPERM)) {
+			h->created = 0;
+			continue;
+		}
+		if (r < 0)
+			return cg_error(ret_error, r, "cannot create %s/%s: %s", p, m->rel, strerror(-r));
 		m->v1_of[k] = (int)m->n_v1++;
 		h->controllers = 1u << k;
 		h->dev = st.st_dev;
 		h->mount_fd = TAKE_FD(fd);
 		if (asprintf(&h->path, "%s/%s", p, m->rel) < 0)
 			return -ENOMEM;
-		r = cg_mkdir_p(h->mount_fd, m->rel, &h->created);
-		if (r < 0)
-			return cg_error(ret_error, r, "cannot create %s: %s", h->path, strerror(-r));
 		h->root_fd = openat(h->mount_fd, m->rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (h->root_fd < 0)
 			return cg_error(ret_error, -errno, "cannot open %s: %m", h->path);
