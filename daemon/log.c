@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
+/* Audit entries are events, not code: without this every one would claim
+ * CODE_FILE=log.c, CODE_LINE=<the sendv below>. Plain messages still carry
+ * their caller through sd_journal_send_with_location(). */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "log.h"

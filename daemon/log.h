@@ -39,7 +39,8 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
 /*
  * Audit events. Each kind has a stable MESSAGE_ID (listed with its meaning in
- * vx11d(8); the journal catalog is a later issue) and carries the VX11_* fields of lifecycle.md that apply; NULL or
+ * vx11d(8) and explained by units/vx11.catalog, which needs an entry for every
+ * id here) and carries the VX11_* fields of lifecycle.md that apply; NULL or
  * (uid_t)-1 fields are left out.
  */
 #define VX11_MSG_INTENT_ACCEPTED "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f01"

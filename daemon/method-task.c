@@ -287,6 +287,7 @@ int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcEr
 	f.correlation_id = t.intent_id;
 	f.source = t.source;
 	f.uid = call->caller->uid;
+	f.intent_type = t.task_type;
 	f.status = "cancelled";
 	log_audit(LOG_INFO, VX11_MSG_TASK_CANCELLED, &f, "task %s cancelled by uid %u (was %s)", t.id,
 		  (unsigned)call->caller->uid, task_status_to_string(old));
