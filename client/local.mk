@@ -5,3 +5,10 @@ client_vx11ctl_SOURCES = \
 	client/output.c client/output.h \
 	client/cmd-intent.c client/cmd-task.c client/cmd-daemon.c client/cmd-daughter.c
 client_vx11ctl_LDADD = common/libvx11common.a $(JSONC_LIBS)
+
+# bash-completion loads a completion by the command's name.
+bashcompletion_DATA = client/completion/vx11ctl
+EXTRA_DIST += client/vx11ctl.bash
+CLEANFILES += client/completion/vx11ctl
+client/completion/vx11ctl: $(top_srcdir)/client/vx11ctl.bash
+	$(AM_V_GEN)mkdir -p client/completion && cp $(top_srcdir)/client/vx11ctl.bash $@
