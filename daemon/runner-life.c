@@ -124,14 +124,22 @@ static void reconcile(Runner *r)
 		}
 		daughter_done(&d);
 
+		/* The task's ids too, so that the entry turns up under each of them. */
+		bool have_task = store_task_get(m->store, a->task_id, &t) == 0;
 		AuditFields f = AUDIT_FIELDS_INIT;
 		f.task_id = a->task_id;
 		f.daughter_id = a->daughter_id;
 		f.status = "interrupted";
+		if (have_task) {
+			f.correlation_id = t.intent_id;
+			f.source = t.source;
+			f.uid = t.uid;
+			f.intent_type = t.task_type;
+		}
 		log_audit(LOG_WARNING, VX11_MSG_RECOVERED, &f,
 			  "recovery: attempt %d of task %s (daughter %s, cgroup %s) was running when the daemon stopped",
 			  a->number, a->task_id, a->daughter_id, a->cgroup ?: "-");
-		if (store_task_get(m->store, a->task_id, &t) == 0) {
+		if (have_task) {
 			if (t.status == TASK_RUNNING)
 				runner_settle_interrupted(r, &t, a->daughter_id);
 			task_done(&t);
@@ -164,9 +172,10 @@ static void setup_cgroups(Runner *r, const char *root)
 		r->cgroup_problem = strdup("no cgroup hierarchy is mounted on this host");
 		return;
 	}
-	/* Under systemd with Delegate=yes our own cgroup is ours to divide. */
+	/* Under systemd with Delegate=yes our own cgroup is ours to divide (on a
+	 * hybrid host: the cgroup2 one, and its twins under the v1 controllers). */
 	if (!root && getenv("INVOCATION_ID") && m->cgroup.own_path && !streq(m->cgroup.own_path, "/") &&
-	    m->cgroup.mode == CGROUP_MODE_UNIFIED) {
+	    (m->cgroup.mode == CGROUP_MODE_UNIFIED || m->cgroup.mode == CGROUP_MODE_HYBRID)) {
 		k = cgroup_manager_new_delegated(&m->cgroup, &r->cgroups, &error);
 		if (k >= 0)
 			return;

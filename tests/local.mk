@@ -73,7 +73,11 @@ bats_tests = \
 	tests/bats/daughters.bats \
 	tests/bats/deadlines.bats \
 	tests/bats/recovery.bats \
-	tests/bats/sandbox.bats
+	tests/bats/sandbox.bats \
+	tests/bats/journal.bats \
+	tests/bats/completion.bats \
+	tests/bats/install.bats \
+	tests/bats/systemd.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS
@@ -91,7 +95,10 @@ AM_TESTS_ENVIRONMENT = \
 	VX11CTL='$(abs_top_builddir)/client/vx11ctl'; \
 	VX11_SRCDIR='$(abs_top_srcdir)'; \
 	VX11_BUILDDIR='$(abs_top_builddir)'; \
-	export VX11D VX11CTL VX11_SRCDIR VX11_BUILDDIR;
+	VX11_PREFIX='$(prefix)'; \
+	VX11_CONFDIR='$(vx11_sysconfdir)'; \
+	VX11_INSTALL_DIRS='bindir=$(bindir) sbindir=$(sbindir) mandir=$(mandir) pkgdatadir=$(pkgdatadir) systemdsystemunitdir=$(systemdsystemunitdir) sysusersdir=$(sysusersdir) tmpfilesdir=$(tmpfilesdir) catalogdir=$(catalogdir) bashcompletiondir=$(bashcompletiondir)'; \
+	export VX11D VX11CTL VX11_SRCDIR VX11_BUILDDIR VX11_PREFIX VX11_CONFDIR VX11_INSTALL_DIRS;
 
 # The cgroup suite again on a pure cgroup v2 kernel, in a small VM.
 check-v2: $(check_PROGRAMS) daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT)

@@ -660,3 +660,26 @@ check_json() {
 wait_running() {
 	wait_task "$1" '.task.status == "running" and .daughters[-1].status == "running"' "${2:-100}"
 }
+
+# ---------------------------------------------------------------------------
+# Installing (install.bats, systemd.bats)
+
+# install_dir NAME: an installation directory of the build under test
+# (bindir, sbindir, systemdsystemunitdir, ...), from VX11_INSTALL_DIRS.
+install_dir() {
+	local kv
+	[[ -n ${VX11_INSTALL_DIRS:-} ]] || { echo "VX11_INSTALL_DIRS is not set (run through make check)" >&2; return 1; }
+	for kv in $VX11_INSTALL_DIRS; do
+		[[ ${kv%%=*} == "$1" ]] && { echo "${kv#*=}"; return 0; }
+	done
+	echo "no installation directory named $1" >&2
+	return 1
+}
+
+# stage_install DESTDIR: `make install DESTDIR=...` of the build under test,
+# as a packager would; the log goes to DESTDIR.log.
+stage_install() {
+	# Not the jobserver of the `make check` that runs us.
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$VX11_BUILDDIR" install DESTDIR="$1" >"$1.log" 2>&1 ||
+		{ cat "$1.log" >&2; return 1; }
+}
