@@ -208,6 +208,24 @@ static bool is_real_dir(const char *path)
 	return syscall(SYS_newfstatat, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode);
 }
 
+static int reset_oom_score(const SpawnChild *c)
+{
+	char buf[16];
+	long fd, n;
+
+	fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : report(c, SPAWN_STEP_OOM_SCORE_ADJ, errno, 0); /* no /proc: nothing inherited to undo */
+	n = syscall(SYS_read, fd, buf, sizeof(buf));
+	if (n > 0 && buf[0] == '-' && syscall(SYS_pwrite64, fd, "0", 1, 0) != 1) {
+		int e = errno;
+		(void)syscall(SYS_close, fd);
+		return report(c, SPAWN_STEP_OOM_SCORE_ADJ, e, 0);
+	}
+	(void)syscall(SYS_close, fd);
+	return 0;
+}
+
 /* Step 7, as the daughter's user holding CAP_SYS_ADMIN only; ends with no capability at all. */
 static int enter_namespaces(const SpawnChild *c)
 {
@@ -271,6 +289,11 @@ int spawn_child_run(void *spawn_child)
 	TRY(syscall(SYS_setsid), SPAWN_STEP_SETSID, 0);
 	/* 4. Resource limits (while root, so that they may exceed the daemon's hard limits). */
 	if ((k = set_rlimits(c)) != 0)
+		return k;
+	/* 4b. The daemon's OOM protection (OOMScoreAdjust= of its unit) is the
+	 *     supervisor's, not for what it runs: a negative score goes back to 0.
+	 *     (Raising it needs no capability; a positive one is left alone.) */
+	if ((k = reset_oom_score(c)) != 0)
 		return k;
 	/* 5. Nothing exec'd from here on gains privileges (set-uid bits, file capabilities). */
 	TRY(syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), SPAWN_STEP_NO_NEW_PRIVS, 0);

@@ -205,6 +205,8 @@ static int report_error(const SpawnRequest *r, const SpawnReport *rep, char **re
 		return spawn_error(ret_error, e, "setsid: %s", msg);
 	case SPAWN_STEP_RLIMIT:
 		return spawn_error(ret_error, e, "setrlimit(%s): %s", rlimit_name(a), msg);
+	case SPAWN_STEP_OOM_SCORE_ADJ:
+		return spawn_error(ret_error, e, "resetting /proc/self/oom_score_adj: %s", msg);
 	case SPAWN_STEP_NO_NEW_PRIVS:
 		return spawn_error(ret_error, e, "prctl(PR_SET_NO_NEW_PRIVS): %s", msg);
 	case SPAWN_STEP_CAPBSET:

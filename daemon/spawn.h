@@ -113,6 +113,7 @@ typedef enum SpawnStep {
 	SPAWN_STEP_CLOSE_FDS,      /* close_range */
 	SPAWN_STEP_SETSID,
 	SPAWN_STEP_RLIMIT,         /* arg: RLIMIT_* */
+	SPAWN_STEP_OOM_SCORE_ADJ,  /* /proc/self/oom_score_adj */
 	SPAWN_STEP_NO_NEW_PRIVS,
 	SPAWN_STEP_CAPBSET,        /* arg: the capability */
 	SPAWN_STEP_AMBIENT,
