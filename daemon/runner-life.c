@@ -179,10 +179,13 @@ static void setup_cgroups(Runner *r, const char *root)
 		k = cgroup_manager_new_delegated(&m->cgroup, &r->cgroups, &error);
 		if (k >= 0)
 			return;
-		log_warning("cannot use the delegated cgroup %s (%s); using the \"vx11\" root instead",
-			    m->cgroup.own_path, error ?: strerror(-k));
-		free(error);
-		error = NULL;
+		/* No fallback to a root outside the unit: daughters there would
+		 * escape `systemctl stop` and the unit's accounting. */
+		if (asprintf(&r->cgroup_problem, "cannot use the delegated cgroup %s (Delegate=yes?): %s",
+			     m->cgroup.own_path, error ?: strerror(-k)) < 0)
+			r->cgroup_problem = NULL;
+		log_error("%s; every daughter will fail to spawn", r->cgroup_problem ?: "cannot use the delegated cgroup");
+		return;
 	}
 	k = cgroup_manager_new(&m->cgroup, root, &r->cgroups, &error);
 	if (k < 0) {

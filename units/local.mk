@@ -26,12 +26,21 @@ policydefault_DATA = policy/default.json
 # On the live system (no DESTDIR), make the groups, the directories and the
 # catalog database real, as a package's postinst would; a DESTDIR install
 # (packaging, the tests) only lays out files.
+# Only where systemd reads the units: an install into a private prefix (a
+# user's, distcheck's) must not create groups or directories on the host.
 install-data-hook:
-	@if test ! -e '$(DESTDIR)$(vx11_sysconfdir)/policy.json'; then \
-	  $(MKDIR_P) '$(DESTDIR)$(vx11_sysconfdir)' && \
+	@if test -e '$(DESTDIR)$(vx11_sysconfdir)/policy.json'; then \
+	  echo "  keeping $(DESTDIR)$(vx11_sysconfdir)/policy.json"; \
+	elif $(MKDIR_P) '$(DESTDIR)$(vx11_sysconfdir)' 2>/dev/null && test -w '$(DESTDIR)$(vx11_sysconfdir)'; then \
 	  $(INSTALL_DATA) '$(srcdir)/policy/default.json' '$(DESTDIR)$(vx11_sysconfdir)/policy.json'; \
-	else echo "  keeping $(DESTDIR)$(vx11_sysconfdir)/policy.json"; fi
-	@if test -z '$(DESTDIR)' && test "$$(id -u)" = 0; then \
+	else \
+	  echo "  warning: cannot write $(DESTDIR)$(vx11_sysconfdir); vx11d runs the bundled policy until one is there" >&2; \
+	fi
+	@case '$(systemdsystemunitdir)' in \
+	/usr/lib/systemd/system | /usr/local/lib/systemd/system | /lib/systemd/system | /etc/systemd/system) ;; \
+	*) exit 0 ;; \
+	esac; \
+	if test -z '$(DESTDIR)' && test "$$(id -u)" = 0; then \
 	  ! command -v systemd-sysusers >/dev/null || systemd-sysusers '$(sysusersdir)/vx11.conf' || exit 1; \
 	  ! command -v systemd-tmpfiles >/dev/null || systemd-tmpfiles --create '$(tmpfilesdir)/vx11.conf' || :; \
 	  ! command -v journalctl >/dev/null || journalctl --update-catalog || :; \
