@@ -123,7 +123,7 @@ EOF
 	# prlimit's RLIMIT_NPROC (the daughter's uid is its own) is a second
 	# bound in case pids_max were not applied: this test must never run wild.
 	policy_file '.tasks.bomb = {command: ["/usr/bin/prlimit", "--nproc=64", "/bin/bash", "-c", ":(){ :|:& };:; exec /bin/sleep 100"],
-		ttl_seconds: 3, grace_seconds: 0, max_retries: 0, limits: {pids_max: 16}}'
+		ttl_seconds: 6, grace_seconds: 0, max_retries: 0, limits: {pids_max: 16}}'
 	start_daemon
 	id=$(submit_task bomb)
 	wait_running "$id" >/dev/null
@@ -144,6 +144,8 @@ EOF
 		sleep 0.1
 	done
 	echo "most processes at once: $most; slowest daemon.status: $slowest s"
+	# The bomb got going (6 s: enough even in the emulated v2 VM, where 3 s
+	# once saw only 5), and the cap held.
 	((most >= 6))
 	((most <= 16))
 	holds "$slowest < 1"
@@ -151,7 +153,7 @@ EOF
 	t=$(wait_status "$id" expired 50)
 	check_json "$(attempt_of "$t")" '.reason == "ttl_expired" and .status == "expired"'
 	took=$(jq "$JQ_TS"'(.daughters[0].ended_at | ts) - (.daughters[0].started_at | ts)' <<<"$t")
-	holds "$took >= 3 - 0.01 && $took <= 3 + 0 + 1"
+	holds "$took >= 6 - 0.01 && $took <= 6 + 0 + 1"
 	no_task_pids "$id"
 }
 
