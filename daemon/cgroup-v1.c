@@ -207,7 +207,8 @@ int cg_remove_job_dir(int dfd, const char *name)
 	return r;
 }
 
-/* mkdir -p of a relative path; *created counts the components that were new. */
+/* mkdir -p of a relative path; *created counts the components that were new.
+ * On failure nothing it made is left behind. */
 int cg_mkdir_p(int dfd, const char *rel, unsigned *created)
 {
 	_cleanup_free_ char *p = strdup(rel);
@@ -221,8 +222,16 @@ int cg_mkdir_p(int dfd, const char *rel, unsigned *created)
 			*s = 0;
 			if (mkdirat(dfd, p, 0755) >= 0)
 				n++;
-			else if (errno != EEXIST)
-				return -errno;
+			else if (errno != EEXIST) {
+				int r = -errno;
+				char *parent = strrchr(p, '/');
+
+				if (parent) {
+					*parent = 0;
+					cg_rmdir_created(dfd, p, n);
+				}
+				return r;
+			}
 			*s = c;
 			if (c == 0)
 				break;

@@ -328,10 +328,8 @@ static int setup_v1(CgroupManager *m, char **ret_error)
 		 * not write (mounted read-only, as in a container) is one we do not
 		 * have: its limits are then "unapplied", and a strict task type that
 		 * asks for them is refused with that reason. */
-		if (!legacy && (r == -EROFS || r == -EACCES || r == -EPERM)) {
-			h->created = 0;
+		if (!legacy && (r == -EROFS || r == -EACCES || r == -EPERM))
 			continue;
-		}
 		if (r < 0)
 			return cg_error(ret_error, r, "cannot create %s/%s: %s", p, m->rel, strerror(-r));
 		m->v1_of[k] = (int)m->n_v1++;

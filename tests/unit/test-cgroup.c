@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup-internal.h"
 #include "cgroup.h"
 #include "tap.h"
 #include "util.h"
@@ -1127,6 +1128,34 @@ static void cleanup(void)
 	(void)rmdir(pathf(p, sizeof(p), "%s/%s-busy", info.unified_root, rel));
 }
 
+/* A mkdir -p that fails half-way (here: a component too long for any file
+ * system) takes back the directories it made, so a skipped v1 controller or
+ * a refused root leaves nothing behind. */
+static void test_mkdir_p_undoes_on_failure(void)
+{
+	char dir[] = "/tmp/vx11-test-mkdir-XXXXXX", path[400];
+	unsigned created = 77;
+	int dfd;
+
+	CHECK(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(dfd >= 0);
+	CHECK(mkdirat(dfd, "old", 0755) == 0);
+	snprintf(path, sizeof(path), "old/new1/new2/%0300d", 0);
+	CHECK_INTEQ(cg_mkdir_p(dfd, path, &created), -ENAMETOOLONG);
+	CHECK_INTEQ(created, 77); /* untouched on failure */
+	CHECK(faccessat(dfd, "old/new1", F_OK, 0) < 0 && errno == ENOENT);
+	CHECK(faccessat(dfd, "old", F_OK, 0) == 0); /* not ours to remove */
+
+	CHECK_INTEQ(cg_mkdir_p(dfd, "old/new1/new2", &created), 0);
+	CHECK_INTEQ(created, 2);
+	cg_rmdir_created(dfd, "old/new1/new2", created);
+	CHECK(faccessat(dfd, "old/new1", F_OK, 0) < 0);
+	unlinkat(dfd, "old", AT_REMOVEDIR);
+	close(dfd);
+	CHECK(rmdir(dir) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	ssize_t n;
@@ -1151,6 +1180,7 @@ int main(int argc, char **argv)
 	}
 	pathf(rel, sizeof(rel), "vx11-test-%d", (int)getpid());
 
+	TEST(test_mkdir_p_undoes_on_failure);
 	TEST(test_detect);
 	TEST(test_manager_rejects_bad_roots);
 	TEST(test_manager_creates_root);
