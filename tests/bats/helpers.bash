@@ -676,10 +676,10 @@ install_dir() {
 	return 1
 }
 
-# stage_install DESTDIR: `make install DESTDIR=...` of the build under test,
-# as a packager would; the log goes to DESTDIR.log.
+# stage_install DESTDIR [TARGET]: `make install DESTDIR=...` (or TARGET) of
+# the build under test, as a packager would; the log goes to DESTDIR.log.
 stage_install() {
 	# Not the jobserver of the `make check` that runs us.
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$VX11_BUILDDIR" install DESTDIR="$1" >"$1.log" 2>&1 ||
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$VX11_BUILDDIR" "${2:-install}" DESTDIR="$1" >"$1.log" 2>&1 ||
 		{ cat "$1.log" >&2; return 1; }
 }

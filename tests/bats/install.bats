@@ -86,7 +86,7 @@ expected_files() {
 	[[ $(cat "$D$VX11_CONFDIR/policy.json") == '{"mode": "solo_madre"}' ]]
 	grep -q "keeping $D$VX11_CONFDIR/policy.json" "$D.log"
 	cp "$VX11_SRCDIR/policy/default.json" "$D$VX11_CONFDIR/policy.json"
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$VX11_BUILDDIR" uninstall DESTDIR="$D" >"$T/un.log" 2>&1
+	stage_install "$D" uninstall
 	run find "$D" -type f
 	[[ -z $output ]]
 }

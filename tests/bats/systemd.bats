@@ -34,8 +34,7 @@ ct_wait() {
 # pid of a process in its job cgroup (found through the cgroup, not asked).
 running_daughter() {
 	local job root own
-	ct_wait 100 sh -c "$(install_dir bindir)/vx11ctl --json task $1 |
-		jq -e '.task.status == \"running\" and .daughters[-1].attempts[-1].cgroup != null' >/dev/null" || return 1
+	ct_wait_task 100 "$1" '.task.status == "running" and .daughters[-1].attempts[-1].cgroup != null' || return 1
 	job=$(ctl --json task "$1" | jq -r '.daughters[-1].attempts[-1].cgroup')
 	root=$(ctl --json status | jq -r .cgroup.job_root)
 	ct_wait 50 grep -q . "$root/$job/cgroup.procs" || return 1
@@ -45,6 +44,15 @@ running_daughter() {
 # The ids of the tasks waiting in the queue, sorted.
 pending_tasks() {
 	ctl --json tasks --status pending | jq -r '.tasks[].id' | sort
+}
+
+# ct_wait_task TENTHS TASK_ID FILTER: until FILTER holds of the task.get result.
+ct_wait_task() {
+	wait_for "$1" task_holds "$2" "$3"
+}
+
+task_holds() {
+	ctl --json task "$1" | jq -e "$2" >/dev/null
 }
 
 main_pid() {
@@ -100,18 +108,17 @@ setup_file() {
 		mkdir -p "$h/$CT_NAME" && cgs+=("$h/$CT_NAME")
 	done
 	printf '%s\n' "${cgs[@]}" >"$BATS_FILE_TMPDIR/cgroups"
-	# Can this host run a container at all? Only then is a failure a skip.
-	if ! (
+	# run_nspawn ARGS...: a container of the host's / in this run's cgroups.
+	run_nspawn() {
 		for h in "${cgs[@]}"; do echo "$BASHPID" >"$h/cgroup.procs"; done
-		exec systemd-nspawn --register=no --keep-unit --volatile=yes -D / -q --private-network /bin/true
-	) </dev/null >"$BATS_FILE_TMPDIR/probe.log" 2>&1; then
+		exec systemd-nspawn --register=no --keep-unit --volatile=yes -D / --private-network "$@"
+	}
+	# Can this host run a container at all? Only then is a failure a skip.
+	if ! (run_nspawn -q /bin/true) </dev/null >"$BATS_FILE_TMPDIR/probe.log" 2>&1; then
 		skip "systemd-nspawn cannot run a container here: $(tail -n 3 "$BATS_FILE_TMPDIR/probe.log")"
 	fi
-	(
-		for h in "${cgs[@]}"; do echo "$BASHPID" >"$h/cgroup.procs"; done
-		exec systemd-nspawn --register=no --keep-unit --volatile=yes -D / -M "$CT_NAME" --private-network \
-			"${binds[@]}" -b -- systemd.firstboot=off systemd.show_status=false
-	) </dev/null >"$BATS_FILE_TMPDIR/boot.log" 2>&1 &
+	(run_nspawn -M "$CT_NAME" "${binds[@]}" -b -- systemd.firstboot=off systemd.show_status=false) \
+		</dev/null >"$BATS_FILE_TMPDIR/boot.log" 2>&1 &
 	nspawn=$!
 	echo "$nspawn" >"$BATS_FILE_TMPDIR/nspawn.pid"
 	for ((i = 0; i < 300; i++)); do
@@ -138,34 +145,28 @@ setup_file() {
 	done
 	if ! [[ $state =~ ^(running|degraded)$ ]]; then
 		echo "boot did not finish (state: $state); jobs left:" >&2
-		nsenter -t "$pid" -a systemctl list-jobs --no-pager >&2 || true
+		ct systemctl list-jobs --no-pager >&2 || true
 		tail -n 30 "$BATS_FILE_TMPDIR/boot.log" >&2
 		return 1
 	fi
-	# A prefix the unit's own sandbox hides from it (distcheck installs
-	# under /tmp, which PrivateTmp= replaces): open just that for this run.
-	local open=
+	# What this build needs that the unit rightly does not give, in one
+	# drop-in: a prefix the unit's sandbox hides from it (distcheck installs
+	# under /tmp, which PrivateTmp= replaces), and for a sanitizer build no
+	# LeakSanitizer (it stops the world with ptrace at exit, which the unit's
+	# system call filter denies; leaks are checked by the other suites).
+	local dropin=
 	case $prefix in
-	/tmp/* | /var/tmp/*) open+='PrivateTmp=no\n' ;;
-	/home/* | /root/* | /run/user/*) open+='ProtectHome=no\n' ;;
+	/tmp/* | /var/tmp/*) dropin+='PrivateTmp=no\n' ;;
+	/home/* | /root/* | /run/user/*) dropin+='ProtectHome=no\n' ;;
 	esac
-	if [[ -n $open ]]; then
-		nsenter -t "$pid" -a mkdir -p /run/systemd/system/vx11d.service.d
-		nsenter -t "$pid" -a sh -c "printf '[Service]\n$open' >/run/systemd/system/vx11d.service.d/prefix.conf"
-	fi
-	# A sanitizer build: LeakSanitizer stops the world with ptrace at exit,
-	# which the unit's system call filter (rightly) denies, turning every
-	# stop into a failure. Leaks are checked by the other suites.
-	if ldd "$stage$(install_dir sbindir)/vx11d" | grep -q libasan; then
-		nsenter -t "$pid" -a mkdir -p /run/systemd/system/vx11d.service.d
-		nsenter -t "$pid" -a sh -c 'printf "[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n" \
-			>/run/systemd/system/vx11d.service.d/asan.conf'
-	fi
-	if [[ -n $open ]] || ldd "$stage$(install_dir sbindir)/vx11d" | grep -q libasan; then
-		nsenter -t "$pid" -a systemctl daemon-reload
-		# The instance the boot started has not got the drop-ins yet.
-		nsenter -t "$pid" -a systemctl stop vx11d.service
-		nsenter -t "$pid" -a systemctl reset-failed vx11d.service
+	ldd "$stage$(install_dir sbindir)/vx11d" | grep -q libasan && dropin+='Environment=ASAN_OPTIONS=detect_leaks=0\n'
+	if [[ -n $dropin ]]; then
+		ct mkdir -p /run/systemd/system/vx11d.service.d
+		ct sh -c "printf '[Service]\n$dropin' >/run/systemd/system/vx11d.service.d/build.conf"
+		ct systemctl daemon-reload
+		# The instance the boot started has not got it yet.
+		ct systemctl stop vx11d.service
+		ct systemctl reset-failed vx11d.service
 	fi
 }
 
@@ -307,7 +308,7 @@ teardown() {
 	ct_policy "$RUNNABLE"
 	local tid entries
 	tid=$(ctl --json submit noop --spawner | jq -r .response.task_id)
-	ct_wait 100 sh -c "$(install_dir bindir)/vx11ctl --json task $tid | jq -e '.task.status == \"completed\"' >/dev/null"
+	ct_wait_task 100 "$tid" '.task.status == "completed"'
 	ct journalctl --sync
 	entries=$(ct journalctl -u vx11d.service -o json "VX11_TASK_ID=$tid")
 	echo "$entries"
@@ -368,6 +369,6 @@ teardown() {
 	done
 	ct_policy "$RUNNABLE"
 	for id in $ids; do
-		ct_wait 150 sh -c "$(install_dir bindir)/vx11ctl --json task $id | jq -e '.task.status == \"completed\"' >/dev/null"
+		ct_wait_task 150 "$id" '.task.status == "completed"'
 	done
 }
