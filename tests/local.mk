@@ -15,7 +15,8 @@ unit_tests = \
 	tests/unit/test-params \
 	tests/unit/test-seccomp \
 	tests/unit/test-cgroup \
-	tests/unit/test-spawn
+	tests/unit/test-spawn \
+	tests/unit/test-spawn-confine
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_util_SOURCES = tests/unit/test-util.c tests/unit/tap.h
 tests_unit_test_util_LDADD = $(UNIT_LDADD)
@@ -44,11 +45,15 @@ tests_unit_test_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SECCOMP_TEST_PROBE='"$(abs_top_builddir)/tests/seccomp-probe"'
 tests_unit_test_cgroup_SOURCES = tests/unit/test-cgroup.c tests/unit/tap.h
 tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
-tests_unit_test_spawn_SOURCES = tests/unit/test-spawn.c tests/unit/tap.h
-tests_unit_test_spawn_LDADD = $(UNIT_LDADD)
-tests_unit_test_spawn_CPPFLAGS = $(AM_CPPFLAGS) \
+SPAWN_TEST_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SECCOMP_TEST_DIR='"$(abs_top_srcdir)/policy/seccomp"' \
 	-DVX11_SPAWN_TEST_PROBE='"$(abs_top_builddir)/tests/hostile-probe"'
+tests_unit_test_spawn_SOURCES = tests/unit/test-spawn.c tests/unit/spawn-test.h tests/unit/tap.h
+tests_unit_test_spawn_LDADD = $(UNIT_LDADD)
+tests_unit_test_spawn_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
+tests_unit_test_spawn_confine_SOURCES = tests/unit/test-spawn-confine.c tests/unit/spawn-test.h tests/unit/tap.h
+tests_unit_test_spawn_confine_LDADD = $(UNIT_LDADD)
+tests_unit_test_spawn_confine_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
 # What a daughter runs to try to get out, one check per line.
 check_PROGRAMS += tests/hostile-probe
 tests_hostile_probe_SOURCES = tests/hostile-probe.c
