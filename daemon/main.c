@@ -134,6 +134,10 @@ int main(int argc, char *argv[])
 		}
 		printf("%s: valid, mode %s, %zu task types\n", p->origin,
 		       p->mode == POLICY_MODE_SWITCH ? "switch" : "solo_madre", p->n_tasks);
+		/* Allowed (a fresh machine before systemd-sysusers), but worth saying. */
+		if (!p->admin_gid_valid)
+			printf("note: admin_group \"%s\" does not exist on this host: only root is an admin\n",
+			       p->admin_group);
 		policy_free(p);
 		return 0;
 	}

@@ -88,6 +88,10 @@ TESTS += $(unit_tests)
 if HAVE_BATS
 TESTS += $(bats_tests)
 endif
+# The host-dependent suites again as on a fresh and on a used host.
+if HAVE_BATS
+TESTS += tests/host-fresh.sh tests/host-used.sh
+endif
 # The cgroup and sandbox suites again in a pure cgroup v2 VM (tests/run-v2.sh).
 TESTS += tests/v2-suite.sh
 
@@ -102,12 +106,14 @@ AM_TESTS_ENVIRONMENT = \
 	VX11_BUILDDIR='$(abs_top_builddir)'; \
 	VX11_PREFIX='$(prefix)'; \
 	VX11_CONFDIR='$(vx11_sysconfdir)'; \
+	BATS='$(BATS)'; \
 	VX11_INSTALL_DIRS='bindir=$(bindir) sbindir=$(sbindir) mandir=$(mandir) pkgdatadir=$(pkgdatadir) systemdsystemunitdir=$(systemdsystemunitdir) sysusersdir=$(sysusersdir) tmpfilesdir=$(tmpfilesdir) catalogdir=$(catalogdir) bashcompletiondir=$(bashcompletiondir)'; \
-	export VX11D VX11CTL VX11_SRCDIR VX11_BUILDDIR VX11_PREFIX VX11_CONFDIR VX11_INSTALL_DIRS;
+	export BATS VX11D VX11CTL VX11_SRCDIR VX11_BUILDDIR VX11_PREFIX VX11_CONFDIR VX11_INSTALL_DIRS;
 
 # The cgroup suite again on a pure cgroup v2 kernel, in a small VM.
 check-v2: $(check_PROGRAMS) daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT)
 	VX11_BUILDDIR='$(abs_top_builddir)' VX11_SRCDIR='$(abs_top_srcdir)' $(top_srcdir)/tests/v2-suite.sh
 .PHONY: check-v2
 
-EXTRA_DIST += tests/v2vm tests/run-v2.sh tests/v2-suite.sh $(bats_tests) tests/bats/helpers.bash tests/unit/tap.h
+EXTRA_DIST += tests/v2vm tests/run-v2.sh tests/v2-suite.sh \
+	tests/host-state tests/host-suite.sh tests/host-fresh.sh tests/host-used.sh $(bats_tests) tests/bats/helpers.bash tests/unit/tap.h

@@ -109,6 +109,7 @@ alive() {
 # state in $T/state and stderr appended to $T/vx11d.log; sets DAEMON_PID. Adds
 # --policy $T/policy.json (written if missing) unless ARGS name --policy or
 # VX11_NO_POLICY_ARG is set (then the daemon picks its policy itself).
+# VX11D_WRAP (words) runs the daemon through a command, e.g. tests/host-state.
 # Does not wait: see start_daemon.
 launch_daemon() {
 	local a have_policy=
@@ -127,7 +128,7 @@ launch_daemon() {
 	VX11_CGROUP_ROOT=${VX11_CGROUP_ROOT:-vx11-test-$$-${BATS_TEST_NUMBER:-0}}
 	(
 		_bg_close_fds
-		exec "$VX11D" --socket "$VX11_SOCKET" --state-dir "$T/state" --log-target stderr --log-level debug \
+		exec ${VX11D_WRAP:-} "$VX11D" --socket "$VX11_SOCKET" --state-dir "$T/state" --log-target stderr --log-level debug \
 			--cgroup-root "$VX11_CGROUP_ROOT" "$@"
 	) 2>>"$T/vx11d.log" </dev/null >/dev/null &
 	DAEMON_PID=$!

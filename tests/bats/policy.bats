@@ -136,14 +136,32 @@ submit_status() {
 	equals "$(submit_status noop)" QUEUED
 }
 
+# The system file's directory is --with-confdir's; tests/host-state can fake
+# both kinds of host only when it lies under /etc (distcheck puts it elsewhere).
+confdir_in_etc() {
+	[[ $VX11_CONFDIR == /etc/* ]] && [[ $(id -u) -eq 0 ]] && unshare --mount true 2>/dev/null
+}
+
 @test "without --policy and no system file: the bundled policy (echo, noop, sleep)" {
-	[[ ! -e /etc/vx11/policy.json ]] || skip "/etc/vx11/policy.json exists on this machine"
-	VX11_NO_POLICY_ARG=1 start_daemon
+	if confdir_in_etc; then
+		VX11D_WRAP="$VX11_SRCDIR/tests/host-state fresh --"
+	else
+		[[ ! -e $VX11_CONFDIR/policy.json ]] || skip "$VX11_CONFDIR/policy.json exists and cannot be hidden"
+	fi
+	VX11D_WRAP=$VX11D_WRAP VX11_NO_POLICY_ARG=1 start_daemon
 	for t in echo noop sleep; do
 		equals "$(submit_status "$t")" QUEUED
 	done
 	equals "$(submit_status extra)" ERROR
-	check "$(result daemon.status)" '.policy_mode == "solo_madre"'
+	check "$(result daemon.status)" '.policy_mode == "solo_madre" and .policy == "(bundled)"'
+}
+
+@test "without --policy, the system file is used when it exists" {
+	confdir_in_etc || skip "the configuration directory $VX11_CONFDIR is not under /etc"
+	policy_file '.tasks.marker = {"command": ["/bin/true"]}' "$T/system.json"
+	VX11D_WRAP="$VX11_SRCDIR/tests/host-state used --policy $T/system.json --" VX11_NO_POLICY_ARG=1 start_daemon
+	equals "$(submit_status marker)" QUEUED
+	check "$(result daemon.status)" ".policy == \"$VX11_CONFDIR/policy.json\""
 }
 
 @test "max_running 0 holds the queue; a reload that raises it starts the work" {
