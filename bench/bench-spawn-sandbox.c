@@ -23,10 +23,10 @@
 
 #include "bench.h"
 #include "bench-spawn.h"
-#include "cgroup.h"
-#include "netns.h"
-#include "seccomp-profile.h"
-#include "spawn.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/netns.h"
+#include "policy/seccomp-profile.h"
+#include "sandbox/spawn.h"
 #include "util.h"
 
 #define CHILD_TIMEOUT_MS 10000

@@ -43,7 +43,7 @@
 
 #include "bench.h"
 #include "bench-spawn.h"
-#include "spawn.h"
+#include "sandbox/spawn.h"
 #include "util.h"
 
 #define CHILD_TIMEOUT_MS 10000

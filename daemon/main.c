@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "manager.h"
+#include "core/manager.h"
 
 static void help(void)
 {

@@ -31,9 +31,9 @@
 #include <string.h>
 
 #include "frame.h"
-#include "methods.h"
-#include "params.h"
-#include "rpc.h"
+#include "api/methods.h"
+#include "api/params.h"
+#include "api/rpc.h"
 #include "util.h"
 
 /* Small, so inputs within -max_len reach the too-long path. */

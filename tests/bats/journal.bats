@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The journal: the catalog (units/vx11.catalog) explains every MESSAGE_ID of
-# daemon/log.h, `journalctl -x` shows it for a real entry, and every event kind
+# common/log.h, `journalctl -x` shows it for a real entry, and every event kind
 # (intents, task states, how daughters end, recovery after a crash) is an
 # entry with its MESSAGE_ID, a fitting PRIORITY and the VX11_* fields of
 # lifecycle.md, telling the same story as vx11ctl.
@@ -18,11 +18,11 @@ load helpers
 JOURNALD_PID=
 JR=
 
-# The message ids of daemon/log.h, by the name after VX11_MSG_.
+# The message ids of common/log.h, by the name after VX11_MSG_.
 declare -gA ID
 while read -r name id; do
 	ID[$name]=$id
-done < <(sed -nE 's/^#define VX11_MSG_([A-Z_]+) "([0-9a-f]{32})".*/\1 \2/p' "$VX11_SRCDIR/daemon/log.h")
+done < <(sed -nE 's/^#define VX11_MSG_([A-Z_]+) "([0-9a-f]{32})".*/\1 \2/p' "$VX11_SRCDIR/common/log.h")
 
 setup() {
 	vx11_setup
@@ -186,7 +186,7 @@ check_prio() {
 @test "the catalog has one valid entry per VX11_MSG_* id of log.h; journalctl builds and lists it" {
 	command -v journalctl >/dev/null || skip "journalctl is not installed"
 	cat=$VX11_SRCDIR/units/vx11.catalog
-	log_ids=$(sed -nE 's/^#define VX11_MSG_[A-Z_]+ "([0-9a-f]{32})".*/\1/p' "$VX11_SRCDIR/daemon/log.h" | sort)
+	log_ids=$(sed -nE 's/^#define VX11_MSG_[A-Z_]+ "([0-9a-f]{32})".*/\1/p' "$VX11_SRCDIR/common/log.h" | sort)
 	# log.h itself: 20 distinct ids, as vx11d(8) lists them.
 	equals "$(count_lines "$log_ids")" 20
 	equals "$(sort -u <<<"$log_ids" | wc -l)" 20

@@ -48,10 +48,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "netns.h"
-#include "seccomp-profile.h"
-#include "spawn.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/netns.h"
+#include "policy/seccomp-profile.h"
+#include "sandbox/spawn.h"
 #include "tap.h"
 #include "util.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/store.h"
 #include "tap.h"
 
 static char tmpdir[] = "/tmp/vx11-test-store-XXXXXX";

@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup-internal.h"
-#include "cgroup.h"
+#include "sandbox/cgroup-internal.h"
+#include "sandbox/cgroup.h"
 #include "tap.h"
 #include "util.h"
 

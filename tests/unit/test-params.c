@@ -3,8 +3,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "methods.h"
-#include "params.h"
+#include "api/methods.h"
+#include "api/params.h"
 #include "tap.h"
 
 typedef struct P {

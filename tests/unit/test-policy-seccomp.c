@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "policy-test.h"
-#include "seccomp-profile.h"
+#include "policy/seccomp-profile.h"
 
 #ifndef VX11_SECCOMP_TEST_DIR
 #define VX11_SECCOMP_TEST_DIR "policy/seccomp"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue.h"
+#include "run/queue.h"
 #include "tap.h"
 #include "util.h"
 

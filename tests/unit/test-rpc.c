@@ -2,8 +2,8 @@
 /* JSON-RPC envelope handling: parsing, validation, batches, reply shapes. */
 #include <string.h>
 
-#include "methods.h"
-#include "rpc.h"
+#include "api/methods.h"
+#include "api/rpc.h"
 #include "tap.h"
 
 static json_object *parse_ok(const char *s)

@@ -44,7 +44,7 @@
 #include <termios.h>
 #include <time.h>
 
-#include "seccomp-profile.h"
+#include "policy/seccomp-profile.h"
 #include "tap.h"
 
 #define I386_NR_GETPID 20

@@ -13,7 +13,7 @@
 #include "store-test.h"
 
 /*
- * Migration 1 exactly as released (daemon/store-sqlite-schema.c), frozen here
+ * Migration 1 exactly as released (daemon/store/store-sqlite-schema.c), frozen here
  * on purpose: a file written by the first vx11d must keep opening, whatever
  * the schema file says today.
  */

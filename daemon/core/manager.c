@@ -8,12 +8,12 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
-#include "conn.h"
-#include "events.h"
+#include "api/conn.h"
+#include "api/events.h"
 #include "manager.h"
-#include "methods.h"
-#include "runner-internal.h"
-#include "server.h"
+#include "api/methods.h"
+#include "run/runner-internal.h"
+#include "api/server.h"
 
 #define CKPT_WAL_PAGES 4000          /* ~16 MiB of WAL: checkpoint soon */
 #define CKPT_IDLE_USEC (2 * USEC_PER_SEC)

@@ -15,12 +15,12 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
-#include "cgroup.h"
+#include "sandbox/cgroup.h"
 #include "list.h"
 #include "log.h"
-#include "policy.h"
-#include "queue.h"
-#include "store.h"
+#include "policy/policy.h"
+#include "run/queue.h"
+#include "store/store.h"
 
 typedef struct Server Server;
 typedef struct Conn Conn;

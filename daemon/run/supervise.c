@@ -25,10 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "netns.h"
-#include "rpc.h"
+#include "sandbox/netns.h"
+#include "api/rpc.h"
 #include "runner-internal.h"
-#include "spawn.h"
+#include "sandbox/spawn.h"
 
 #define KILL_STUCK_USEC (5 * USEC_PER_SEC) /* after cgroup.kill, give up waiting for "populated 0" */
 #define LEGACY_POLL_USEC (20 * USEC_PER_MSEC)

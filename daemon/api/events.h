@@ -4,7 +4,7 @@
  * to every subscriber allowed to see the task. */
 #pragma once
 
-#include "store.h"
+#include "store/store.h"
 
 typedef struct Manager Manager;
 

@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
-#include "manager.h"
+#include "core/manager.h"
 #include "rpc.h"
 #include "server.h"
 

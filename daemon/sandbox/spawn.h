@@ -33,7 +33,7 @@
 #include <sys/types.h>
 
 #include "cgroup.h"
-#include "seccomp-profile.h"
+#include "seccomp.h"
 
 /* How the child is created. Both give the same result; see spawn.c. */
 typedef enum SpawnMethod {

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 
 #include "conn.h"
-#include "manager.h"
+#include "core/manager.h"
 #include "methods.h"
 #include "rpc.h"
 #include "server.h"

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "events.h"
-#include "methods.h"
+#include "api/events.h"
+#include "api/methods.h"
 #include "runner-internal.h"
 
 #define DISPATCH_BATCH 32 /* spawns per loop iteration: requests get their turn in between */

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "conn.h"
-#include "manager.h"
+#include "core/manager.h"
 #include "methods.h"
 #include "params.h"
 

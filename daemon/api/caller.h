@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 typedef struct Caller {
 	uid_t uid;

@@ -4,10 +4,10 @@
  * leak nothing. */
 #include <string.h>
 
-#include "manager.h"
+#include "core/manager.h"
 #include "methods.h"
 #include "params.h"
-#include "runner.h"
+#include "run/runner.h"
 
 json_object *task_to_json(const Task *t)
 {

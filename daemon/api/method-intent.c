@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "conn.h"
-#include "manager.h"
-#include "runner.h"
+#include "core/manager.h"
+#include "run/runner.h"
 #include "methods.h"
 #include "params.h"
 

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "manager.h"
+#include "core/manager.h"
 #include "methods.h"
 #include "params.h"
-#include "runner-internal.h"
+#include "run/runner-internal.h"
 
 #define LOGS_MAX_BYTES (1024 * 1024)
 #define REPORT_RESULT_MAX (64 * 1024)

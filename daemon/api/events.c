@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "conn.h"
 #include "events.h"
-#include "manager.h"
+#include "core/manager.h"
 #include "methods.h"
 
 static json_object *notification(json_object *params)

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "conn.h"
-#include "manager.h"
-#include "runner-internal.h"
+#include "core/manager.h"
+#include "run/runner-internal.h"
 #include "methods.h"
 #include "params.h"
 #include "server.h"

@@ -9,20 +9,17 @@
  *
  * The daughter sets no_new_privs, so the filter does not (SCMP_FLTATR_CTL_NNP
  * off), and it is single-threaded at that point, so there is nothing to
- * synchronise (TSYNC off). It loads the program with one seccomp(2) call and
- * then execs: no libseccomp and no allocation in the child, which may share
- * the daemon's memory.
+ * synchronise (TSYNC off). It loads the program with one seccomp(2) call
+ * (sandbox/seccomp.c) and then execs: no libseccomp and no allocation in the
+ * child, which may share the daemon's memory.
  */
 #include <assert.h>
 #include <errno.h>
-#include <linux/seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
 #include "policy-internal.h"
 #include "seccomp-profile.h"
@@ -172,26 +169,4 @@ int seccomp_program_compile(const char *name, const char *profile_dir, SeccompPr
 	    asprintf(&error, "%s: %s", path, inner ?: policy_read_strerror(r)) < 0)
 		error = NULL;
 	return r < 0 ? hand_error(ret_error, error, r) : 0;
-}
-
-SeccompProgram *seccomp_program_free(SeccompProgram *p)
-{
-	if (!p)
-		return NULL;
-	free(p->prog.filter);
-	free(p->origin);
-	free(p);
-	return NULL;
-}
-
-int seccomp_program_load(const SeccompProgram *p)
-{
-	if (!p)
-		return 0;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->prog) >= 0)
-		return 0;
-	/* Kernels before 3.17 have no seccomp(2), and an outer filter may hide it: prctl is the same. */
-	if (errno == ENOSYS && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p->prog, 0, 0) >= 0)
-		return 0;
-	return -errno;
 }

@@ -5,14 +5,14 @@
 #include <signal.h>
 #include <systemd/sd-event.h>
 
-#include "cgroup.h"
+#include "sandbox/cgroup.h"
 #include "list.h"
-#include "manager.h"
-#include "policy.h"
+#include "core/manager.h"
+#include "policy/policy.h"
 #include "runner.h"
-#include "seccomp-profile.h"
-#include "spawn.h"
-#include "store.h"
+#include "policy/seccomp-profile.h"
+#include "sandbox/spawn.h"
+#include "store/store.h"
 
 /* Why the daemon stopped a daughter; the first reason wins. */
 typedef enum KillReason {

@@ -1,0 +1,11 @@
+# api/: the socket, connections, JSON-RPC, parameters, the methods and the
+# live notifications (events, result waiters).
+daemon_libvx11d_a_SOURCES += \
+	daemon/api/server.c daemon/api/server.h \
+	daemon/api/conn.c daemon/api/conn.h \
+	daemon/api/rpc.c daemon/api/rpc.h \
+	daemon/api/params.c daemon/api/params.h \
+	daemon/api/caller.c daemon/api/caller.h \
+	daemon/api/events.c daemon/api/events.h \
+	daemon/api/methods.c daemon/api/methods.h \
+	daemon/api/method-intent.c daemon/api/method-task.c daemon/api/method-daemon.c daemon/api/method-daughter.c

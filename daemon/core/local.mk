@@ -1,0 +1,3 @@
+# core/: the manager: the loop, group commit, task state changes.
+daemon_libvx11d_a_SOURCES += \
+	daemon/core/manager.c daemon/core/manager.h

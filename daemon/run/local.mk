@@ -1,0 +1,6 @@
+# run/: the run queue, the runner (scheduling, settling), supervision of live
+# daughters and the spawner thread.
+daemon_libvx11d_a_SOURCES += \
+	daemon/run/queue.c daemon/run/queue.h \
+	daemon/run/runner.c daemon/run/runner-life.c daemon/run/supervise.c daemon/run/spawner.c \
+	daemon/run/runner.h daemon/run/runner-internal.h

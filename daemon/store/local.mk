@@ -1,0 +1,4 @@
+# store/: the store interface and its SQLite backend: the only SQL in the tree.
+daemon_libvx11d_a_SOURCES += \
+	daemon/store/store.c daemon/store/store.h \
+	daemon/store/store-sqlite.c daemon/store/store-sqlite-schema.c daemon/store/store-sqlite-internal.h
