@@ -5,4 +5,4 @@ common_libvx11common_a_SOURCES = \
 	common/util.c common/util.h \
 	common/frame.c common/frame.h \
 	common/log.c common/log.h \
-	common/list.h
+	common/json-util.h common/list.h

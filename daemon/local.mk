@@ -17,3 +17,11 @@ daemon_vx11d_LDADD = daemon/libvx11d.a common/libvx11common.a \
 	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
 
 EXTRA_DIST += daemon/README.md
+
+# The layers' one rule, checked on every `make check` (and alone with
+# `make check-layout`): includes run downward only, no cycle between folders.
+TESTS += tests/check-layout.sh
+EXTRA_DIST += tests/check-layout.sh
+check-layout:
+	$(top_srcdir)/tests/check-layout.sh $(abs_top_srcdir)
+.PHONY: check-layout

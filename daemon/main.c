@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "api/server.h"
 #include "core/manager.h"
 
 static void help(void)
@@ -71,6 +72,7 @@ int main(int argc, char *argv[])
 	LogTarget target = LOG_TARGET_AUTO;
 	bool check_policy = false;
 	Manager *m = NULL;
+	Server *s = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "s:d:p:h", options, NULL)) >= 0)
@@ -148,10 +150,18 @@ int main(int argc, char *argv[])
 	/* Lines go out once per loop iteration (see manager.c), not one write each. */
 	if (!log_to_journal())
 		setvbuf(stderr, NULL, _IOFBF, 1 << 16);
+	/* The layers bottom up: the manager (store, policy, runner; reconciled
+	 * before anyone can ask), then the API on top of it. */
 	r = manager_new(&cfg, &m);
 	if (r < 0)
 		return 1;
-	r = manager_run(m);
+	r = server_new(m, m->socket_path, &s);
+	if (r >= 0) {
+		r = manager_run(m, s->path ? s->path : "(from the service manager)");
+		/* Daughters are stopped while the API still hears of it. */
+		manager_stop(m);
+	}
+	server_free(s);
 	manager_free(m);
 	return r < 0 ? 1 : 0;
 }

@@ -105,7 +105,7 @@ void conn_free(Conn *c)
 
 void conn_close(Conn *c, const char *why)
 {
-	Manager *m = c->manager;
+	Server *s = c->server;
 
 	if (c->dead)
 		return;
@@ -120,13 +120,13 @@ void conn_close(Conn *c, const char *why)
 	c->fd = -1;
 
 	if (c->wait.active)
-		LIST_REMOVE(waiters, m->waiters, c);
+		LIST_REMOVE(waiters, s->waiters, c);
 	c->wait.active = false;
 	if (c->subscribed)
-		LIST_REMOVE(subscribers, m->subscribers, c);
+		LIST_REMOVE(subscribers, s->subscribers, c);
 	c->subscribed = false;
 	if (c->in_resumable)
-		LIST_REMOVE(resumable, m->resumable, c);
+		LIST_REMOVE(resumable, s->resumable, c);
 	c->in_resumable = false;
 	server_conn_closed(c->server, c);
 }
@@ -217,10 +217,10 @@ static void conn_write(Conn *c)
 	if (c->throttled && conn_pending_output(c) < OUT_LOW_WATER) {
 		c->throttled = false;
 		if (!c->in_resumable) {
-			LIST_PREPEND(resumable, c->manager->resumable, c);
+			LIST_PREPEND(resumable, c->server->resumable, c);
 			c->in_resumable = true;
 		}
-		manager_kick(c->manager);
+		server_kick(c->server);
 	}
 	conn_maybe_finish(c);
 	conn_update_events(c);
@@ -316,18 +316,18 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 void conn_wait_finish(Conn *c, json_object *reply)
 {
-	Manager *m = c->manager;
+	Server *s = c->server;
 
 	if (!c->wait.active)
 		return;
-	LIST_REMOVE(waiters, m->waiters, c);
+	LIST_REMOVE(waiters, s->waiters, c);
 	c->wait.active = false;
 	c->wait.timer = sd_event_source_disable_unref(c->wait.timer);
 	c->wait.id = (json_object_put(c->wait.id), NULL);
 	conn_send(c, reply);
 	if (!c->dead && !c->in_resumable) {
-		LIST_PREPEND(resumable, m->resumable, c);
+		LIST_PREPEND(resumable, s->resumable, c);
 		c->in_resumable = true;
 	}
-	manager_kick(m);
+	server_kick(s);
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+/* Live notifications (see events.h). */
+#include <stdio.h>
+
 #include "conn.h"
-#include "events.h"
 #include "core/manager.h"
+#include "events.h"
 #include "methods.h"
+#include "server.h"
 
 static json_object *notification(json_object *params)
 {
@@ -14,25 +18,25 @@ static json_object *notification(json_object *params)
 	return note;
 }
 
-static void broadcast(Manager *m, const char *task_id, uid_t owner, json_object *note)
+static void broadcast(Server *s, const char *task_id, uid_t owner, json_object *note)
 {
 	Conn *c, *n;
 
-	LIST_FOREACH_SAFE(subscribers, c, n, m->subscribers) {
+	LIST_FOREACH_SAFE(subscribers, c, n, s->subscribers) {
 		if (c->sub_task_id[0] && !streq(c->sub_task_id, task_id))
 			continue;
-		if (!caller_may_see(&c->caller, m->policy, owner))
+		if (!caller_may_see(&c->caller, s->manager->policy, owner))
 			continue;
 		conn_send(c, note);
 	}
 }
 
-void events_daughter_status(Manager *m, const char *task_id, const Daughter *d, const Attempt *a)
+void events_daughter_status(Server *s, const char *task_id, const Daughter *d, const Attempt *a)
 {
 	_cleanup_json_ json_object *note = NULL;
 	json_object *params;
 
-	if (!m->subscribers)
+	if (!s->subscribers)
 		return;
 	params = json_object_new_object();
 	json_object_object_add(params, "type", json_object_new_string("daughter.status"));
@@ -46,15 +50,15 @@ void events_daughter_status(Manager *m, const char *task_id, const Daughter *d, 
 	json_object_object_add(params, "mutation_level", json_object_new_int(d->mutation_level));
 	json_object_object_add(params, "at", json_timestamp(a->finished_at ? a->finished_at : a->started_at));
 	note = notification(params);
-	broadcast(m, task_id, d->owner_uid, note);
+	broadcast(s, task_id, d->owner_uid, note);
 }
 
-void events_task_status(Manager *m, const Task *t)
+void events_task_status(Server *s, const Task *t)
 {
 	_cleanup_json_ json_object *note = NULL;
 	json_object *params;
 
-	if (!m->subscribers)
+	if (!s->subscribers)
 		return;
 
 	/* Built once, sent to all; a notification has no id. */
@@ -69,5 +73,46 @@ void events_task_status(Manager *m, const Task *t)
 	json_object_object_add(params, "current_retry", json_object_new_int(t->current_retry));
 	json_object_object_add(params, "mutation_level", json_object_new_int(t->mutation_level));
 	note = notification(params);
-	broadcast(m, t->id, t->uid, note);
+	broadcast(s, t->id, t->uid, note);
+}
+
+static int on_wait_timeout(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Conn *c = userdata;
+	json_object *res = NULL;
+	_cleanup_json_ json_object *reply = NULL;
+	RpcError err;
+
+	if (result_build(c->manager, c->wait.correlation_id, &res) < 0) {
+		rpc_error(&err, RPC_NOT_FOUND, "no such correlation id: %s", c->wait.correlation_id);
+		reply = rpc_make_error(c->wait.id, &err);
+	} else
+		reply = rpc_make_result(c->wait.id, res);
+	conn_wait_finish(c, reply);
+	return 0;
+}
+
+int events_wait_result(Conn *c, json_object *id, const char *correlation_id, const char *task_id, uint64_t usec)
+{
+	int r;
+
+	r = sd_event_add_time_relative(c->manager->event, &c->wait.timer, CLOCK_MONOTONIC, usec, USEC_PER_MSEC,
+				       on_wait_timeout, c);
+	if (r < 0)
+		return r;
+	c->wait.active = true;
+	c->wait.id = json_object_get(id);
+	snprintf(c->wait.correlation_id, sizeof(c->wait.correlation_id), "%s", correlation_id);
+	snprintf(c->wait.task_id, sizeof(c->wait.task_id), "%s", task_id);
+	LIST_PREPEND(waiters, c->server->waiters, c);
+	return 0;
+}
+
+void events_wake_waiters(Server *s, const Task *t)
+{
+	Conn *c, *n;
+
+	LIST_FOREACH_SAFE(waiters, c, n, s->waiters)
+		if (streq(c->wait.task_id, t->id))
+			on_wait_timeout(NULL, 0, c);
 }

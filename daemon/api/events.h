@@ -1,13 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* Live events for events.subscribe: a notification per task status change and
- * per daughter start and end,
- * to every subscriber allowed to see the task. */
+/*
+ * Live notifications, the one place that answers connections because a task
+ * changed: events.subscribe subscribers get a notification per task status
+ * change and per daughter start and end (each only for tasks it may see), and
+ * connections parked in result.get (wait_seconds) get their answer when the
+ * task ends. The server feeds it the core's task changes (ManagerListener);
+ * nothing below api/ calls it.
+ */
 #pragma once
 
 #include "store/store.h"
 
-typedef struct Manager Manager;
+typedef struct Server Server;
+typedef struct Conn Conn;
 
-void events_task_status(Manager *m, const Task *t);
-/* A daughter started or ended (a.reason is NULL while it runs). */
-void events_daughter_status(Manager *m, const char *task_id, const Daughter *d, const Attempt *a);
+void events_task_status(Server *s, const Task *t);
+/* A daughter started or ended (a->reason is NULL while it runs). */
+void events_daughter_status(Server *s, const char *task_id, const Daughter *d, const Attempt *a);
+
+/* result.get with wait_seconds: park c (request id) until the task ends or
+ * usec pass, then answer with the intent's result. 0, or -errno (answer now). */
+int events_wait_result(Conn *c, json_object *id, const char *correlation_id, const char *task_id, uint64_t usec);
+/* The task ended: its waiters get their answer now. */
+void events_wake_waiters(Server *s, const Task *t);

@@ -6,7 +6,7 @@
 
 #include "conn.h"
 #include "core/manager.h"
-#include "run/runner-internal.h"
+#include "run/runner.h"
 #include "methods.h"
 #include "params.h"
 #include "server.h"
@@ -47,9 +47,10 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(cg, "unified_root", m->cgroup.unified_root[0] ? json_object_new_string(m->cgroup.unified_root) : NULL);
 	json_object_object_add(cg, "own_path", m->cgroup.own_path ? json_object_new_string(m->cgroup.own_path) : NULL);
 	json_object_object_add(cg, "controllers", json_object_new_string(m->cgroup.controllers));
-	if (m->runner && m->runner->cgroups) {
-		_cleanup_free_ char *features = cgroup_features_to_string(cgroup_manager_features(m->runner->cgroups));
-		json_object_object_add(cg, "job_root", json_object_new_string(cgroup_manager_root(m->runner->cgroups)));
+	const CgroupManager *jobs = runner_cgroups(m->runner);
+	if (jobs) {
+		_cleanup_free_ char *features = cgroup_features_to_string(cgroup_manager_features(jobs));
+		json_object_object_add(cg, "job_root", json_object_new_string(cgroup_manager_root(jobs)));
 		json_object_object_add(cg, "job_features", features ? json_object_new_string(features) : NULL);
 	}
 	json_object_object_add(cg, "problem", *runner_problem(m->runner) ? json_object_new_string(runner_problem(m->runner)) : NULL);
@@ -68,7 +69,7 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(o, "daughters_running", json_object_new_int64((int64_t)runner_running(m->runner)));
 	json_object_object_add(o, "retry_depth", json_object_new_int64((int64_t)queue_size(m->retry_queue)));
 	json_object_object_add(o, "queue_depth", json_object_new_int64((int64_t)queue_size(m->queue)));
-	json_object_object_add(o, "connections", json_object_new_int64((int64_t)m->server->n_conns));
+	json_object_object_add(o, "connections", json_object_new_int64(call->conn ? (int64_t)call->conn->server->n_conns : 0));
 	json_object_object_add(o, "intents_total", json_object_new_int64((int64_t)m->intents_total));
 	json_object_object_add(o, "journal", json_object_new_boolean(log_to_journal()));
 	*ret = o;
@@ -185,7 +186,7 @@ int method_events_subscribe(Call *call, json_object *params, json_object **ret, 
 
 	snprintf(c->sub_task_id, sizeof(c->sub_task_id), "%s", p.task_id ? p.task_id : "");
 	if (!c->subscribed) {
-		LIST_PREPEND(subscribers, m->subscribers, c);
+		LIST_PREPEND(subscribers, c->server->subscribers, c);
 		c->subscribed = true;
 	}
 	o = json_object_new_object();

@@ -12,7 +12,7 @@
 #include "core/manager.h"
 #include "methods.h"
 #include "params.h"
-#include "run/runner-internal.h"
+#include "run/runner.h"
 
 #define LOGS_MAX_BYTES (1024 * 1024)
 #define REPORT_RESULT_MAX (64 * 1024)
@@ -82,16 +82,18 @@ int method_daughter_heartbeat(Call *call, json_object *params, json_object **ret
 	h = live_daughter(call, p.daughter_id, p.token, err);
 	if (!h)
 		return err->code;
+	Attempt *a = hija_attempt(h);
+	const Daughter *d = hija_daughter(h);
 	if (p.status) {
-		set_text(&h->a.status_text, p.status);
-		(void)store_attempt_update(call->m->store, &h->a);
+		set_text(&a->status_text, p.status);
+		(void)store_attempt_update(call->m->store, a);
 	}
 	hija_heartbeat(h);
 
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("ok"));
-	json_object_object_add(o, "daughter_id", json_object_new_string(h->d.id));
-	json_object_object_add(o, "heartbeat_at", json_timestamp(h->d.last_heartbeat_at));
+	json_object_object_add(o, "daughter_id", json_object_new_string(d->id));
+	json_object_object_add(o, "heartbeat_at", json_timestamp(d->last_heartbeat_at));
 	*ret = o;
 	return 0;
 }
@@ -108,33 +110,35 @@ int method_daughter_report(Call *call, json_object *params, json_object **ret, R
 	h = live_daughter(call, p.daughter_id, p.token, err);
 	if (!h)
 		return err->code;
+	Attempt *a = hija_attempt(h);
+	const Daughter *d = hija_daughter(h);
 	if (p.result) {
 		size_t len;
 		const char *s = json_object_to_json_string_length(p.result, JSON_C_TO_STRING_PLAIN, &len);
 		if (len > REPORT_RESULT_MAX)
 			return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: result: larger than %d bytes",
 					 REPORT_RESULT_MAX);
-		set_text(&h->a.result_json, s);
+		set_text(&a->result_json, s);
 	}
-	set_text(&h->a.reported_status, p.status);
-	set_text(&h->a.switch_model_used, p.switch_model_used);
-	set_text(&h->a.cli_provider_used, p.cli_provider_used);
-	set_text(&h->a.error_message, p.error_message);
+	set_text(&a->reported_status, p.status);
+	set_text(&a->switch_model_used, p.switch_model_used);
+	set_text(&a->cli_provider_used, p.cli_provider_used);
+	set_text(&a->error_message, p.error_message);
 	if (p.tokens_used_cli != PARAM_INT_UNSET)
-		h->a.tokens_used_cli = p.tokens_used_cli;
+		a->tokens_used_cli = p.tokens_used_cli;
 	if (p.tokens_used_local != PARAM_INT_UNSET)
-		h->a.tokens_used_local = p.tokens_used_local;
-	if (store_attempt_update(call->m->store, &h->a) < 0)
+		a->tokens_used_local = p.tokens_used_local;
+	if (store_attempt_update(call->m->store, a) < 0)
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	/* A daughter able to report is alive: it counts as a heartbeat. */
 	hija_heartbeat(h);
 
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("ok"));
-	json_object_object_add(o, "daughter_id", json_object_new_string(h->d.id));
-	json_object_object_add(o, "attempt_number", json_object_new_int(h->a.number));
+	json_object_object_add(o, "daughter_id", json_object_new_string(d->id));
+	json_object_object_add(o, "attempt_number", json_object_new_int(a->number));
 	json_object_object_add(o, "reported_status",
-			       h->a.reported_status ? json_object_new_string(h->a.reported_status) : NULL);
+			       a->reported_status ? json_object_new_string(a->reported_status) : NULL);
 	*ret = o;
 	return 0;
 }

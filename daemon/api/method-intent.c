@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "core/manager.h"
 #include "run/runner.h"
+#include "events.h"
 #include "methods.h"
 #include "params.h"
 
@@ -389,31 +390,6 @@ static bool result_is_final(json_object *res)
 	       !streq(json_object_get_string(st), "RUNNING");
 }
 
-static int on_wait_timeout(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	Conn *c = userdata;
-	json_object *res = NULL;
-	_cleanup_json_ json_object *reply = NULL;
-	RpcError err;
-
-	if (result_build(c->manager, c->wait.correlation_id, &res) < 0) {
-		rpc_error(&err, RPC_NOT_FOUND, "no such correlation id: %s", c->wait.correlation_id);
-		reply = rpc_make_error(c->wait.id, &err);
-	} else
-		reply = rpc_make_result(c->wait.id, res);
-	conn_wait_finish(c, reply);
-	return 0;
-}
-
-void result_wake_waiters(Manager *m, const Task *t)
-{
-	Conn *c, *n;
-
-	LIST_FOREACH_SAFE(waiters, c, n, m->waiters)
-		if (streq(c->wait.task_id, t->id))
-			on_wait_timeout(NULL, 0, c);
-}
-
 typedef struct ResultParams {
 	const char *correlation_id;
 	double wait_seconds;
@@ -454,15 +430,9 @@ int method_result_get(Call *call, json_object *params, json_object **ret, RpcErr
 
 	if (!isnan(p.wait_seconds) && p.wait_seconds > 0 && rec.task_id && !result_is_final(res) && call->may_defer &&
 	    call->conn) {
-		Conn *c = call->conn;
-		r = sd_event_add_time_relative(m->event, &c->wait.timer, CLOCK_MONOTONIC,
-					       (uint64_t)(p.wait_seconds * USEC_PER_SEC), USEC_PER_MSEC, on_wait_timeout, c);
+		r = events_wait_result(call->conn, call->id, rec.correlation_id, rec.task_id,
+				       (uint64_t)(p.wait_seconds * USEC_PER_SEC));
 		if (r >= 0) {
-			c->wait.active = true;
-			c->wait.id = json_object_get(call->id);
-			snprintf(c->wait.correlation_id, sizeof(c->wait.correlation_id), "%s", rec.correlation_id);
-			snprintf(c->wait.task_id, sizeof(c->wait.task_id), "%s", rec.task_id);
-			LIST_PREPEND(waiters, m->waiters, c);
 			intent_record_done(&rec);
 			return METHOD_DEFERRED;
 		}

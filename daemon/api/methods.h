@@ -96,5 +96,3 @@ int task_visible(Call *call, const char *task_id, struct Task *ret, RpcError *er
 /* result.get's reply for an intent, from the store; -ENOENT etc. */
 int result_build(Manager *m, const char *correlation_id, json_object **ret);
 
-/* result.get waiters on this task get their answer now. */
-void result_wake_waiters(Manager *m, const struct Task *t);

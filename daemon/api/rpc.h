@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "json-util.h"
 #include "util.h"
 
 enum {
@@ -36,13 +37,6 @@ int rpc_error(RpcError *e, int code, const char *fmt, ...) _printf_(3, 4);
 /* Same with an explicit data.name (e.g. "vx11.LineTooLong"). */
 int rpc_error_named(RpcError *e, int code, const char *name, const char *fmt, ...) _printf_(4, 5);
 const char *rpc_code_to_name(int code);
-
-static inline void json_object_putp(json_object **j)
-{
-	if (*j)
-		json_object_put(*j);
-}
-#define _cleanup_json_ _cleanup_(json_object_putp)
 
 /*
  * Parse one line as exactly one JSON value: UTF-8 validated, no NUL bytes,

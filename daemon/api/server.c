@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "core/manager.h"
+#include "events.h"
 #include "rpc.h"
 #include "server.h"
 
@@ -82,6 +83,49 @@ static uint64_t raise_nofile(void)
 	return rl.rlim_cur > 2 * FD_MARGIN ? rl.rlim_cur - FD_MARGIN : FD_MARGIN;
 }
 
+static void on_task_changed(void *userdata, const Task *t, TaskStatus old)
+{
+	Server *s = userdata;
+
+	events_task_status(s, t);
+	if (task_status_is_terminal(t->status))
+		events_wake_waiters(s, t);
+}
+
+static void on_daughter_status(void *userdata, const char *task_id, const Daughter *d, const Attempt *a)
+{
+	events_daughter_status(userdata, task_id, d, a);
+}
+
+/* After each commit: what this iteration queued goes out, or is withdrawn. */
+static void on_release(void *userdata, bool withdrawn)
+{
+	Server *s = userdata;
+
+	if (withdrawn)
+		server_drop_unreleased(s);
+	server_flush(s);
+	server_gc(s);
+}
+
+static int on_kick(sd_event_source *source, void *userdata)
+{
+	Server *s = userdata;
+	Conn *c;
+
+	while ((c = s->resumable)) {
+		LIST_REMOVE(resumable, s->resumable, c);
+		c->in_resumable = false;
+		conn_resume(c);
+	}
+	return 0;
+}
+
+void server_kick(Server *s)
+{
+	(void)sd_event_source_set_enabled(s->kick_source, SD_EVENT_ONESHOT);
+}
+
 int server_new(Manager *m, const char *path, Server **ret)
 {
 	Server *s = calloc(1, sizeof(*s));
@@ -135,10 +179,15 @@ int server_new(Manager *m, const char *path, Server **ret)
 	r = sd_event_add_io(m->event, &s->listen_source, s->listen_fd, EPOLLIN, server_accept, s);
 	if (r >= 0)
 		r = sd_event_add_io(m->event, &s->daughter_source, s->daughter_fd, EPOLLIN, server_accept, s);
+	if (r >= 0)
+		r = sd_event_add_defer(m->event, &s->kick_source, on_kick, s);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s->kick_source, SD_EVENT_OFF);
 	if (r < 0) {
 		log_error_errno(r, "cannot watch the listening socket: %m");
 		goto fail;
 	}
+	manager_set_listener(m, &(ManagerListener){ on_task_changed, on_daughter_status, on_release, s });
 	*ret = s;
 	return 0;
 fail:
@@ -152,9 +201,12 @@ Server *server_free(Server *s)
 
 	if (!s)
 		return NULL;
+	if (s->manager->listener.userdata == s)
+		manager_set_listener(s->manager, NULL);
 	LIST_FOREACH_SAFE(conns, c, n, s->conns)
 		conn_close(c, NULL);
 	server_gc(s);
+	sd_event_source_disable_unref(s->kick_source);
 	sd_event_source_disable_unref(s->listen_source);
 	sd_event_source_disable_unref(s->daughter_source);
 	if (s->listen_fd >= 0)

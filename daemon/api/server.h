@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "conn.h"
+#include "core/manager.h"
 
 typedef struct UidCount {
 	uid_t uid;
@@ -35,12 +36,22 @@ struct Server {
 	size_t n_conns;
 	Conn *dirty;              /* connections with output not yet released */
 	Conn *dead;               /* closed, to be freed after the callback */
+	Conn *waiters;            /* parked in result.get (wait_seconds): events.c */
+	Conn *subscribers;        /* called events.subscribe: events.c */
+	Conn *resumable;          /* paused connections to run again from kick_source */
+	sd_event_source *kick_source;
 	UidCount *uids;
 	size_t n_uids;
 };
 
+/* Listens on path (or the socket systemd passed) and on daughter.sock in the
+ * manager's runtime dir; registers as the manager's listener (task changes
+ * become events, replies are released after each commit). */
 int server_new(Manager *m, const char *path, Server **ret);
 Server *server_free(Server *s);
+
+/* Ask the loop to run the paused connections again (after this callback). */
+void server_kick(Server *s);
 
 /* After a successful commit: release and write every pending output. */
 void server_flush(Server *s);

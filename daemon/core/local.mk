@@ -1,3 +1,4 @@
 # core/: the manager: the loop, group commit, task state changes.
 daemon_libvx11d_a_SOURCES += \
 	daemon/core/manager.c daemon/core/manager.h
+EXTRA_DIST += daemon/core/README.md

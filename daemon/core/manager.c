@@ -8,12 +8,7 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
-#include "api/conn.h"
-#include "api/events.h"
 #include "manager.h"
-#include "api/methods.h"
-#include "run/runner-internal.h"
-#include "api/server.h"
 
 #define CKPT_WAL_PAGES 4000          /* ~16 MiB of WAL: checkpoint soon */
 #define CKPT_IDLE_USEC (2 * USEC_PER_SEC)
@@ -97,12 +92,12 @@ static int manager_load_state(Manager *m)
 	if (r < 0)
 		return log_error_errno(r, "cannot count tasks: %s", store_last_error(m->store));
 
-	queue_free(m->queue);
-	queue_free(m->retry_queue);
-	m->queue = queue_new();
-	m->retry_queue = queue_new();
-	if (!m->queue || !m->retry_queue)
-		return log_error_errno(ENOMEM, "out of memory");
+	/* Emptied in place: the runner holds these queues. */
+	QueueEntry e;
+	while (queue_pop(m->queue, &e))
+		;
+	while (queue_pop(m->retry_queue, &e))
+		;
 	do {
 		w.n = 0;
 		f.after = w.last[0] ? w.last : NULL;
@@ -113,12 +108,13 @@ static int manager_load_state(Manager *m)
 	return 0;
 }
 
-static void release_output(Manager *m)
+static void release_output(Manager *m, bool withdrawn)
 {
 	/* Log lines first, so a line never trails the reply it describes. */
 	if (!log_to_journal())
 		fflush(stderr);
-	server_flush(m->server);
+	if (m->listener.release)
+		m->listener.release(m->listener.userdata, withdrawn);
 }
 
 static int on_commit_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -149,6 +145,7 @@ static bool commit_paced(Manager *m)
 static int on_post(sd_event_source *s, void *userdata)
 {
 	Manager *m = userdata;
+	bool withdrawn = false;
 	int r;
 
 	/* Nothing leaves before the commit of what it reports, durable or
@@ -164,33 +161,14 @@ static int on_post(sd_event_source *s, void *userdata)
 			 * rebuild the caches from what the store really holds. */
 			log_error_errno(r, "commit failed: %s; withdrawing %s", store_last_error(m->store),
 					"the replies of this iteration");
-			server_drop_unreleased(m->server);
+			withdrawn = true;
 			(void)manager_load_state(m);
 			runner_rearm(m->runner);
 		} else if (store_wal_pages(m->store) > CKPT_WAL_PAGES)
 			manager_want_checkpoint(m);
 	}
-	release_output(m);
-	server_gc(m->server);
+	release_output(m, withdrawn);
 	return 0;
-}
-
-static int on_kick(sd_event_source *s, void *userdata)
-{
-	Manager *m = userdata;
-	Conn *c;
-
-	while ((c = m->resumable)) {
-		LIST_REMOVE(resumable, m->resumable, c);
-		c->in_resumable = false;
-		conn_resume(c);
-	}
-	return 0;
-}
-
-void manager_kick(Manager *m)
-{
-	(void)sd_event_source_set_enabled(m->kick_source, SD_EVENT_ONESHOT);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -226,12 +204,10 @@ int manager_reload_policy(Manager *m, char **ret_error)
 		*ret_error = error;
 		return r;
 	}
-	/* Requests in the spawner thread point into the old policy. */
 	if (m->runner)
-		spawner_drain(m->runner->spawner);
+		runner_set_policy(m->runner, p);
 	policy_free(m->policy);
 	m->policy = p;
-	runner_schedule(m->runner); /* max_running may have grown */
 	log_audit(LOG_INFO, VX11_MSG_POLICY_LOADED, &f, "policy reloaded from %s (%zu task types)", p->origin,
 		  p->n_tasks);
 	return 0;
@@ -242,9 +218,26 @@ void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
 	if (old != _TASK_STATUS_INVALID && m->task_counts[old] > 0)
 		m->task_counts[old]--;
 	m->task_counts[t->status]++;
-	events_task_status(m, t);
-	if (task_status_is_terminal(t->status))
-		result_wake_waiters(m, t);
+	if (m->listener.task_changed)
+		m->listener.task_changed(m->listener.userdata, t, old);
+}
+
+static void on_runner_task_changed(void *userdata, const Task *t, TaskStatus old)
+{
+	manager_task_changed(userdata, t, old);
+}
+
+static void on_runner_daughter_status(void *userdata, const char *task_id, const Daughter *d, const Attempt *a)
+{
+	Manager *m = userdata;
+
+	if (m->listener.daughter_status)
+		m->listener.daughter_status(m->listener.userdata, task_id, d, a);
+}
+
+void manager_set_listener(Manager *m, const ManagerListener *l)
+{
+	m->listener = l ? *l : (ManagerListener){};
 }
 
 /* The path of the socket systemd passed us, if any: the runtime directory
@@ -309,6 +302,12 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		r = log_error_errno(r, "cannot open the database %s: %m", m->db_path);
 		goto fail;
 	}
+	m->queue = queue_new();
+	m->retry_queue = queue_new();
+	if (!m->queue || !m->retry_queue) {
+		r = log_error_errno(ENOMEM, "out of memory");
+		goto fail;
+	}
 	r = manager_load_state(m);
 	if (r < 0)
 		goto fail;
@@ -333,10 +332,6 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		}
 	}
 	r = sd_event_add_post(m->event, &m->post_source, on_post, m);
-	if (r >= 0)
-		r = sd_event_add_defer(m->event, &m->kick_source, on_kick, m);
-	if (r >= 0)
-		r = sd_event_source_set_enabled(m->kick_source, SD_EVENT_OFF);
 	if (r < 0) {
 		r = log_error_errno(r, "cannot set up the event loop: %m");
 		goto fail;
@@ -344,11 +339,19 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	(void)sd_event_set_watchdog(m->event, true);
 
 	/* Reconcile before anyone can ask: clients never see a stale "running". */
-	r = runner_new(m, cfg->cgroup_root, &m->runner);
-	if (r < 0)
-		goto fail;
-
-	r = server_new(m, m->socket_path, &m->server);
+	RunnerConfig rc = {
+		.event = m->event,
+		.store = m->store,
+		.policy = m->policy,
+		.queue = m->queue,
+		.retry_queue = m->retry_queue,
+		.cgroup = &m->cgroup,
+		.state_dir = m->state_dir,
+		.runtime_dir = m->runtime_dir,
+		.cgroup_root = cfg->cgroup_root,
+		.hooks = { on_runner_task_changed, on_runner_daughter_status, m },
+	};
+	r = runner_new(&rc, &m->runner);
 	if (r < 0)
 		goto fail;
 
@@ -365,12 +368,16 @@ fail:
 	return r;
 }
 
+void manager_stop(Manager *m)
+{
+	m->runner = runner_free(m->runner);
+}
+
 Manager *manager_free(Manager *m)
 {
 	if (!m)
 		return NULL;
-	m->runner = runner_free(m->runner);
-	m->server = server_free(m->server);
+	manager_stop(m);
 	if (m->ckpt_running) {
 		pthread_mutex_lock(&m->ckpt_lock);
 		m->ckpt_stop = true;
@@ -387,7 +394,6 @@ Manager *manager_free(Manager *m)
 	for (size_t i = 0; i < ELEMENTSOF(m->sig_sources); i++)
 		sd_event_source_disable_unref(m->sig_sources[i]);
 	sd_event_source_disable_unref(m->post_source);
-	sd_event_source_disable_unref(m->kick_source);
 	sd_event_source_disable_unref(m->commit_timer);
 	sd_event_unref(m->event);
 	queue_free(m->queue);
@@ -405,14 +411,14 @@ Manager *manager_free(Manager *m)
 	return NULL;
 }
 
-int manager_run(Manager *m)
+int manager_run(Manager *m, const char *socket_desc)
 {
 	AuditFields f = AUDIT_FIELDS_INIT;
 	int r;
 
 	log_audit(LOG_INFO, VX11_MSG_DAEMON_STARTED, &f,
 		  "vx11d %s started: socket %s%s, state %s, policy %s, cgroups %s, %zu tasks queued", PACKAGE_VERSION,
-		  m->server->path ? m->server->path : "(from the service manager)", "", m->state_dir,
+		  socket_desc, "", m->state_dir,
 		  m->policy->origin, cgroup_mode_to_string(m->cgroup.mode), queue_size(m->queue));
 	(void)sd_notifyf(false, "READY=1\nSTATUS=Serving, %zu tasks queued.", queue_size(m->queue));
 	fflush(stderr);

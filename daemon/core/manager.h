@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Manager holds all of the daemon's state; main() only builds it and runs
- * its loop.
+ * core/: the Manager holds the daemon's state below the API: the event loop,
+ * the store, the policy, the run queues and the runner, the task counts. It
+ * may call run/, policy/, store/, sandbox/ and common/, never api/: what the
+ * API must hear (task changes, daughter events, when to release replies)
+ * reaches it through the ManagerListener it registers.
  *
  * Durability rule: nothing leaves the daemon before the store has committed
  * the changes it reports. Handlers write to the store (which opens a
  * transaction) and append replies to connection buffers; a post event source
- * commits once per loop iteration (group commit) and only then releases the
- * buffered bytes to the sockets.
+ * commits once per loop iteration (group commit) and only then tells the
+ * listener to release the buffered bytes to the sockets.
  */
 #pragma once
 
@@ -15,16 +18,27 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
-#include "sandbox/cgroup.h"
 #include "list.h"
 #include "log.h"
 #include "policy/policy.h"
 #include "run/queue.h"
+#include "run/runner.h"
+#include "sandbox/cgroup.h"
 #include "store/store.h"
 
-typedef struct Server Server;
-typedef struct Conn Conn;
-typedef struct Runner Runner;
+/* What the layer above (api/) hears; every hook runs on the loop. */
+typedef struct ManagerListener {
+	/* A task's status changed (written, not yet committed; counts updated).
+	 * old = _TASK_STATUS_INVALID for a new task. */
+	void (*task_changed)(void *userdata, const Task *t, TaskStatus old);
+	/* A daughter started or ended (a->reason is NULL while it runs). */
+	void (*daughter_status)(void *userdata, const char *task_id, const Daughter *d, const Attempt *a);
+	/* Once per loop iteration, after the commit: release what waited for it.
+	 * withdrawn: the commit failed, and what this iteration queued must not
+	 * be sent (it describes rows that do not exist). */
+	void (*release)(void *userdata, bool withdrawn);
+	void *userdata;
+} ManagerListener;
 
 typedef struct ManagerConfig {
 	const char *socket_path;
@@ -37,13 +51,12 @@ typedef struct ManagerConfig {
 
 typedef struct Manager {
 	sd_event *event;
-	sd_event_source *post_source;  /* commit, then flush replies */
-	sd_event_source *kick_source;  /* resume connections that paused */
+	sd_event_source *post_source;  /* commit, then release replies */
 	sd_event_source *commit_timer; /* a paced commit (see on_post) */
 	uint64_t last_commit;          /* monotonic usec */
 	sd_event_source *sig_sources[3];
 
-	Server *server;
+	ManagerListener listener;
 	Store *store;
 	char *db_path;
 	Policy *policy;
@@ -61,10 +74,6 @@ typedef struct Manager {
 	uint64_t start_monotonic;
 	CgroupInfo cgroup;
 
-	Conn *waiters;     /* connections parked in result.get (wait_seconds) */
-	Conn *subscribers; /* connections that called events.subscribe */
-	Conn *resumable;   /* paused connections to run again from kick_source */
-
 	/* WAL checkpoints run on their own thread and database connection, so a
 	 * checkpoint never stalls a commit on the request path. */
 	pthread_t ckpt_thread;
@@ -74,17 +83,19 @@ typedef struct Manager {
 	bool ckpt_wanted, ckpt_stop;
 } Manager;
 
+/* Opens the store, loads the policy, reconciles after a crash (runner). */
 int manager_new(const ManagerConfig *cfg, Manager **ret);
+/* NULL to forget it (before the listener goes away). */
+void manager_set_listener(Manager *m, const ManagerListener *l);
+/* The loop, until SIGTERM/SIGINT. socket_desc is for the start-up entry. */
+int manager_run(Manager *m, const char *socket_desc);
+/* Stop every daughter (recorded as interrupted; the listener hears it). */
+void manager_stop(Manager *m);
 Manager *manager_free(Manager *m);
-int manager_run(Manager *m);
 
 /* Reload the policy file; on failure the old policy stays, *ret_error says why. */
 int manager_reload_policy(Manager *m, char **ret_error);
 
-/* A task's status changed (already written to the store): keep counts,
- * notify subscribers and wake result.get waiters. old = _TASK_STATUS_INVALID
- * for a new task. */
+/* A task's status changed (already written to the store): keep counts and
+ * tell the listener. old = _TASK_STATUS_INVALID for a new task. */
 void manager_task_changed(Manager *m, const Task *t, TaskStatus old);
-
-/* Ask the loop to run the paused connections again. */
-void manager_kick(Manager *m);

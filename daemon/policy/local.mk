@@ -28,3 +28,4 @@ daemon/policy/default-seccomp.c: $(top_srcdir)/policy/seccomp/default.json $(top
 nodist_daemon_libvx11d_a_SOURCES += daemon/policy/default-seccomp.c
 BUILT_SOURCES += daemon/policy/default-seccomp.c
 CLEANFILES += daemon/policy/default-seccomp.c
+EXTRA_DIST += daemon/policy/README.md

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <stdarg.h>
 
+#include "json-util.h"
 #include "policy.h"
 #include "util.h"
 
@@ -18,12 +19,6 @@
 #define POLICY_FILE_MAX (16U * 1024U * 1024U)
 /* OCI seccomp profiles are a few tens of KiB. */
 #define POLICY_SECCOMP_FILE_MAX (4U * 1024U * 1024U)
-
-static inline void json_object_putp(json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
 
 /* Sets *error to "path: <fmt>" (or just <fmt> when path is NULL or "") and returns r. */
 int policy_error(char **error, int r, const char *path, const char *fmt, ...) _printf_(4, 5);

@@ -6,8 +6,9 @@
 #include <systemd/sd-event.h>
 
 #include "sandbox/cgroup.h"
+#include "json-util.h"
 #include "list.h"
-#include "core/manager.h"
+#include "log.h"
 #include "policy/policy.h"
 #include "runner.h"
 #include "policy/seccomp-profile.h"
@@ -85,7 +86,7 @@ struct Hija {
 };
 
 struct Runner {
-	Manager *m;
+	RunnerConfig env;
 	CgroupManager *cgroups; /* NULL: spawning fails with cgroup_problem */
 	char *cgroup_problem;
 	int netns_fd;           /* the shared loopback-only namespace, -1 until first needed */
@@ -135,6 +136,9 @@ char *hija_output_tail(const Hija *h, int stream);
 /* Read what is left in the pipes (the writers are gone once the cgroup is empty). */
 void hija_drain(Hija *h);
 
+/* runner.c: tell the layer above (RunnerHooks). */
+void runner_task_changed(Runner *r, const Task *t, TaskStatus old);
+void runner_daughter_status(Runner *r, const char *task_id, const Daughter *d, const Attempt *a);
 /* runner.c: the daughter of h has ended (both reaped and its cgroup empty):
  * record it, settle its task, free h. */
 void runner_attempt_ended(Hija *h);

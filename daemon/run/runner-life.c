@@ -96,14 +96,14 @@ static int find_daughter(const Daughter *d, void *userdata)
 /* The daemon died while these ran: say so, and move their tasks on. */
 static void reconcile(Runner *r)
 {
-	Manager *m = r->m;
+	RunnerConfig *env = &r->env;
 	Interrupted l = {};
 	uint64_t now = now_realtime_usec();
 	int k;
 
-	k = store_attempt_list_running(m->store, collect_attempt, &l);
+	k = store_attempt_list_running(env->store, collect_attempt, &l);
 	if (k < 0)
-		log_error("cannot list interrupted attempts: %s", store_last_error(m->store));
+		log_error("cannot list interrupted attempts: %s", store_last_error(env->store));
 	for (size_t i = 0; i < l.n; i++) {
 		Attempt *a = &l.a[i];
 		Daughter d = {};
@@ -115,17 +115,17 @@ static void reconcile(Runner *r)
 		a->finished_at = now;
 		if (!a->error_message)
 			a->error_message = strdup("the daemon stopped while it ran; its processes were killed");
-		(void)store_attempt_update(m->store, a);
-		if (store_daughter_list(m->store, a->task_id, NULL, (uid_t)-1, 0, find_daughter, &fd) >= 0 && fd.found) {
+		(void)store_attempt_update(env->store, a);
+		if (store_daughter_list(env->store, a->task_id, NULL, (uid_t)-1, 0, find_daughter, &fd) >= 0 && fd.found) {
 			d.status = strdup("killed");
 			d.error_last = strdup("interrupted: the daemon stopped while it ran");
 			d.ended_at = now;
-			(void)store_daughter_update(m->store, &d);
+			(void)store_daughter_update(env->store, &d);
 		}
 		daughter_done(&d);
 
 		/* The task's ids too, so that the entry turns up under each of them. */
-		bool have_task = store_task_get(m->store, a->task_id, &t) == 0;
+		bool have_task = store_task_get(env->store, a->task_id, &t) == 0;
 		AuditFields f = AUDIT_FIELDS_INIT;
 		f.task_id = a->task_id;
 		f.daughter_id = a->daughter_id;
@@ -164,30 +164,30 @@ static void reconcile(Runner *r)
 
 static void setup_cgroups(Runner *r, const char *root)
 {
-	Manager *m = r->m;
+	RunnerConfig *env = &r->env;
 	_cleanup_free_ char *error = NULL;
 	int k;
 
-	if (m->cgroup.mode == CGROUP_MODE_NONE) {
+	if (env->cgroup->mode == CGROUP_MODE_NONE) {
 		r->cgroup_problem = strdup("no cgroup hierarchy is mounted on this host");
 		return;
 	}
 	/* Under systemd with Delegate=yes our own cgroup is ours to divide (on a
 	 * hybrid host: the cgroup2 one, and its twins under the v1 controllers). */
-	if (!root && getenv("INVOCATION_ID") && m->cgroup.own_path && !streq(m->cgroup.own_path, "/") &&
-	    (m->cgroup.mode == CGROUP_MODE_UNIFIED || m->cgroup.mode == CGROUP_MODE_HYBRID)) {
-		k = cgroup_manager_new_delegated(&m->cgroup, &r->cgroups, &error);
+	if (!root && getenv("INVOCATION_ID") && env->cgroup->own_path && !streq(env->cgroup->own_path, "/") &&
+	    (env->cgroup->mode == CGROUP_MODE_UNIFIED || env->cgroup->mode == CGROUP_MODE_HYBRID)) {
+		k = cgroup_manager_new_delegated(env->cgroup, &r->cgroups, &error);
 		if (k >= 0)
 			return;
 		/* No fallback to a root outside the unit: daughters there would
 		 * escape `systemctl stop` and the unit's accounting. */
 		if (asprintf(&r->cgroup_problem, "cannot use the delegated cgroup %s (Delegate=yes?): %s",
-			     m->cgroup.own_path, error ?: strerror(-k)) < 0)
+			     env->cgroup->own_path, error ?: strerror(-k)) < 0)
 			r->cgroup_problem = NULL;
 		log_error("%s; every daughter will fail to spawn", r->cgroup_problem ?: "cannot use the delegated cgroup");
 		return;
 	}
-	k = cgroup_manager_new(&m->cgroup, root, &r->cgroups, &error);
+	k = cgroup_manager_new(env->cgroup, root, &r->cgroups, &error);
 	if (k < 0) {
 		if (asprintf(&r->cgroup_problem, "cannot set up job cgroups: %s", error ?: strerror(-k)) < 0)
 			r->cgroup_problem = NULL;
@@ -195,18 +195,20 @@ static void setup_cgroups(Runner *r, const char *root)
 	}
 }
 
-int runner_new(Manager *m, const char *cgroup_root, Runner **ret)
+int runner_new(const RunnerConfig *cfg, Runner **ret)
 {
 	Runner *r = calloc(1, sizeof(*r));
+	const RunnerConfig *env = cfg;
 	int k;
 
 	if (!r)
 		return log_error_errno(ENOMEM, "out of memory");
-	r->m = m;
+	r->env = *cfg;
+	r->env.cgroup_root = NULL; /* only needed here */
 	r->netns_fd = -1;
-	if (asprintf(&r->output_dir, "%s/output", m->state_dir) < 0 ||
-	    asprintf(&r->notify_dir, "%s/notify", m->runtime_dir) < 0 ||
-	    asprintf(&r->daughter_socket, "%s/daughter.sock", m->runtime_dir) < 0) {
+	if (asprintf(&r->output_dir, "%s/output", env->state_dir) < 0 ||
+	    asprintf(&r->notify_dir, "%s/notify", env->runtime_dir) < 0 ||
+	    asprintf(&r->daughter_socket, "%s/daughter.sock", env->runtime_dir) < 0) {
 		k = log_error_errno(ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -217,7 +219,7 @@ int runner_new(Manager *m, const char *cgroup_root, Runner **ret)
 	}
 	/* The runtime directory may be someone's (the socket's): create it if
 	 * missing, never change its mode. */
-	k = mkdir_p(m->runtime_dir, 0755);
+	k = mkdir_p(env->runtime_dir, 0755);
 	if (k >= 0)
 		k = make_dir(r->notify_dir, 0711);
 	if (k < 0) {
@@ -234,7 +236,7 @@ int runner_new(Manager *m, const char *cgroup_root, Runner **ret)
 		goto fail;
 	}
 
-	setup_cgroups(r, cgroup_root);
+	setup_cgroups(r, cfg->cgroup_root);
 	reconcile(r);
 	runner_schedule(r);
 	*ret = r;

@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "api/events.h"
-#include "api/methods.h"
 #include "runner-internal.h"
 
 #define DISPATCH_BATCH 32 /* spawns per loop iteration: requests get their turn in between */
@@ -36,6 +34,41 @@ uint64_t hija_last_heartbeat(const Hija *h)
 size_t runner_running(const Runner *r)
 {
 	return r ? r->n_running : 0;
+}
+
+Attempt *hija_attempt(Hija *h)
+{
+	return &h->a;
+}
+
+const Daughter *hija_daughter(const Hija *h)
+{
+	return &h->d;
+}
+
+const CgroupManager *runner_cgroups(const Runner *r)
+{
+	return r ? r->cgroups : NULL;
+}
+
+void runner_task_changed(Runner *r, const Task *t, TaskStatus old)
+{
+	if (r->env.hooks.task_changed)
+		r->env.hooks.task_changed(r->env.hooks.userdata, t, old);
+}
+
+void runner_daughter_status(Runner *r, const char *task_id, const Daughter *d, const Attempt *a)
+{
+	if (r->env.hooks.daughter_status)
+		r->env.hooks.daughter_status(r->env.hooks.userdata, task_id, d, a);
+}
+
+void runner_set_policy(Runner *r, Policy *p)
+{
+	/* Requests in the spawner thread point into the old policy. */
+	spawner_drain(r->spawner);
+	r->env.policy = p;
+	runner_schedule(r);
 }
 
 const char *runner_problem(const Runner *r)
@@ -116,10 +149,10 @@ int runner_retry_later(Runner *r, const Task *t)
 	if (id_from_string(t->id, &id) < 0)
 		return -EINVAL;
 	/* The retry queue orders by deadline: it is the entry's "seq". */
-	k = queue_push(r->m->retry_queue, &id, 0, t->next_attempt_at, t->next_attempt_at);
+	k = queue_push(r->env.retry_queue, &id, 0, t->next_attempt_at, t->next_attempt_at);
 	if (k < 0 && k != -EEXIST)
 		return log_error_errno(k, "cannot queue the retry of task %s: %m", t->id);
-	const QueueEntry *e = queue_peek(r->m->retry_queue);
+	const QueueEntry *e = queue_peek(r->env.retry_queue);
 	(void)sd_event_source_set_time(r->retry_timer, e->seq);
 	(void)sd_event_source_set_enabled(r->retry_timer, SD_EVENT_ONESHOT);
 	return 0;
@@ -131,14 +164,14 @@ int runner_retry_later(Runner *r, const Task *t)
  */
 static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const char *daughter_id)
 {
-	Manager *m = r->m;
+	RunnerConfig *env = &r->env;
 	TaskStatus old = t->status;
-	const PolicyTask *pt = policy_find_task(m->policy, t->task_type);
+	const PolicyTask *pt = policy_find_task(env->policy, t->task_type);
 	char detail[160];
 
 	t->updated_at = now_realtime_usec();
 	if (t->current_retry < t->max_retries) {
-		double delay = backoff_seconds(m->policy, pt, t->current_retry);
+		double delay = backoff_seconds(env->policy, pt, t->current_retry);
 		t->current_retry++;
 		t->mutation_level++;
 		t->next_attempt_at = t->updated_at + (uint64_t)(delay * USEC_PER_SEC);
@@ -150,13 +183,13 @@ static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const ch
 		t->next_attempt_at = 0;
 		snprintf(detail, sizeof detail, "%s; no retries left (%d)", reason, t->max_retries);
 	}
-	if (store_task_update(m->store, t) < 0) {
-		log_error("cannot update task %s: %s", t->id, store_last_error(m->store));
+	if (store_task_update(env->store, t) < 0) {
+		log_error("cannot update task %s: %s", t->id, store_last_error(env->store));
 		return;
 	}
 	if (t->status == TASK_RETRYING)
 		(void)runner_retry_later(r, t);
-	manager_task_changed(m, t, old);
+	runner_task_changed(r, t, old);
 	audit_task(t, daughter_id, t->status == TASK_RETRYING ? "retrying" : "ended",
 		   detail);
 }
@@ -227,7 +260,7 @@ static void set_str(char **p, const char *v)
 static void attempt_end(Hija *h, const char *spawn_error)
 {
 	Runner *r = h->runner;
-	Manager *m = r->m;
+	RunnerConfig *env = &r->env;
 	CgroupStats st = { .cpu_usec = UINT64_MAX, .memory_peak_bytes = UINT64_MAX };
 	Outcome o;
 	char text[256];
@@ -262,9 +295,9 @@ static void attempt_end(Hija *h, const char *spawn_error)
 		if (!h->a.error_message || spawn_error)
 			set_str(&h->a.error_message, spawn_error ? spawn_error : text);
 	}
-	if (store_attempt_update(m->store, &h->a) < 0 || store_daughter_update(m->store, &h->d) < 0)
-		log_error("cannot record the end of daughter %s: %s", h->d.id, store_last_error(m->store));
-	events_daughter_status(m, h->task_id, &h->d, &h->a);
+	if (store_attempt_update(env->store, &h->a) < 0 || store_daughter_update(env->store, &h->d) < 0)
+		log_error("cannot record the end of daughter %s: %s", h->d.id, store_last_error(env->store));
+	runner_daughter_status(r, h->task_id, &h->d, &h->a);
 
 	AuditFields f = AUDIT_FIELDS_INIT;
 	f.task_id = h->task_id;
@@ -278,8 +311,8 @@ static void attempt_end(Hija *h, const char *spawn_error)
 	log_audit(o.success ? LOG_INFO : LOG_WARNING, o.msg_id, &f, "daughter %s of task %s (attempt %d, uid %u) %s",
 		  h->d.id, h->task_id, h->a.number, (unsigned)h->uid, text);
 
-	if (store_task_get(m->store, h->task_id, &t) < 0) {
-		log_error("task %s of daughter %s vanished: %s", h->task_id, h->d.id, store_last_error(m->store));
+	if (store_task_get(env->store, h->task_id, &t) < 0) {
+		log_error("task %s of daughter %s vanished: %s", h->task_id, h->d.id, store_last_error(env->store));
 		return;
 	}
 	if (!task_status_is_terminal(t.status)) {
@@ -290,10 +323,10 @@ static void attempt_end(Hija *h, const char *spawn_error)
 			t.status = o.success ? TASK_COMPLETED : TASK_CANCELLED;
 			t.updated_at = now_realtime_usec();
 			t.next_attempt_at = 0;
-			if (store_task_update(m->store, &t) < 0)
-				log_error("cannot update task %s: %s", t.id, store_last_error(m->store));
+			if (store_task_update(env->store, &t) < 0)
+				log_error("cannot update task %s: %s", t.id, store_last_error(env->store));
 			else {
-				manager_task_changed(m, &t, old);
+				runner_task_changed(r, &t, old);
 				audit_task(&t, h->d.id, "ended", o.reason);
 			}
 		} else
@@ -301,7 +334,7 @@ static void attempt_end(Hija *h, const char *spawn_error)
 	} else if (t.status == TASK_CANCELLED && !t.result_json) {
 		/* Cancelled while it ran: keep how its daughter ended. */
 		t.result_json = result_json(h, o.reason);
-		(void)store_task_update(m->store, &t);
+		(void)store_task_update(env->store, &t);
 	}
 	task_done(&t);
 }
@@ -371,9 +404,9 @@ static int insert_rows(Runner *r, Hija *h, const Task *t, const char *name, cons
 	h->a.exit_code = -1;
 	if (!h->d.name || !h->d.status || !h->a.status)
 		return -ENOMEM;
-	if (store_daughter_insert(r->m->store, &h->d) < 0 || store_attempt_insert(r->m->store, &h->a) < 0)
+	if (store_daughter_insert(r->env.store, &h->d) < 0 || store_attempt_insert(r->env.store, &h->a) < 0)
 		return log_error_errno(EIO, "cannot record daughter of task %s: %s", t->id,
-				       store_last_error(r->m->store));
+				       store_last_error(r->env.store));
 	return 0;
 }
 
@@ -383,7 +416,7 @@ static int spawn_profile(Runner *r, const char *name, const SeccompProgram **ret
 static int spawn_task_init(Runner *r, PolicyTask *pt, const Task *t, char **argv_storage, size_t n_max,
 			   json_object **ret_payload, const SeccompProgram **ret_prog, char **ret_error)
 {
-	const Policy *p = r->m->policy;
+	const Policy *p = r->env.policy;
 	json_object *o, *cmd = NULL, *profile = NULL;
 	size_t n;
 
@@ -416,7 +449,7 @@ static int spawn_task_init(Runner *r, PolicyTask *pt, const Task *t, char **argv
 /* Start one attempt of task t; the task is pending or retrying. */
 static int start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 {
-	Manager *m = r->m;
+	RunnerConfig *env = &r->env;
 	const PolicyTask *base = NULL, *pt = NULL;
 	const SeccompProgram *prog = NULL;
 	PolicyTask spawn_pt;
@@ -435,7 +468,7 @@ static int start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 		if (k == 0)
 			pt = &spawn_pt;
 	} else {
-		base = policy_find_task(m->policy, t->task_type);
+		base = policy_find_task(env->policy, t->task_type);
 		pt = base ? policy_task_at_level(base, t->mutation_level) : NULL;
 		if (!pt && asprintf(&error, "task type \"%s\" is no longer in the policy", t->task_type) < 0)
 			error = NULL;
@@ -474,7 +507,7 @@ static int start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 void runner_spawned(Hija *h)
 {
 	Runner *r = h->runner;
-	Manager *m = r->m;
+	RunnerConfig *env = &r->env;
 	Task t;
 
 	hija_spawn_done(h);
@@ -491,10 +524,10 @@ void runner_spawned(Hija *h)
 		hija_kill(h, h->kill_reason);
 
 	set_str(&h->d.status, "running");
-	if (store_attempt_update(m->store, &h->a) < 0 || store_daughter_update(m->store, &h->d) < 0)
-		log_error("cannot update daughter %s: %s", h->d.id, store_last_error(m->store));
-	if (store_task_get(m->store, h->task_id, &t) < 0) {
-		log_error("task %s of daughter %s cannot be read: %s", h->task_id, h->d.id, store_last_error(m->store));
+	if (store_attempt_update(env->store, &h->a) < 0 || store_daughter_update(env->store, &h->d) < 0)
+		log_error("cannot update daughter %s: %s", h->d.id, store_last_error(env->store));
+	if (store_task_get(env->store, h->task_id, &t) < 0) {
+		log_error("task %s of daughter %s cannot be read: %s", h->task_id, h->d.id, store_last_error(env->store));
 		return;
 	}
 	if (task_status_is_terminal(t.status))
@@ -504,11 +537,11 @@ void runner_spawned(Hija *h)
 		t.status = TASK_RUNNING;
 		t.updated_at = now_realtime_usec();
 		t.next_attempt_at = 0;
-		if (store_task_update(m->store, &t) < 0)
-			log_error("cannot update task %s: %s", t.id, store_last_error(m->store));
-		manager_task_changed(m, &t, old);
+		if (store_task_update(env->store, &t) < 0)
+			log_error("cannot update task %s: %s", t.id, store_last_error(env->store));
+		runner_task_changed(r, &t, old);
 	}
-	events_daughter_status(m, t.id, &h->d, &h->a);
+	runner_daughter_status(r, t.id, &h->d, &h->a);
 	char detail[128];
 	snprintf(detail, sizeof detail, "daughter %s, attempt %d, uid %u, cgroup %s", h->d.id, h->a.number,
 		 (unsigned)h->uid, h->a.cgroup ?: "-");
@@ -526,8 +559,8 @@ static void start_task_by_id(Runner *r, const Id *id)
 	for (Hija *h = r->hijas; h; h = h->hijas_next)
 		if (streq(h->task_id, s))
 			return;
-	if (store_task_get(r->m->store, s, &t) < 0) {
-		log_error("queued task %s cannot be read: %s", s, store_last_error(r->m->store));
+	if (store_task_get(r->env.store, s, &t) < 0) {
+		log_error("queued task %s cannot be read: %s", s, store_last_error(r->env.store));
 		return;
 	}
 	/* The queue may hold a task cancelled since: the store has the last word. */
@@ -539,15 +572,15 @@ static void start_task_by_id(Runner *r, const Id *id)
 static int on_dispatch(sd_event_source *s, void *userdata)
 {
 	Runner *r = userdata;
-	Manager *m = r->m;
+	RunnerConfig *env = &r->env;
 	QueueEntry e;
 
-	for (int n = 0; n < DISPATCH_BATCH && r->n_running < m->policy->limits.max_running; n++) {
-		if (!queue_pop(m->queue, &e))
+	for (int n = 0; n < DISPATCH_BATCH && r->n_running < env->policy->limits.max_running; n++) {
+		if (!queue_pop(env->queue, &e))
 			return 0;
 		start_task_by_id(r, &e.id);
 	}
-	if (queue_size(m->queue) > 0 && r->n_running < m->policy->limits.max_running)
+	if (queue_size(env->queue) > 0 && r->n_running < env->policy->limits.max_running)
 		runner_schedule(r);
 	return 0;
 }
@@ -561,22 +594,22 @@ void runner_schedule(Runner *r)
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Runner *r = userdata;
-	Manager *m = r->m;
+	RunnerConfig *env = &r->env;
 	uint64_t now = now_realtime_usec();
 	const QueueEntry *e;
 
 	/* Due retries join the run queue at their priority and submission order. */
-	while ((e = queue_peek(m->retry_queue)) && e->seq <= now) {
+	while ((e = queue_peek(env->retry_queue)) && e->seq <= now) {
 		QueueEntry due;
 		char id[ID_STRING_MAX];
 		Task t;
 
-		(void)queue_pop(m->retry_queue, &due);
+		(void)queue_pop(env->retry_queue, &due);
 		id_to_string(&due.id, id);
-		if (store_task_get(m->store, id, &t) < 0)
+		if (store_task_get(env->store, id, &t) < 0)
 			continue;
 		if (t.status == TASK_RETRYING)
-			(void)queue_push(m->queue, &due.id, t.priority, t.seq, 0);
+			(void)queue_push(env->queue, &due.id, t.priority, t.seq, 0);
 		task_done(&t);
 	}
 	if (e) {
@@ -592,7 +625,7 @@ int runner_setup_sources(Runner *r)
 	const QueueEntry *e;
 	int k;
 
-	k = sd_event_add_defer(r->m->event, &r->dispatch_source, on_dispatch, r);
+	k = sd_event_add_defer(r->env.event, &r->dispatch_source, on_dispatch, r);
 	/* After the post source's commit: a daughter starts only for a task
 	 * whose row is durable. */
 	if (k >= 0)
@@ -600,10 +633,10 @@ int runner_setup_sources(Runner *r)
 	if (k >= 0)
 		k = sd_event_source_set_enabled(r->dispatch_source, SD_EVENT_OFF);
 	if (k >= 0)
-		k = sd_event_add_time(r->m->event, &r->retry_timer, CLOCK_REALTIME, 0, USEC_PER_MSEC, on_retry_timer, r);
+		k = sd_event_add_time(r->env.event, &r->retry_timer, CLOCK_REALTIME, 0, USEC_PER_MSEC, on_retry_timer, r);
 	if (k < 0)
 		return k;
-	e = queue_peek(r->m->retry_queue);
+	e = queue_peek(r->env.retry_queue);
 	if (e)
 		(void)sd_event_source_set_time(r->retry_timer, e->seq);
 	return sd_event_source_set_enabled(r->retry_timer, e ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
@@ -615,7 +648,7 @@ void runner_rearm(Runner *r)
 
 	if (!r)
 		return;
-	e = queue_peek(r->m->retry_queue);
+	e = queue_peek(r->env.retry_queue);
 	if (e)
 		(void)sd_event_source_set_time(r->retry_timer, e->seq);
 	(void)sd_event_source_set_enabled(r->retry_timer, e ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
@@ -650,12 +683,12 @@ static int spawn_profile(Runner *r, const char *name, const SeccompProgram **ret
 	if (!streq(name, "default") && !streq(name, "strict") && !streq(name, "none"))
 		return asprintf(ret_error, "profile: unknown seccomp profile \"%s\" (expected default, strict or none)",
 				name) < 0 ? -ENOMEM : -EINVAL;
-	return policy_seccomp_resolve(r->m->policy, name, "profile", ret, ret_error);
+	return policy_seccomp_resolve(r->env.policy, name, "profile", ret, ret_error);
 }
 
 int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **ret_error)
 {
-	Manager *m = r->m;
+	RunnerConfig *env = &r->env;
 	_cleanup_json_ json_object *payload = json_object_new_object(), *cmd = json_object_new_array();
 	_cleanup_free_ char *error = NULL;
 	IntentRecord rec = {};
@@ -709,15 +742,15 @@ int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **
 	memcpy(t.intent_id, rec.correlation_id, ID_STRING_MAX);
 	t.created_at = t.updated_at = rec.created_at;
 	rec.task_id = t.id;
-	k = store_task_insert(m->store, &t);
+	k = store_task_insert(env->store, &t);
 	if (k >= 0)
-		k = store_intent_insert(m->store, &rec);
+		k = store_intent_insert(env->store, &rec);
 	if (k < 0) {
-		*ret_error = strdup(store_last_error(m->store));
+		*ret_error = strdup(store_last_error(env->store));
 		return -EIO;
 	}
-	store_want_durable(m->store);
-	manager_task_changed(m, &t, _TASK_STATUS_INVALID);
+	store_want_durable(env->store);
+	runner_task_changed(r, &t, _TASK_STATUS_INVALID);
 
 	k = start_attempt(r, &t, p->purpose, &h);
 	if (k < 0) {

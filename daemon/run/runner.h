@@ -18,14 +18,45 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
-typedef struct Manager Manager;
+#include "policy/policy.h"
+#include "queue.h"
+#include "sandbox/cgroup.h"
+#include "store/store.h"
+
 typedef struct Runner Runner;
 typedef struct Hija Hija;
-struct Task;
 
 /*
- * Set up the spawner side: the job cgroup root (cgroup_root: see
+ * How the runner tells the layer above what it did: it never calls up. Both
+ * hooks run on the loop, after the change is written to the store (in the
+ * open transaction, so anything they send out waits for its commit).
+ */
+typedef struct RunnerHooks {
+	/* A task's status changed; old is _TASK_STATUS_INVALID for a new task. */
+	void (*task_changed)(void *userdata, const Task *t, TaskStatus old);
+	/* A daughter started or ended (a->reason is NULL while it runs). */
+	void (*daughter_status)(void *userdata, const char *task_id, const Daughter *d, const Attempt *a);
+	void *userdata;
+} RunnerHooks;
+
+/* What the runner works with; owned by the caller, alive as long as the runner. */
+typedef struct RunnerConfig {
+	sd_event *event;
+	Store *store;
+	Policy *policy;           /* the current policy: runner_set_policy() on reload */
+	Queue *queue;             /* runnable tasks, priority order */
+	Queue *retry_queue;       /* retrying tasks, by deadline */
+	const CgroupInfo *cgroup; /* what cgroup_detect() found */
+	const char *state_dir;    /* output files go under <state_dir>/output */
+	const char *runtime_dir;  /* notify sockets, daughter.sock */
+	const char *cgroup_root;  /* see runner_new() */
+	RunnerHooks hooks;
+} RunnerConfig;
+
+/*
+ * Set up the spawner side: the job cgroup root (cfg->cgroup_root: see
  * cgroup_manager_new(); NULL: "vx11", or the delegated subtree under systemd),
  * the shared loopback network namespace, the notify and output directories.
  * Then reconcile after a crash: attempts the store says were running are
@@ -33,11 +64,15 @@ struct Task;
  * cgroup left under the root is killed and removed. A host without usable
  * cgroups still starts (every spawn then fails, saying why).
  */
-int runner_new(Manager *m, const char *cgroup_root, Runner **ret);
+int runner_new(const RunnerConfig *cfg, Runner **ret);
 /* Stop: kill every daughter, wait for its cgroup to empty (bounded), record
  * its attempt as interrupted and settle its task as after a crash. */
 Runner *runner_free(Runner *r);
 
+/* A new policy (reload): the spawner is drained first (its requests point
+ * into the old one, which the caller frees after this), then dispatch, as
+ * max_running may have grown. */
+void runner_set_policy(Runner *r, Policy *p);
 /* Something may be runnable now (a submission, a policy reload): dispatch soon. */
 void runner_schedule(Runner *r);
 /* The queues were rebuilt from the store: arm the retry timer, dispatch. */
@@ -49,6 +84,8 @@ int runner_retry_later(Runner *r, const struct Task *t);
 int runner_cancel(Runner *r, const char *task_id);
 
 size_t runner_running(const Runner *r);
+/* The job cgroups, for daemon.status; NULL where they could not be set up. */
+const CgroupManager *runner_cgroups(const Runner *r);
 /* For daemon.status: "" or why spawning cannot work on this host. */
 const char *runner_problem(const Runner *r);
 
@@ -58,6 +95,10 @@ Hija *runner_find_daughter(Runner *r, const char *daughter_id, const char *token
 /* A heartbeat (also from WATCHDOG=1): re-arms the heartbeat deadline. */
 void hija_heartbeat(Hija *h);
 const char *hija_daughter_id(const Hija *h);
+/* Its rows as they are kept current (a report writes into the attempt, then
+ * store_attempt_update()s it). Valid while the daughter is live. */
+Attempt *hija_attempt(Hija *h);
+const Daughter *hija_daughter(const Hija *h);
 int hija_attempt_number(const Hija *h);
 uint64_t hija_last_heartbeat(const Hija *h);
 

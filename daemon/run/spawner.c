@@ -113,7 +113,7 @@ int spawner_new(Runner *r, Spawner **ret)
 		k = -errno;
 		goto fail;
 	}
-	k = sd_event_add_io(r->m->event, &s->source, s->efd, EPOLLIN, on_done, s);
+	k = sd_event_add_io(r->env.event, &s->source, s->efd, EPOLLIN, on_done, s);
 	if (k < 0)
 		goto fail;
 	k = -pthread_create(&s->thread, NULL, spawner_thread, s);

@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include "sandbox/netns.h"
-#include "api/rpc.h"
 #include "runner-internal.h"
 #include "sandbox/spawn.h"
 
@@ -39,7 +38,7 @@ static void check_done(Hija *h);
 
 static sd_event *loop(const Hija *h)
 {
-	return h->runner->m->event;
+	return h->runner->env.event;
 }
 
 /* ---- Output ------------------------------------------------------------------------------- */
@@ -150,7 +149,7 @@ void hija_heartbeat(Hija *h)
 	h->d.last_heartbeat_at = now;
 	if (now >= h->heartbeat_persisted + USEC_PER_SEC) {
 		h->heartbeat_persisted = now;
-		(void)store_daughter_update(h->runner->m->store, &h->d);
+		(void)store_daughter_update(h->runner->env.store, &h->d);
 	}
 	if (h->hb_timer && h->kill_reason == KILL_NONE) {
 		(void)sd_event_source_set_time_relative(h->hb_timer, h->hb_usec);
@@ -196,7 +195,7 @@ static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		}
 	}
 	if (seen & 2)
-		(void)store_attempt_update(h->runner->m->store, &h->a);
+		(void)store_attempt_update(h->runner->env.store, &h->a);
 	if (seen & 1)
 		hija_heartbeat(h);
 	return 0;
@@ -416,7 +415,7 @@ static uid_t pick_dynamic_uid(Runner *r, const Policy *p)
 static int resolve_user(Hija *h, const PolicyTask *pt, char **ret_error)
 {
 	if (!pt->user) {
-		h->uid = pick_dynamic_uid(h->runner, h->runner->m->policy);
+		h->uid = pick_dynamic_uid(h->runner, h->runner->env.policy);
 		if (h->uid == (uid_t)-1)
 			return asprintf(ret_error, "user: every uid of dynamic_uid_range is in use") < 0 ? -ENOMEM : -EBUSY;
 		h->gid = (gid_t)h->uid;

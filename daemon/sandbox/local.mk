@@ -6,3 +6,4 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/sandbox/seccomp.c daemon/sandbox/seccomp.h \
 	daemon/sandbox/spawn.c daemon/sandbox/spawn-child.c daemon/sandbox/spawn.h \
 	daemon/sandbox/netns.c daemon/sandbox/netns.h
+EXTRA_DIST += daemon/sandbox/README.md

@@ -2,3 +2,4 @@
 daemon_libvx11d_a_SOURCES += \
 	daemon/store/store.c daemon/store/store.h \
 	daemon/store/store-sqlite.c daemon/store/store-sqlite-schema.c daemon/store/store-sqlite-internal.h
+EXTRA_DIST += daemon/store/README.md
