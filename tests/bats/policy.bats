@@ -178,3 +178,189 @@ confdir_in_etc() {
 	done
 	check "$(call task.get "{\"task_id\":\"$tid\"}")" '.result.task.status == "completed" and .result.daughters[0].attempts[0].reason == "exited"'
 }
+
+# ---------------------------------------------------------------------------
+# The policy keys the documentation names are the parser's: vx11-policy(5)
+# documents each key, vx11d(8) and README.md mention some of them in passing,
+# and a reader copies them into a policy. The parser decides (vx11d
+# --check-policy), not a list kept here.
+
+# awk functions for the man pages: roff_args(LINE, A) puts the arguments of a
+# request line (".BR a "b c" d") into A[1..n] and returns n, with quotes (and
+# "" inside them) as roff reads them and \- and \e unescaped.
+ROFF_AWK='
+function roff_args(line, a,    n, i, c, cur, q, started) {
+	n = 0; cur = ""; q = 0; started = 0
+	sub(/^\.[A-Za-z]+[ \t]*/, "", line)
+	gsub(/\\-/, "-", line); gsub(/\\e/, "\\", line)
+	for (i = 1; i <= length(line); i++) {
+		c = substr(line, i, 1)
+		if (q) {
+			if (c == "\"" && substr(line, i + 1, 1) == "\"") { cur = cur "\""; i++ }
+			else if (c == "\"") q = 0
+			else cur = cur c
+		} else if (c == "\"") { q = 1; started = 1 }
+		else if (c == " " || c == "\t") { if (started) { a[++n] = cur; cur = ""; started = 0 } }
+		else { cur = cur c; started = 1 }
+	}
+	if (started) a[++n] = cur
+	return n
+}'
+
+# policy5_keys: the keys vx11-policy(5) documents, one a line as
+# "PATH<TAB>TYPE": PATH where the key goes in a policy ("limits.max_queued";
+# a task's keys as those of the test policy's task noop, a source's as shub's),
+# TYPE the text after the key, such as "(size, 1K to 64M, default 1M)". A key
+# is the first word of the line after .TP or .TQ in the sections of keys; the
+# keys of a task's "limits" are the ones indented (.RS) below it; an object's
+# keys given in a sentence ("An object with base_seconds ... and max_seconds")
+# are the bold words of the line that follows.
+policy5_keys() {
+	awk "$ROFF_AWK"'
+	/^\.SH / {
+		s = $0; sub(/^\.SH +/, "", s); gsub(/"/, "", s)
+		place = s == "TOP-LEVEL KEYS" ? "" : s == "DAEMON LIMITS" ? "limits." : s == "SOURCES" ? "sources.shub." : \
+			s == "DEFAULTS" ? "defaults." : s == "TASKS" ? "tasks.noop." : "-"
+		outer = place; want = 0; objwith = ""; key = ""
+		next
+	}
+	place == "-" { next }
+	/^\.T[PQ]$/ { want = 1; next }
+	want && /^\.BR? / {
+		n = roff_args($0, a)
+		type = ""
+		for (i = 2; i <= n; i++) type = type a[i]
+		key = a[1]
+		print place key "\t" type
+		want = 0; objwith = ""
+		next
+	}
+	/^An object with$/ { objwith = place key "."; next }
+	objwith != "" && /^\.BR / {
+		n = roff_args($0, a)
+		for (i = 1; i <= n; i += 2) print objwith a[i] "\t" a[i + 1]
+		objwith = ""
+		next
+	}
+	/^\.RS/ && place == "tasks.noop." && key == "limits" { place = "tasks.noop.limits."; next }
+	/^\.RE/ { place = outer; next }
+	' "$VX11_SRCDIR/man/vx11-policy.5"
+}
+
+# doc_value TYPE: a valid value, as JSON, for a key documented with TYPE: its
+# default where that is a value, else the low end of its range, else an
+# ordinary value of its kind. Fails on a kind it does not know.
+doc_value() {
+	local t=$1 kind= def= low=
+	[[ $t =~ ^\ *\((integer|size|percentage|boolean|string|object|groups|array\ of\ strings|array\ of\ objects)[,\)] ]] &&
+		kind=${BASH_REMATCH[1]}
+	[[ $t =~ default\ ([^,\)]+) ]] && def=${BASH_REMATCH[1]}
+	[[ $t =~ ([0-9]+[KMGT%]?)\ to\  ]] && low=${BASH_REMATCH[1]}
+	[[ $t =~ at\ least\ ([0-9]+[KMGT]?) ]] && low=${BASH_REMATCH[1]}
+	case $kind in
+	integer)
+		if [[ $def =~ ^[0-9]+$ ]]; then echo "$def"; elif [[ -n $low ]]; then echo "$low"; else echo 1; fi ;;
+	size)
+		if [[ $def =~ ^[0-9]+[KMGT]?$ ]]; then echo "\"$def\""; elif [[ -n $low ]]; then echo "\"$low\""; else echo '"1M"'; fi ;;
+	percentage) echo "\"${low:-50%}\"" ;;
+	boolean) if [[ $def == true || $def == false ]]; then echo "$def"; else echo true; fi ;;
+	string) [[ -n $def ]] && jq -cn --arg s "$def" '$s' ;;
+	object) if [[ $t =~ default\ (\{.*\}) ]]; then jq -c . <<<"${BASH_REMATCH[1]}"; else echo '{}'; fi ;;
+	groups | 'array of objects') echo '[]' ;;
+	'array of strings') echo '["/bin/true"]' ;;
+	'')
+		# An object of keys documented on their own ("limits"), or a key whose
+		# type the sentence around it gives ("base_seconds (default 1)").
+		if [[ $def =~ ^[0-9]+$ ]]; then echo "$def"; elif [[ -z $t ]]; then echo '{}'; else return 1; fi ;;
+	esac
+}
+
+# set_filter PATH VALUE_JSON: the jq filter that sets PATH ("a.b.c") to VALUE.
+set_filter() {
+	echo "setpath($(jq -cn --arg p "$1" '$p | split(".")'); $2)"
+}
+
+# Key-like names a man page sets in bold (the arguments of .B, .BR, .RB, .BI
+# and .IB set in bold, and \fB...\f spans): lower-case words holding a "_",
+# dotted paths too ("limits.max_running"), one a line.
+bold_names() {
+	awk "$ROFF_AWK"'
+	/^\.(B|BR|RB|BI|IB) / {
+		r = $0; sub(/ .*/, "", r)
+		n = roff_args($0, a)
+		first = r == ".RB" || r == ".IB" ? 2 : 1
+		step = r == ".B" ? 1 : 2
+		for (i = first; i <= n; i += step) print a[i]
+	}
+	{
+		s = $0
+		while (match(s, /\\fB[^\\]*\\f/)) { print substr(s, RSTART + 3, RLENGTH - 5); s = substr(s, RSTART + RLENGTH) }
+	}' "$1" | grep -E '^[a-z][a-z0-9]*([._][a-z0-9]+)+$' | grep _ | sort -u
+}
+
+# The same of README.md: its code spans that are such a name and nothing else.
+readme_names() {
+	grep -oE '`[^`]+`' "$VX11_SRCDIR/README.md" | tr -d '`' | grep -E '^[a-z][a-z0-9]*([._][a-z0-9]+)+$' | grep _ | sort -u
+}
+
+# What those pages set in bold or as code, looks like a key, and is none:
+# attempt reasons, fields of results and of daemon.status, functions.
+NOT_POLICY_KEYS=" spawn_failed ttl_expired heartbeat_missed output_tail stderr_tail status_text cgroup.job_root
+	sd_notify sd_listen_fds fallback_local oom_score_adj do_seccomp spawn_daughter "
+
+# parser_knows NAME: true when the parser takes NAME (a key, or a dotted path
+# of keys) somewhere in a policy: at the top, in limits, a source, defaults,
+# a backoff, a task or its limits. A null value is wrong for every key, so the
+# answer is about the name: "unknown key", or any other complaint.
+parser_knows() {
+	local place
+	for place in "" limits. sources.shub. defaults. defaults.backoff. tasks.noop. tasks.noop.limits. tasks.noop.backoff.; do
+		policy_file "$(set_filter "$place$1" null)" "$T/probe.json"
+		"$VX11D" --check-policy --policy "$T/probe.json" 2>&1 | grep -q 'unknown key' || return 0
+	done
+	return 1
+}
+
+@test "every key vx11-policy(5) documents is the parser's, with a value of its documented type; misspelt, an unknown key" {
+	local path type value bad=() n=0
+	while IFS=$'\t' read -r path type; do
+		n=$((n + 1))
+		if ! value=$(doc_value "$type") || [[ -z $value ]]; then
+			bad+=("$path: no value for the documented type '$type'")
+			continue
+		fi
+		policy_file "$(set_filter "$path" "$value")" "$T/key.json"
+		run "$VX11D" --check-policy --policy "$T/key.json"
+		((status == 0)) || bad+=("$path = $value (documented as '$type'): $output")
+		# One letter too many is refused, naming the key.
+		policy_file "$(set_filter "${path}x" "$value")" "$T/key.json"
+		run "$VX11D" --check-policy --policy "$T/key.json"
+		((status == 1)) && [[ $output == *"${path}x: unknown key"* ]] || bad+=("${path}x is not refused as an unknown key: $output")
+	done < <(policy5_keys)
+	# The page's layout is what this reads: it must have found them all.
+	((n >= 40)) || bad+=("only $n keys found in vx11-policy.5")
+	if ((${#bad[@]} > 0)); then
+		printf '%s\n' "${bad[@]}" >&2
+		return 1
+	fi
+}
+
+@test "the policy keys vx11d(8) and README.md name are the parser's (RLIMIT_CPU is cpu, not cpu_seconds)" {
+	local name leaf documented bad=() n=0
+	documented=" $(policy5_keys | cut -f1 | sed 's/.*\.//' | sort -u | tr '\n' ' ') "
+	while read -r where name; do
+		[[ $NOT_POLICY_KEYS == *[[:space:]]"$name"[[:space:]]* ]] && continue
+		n=$((n + 1))
+		if ! parser_knows "$name"; then
+			bad+=("$where names \"$name\": the parser knows no such key (if it is not meant as one, add it to NOT_POLICY_KEYS)")
+			continue
+		fi
+		leaf=${name##*.}
+		[[ $documented == *" $leaf "* ]] || bad+=("$where names \"$name\": a key of the parser that vx11-policy(5) does not document")
+	done < <(bold_names "$VX11_SRCDIR/man/vx11d.8" | sed 's/^/vx11d.8 /'; readme_names | sed 's/^/README.md /')
+	((n >= 10)) || bad+=("only $n key names found in vx11d.8 and README.md")
+	if ((${#bad[@]} > 0)); then
+		printf '%s\n' "${bad[@]}" >&2
+		return 1
+	fi
+}
