@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 /* Audit entries are events, not code: without this every one would claim
  * CODE_FILE=log.c, CODE_LINE=<the sendv below>. Plain messages still carry
  * their caller through sd_journal_send_with_location(). */
@@ -22,6 +23,32 @@ static void log_scrub(char *s)
 			*s = '?';
 }
 static int log_max_level = LOG_INFO;
+
+/* On stderr every line starts with the local time, to the millisecond, with
+ * its offset from UTC: "2026-12-07T05:14:07.123+00:00 vx11d: ...". */
+#define LOG_TIMESTAMP_MAX 64
+static const char *log_timestamp(char buf[static LOG_TIMESTAMP_MAX])
+{
+	struct timespec ts;
+	struct tm tm;
+	char zone[8];
+	size_t n;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || !localtime_r(&ts.tv_sec, &tm))
+		return "-";
+	n = strftime(buf, LOG_TIMESTAMP_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* %z is "+0000"; RFC 3339 wants "+00:00". */
+	if (n == 0 || strftime(zone, sizeof(zone), "%z", &tm) != 5)
+		return "-";
+	snprintf(buf + n, LOG_TIMESTAMP_MAX - n, ".%03ld%.3s:%.2s", ts.tv_nsec / 1000000, zone, zone + 3);
+	return buf;
+}
+
+/* With --log-level debug, stderr gets what the journal gets: the fields too. */
+static bool log_stderr_fields(void)
+{
+	return log_max_level >= LOG_DEBUG;
+}
 
 int log_target_from_string(const char *s, LogTarget *ret)
 {
@@ -83,8 +110,13 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 			sd_journal_send_with_location(fbuf, lbuf, func, "MESSAGE=%s", msg, "PRIORITY=%i", level,
 						      NULL);
 	} else {
+		char ts[LOG_TIMESTAMP_MAX];
+
 		log_scrub(msg);
-		fprintf(stderr, "vx11d: %s\n", msg);
+		if (error && log_stderr_fields())
+			fprintf(stderr, "%s vx11d: %s ERRNO=%i\n", log_timestamp(ts), msg, error);
+		else
+			fprintf(stderr, "%s vx11d: %s\n", log_timestamp(ts), msg);
 	}
 	return -error;
 }
@@ -135,28 +167,32 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 		return;
 	}
 
-	/* One line per event, fields as key=value so it stays greppable; built
-	 * first so that it reaches the unbuffered stderr in a single write. */
-	char line[2048];
+	/* One line per event: the time and the message; with --log-level debug
+	 * the journal's fields follow as key=value, so that it stays greppable.
+	 * Built first so that it reaches stderr in a single write. */
+	char line[2048], ts[LOG_TIMESTAMP_MAX];
 	size_t l = 0;
 #define APPEND(...) l += (size_t)snprintf(line + MIN(l, sizeof(line) - 1), sizeof(line) - MIN(l, sizeof(line) - 1), __VA_ARGS__)
-	APPEND("vx11d: %s MESSAGE_ID=%s", msg, message_id);
-	if (f->task_id)
-		APPEND(" VX11_TASK_ID=%s", f->task_id);
-	if (f->daughter_id)
-		APPEND(" VX11_DAUGHTER_ID=%s", f->daughter_id);
-	if (f->correlation_id)
-		APPEND(" VX11_CORRELATION_ID=%s", f->correlation_id);
-	if (f->source)
-		APPEND(" VX11_SOURCE=%s", f->source);
-	if (uidbuf[0])
-		APPEND(" VX11_UID=%s", uidbuf);
-	if (f->intent_type)
-		APPEND(" VX11_INTENT_TYPE=%s", f->intent_type);
-	if (f->status)
-		APPEND(" VX11_STATUS=%s", f->status);
-	if (f->error)
-		APPEND(" VX11_ERROR=%s", f->error);
+	APPEND("%s vx11d: %s", log_timestamp(ts), msg);
+	if (log_stderr_fields()) {
+		APPEND(" MESSAGE_ID=%s", message_id);
+		if (f->task_id)
+			APPEND(" VX11_TASK_ID=%s", f->task_id);
+		if (f->daughter_id)
+			APPEND(" VX11_DAUGHTER_ID=%s", f->daughter_id);
+		if (f->correlation_id)
+			APPEND(" VX11_CORRELATION_ID=%s", f->correlation_id);
+		if (f->source)
+			APPEND(" VX11_SOURCE=%s", f->source);
+		if (uidbuf[0])
+			APPEND(" VX11_UID=%s", uidbuf);
+		if (f->intent_type)
+			APPEND(" VX11_INTENT_TYPE=%s", f->intent_type);
+		if (f->status)
+			APPEND(" VX11_STATUS=%s", f->status);
+		if (f->error)
+			APPEND(" VX11_ERROR=%s", f->error);
+	}
 #undef APPEND
 	if (l >= sizeof(line) - 1)
 		l = sizeof(line) - 2;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Logging: to the journal (structured, with MESSAGE_ID and VX11_* fields)
- * when journald runs, else to stderr. Like systemd, the *_errno variants
+ * when journald runs, else to stderr: one line a message, "TIME vx11d: TEXT"
+ * with TIME the local time to the millisecond and its UTC offset
+ * ("2026-12-07T05:14:07.123+00:00"); at log level debug the journal's fields
+ * follow as KEY=value (and ERRNO=). Like systemd, the *_errno variants
  * return the negative error so a caller can log and return in one statement,
  * and a function either logs or returns an error, never both.
  */

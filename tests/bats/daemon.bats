@@ -195,3 +195,31 @@ teardown() {
 	# Nothing of it went to stderr instead.
 	run ! grep -q "VX11_CORRELATION_ID=$cid" "$T/vx11d.log"
 }
+
+@test "the stderr log: lines start with the local time to the millisecond; the fields only at --log-level debug" {
+	# A zone of our own, 5:30 ahead of UTC: the time shown is the local one, with its offset.
+	export TZ=VXT-05:30
+	ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\+05:30'
+	start_daemon --log-level info
+	before=$(date +%s)
+	cid=$(submit '{"intent_type":"hello"}' | jq -r .correlation_id)
+	refused=$(submit '{"intent_type":"nope","require":{"spawner":true}}' | jq -r .correlation_id)
+	stop_daemon
+	after=$(date +%s)
+	# Every line is "TIME vx11d: MESSAGE", and no more: the fields stay in the journal.
+	run ! grep -Ev "^$ts vx11d: " "$T/vx11d.log"
+	run ! grep -E 'MESSAGE_ID=|VX11_[A-Z_]+=' "$T/vx11d.log"
+	line=$(grep -F "intent $cid " "$T/vx11d.log")
+	[[ $line =~ ^($ts)\ vx11d:\ intent\ $cid\ \(hello\)\ from\ uid\ 0:\ DONE$ ]]
+	at=$(date -d "${BASH_REMATCH[1]}" +%s)
+	holds "$at >= $before - 1 && $at <= $after + 1"
+	grep -Eq "^$ts vx11d: intent $refused \(nope\) from uid 0 refused: unknown_task$" "$T/vx11d.log"
+
+	# At debug (as the other suites run it) the journal's fields follow the message.
+	: >"$T/vx11d.log"
+	start_daemon
+	cid=$(submit '{"intent_type":"hello"}' | jq -r .correlation_id)
+	stop_daemon
+	run ! grep -Ev "^$ts vx11d: " "$T/vx11d.log"
+	grep -Eq "^$ts vx11d: intent $cid \(hello\) from uid 0: DONE MESSAGE_ID=[0-9a-f]{32} VX11_CORRELATION_ID=$cid .*VX11_STATUS=DONE$" "$T/vx11d.log"
+}
