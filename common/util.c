@@ -344,6 +344,19 @@ static size_t utf8_valid_len(const unsigned char *s)
 	return n;
 }
 
+ssize_t utf8_invalid_at(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_valid_len(p + i);
+		if (n == 0 || n > len - i)
+			return (ssize_t)i;
+		i += n;
+	}
+	return -1;
+}
+
 void utf8_scrub(char *s)
 {
 	unsigned char *p = (unsigned char *)s;

@@ -102,6 +102,10 @@ int random_bytes(void *p, size_t n);
 /* Replace every byte that is not part of a valid UTF-8 sequence with '?', in
  * place, so text cut at a byte limit is still valid in a JSON reply. */
 void utf8_scrub(char *s);
+/* Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF): -1 when all len bytes of s are valid, else the offset of the
+ * first byte that is not. s must be NUL-terminated at len or later. */
+ssize_t utf8_invalid_at(const char *s, size_t len);
 
 /* mkdir -p: create path and its missing parents with mode; directories that
  * exist keep theirs. mkdir_parents() stops short of the last component. */

@@ -62,6 +62,24 @@ int rpc_error_named(RpcError *e, int code, const char *name, const char *fmt, ..
  * single-quoted keys, NaN and Infinity, raw control characters in strings.
  * One pass over text json-c already accepted finds them.
  */
+/* The value of 4 hex digits, or 0 (not a surrogate) when they are not. */
+static unsigned hex4(const char *s)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+		if (d < 0)
+			return 0;
+		v = v * 16 + (unsigned)d;
+	}
+	return v;
+}
+
 static const char *not_json(const char *s, size_t len)
 {
 	bool in_string = false;
@@ -74,6 +92,17 @@ static const char *not_json(const char *s, size_t len)
 				/* json-c would cut keys and C strings at a decoded NUL. */
 				if (len - i > 5 && memcmp(s + i + 1, "u0000", 5) == 0)
 					return "\\u0000 is not allowed in a string";
+				/* A lone surrogate escape would decode to bytes that are
+				 * not UTF-8: a high one must be followed by a low one. */
+				unsigned hi = len - i > 5 && s[i + 1] == 'u' ? hex4(s + i + 2) : 0;
+				if (hi >= 0xdc00 && hi <= 0xdfff)
+					return "a lone low surrogate escape is not a character";
+				if (hi >= 0xd800 && hi <= 0xdbff) {
+					unsigned lo = len - i > 11 && s[i + 6] == '\\' && s[i + 7] == 'u' ? hex4(s + i + 8) : 0;
+					if (lo < 0xdc00 || lo > 0xdfff)
+						return "a lone high surrogate escape is not a character";
+					i += 6;
+				}
 				i++;
 			}
 			else if (c == '"')
@@ -104,6 +133,11 @@ int rpc_parse_line(const char *line, size_t len, json_object **ret, RpcError *er
 	/* json-c would stop at a NUL and call the rest trailing garbage; say it plainly. */
 	if (memchr(line, '\0', len))
 		return rpc_error(err, RPC_PARSE_ERROR, "parse error: NUL byte in message");
+	/* json-c's own check lets overlong forms and encoded surrogates through,
+	 * which would be stored and sent back: every byte is checked here. */
+	ssize_t bad = utf8_invalid_at(line, len);
+	if (bad >= 0)
+		return rpc_error(err, RPC_PARSE_ERROR, "parse error: invalid UTF-8 at offset %zd", bad);
 
 	tok = json_tokener_new_ex(64);
 	if (!tok)

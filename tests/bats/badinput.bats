@@ -127,6 +127,19 @@ still_healthy() {
 	check "$(result audit.list)" '.count == 0'
 }
 
+@test "overlong forms, encoded surrogates and lone surrogate escapes are parse errors too" {
+	local bad
+	for bad in '\xc0\xaf' '\xe0\x80\xaf' '\xed\xa0\x80' '\xf4\x90\x80\x80' '\\ud800' '\\udfff'; do
+		out=$(rpc_raw '{"jsonrpc":"2.0","id":1,"method":"task.get","params":{"task_id":"x'"$bad"'"}}\n{"jsonrpc":"2.0","id":2,"method":"daemon.status"}\n')
+		equals "$(count_lines "$out")" 2
+		check_error "$(sed -n 1p <<<"$out")" -32700 vx11.ParseError null
+		check "$(sed -n 2p <<<"$out")" '.id == 2'
+		# Every reply is valid UTF-8 (iconv refuses anything else).
+		iconv -f UTF-8 -t UTF-8 <<<"$out" >/dev/null
+	done
+	check "$(result audit.list)" '.count == 0'
+}
+
 @test "a NUL byte in a line is a parse error, the next line is answered" {
 	out=$(rpc_raw '{"jsonrpc":"2.0","id":1,\x00"method":"daemon.status"}\n{"jsonrpc":"2.0","id":2,"method":"daemon.status"}\n')
 	equals "$(count_lines "$out")" 2

@@ -53,6 +53,40 @@ static void test_parse_errors(void)
 	CHECK_INTEQ(parse_code("[1e5, true, false, null, \"it's\"]", 32), 0);
 }
 
+/* RFC 3629, byte by byte: what json-c's own check let through. */
+static void test_parse_strict_utf8(void)
+{
+	static const struct {
+		const char *s;
+		int code;
+	} cases[] = {
+		{ "[\"\xc0\xaf\"]", RPC_PARSE_ERROR },             /* overlong '/' */
+		{ "[\"\xe0\x80\xaf\"]", RPC_PARSE_ERROR },         /* overlong, 3 bytes */
+		{ "[\"\xf0\x80\x80\xaf\"]", RPC_PARSE_ERROR },     /* overlong, 4 bytes */
+		{ "[\"\xed\xa0\x80\"]", RPC_PARSE_ERROR },         /* U+D800, a surrogate */
+		{ "[\"\xed\xbf\xbf\"]", RPC_PARSE_ERROR },         /* U+DFFF */
+		{ "[\"\xf4\x90\x80\x80\"]", RPC_PARSE_ERROR },     /* above U+10FFFF */
+		{ "[\"\xe2\x82\"]", RPC_PARSE_ERROR },             /* cut short */
+		{ "[\"\\ud800\"]", RPC_PARSE_ERROR },              /* lone high surrogate escape */
+		{ "[\"\\udc00\"]", RPC_PARSE_ERROR },              /* lone low surrogate escape */
+		{ "[\"\\ud800\\u0041\"]", RPC_PARSE_ERROR },      /* high, then not a low one */
+		{ "[\"\\ud83d\\ude00\"]", 0 },                    /* a pair: U+1F600 */
+		{ "[\"\xf0\x9f\x98\x80 \xe2\x82\xac \xc3\xa9 \xed\x9f\xbf \xee\x80\x80\"]", 0 },
+	};
+	RpcError e = { 0 };
+	json_object *o = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		int r = parse_code(cases[i].s, strlen(cases[i].s));
+		if (r != cases[i].code)
+			printf("# case %zu: got %d, want %d\n", i, r, cases[i].code);
+		CHECK_INTEQ(r, cases[i].code);
+	}
+	/* The error names where. */
+	CHECK_INTEQ(rpc_parse_line("[\"ab\xc0\xaf\"]", 7, &o, &e), RPC_PARSE_ERROR);
+	CHECK(strstr(e.message, "invalid UTF-8 at offset 4") != NULL);
+}
+
 static int validate(const char *s, RpcRequest *req, const char **ret_name)
 {
 	json_object *o = parse_ok(s), *id;
@@ -234,6 +268,7 @@ int main(void)
 {
 	TEST(test_parse_valid);
 	TEST(test_parse_errors);
+	TEST(test_parse_strict_utf8);
 	TEST(test_validate);
 	TEST(test_reply_shapes);
 	TEST(test_code_names);
