@@ -251,7 +251,7 @@ policy5_keys() {
 # default where that is a value, else the low end of its range, else an
 # ordinary value of its kind. Fails on a kind it does not know.
 doc_value() {
-	local t=$1 kind= def= low=
+	local t=$1 kind='' def='' low=''
 	[[ $t =~ ^\ *\((integer|size|percentage|boolean|string|object|groups|array\ of\ strings|array\ of\ objects)[,\)] ]] &&
 		kind=${BASH_REMATCH[1]}
 	[[ $t =~ default\ ([^,\)]+) ]] && def=${BASH_REMATCH[1]}
