@@ -167,3 +167,28 @@ size_t linebuf_pending(const LineBuf *b)
 	nl = memrchr(line + b->scanned, '\n', unconsumed - b->scanned);
 	return nl ? (size_t)(line + unconsumed - nl - 1) : unconsumed;
 }
+
+void linebuf_shrink(LineBuf *b, size_t keep)
+{
+	size_t unconsumed = b->len - b->start, cap;
+	char *p;
+
+	if (b->cap <= keep)
+		return;
+	if (unconsumed == 0) {
+		linebuf_done(b);
+		return;
+	}
+	/* Still a good part of it in use: a line on its way in. */
+	if (unconsumed > b->cap / 4)
+		return;
+	memmove(b->data, b->data + b->start, unconsumed);
+	b->start = 0;
+	b->len = unconsumed;
+	cap = MAX(keep, add_sat(unconsumed, unconsumed));
+	p = realloc(b->data, cap);
+	if (p) {
+		b->data = p;
+		b->cap = cap;
+	}
+}

@@ -43,3 +43,10 @@ int linebuf_next(LineBuf *b, char **ret_line, size_t *ret_len);
 
 /* Bytes buffered that are not yet part of a complete line. */
 size_t linebuf_pending(const LineBuf *b);
+
+/*
+ * Give memory back once a large line is gone: an empty buffer larger than
+ * keep bytes is freed, a mostly empty one is cut down to what it holds.
+ * Invalidates lines handed out, like a read.
+ */
+void linebuf_shrink(LineBuf *b, size_t keep);

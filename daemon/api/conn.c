@@ -16,6 +16,14 @@
  *
  * Order: replies leave in request order. A result.get that waits parks the
  * connection: no further line is read until it is answered.
+ *
+ * Memory and slots: a read lands in the server's scratch buffer and only what
+ * arrived is appended, so a client that sends half a line holds that much,
+ * not a read's worth; a buffer shrinks back after a large line. A line must
+ * end within limits.line_timeout_seconds of its first byte (a slowloris is
+ * told and cut off), a connection nobody waits on is closed after
+ * limits.idle_timeout_seconds, and all unfinished lines together stay under
+ * limits.max_pending_line_bytes (server.c cuts the largest first).
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -30,8 +38,10 @@
 #define READ_BUDGET (256 * 1024) /* per callback, so one client cannot starve the rest */
 #define OUT_HIGH_WATER (256 * 1024)
 #define OUT_LOW_WATER (64 * 1024)
+#define IN_KEEP (16 * 1024) /* input buffer kept between lines; more is given back */
 
 static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static void conn_arm_deadline(Conn *c);
 
 /* May buffered lines be handled now? */
 static bool conn_may_process(const Conn *c)
@@ -84,8 +94,122 @@ int conn_new(Server *s, int fd, const Caller *caller, Conn **ret)
 		return r;
 	}
 	c->io_events = EPOLLIN;
+	c->last_active = now_monotonic_usec();
+	conn_arm_deadline(c); /* one that never says a word is idle too */
 	*ret = c;
 	return 0;
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* An idle connection is one nobody waits on, in either direction. */
+static bool conn_is_idle(const Conn *c)
+{
+	return !c->subscribed && !c->wait.active && !c->line_started && c->out_len == 0 && !c->closing;
+}
+
+/* Arm the one timer for the next deadline: the unfinished line's while we
+ * read (not while we hold the client back), else the idle one. */
+static void conn_arm_deadline(Conn *c)
+{
+	const Policy *p = c->manager->policy;
+	uint64_t when = 0;
+
+	if (c->dead)
+		return;
+	if (c->line_started && conn_wants_input(c))
+		when = c->line_started + p->limits.line_timeout_seconds * USEC_PER_SEC;
+	else if (p->limits.idle_timeout_seconds && conn_is_idle(c))
+		when = c->last_active + p->limits.idle_timeout_seconds * USEC_PER_SEC;
+	if (!when) {
+		if (c->deadline)
+			(void)sd_event_source_set_enabled(c->deadline, SD_EVENT_OFF);
+		return;
+	}
+	if (!c->deadline) {
+		if (sd_event_add_time(c->manager->event, &c->deadline, CLOCK_MONOTONIC, when, USEC_PER_SEC / 10,
+				      on_deadline, c) < 0)
+			c->deadline = NULL; /* no deadline is a weaker daemon, not a broken one */
+		return;
+	}
+	(void)sd_event_source_set_time(c->deadline, when);
+	(void)sd_event_source_set_enabled(c->deadline, SD_EVENT_ONESHOT);
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Conn *c = userdata;
+	const Policy *p = c->manager->policy;
+	uint64_t now = now_monotonic_usec();
+
+	if (c->line_started && conn_wants_input(c) &&
+	    now >= c->line_started + p->limits.line_timeout_seconds * USEC_PER_SEC) {
+		RpcError e;
+		_cleanup_json_ json_object *reply = NULL;
+
+		log_info("connection %" PRIu64 " (uid %u): line not finished within %" PRIu64 " s, cut off", c->id,
+			 (unsigned)c->caller.uid, p->limits.line_timeout_seconds);
+		rpc_error_named(&e, RPC_INVALID_REQUEST, "vx11.LineTimeout",
+				"line not finished within %" PRIu64 " s (policy limits.line_timeout_seconds)",
+				p->limits.line_timeout_seconds);
+		reply = rpc_make_error(NULL, &e);
+		conn_send(c, reply);
+		c->closing = true;
+		linebuf_done(&c->in);
+		c->line_started = 0;
+		server_account_pending(c->server, c, 0);
+		conn_update_events(c);
+		return 0;
+	}
+	if (p->limits.idle_timeout_seconds && conn_is_idle(c) &&
+	    now >= c->last_active + p->limits.idle_timeout_seconds * USEC_PER_SEC) {
+		log_debug("connection %" PRIu64 " (uid %u): idle for %" PRIu64 " s (policy limits.idle_timeout_seconds)",
+			  c->id, (unsigned)c->caller.uid, p->limits.idle_timeout_seconds);
+		conn_close(c, "idle");
+		return 0;
+	}
+	conn_arm_deadline(c); /* something changed since it was armed */
+	return 0;
+}
+
+void conn_cut_pending(Conn *c, uint64_t budget)
+{
+	RpcError e;
+	_cleanup_json_ json_object *reply = NULL;
+
+	log_warning("connection %" PRIu64 " (uid %u): unfinished line of %zu bytes dropped: unfinished lines of all "
+		    "clients passed %" PRIu64 " bytes (policy limits.max_pending_line_bytes)",
+		    c->id, (unsigned)c->caller.uid, c->pending_accounted, budget);
+	rpc_error_named(&e, RPC_BUSY, "vx11.Busy",
+			"unfinished line of %zu bytes dropped: the daemon holds too many unfinished lines "
+			"(policy limits.max_pending_line_bytes)",
+			c->pending_accounted);
+	reply = rpc_make_error(NULL, &e);
+	conn_send(c, reply);
+	c->closing = true;
+	linebuf_done(&c->in);
+	c->line_started = 0;
+	server_account_pending(c->server, c, 0);
+	conn_update_events(c);
+}
+
+/* After input was read or handled: the unfinished line's bytes, its start,
+ * the buffer's size and the deadline. */
+static void conn_after_input(Conn *c)
+{
+	size_t pending;
+
+	if (c->dead)
+		return;
+	if (!c->wait.active)
+		linebuf_shrink(&c->in, IN_KEEP);
+	pending = linebuf_pending(&c->in);
+	if (!pending)
+		c->line_started = 0;
+	else if (!c->line_started)
+		c->line_started = now_monotonic_usec();
+	conn_arm_deadline(c);
+	server_account_pending(c->server, c, pending);
 }
 
 void conn_free(Conn *c)
@@ -94,6 +218,7 @@ void conn_free(Conn *c)
 		return;
 	sd_event_source_disable_unref(c->io);
 	sd_event_source_disable_unref(c->wait.timer);
+	sd_event_source_disable_unref(c->deadline);
 	json_object_put(c->wait.id);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -115,6 +240,8 @@ void conn_close(Conn *c, const char *why)
 
 	c->io = sd_event_source_disable_unref(c->io);
 	c->wait.timer = sd_event_source_disable_unref(c->wait.timer);
+	c->deadline = sd_event_source_disable_unref(c->deadline);
+	server_account_pending(s, c, 0);
 	/* Close now so the peer sees EOF at once; the struct lives until gc. */
 	close(c->fd);
 	c->fd = -1;
@@ -204,6 +331,7 @@ static void conn_write(Conn *c)
 			return;
 		}
 		c->out_sent += (size_t)n;
+		c->last_active = now_monotonic_usec();
 	}
 	if (c->out_sent == c->out_len) {
 		c->out_sent = c->out_released = c->out_len = 0;
@@ -214,6 +342,8 @@ static void conn_write(Conn *c)
 		}
 	}
 
+	if (c->out_len == 0)
+		conn_arm_deadline(c); /* nothing left to send: the idle clock runs */
 	if (c->throttled && conn_pending_output(c) < OUT_LOW_WATER) {
 		c->throttled = false;
 		if (!c->in_resumable) {
@@ -265,19 +395,22 @@ static void conn_process(Conn *c)
 
 void conn_resume(Conn *c)
 {
-	if (!c->dead)
-		conn_process(c);
+	if (c->dead)
+		return;
+	conn_process(c);
+	conn_after_input(c);
 }
 
 static void conn_read(Conn *c)
 {
+	char *scratch = c->server->scratch;
 	size_t budget = READ_BUDGET;
 
 	while (budget > 0 && conn_wants_input(c)) {
-		ssize_t n = linebuf_read(&c->in, c->fd, READ_SLICE);
-		if (n == -EAGAIN)
+		ssize_t n = read(c->fd, scratch, READ_SLICE);
+		if (n < 0 && errno == EAGAIN)
 			break;
-		if (n == -EINTR)
+		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			conn_close(c, "read failed");
@@ -285,12 +418,18 @@ static void conn_read(Conn *c)
 		}
 		if (n == 0)
 			c->eof = true;
+		else if (linebuf_append(&c->in, scratch, (size_t)n) < 0) {
+			conn_close(c, "out of memory");
+			return;
+		}
+		c->last_active = now_monotonic_usec();
 		c->drained = false;
 		conn_process(c);
 		if (n == 0)
 			break;
 		budget -= MIN(budget, (size_t)n);
 	}
+	conn_after_input(c);
 	conn_maybe_finish(c);
 	conn_update_events(c);
 }

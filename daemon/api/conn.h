@@ -36,6 +36,15 @@ struct Conn {
 	size_t out_released; /* bytes that may be written (committed) */
 	size_t out_cap;
 
+	/* Against clients that hold memory or a slot (limits.line_timeout_seconds,
+	 * idle_timeout_seconds, max_pending_line_bytes): one timer for whichever
+	 * deadline is next. */
+	sd_event_source *deadline;
+	uint64_t line_started;    /* monotonic usec the unfinished line began; 0: none */
+	uint64_t last_active;     /* monotonic usec of the last byte read or written */
+	size_t pending_accounted; /* this connection's share of server->pending_bytes */
+	bool admin;               /* root or admin_group: may use the reserved slots */
+
 	bool eof;         /* the peer shut down its side: finish, then close */
 	bool closing;     /* close once the released output is written */
 	bool dead;        /* closed; freed from the post handler */
@@ -76,6 +85,9 @@ void conn_close(Conn *c, const char *why);
 void conn_release_and_flush(Conn *c);
 /* Process buffered lines again after a pause ended. */
 void conn_resume(Conn *c);
+/* Drop c's unfinished line, tell it why (vx11.Busy) and close: the server's
+ * budget for unfinished lines is spent and c holds the most. */
+void conn_cut_pending(Conn *c, uint64_t budget);
 
 /* The result.get wait is over: send its reply and go on with the input. */
 void conn_wait_finish(Conn *c, json_object *reply);

@@ -134,6 +134,11 @@ int server_new(Manager *m, const char *path, Server **ret)
 	if (!s)
 		return log_error_errno(ENOMEM, "out of memory");
 	s->manager = m;
+	s->scratch = malloc(64 * 1024); /* conn.c's READ_SLICE */
+	if (!s->scratch) {
+		free(s);
+		return log_error_errno(ENOMEM, "out of memory");
+	}
 	s->listen_fd = -1;
 	s->daughter_fd = -1;
 	s->reserve_fd = -1;
@@ -223,6 +228,7 @@ Server *server_free(Server *s)
 		close(s->reserve_fd);
 	free(s->path);
 	free(s->uids);
+	free(s->scratch);
 	free(s);
 	return NULL;
 }
@@ -307,16 +313,24 @@ static int server_accept(sd_event_source *es, int lfd, uint32_t revents, void *u
 			close(fd);
 			continue;
 		}
-		char why[128];
-		if (s->n_conns >= p->limits.max_connections || s->n_conns >= s->max_fds) {
-			snprintf(why, sizeof(why), "too many connections (limit %" PRIu64 ", policy limits.max_connections)",
-				 MIN(p->limits.max_connections, s->max_fds));
+		/* Admins (root, admin_group) may go past both caps by a few
+		 * slots, so that status and cancel get through a flood; the
+		 * others leave those slots free within the fd budget too. */
+		char why[160];
+		bool admin = caller_is_admin(&caller, p);
+		uint64_t reserve = p->limits.admin_reserved_connections;
+		uint64_t cap = admin ? MIN(p->limits.max_connections + reserve, s->max_fds)
+				     : MIN(p->limits.max_connections, s->max_fds > reserve ? s->max_fds - reserve : 0);
+		if (s->n_conns >= cap) {
+			snprintf(why, sizeof(why),
+				 "too many connections (limit %" PRIu64 ", policy limits.max_connections%s)", cap,
+				 admin ? " + admin_reserved_connections" : "");
 			refuse(fd, why);
 			caller_done(&caller);
 			continue;
 		}
 		uc = uid_count(s, caller.uid, true);
-		if (!uc || uc->n >= p->limits.max_connections_per_uid) {
+		if (!uc || uc->n >= p->limits.max_connections_per_uid + (admin ? reserve : 0)) {
 			snprintf(why, sizeof(why),
 				 "too many connections from uid %u (limit %" PRIu64 ", policy limits.max_connections_per_uid)",
 				 (unsigned)caller.uid, p->limits.max_connections_per_uid);
@@ -333,11 +347,31 @@ static int server_accept(sd_event_source *es, int lfd, uint32_t revents, void *u
 			continue;
 		}
 		c->daughter_only = lfd == s->daughter_fd;
+		c->admin = admin;
 		uc->n++;
 		LIST_PREPEND(conns, s->conns, c);
 		s->n_conns++;
 	}
 	return 0;
+}
+
+void server_account_pending(Server *s, Conn *c, size_t pending)
+{
+	uint64_t budget = s->manager->policy->limits.max_pending_line_bytes;
+
+	s->pending_bytes = s->pending_bytes - c->pending_accounted + pending;
+	c->pending_accounted = pending;
+	/* Rare, so a scan is fine: the largest holder goes first, as the one
+	 * most likely to be the attack and the one that frees the most. */
+	while (s->pending_bytes > budget) {
+		Conn *i, *worst = NULL;
+		for (i = s->conns; i; i = i->conns_next)
+			if (!i->dead && (!worst || i->pending_accounted > worst->pending_accounted))
+				worst = i;
+		if (!worst || worst->pending_accounted == 0)
+			break;
+		conn_cut_pending(worst, budget);
+	}
 }
 
 void server_mark_dirty(Server *s, Conn *c)

@@ -42,6 +42,8 @@ struct Server {
 	sd_event_source *kick_source;
 	UidCount *uids;
 	size_t n_uids;
+	uint64_t pending_bytes;   /* unfinished lines held, all connections */
+	char *scratch;            /* every read lands here first (see conn_read) */
 };
 
 /* Listens on path (or the socket systemd passed) and on daughter.sock in the
@@ -61,4 +63,7 @@ void server_drop_unreleased(Server *s);
 void server_gc(Server *s);
 
 void server_mark_dirty(Server *s, Conn *c);
+/* c's unfinished line is now pending bytes: keep the total, and past
+ * limits.max_pending_line_bytes cut off the largest holders first. */
+void server_account_pending(Server *s, Conn *c, size_t pending);
 void server_conn_closed(Server *s, Conn *c);

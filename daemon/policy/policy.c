@@ -495,6 +495,12 @@ static const PolicyField policy_limit_fields[] = {
 	{ "max_running", POLICY_FIELD_COUNT, POLICY_LIMIT(max_running), .min = 0, .max = 4096 },
 	{ "max_output_bytes", POLICY_FIELD_SIZE, POLICY_LIMIT(max_output_bytes), .size_min = 64U * 1024U,
 	  .size_max = 1024U * 1024U * 1024U },
+	{ "line_timeout_seconds", POLICY_FIELD_COUNT, POLICY_LIMIT(line_timeout_seconds), .min = 1, .max = 86400 },
+	{ "idle_timeout_seconds", POLICY_FIELD_COUNT, POLICY_LIMIT(idle_timeout_seconds), .min = 0, .max = 30 * 86400 },
+	{ "max_pending_line_bytes", POLICY_FIELD_SIZE, POLICY_LIMIT(max_pending_line_bytes), .size_min = 64U * 1024U,
+	  .size_max = UINT64_C(64) * 1024U * 1024U * 1024U },
+	{ "admin_reserved_connections", POLICY_FIELD_COUNT, POLICY_LIMIT(admin_reserved_connections), .min = 0,
+	  .max = 1024 },
 };
 
 static int parse_limits(void *base, json_object *v, const char *path, char **error)
@@ -654,6 +660,10 @@ static Policy *policy_new(const char *origin)
 	p->limits.max_queued = 100000;
 	p->limits.max_running = (uint64_t)MIN(MAX(cpus, 1L), 4096L);
 	p->limits.max_output_bytes = 4U * 1024U * 1024U;
+	p->limits.line_timeout_seconds = 30;
+	p->limits.idle_timeout_seconds = 3600;
+	p->limits.max_pending_line_bytes = 64U * 1024U * 1024U;
+	p->limits.admin_reserved_connections = 16;
 	/* systemd's DynamicUser= range */
 	p->dynamic_uids.first = 61184;
 	p->dynamic_uids.last = 65519;

@@ -93,6 +93,11 @@ typedef struct Policy {
 		uint64_t max_queued;
 		uint64_t max_running;     /* default: the number of CPUs */
 		uint64_t max_output_bytes; /* per connection, unread replies + events */
+		/* Against clients that hold the daemon's memory or its slots: */
+		uint64_t line_timeout_seconds;       /* a started line must end in time */
+		uint64_t idle_timeout_seconds;       /* 0: an idle connection stays */
+		uint64_t max_pending_line_bytes;     /* unfinished lines, all connections */
+		uint64_t admin_reserved_connections; /* beyond both caps, for admins only */
 	} limits;
 	/* The uids (and gids) of "dynamic" users; no user or group had one at load. */
 	struct {

@@ -320,3 +320,112 @@ still_healthy() {
 	done
 	check "$(result daemon.status)" '.connections == 1'
 }
+
+# Restart the daemon with the test policy changed by a jq filter.
+restart_with() {
+	stop_daemon
+	policy_file "$1"
+	start_daemon
+}
+
+@test "a slowloris is told and cut off after limits.line_timeout_seconds; others are served meanwhile" {
+	restart_with '.limits.line_timeout_seconds = 1'
+	conn_open slow
+	printf '%s' '{"jsonrpc":"2.0","id":1,"meth' >&"$(_conn_var slow FD)"
+	# Others are served while it dawdles.
+	check "$(call daemon.status)" '.result.pid > 0'
+	conn_wait slow 1 40
+	check_error "$(conn_lines slow)" -32600 vx11.LineTimeout null
+	grep -q 'limits.line_timeout_seconds' "$T/slow.out"
+	# ... and its connection is closed: socat sees EOF and exits (after its -t 5).
+	wait_exit "$(_conn_var slow PID)" 80
+	# A line that keeps arriving, but too slowly, is cut off the same way.
+	conn_open drip
+	for _ in 1 2 3; do
+		printf '%s' '{"a' >&"$(_conn_var drip FD)"
+		sleep 0.5
+	done
+	conn_wait drip 1 40
+	check_error "$(conn_lines drip)" -32600 vx11.LineTimeout null
+	still_healthy
+}
+
+@test "an idle connection is closed after limits.idle_timeout_seconds; a subscriber or a busy one is not" {
+	restart_with '.limits.idle_timeout_seconds = 1'
+	conn_open idle
+	conn_open sub
+	conn_send sub "$(req events.subscribe '{}' 1)"
+	conn_wait sub 1
+	# The idle one goes within a second or two (socat then lingers its -t 5);
+	# the subscriber stays.
+	wait_exit "$(_conn_var idle PID)" 80
+	sleep 1.5
+	alive "$(_conn_var sub PID)"
+	# A connection that keeps talking is never idle.
+	conn_open talk
+	for i in 1 2 3 4; do
+		conn_send talk "$(req daemon.status '' "$i")"
+		sleep 0.5
+	done
+	conn_wait talk 4
+	alive "$(_conn_var talk PID)"
+	# With the default (3600 s), nothing is closed this soon.
+	restart_with '.'
+	conn_open calm
+	sleep 2
+	alive "$(_conn_var calm PID)"
+	check "$(call daemon.status)" '.result.connections >= 2'
+}
+
+@test "unfinished lines share one budget: past it the largest holder is cut first, the others go on" {
+	restart_with '.limits.max_pending_line_bytes = 65536'
+	conn_open big
+	conn_open small
+	# 50 KB unfinished on one connection: within the 64 KiB budget.
+	printf '{"jsonrpc":"2.0","id":1,"method":"daemon.status","params":{"x":"%s' "$(head -c 50000 /dev/zero | tr '\0' b)" \
+		>&"$(_conn_var big FD)"
+	sleep 0.5
+	check "$(call daemon.status)" '.result.pid > 0'
+	# 20 KB more on another: over the budget. The largest holder goes, not
+	# the one that pushed the total over.
+	printf '{"jsonrpc":"2.0","id":1,"method":"daemon.status","params":{"x":"%s' "$(head -c 20000 /dev/zero | tr '\0' a)" \
+		>&"$(_conn_var small FD)"
+	conn_wait big 1 40
+	check_error "$(conn_lines big)" -32004 vx11.Busy null
+	grep -q 'limits.max_pending_line_bytes' "$T/big.out"
+	wait_exit "$(_conn_var big PID)" 80
+	# The smaller one finishes its line and is answered.
+	printf '"}}\n' >&"$(_conn_var small FD)"
+	conn_wait small 1 40
+	# (daemon.status takes no x: an answer, not a cut)
+	check_error "$(conn_lines small)" -32602 vx11.InvalidParams 1
+	still_healthy
+}
+
+@test "admins keep reserved connections when others hold every slot" {
+	require_root
+	restart_with '.limits.max_connections = 3 | .limits.max_connections_per_uid = 3 | .limits.admin_reserved_connections = 2'
+	local i
+	for i in 1 2 3; do
+		conn_open "flood$i" as_submitter_nobody
+		conn_send "flood$i" "$(req daemon.status '' 1)"
+		conn_wait "flood$i" 1
+	done
+	# A fourth submitter is refused, saying why ...
+	out=$(as_submitter_nobody socat -t 2 - "UNIX-CONNECT:$VX11_SOCKET" </dev/null)
+	check_error "$out" -32004 vx11.Busy null
+	grep -q 'limits.max_connections' <<<"$out"
+	# ... but root (an admin) gets in twice, with status and cancel working.
+	conn_open admin1
+	conn_open admin2
+	conn_send admin1 "$(req daemon.status '' 1)"
+	conn_send admin2 "$(req task.cancel '{"task_id":"nope"}' 2)"
+	conn_wait admin1 1
+	conn_wait admin2 1
+	check "$(conn_lines admin1)" '.result.connections == 5'
+	check_error "$(conn_lines admin2)" -32002 vx11.NotFound 2
+	# Past the reserve, admins are refused too.
+	out=$(socat -t 2 - "UNIX-CONNECT:$VX11_SOCKET" </dev/null)
+	check_error "$out" -32004 vx11.Busy null
+	grep -q 'admin_reserved_connections' <<<"$out"
+}

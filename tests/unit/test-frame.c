@@ -480,10 +480,62 @@ static void test_undrained_reads_bounded(void)
 	close(fds[1]);
 }
 
+/* A client that sends half a line holds that much, and a large line's
+ * memory is given back once it is handled (the daemon appends what it read
+ * and shrinks after each batch of lines). */
+static void test_memory_follows_what_is_held(void)
+{
+	LineBuf b;
+	char *line, *big;
+	size_t len;
+
+	linebuf_init(&b, 2u << 20);
+	CHECK_INTEQ(linebuf_append(&b, "{\"jsonrpc", 10), 0);
+	CHECK_INTEQ(linebuf_next(&b, &line, &len), 0);
+	CHECK(b.cap <= 4096);
+
+	/* A 1 MiB line, handled: the buffer goes entirely. */
+	big = malloc(1u << 20);
+	CHECK(big != NULL);
+	memset(big, 'x', 1u << 20);
+	big[(1u << 20) - 1] = '\n';
+	CHECK_INTEQ(linebuf_append(&b, big, 1u << 20), 0);
+	CHECK_INTEQ(linebuf_next(&b, &line, &len), 1);
+	CHECK_INTEQ(len, (1u << 20) - 1 + 10);
+	CHECK(b.cap >= 1u << 20);
+	linebuf_shrink(&b, 16384);
+	CHECK(b.cap == 0 && b.data == NULL);
+
+	/* Again, with the start of the next line behind it: that is kept, in a
+	 * buffer its size. */
+	CHECK_INTEQ(linebuf_append(&b, big, 1u << 20), 0);
+	CHECK_INTEQ(linebuf_append(&b, "{\"a\":", 5), 0);
+	CHECK_INTEQ(linebuf_next(&b, &line, &len), 1);
+	linebuf_shrink(&b, 16384);
+	CHECK(b.cap == 16384);
+	CHECK_INTEQ(linebuf_pending(&b), 5);
+	CHECK_INTEQ(linebuf_append(&b, "1}\n", 3), 0);
+	CHECK_INTEQ(linebuf_next(&b, &line, &len), 1);
+	CHECK_STREQ(line, "{\"a\":1}");
+
+	/* A buffer of at most keep bytes, or one still mostly in use, is left
+	 * alone: no allocation per request. */
+	linebuf_shrink(&b, 16384);
+	CHECK(b.cap == 16384);
+	CHECK_INTEQ(linebuf_append(&b, big, 40000), 0);
+	size_t cap = b.cap;
+	linebuf_shrink(&b, 16384);
+	CHECK(b.cap == cap && linebuf_pending(&b) == 40000);
+
+	free(big);
+	linebuf_done(&b);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	TEST(test_single_line);
+	TEST(test_memory_follows_what_is_held);
 	TEST(test_several_lines_one_read);
 	TEST(test_line_split_across_reads);
 	TEST(test_crlf_kept);
