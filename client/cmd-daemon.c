@@ -139,10 +139,11 @@ int verb_audit(const Cmd *cmd)
 	return VX11_EXIT_OK;
 }
 
-/* An event's value as one word: quoted, with '"' and '\' escaped, when it has a blank or is empty. */
-static void print_event_value(json_object *v)
+/* An event's value as one word: quoted, with '"' and '\' escaped, when it has a blank or is empty.
+ * A priority is P0..P3, as everywhere else. */
+static void print_event_value(const char *key, json_object *v)
 {
-	_cleanup_free_ char *text = value_to_text(v);
+	_cleanup_free_ char *text = streq(key, "priority") ? priority_to_text(v) : value_to_text(v);
 
 	if (*text && !strpbrk(text, " \"")) {
 		fputs(text, stdout);
@@ -177,7 +178,7 @@ static void print_event(json_object *event)
 
 		if (v) {
 			printf(" %s=", leading[i].word);
-			print_event_value(v);
+			print_event_value(leading[i].key, v);
 		}
 	}
 	json_object_object_foreach(event, key, v) {
@@ -190,7 +191,7 @@ static void print_event(json_object *event)
 			continue;
 		k = text_escape(key);
 		printf(" %s=", k);
-		print_event_value(v);
+		print_event_value(key, v);
 	}
 	putchar('\n');
 }

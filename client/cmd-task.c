@@ -42,23 +42,27 @@ const char cancel_usage[] =
 	"Cancel a task (task.cancel): a pending or retrying task ends at once, a\n"
 	"running one has its daughter killed. Prints\n"
 	"  task ID cancelled (N daughters killed)\n"
-	"A task that has already ended cannot be cancelled (vx11.Conflict, exit 1).\n";
+	"(\"1 daughter killed\" for one). A task that has already ended cannot be\n"
+	"cancelled (vx11.Conflict, exit 1).\n";
 
 const struct option daughters_options[] = {
 	{ "status", required_argument },
+	{ "limit", required_argument },
 	{}
 };
 
 const char daughters_usage[] =
-	"Usage: vx11ctl daughters [--status S]\n"
+	"Usage: vx11ctl daughters [--status S] [--limit N]\n"
 	"\n"
-	"List daughters (daughter.list) as a table with the columns\n"
+	"List daughters (daughter.list), oldest first, as a table with the columns\n"
 	"  ID  TASK  NAME  STATUS  LEVEL  STARTED\n"
-	"or \"no daughters\".\n"
+	"or \"no daughters\". A submitter sees the daughters of its own tasks, an\n"
+	"admin everyone's.\n"
 	"\n"
 	"Options:\n"
 	"  --status S  only daughters in this state: spawning, running, exited,\n"
-	"              failed, expired, killed\n";
+	"              failed, expired, killed\n"
+	"  --limit N   at most N daughters (default 100, at most 1000)\n";
 
 /* "a,b" becomes ["a","b"]; a single state stays a string, as the protocol allows both. */
 static json_object *status_filter(const char *s)
@@ -127,16 +131,14 @@ int verb_tasks(const Cmd *cmd)
 	table_init(&t, ELEMENTSOF(headers) - 1);
 	add_header(&t, headers);
 	for (size_t i = 0; i < n; i++) {
-		json_object *task = json_object_array_get_idx(tasks, i), *prio = json_get(task, "priority");
+		json_object *task = json_object_array_get_idx(tasks, i);
 		_cleanup_free_ char *retry = value_to_text(json_get(task, "current_retry")),
-				    *max = value_to_text(json_get(task, "max_retries"));
+				    *max = value_to_text(json_get(task, "max_retries")),
+				    *prio = priority_to_text(json_get(task, "priority"));
 
 		table_add_value(&t, json_get(task, "id"));
 		table_add_value(&t, json_get(task, "status"));
-		if (json_object_is_type(prio, json_type_int))
-			table_addf(&t, "P%d", json_object_get_int(prio));
-		else
-			table_add_value(&t, prio);
+		table_add(&t, prio);
 		table_add_value(&t, json_get(task, "source"));
 		table_add_value(&t, json_get(task, "task_type"));
 		table_addf(&t, "%s/%s", retry, max);
@@ -168,7 +170,7 @@ static void print_daughter(json_object *d)
 int verb_task(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
-	json_object *daughters;
+	json_object *task, *prio, *daughters;
 	size_t n;
 	int r;
 
@@ -181,7 +183,14 @@ int verb_task(const Cmd *cmd)
 		return VX11_EXIT_OK;
 	}
 
-	print_members(stdout, json_get(result, "task"), 0, MEMBERS_SKIP_NULL, NULL);
+	task = json_get(result, "task");
+	/* P1, as in the table of 'vx11ctl tasks' (replaced in place: the order stays). */
+	prio = json_get(task, "priority");
+	if (json_object_is_type(prio, json_type_int)) {
+		_cleanup_free_ char *p = priority_to_text(prio);
+		json_set(task, "priority", json_object_new_string(p));
+	}
+	print_members(stdout, task, 0, MEMBERS_SKIP_NULL, NULL);
 	daughters = json_get(result, "daughters");
 	n = json_array_length(daughters);
 	if (n == 0)
@@ -203,11 +212,12 @@ int verb_cancel(const Cmd *cmd)
 	if (cmd->json)
 		print_json(stdout, result, true);
 	else {
-		json_object *id = json_get(result, "task_id");
+		json_object *id = json_get(result, "task_id"), *count = json_get(result, "cancelled_daughters_count");
 		_cleanup_free_ char *task = id ? value_to_text(id) : text_escape(cmd->args[0]),
-				    *killed = value_to_text(json_get(result, "cancelled_daughters_count"));
+				    *killed = value_to_text(count);
+		bool one = json_object_is_type(count, json_type_int) && json_object_get_int64(count) == 1;
 
-		printf("task %s cancelled (%s daughters killed)\n", task, killed);
+		printf("task %s cancelled (%s %s killed)\n", task, killed, one ? "daughter" : "daughters");
 	}
 	return VX11_EXIT_OK;
 }
@@ -224,6 +234,9 @@ int verb_daughters(const Cmd *cmd)
 	int r;
 
 	cmd_param_string(cmd, "status", params, "status");
+	r = cmd_param_int(cmd, "limit", 1, params, "limit");
+	if (r != 0)
+		return r;
 	r = rpc_call(cmd, "daughter.list", params, &result);
 	if (r != 0)
 		return r;

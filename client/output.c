@@ -123,6 +123,17 @@ char *value_to_text(json_object *v)
 	}
 }
 
+char *priority_to_text(json_object *v)
+{
+	char *s;
+
+	if (!json_object_is_type(v, json_type_int))
+		return value_to_text(v);
+	if (asprintf(&s, "P%" PRId64, json_object_get_int64(v)) < 0)
+		oom();
+	return s;
+}
+
 /* The daemon's timestamps: RFC 3339 UTC with a fraction, "2026-11-22T01:41:49.123456Z". */
 static bool is_fractional_timestamp(const char *s)
 {
@@ -185,11 +196,33 @@ static bool array_has_objects(json_object *v)
 	return false;
 }
 
+/* Each line of s (a final newline ends the last line, it starts no empty one)
+ * on a line of its own, `indent` spaces in, escaped. */
+static void print_lines(FILE *f, const char *s, unsigned indent)
+{
+	while (*s) {
+		size_t n = strcspn(s, "\n");
+		_cleanup_free_ char *line = strndup(s, n), *t = NULL;
+
+		if (!line)
+			oom();
+		t = text_escape(line);
+		if (*t)
+			fprintf(f, "%*s%s\n", (int)indent, "", t);
+		else
+			fputc('\n', f);
+		s += n + (s[n] == '\n');
+	}
+}
+
 void print_member(FILE *f, const char *key, json_object *v, unsigned indent, unsigned flags)
 {
 	_cleanup_free_ char *k = text_escape(key);
 
-	if (json_object_is_type(v, json_type_object) && json_object_object_length(v) > 0) {
+	if (json_object_is_type(v, json_type_string) && strchr(json_object_get_string(v), '\n')) {
+		fprintf(f, "%*s%s:\n", (int)indent, "", k);
+		print_lines(f, json_object_get_string(v), indent + 2);
+	} else if (json_object_is_type(v, json_type_object) && json_object_object_length(v) > 0) {
 		fprintf(f, "%*s%s:\n", (int)indent, "", k);
 		print_members(f, v, indent + 2, flags, NULL);
 	} else if (array_has_objects(v)) {

@@ -35,6 +35,10 @@ char *value_to_text(json_object *v);
 /* "2026-11-22T01:41:49.123456Z" -> "2026-11-22T01:41:49Z" (for tables); other text as it is. New string. */
 char *timestamp_to_short_text(const char *timestamp);
 
+/* A task's priority as vx11ctl shows it everywhere: 1 -> "P1"; anything
+ * other than an integer as value_to_text() has it. New string. */
+char *priority_to_text(json_object *v);
+
 /* 3725 -> "1h 2m 5s". */
 #define DURATION_MAX 64
 char *format_duration(char buf[static DURATION_MAX], uint64_t seconds);
@@ -48,8 +52,9 @@ enum {
  * Print each member of obj as "key: value" (one space, no alignment, so that
  * scripts can grep), `indent` spaces in. A non-empty object value becomes
  * "key:" and its members two spaces further in; an array of objects lists
- * each as "[N]" with its members below. `skip` is a NULL-terminated list of
- * keys to leave out, or NULL.
+ * each as "[N]" with its members below; a string of several lines (a task's
+ * output) becomes "key:" and its lines, each escaped, two spaces further in.
+ * `skip` is a NULL-terminated list of keys to leave out, or NULL.
  */
 void print_members(FILE *f, json_object *obj, unsigned indent, unsigned flags, const char *const *skip);
 /* One member, the way print_members() prints it. */

@@ -28,7 +28,7 @@ _vx11ctl_verb_options() {
 	result) opts=(--wait) args=(--wait) ;;
 	tasks) opts=(--status --source --limit --after) args=("${opts[@]}") ;;
 	logs) opts=(--attempt --stderr --both -f --follow) args=(--attempt) ;;
-	daughters) opts=(--status) args=(--status) ;;
+	daughters) opts=(--status --limit) args=("${opts[@]}") ;;
 	spawn) opts=(--name --purpose --ttl --profile --parent) args=("${opts[@]}") ;;
 	audit) opts=(--limit --after) args=("${opts[@]}") ;;
 	heartbeat) opts=(--status) args=(--status) ;;

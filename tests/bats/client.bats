@@ -426,3 +426,37 @@ norm() {
 	check "$(jq -s -c . <<<"$output")" 'length == 2 and .[0].status == "QUEUED" and .[1].status == "QUEUED"
 		and .[1].correlation_id == .[0].correlation_id and .[1].result.task_id == .[0].response.task_id'
 }
+
+@test "a priority is spelt P0..P3 everywhere: tasks, task and watch" {
+	start_daemon
+	(
+		_bg_close_fds
+		exec "$VX11CTL" watch
+	) >"$T/watch.out" 2>"$T/watch.err" &
+	wpid=$!
+	for _ in $(seq 50); do grep -q watching "$T/watch.err" && break; sleep 0.1; done
+	tid=$(submit_queued noop '{"priority":"P3"}' | jq -r .response.task_id)
+
+	run -0 ctl tasks
+	[[ ${lines[1]} =~ ^$tid\ +pending\ +P3\ +operator\ +noop\  ]]
+	run -0 ctl task "$tid"
+	grep -qx "priority: P3" <<<"$output"
+	run ! grep -q "priority: 3" <<<"$output"
+
+	for _ in $(seq 50); do [[ -s $T/watch.out ]] && break; sleep 0.1; done
+	grep -Eq "^[^ ]+ task.status task=$tid status=pending .*priority=P3( |$)" "$T/watch.out"
+	kill -TERM "$wpid"
+	wait_exit "$wpid" 50
+}
+
+@test "daughters --limit N is daughter.list's limit; 0 is a usage error" {
+	start_daemon
+	equals "$(ctl --json daughters --limit 5 | norm)" "$(result daughter.list '{"limit":5}' | norm)"
+	run -0 ctl daughters --limit 1000
+	equals "$output" "no daughters"
+	run -2 --separate-stderr ctl daughters --limit 0
+	[[ $stderr == *"--limit must be at least 1"* ]]
+	run -2 ctl daughters --limit many
+	run -1 --separate-stderr ctl daughters --limit 1001
+	[[ $stderr == *"(vx11.InvalidParams)"* ]]
+}

@@ -416,3 +416,43 @@ EOF
 	wait_status "$id" cancelled >/dev/null
 	wait_for 30 eval "check_json \"\$(result daemon.status)\" '.daughters_running == 0'"
 }
+
+@test "vx11ctl with daughters: result shows the output's lines, cancel counts 1 daughter, daughters --limit" {
+	s=$(daughter_script lines.sh <<'EOF'
+#!/bin/sh
+printf 'one\n  two\n\nthree\n'
+echo oops >&2
+EOF
+)
+	policy_file '.tasks.lines = {command: ["'"$s"'"], max_retries: 0}
+		| .tasks.long = {command: ["/bin/sleep", "100"], max_retries: 0}'
+	start_daemon
+	env=$(submit_queued lines)
+	cid=$(jq -r .correlation_id <<<"$env")
+	lines_tid=$(jq -r .response.task_id <<<"$env")
+	wait_status "$lines_tid" completed >/dev/null
+
+	# The tails as the lines they hold, two spaces further in than their key
+	# (an empty line stays empty); no "\n" written out.
+	run -0 "$VX11CTL" result "$cid"
+	expected=$(printf '%s\n' "  output_tail:" "    one" "      two" "" "    three" "  stderr_tail:" "    oops")
+	[[ $output == *"$expected"* ]] || {
+		printf 'expected, within the output:\n%s\n  output:\n%s\n' "$expected" "$output" >&2
+		return 1
+	}
+	[[ $output != *'\n'* ]]
+
+	long=$(submit_task long)
+	wait_running "$long" >/dev/null
+	run -0 "$VX11CTL" cancel "$long"
+	equals "$output" "task $long cancelled (1 daughter killed)"
+	wait_task "$long" '.daughters[0].ended_at != null' >/dev/null
+
+	# Two daughters, oldest first; --limit 1 shows the first only.
+	run -0 "$VX11CTL" daughters
+	equals "${#lines[@]}" 3
+	run -0 "$VX11CTL" daughters --limit 1
+	equals "${#lines[@]}" 2
+	[[ ${lines[1]} =~ ^[0-9a-f-]{36}\ +$lines_tid\ +lines\ +exited\  ]]
+	equals "$("$VX11CTL" --json daughters --limit 1 | jq -S -c .)" "$(result daughter.list '{"limit":1}' | jq -S -c .)"
+}
