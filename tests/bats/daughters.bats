@@ -456,3 +456,20 @@ EOF
 	[[ ${lines[1]} =~ ^[0-9a-f-]{36}\ +$lines_tid\ +lines\ +exited\  ]]
 	equals "$("$VX11CTL" --json daughters --limit 1 | jq -S -c .)" "$(result daughter.list '{"limit":1}' | jq -S -c .)"
 }
+
+@test "vx11ctl spawn prints the task and daughter ids, which logs and task then follow" {
+	start_daemon
+	run -0 "$VX11CTL" spawn -- /bin/sh -c 'echo hi from a spawned daughter'
+	grep -qx 'status: spawning' <<<"$output"
+	tid=$(awk '$1 == "task_id:" { print $2 }' <<<"$output")
+	did=$(awk '$1 == "daughter_id:" { print $2 }' <<<"$output")
+	[[ $tid =~ ^[0-9a-f-]{36}$ && $did =~ ^[0-9a-f-]{36}$ ]]
+	grep -Eqx 'attempt_id: [0-9a-f-]{36}' <<<"$output"
+	grep -Eqx 'correlation_id: [0-9a-f-]{36}' <<<"$output"
+
+	wait_status "$tid" completed >/dev/null
+	run -0 "$VX11CTL" logs "$tid"
+	equals "$output" "hi from a spawned daughter"
+	run -0 "$VX11CTL" task "$tid"
+	grep -qx "daughter $did" <<<"$output"
+}
