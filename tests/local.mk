@@ -8,13 +8,19 @@ unit_tests = \
 	tests/unit/test-frame \
 	tests/unit/test-queue \
 	tests/unit/test-store \
+	tests/unit/test-store-list \
+	tests/unit/test-store-txn \
+	tests/unit/test-store-migrate \
 	tests/unit/test-store-runner \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
 	tests/unit/test-rpc \
 	tests/unit/test-params \
 	tests/unit/test-seccomp \
+	tests/unit/test-seccomp-shipped \
+	tests/unit/test-seccomp-filter \
 	tests/unit/test-cgroup \
+	tests/unit/test-cgroup-job \
 	tests/unit/test-spawn \
 	tests/unit/test-spawn-confine
 check_PROGRAMS += $(unit_tests)
@@ -24,8 +30,14 @@ tests_unit_test_frame_SOURCES = tests/unit/test-frame.c tests/unit/tap.h
 tests_unit_test_frame_LDADD = $(UNIT_LDADD)
 tests_unit_test_queue_SOURCES = tests/unit/test-queue.c tests/unit/tap.h
 tests_unit_test_queue_LDADD = $(UNIT_LDADD)
-tests_unit_test_store_SOURCES = tests/unit/test-store.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_SOURCES = tests/unit/test-store.c tests/unit/store-core-test.h tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_list_SOURCES = tests/unit/test-store-list.c tests/unit/store-core-test.h tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_list_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_txn_SOURCES = tests/unit/test-store-txn.c tests/unit/store-core-test.h tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_txn_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_migrate_SOURCES = tests/unit/test-store-migrate.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_migrate_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_runner_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/policy-test.h tests/unit/tap.h
@@ -38,13 +50,22 @@ tests_unit_test_rpc_SOURCES = tests/unit/test-rpc.c tests/unit/tap.h
 tests_unit_test_rpc_LDADD = $(UNIT_LDADD)
 tests_unit_test_params_SOURCES = tests/unit/test-params.c tests/unit/tap.h
 tests_unit_test_params_LDADD = $(UNIT_LDADD)
-tests_unit_test_seccomp_SOURCES = tests/unit/test-seccomp.c tests/unit/tap.h
-tests_unit_test_seccomp_LDADD = $(UNIT_LDADD)
-tests_unit_test_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \
+SECCOMP_TEST_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SECCOMP_TEST_DIR='"$(abs_top_srcdir)/policy/seccomp"' \
 	-DVX11_SECCOMP_TEST_PROBE='"$(abs_top_builddir)/tests/seccomp-probe"'
-tests_unit_test_cgroup_SOURCES = tests/unit/test-cgroup.c tests/unit/tap.h
+tests_unit_test_seccomp_SOURCES = tests/unit/test-seccomp.c tests/unit/seccomp-test.h tests/unit/tap.h
+tests_unit_test_seccomp_LDADD = $(UNIT_LDADD)
+tests_unit_test_seccomp_CPPFLAGS = $(SECCOMP_TEST_CPPFLAGS)
+tests_unit_test_seccomp_shipped_SOURCES = tests/unit/test-seccomp-shipped.c tests/unit/seccomp-test.h tests/unit/tap.h
+tests_unit_test_seccomp_shipped_LDADD = $(UNIT_LDADD)
+tests_unit_test_seccomp_shipped_CPPFLAGS = $(SECCOMP_TEST_CPPFLAGS)
+tests_unit_test_seccomp_filter_SOURCES = tests/unit/test-seccomp-filter.c tests/unit/seccomp-test.h tests/unit/tap.h
+tests_unit_test_seccomp_filter_LDADD = $(UNIT_LDADD)
+tests_unit_test_seccomp_filter_CPPFLAGS = $(SECCOMP_TEST_CPPFLAGS)
+tests_unit_test_cgroup_SOURCES = tests/unit/test-cgroup.c tests/unit/cgroup-test.h tests/unit/tap.h
 tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
+tests_unit_test_cgroup_job_SOURCES = tests/unit/test-cgroup-job.c tests/unit/cgroup-test.h tests/unit/tap.h
+tests_unit_test_cgroup_job_LDADD = $(UNIT_LDADD)
 SPAWN_TEST_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SECCOMP_TEST_DIR='"$(abs_top_srcdir)/policy/seccomp"' \
 	-DVX11_SPAWN_TEST_PROBE='"$(abs_top_builddir)/tests/hostile-probe"'

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the store's test programs share: a temporary directory of real
- * database files, opening them, comparing records, and owned copies of what a
- * walk produced. Included by one .c file each; every helper is static inline
- * so a program that does not use one is not warned about it.
+ * What every store test program shares (test-store, test-store-list,
+ * test-store-txn, test-store-migrate, test-store-runner): a temporary
+ * directory of real database files, opening them, comparing records, and owned
+ * copies of what a walk produced. The first three also share
+ * store-core-test.h. Included by one .c file each; every helper is static
+ * inline so a program that does not use one is not warned about it.
  */
 #pragma once
 
@@ -122,6 +124,14 @@ static inline void daughters_done(Daughters *ds)
 	for (size_t i = 0; i < ds->n; i++)
 		daughter_done(&ds->d[i]);
 	ds->n = 0;
+}
+
+/* A new list of daughters in ret, whatever it held before. */
+static inline int list_daughters(Store *s, const char *task_id, const char *status, uid_t owner,
+				 unsigned limit, Daughters *ret)
+{
+	daughters_done(ret);
+	return store_daughter_list(s, task_id, status, owner, limit, copy_daughter, ret);
 }
 
 typedef struct Attempts {
