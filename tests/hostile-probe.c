@@ -244,6 +244,40 @@ static int try_int80_unshare(void)
 }
 #endif
 
+/* personality(2) flags that weaken the address space: ASLR off, and data
+ * made executable. It worked only if the kernel kept the flag. */
+static int try_personality(unsigned long flag)
+{
+	if (syscall(SYS_personality, flag) < 0)
+		return errno;
+	return (syscall(SYS_personality, 0xffffffffUL) & (long)flag) ? 0 : EPERM;
+}
+
+static int try_personality_no_aslr(void)
+{
+	return try_personality(0x0040000); /* ADDR_NO_RANDOMIZE */
+}
+
+static int try_personality_exec(void)
+{
+	return try_personality(0x0400000); /* READ_IMPLIES_EXEC */
+}
+
+#if defined(__x86_64__)
+/* The same through the i386 ABI (int $0x80, personality is 136 there). */
+static int try_int80_personality(void)
+{
+	long r;
+
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(136L), "b"(0x0040000L)
+			 : "memory", "cc", "r8", "r9", "r10", "r11");
+	r = (int)r;
+	if (r < 0)
+		return (int)-r;
+	return (syscall(SYS_personality, 0xffffffffUL) & 0x0040000L) ? 0 : EPERM;
+}
+#endif
+
 static int try_tiocsti(void)
 {
 	char name[64], c = 'x';
@@ -580,7 +614,10 @@ int main(int argc, char *argv[])
 #ifdef __x86_64__
 	forked("x32-unshare", try_x32_unshare);
 	forked("int80-unshare", try_int80_unshare);
+	forked("int80-personality", try_int80_personality);
 #endif
+	forked("personality-no-aslr", try_personality_no_aslr);
+	forked("personality-exec", try_personality_exec);
 	forked("tiocsti", try_tiocsti);
 	if (opt.cgroup_procs)
 		forked("cgroup-procs", try_cgroup_procs);

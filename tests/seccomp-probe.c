@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helper for tests/unit/test-seccomp: test-seccomp loads a filter in a child
+ * Helper for tests/unit/test-seccomp-shipped: it loads a filter in a child
  * and execs this program, as vx11d execs a daughter, so each check runs in a
  * fresh glibc process under the inherited filter. It performs the one check
  * named by argv[1] and prints "ok" or the errno's name ("EPERM"), then exits 0;

@@ -77,7 +77,7 @@ EOF
 	echo "$out"
 	# Every check the options ask for was made, and each one was blocked.
 	for name in inherited-fds no-new-privs capabilities seccomp uid unshare-user mount ptrace \
-		process_vm_readv bpf cgroup-procs cgroup-limit kill read-secret network; do
+		process_vm_readv bpf personality-no-aslr personality-exec cgroup-procs cgroup-limit kill read-secret network; do
 		grep -qx "$name blocked" <<<"$out"
 	done
 	equals "$(grep -cv ' blocked$' <<<"$out")" 0

@@ -52,6 +52,7 @@
 
 #define I386_NR_GETPID 20
 #define I386_NR_UNSHARE 310
+#define I386_NR_PERSONALITY 136L
 
 #ifndef VX11_SECCOMP_TEST_DIR
 #define VX11_SECCOMP_TEST_DIR "policy/seccomp"

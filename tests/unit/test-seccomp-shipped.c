@@ -269,6 +269,58 @@ static void test_default_i386_abi(void)
 #endif
 }
 
+/* personality(2): Docker's harmless values pass, every other value is
+ * refused (ADDR_NO_RANDOMIZE would turn ASLR off, READ_IMPLIES_EXEC makes
+ * data executable), through each ABI the profile filters. */
+static const unsigned long personality_allowed[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffff };
+static const unsigned long personality_denied[] = {
+	0x0040000 /* ADDR_NO_RANDOMIZE */, 0x0400000 /* READ_IMPLIES_EXEC */, 0x0200000 /* ADDR_COMPAT_LAYOUT */,
+	0x0100000 /* MMAP_PAGE_ZERO */,	   0x0800000 /* ADDR_LIMIT_32BIT */,  0x8000000 /* ADDR_LIMIT_3GB */,
+	0x0040008,			   0x0060000,			      0x1,
+	0x6 /* PER_BSD */,		   0x80000000,			      0x7fffffff,
+	0xfffffffe,
+};
+
+static int do_personality(long v)
+{
+	return syscall(SYS_personality, (unsigned long)v) < 0 ? errno : 0;
+}
+
+static void test_default_personality(void)
+{
+	char what[64];
+
+	if (!kernel_has_seccomp())
+		SKIP("the kernel has no seccomp filters");
+	for (size_t i = 0; i < ELEMENTSOF(personality_allowed); i++) {
+		long v = (long)personality_allowed[i];
+		if (in_child(shipped_default, do_personality, v) != 0)
+			printf("# personality(%#lx) refused\n", (unsigned long)v);
+		CHECK_INTEQ(in_child(shipped_default, do_personality, v), 0);
+#ifdef __x86_64__
+		CHECK_INTEQ(in_child(shipped_default, do_x32, ((long)__NR_personality << 32) | v),
+			    in_child(NULL, do_x32, ((long)__NR_personality << 32) | v));
+		if (have_int80())
+			CHECK_INTEQ(in_child(shipped_default, do_int80, (I386_NR_PERSONALITY << 32) | v), 0);
+#endif
+	}
+	for (size_t i = 0; i < ELEMENTSOF(personality_denied); i++) {
+		long v = (long)personality_denied[i];
+		snprintf(what, sizeof(what), "personality(%#lx)", (unsigned long)v);
+		check_filter_answers(shipped_default, do_personality, v, EPERM, what);
+		/* The kernel reads an unsigned int: high bits set by a caller change nothing. */
+		CHECK_INTEQ(in_child(shipped_default, do_personality, v | (0x5aL << 32)), EPERM);
+#ifdef __x86_64__
+		/* x32 and i386 meet the same rules (EPERM even where x32 is disabled). */
+		CHECK_INTEQ(in_child(shipped_default, do_x32, ((long)__NR_personality << 32) | v), EPERM);
+		if (have_int80())
+			CHECK_INTEQ(in_child(shipped_default, do_int80, (I386_NR_PERSONALITY << 32) | v), EPERM);
+#endif
+	}
+	/* strict.json does not list personality: refused whatever the value. */
+	CHECK_INTEQ(in_child(shipped_strict, do_personality, 0x0040000), EPERM);
+}
+
 /* ---- strict.json at work ---- */
 
 static void test_strict_runs_programs(void)
@@ -395,6 +447,7 @@ int main(void)
 	TEST(test_default_allows_getpid);
 	TEST(test_default_x32_abi);
 	TEST(test_default_i386_abi);
+	TEST(test_default_personality);
 	TEST(test_strict_runs_programs);
 	TEST(test_strict_sockets);
 	TEST(test_strict_denies_the_rest);

@@ -402,6 +402,7 @@ static void test_full_confinement(void)
 		"process_vm_readv", "bpf",	    "perf_event_open",	"keyctl",      "userfaultfd",
 		"io_uring_setup", "clone3-newuser", "x32-unshare",	"int80-unshare", "tiocsti",
 		"cgroup-procs",	 "cgroup-limit",    "kill",		"read-secret", "network",
+		"personality-no-aslr", "personality-exec", "int80-personality",
 	};
 	char probe[PATH_MAX], secret[PATH_MAX], procs[PATH_MAX], limit[PATH_MAX], sib_pid[16], kill_pid[16];
 	char *sleep_argv[] = { "/bin/sleep", "5", NULL };
