@@ -144,5 +144,13 @@ void runner_daughter_status(Runner *r, const char *task_id, const Daughter *d, c
 void runner_attempt_ended(Hija *h);
 /* The dispatch source and the retry timer (armed for the retry queue's head). */
 int runner_setup_sources(Runner *r);
+/* Start one attempt of task t (pending or retrying): its rows, then the
+ * spawner. *ret (optional): the daughter, left NULL when the attempt could not
+ * even be prepared (it is then recorded spawn_failed and the task settled). */
+int runner_start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret);
+/* runner-spawn.c: the PolicyTask of a daughter.spawn task, from its payload
+ * (argv points into *ret_payload, which the caller keeps while it is used). */
+int spawn_task_init(Runner *r, PolicyTask *pt, const Task *t, char **argv_storage, size_t n_max,
+		    json_object **ret_payload, const SeccompProgram **ret_prog, char **ret_error);
 /* A task whose attempt the daemon's death interrupted: retried or failed. */
 void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id);
