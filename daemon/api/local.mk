@@ -5,6 +5,7 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/api/conn.c daemon/api/conn.h \
 	daemon/api/rpc.c daemon/api/rpc.h \
 	daemon/api/params.c daemon/api/params.h \
+	daemon/api/digest.c daemon/api/digest.h \
 	daemon/api/caller.c daemon/api/caller.h \
 	daemon/api/events.c daemon/api/events.h \
 	daemon/api/methods.c daemon/api/methods.h \

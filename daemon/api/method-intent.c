@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "core/manager.h"
 #include "run/runner.h"
+#include "digest.h"
 #include "events.h"
 #include "methods.h"
 #include "params.h"
@@ -109,10 +110,37 @@ static int refuse(Manager *m, IntentRecord *rec, const char *why, RpcError *err)
 	rec->status = (char *)"ERROR";
 	rec->error = (char *)why;
 	rec->idempotency_key = NULL; /* a retry with the key must not get this refusal back */
+	rec->params_digest = NULL;
 	if (!rec->mode)
 		rec->mode = (char *)(rec->require_spawner ? "SPAWNER" : "MADRE");
 	(void)record_intent(m, rec, NULL);
 	return err->code;
+}
+
+/*
+ * What an idempotency key stands for: the params that define the intent, the
+ * key left out, with the defaults the protocol fixes filled in (require.*
+ * false, source operator), so that leaving one out is the same as saying it.
+ * Those whose default comes from the policy (priority, ttl_seconds,
+ * max_retries) count as given or not: the policy may change between two tries.
+ */
+static char *intent_digest(const SubmitParams *p, const RequireParams *req, PolicySourceId src)
+{
+	_cleanup_json_ json_object *o = json_object_new_object(), *r = json_object_new_object();
+
+	json_object_object_add(r, "switch", json_object_new_boolean(req->switch_ == 1));
+	json_object_object_add(r, "spawner", json_object_new_boolean(req->spawner == 1));
+	json_object_object_add(o, "intent_type", json_object_new_string(p->intent_type));
+	json_object_object_add(o, "text", p->text ? json_object_new_string(p->text) : NULL);
+	json_object_object_add(o, "payload", json_object_get(p->payload));
+	json_object_object_add(o, "require", json_object_get(r));
+	json_object_object_add(o, "source", json_object_new_string(policy_source_to_string(src)));
+	json_object_object_add(o, "priority", p->priority ? json_object_new_string(p->priority) : NULL);
+	json_object_object_add(o, "ttl_seconds",
+			       p->ttl_seconds != PARAM_INT_UNSET ? json_object_new_int64(p->ttl_seconds) : NULL);
+	json_object_object_add(o, "max_retries",
+			       p->max_retries != PARAM_INT_UNSET ? json_object_new_int64(p->max_retries) : NULL);
+	return json_digest(o);
 }
 
 static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec, Task *t)
@@ -160,7 +188,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	SubmitParams p;
 	RequireParams req;
 	PolicySourceId src = SOURCE_OPERATOR;
-	_cleanup_free_ char *payload_json = NULL;
+	_cleanup_free_ char *payload_json = NULL, *digest = NULL;
 	char correlation_id[ID_STRING_MAX], task_id[ID_STRING_MAX] = "";
 	json_object *envelope;
 	IntentRecord rec;
@@ -191,22 +219,6 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	    !json_object_is_type(task_name, json_type_string))
 		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: payload.task_name: expected a string");
 
-	/* Same key from the same uid: the first answer again, nothing new. */
-	if (p.idempotency_key) {
-		IntentRecord old;
-		r = store_intent_find_idempotent(m->store, call->caller->uid, p.idempotency_key, &old);
-		if (r == 0) {
-			envelope = old.envelope_json ? json_tokener_parse(old.envelope_json) : NULL;
-			intent_record_done(&old);
-			if (!envelope)
-				return rpc_error(err, RPC_INTERNAL, "internal error: stored reply unreadable");
-			*ret = envelope;
-			return 0;
-		}
-		if (r != -ENOENT)
-			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
-	}
-
 	if (p.payload)
 		payload_json = strdup(rpc_serialize(p.payload, &(size_t){ 0 }));
 
@@ -226,6 +238,38 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		.idempotency_key = (char *)p.idempotency_key,
 	};
 	memcpy(rec.correlation_id, correlation_id, ID_STRING_MAX);
+
+	/* Same key from the same uid: for the same intent, the first answer
+	 * again and nothing new; for another intent, a conflict, as silently
+	 * answering for the first one would hide the client's bug. */
+	if (p.idempotency_key) {
+		IntentRecord old;
+
+		digest = intent_digest(&p, &req, src);
+		if (!digest)
+			return rpc_error(err, RPC_INTERNAL, "internal error: out of memory");
+		rec.params_digest = digest;
+		r = store_intent_find_idempotent(m->store, call->caller->uid, p.idempotency_key, &old);
+		if (r == 0 && old.params_digest && !streq(old.params_digest, digest)) {
+			call->error_data = json_object_new_object();
+			json_object_object_add(call->error_data, "correlation_id",
+					       json_object_new_string(old.correlation_id));
+			intent_record_done(&old);
+			rpc_error_named(err, RPC_CONFLICT, "vx11.Conflict",
+					"idempotency key already used for a different intent");
+			return refuse(m, &rec, "idempotency_conflict", err);
+		}
+		if (r == 0) {
+			envelope = old.envelope_json ? json_tokener_parse(old.envelope_json) : NULL;
+			intent_record_done(&old);
+			if (!envelope)
+				return rpc_error(err, RPC_INTERNAL, "internal error: stored reply unreadable");
+			*ret = envelope;
+			return 0;
+		}
+		if (r != -ENOENT)
+			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+	}
 
 	if (!call->admin && !policy_groups_allow(&pol->sources[src].groups, call->caller->gid, call->caller->groups,
 						    call->caller->n_groups)) {

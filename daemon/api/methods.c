@@ -108,12 +108,26 @@ json_object *methods_process_line(const char *line, size_t len, methods_run_fn r
 	return replies;
 }
 
+/* The error reply, with what the handler added to its data. */
+static json_object *make_error(json_object *id, const RpcError *err, json_object *extra)
+{
+	json_object *reply = rpc_make_error(id, err), *e, *data;
+
+	if (!extra || !json_object_object_get_ex(reply, "error", &e) || !json_object_object_get_ex(e, "data", &data))
+		return reply;
+	json_object_object_foreach(extra, key, val)
+		if (!streq(key, "name"))
+			json_object_object_add(data, key, json_object_get(val));
+	return reply;
+}
+
 static json_object *run_method(void *userdata, const RpcRequest *req, bool in_batch, bool *ret_deferred)
 {
 	Conn *c = userdata;
 	Manager *m = c->manager;
 	const Method *method;
 	json_object *result = NULL;
+	_cleanup_json_ json_object *error_data = NULL;
 	RpcError err = { 0 };
 	int r;
 
@@ -146,6 +160,7 @@ static json_object *run_method(void *userdata, const RpcRequest *req, bool in_ba
 	}
 
 	r = method->handler(&call, req->params, &result, &err);
+	error_data = call.error_data;
 	if (r == METHOD_DEFERRED) {
 		*ret_deferred = true;
 		return NULL;
@@ -163,7 +178,7 @@ error:
 		return NULL;
 	if (!err.code)
 		rpc_error(&err, RPC_INTERNAL, "internal error");
-	return rpc_make_error(req->id, &err);
+	return make_error(req->id, &err, error_data);
 }
 
 void methods_handle_line(Manager *m, Conn *c, const char *line, size_t len)

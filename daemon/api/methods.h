@@ -24,6 +24,9 @@ typedef struct Call {
 	json_object *id;      /* the request id (borrowed), NULL for notifications */
 	bool may_defer;       /* false inside a batch */
 	bool admin;           /* caller_is_admin(), computed once per call */
+	/* Set by a handler that fails: members added to the error's data beside
+	 * its name (e.g. the correlation id a conflict is with); owned by the call. */
+	json_object *error_data;
 } Call;
 
 /* Returns 0 and sets *ret_result, METHOD_DEFERRED when the handler parked the

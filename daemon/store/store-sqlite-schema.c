@@ -95,6 +95,11 @@ const char *const store_migrations[] = {
 	"CREATE INDEX attempts_task ON attempts(task_id, number);"
 	/* Start-up looks for attempts a crash left running: keep that cheap. */
 	"CREATE INDEX attempts_running ON attempts(seq) WHERE status = 'running';",
+
+	/* 3: what a keyed intent said (a digest of its defining params), so a
+	 * key reused for another intent is told apart from a retry. Rows from
+	 * before have none: their keys answer as they always did. */
+	"ALTER TABLE intents_log ADD COLUMN params_digest TEXT;",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -125,6 +130,7 @@ static const Column intent_columns[] = {
 	C(COL_STR, IntentRecord, task_id, 0),
 	C(COL_STR, IntentRecord, idempotency_key, 0),
 	C(COL_STR, IntentRecord, envelope_json, 0),
+	C(COL_STR, IntentRecord, params_digest, 0),
 };
 
 /* id first: the task list merge compares column 0. */

@@ -61,6 +61,7 @@ void intent_record_done(IntentRecord *r)
 	FREE_AND_NULL(r->task_id);
 	FREE_AND_NULL(r->idempotency_key);
 	FREE_AND_NULL(r->envelope_json);
+	FREE_AND_NULL(r->params_digest);
 }
 
 void task_done(Task *t)

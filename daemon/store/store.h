@@ -65,6 +65,7 @@ typedef struct IntentRecord {
 	char *task_id;         /* may be NULL; set when a task was created */
 	char *idempotency_key; /* may be NULL */
 	char *envelope_json;   /* the intent.submit result exactly as replied */
+	char *params_digest;   /* with a key: the digest of the params that define the intent; may be NULL */
 } IntentRecord;
 void intent_record_done(IntentRecord *r);
 

@@ -97,6 +97,42 @@ now_ms() {
 	check "$(result task.list)" '.count == 2'
 }
 
+@test "idempotency_key reused for a different intent: -32003 vx11.Conflict naming the first, nothing created" {
+	first=$(submit '{"intent_type":"noop","require":{"spawner":true},"text":"one","idempotency_key":"k-1"}')
+	cid=$(jq -r .correlation_id <<<"$first")
+	audit_before=$(result audit.list '{"limit":1000}' | jq .count)
+	for other in '{"intent_type":"noop","require":{"spawner":true},"text":"two","idempotency_key":"k-1"}' \
+		'{"intent_type":"echo","require":{"spawner":true},"text":"one","idempotency_key":"k-1"}' \
+		'{"intent_type":"noop","require":{"spawner":true},"text":"one","payload":{"n":1},"idempotency_key":"k-1"}' \
+		'{"intent_type":"noop","require":{"spawner":true},"text":"one","priority":"P0","idempotency_key":"k-1"}' \
+		'{"intent_type":"noop","text":"one","idempotency_key":"k-1"}'; do
+		reply=$(call intent.submit "$other")
+		check_error "$reply" -32003 vx11.Conflict 1
+		check "$reply" '.error.message == "idempotency key already used for a different intent"'
+		check "$reply" '.error.data.correlation_id == $c' --arg c "$cid"
+	done
+	check "$(result task.list)" '.count == 1'
+	# Each refusal is in the audit log, as every submission is.
+	check "$(result audit.list '{"limit":1000}')" '.count == $n + 5 and ([.entries[] | select(.error == "idempotency_conflict")] | length) == 5' \
+		--argjson n "$audit_before"
+
+	# The first intent again, written otherwise (key order, defaults spelled
+	# out): the first envelope, still.
+	again=$(submit '{"idempotency_key":"k-1","text":"one","source":"operator","require":{"switch":false,"spawner":true},"intent_type":"noop"}')
+	equals "$again" "$first"
+	check "$(result task.list)" '.count == 1'
+}
+
+@test "idempotency_key: the same intent is the same params, whatever their spelling; a payload counts" {
+	a=$(submit '{"intent_type":"hello","payload":{"x":1,"y":[true,"\u00e9"]},"idempotency_key":"p"}')
+	b=$(submit '{"payload":{"y":[true,"é"],"x":1.0},"intent_type":"hello","idempotency_key":"p"}')
+	equals "$b" "$a"
+	check_error "$(call intent.submit '{"intent_type":"hello","payload":{"x":2,"y":[true,"é"]},"idempotency_key":"p"}')" -32003 vx11.Conflict 1
+	# The key is per uid and per intent: a new key is a new intent.
+	check "$(submit '{"intent_type":"hello","payload":{"x":2},"idempotency_key":"q"}')" '.status == "DONE" and .correlation_id != $c' \
+		--arg c "$(jq -r .correlation_id <<<"$a")"
+}
+
 @test "idempotency_key is per uid: another user with the same key gets its own intent" {
 	require_root
 	p='{"intent_type":"noop","require":{"spawner":true},"idempotency_key":"shared"}'

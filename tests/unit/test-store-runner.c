@@ -6,10 +6,12 @@
  * in a temporary directory. The migration of a version 1 file is
  * test-store-migrate.c; what every store test program shares is store-test.h.
  */
+#include <sqlite3.h>
 #include <stdint.h>
 #include <unistd.h>
 
 #include "store-test.h"
+#include "store/store-sqlite-internal.h"
 
 /* ---- records ---- */
 
@@ -460,6 +462,85 @@ static void test_attempt_list_running(void)
 	store_free(s);
 }
 
+/* ---- schema version 3: what a keyed intent said ---- */
+
+/* A version 2 file, written with the released migrations 1 and 2 and holding
+ * a keyed intent, migrates in place: the row keeps every column and has no
+ * digest (so its key answers as it always did); new rows keep theirs. */
+static void test_v2_file_migrates_to_v3_keeping_intents(void)
+{
+	char path[256], cid[ID_STRING_MAX], sql[1024];
+	static const char digest[] = "5f2b51ca2fdc5baa31ec02e002f69aec6d6b5a9b0c0e0f1a2b3c4d5e6f708192";
+	IntentRecord got = {}, rec;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	Store *s;
+	int rc;
+
+	new_db_path(path, sizeof path);
+	id_new_string(cid);
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	for (unsigned i = 0; rc == SQLITE_OK && i < 2; i++)
+		rc = sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO intents_log (correlation_id, created_at, uid, gid, pid, source, intent_type,"
+		 " require_switch, require_spawner, priority, status, mode, provider, error, task_id,"
+		 " idempotency_key, text, payload_json, envelope_json)"
+		 " VALUES ('%s', 1700000000000001, 1000, 1000, 42, 'operator', 'hello', 0, 0, 1, 'DONE', 'MADRE',"
+		 " 'fallback_local', NULL, NULL, 'k', 'hi', '{\"n\":1}', '{\"status\":\"DONE\"}');"
+		 "PRAGMA user_version = 2;",
+		 cid);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	CHECK_INTEQ(rc, SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_path(path);
+	if (!s)
+		return;
+	CHECK_INTEQ(store_intent_find_idempotent(s, 1000, "k", &got), 0);
+	CHECK_STREQ(got.correlation_id, cid);
+	CHECK(got.params_digest == NULL);
+	CHECK_STR_OR_NULL(got.text, "hi");
+	CHECK_STR_OR_NULL(got.payload_json, "{\"n\":1}");
+	CHECK_STR_OR_NULL(got.envelope_json, "{\"status\":\"DONE\"}");
+	CHECK_INTEQ(got.pid, 42);
+	intent_record_done(&got);
+
+	/* A new keyed intent keeps its digest, across a reopen. */
+	rec = (IntentRecord){
+		.created_at = 1700000000000002ULL,
+		.uid = 1000,
+		.gid = 1000,
+		.source = (char *)"operator",
+		.intent_type = (char *)"hello",
+		.status = (char *)"DONE",
+		.mode = (char *)"MADRE",
+		.idempotency_key = (char *)"k2",
+		.params_digest = (char *)digest,
+	};
+	id_new_string(rec.correlation_id);
+	CHECK_INTEQ(store_intent_insert(s, &rec), 0);
+	CHECK_INTEQ(store_commit(s), 0);
+	store_free(s);
+	s = open_path(path);
+	if (!s)
+		return;
+	CHECK_INTEQ(store_intent_find_idempotent(s, 1000, "k2", &got), 0);
+	CHECK(got.params_digest && streq(got.params_digest, digest));
+	intent_record_done(&got);
+	store_free(s);
+
+	CHECK_INTEQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		CHECK_INTEQ(sqlite3_column_int64(st, 0), (int64_t)store_n_migrations);
+	else
+		CHECK(!"PRAGMA user_version");
+	CHECK(store_n_migrations >= 3);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -472,6 +553,7 @@ int main(void)
 	TEST(test_attempt_new_fields_roundtrip);
 	TEST(test_attempt_list_task);
 	TEST(test_attempt_list_running);
+	TEST(test_v2_file_migrates_to_v3_keeping_intents);
 
 	remove_tmpdir();
 	return tap_done();
