@@ -195,6 +195,39 @@ int method_events_subscribe(Call *call, json_object *params, json_object **ret, 
 	return 0;
 }
 
+/* The key path a policy error names ("tasks.x.limits.memory_max: expected
+ * ..."), or NULL: the file itself (missing, unreadable) or its syntax
+ * ("line 3, column 7: ...") is the problem. */
+static char *policy_error_key(const char *error, const char *file)
+{
+	const char *colon = error ? strstr(error, ": ") : NULL;
+
+	if (!colon || colon == error || (file && strncmp(error, file, strlen(file)) == 0 && error + strlen(file) == colon))
+		return NULL;
+	for (const char *c = error; c < colon; c++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.[]", *c))
+			return NULL;
+	return strndup(error, (size_t)(colon - error));
+}
+
+/*
+ * What the operator must fix is the policy, not the request nor the daemon:
+ * -32602 vx11.InvalidPolicy, also for a file gone or unreadable (the reload
+ * is refused the same way and the fix is the same: the file). data says where:
+ * "policy" (the file) and, when the error names one, "key" (its key path).
+ */
+static int invalid_policy(Call *call, const char *file, const char *error, RpcError *err)
+{
+	_cleanup_free_ char *key = policy_error_key(error, file);
+
+	call->error_data = json_object_new_object();
+	json_object_object_add(call->error_data, "policy", json_object_new_string(file ?: "(bundled)"));
+	if (key)
+		json_object_object_add(call->error_data, "key", json_object_new_string(key));
+	return rpc_error_named(err, RPC_INVALID_PARAMS, "vx11.InvalidPolicy",
+			       "policy not reloaded, the previous one stays: %s", error ?: "invalid policy");
+}
+
 int method_policy_reload(Call *call, json_object *params, json_object **ret, RpcError *err)
 {
 	Manager *m = call->m;
@@ -206,9 +239,10 @@ int method_policy_reload(Call *call, json_object *params, json_object **ret, Rpc
 	if (r < 0)
 		return r;
 	r = manager_reload_policy(m, &error);
+	if (r == -ENOMEM)
+		return rpc_error(err, RPC_INTERNAL, "policy not reloaded, the previous one stays: out of memory");
 	if (r < 0)
-		return rpc_error(err, RPC_INTERNAL, "policy not reloaded, the previous one stays: %s",
-				 error ? error : "unknown error");
+		return invalid_policy(call, m->policy_path, error, err);
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("reloaded"));
 	json_object_object_add(o, "policy", json_object_new_string(m->policy->origin));

@@ -102,12 +102,16 @@ submit_status() {
 	alive "$DAEMON_PID"
 }
 
-@test "a broken policy.reload keeps the old policy" {
+@test "a broken policy.reload keeps the old policy: -32602 vx11.InvalidPolicy naming the key" {
 	start_daemon
 	policy_file '.tasks.noop.limits = {"memory_max":"lots"} | .tasks.extra = {"command":["/bin/true"]}'
 	reply=$(call policy.reload)
-	check_error "$reply" -32603 vx11.Internal 1
+	check_error "$reply" -32602 vx11.InvalidPolicy 1
 	check "$reply" '.error.message | test("tasks\\.noop\\.limits\\.memory_max")'
+	check "$reply" '.error.data.key == "tasks.noop.limits.memory_max" and .error.data.policy == $p' --arg p "$T/policy.json"
+	# The client says so, naming the key, and fails.
+	run -1 --separate-stderr "$VX11CTL" reload
+	[[ $stderr == *"tasks.noop.limits.memory_max"*"vx11.InvalidPolicy"* ]]
 	# The old policy: noop still works, the new task type does not exist.
 	equals "$(submit_status noop)" QUEUED
 	equals "$(submit_status extra)" ERROR
@@ -129,10 +133,13 @@ submit_status() {
 	equals "$(submit_status noop)" QUEUED
 }
 
-@test "a policy file removed before reload: error, old policy kept" {
+@test "a policy file removed before reload: -32602 vx11.InvalidPolicy naming the file, old policy kept" {
 	start_daemon
 	rm "$T/policy.json"
-	check_error "$(call policy.reload)" -32603 vx11.Internal 1
+	reply=$(call policy.reload)
+	check_error "$reply" -32602 vx11.InvalidPolicy 1
+	check "$reply" '(.error.message | contains($p)) and .error.data.policy == $p and (.error.data | has("key") | not)' \
+		--arg p "$T/policy.json"
 	equals "$(submit_status noop)" QUEUED
 }
 
