@@ -66,6 +66,11 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(o, "cgroup", cg);
 	json_object_object_add(o, "seccomp", seccomp_json());
 	json_object_object_add(o, "counts", counts);
+	json_object *sp = json_object_new_object();
+	const char *why = runner_spawn_problem(m->runner);
+	json_object_object_add(sp, "available", json_object_new_boolean(!*why));
+	json_object_object_add(sp, "problem", *why ? json_object_new_string(why) : NULL);
+	json_object_object_add(o, "spawner", sp);
 	json_object_object_add(o, "daughters_running", json_object_new_int64((int64_t)runner_running(m->runner)));
 	json_object_object_add(o, "retry_depth", json_object_new_int64((int64_t)queue_size(m->retry_queue)));
 	json_object_object_add(o, "queue_depth", json_object_new_int64((int64_t)queue_size(m->queue)));

@@ -319,6 +319,16 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					  pt->name);
 				return refuse(m, &rec, "permission_denied", err);
 			}
+			if (*runner_spawn_problem(m->runner)) {
+				/* A task that can only fail is not queued. Once the daemon can
+				 * spawn, the same key must get through: it is not kept. */
+				rec.idempotency_key = NULL, rec.params_digest = NULL;
+				rec.status = (char *)"ERROR", rec.error = (char *)"spawner_unavailable";
+				envelope = make_envelope(correlation_id, "ERROR", "SPAWNER", NULL,
+							 reason_response(runner_spawn_problem(m->runner)),
+							 "spawner_unavailable", rec.created_at);
+				goto record;
+			}
 			if (queue_size(m->queue) >= pol->limits.max_queued) {
 				rpc_error(err, RPC_BUSY, "the queue is full (%" PRIu64 " tasks, policy limits.max_queued)",
 					  pol->limits.max_queued);
@@ -339,6 +349,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		}
 	}
 
+record:
 	r = record_intent(m, &rec, envelope);
 	if (r < 0) {
 		json_object_put(envelope);

@@ -89,6 +89,7 @@ struct Runner {
 	RunnerConfig env;
 	CgroupManager *cgroups; /* NULL: spawning fails with cgroup_problem */
 	char *cgroup_problem;
+	char *spawn_problem;    /* not privileged: no daughter can run (runner_spawn_problem) */
 	int netns_fd;           /* the shared loopback-only namespace, -1 until first needed */
 	char *netns_problem;
 	char *output_dir;

@@ -4,10 +4,13 @@
  * sockets live, the reconciliation after a crash, and the orderly stop that
  * leaves no daughter behind.
  */
+#include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "runner-internal.h"
 
@@ -162,7 +165,8 @@ static void reconcile(Runner *r)
 	}
 }
 
-static void setup_cgroups(Runner *r, const char *root)
+/* quiet: the caller says it in a line of its own. */
+static void setup_cgroups(Runner *r, const char *root, bool quiet)
 {
 	RunnerConfig *env = &r->env;
 	_cleanup_free_ char *error = NULL;
@@ -184,15 +188,64 @@ static void setup_cgroups(Runner *r, const char *root)
 		if (asprintf(&r->cgroup_problem, "cannot use the delegated cgroup %s (Delegate=yes?): %s",
 			     env->cgroup->own_path, error ?: strerror(-k)) < 0)
 			r->cgroup_problem = NULL;
-		log_error("%s; every daughter will fail to spawn", r->cgroup_problem ?: "cannot use the delegated cgroup");
+		if (!quiet)
+			log_error("%s; every daughter will fail to spawn",
+				  r->cgroup_problem ?: "cannot use the delegated cgroup");
 		return;
 	}
 	k = cgroup_manager_new(env->cgroup, root, &r->cgroups, &error);
 	if (k < 0) {
 		if (asprintf(&r->cgroup_problem, "cannot set up job cgroups: %s", error ?: strerror(-k)) < 0)
 			r->cgroup_problem = NULL;
-		log_error("%s; every daughter will fail to spawn", r->cgroup_problem ?: "cannot set up job cgroups");
+		if (!quiet)
+			log_error("%s; every daughter will fail to spawn",
+				  r->cgroup_problem ?: "cannot set up job cgroups");
 	}
+}
+
+static bool have_cap(const struct __user_cap_data_struct caps[2], unsigned cap)
+{
+	return caps[cap / 32].effective & (UINT32_C(1) << (cap % 32));
+}
+
+/*
+ * Every daughter runs as a uid of its own (setresuid: CAP_SETUID and
+ * CAP_SETGID), so without them no task can ever run: say once what does not
+ * work, and refuse such work instead of queuing attempts that can only fail.
+ * Cgroups and namespaces are said too, as they are what an admin will meet
+ * next. Returns whether daughters can run at all.
+ */
+static bool check_privileges(Runner *r, const char *cgroup_root)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[2] = {};
+	bool uids, ns;
+
+	if (syscall(SYS_capget, &hdr, caps) < 0)
+		uids = ns = geteuid() == 0;
+	else {
+		uids = have_cap(caps, CAP_SETUID) && have_cap(caps, CAP_SETGID);
+		ns = have_cap(caps, CAP_SYS_ADMIN);
+	}
+	setup_cgroups(r, cgroup_root, !uids);
+	if (uids)
+		return true;
+
+	_cleanup_free_ char *cg = NULL;
+	if (asprintf(&cg, r->cgroup_problem ? "no job cgroups (%s)" : "job cgroups can be made%s",
+		     r->cgroup_problem ?: "") < 0 ||
+	    asprintf(&r->spawn_problem,
+		     "vx11d runs as uid %u without root's privileges, so no daughter can run: no uid of its own "
+		     "(needs CAP_SETUID and CAP_SETGID); %s; %s",
+		     (unsigned)geteuid(), cg, ns ? "namespaces allowed" : "no namespaces (needs CAP_SYS_ADMIN)") < 0) {
+		r->spawn_problem = strdup("vx11d runs without root's privileges, so no daughter can run");
+		if (!r->spawn_problem)
+			return false;
+	}
+	log_warning("%s; intents that need the spawner are refused (error spawner_unavailable), queued tasks wait "
+		    "for a daemon run as root, everything else is served",
+		    r->spawn_problem);
+	return false;
 }
 
 int runner_new(const RunnerConfig *cfg, Runner **ret)
@@ -236,7 +289,7 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 		goto fail;
 	}
 
-	setup_cgroups(r, cfg->cgroup_root);
+	(void)check_privileges(r, cfg->cgroup_root);
 	reconcile(r);
 	runner_schedule(r);
 	*ret = r;
@@ -281,6 +334,7 @@ Runner *runner_free(Runner *r)
 	cgroup_manager_free(r->cgroups);
 	safe_close(r->netns_fd);
 	free(r->cgroup_problem);
+	free(r->spawn_problem);
 	free(r->netns_problem);
 	free(r->output_dir);
 	free(r->notify_dir);

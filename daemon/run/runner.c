@@ -76,6 +76,11 @@ const char *runner_problem(const Runner *r)
 	return !r ? "" : r->cgroup_problem ? r->cgroup_problem : "";
 }
 
+const char *runner_spawn_problem(const Runner *r)
+{
+	return r && r->spawn_problem ? r->spawn_problem : "";
+}
+
 char *runner_output_path(const Runner *r, const char *attempt_id, const char *stream)
 {
 	char *p;
@@ -538,6 +543,9 @@ static int on_dispatch(sd_event_source *s, void *userdata)
 	RunnerConfig *env = &r->env;
 	QueueEntry e;
 
+	/* Each attempt could only fail: they keep their place and their retries. */
+	if (r->spawn_problem)
+		return 0;
 	for (int n = 0; n < DISPATCH_BATCH && r->n_running < env->policy->limits.max_running; n++) {
 		if (!queue_pop(env->queue, &e))
 			return 0;

@@ -88,6 +88,10 @@ size_t runner_running(const Runner *r);
 const CgroupManager *runner_cgroups(const Runner *r);
 /* For daemon.status: "" or why spawning cannot work on this host. */
 const char *runner_problem(const Runner *r);
+/* "" or why no daughter can ever run, whatever the task: the daemon lacks
+ * root's privileges. Then intents that need the spawner are refused, and
+ * tasks already queued wait (dispatch holds) for a daemon that can run them. */
+const char *runner_spawn_problem(const Runner *r);
 
 /* daughter.heartbeat / daughter.report: the live daughter with this id whose
  * token matches, else NULL (a finished daughter cannot report). */

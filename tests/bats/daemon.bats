@@ -111,6 +111,38 @@ teardown() {
 	check "$(result daemon.status)" '.pid == $p' --argjson p "$DAEMON_PID"
 }
 
+@test "run as a user without root's privileges: one line says what cannot work; spawner intents are refused, the rest served" {
+	require_root
+	# A task queued by the daemon run as root before.
+	start_daemon
+	held=$(submit_task noop)
+	stop_daemon
+	# Now as nobody, with a state directory of its own and room to run.
+	policy_file '.limits.max_running = 1'
+	chown -R nobody: "$T"
+	VX11D_WRAP="setpriv --reuid=nobody --regid=nogroup --clear-groups --" start_daemon
+
+	# One line says it all, and nothing else says every spawn will fail.
+	line=$(grep "without root's privileges" "$T/vx11d.log")
+	equals "$(count_lines "$line")" 1
+	[[ $line == *"uid $(id -u nobody)"* && $line == *"uid of its own"* && $line == *"cgroup"* && $line == *"namespaces"* ]]
+	[[ $line == *"refused"* ]]
+	! grep -q "every daughter will fail to spawn" "$T/vx11d.log"
+	check "$(result daemon.status)" '.spawner.available == false and (.spawner.problem | test("root"))'
+
+	# An intent that would queue a task: refused, as a result, and no task.
+	env=$(submit '{"intent_type":"noop","require":{"spawner":true}}')
+	check "$env" '.status == "ERROR" and .mode == "SPAWNER" and .error == "spawner_unavailable" and .provider == null'
+	check "$env" '.response.reason | test("root") and test("uid")'
+	check "$(result result.get "$(jq -c '{correlation_id}' <<<"$env")")" '.status == "ERROR" and .error == "spawner_unavailable"'
+	# The fallback path still works.
+	check "$(submit '{"intent_type":"hello"}')" '.status == "DONE" and .mode == "MADRE"'
+	# The task queued before is held, not run to failure: no attempt, still pending.
+	sleep 1.5
+	check "$(task_get "$held")" '.task.status == "pending" and .task.current_retry == 0 and .daughters == []'
+	check "$(result task.list)" '.count == 1'
+}
+
 @test "a second daemon on the same socket refuses to start (already listening)" {
 	start_daemon
 	first=$DAEMON_PID
