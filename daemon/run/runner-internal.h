@@ -66,6 +66,7 @@ struct Hija {
 	bool spawning;     /* with the spawner thread: only it touches req and the results */
 	int spawn_rc;
 	char *spawn_error;
+	uint64_t spawned_at;   /* realtime usec when the spawn returned */
 	Hija *spawn_next;
 	int notify_fd;
 	char *notify_path;

@@ -164,17 +164,17 @@ int runner_retry_later(Runner *r, const Task *t)
 }
 
 /*
- * After an attempt that did not succeed (and was not cancelled): retry with
- * the next mutation level after the backoff, or end the task.
+ * After an attempt that did not succeed (and was not cancelled), at `at`:
+ * retry with the next mutation level after the backoff, or end the task.
  */
-static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const char *daughter_id)
+static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const char *daughter_id, uint64_t at)
 {
 	RunnerConfig *env = &r->env;
 	TaskStatus old = t->status;
 	const PolicyTask *pt = policy_find_task(env->policy, t->task_type);
 	char detail[160];
 
-	t->updated_at = now_realtime_usec();
+	t->updated_at = at;
 	if (t->current_retry < t->max_retries) {
 		double delay = backoff_seconds(env->policy, pt, t->current_retry);
 		t->current_retry++;
@@ -267,6 +267,8 @@ static void attempt_end(Hija *h, const char *spawn_error)
 	Runner *r = h->runner;
 	RunnerConfig *env = &r->env;
 	CgroupStats st = { .cpu_usec = UINT64_MAX, .memory_peak_bytes = UINT64_MAX };
+	/* One time for the daughter's end and the task's change it causes. */
+	uint64_t at = now_realtime_usec();
 	Outcome o;
 	char text[256];
 	Task t;
@@ -280,7 +282,7 @@ static void attempt_end(Hija *h, const char *spawn_error)
 		h->a.exit_code = h->si.si_code == CLD_EXITED ? h->si.si_status : -1;
 		h->a.signal = h->si.si_code == CLD_EXITED ? 0 : h->si.si_status;
 	}
-	h->a.finished_at = h->d.ended_at = now_realtime_usec();
+	h->a.finished_at = h->d.ended_at = at;
 	h->a.cpu_usec = st.cpu_usec == UINT64_MAX ? 0 : st.cpu_usec;
 	h->a.memory_peak_bytes = st.memory_peak_bytes == UINT64_MAX ? 0 : st.memory_peak_bytes;
 	set_str(&h->a.status, o.attempt);
@@ -326,7 +328,7 @@ static void attempt_end(Hija *h, const char *spawn_error)
 		if (o.success || h->kill_reason == KILL_CANCEL) {
 			TaskStatus old = t.status;
 			t.status = o.success ? TASK_COMPLETED : TASK_CANCELLED;
-			t.updated_at = now_realtime_usec();
+			t.updated_at = at;
 			t.next_attempt_at = 0;
 			if (store_task_update(env->store, &t) < 0)
 				log_error("cannot update task %s: %s", t.id, store_last_error(env->store));
@@ -335,7 +337,7 @@ static void attempt_end(Hija *h, const char *spawn_error)
 				audit_task(&t, h->d.id, "ended", o.reason);
 			}
 		} else
-			settle_unsuccessful(r, &t, o.reason, h->d.id);
+			settle_unsuccessful(r, &t, o.reason, h->d.id, at);
 	} else if (t.status == TASK_CANCELLED && !t.result_json) {
 		/* Cancelled while it ran: keep how its daughter ended. */
 		t.result_json = result_json(h, o.reason);
@@ -476,6 +478,7 @@ void runner_spawned(Hija *h)
 {
 	Runner *r = h->runner;
 	RunnerConfig *env = &r->env;
+	uint64_t at;
 	Task t;
 
 	hija_spawn_done(h);
@@ -491,9 +494,14 @@ void runner_spawned(Hija *h)
 	if (h->kill_reason != KILL_NONE) /* cancelled, or the daemon stopping, while it was being spawned */
 		hija_kill(h, h->kill_reason);
 
+	/* It started when it exec'd: its rows and both events say so, and the
+	 * daughter's start is told first, as it is what makes the task run. */
+	at = h->spawned_at ?: now_realtime_usec();
+	h->d.started_at = h->a.started_at = at;
 	set_str(&h->d.status, "running");
 	if (store_attempt_update(env->store, &h->a) < 0 || store_daughter_update(env->store, &h->d) < 0)
 		log_error("cannot update daughter %s: %s", h->d.id, store_last_error(env->store));
+	runner_daughter_status(r, h->task_id, &h->d, &h->a);
 	if (store_task_get(env->store, h->task_id, &t) < 0) {
 		log_error("task %s of daughter %s cannot be read: %s", h->task_id, h->d.id, store_last_error(env->store));
 		return;
@@ -503,13 +511,12 @@ void runner_spawned(Hija *h)
 	else if (t.status != TASK_RUNNING) {
 		TaskStatus old = t.status;
 		t.status = TASK_RUNNING;
-		t.updated_at = now_realtime_usec();
+		t.updated_at = at;
 		t.next_attempt_at = 0;
 		if (store_task_update(env->store, &t) < 0)
 			log_error("cannot update task %s: %s", t.id, store_last_error(env->store));
 		runner_task_changed(r, &t, old);
 	}
-	runner_daughter_status(r, t.id, &h->d, &h->a);
 	char detail[128];
 	snprintf(detail, sizeof detail, "daughter %s, attempt %d, uid %u, cgroup %s", h->d.id, h->a.number,
 		 (unsigned)h->uid, h->a.cgroup ?: "-");
@@ -628,7 +635,7 @@ void runner_rearm(Runner *r)
 
 void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id)
 {
-	settle_unsuccessful(r, t, "interrupted", daughter_id);
+	settle_unsuccessful(r, t, "interrupted", daughter_id, now_realtime_usec());
 }
 
 int runner_cancel(Runner *r, const char *task_id)

@@ -61,6 +61,8 @@ static void *spawner_thread(void *userdata)
 		pthread_mutex_unlock(&s->lock);
 
 		h->spawn_rc = spawn_daughter(&h->req, &h->pid, &h->pidfd, &h->spawn_error);
+		/* The moment it runs (exec'd), not when the loop gets to hear of it. */
+		h->spawned_at = now_realtime_usec();
 
 		pthread_mutex_lock(&s->lock);
 		push(&s->done, &s->done_tail, h);

@@ -93,6 +93,31 @@ events_of() {
 	check "$(events_of sub)" 'length == 1 and .[0].params.status == "pending"'
 }
 
+@test "a daughter's start comes before its task's running, and each event's at is when its change happened" {
+	require_root # daughters need root
+	policy_file '.limits.max_running = 1'
+	result policy.reload >/dev/null
+	conn_open sub
+	conn_send sub "$(req events.subscribe)"
+	conn_wait sub 1
+	tid=$(submit_task noop)
+	t=$(wait_status "$tid" completed)
+	wait_for 50 grep -q '"type":"task.status".*"status":"completed"' "$T/sub.out"
+
+	ev=$(jq -sc --arg t "$tid" 'map(select(.method == "event" and .params.task_id == $t) | .params)' "$T/sub.out")
+	check "$ev" 'map("\(.type) \(.status)") == ["task.status pending", "daughter.status running", "task.status running",
+		"daughter.status exited", "task.status completed"]'
+	# at: when the daughter started (exec'd) and ended, as task.get says; the
+	# task ran from its daughter's start and completed at its end.
+	check "$ev" '.[1].at == $t.daughters[0].started_at and .[1].at == $t.daughters[0].attempts[0].started_at
+		and .[2].at == .[1].at
+		and .[3].at == $t.daughters[0].ended_at and .[3].at == $t.daughters[0].attempts[0].finished_at
+		and .[4].at == .[3].at and .[4].at == $t.task.updated_at
+		and .[0].at == $t.task.created_at' --argjson t "$t"
+	# So in the order they arrive, time never goes back.
+	check "$ev" "$JQ_TS"'map(.at | ts) | . == sort'
+}
+
 @test "subscribing to an unknown task: -32002; bad params: -32602" {
 	check_error "$(call events.subscribe '{"task_id":"no-such-task"}')" -32002 vx11.NotFound 1
 	reply=$(call events.subscribe '{"type":"task.status"}')
