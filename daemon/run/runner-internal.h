@@ -66,6 +66,7 @@ struct Hija {
 	bool spawning;     /* with the spawner thread: only it touches req and the results */
 	int spawn_rc;
 	char *spawn_error;
+	SpawnStep spawn_step;  /* the step that failed, when spawn_rc < 0 */
 	uint64_t spawned_at;   /* realtime usec when the spawn returned */
 	Hija *spawn_next;
 	int notify_fd;

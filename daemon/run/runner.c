@@ -166,8 +166,10 @@ int runner_retry_later(Runner *r, const Task *t)
 /*
  * After an attempt that did not succeed (and was not cancelled), at `at`:
  * retry with the next mutation level after the backoff, or end the task.
+ * final: the failure would only repeat, so the task ends now, retries left or not.
  */
-static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const char *daughter_id, uint64_t at)
+static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const char *daughter_id, uint64_t at,
+				bool final)
 {
 	RunnerConfig *env = &r->env;
 	TaskStatus old = t->status;
@@ -175,7 +177,7 @@ static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const ch
 	char detail[160];
 
 	t->updated_at = at;
-	if (t->current_retry < t->max_retries) {
+	if (t->current_retry < t->max_retries && !final) {
 		double delay = backoff_seconds(env->policy, pt, t->current_retry);
 		t->current_retry++;
 		t->mutation_level++;
@@ -186,7 +188,10 @@ static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const ch
 	} else {
 		t->status = streq(reason, "ttl_expired") ? TASK_EXPIRED : TASK_FAILED;
 		t->next_attempt_at = 0;
-		snprintf(detail, sizeof detail, "%s; no retries left (%d)", reason, t->max_retries);
+		if (t->current_retry < t->max_retries)
+			snprintf(detail, sizeof detail, "%s; not retried: the next attempt would fail the same way", reason);
+		else
+			snprintf(detail, sizeof detail, "%s; no retries left (%d)", reason, t->max_retries);
 	}
 	if (store_task_update(env->store, t) < 0) {
 		log_error("cannot update task %s: %s", t->id, store_last_error(env->store));
@@ -197,6 +202,76 @@ static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const ch
 	runner_task_changed(r, t, old);
 	audit_task(t, daughter_id, t->status == TASK_RETRYING ? "retrying" : "ended",
 		   detail);
+}
+
+/* ---- A failure that can only repeat ----------------------------------------------------------- */
+
+/* The kernel could not find or may not run the program: nothing about a
+ * retry changes that unless the retry runs something else, or elsewhere. */
+static bool exec_failure_repeats(const Hija *h)
+{
+	if (h->spawn_step != SPAWN_STEP_EXECVE)
+		return false;
+	switch (-h->spawn_rc) {
+	case ENOENT:
+	case EACCES:
+	case ENOEXEC:
+	case ENOTDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool argv_equal(char *const *a, char *const *b)
+{
+	for (; a && b && *a && *b; a++, b++)
+		if (!streq(*a, *b))
+			return false;
+	return (!a || !*a) && (!b || !*b);
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && streq(a, b));
+}
+
+static bool limits_equal(const PolicyLimits *a, const PolicyLimits *b)
+{
+	return a->memory_max == b->memory_max && a->pids_max == b->pids_max && a->cpu_max == b->cpu_max &&
+	       a->nofile == b->nofile && a->fsize == b->fsize && a->core == b->core &&
+	       a->cpu_seconds == b->cpu_seconds;
+}
+
+/* Does the next mutation level change what execve meets: the command, its
+ * limits, or the user, filter and mounts it runs with? A TTL or a backoff
+ * does not. */
+static bool next_level_changes_exec(const PolicyTask *base, int level)
+{
+	const PolicyTask *a = policy_task_at_level(base, level), *b = policy_task_at_level(base, level + 1);
+
+	if (!a || !b || a == b)
+		return false;
+	return !argv_equal(a->command, b->command) || !limits_equal(&a->limits, &b->limits) ||
+	       !str_equal(a->user, b->user) || a->seccomp_program != b->seccomp_program ||
+	       a->private_tmp != b->private_tmp || a->read_only_system != b->read_only_system;
+}
+
+/* NULL, or why the failed spawn of h would fail again at the next attempt. */
+static const char *spawn_failure_is_final(const Hija *h)
+{
+	const PolicyTask *base;
+
+	if (!exec_failure_repeats(h))
+		return NULL;
+	base = policy_find_task(h->runner->env.policy, h->task_type);
+	if (base && next_level_changes_exec(base, h->d.mutation_level))
+		return NULL;
+	return base && base->n_mutations > 0 ?
+		       "not retried: the next mutation level runs the same command with the same limits" :
+		       "not retried: every attempt runs the same command with the same limits";
 }
 
 /* ---- The end of an attempt ------------------------------------------------------------------ */
@@ -269,9 +344,15 @@ static void attempt_end(Hija *h, const char *spawn_error)
 	CgroupStats st = { .cpu_usec = UINT64_MAX, .memory_peak_bytes = UINT64_MAX };
 	/* One time for the daughter's end and the task's change it causes. */
 	uint64_t at = now_realtime_usec();
+	const char *final = NULL;
 	Outcome o;
-	char text[256];
+	char text[512], why[512];
 	Task t;
+	bool have_task = store_task_get(env->store, h->task_id, &t) == 0;
+
+	/* Said, and acted on, only where it changes the outcome: retries were left. */
+	if (spawn_error && have_task && !task_status_is_terminal(t.status) && t.current_retry < t.max_retries)
+		final = spawn_failure_is_final(h);
 
 	if (spawn_error)
 		o = (Outcome){ "spawn_failed", "failed", "failed", VX11_MSG_DAUGHTER_SPAWN_FAILED, false };
@@ -289,9 +370,12 @@ static void attempt_end(Hija *h, const char *spawn_error)
 	set_str(&h->a.reason, o.reason);
 	set_str(&h->d.status, o.daughter);
 
-	if (spawn_error)
-		snprintf(text, sizeof text, "spawn failed: %s", spawn_error);
-	else if (o.success)
+	if (spawn_error) {
+		/* Why the task ends with retries left, where its error is read. */
+		snprintf(why, sizeof why, "%s%s%s", spawn_error, final ? "; " : "", final ?: "");
+		spawn_error = why;
+		snprintf(text, sizeof text, "spawn failed: %.480s", spawn_error);
+	} else if (o.success)
 		snprintf(text, sizeof text, "exited with status 0");
 	else if (h->a.exit_code >= 0)
 		snprintf(text, sizeof text, "%s: exited with status %d", o.reason, h->a.exit_code);
@@ -318,8 +402,8 @@ static void attempt_end(Hija *h, const char *spawn_error)
 	log_audit(o.success ? LOG_INFO : LOG_WARNING, o.msg_id, &f, "daughter %s of task %s (attempt %d, uid %u) %s",
 		  h->d.id, h->task_id, h->a.number, (unsigned)h->uid, text);
 
-	if (store_task_get(env->store, h->task_id, &t) < 0) {
-		log_error("task %s of daughter %s vanished: %s", h->task_id, h->d.id, store_last_error(env->store));
+	if (!have_task) {
+		log_error("task %s of daughter %s vanished", h->task_id, h->d.id);
 		return;
 	}
 	if (!task_status_is_terminal(t.status)) {
@@ -337,7 +421,7 @@ static void attempt_end(Hija *h, const char *spawn_error)
 				audit_task(&t, h->d.id, "ended", o.reason);
 			}
 		} else
-			settle_unsuccessful(r, &t, o.reason, h->d.id, at);
+			settle_unsuccessful(r, &t, o.reason, h->d.id, at, final != NULL);
 	} else if (t.status == TASK_CANCELLED && !t.result_json) {
 		/* Cancelled while it ran: keep how its daughter ended. */
 		t.result_json = result_json(h, o.reason);
@@ -635,7 +719,7 @@ void runner_rearm(Runner *r)
 
 void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id)
 {
-	settle_unsuccessful(r, t, "interrupted", daughter_id, now_realtime_usec());
+	settle_unsuccessful(r, t, "interrupted", daughter_id, now_realtime_usec(), false);
 }
 
 int runner_cancel(Runner *r, const char *task_id)

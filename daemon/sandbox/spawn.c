@@ -353,6 +353,12 @@ static long clone_child(struct clone_args *a, SpawnMethod method, SpawnChild *c)
 
 int spawn_daughter(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, char **ret_error)
 {
+	return spawn_daughter_step(r, ret_pid, ret_pidfd, ret_error, NULL);
+}
+
+int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, char **ret_error,
+			SpawnStep *ret_step)
+{
 	SpawnMethod method = r->method == SPAWN_METHOD_AUTO ? spawn_method_default() : r->method;
 	_cleanup_close_ int err_r = -1, err_w = -1, netns = -1, pidfd = -1;
 	_cleanup_free_ int *keep = NULL;
@@ -369,6 +375,8 @@ int spawn_daughter(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, char *
 
 	if (ret_error)
 		*ret_error = NULL;
+	if (ret_step)
+		*ret_step = SPAWN_STEP_NONE;
 	k = validate(r, method, ret_error);
 	if (k < 0)
 		return k;
@@ -458,5 +466,7 @@ int spawn_daughter(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, char *
 	if (n != (ssize_t)sizeof(rep))
 		return spawn_error(ret_error, n < 0 ? -errno : -EIO, "reading the child's report: %s",
 				   n < 0 ? strerror(errno) : "short read");
+	if (ret_step && rep.step > SPAWN_STEP_NONE && rep.step < _SPAWN_STEP_MAX)
+		*ret_step = (SpawnStep)rep.step;
 	return report_error(r, &rep, ret_error);
 }

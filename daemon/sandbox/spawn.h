@@ -148,6 +148,12 @@ extern const size_t spawn_n_tmp_paths;
 extern const char *const spawn_ro_paths[];
 extern const size_t spawn_n_ro_paths;
 
+/* spawn_daughter(), also saying on failure which step failed (SPAWN_STEP_NONE:
+ * one of the parent's, before the child ran any), so that a caller can tell a
+ * failure that would repeat (execve: ENOENT) from one that may not. */
+int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, char **ret_error,
+			SpawnStep *ret_step);
+
 /* Everything the child needs, prepared by the parent: the child allocates nothing. */
 typedef struct SpawnChild {
 	const SpawnRequest *r;

@@ -162,6 +162,57 @@ EOF
 	equals "$(task_logs "$adapts" stdout)" "attempt=3 level=2 arg=fixed"
 }
 
+@test "a spawn failure that can only repeat ends the task at once, saying why; one the next mutation level changes is retried" {
+	ok=$(daughter_script ok.sh <<'EOF'
+#!/bin/sh
+exit 0
+EOF
+)
+	policy_file '.limits.max_running = 5
+		| .defaults.backoff = {base_seconds: 0.1, max_seconds: 0.2}
+		| .tasks.nosuch = {command: ["/no/such"], max_retries: 3}
+		| .tasks.ttlonly = {command: ["/no/such"], max_retries: 3, mutations: [{ttl_seconds: 5}]}
+		| .tasks.hidden = {command: ["'"$ok"'"], max_retries: 3, private_tmp: true}
+		| .tasks.fixed = {command: ["/no/such"], max_retries: 3, mutations: [{command: ["'"$ok"'"]}]}
+		| .tasks.limits = {command: ["/no/such"], max_retries: 1, mutations: [{limits: {memory_max: "512M"}}]}'
+	start_daemon
+	declare -A tid
+	for k in nosuch ttlonly hidden fixed limits; do
+		tid[$k]=$(submit_task "$k")
+	done
+
+	# Not found, and no mutation to change that: one attempt, failed, and why.
+	t=$(wait_status "${tid[nosuch]}" failed)
+	check_json "$t" '.task.current_retry == 0 and .task.max_retries == 3 and (.daughters | length) == 1'
+	check_json "$(attempt_of "$t")" '.reason == "spawn_failed" and .error_message ==
+		"execve(/no/such): No such file or directory; not retried: every attempt runs the same command with the same limits"'
+	cid=$(jq -r .task.intent_id <<<"$t")
+	check_json "$(result result.get "{\"correlation_id\":\"$cid\"}")" '.status == "ERROR" and .result.reason == "spawn_failed"
+		and (.result.error_message | test("not retried"))'
+
+	# A mutation that changes only the TTL changes nothing execve meets.
+	t=$(wait_status "${tid[ttlonly]}" failed)
+	check_json "$t" '(.daughters | length) == 1'
+	check_json "$(attempt_of "$t")" '.error_message | endswith("not retried: the next mutation level runs the same command with the same limits")'
+
+	# The program exists, but private_tmp hides it at every level.
+	if [[ $ok == /tmp/* || $ok == /var/tmp/* ]]; then
+		t=$(wait_status "${tid[hidden]}" failed)
+		check_json "$t" '(.daughters | length) == 1'
+		check_json "$(attempt_of "$t")" '.error_message | startswith("execve(" + $p + "): No such file or directory; not retried")' --arg p "$ok"
+	fi
+
+	# The next level runs another command: retried, and it works.
+	t=$(wait_status "${tid[fixed]}" completed)
+	check_json "$t" '[.daughters[] | [.mutation_level, .attempts[0].reason]] == [[0, "spawn_failed"], [1, "exited"]]'
+	check_json "$(attempt_of "$t" 0)" '.error_message == "execve(/no/such): No such file or directory"'
+
+	# The next level changes the limits: retried too (until none are left).
+	t=$(wait_status "${tid[limits]}" failed)
+	check_json "$t" '[.daughters[] | .attempts[0] | [.reason, .error_message]]
+		== [["spawn_failed", "execve(/no/such): No such file or directory"], ["spawn_failed", "execve(/no/such): No such file or directory"]]'
+}
+
 @test "backoff is min(max, base * 2^retry); a due retry waits for a free slot, then goes before a lower priority" {
 	# One slot. "flaky" (P0) fails each time; while it waits for a retry a
 	# blocker (P1) takes the slot, so the retry's deadline can be read at
