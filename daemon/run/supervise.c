@@ -183,9 +183,30 @@ static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 	/* However many messages came, one heartbeat and one write per wake-up. */
 	for (int k = 0; k < 16; k++) {
-		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(struct ucred))];
+		} control = {};
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+				     .msg_controllen = sizeof(control) };
+		struct cmsghdr *c;
+		const struct ucred *cred = NULL;
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
 		if (n < 0)
 			break;
+		/* Anyone may write to the socket (see notify_open): only what
+		 * the daughter's own uid sent counts, as the kernel vouches. */
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+			    c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+				cred = (const struct ucred *)(void *)CMSG_DATA(c);
+			else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+				for (int *f = (int *)(void *)CMSG_DATA(c);
+				     (char *)f < (char *)c + c->cmsg_len; f++)
+					safe_close(*f); /* no fd is kept by mistake */
+		if (!cred || cred->uid != h->uid)
+			continue;
 		size_t len = MIN((size_t)n, sizeof buf);
 		for (size_t p = 0; p < len;) {
 			const char *nl = memchr(buf + p, '\n', len - p);
@@ -219,10 +240,12 @@ static int notify_open(Hija *h)
 	(void)unlink(h->notify_path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
-	/* Only this daughter's uid may write to it (sendto needs write access).
-	 * chmod before chown: a chmod of someone else's file would need
-	 * CAP_FOWNER, which the unit's bounding set leaves out. */
-	if (chmod(h->notify_path, 0600) < 0 || chown(h->notify_path, h->uid, h->gid) < 0)
+	/* Anyone may send (sendto needs write access to the file), and the
+	 * kernel tells us who did (SO_PASSCRED): on_notify() keeps what the
+	 * daughter's uid sent. No chown to the daughter, so the daemon needs no
+	 * CAP_CHOWN. */
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int)) < 0 ||
+	    chmod(h->notify_path, 0666) < 0)
 		return -errno;
 	h->notify_fd = TAKE_FD(fd);
 	return 0;

@@ -5,6 +5,10 @@
  * brings lo up in it, opens /proc/thread-self/ns/net and ends: the daemon's
  * own threads never leave the host's namespace, there is no way back to
  * forget, and no process to reap. The fd keeps the namespace alive.
+ *
+ * Where the daemon itself already lives in such a namespace (a unit with
+ * PrivateNetwork=yes), that one is used as it is: nothing to create, and no
+ * CAP_NET_ADMIN needed to bring up a loopback that is already up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +16,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -42,6 +47,35 @@ static int loopback_up(void)
 	return 0;
 }
 
+/* Is our own namespace loopback-only, with lo up? /proc/self/net/dev lists
+ * the interfaces of the process's namespace (no netlink needed), after two
+ * lines of headers. */
+bool netns_self_is_loopback_only(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/net/dev", "re");
+	_cleanup_close_ int s = -1;
+	struct ifreq ifr = { .ifr_name = "lo" };
+	char line[512];
+	int n = 0, lo = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char name[IFNAMSIZ + 1];
+		if (++n <= 2)
+			continue;
+		if (sscanf(line, " %16[^:]:", name) != 1)
+			return false;
+		if (!streq(name, "lo"))
+			return false;
+		lo++;
+	}
+	if (lo != 1)
+		return false;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	return s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) >= 0 && (ifr.ifr_flags & IFF_UP);
+}
+
 static void *make_netns(void *arg)
 {
 	NetnsResult *res = arg;
@@ -69,6 +103,14 @@ int netns_loopback_open(int *ret_fd)
 	pthread_t t;
 	sigset_t all;
 	int r;
+
+	if (netns_self_is_loopback_only()) {
+		int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		*ret_fd = fd;
+		return 0;
+	}
 
 	r = -pthread_attr_init(&attr);
 	if (r < 0)

@@ -10,9 +10,17 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 /*
- * Creates the namespace (needs CAP_SYS_ADMIN) and returns an O_CLOEXEC fd on
- * it in *ret_fd; it lives as long as that fd (and any daughter in it) does.
- * Returns 0 or -errno; the calling thread's own namespace is not touched.
+ * Returns an O_CLOEXEC fd on such a namespace in *ret_fd: the daemon's own if
+ * it is one already (see below), else a new one (needs CAP_SYS_ADMIN and
+ * CAP_NET_ADMIN), which lives as long as that fd (and any daughter in it)
+ * does. Returns 0 or -errno; the calling thread's own namespace is not
+ * touched.
  */
 int netns_loopback_open(int *ret_fd);
+
+/* Is the process's own network namespace loopback-only, with lo up (as under
+ * a unit with PrivateNetwork=yes)? Then daughters get no host network at all. */
+bool netns_self_is_loopback_only(void);

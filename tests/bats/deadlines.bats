@@ -161,3 +161,27 @@ EOF
 	replies=$(task_logs "$id" stdout | grep -c '"result":{"status":"ok"')
 	equals "$replies" 7
 }
+
+@test "heartbeat: WATCHDOG=1 from another uid on a daughter's NOTIFY_SOCKET is ignored; the daughter is still killed" {
+	require_root
+	policy_file '.tasks.quiet = {command: ["/bin/sleep", "100"], heartbeat_seconds: 1, grace_seconds: 1, max_retries: 0}'
+	start_daemon
+	id=$(submit_task quiet)
+	wait_for 50 eval '[[ $(task_get "$id" | jq -r ".daughters[0].status") == running ]]'
+	did=$(task_get "$id" | jq -r '.daughters[0].id')
+	sock=$T/notify/$did
+	[[ -S $sock ]]
+	# The socket takes anyone's datagrams (the daemon keeps no CAP_CHOWN to
+	# give it to the daughter's uid) and keeps only those of that uid.
+	# Three beats within the first heartbeat period: they reach it, as
+	# socat's success says, and change nothing.
+	for _ in 1 2 3; do
+		printf 'WATCHDOG=1\nSTATUS=forged' | setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+			socat -u - "UNIX-SENDTO:$sock"
+		sleep 0.2
+	done
+	t=$(wait_status "$id" failed 80)
+	check_json "$(attempt_of "$t")" '.reason == "heartbeat_missed" and .status_text != "forged"'
+	# No heartbeat was taken after its start.
+	check_json "$t" '.daughters[0].last_heartbeat_at <= .daughters[0].started_at'
+}

@@ -115,3 +115,15 @@ expected_files() {
 		[[ -z $output ]] || { echo "$page: $output" >&2; return 1; }
 	done
 }
+
+@test "systemd-analyze security rates the installed vx11d.service 3.0 or better" {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
+	systemd-analyze security --help 2>/dev/null | grep -q -- --offline || skip "this systemd-analyze has no --offline"
+	stage_install "$D"
+	run systemd-analyze security --offline=true --no-pager "$D$(install_dir systemdsystemunitdir)/vx11d.service"
+	echo "$output" | grep -v '✓' | tail -30
+	local score
+	score=$(sed -n 's/.*Overall exposure level for vx11d.service: \([0-9.]*\).*/\1/p' <<<"$output")
+	[[ -n $score ]]
+	awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }'
+}

@@ -269,6 +269,31 @@ teardown() {
 	ctl cancel "$tid"
 }
 
+@test "the unit's sandbox: no host network and no CAP_NET_ADMIN, CAP_CHOWN or CAP_SYS_RESOURCE, and daughters still work" {
+	ct_policy "$RUNNABLE"' | .tasks.netcheck = {command: ["/bin/sh", "-c", "tail -n +3 /proc/self/net/dev | cut -d: -f1 | tr -d \" \"; /bin/systemd-notify WATCHDOG=1 STATUS=beat-under-unit"],
+		network: true, enforce: "best-effort", heartbeat_seconds: 10, max_retries: 0}
+		| .tasks.lonet = {command: ["/bin/sh", "-c", "tail -n +3 /proc/self/net/dev | cut -d: -f1 | tr -d \" \""],
+		network: false, enforce: "best-effort", max_retries: 0}'
+	local pid bnd tid
+	pid=$(main_pid)
+	bnd=$(ct sed -n 's/^CapBnd:[[:space:]]*//p' "/proc/$pid/status")
+	echo "vx11d CapBnd $bnd"
+	# CAP_CHOWN (0), CAP_NET_ADMIN (12), CAP_SYS_RESOURCE (24) gone; CAP_SYS_ADMIN (21), CAP_KILL (5) kept.
+	(( (0x$bnd >> 0 & 1) == 0 && (0x$bnd >> 12 & 1) == 0 && (0x$bnd >> 24 & 1) == 0 ))
+	(( (0x$bnd >> 21 & 1) == 1 && (0x$bnd >> 5 & 1) == 1 ))
+	# vx11d's network is loopback only (PrivateNetwork=yes) ...
+	[[ $(ct sh -c "tail -n +3 /proc/$pid/net/dev | cut -d: -f1 | tr -d ' '") == lo ]]
+	# ... and so is every daughter's, "network": true or not; the one that
+	# beats through its notify socket (no longer chowned to it) is heard.
+	for t in netcheck lonet; do
+		tid=$(ctl --json submit "$t" --spawner | jq -r .response.task_id)
+		ct_wait_task 150 "$tid" '.task.status == "completed"'
+		[[ $(ctl logs "$tid") == lo ]]
+	done
+	tid=$(ctl --json tasks --status completed | jq -r '[.tasks[] | select(.task_type == "netcheck")][-1].id')
+	[[ $(ctl --json task "$tid" | jq -r '.daughters[-1].attempts[-1].status_text') == beat-under-unit ]]
+}
+
 @test "systemctl stop leaves no process behind; the socket brings vx11d back" {
 	ct_policy "$RUNNABLE"
 	local tid pid own
