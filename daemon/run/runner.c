@@ -581,7 +581,7 @@ void runner_spawned(Hija *h)
 	/* It started when it exec'd: its rows and both events say so, and the
 	 * daughter's start is told first, as it is what makes the task run. */
 	at = h->spawned_at ?: now_realtime_usec();
-	h->d.started_at = h->a.started_at = at;
+	h->d.started_at = h->a.started_at = h->d.last_heartbeat_at = at;
 	set_str(&h->d.status, "running");
 	if (store_attempt_update(env->store, &h->a) < 0 || store_daughter_update(env->store, &h->d) < 0)
 		log_error("cannot update daughter %s: %s", h->d.id, store_last_error(env->store));
