@@ -297,6 +297,20 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		r = log_error_errno(r, "cannot create the state directory %s: %m", m->state_dir);
 		goto fail;
 	}
+	/* Whoever may write there may swap the database or a daughter's output
+	 * under us: only the daemon's own user may. */
+	struct stat st;
+	if (stat(m->state_dir, &st) < 0) {
+		r = log_error_errno(errno, "cannot read the state directory %s: %m", m->state_dir);
+		goto fail;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_uid != geteuid()) {
+		r = log_error_errno(EPERM,
+				    "the state directory %s is writable by others (mode %04o, owner uid %u): refusing "
+				    "to use it; make it the daemon's own (chown, chmod go-w)",
+				    m->state_dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		goto fail;
+	}
 	r = store_open(m->db_path, &m->store);
 	if (r < 0) {
 		r = log_error_errno(r, "cannot open the database %s: %m", m->db_path);

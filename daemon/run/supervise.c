@@ -63,7 +63,7 @@ static void output_keep(Hija *h, int i, const char *buf, size_t n)
 	size_t take = MIN(n, (size_t)(o->max - o->kept));
 	if (o->file_fd < 0) {
 		_cleanup_free_ char *path = runner_output_path(h->runner, h->a.id, stream_names[i]);
-		o->file_fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640) : -1;
+		o->file_fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
 		if (o->file_fd < 0) {
 			log_warning_errno(errno, "daughter %s: cannot keep its %s: %m", h->d.id, stream_names[i]);
 			o->kept = o->max; /* do not try again for every chunk */

@@ -32,12 +32,14 @@
  * opened SQLITE_OPEN_NOMUTEX); the checkpoint thread opens its own.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
@@ -418,6 +420,21 @@ int store_open(const char *path, Store **ret)
 		return -ENOMEM;
 	}
 
+	/* The daemon's alone, whatever the umask: SQLite would create the file
+	 * 0644 less the umask, and gives the WAL and shm files the database
+	 * file's mode, so the file is made (or narrowed) 0600 first. */
+	if (strcmp(path, ":memory:") != 0) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0 || fchmod(fd, 0600) < 0) {
+			r = -errno;
+			if (fd >= 0)
+				close(fd);
+			snprintf(open_error, sizeof open_error, "%.300s: %s", path, strerror(-r));
+			free(s);
+			return r;
+		}
+		close(fd);
+	}
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
 				     SQLITE_OPEN_EXRESCODE,

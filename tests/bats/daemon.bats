@@ -84,6 +84,40 @@ teardown() {
 	equals "$(stat -c %a "$T/deep/er/state")" 750
 }
 
+@test "the database, its WAL and shm, and a daughter's output are 0600 whatever the umask" {
+	require_root
+	umask 000
+	policy_file '.limits.max_running = 1 | .tasks.say = {command: ["/bin/echo", "hi"], max_retries: 0}'
+	start_daemon
+	id=$(submit_task say)
+	wait_status "$id" completed 80 >/dev/null
+	local f n=0
+	for f in "$T/state/vx11.db" "$T/state/vx11.db-wal" "$T/state/vx11.db-shm" "$T"/state/output/*; do
+		[[ -e $f ]] || continue
+		echo "$f $(stat -c %a "$f")"
+		equals "$(stat -c %a "$f")" 600
+		n=$((n + 1))
+	done
+	# The database, the WAL and shm files, and at least the stdout file.
+	((n >= 4))
+	# A file an older vx11d left readable is narrowed at start.
+	stop_daemon
+	chmod 0644 "$T/state/vx11.db"
+	start_daemon
+	equals "$(stat -c %a "$T/state/vx11.db")" 600
+}
+
+@test "a state directory writable by others is refused, saying why" {
+	mkdir -m 0777 "$T/open"
+	chmod 0777 "$T/open"
+	launch_daemon --state-dir "$T/open"
+	wait_exit "$DAEMON_PID" 100
+	DAEMON_PID=
+	[[ $DAEMON_STATUS -ne 0 ]]
+	grep -q "the state directory $T/open is writable by others (mode 0777" "$T/vx11d.log"
+	[[ ! -e $T/open/vx11.db ]]
+}
+
 @test "a socket in a directory that does not exist yet: parents are created" {
 	launch_daemon --socket "$T/run/vx11/vx11.sock"
 	VX11_SOCKET=$T/run/vx11/vx11.sock
