@@ -116,3 +116,9 @@ int policy_get_seccomp(Policy *p, json_object *v, const char *path, char **ret_n
 void policy_seccomp_done(Policy *p);
 
 char **policy_strv_free(char **l);
+
+/* policy-task.c: the "tasks" object into p->tasks (sorted by name), and the
+ * "defaults" object into p->defaults; policy_task_done() frees one. */
+int policy_parse_tasks(Policy *p, json_object *o, char **error);
+int policy_parse_defaults(Policy *p, json_object *v, const char *path, char **error);
+void policy_task_done(PolicyTask *t);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The policy model: built-in defaults, the file's sections read into a
- * Policy, each task type resolved once at load (defaults applied, groups and
- * users looked up, every mutation level expanded to a whole PolicyTask), so
- * that nothing later has to interpret JSON or can fail on a policy value.
+ * Policy, each task type resolved once at load (policy-task.c: defaults
+ * applied, groups and users looked up, every mutation level expanded to a
+ * whole PolicyTask), so that nothing later has to interpret JSON or can fail
+ * on a policy value.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,15 +13,9 @@
 
 #include "policy-internal.h"
 
-/* The allowed ranges; man/vx11-policy.5 documents the same numbers. */
-#define SECONDS_MAX INT64_C(2147483647)
-#define GRACE_SECONDS_MAX INT64_C(3600)
-#define RETRIES_MAX INT64_C(1000)
-#define BACKOFF_SECONDS_MAX 31536000.0 /* one year */
-#define MUTATIONS_MAX 64U
-#define TASK_NAME_MAX 64U
+/* The allowed ranges (the task keys' in policy-task.c); man/vx11-policy.5
+ * documents the same numbers. */
 #define PRIORITY_MAX 3
-#define OUTPUT_MAX (256U * 1024U * 1024U)
 /* Ids above this are special to the kernel and to systemd (2^31-1 and up). */
 #define DYNAMIC_ID_MAX INT64_C(2147483646)
 
@@ -58,390 +53,6 @@ char **policy_strv_free(char **l)
 			free(*i);
 	free(l);
 	return NULL;
-}
-
-static int strv_copy(char *const *l, char ***ret)
-{
-	char **c;
-	size_t n = 0;
-
-	if (!l) {
-		*ret = NULL;
-		return 0;
-	}
-	while (l[n])
-		n++;
-	c = calloc(n + 1, sizeof(char *));
-	if (!c)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		c[i] = strdup(l[i]);
-		if (!c[i]) {
-			policy_strv_free(c);
-			return -ENOMEM;
-		}
-	}
-	*ret = c;
-	return 0;
-}
-
-static int groups_copy(const PolicyGroups *src, PolicyGroups *ret)
-{
-	gid_t *gids = NULL;
-
-	if (src->set) {
-		gids = calloc(MAX(src->n, 1U), sizeof(gid_t));
-		if (!gids)
-			return -ENOMEM;
-		if (src->n > 0)
-			memcpy(gids, src->gids, src->n * sizeof(gid_t));
-	}
-	*ret = (PolicyGroups){
-		.set = src->set,
-		.gids = gids,
-		.n = src->n,
-	};
-	return 0;
-}
-
-static void task_done(PolicyTask *t)
-{
-	free(t->name);
-	policy_strv_free(t->command);
-	policy_groups_done(&t->groups);
-	free(t->user);
-	free(t->seccomp);
-	for (size_t i = 0; i < t->n_mutations; i++)
-		task_done(&t->mutations[i]);
-	free(t->mutations);
-	*t = (PolicyTask){};
-}
-
-/* A deep copy of everything but the mutations, which only the base task has. */
-static int task_copy(const PolicyTask *src, PolicyTask *ret)
-{
-	PolicyTask t = *src;
-
-	t.name = t.user = t.seccomp = NULL;
-	t.command = NULL;
-	t.groups = (PolicyGroups){};
-	t.mutations = NULL;
-	t.n_mutations = 0;
-
-	if (!(t.name = strdup(src->name)) || (src->user && !(t.user = strdup(src->user))) ||
-	    !(t.seccomp = strdup(src->seccomp)) || strv_copy(src->command, &t.command) < 0 ||
-	    groups_copy(&src->groups, &t.groups) < 0) {
-		task_done(&t);
-		return -ENOMEM;
-	}
-	*ret = t;
-	return 0;
-}
-
-/* A task as it starts before its own keys are read: the policy's defaults. */
-static int task_init(PolicyTask *t, const Policy *p, const char *name)
-{
-	*t = (PolicyTask){
-		.ttl_seconds = p->defaults.ttl_seconds,
-		.heartbeat_seconds = p->defaults.heartbeat_seconds,
-		.max_retries = p->defaults.max_retries,
-		.grace_seconds = p->defaults.grace_seconds,
-		.backoff_base_seconds = p->defaults.backoff_base_seconds,
-		.backoff_max_seconds = p->defaults.backoff_max_seconds,
-		.output_max = p->defaults.output_max,
-		.limits = {
-			.memory_max = UINT64_MAX,
-			.pids_max = -1,
-			.cpu_max = 0,
-			.nofile = -1,
-			.fsize = UINT64_MAX,
-			.core = 0,
-			.cpu_seconds = -1,
-		},
-		.network = true,
-		.enforce = ENFORCE_STRICT,
-	};
-	t->name = strdup(name);
-	t->seccomp = strdup("default");
-	if (!t->name || !t->seccomp) {
-		task_done(t);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* One task object (or one mutation entry) being read. */
-typedef struct TaskParse {
-	Policy *policy; /* owns the seccomp programs */
-	PolicyTask task;
-	bool in_mutation;
-	json_object *mutations; /* read after every other key, whatever their order */
-} TaskParse;
-
-#define TASK_OFFSET(field) (offsetof(TaskParse, task) + offsetof(PolicyTask, field))
-
-static int parse_task_command(void *base, json_object *v, const char *path, char **error)
-{
-	return policy_get_command(v, path, &((TaskParse *)base)->task.command, error);
-}
-
-static int parse_task_groups(void *base, json_object *v, const char *path, char **error)
-{
-	return policy_get_groups(v, path, &((TaskParse *)base)->task.groups, error);
-}
-
-static int parse_task_user(void *base, json_object *v, const char *path, char **error)
-{
-	return policy_get_user(v, path, &((TaskParse *)base)->task.user, error);
-}
-
-static int parse_task_seccomp(void *base, json_object *v, const char *path, char **error)
-{
-	TaskParse *tp = base;
-
-	return policy_get_seccomp(tp->policy, v, path, &tp->task.seccomp, &tp->task.seccomp_program, error);
-}
-
-static int parse_task_enforce(void *base, json_object *v, const char *path, char **error)
-{
-	PolicyTask *t = &((TaskParse *)base)->task;
-	const char *s;
-
-	if (policy_get_string(v, path, &s, NULL) >= 0) {
-		if (streq(s, "strict")) {
-			t->enforce = ENFORCE_STRICT;
-			return 0;
-		}
-		if (streq(s, "best-effort")) {
-			t->enforce = ENFORCE_BEST_EFFORT;
-			return 0;
-		}
-	}
-	return policy_error(error, -EINVAL, path, "expected \"strict\" or \"best-effort\"");
-}
-
-static int parse_backoff_base(void *base, json_object *v, const char *path, char **error)
-{
-	PolicyTask *t = base;
-
-	return policy_get_seconds(v, path, 0, BACKOFF_SECONDS_MAX, &t->backoff_base_seconds, error);
-}
-
-static int parse_backoff_max(void *base, json_object *v, const char *path, char **error)
-{
-	PolicyTask *t = base;
-
-	return policy_get_seconds(v, path, 0, BACKOFF_SECONDS_MAX, &t->backoff_max_seconds, error);
-}
-
-static const PolicyField backoff_fields[] = {
-	{ "base_seconds", POLICY_FIELD_CUSTOM, .fn = parse_backoff_base },
-	{ "max_seconds", POLICY_FIELD_CUSTOM, .fn = parse_backoff_max },
-};
-
-static int parse_task_backoff(void *base, json_object *v, const char *path, char **error)
-{
-	TaskParse *tp = base;
-
-	return policy_parse_object(v, path, backoff_fields, ELEMENTSOF(backoff_fields), &tp->task, error);
-}
-
-#define LIMIT(field) offsetof(PolicyLimits, field)
-static const PolicyField limit_fields[] = {
-	{ "memory_max", POLICY_FIELD_SIZE, LIMIT(memory_max), .size_min = 4096, .size_max = UINT64_MAX },
-	{ "pids_max", POLICY_FIELD_INT, LIMIT(pids_max), .min = 1, .max = 4194304 },
-	{ "cpu_max", POLICY_FIELD_PERCENT, LIMIT(cpu_max), .min = 1, .max = 100000 },
-	{ "nofile", POLICY_FIELD_INT, LIMIT(nofile), .min = 1, .max = 1073741816 },
-	{ "fsize", POLICY_FIELD_SIZE, LIMIT(fsize), .size_min = 0, .size_max = UINT64_MAX },
-	{ "core", POLICY_FIELD_SIZE, LIMIT(core), .size_min = 0, .size_max = UINT64_MAX },
-	{ "cpu", POLICY_FIELD_INT, LIMIT(cpu_seconds), .min = 1, .max = SECONDS_MAX },
-};
-
-static int parse_task_limits(void *base, json_object *v, const char *path, char **error)
-{
-	return policy_parse_object(v, path, limit_fields, ELEMENTSOF(limit_fields),
-				   &((TaskParse *)base)->task.limits, error);
-}
-
-static int parse_task_mutations(void *base, json_object *v, const char *path, char **error)
-{
-	TaskParse *tp = base;
-
-	if (tp->in_mutation)
-		return policy_error(error, -EINVAL, path, "not allowed inside a mutation");
-	if (!json_object_is_type(v, json_type_array))
-		return policy_error(error, -EINVAL, path, "expected an array of objects");
-	if (json_object_array_length(v) > MUTATIONS_MAX)
-		return policy_error(error, -EINVAL, path, "at most %u entries are allowed", MUTATIONS_MAX);
-	tp->mutations = v;
-	return 0;
-}
-
-/* The keys that "defaults" shares with the tasks come first. */
-#define N_DEFAULT_FIELDS 6
-static const PolicyField task_fields[] = {
-	{ "ttl_seconds", POLICY_FIELD_INT, TASK_OFFSET(ttl_seconds), .min = 1, .max = SECONDS_MAX },
-	{ "heartbeat_seconds", POLICY_FIELD_INT, TASK_OFFSET(heartbeat_seconds), .min = 0,
-	  .max = SECONDS_MAX },
-	{ "max_retries", POLICY_FIELD_INT, TASK_OFFSET(max_retries), .min = 0, .max = RETRIES_MAX },
-	{ "grace_seconds", POLICY_FIELD_INT, TASK_OFFSET(grace_seconds), .min = 0,
-	  .max = GRACE_SECONDS_MAX },
-	{ "backoff", POLICY_FIELD_CUSTOM, .fn = parse_task_backoff },
-	{ "output_max", POLICY_FIELD_SIZE, TASK_OFFSET(output_max), .size_min = 4096,
-	  .size_max = OUTPUT_MAX },
-	/* task-only keys */
-	{ "command", POLICY_FIELD_CUSTOM, .fn = parse_task_command },
-	{ "groups", POLICY_FIELD_CUSTOM, .fn = parse_task_groups },
-	{ "user", POLICY_FIELD_CUSTOM, .fn = parse_task_user },
-	{ "limits", POLICY_FIELD_CUSTOM, .fn = parse_task_limits },
-	{ "seccomp", POLICY_FIELD_CUSTOM, .fn = parse_task_seccomp },
-	{ "network", POLICY_FIELD_BOOL, TASK_OFFSET(network) },
-	{ "private_tmp", POLICY_FIELD_BOOL, TASK_OFFSET(private_tmp) },
-	{ "read_only_system", POLICY_FIELD_BOOL, TASK_OFFSET(read_only_system) },
-	{ "enforce", POLICY_FIELD_CUSTOM, .fn = parse_task_enforce },
-	{ "mutations", POLICY_FIELD_CUSTOM, .fn = parse_task_mutations },
-};
-
-/* The pair is only checked once both may have been overridden. */
-static int check_backoff(const PolicyTask *t, const char *path, char **error)
-{
-	_cleanup_free_ char *p = NULL;
-
-	if (t->backoff_base_seconds <= t->backoff_max_seconds)
-		return 0;
-	p = policy_path_key(path, "backoff.base_seconds");
-	if (!p)
-		return policy_oom(error);
-	return policy_error(error, -EINVAL, p, "must not exceed backoff.max_seconds (%g)",
-			    t->backoff_max_seconds);
-}
-
-/* Each entry applies on top of the level below it, so escalations accumulate. */
-static int parse_mutations(Policy *policy, PolicyTask *t, json_object *a, const char *path, char **error)
-{
-	size_t n = json_object_array_length(a);
-	int r;
-
-	if (n == 0)
-		return 0;
-	t->mutations = calloc(n, sizeof(PolicyTask));
-	if (!t->mutations)
-		return policy_oom(error);
-
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *p = policy_path_index(path, i);
-		TaskParse mp = { .policy = policy, .in_mutation = true };
-
-		if (!p)
-			return policy_oom(error);
-		if (task_copy(i == 0 ? t : &t->mutations[i - 1], &mp.task) < 0)
-			return policy_oom(error);
-		r = policy_parse_object(json_object_array_get_idx(a, i), p, task_fields,
-					ELEMENTSOF(task_fields), &mp, error);
-		if (r >= 0)
-			r = check_backoff(&mp.task, p, error);
-		if (r < 0) {
-			task_done(&mp.task);
-			return r;
-		}
-		t->mutations[t->n_mutations++] = mp.task;
-	}
-	return 0;
-}
-
-static bool task_name_is_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= TASK_NAME_MAX &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
-
-static int parse_task(Policy *p, const char *name, json_object *v, const char *path, PolicyTask *ret,
-		      char **error)
-{
-	_cleanup_free_ char *mpath = NULL, *spath = NULL;
-	TaskParse tp = { .policy = p };
-	int r;
-
-	if (task_init(&tp.task, p, name) < 0)
-		return policy_oom(error);
-	r = policy_parse_object(v, path, task_fields, ELEMENTSOF(task_fields), &tp, error);
-	if (r < 0)
-		goto fail;
-	if (!tp.task.command) {
-		r = policy_error(error, -EINVAL, path, "missing required key \"command\"");
-		goto fail;
-	}
-	r = check_backoff(&tp.task, path, error);
-	if (r < 0)
-		goto fail;
-	/* Without a "seccomp" key the task has "default", compiled here; mutations inherit it. */
-	if (!tp.task.seccomp_program && !streq(tp.task.seccomp, "none")) {
-		spath = policy_path_key(path, "seccomp");
-		if (!spath) {
-			r = policy_oom(error);
-			goto fail;
-		}
-		r = policy_seccomp_resolve(p, tp.task.seccomp, spath, &tp.task.seccomp_program, error);
-		if (r < 0)
-			goto fail;
-	}
-	if (tp.mutations) {
-		mpath = policy_path_key(path, "mutations");
-		if (!mpath) {
-			r = policy_oom(error);
-			goto fail;
-		}
-		r = parse_mutations(p, &tp.task, tp.mutations, mpath, error);
-		if (r < 0)
-			goto fail;
-	}
-	*ret = tp.task;
-	return 0;
-fail:
-	task_done(&tp.task);
-	return r;
-}
-
-static int task_compare(const void *a, const void *b)
-{
-	return strcmp(((const PolicyTask *)a)->name, ((const PolicyTask *)b)->name);
-}
-
-static int parse_tasks(Policy *p, json_object *o, char **error)
-{
-	size_t n;
-	int r;
-
-	if (!json_object_is_type(o, json_type_object))
-		return policy_error(error, -EINVAL, "tasks", "expected an object");
-	n = (size_t)json_object_object_length(o);
-	if (n == 0)
-		return 0;
-	p->tasks = calloc(n, sizeof(PolicyTask));
-	if (!p->tasks)
-		return policy_oom(error);
-
-	json_object_object_foreach(o, name, v)
-	{
-		_cleanup_free_ char *path = NULL;
-
-		if (!task_name_is_valid(name))
-			return policy_error(error, -EINVAL, "tasks",
-					    "invalid task name \"%s\" (1 to %u of A-Z a-z 0-9 _ . -)", name,
-					    TASK_NAME_MAX);
-		path = policy_path_key("tasks", name);
-		if (!path)
-			return policy_oom(error);
-		r = parse_task(p, name, v, path, &p->tasks[p->n_tasks], error);
-		if (r < 0)
-			return r;
-		p->n_tasks++;
-	}
-	/* Sorted for policy_find_task(); names are unique since duplicate keys are refused. */
-	qsort(p->tasks, p->n_tasks, sizeof(PolicyTask), task_compare);
-	return 0;
 }
 
 /* The top level: everything but "tasks" is read in file order; tasks last, so that "defaults" applies. */
@@ -593,35 +204,7 @@ static int parse_sources(void *base, json_object *v, const char *path, char **er
 
 static int parse_defaults(void *base, json_object *v, const char *path, char **error)
 {
-	Policy *p = ((LoadContext *)base)->policy;
-	TaskParse tp = {};
-	int r;
-
-	/* Read through the tasks' own fields so both accept the same values. */
-	tp.task = (PolicyTask){
-		.ttl_seconds = p->defaults.ttl_seconds,
-		.heartbeat_seconds = p->defaults.heartbeat_seconds,
-		.max_retries = p->defaults.max_retries,
-		.grace_seconds = p->defaults.grace_seconds,
-		.backoff_base_seconds = p->defaults.backoff_base_seconds,
-		.backoff_max_seconds = p->defaults.backoff_max_seconds,
-		.output_max = p->defaults.output_max,
-	};
-	r = policy_parse_object(v, path, task_fields, N_DEFAULT_FIELDS, &tp, error);
-	if (r < 0)
-		return r;
-	r = check_backoff(&tp.task, path, error);
-	if (r < 0)
-		return r;
-
-	p->defaults.output_max = tp.task.output_max;
-	p->defaults.ttl_seconds = tp.task.ttl_seconds;
-	p->defaults.heartbeat_seconds = tp.task.heartbeat_seconds;
-	p->defaults.max_retries = tp.task.max_retries;
-	p->defaults.grace_seconds = tp.task.grace_seconds;
-	p->defaults.backoff_base_seconds = tp.task.backoff_base_seconds;
-	p->defaults.backoff_max_seconds = tp.task.backoff_max_seconds;
-	return 0;
+	return policy_parse_defaults(((LoadContext *)base)->policy, v, path, error);
 }
 
 static int stash_tasks(void *base, json_object *v, const char *path, char **error)
@@ -700,7 +283,7 @@ static int policy_parse(Policy *p, const char *json, char **error)
 	if (r < 0)
 		return r;
 	if (ctx.tasks) {
-		r = parse_tasks(p, ctx.tasks, error);
+		r = policy_parse_tasks(p, ctx.tasks, error);
 		if (r < 0)
 			return r;
 	}
@@ -768,28 +351,11 @@ Policy *policy_free(Policy *p)
 	for (size_t i = 0; i < _SOURCE_MAX; i++)
 		policy_groups_done(&p->sources[i].groups);
 	for (size_t i = 0; i < p->n_tasks; i++)
-		task_done(&p->tasks[i]);
+		policy_task_done(&p->tasks[i]);
 	free(p->tasks);
 	policy_seccomp_done(p);
 	free(p);
 	return NULL;
-}
-
-const PolicyTask *policy_find_task(const Policy *p, const char *name)
-{
-	PolicyTask key = { .name = (char *)name };
-
-	if (!p || !name || p->n_tasks == 0)
-		return NULL;
-	return bsearch(&key, p->tasks, p->n_tasks, sizeof(PolicyTask), task_compare);
-}
-
-const PolicyTask *policy_task_at_level(const PolicyTask *t, int mutation_level)
-{
-	if (!t || mutation_level <= 0 || t->n_mutations == 0)
-		return t;
-	/* The last entry holds for every higher level. */
-	return &t->mutations[MIN((size_t)mutation_level, t->n_mutations) - 1];
 }
 
 bool policy_groups_allow(const PolicyGroups *g, gid_t gid, const gid_t *groups, size_t n_groups)

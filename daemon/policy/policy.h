@@ -71,6 +71,8 @@ typedef struct PolicyTask {
 	const SeccompProgram *seccomp_program;
 	uint64_t output_max;    /* bytes of stdout, and as many of stderr, kept per attempt */
 	bool network;           /* false: loopback-only network namespace */
+	bool private_network;   /* "network": "none": a namespace of its own, loopback only */
+	bool hide_processes;    /* /proc shows only its own uid's processes */
 	bool private_tmp;
 	bool read_only_system;
 	PolicyEnforce enforce;

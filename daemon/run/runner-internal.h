@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "sandbox/cgroup.h"
+#include "sandbox/shm.h"
 #include "json-util.h"
 #include "list.h"
 #include "log.h"
@@ -64,6 +65,7 @@ struct Hija {
 	char *env[10];
 	int stdin_fd, out_w[_OUT_MAX];
 	bool spawning;     /* with the spawner thread: only it touches req and the results */
+	bool clean_shm;    /* a transient uid and the host's /dev/shm: clean it up after */
 	int spawn_rc;
 	char *spawn_error;
 	SpawnStep spawn_step;  /* the step that failed, when spawn_rc < 0 */

@@ -102,11 +102,14 @@ static void reconcile(Runner *r)
 	RunnerConfig *env = &r->env;
 	Interrupted l = {};
 	uint64_t now = now_realtime_usec();
+	_cleanup_free_ uid_t *uids = NULL;
+	size_t n_uids = 0;
 	int k;
 
 	k = store_attempt_list_running(env->store, collect_attempt, &l);
 	if (k < 0)
 		log_error("cannot list interrupted attempts: %s", store_last_error(env->store));
+	uids = calloc(l.n + 1, sizeof(uid_t)); /* NULL (out of memory): no clean-up, the rest as ever */
 	for (size_t i = 0; i < l.n; i++) {
 		Attempt *a = &l.a[i];
 		Daughter d = {};
@@ -119,6 +122,8 @@ static void reconcile(Runner *r)
 		if (!a->error_message)
 			a->error_message = strdup("the daemon stopped while it ran; its processes were killed");
 		(void)store_attempt_update(env->store, a);
+		if (uids && a->uid >= env->policy->dynamic_uids.first && a->uid <= env->policy->dynamic_uids.last)
+			uids[n_uids++] = a->uid;
 		if (store_daughter_list(env->store, a->task_id, NULL, (uid_t)-1, 0, find_daughter, &fd) >= 0 && fd.found) {
 			d.status = strdup("killed");
 			d.error_last = strdup("interrupted: the daemon stopped while it ran");
@@ -163,6 +168,10 @@ static void reconcile(Runner *r)
 			free(*s);
 		free(names);
 	}
+	/* Nothing of theirs runs any more: their transient uids' leftovers in
+	 * /dev/shm go, as at any attempt's end (a uid of the range is ours). */
+	for (size_t i = 0; i < n_uids; i++)
+		(void)shm_remove_owned(NULL, uids[i]);
 }
 
 /* quiet: the caller says it in a line of its own. */

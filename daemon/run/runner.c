@@ -435,6 +435,10 @@ void runner_attempt_ended(Hija *h)
 	Runner *r = h->runner;
 
 	attempt_end(h, NULL);
+	/* Its cgroup is empty: nothing of its uid runs any more, and before the
+	 * uid is handed out again, what it left in /dev/shm goes. */
+	if (h->clean_shm && h->pidfd >= 0)
+		(void)shm_remove_owned(NULL, h->uid);
 	LIST_REMOVE(hijas, r->hijas, h);
 	r->n_running--;
 	hija_free(h);

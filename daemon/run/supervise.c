@@ -537,7 +537,9 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	h->a.cgroup = strdup(cgroup_name(h->cgroup));
 	h->a.unapplied = TAKE_PTR(unapplied);
 
-	if (!pt->network) {
+	if (pt->private_network)
+		req->private_network = true;
+	else if (!pt->network) {
 		if (r->netns_fd < 0 && (k = netns_loopback_open(&r->netns_fd)) < 0)
 			return fail(ret_error, k, "network namespace");
 		req->netns_fd = r->netns_fd;
@@ -589,6 +591,9 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	req->uid = h->uid;
 	req->gid = h->gid;
 	req->private_tmp = pt->private_tmp;
+	req->hide_processes = pt->hide_processes;
+	/* With a mount namespace its /dev/shm is its own (spawn.h). */
+	h->clean_shm = !pt->user && !(pt->private_tmp || pt->read_only_system || pt->hide_processes);
 	req->read_only_system = pt->read_only_system;
 	req->seccomp = prog;
 	return 0;

@@ -21,7 +21,10 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -177,8 +180,9 @@ static long capset_to(uint64_t caps)
 /* Step 6. While still root: empty the bounding and ambient sets (nothing can
  * come back at execve, not even through a set-uid-root file if no_new_privs
  * were ever lifted), then change ids. KEEPCAPS makes setresuid keep the
- * permitted set, which capset then cuts to CAP_SYS_ADMIN: the namespaces of
- * step 7 need it, nothing else does. */
+ * permitted set, which capset then cuts to CAP_SYS_ADMIN (and CAP_NET_ADMIN
+ * for a network of its own's lo): the namespaces of step 7 need them,
+ * nothing else does. */
 static int drop_to_user(const SpawnChild *c, bool keep_admin)
 {
 	const SpawnRequest *r = c->r;
@@ -197,8 +201,27 @@ static int drop_to_user(const SpawnChild *c, bool keep_admin)
 	TRY(syscall(SYS_setresgid, r->gid, r->gid, r->gid), SPAWN_STEP_SETRESGID, r->gid);
 	TRY(syscall(SYS_setresuid, r->uid, r->uid, r->uid), SPAWN_STEP_SETRESUID, r->uid);
 	if (keep_admin)
-		TRY(capset_to(UINT64_C(1) << CAP_SYS_ADMIN), SPAWN_STEP_CAPSET_ADMIN, 0);
+		TRY(capset_to(UINT64_C(1) << CAP_SYS_ADMIN | (c->net_admin ? UINT64_C(1) << CAP_NET_ADMIN : 0)),
+		    SPAWN_STEP_CAPSET_ADMIN, 0);
 	return 0;
+}
+
+/* lo up in the network namespace we just made; the ioctl needs no netlink. */
+static int loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	long s = syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int e = 0;
+
+	if (s < 0)
+		return errno;
+	if (syscall(SYS_ioctl, s, SIOCGIFFLAGS, &ifr) < 0)
+		e = errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!e && syscall(SYS_ioctl, s, SIOCSIFFLAGS, &ifr) < 0)
+		e = errno;
+	(void)syscall(SYS_close, s);
+	return e;
 }
 
 static bool is_real_dir(const char *path)
@@ -231,12 +254,24 @@ static int enter_namespaces(const SpawnChild *c)
 {
 	const SpawnRequest *r = c->r;
 
+	long flags = (r->private_ipc ? CLONE_NEWIPC : 0) | (r->private_network ? CLONE_NEWNET : 0) |
+		     (c->mount_ns ? CLONE_NEWNS : 0);
+
 	if (c->netns_fd >= 0) {
 		TRY(syscall(SYS_setns, c->netns_fd, CLONE_NEWNET), SPAWN_STEP_SETNS, 0);
 		(void)syscall(SYS_close, c->netns_fd);
 	}
+	/* One call for every namespace of its own (an IPC one costs next to
+	 * nothing; a network one is slow, see netns.h). */
+	if (flags)
+		TRY(syscall(SYS_unshare, flags), SPAWN_STEP_UNSHARE_NS, flags);
+	/* Without CAP_NET_ADMIN (the unit) lo stays down: no network at all. */
+	if (r->private_network && c->net_admin) {
+		int e = loopback_up();
+		if (e)
+			return report(c, SPAWN_STEP_LOOPBACK, e, 0);
+	}
 	if (c->mount_ns) {
-		TRY(syscall(SYS_unshare, CLONE_NEWNS), SPAWN_STEP_UNSHARE_NS, 0);
 		/* Our mounts must not propagate back to the host, nor the host's reach us halfway. */
 		TRY(syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), SPAWN_STEP_MOUNT_PRIVATE,
 		    0);
@@ -244,6 +279,16 @@ static int enter_namespaces(const SpawnChild *c)
 			TRY(syscall(SYS_mount, "tmpfs", spawn_tmp_paths[k], "tmpfs", MS_NOSUID | MS_NODEV,
 				    "mode=1777"),
 			    SPAWN_STEP_MOUNT_TMP, (int64_t)k);
+		/* POSIX shared memory of its own, as its SysV IPC is (the IPC
+		 * namespace): nothing left there outlives it. */
+		if (is_real_dir("/dev/shm"))
+			TRY(syscall(SYS_mount, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"),
+			    SPAWN_STEP_MOUNT_SHM, 0);
+		/* A /proc that shows processes of its own uid only: not the host's. */
+		if (r->hide_processes)
+			TRY(syscall(SYS_mount, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				    "hidepid=invisible"),
+			    SPAWN_STEP_MOUNT_PROC, 0);
 		for (size_t k = 0; r->read_only_system && k < spawn_n_ro_paths; k++) {
 			const char *p = spawn_ro_paths[k];
 			struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
@@ -299,7 +344,7 @@ int spawn_child_run(void *spawn_child)
 	TRY(syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), SPAWN_STEP_NO_NEW_PRIVS, 0);
 	/* 6. The daughter's user and group, no supplementary groups, only CAP_SYS_ADMIN if step 7
 	 *    needs it. */
-	if ((k = drop_to_user(c, c->netns_fd >= 0 || c->mount_ns)) != 0)
+	if ((k = drop_to_user(c, c->netns_fd >= 0 || c->mount_ns || r->private_ipc || r->private_network)) != 0)
 		return k;
 	/* 7. Namespaces, then the last capability goes. */
 	if ((k = enter_namespaces(c)) != 0)

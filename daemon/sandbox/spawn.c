@@ -45,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -119,8 +120,24 @@ void spawn_request_init(SpawnRequest *r)
 		.rlimits = { .nofile = SPAWN_RLIMIT_UNSET, .fsize = SPAWN_RLIMIT_UNSET, .core = 0,
 			     .cpu = SPAWN_RLIMIT_UNSET },
 		.netns_fd = -1,
+		.private_ipc = true,
 		.method = SPAWN_METHOD_AUTO,
 	};
+}
+
+/* Does this process hold CAP_NET_ADMIN (its effective set)? Under the unit it
+ * does not, and a daughter's own network then keeps lo down. */
+static bool have_net_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+
+	return syscall(SYS_capget, &h, d) >= 0 && (d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32)));
+}
+
+bool spawn_can_bring_up_loopback(void)
+{
+	return have_net_admin();
 }
 
 SpawnMethod spawn_method_default(void)
@@ -226,7 +243,14 @@ static int report_error(const SpawnRequest *r, const SpawnReport *rep, char **re
 	case SPAWN_STEP_SETNS:
 		return spawn_error(ret_error, e, "setns: %s", msg);
 	case SPAWN_STEP_UNSHARE_NS:
-		return spawn_error(ret_error, e, "unshare(CLONE_NEWNS): %s", msg);
+		return spawn_error(ret_error, e, "unshare(%s%s%s): %s", a & CLONE_NEWIPC ? "CLONE_NEWIPC " : "",
+				   a & CLONE_NEWNET ? "CLONE_NEWNET " : "", a & CLONE_NEWNS ? "CLONE_NEWNS" : "", msg);
+	case SPAWN_STEP_LOOPBACK:
+		return spawn_error(ret_error, e, "bringing up lo in its network namespace: %s", msg);
+	case SPAWN_STEP_MOUNT_SHM:
+		return spawn_error(ret_error, e, "mount(tmpfs, /dev/shm): %s", msg);
+	case SPAWN_STEP_MOUNT_PROC:
+		return spawn_error(ret_error, e, "mount(proc, /proc, hidepid=invisible): %s", msg);
 	case SPAWN_STEP_MOUNT_PRIVATE:
 		return spawn_error(ret_error, e, "mount(/, MS_REC|MS_PRIVATE): %s", msg);
 	case SPAWN_STEP_MOUNT_TMP:
@@ -276,6 +300,8 @@ static int validate(const SpawnRequest *r, SpawnMethod method, char **ret_error)
 		if (fcntl(r->keep_fds[k], F_GETFD) < 0)
 			return spawn_error(ret_error, -errno, "keep_fds: %d: %m", r->keep_fds[k]);
 	}
+	if (r->private_network && r->netns_fd >= 0)
+		return spawn_error(ret_error, -EINVAL, "private_network: and a netns_fd to join, both");
 	if (method == SPAWN_METHOD_VFORK && !HAVE_VFORK_TRAMPOLINE)
 		return spawn_error(ret_error, -EOPNOTSUPP,
 		                   "vfork-style spawning is not built on this architecture");
@@ -414,7 +440,8 @@ int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, c
 		.netns_fd = netns,
 		.keep = keep,
 		.n_keep = n_keep,
-		.mount_ns = r->private_tmp || r->read_only_system,
+		.mount_ns = r->private_tmp || r->read_only_system || r->hide_processes,
+		.net_admin = r->private_network && have_net_admin(),
 	};
 	struct clone_args a = {
 		.flags = CLONE_PIDFD | CLONE_CLEAR_SIGHAND,

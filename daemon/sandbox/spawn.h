@@ -67,6 +67,12 @@ typedef struct SpawnRequest {
 	gid_t gid;                    /* its only group: no supplementary groups; 0 is refused */
 	SpawnRlimits rlimits;
 	int netns_fd;                 /* -1: the host network; else joined (netns_loopback_open()) */
+	bool private_network;         /* a network namespace of its own (netns_fd must be -1), lo
+	                               * brought up where the daemon holds CAP_NET_ADMIN */
+	bool private_ipc;             /* an IPC namespace of its own (the default): SysV IPC and POSIX
+	                               * message queues are its alone and die with it */
+	bool hide_processes;          /* /proc again with hidepid=invisible: only its own uid's
+	                               * processes (a mount namespace) */
 	bool private_tmp;             /* fresh tmpfs (mode 1777) on /tmp and /var/tmp */
 	bool read_only_system;        /* /usr /etc /boot /efi /opt (+ unmerged /bin /sbin /lib*): bound
 	                               * read-only, submounts included */
@@ -75,8 +81,10 @@ typedef struct SpawnRequest {
 	SpawnMethod method;
 } SpawnRequest;
 
-/* All fds -1 (stdio: /dev/null), no cgroup, no namespaces, rlimits unset except core = 0,
- * uid/gid unset (spawn_daughter refuses them until set), method AUTO. */
+/* All fds -1 (stdio: /dev/null), no cgroup, no namespaces but a private IPC one, rlimits
+ * unset except core = 0, uid/gid unset (spawn_daughter refuses them until set), method AUTO.
+ * Whenever the daughter gets a mount namespace (private_tmp, read_only_system,
+ * hide_processes), /dev/shm in it is a fresh tmpfs too. */
 void spawn_request_init(SpawnRequest *r);
 
 /*
@@ -95,6 +103,10 @@ void spawn_request_init(SpawnRequest *r);
  * after a successful execve is a success: its pidfd says how it ended.
  */
 int spawn_daughter(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, char **ret_error);
+
+/* Whether a daughter with private_network gets lo up (the daemon holds
+ * CAP_NET_ADMIN), for the attempt's record of what it ran with. */
+bool spawn_can_bring_up_loopback(void);
 
 /* The method AUTO stands for on this build. */
 SpawnMethod spawn_method_default(void);
@@ -123,9 +135,12 @@ typedef enum SpawnStep {
 	SPAWN_STEP_SETRESUID,
 	SPAWN_STEP_CAPSET_ADMIN,   /* keep CAP_SYS_ADMIN only, for the namespaces */
 	SPAWN_STEP_SETNS,
-	SPAWN_STEP_UNSHARE_NS,
+	SPAWN_STEP_UNSHARE_NS,     /* arg: the CLONE_NEW* flags */
+	SPAWN_STEP_LOOPBACK,       /* lo up in a network namespace of its own */
 	SPAWN_STEP_MOUNT_PRIVATE,
 	SPAWN_STEP_MOUNT_TMP,      /* arg: index in spawn_tmp_paths */
+	SPAWN_STEP_MOUNT_SHM,      /* tmpfs on /dev/shm */
+	SPAWN_STEP_MOUNT_PROC,     /* proc on /proc, hidepid=invisible */
 	SPAWN_STEP_BIND_RO,        /* arg: index in spawn_ro_paths */
 	SPAWN_STEP_REMOUNT_RO,     /* arg: index in spawn_ro_paths */
 	SPAWN_STEP_CAPS_DROP,
@@ -161,7 +176,8 @@ typedef struct SpawnChild {
 	int netns_fd;         /* our O_CLOEXEC copy (>= 3) of r->netns_fd, or -1 */
 	const int *keep;      /* sorted: r->keep_fds plus error_fd and netns_fd */
 	size_t n_keep;
-	bool mount_ns;        /* private_tmp or read_only_system */
+	bool mount_ns;        /* private_tmp, read_only_system or hide_processes */
+	bool net_admin;       /* the daemon holds CAP_NET_ADMIN: lo can be brought up */
 } SpawnChild;
 
 /* The child: runs the steps and execs, or reports and returns 127 (the caller _exits). */

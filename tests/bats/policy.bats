@@ -371,3 +371,21 @@ parser_knows() {
 		return 1
 	fi
 }
+
+@test "network takes true, false or \"none\"; hide_processes a boolean; anything else is refused with the key path" {
+	policy_file '.tasks.noop.network = "none" | .tasks.noop.hide_processes = true' "$T/ok.json"
+	run "$VX11D" --check-policy --policy "$T/ok.json"
+	((status == 0))
+	policy_file '.tasks.noop.network = "host"' "$T/bad.json"
+	run "$VX11D" --check-policy --policy "$T/bad.json"
+	((status == 1))
+	[[ $output == *'tasks.noop.network: expected true, false or "none"'* ]]
+	policy_file '.tasks.noop.mutations = [{network: 1}]' "$T/bad.json"
+	run "$VX11D" --check-policy --policy "$T/bad.json"
+	((status == 1))
+	[[ $output == *'tasks.noop.mutations[0].network: expected true, false or "none"'* ]]
+	policy_file '.tasks.noop.hide_processes = "yes"' "$T/bad.json"
+	run "$VX11D" --check-policy --policy "$T/bad.json"
+	((status == 1))
+	[[ $output == *'tasks.noop.hide_processes'* ]]
+}

@@ -231,3 +231,115 @@ EOF
 	check_error "$reply" -32602 vx11.InvalidParams 1
 	check_json "$reply" '.error.message | test("unknown seccomp profile \"lax\"")'
 }
+
+# One transient uid for every daughter, so the second gets the first's.
+ONE_UID='.dynamic_uid_range = {first: 65001, last: 65001}'
+
+@test "a daughter's SysV IPC, message queues and /dev/shm files do not reach the next daughter with its uid" {
+	leave=$(daughter_script leave.sh <<'EOF'
+#!/bin/sh
+set -e
+echo secret >/dev/shm/vx11-left-behind
+chmod 0600 /dev/shm/vx11-left-behind
+/usr/bin/ipcmk -M 4096 >/dev/null
+/usr/bin/ipcmk -Q >/dev/null
+/usr/bin/ipcmk -S 1 >/dev/null
+/usr/bin/ipcs -m -q -s | grep -c "^0x"
+EOF
+)
+	look=$(daughter_script look.sh <<'EOF'
+#!/bin/sh
+echo "shm: $(ls -A /dev/shm | grep -c vx11-left-behind)"
+echo "ipc: $(/usr/bin/ipcs -m -q -s | grep -c '^0x')"
+cat /dev/shm/vx11-left-behind 2>/dev/null || echo "nothing to read"
+EOF
+)
+	policy_file "$ONE_UID"' | .limits.max_running = 1
+		| .tasks.leave = {command: ["'"$leave"'"], network: false, max_retries: 0}
+		| .tasks.look = {command: ["'"$look"'"], network: false, max_retries: 0}
+		| .tasks.leave_ns = {command: ["'"$leave"'"], network: false, hide_processes: true, max_retries: 0}'
+	start_daemon
+	for first in leave leave_ns; do
+		id=$(submit_task "$first")
+		wait_status "$id" completed 80 >/dev/null
+		# It made its three objects, and they were there to count.
+		equals "$(task_logs "$id" stdout)" 3
+		id=$(submit_task look)
+		t=$(wait_status "$id" completed 80)
+		check_json "$(attempt_of "$t")" '.uid == 65001'
+		equals "$(task_logs "$id" stdout)" "shm: 0
+ipc: 0
+nothing to read"
+	done
+	# And nothing of that uid is left on the host.
+	equals "$(find /dev/shm -maxdepth 1 -uid 65001 | wc -l)" 0
+	equals "$(ipcs -m -q -s | awk '$3 == 65001' | wc -l)" 0
+}
+
+@test "network \"none\": a namespace of its own with loopback up; the shared one's ports are out of reach" {
+	server=$(daughter_script server.sh <<'EOF'
+#!/bin/sh
+exec /usr/bin/socat -u TCP-LISTEN:5601,bind=127.0.0.1,reuseaddr,fork -
+EOF
+)
+	probe=$(daughter_script probe.sh <<'EOF'
+#!/bin/sh
+echo "interfaces: $(tail -n +3 /proc/self/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')"
+# Its own loopback works ...
+/usr/bin/socat -u TCP-LISTEN:5602,bind=127.0.0.1 - >/tmp/got.$$ &
+sleep 0.3
+echo own | /usr/bin/socat -u - TCP:127.0.0.1:5602 && sleep 0.2 && echo "own loopback: $(cat /tmp/got.$$)"
+rm -f /tmp/got.$$
+# ... and the shared namespace's listener is not there.
+if echo hi | /usr/bin/socat -u - TCP:127.0.0.1:5601,connect-timeout=1 2>/dev/null; then
+	echo "shared: reached"
+else
+	echo "shared: unreachable"
+fi
+EOF
+)
+	policy_file '.limits.max_running = 2
+		| .tasks.server = {command: ["'"$server"'"], network: false, max_retries: 0, ttl_seconds: 20}
+		| .tasks.probe = {command: ["'"$probe"'"], network: "none", max_retries: 0}
+		| .tasks.probe_shared = {command: ["'"$probe"'"], network: false, max_retries: 0}'
+	start_daemon
+	sid=$(submit_task server)
+	wait_running "$sid"
+	sleep 0.5
+	id=$(submit_task probe)
+	wait_status "$id" completed 80 >/dev/null
+	out=$(task_logs "$id" stdout)
+	echo "$out"
+	grep -qx 'interfaces: lo ' <<<"$out"
+	grep -qx 'own loopback: own' <<<"$out"
+	grep -qx 'shared: unreachable' <<<"$out"
+	# Control: a daughter of the shared namespace does reach it.
+	id=$(submit_task probe_shared)
+	wait_status "$id" completed 80 >/dev/null
+	grep -qx 'shared: reached' <<<"$(task_logs "$id" stdout)"
+	call task.cancel "{\"task_id\":\"$sid\"}" >/dev/null
+}
+
+@test "hide_processes: the daughter's /proc shows its own uid's processes only" {
+	ps_count=$(daughter_script ps.sh <<'EOF'
+#!/bin/sh
+n=0
+for d in /proc/[0-9]*; do n=$((n + 1)); done
+echo "pids: $n"
+if [ -e /proc/1 ]; then echo "init: visible"; else echo "init: hidden"; fi
+EOF
+)
+	policy_file '.limits.max_running = 1
+		| .tasks.hidden = {command: ["'"$ps_count"'"], hide_processes: true, max_retries: 0}
+		| .tasks.shown = {command: ["'"$ps_count"'"], max_retries: 0}'
+	start_daemon
+	id=$(submit_task hidden)
+	wait_status "$id" completed 80 >/dev/null
+	out=$(task_logs "$id" stdout)
+	echo "$out"
+	grep -qx 'init: hidden' <<<"$out"
+	(( $(sed -n 's/^pids: //p' <<<"$out") <= 3 ))
+	id=$(submit_task shown)
+	wait_status "$id" completed 80 >/dev/null
+	grep -qx 'init: visible' <<<"$(task_logs "$id" stdout)"
+}

@@ -360,7 +360,7 @@ static void test_error_wrong_type(void)
 		    "defaults.backoff.base_seconds: expected a number of seconds");
 	CHECK_ERROR("{'tasks':[]}", "tasks: expected an object");
 	CHECK_ERROR("{'tasks':{'x':'/bin/true'}}", "tasks.x: expected an object");
-	CHECK_TASK_ERROR(", 'network':'no'", "tasks.x.network: expected true or false");
+	CHECK_TASK_ERROR(", 'network':'no'", "tasks.x.network: expected true, false or \"none\"");
 	CHECK_TASK_ERROR(", 'private_tmp':1", "tasks.x.private_tmp: expected true or false");
 	CHECK_TASK_ERROR(", 'enforce':'lax'", "tasks.x.enforce: expected \"strict\" or \"best-effort\"");
 	CHECK_TASK_ERROR(", 'ttl_seconds':'60'", "tasks.x.ttl_seconds: expected an integer");
