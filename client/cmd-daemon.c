@@ -18,20 +18,23 @@ const char status_usage[] =
 const struct option audit_options[] = {
 	{ "limit", required_argument },
 	{ "after", required_argument },
+	{ "all", no_argument },
 	{}
 };
 
 const char audit_usage[] =
-	"Usage: vx11ctl audit [--limit N] [--after CORRELATION_ID]\n"
+	"Usage: vx11ctl audit [--limit N | --all] [--after CORRELATION_ID]\n"
 	"\n"
-	"List the audit log of intents (audit.list, admin only), oldest first, as a\n"
+	"List the audit log of intents (audit.list, admin only), newest first, as a\n"
 	"table with the columns\n"
 	"  TIME  CORRELATION_ID  UID  SOURCE  TYPE  STATUS  ERROR\n"
-	"or \"no audit entries\". --json shows every field.\n"
+	"or \"no audit entries\". When there are more than are shown, stderr says\n"
+	"how many. --json shows every field, and the total.\n"
 	"\n"
 	"Options:\n"
-	"  --limit N                at most N entries (default 100, at most 1000)\n"
-	"  --after CORRELATION_ID   the page after this entry\n";
+	"  --limit N                the newest N entries (default 100, at most 1000)\n"
+	"  --all                    every entry, page after page\n"
+	"  --after CORRELATION_ID   the page after this entry: older ones\n";
 
 const char watch_usage[] =
 	"Usage: vx11ctl watch [TASK_ID]\n"
@@ -110,11 +113,17 @@ int verb_audit(const Cmd *cmd)
 	size_t n;
 	int r;
 
+	int64_t limit = 100;
+
 	cmd_param_string(cmd, "after", params, "after");
+	if (cmd_flag(cmd, "all") && cmd_option(cmd, "limit"))
+		return cmd_usage_error(cmd, "--all and --limit do not go together");
 	r = cmd_param_int(cmd, "limit", 1, params, "limit");
+	if (r == 0)
+		r = cmd_option_int(cmd, "limit", 1, &limit);
 	if (r != 0)
 		return r;
-	r = rpc_call(cmd, "audit.list", params, &result);
+	r = rpc_call_list(cmd, "audit.list", params, "entries", "correlation_id", cmd_flag(cmd, "all"), &result);
 	if (r != 0)
 		return r;
 	if (cmd->json) {
@@ -136,6 +145,7 @@ int verb_audit(const Cmd *cmd)
 		for (size_t k = 0; k < ELEMENTSOF(keys); k++)
 			table_add_value(&t, json_get(json_object_array_get_idx(entries, i), keys[k]));
 	table_print(&t, stdout);
+	print_more_hint(result, "entries", "entries", cmd_option(cmd, "after"), "correlation_id", limit);
 	return VX11_EXIT_OK;
 }
 

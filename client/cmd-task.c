@@ -12,22 +12,30 @@ const struct option tasks_options[] = {
 	{ "source", required_argument },
 	{ "limit", required_argument },
 	{ "after", required_argument },
+	{ "all", no_argument },
 	{}
 };
 
 const char tasks_usage[] =
-	"Usage: vx11ctl tasks [--status S[,S...]] [--source SOURCE] [--limit N] [--after ID]\n"
+	"Usage: vx11ctl tasks [--status S[,S...]] [--source SOURCE] [--limit N | --all] [--after ID]\n"
 	"\n"
-	"List tasks (task.list) as a table with the columns\n"
+	"List tasks (task.list), newest first, as a table with the columns\n"
 	"  ID  STATUS  PRIO  SOURCE  TYPE  RETRY  CREATED\n"
-	"or \"no tasks\". A submitter sees its own tasks, an admin everyone's.\n"
+	"or \"no tasks\". A submitter sees its own tasks, an admin everyone's. When\n"
+	"there are more than are shown, stderr says how many (\"100 of 2,345 tasks\n"
+	"shown\").\n"
 	"\n"
 	"Options:\n"
 	"  --status S[,S...]  only tasks in these states: pending, planning, running,\n"
 	"                     retrying, completed, failed, expired, cancelled\n"
 	"  --source SOURCE    only tasks from this source\n"
-	"  --limit N          at most N tasks (default 100, at most 1000)\n"
-	"  --after ID         the page after task ID (the last one of the previous page)\n";
+	"  --limit N          the newest N tasks (default 100, at most 1000)\n"
+	"  --all              every task, page after page\n"
+	"  --after ID         the page after task ID (the last one of the previous\n"
+	"                     page): older ones\n"
+	"\n"
+	"With --json, the task.list result (with \"total\"; with --all, one result\n"
+	"holding every page's tasks).\n";
 
 const char task_usage[] =
 	"Usage: vx11ctl task TASK_ID\n"
@@ -105,15 +113,21 @@ int verb_tasks(const Cmd *cmd)
 	size_t n;
 	int r;
 
+	int64_t limit = 100;
+
 	if (status)
 		json_set(params, "status", status_filter(status));
 	cmd_param_string(cmd, "source", params, "source");
 	cmd_param_string(cmd, "after", params, "after");
+	if (cmd_flag(cmd, "all") && cmd_option(cmd, "limit"))
+		return cmd_usage_error(cmd, "--all and --limit do not go together");
 	r = cmd_param_int(cmd, "limit", 1, params, "limit");
+	if (r == 0)
+		r = cmd_option_int(cmd, "limit", 1, &limit);
 	if (r != 0)
 		return r;
 
-	r = rpc_call(cmd, "task.list", params, &result);
+	r = rpc_call_list(cmd, "task.list", params, "tasks", "id", cmd_flag(cmd, "all"), &result);
 	if (r != 0)
 		return r;
 	if (cmd->json) {
@@ -145,6 +159,7 @@ int verb_tasks(const Cmd *cmd)
 		table_add_value(&t, json_get(task, "created_at"));
 	}
 	table_print(&t, stdout);
+	print_more_hint(result, "tasks", "tasks", cmd_option(cmd, "after"), "id", limit);
 	return VX11_EXIT_OK;
 }
 

@@ -178,6 +178,43 @@ char *format_duration(char buf[static DURATION_MAX], uint64_t seconds)
 	return buf;
 }
 
+char *format_count(char buf[static COUNT_MAX], uint64_t n)
+{
+	char digits[COUNT_MAX];
+	size_t len = (size_t)snprintf(digits, sizeof digits, "%" PRIu64, n), k = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf[k++] = ',';
+		buf[k++] = digits[i];
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
+void print_more_hint(json_object *result, const char *items, const char *noun, const char *after,
+		     const char *id_key, int64_t limit)
+{
+	json_object *list = json_get(result, items), *total = json_get(result, "total");
+	size_t shown = json_array_length(list);
+	char a[COUNT_MAX], b[COUNT_MAX];
+
+	if (!json_object_is_type(total, json_type_int) || (uint64_t)json_object_get_int64(total) <= shown)
+		return;
+	format_count(a, shown);
+	format_count(b, (uint64_t)json_object_get_int64(total));
+	if (!after) {
+		fprintf(stderr, "vx11ctl: %s of %s %s shown, newest first; --limit N or --all for more\n", a, b, noun);
+		return;
+	}
+	if (shown > 0 && (int64_t)shown >= limit) {
+		const char *last = json_get_string(json_object_array_get_idx(list, shown - 1), id_key);
+		_cleanup_free_ char *l = text_escape(last ?: "?");
+
+		fprintf(stderr, "vx11ctl: %s %s shown of %s in all; --after %s for the next page\n", a, noun, b, l);
+	}
+}
+
 static bool strv_contains(const char *const *l, const char *s)
 {
 	for (; l && *l; l++)

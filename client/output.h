@@ -39,6 +39,19 @@ char *timestamp_to_short_text(const char *timestamp);
  * other than an integer as value_to_text() has it. New string. */
 char *priority_to_text(json_object *v);
 
+/* 2345 -> "2,345". */
+#define COUNT_MAX 32
+char *format_count(char buf[static COUNT_MAX], uint64_t n);
+
+/*
+ * After a page of a list method's result (its `items` and "total"), say on
+ * stderr, when it is not all there is, how to see more: "100 of 2,345 tasks
+ * shown, newest first; --limit N or --all for more", or after an --after
+ * page as full as `limit`, which --after gives the next.
+ */
+void print_more_hint(json_object *result, const char *items, const char *noun, const char *after,
+		     const char *id_key, int64_t limit);
+
 /* 3725 -> "1h 2m 5s". */
 #define DURATION_MAX 64
 char *format_duration(char buf[static DURATION_MAX], uint64_t seconds);

@@ -355,6 +355,55 @@ int rpc_call(const Cmd *cmd, const char *method, json_object *params, json_objec
 	return 0;
 }
 
+int rpc_call_list(const Cmd *cmd, const char *method, json_object *params, const char *items, const char *id_key,
+		  bool all, json_object **ret_result)
+{
+	_cleanup_json_ json_object *first = NULL;
+	json_object *array;
+	int r;
+
+	json_set(params, "order", json_object_new_string("desc"));
+	json_set(params, "total", json_object_new_boolean(true));
+	if (all)
+		json_set(params, "limit", json_object_new_int(RPC_LIST_LIMIT_MAX));
+	r = rpc_call(cmd, method, params, &first);
+	if (r != 0)
+		return r;
+	array = json_get(first, items);
+	if (!json_object_is_type(array, json_type_array) || !json_object_is_type(json_get(first, "total"), json_type_int)) {
+		fprintf(stderr, "vx11ctl: malformed %s reply from %s\n", method, cmd->socket_path);
+		return VX11_EXIT_NO_DAEMON;
+	}
+
+	/* The total is counted once; later pages go on from the last item. */
+	json_object_object_del(params, "total");
+	while (all && json_object_array_length(array) > 0) {
+		_cleanup_json_ json_object *page = NULL;
+		json_object *more, *last = json_object_array_get_idx(array, json_object_array_length(array) - 1);
+		size_t n;
+
+		if (!json_get_string(last, id_key)) {
+			fprintf(stderr, "vx11ctl: malformed %s reply from %s: an item without %s\n", method,
+				cmd->socket_path, id_key);
+			return VX11_EXIT_NO_DAEMON;
+		}
+		json_set(params, "after", json_object_new_string(json_get_string(last, id_key)));
+		r = rpc_call(cmd, method, params, &page);
+		if (r != 0)
+			return r;
+		more = json_get(page, items);
+		n = json_array_length(more);
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (json_object_array_add(array, json_object_get(json_object_array_get_idx(more, i))) < 0)
+				oom();
+	}
+	json_set(first, "count", json_object_new_int64((int64_t)json_object_array_length(array)));
+	*ret_result = TAKE_PTR(first);
+	return 0;
+}
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig)

@@ -73,6 +73,18 @@ int rpc_report_error(const Cmd *cmd, json_object *error);
 int64_t rpc_error_code(json_object *error);
 #define RPC_CODE_NOT_FOUND (-32002) /* vx11.NotFound */
 
+/*
+ * A list method (task.list, audit.list) newest first with its total: one page
+ * of params' limit, or with `all` page after page (each of `page_limit`, `after` the
+ * last `id_key` of the one before) until the daemon has no more. The result
+ * holds "count", "total" and `items`, all the pages' items in one array.
+ * Errors as rpc_call().
+ */
+int rpc_call_list(const Cmd *cmd, const char *method, json_object *params, const char *items, const char *id_key,
+		  bool all, json_object **ret_result);
+/* The most one page of a list method holds. */
+#define RPC_LIST_LIMIT_MAX 1000
+
 /* Called by rpc_stream(); returns 0 to go on, an exit status to stop with, or
  * RPC_STREAM_END to stop with VX11_EXIT_OK. */
 typedef int (*RpcStreamFn)(const Cmd *cmd, json_object *msg, void *userdata);

@@ -26,11 +26,11 @@ _vx11ctl_verb_options() {
 		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout)
 		;;
 	result) opts=(--wait) args=(--wait) ;;
-	tasks) opts=(--status --source --limit --after) args=("${opts[@]}") ;;
+	tasks) opts=(--status --source --limit --after --all) args=(--status --source --limit --after) ;;
 	logs) opts=(--attempt --stderr --both -f --follow) args=(--attempt) ;;
 	daughters) opts=(--status --limit) args=("${opts[@]}") ;;
 	spawn) opts=(--name --purpose --ttl --profile --parent) args=("${opts[@]}") ;;
-	audit) opts=(--limit --after) args=("${opts[@]}") ;;
+	audit) opts=(--limit --after --all) args=(--limit --after) ;;
 	heartbeat) opts=(--status) args=(--status) ;;
 	report)
 		opts=(--status --error-message --tokens-cli --tokens-local --switch-model --cli-provider --result)
@@ -122,7 +122,7 @@ _vx11ctl_task_ids() {
 
 	cmd=(timeout 2 "$ctl")
 	[[ -n $socket ]] && cmd+=(--socket "$socket")
-	# The first 1000 (the most task.list gives), oldest first.
+	# The newest 1000 (the most task.list gives).
 	cmd+=(--json tasks --limit 1000)
 	[[ -n $status ]] && cmd+=(--status "$status")
 	out=$("${cmd[@]}" </dev/null 2>/dev/null) || return 0

@@ -98,6 +98,7 @@ bats_tests = \
 	tests/bats/persistence.bats \
 	tests/bats/permissions.bats \
 	tests/bats/client.bats \
+	tests/bats/everyday.bats \
 	tests/bats/daemon.bats \
 	tests/bats/daughters.bats \
 	tests/bats/deadlines.bats \

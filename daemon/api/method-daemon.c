@@ -84,11 +84,15 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 typedef struct AuditParams {
 	int64_t limit;
 	const char *after;
+	const char *order;
+	int total;
 } AuditParams;
 
 const ParamSpec audit_params[] = {
 	{ "limit", PARAM_INT, offsetof(AuditParams, limit), 0, 1, 1000 },
 	{ "after", PARAM_STRING, offsetof(AuditParams, after), 0, 0, 64 },
+	{ "order", PARAM_STRING, offsetof(AuditParams, order), 0, 0, 0 },
+	{ "total", PARAM_BOOL, offsetof(AuditParams, total), 0, 0, 0 },
 	{}
 };
 
@@ -133,22 +137,32 @@ static int add_entry(const IntentRecord *r, void *userdata)
 int method_audit_list(Call *call, json_object *params, json_object **ret, RpcError *err)
 {
 	AuditParams p;
+	IntentFilter f = { .uid = (uid_t)-1 };
 	json_object *entries, *o;
+	uint64_t total = 0;
 	int r;
 
 	r = params_parse(audit_params, params, "", &p, err);
 	if (r < 0)
 		return r;
+	r = param_order("order", p.order, &f.desc, err);
+	if (r < 0)
+		return r;
+	f.after = p.after;
+	f.limit = p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit;
+	if (p.total == 1 && store_intent_count(call->m->store, &total) < 0)
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	AuditPage page = { .array = json_object_new_array() };
 	entries = page.array;
-	r = store_intent_list(call->m->store, p.after, p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit, (uid_t)-1,
-			      add_entry, &page);
+	r = store_intent_list(call->m->store, &f, add_entry, &page);
 	if (r < 0) {
 		json_object_put(entries);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "count", json_object_new_int((int)json_object_array_length(entries)));
+	if (p.total == 1)
+		json_object_object_add(o, "total", json_object_new_int64((int64_t)total));
 	json_object_object_add(o, "entries", entries);
 	*ret = o;
 	return 0;

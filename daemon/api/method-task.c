@@ -56,6 +56,8 @@ typedef struct ListParams {
 	const char *source;
 	int64_t limit;
 	const char *after;
+	const char *order;
+	int total;
 } ListParams;
 
 const ParamSpec list_params[] = {
@@ -63,6 +65,8 @@ const ParamSpec list_params[] = {
 	{ "source", PARAM_STRING, offsetof(ListParams, source), 0, 0, 0 },
 	{ "limit", PARAM_INT, offsetof(ListParams, limit), 0, 1, 1000 },
 	{ "after", PARAM_STRING, offsetof(ListParams, after), 0, 0, 64 },
+	{ "order", PARAM_STRING, offsetof(ListParams, order), 0, 0, 0 },
+	{ "total", PARAM_BOOL, offsetof(ListParams, total), 0, 0, 0 },
 	{}
 };
 
@@ -91,6 +95,7 @@ int method_task_list(Call *call, json_object *params, json_object **ret, RpcErro
 	ListParams p;
 	TaskFilter f = { .uid = (uid_t)-1 };
 	json_object *tasks, *o;
+	uint64_t total = 0;
 	int r;
 
 	r = params_parse(list_params, params, "", &p, err);
@@ -100,12 +105,21 @@ int method_task_list(Call *call, json_object *params, json_object **ret, RpcErro
 		return r;
 	if (p.source && policy_source_from_string(p.source) == _SOURCE_INVALID)
 		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: source: expected one of shub, operator, madre, hijas");
+	r = param_order("order", p.order, &f.desc, err);
+	if (r < 0)
+		return r;
 	f.source = p.source;
 	f.after = p.after;
 	f.limit = p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit;
 	if (!call->admin)
 		f.uid = call->caller->uid;
 
+	/* Asked for, not always: a client paging through everything needs it once. */
+	if (p.total == 1) {
+		r = store_task_count(call->m->store, &f, &total);
+		if (r < 0)
+			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	}
 	Page page = { .array = json_object_new_array() };
 	tasks = page.array;
 	r = store_task_list(call->m->store, &f, add_task, &page);
@@ -115,6 +129,8 @@ int method_task_list(Call *call, json_object *params, json_object **ret, RpcErro
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "count", json_object_new_int((int)json_object_array_length(tasks)));
+	if (p.total == 1)
+		json_object_object_add(o, "total", json_object_new_int64((int64_t)total));
 	json_object_object_add(o, "tasks", tasks);
 	*ret = o;
 	return 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "params.h"
@@ -155,5 +156,36 @@ int params_parse(const ParamSpec *specs, json_object *params, const char *prefix
 		if (!params || !json_object_object_get_ex(params, s->name, &v) || !v)
 			return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: %s%s: required", prefix, s->name);
 	}
+	return 0;
+}
+
+int param_order(const char *name, const char *value, bool *ret_desc, RpcError *err)
+{
+	if (!value || streq(value, "asc"))
+		*ret_desc = false;
+	else if (streq(value, "desc"))
+		*ret_desc = true;
+	else
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: %s: expected \"asc\" (oldest first) or \"desc\" (newest first)", name);
+	return 0;
+}
+
+int param_timestamp(const char *name, const char *value, uint64_t *ret, RpcError *err)
+{
+	char buf[TIMESTAMP_MAX];
+
+	if (!value)
+		return 0;
+	/* Seconds alone are as good: "...T10:00:00Z". */
+	if (strlen(value) == 20 && value[19] == 'Z') {
+		snprintf(buf, sizeof buf, "%.19s.000000Z", value);
+		value = buf;
+	}
+	if (parse_timestamp(value, ret) < 0)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: %s: expected an RFC 3339 UTC time such as 2026-12-01T10:00:00Z or "
+				 "2026-12-01T10:00:00.000000Z",
+				 name);
 	return 0;
 }

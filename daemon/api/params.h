@@ -9,6 +9,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,3 +42,10 @@ typedef struct ParamSpec {
 /* Parse params (may be NULL: no params) per the table, terminated by {NULL}.
  * `prefix` names the object in messages ("" at the top, "require." inside). */
 int params_parse(const ParamSpec *specs, json_object *params, const char *prefix, void *out, RpcError *err);
+
+/* A list's "order": NULL or "asc" (oldest first, the default), or "desc"
+ * (newest first). `name` names the parameter in the message. */
+int param_order(const char *name, const char *value, bool *ret_desc, RpcError *err);
+/* An RFC 3339 timestamp as the daemon writes them ("2026-12-01T10:00:00.000000Z",
+ * or without the fraction): realtime usec; NULL leaves *ret as it is. */
+int param_timestamp(const char *name, const char *value, uint64_t *ret, RpcError *err);

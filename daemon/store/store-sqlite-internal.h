@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared by the two halves of the SQLite store: store-sqlite-schema.c says
- * what is in the database and which SQL reads and writes it; store-sqlite.c
- * runs it (connection, transactions, rows, errors).
+ * Shared by the parts of the SQLite store: store-sqlite-schema.c says what is
+ * in the database and which SQL reads and writes it; store-sqlite.c runs it
+ * (connection, transactions, writes, errors); store-sqlite-query.c reads.
  */
 #pragma once
 
@@ -71,15 +71,28 @@ enum {
 	STMT_INTENT_GET,
 	STMT_INTENT_IDEMPOTENT,
 	STMT_INTENT_LIST,
+	STMT_INTENT_LIST_DESC,
+	STMT_INTENT_COUNT,
 	STMT_TASK_INSERT,
 	STMT_TASK_GET,
 	STMT_TASK_UPDATE,
 	STMT_TASK_LIST,
+	STMT_TASK_LIST_DESC,
 	STMT_TASK_COUNT,
-	/* One per status, so that their cursors can be merged in id order. */
+	/* Each count is followed by its form for one owner. */
+	STMT_TASK_TOTAL,
+	STMT_TASK_TOTAL_UID,
+	STMT_TASK_TOTAL_STATUS,
+	STMT_TASK_TOTAL_STATUS_UID,
+	STMT_TASK_FIRST_START,
+	STMT_ID_PREFIX,
+	/* One per status, so that their cursors can be merged in id order;
+	 * each block _TASK_STATUS_MAX long. */
 	STMT_TASK_LIST_STATUS,
 	STMT_TASK_LIST_UID = STMT_TASK_LIST_STATUS + _TASK_STATUS_MAX,
-	STMT_DAUGHTER_INSERT = STMT_TASK_LIST_UID + _TASK_STATUS_MAX,
+	STMT_TASK_LIST_STATUS_DESC = STMT_TASK_LIST_UID + _TASK_STATUS_MAX,
+	STMT_TASK_LIST_UID_DESC = STMT_TASK_LIST_STATUS_DESC + _TASK_STATUS_MAX,
+	STMT_DAUGHTER_INSERT = STMT_TASK_LIST_UID_DESC + _TASK_STATUS_MAX,
 	STMT_DAUGHTER_UPDATE,
 	STMT_DAUGHTER_LIST,
 	STMT_DAUGHTER_LIST_TASK,
@@ -91,6 +104,17 @@ enum {
 	STMT_ATTEMPT_LIST_TASK,
 	STMT_ATTEMPT_LIST_RUNNING,
 	_STMT_MAX,
+};
+
+/* One connection and its prepared statements. */
+struct Store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[_STMT_MAX];
+	bool in_txn;   /* BEGIN ran and COMMIT has not */
+	bool txn_lost; /* SQLite rolled the open transaction back by itself */
+	bool durable;  /* the open or next commit must reach the disk */
+	int wal_pages; /* from the WAL hook after each commit, or our checkpoint */
+	char error[512];
 };
 
 /* The SQL of statement i, malloc()ed; NULL when out of memory. */
@@ -114,3 +138,13 @@ int store_bind_row(Store *s, sqlite3_stmt *st, const Table *t, const void *rec, 
 int store_read_row(Store *s, sqlite3_stmt *st, const Table *t, void *rec, bool copy);
 /* NULL binds NULL. */
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
+
+/* Run a statement that returns no rows. */
+int store_step_done(Store *s, sqlite3_stmt *st, const char *what);
+/* Fetch at most one row into *ret (owned); -ENOENT when there is none. */
+int store_get_one(Store *s, sqlite3_stmt *st, const Table *t, void *ret, size_t size);
+/* Hand each row to cb, borrowed. A callback may write to the store but must
+ * not start a walk of the same kind again (-EBUSY). */
+int store_walk(Store *s, sqlite3_stmt *st, const Table *t, AnyCallback cb, void *userdata);
+/* Statement idx, unless a walk is already using it (NULL, the error set). */
+sqlite3_stmt *store_stmt_for_walk(Store *s, unsigned idx);

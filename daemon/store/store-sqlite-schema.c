@@ -235,9 +235,18 @@ typedef struct StmtDef {
 } StmtDef;
 
 /* Parameters keep one numbering per family so one binding fits all of it:
- * task lists ?1 status ?2 after ?3 source ?4 limit ?5 uid; daughter lists
- * ?1 task ?2 status ?3 limit ?4 owner uid. An empty "after" is below every id. */
-#define TASK_LIST_TAIL " AND id > ?2 AND (?3 IS NULL OR source = ?3) ORDER BY id LIMIT ?4"
+ * task lists ?1 status ?2 after ?3 source ?4 limit ?5 uid ?6 lowest id
+ * ?7 since ?8 until ?9 task type, and task counts ?10..?17 the statuses
+ * counted (NULL for the others); daughter lists ?1 task ?2 status ?3 limit
+ * ?4 owner uid. An empty "after" is below every id, "~" above every id (ids
+ * are lowercase hex and '-'), and so "?1 || '~'" above every id with the prefix ?1. */
+#define TASK_FILTER                                                                                        \
+	" AND id >= ?6 AND (?3 IS NULL OR source = ?3) AND (?9 IS NULL OR task_type = ?9)"                 \
+	" AND created_at >= ?7 AND created_at < ?8"
+#define TASK_LIST_TAIL " AND id > ?2" TASK_FILTER " ORDER BY id LIMIT ?4"
+#define TASK_LIST_TAIL_DESC " AND id < ?2" TASK_FILTER " ORDER BY id DESC LIMIT ?4"
+#define TASK_STATUSES " status IN (?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+#define INTENT_LIST_WHERE "(?2 IS NULL OR uid = ?2)"
 
 static const StmtDef stmt_defs[_STMT_MAX] = {
 	[STMT_BEGIN] = {SQL_PLAIN, NULL, "BEGIN IMMEDIATE"},
@@ -248,17 +257,46 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	[STMT_INTENT_IDEMPOTENT] = {SQL_SELECT, &store_table_intents,
 				    "WHERE uid = ?1 AND idempotency_key = ?2 ORDER BY seq LIMIT 1"},
 	[STMT_INTENT_LIST] = {SQL_SELECT, &store_table_intents,
-			      "WHERE correlation_id > ?1 AND (?2 IS NULL OR uid = ?2)"
-			      " ORDER BY correlation_id LIMIT ?3"},
+			      "WHERE correlation_id > ?1 AND " INTENT_LIST_WHERE " ORDER BY correlation_id LIMIT ?3"},
+	[STMT_INTENT_LIST_DESC] = {SQL_SELECT, &store_table_intents,
+				   "WHERE correlation_id < ?1 AND " INTENT_LIST_WHERE
+				   " ORDER BY correlation_id DESC LIMIT ?3"},
+	[STMT_INTENT_COUNT] = {SQL_PLAIN, NULL, "SELECT count(*) FROM intents_log"},
 	[STMT_TASK_INSERT] = {SQL_INSERT, &store_table_tasks, NULL},
 	[STMT_TASK_GET] = {SQL_SELECT, &store_table_tasks, "WHERE id = ?1"},
 	[STMT_TASK_UPDATE] = {SQL_UPDATE, &store_table_tasks, NULL},
 	[STMT_TASK_LIST] = {SQL_SELECT, &store_table_tasks, "WHERE 1" TASK_LIST_TAIL},
+	[STMT_TASK_LIST_DESC] = {SQL_SELECT, &store_table_tasks, "WHERE 1" TASK_LIST_TAIL_DESC},
 	[STMT_TASK_COUNT] = {SQL_PLAIN, NULL, "SELECT status, count(*) FROM tasks GROUP BY status"},
+	/* A seek per status into tasks_status(status, id) or tasks_uid(uid,
+	 * status, id), then its id range, reading the rows a filter needs; by
+	 * status and owner alone, the index entries are all it counts. */
+	[STMT_TASK_TOTAL] = {SQL_PLAIN, NULL, "SELECT count(*) FROM tasks WHERE" TASK_STATUSES TASK_FILTER},
+	[STMT_TASK_TOTAL_UID] = {SQL_PLAIN, NULL,
+				 "SELECT count(*) FROM tasks WHERE uid = ?5 AND" TASK_STATUSES TASK_FILTER},
+	[STMT_TASK_TOTAL_STATUS] = {SQL_PLAIN, NULL, "SELECT count(*) FROM tasks WHERE" TASK_STATUSES},
+	[STMT_TASK_TOTAL_STATUS_UID] = {SQL_PLAIN, NULL, "SELECT count(*) FROM tasks WHERE uid = ?5 AND" TASK_STATUSES},
+	/* An attempt that never started (spawn_failed) has no start. */
+	[STMT_TASK_FIRST_START] = {SQL_PLAIN, NULL,
+				   "SELECT started_at FROM attempts WHERE task_id = ?1 AND started_at > 0"
+				   " ORDER BY number, seq LIMIT 1"},
+	/* Both ranges are index ranges (the UNIQUE ids); UNION drops the row a
+	 * task and its own intent both give, the caller merges the rest. */
+	[STMT_ID_PREFIX] = {SQL_PLAIN, NULL,
+			    "SELECT correlation_id, task_id FROM intents_log"
+			    " WHERE correlation_id >= ?1 AND correlation_id < ?1 || '~' AND (?2 IS NULL OR uid = ?2)"
+			    " UNION SELECT intent_id, id FROM tasks"
+			    " WHERE id >= ?1 AND id < ?1 || '~' AND (?2 IS NULL OR uid = ?2)"
+			    " ORDER BY 1, 2 LIMIT ?3"},
 	[STMT_TASK_LIST_STATUS ... STMT_TASK_LIST_UID - 1] = {SQL_SELECT, &store_table_tasks,
 							       "WHERE status = ?1" TASK_LIST_TAIL},
-	[STMT_TASK_LIST_UID ... STMT_DAUGHTER_INSERT - 1] = {SQL_SELECT, &store_table_tasks,
-							      "WHERE uid = ?5 AND status = ?1" TASK_LIST_TAIL},
+	[STMT_TASK_LIST_UID ... STMT_TASK_LIST_STATUS_DESC - 1] = {SQL_SELECT, &store_table_tasks,
+								    "WHERE uid = ?5 AND status = ?1" TASK_LIST_TAIL},
+	[STMT_TASK_LIST_STATUS_DESC ... STMT_TASK_LIST_UID_DESC - 1] = {SQL_SELECT, &store_table_tasks,
+									 "WHERE status = ?1" TASK_LIST_TAIL_DESC},
+	[STMT_TASK_LIST_UID_DESC ... STMT_DAUGHTER_INSERT - 1] = {SQL_SELECT, &store_table_tasks,
+								   "WHERE uid = ?5 AND status = ?1"
+								   TASK_LIST_TAIL_DESC},
 	[STMT_DAUGHTER_INSERT] = {SQL_INSERT, &store_table_daughters, NULL},
 	[STMT_DAUGHTER_UPDATE] = {SQL_UPDATE, &store_table_daughters, NULL},
 	[STMT_DAUGHTER_LIST] = {SQL_SELECT, &store_table_daughters, "ORDER BY id LIMIT ?3"},

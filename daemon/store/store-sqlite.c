@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The SQLite backend of the store: the connection, transactions and queries.
+ * The SQLite backend of the store: the connection, transactions and writes.
  * What is in the database, the SQL text and the mapping of records onto rows
- * are in store-sqlite-schema.c; no other file has SQL.
+ * are in store-sqlite-schema.c; the reads (gets, lists, counts, id prefixes)
+ * in store-sqlite-query.c; no other file has SQL.
  *
  * One database file in WAL mode; every statement is prepared once at open
  * and bound by index. Schema migrations run at open, each step in its own
@@ -44,16 +45,6 @@
 #include <sqlite3.h>
 
 #include "store-sqlite-internal.h"
-
-struct Store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[_STMT_MAX];
-	bool in_txn;   /* BEGIN ran and COMMIT has not */
-	bool txn_lost; /* SQLite rolled the open transaction back by itself */
-	bool durable;  /* the open or next commit must reach the disk */
-	int wal_pages; /* from the WAL hook after each commit, or our checkpoint */
-	char error[512];
-};
 
 static _Thread_local char open_error[512];
 
@@ -125,8 +116,7 @@ const char *store_last_error(const Store *s)
 	return s ? s->error : open_error;
 }
 
-/* Run a statement that returns no rows. */
-static int step_done(Store *s, sqlite3_stmt *st, const char *what)
+int store_step_done(Store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st), r = 0;
 
@@ -136,8 +126,7 @@ static int step_done(Store *s, sqlite3_stmt *st, const char *what)
 	return r;
 }
 
-/* Fetch at most one row into *ret (owned); -ENOENT when there is none. */
-static int get_one(Store *s, sqlite3_stmt *st, const Table *t, void *ret, size_t size)
+int store_get_one(Store *s, sqlite3_stmt *st, const Table *t, void *ret, size_t size)
 {
 	AnyRecord rec = {};
 	int rc, r;
@@ -156,9 +145,7 @@ static int get_one(Store *s, sqlite3_stmt *st, const Table *t, void *ret, size_t
 	return 0;
 }
 
-/* Hand each row to cb, borrowed. A callback may write to the store but must
- * not start a walk of the same kind again (-EBUSY). */
-static int walk(Store *s, sqlite3_stmt *st, const Table *t, AnyCallback cb, void *userdata)
+int store_walk(Store *s, sqlite3_stmt *st, const Table *t, AnyCallback cb, void *userdata)
 {
 	int r;
 
@@ -185,7 +172,7 @@ static int walk(Store *s, sqlite3_stmt *st, const Table *t, AnyCallback cb, void
 	return r;
 }
 
-static sqlite3_stmt *stmt_for_walk(Store *s, unsigned idx)
+sqlite3_stmt *store_stmt_for_walk(Store *s, unsigned idx)
 {
 	sqlite3_stmt *st = s->stmt[idx];
 
@@ -196,11 +183,6 @@ static sqlite3_stmt *stmt_for_walk(Store *s, unsigned idx)
 	return st;
 }
 
-/* 0 (no limit) becomes SQLite's -1. */
-static int64_t sql_limit(unsigned limit)
-{
-	return limit ? (int64_t)limit : -1;
-}
 
 /* ---- Transactions ---- */
 
@@ -212,7 +194,7 @@ static int begin_write(Store *s)
 		return store_fail(s, -EIO, "the transaction was rolled back after an error; commit first");
 	if (s->in_txn)
 		return 0;
-	r = step_done(s, s->stmt[STMT_BEGIN], "begin");
+	r = store_step_done(s, s->stmt[STMT_BEGIN], "begin");
 	if (r < 0)
 		return r;
 	s->in_txn = true;
@@ -247,10 +229,10 @@ int store_commit(Store *s)
 	if (!s->in_txn)
 		return 0;
 
-	r = step_done(s, s->stmt[STMT_COMMIT], "commit");
+	r = store_step_done(s, s->stmt[STMT_COMMIT], "commit");
 	if (r < 0) {
 		if (!sqlite3_get_autocommit(s->db))
-			(void)step_done(s, s->stmt[STMT_ROLLBACK], "rollback");
+			(void)store_step_done(s, s->stmt[STMT_ROLLBACK], "rollback");
 		s->in_txn = s->txn_lost = s->durable = false;
 		return -EIO;
 	}
@@ -526,7 +508,7 @@ static int insert_row(Store *s, unsigned idx, const Table *t, const void *rec)
 	r = store_bind_row(s, st, t, rec, 0);
 	if (r < 0)
 		return r;
-	return step_done(s, st, t->name);
+	return store_step_done(s, st, t->name);
 }
 
 static int update_row(Store *s, unsigned idx, const Table *t, const void *rec)
@@ -540,7 +522,7 @@ static int update_row(Store *s, unsigned idx, const Table *t, const void *rec)
 	r = store_bind_row(s, st, t, rec, COL_MUTABLE | COL_KEY);
 	if (r < 0)
 		return r;
-	r = step_done(s, st, t->name);
+	r = store_step_done(s, st, t->name);
 	if (r < 0)
 		return r;
 	if (sqlite3_changes(s->db) == 0)
@@ -587,236 +569,4 @@ int store_attempt_insert(Store *s, const Attempt *a)
 int store_attempt_update(Store *s, const Attempt *a)
 {
 	return update_row(s, STMT_ATTEMPT_UPDATE, &store_table_attempts, a);
-}
-
-/* ---- Reads ---- */
-
-int store_intent_get(Store *s, const char *correlation_id, IntentRecord *ret)
-{
-	sqlite3_stmt *st = s->stmt[STMT_INTENT_GET];
-	int rc;
-
-	rc = sqlite3_bind_text(st, 1, correlation_id, -1, SQLITE_STATIC);
-	if (rc != SQLITE_OK)
-		return store_fail_sqlite(s, rc, "bind");
-	return get_one(s, st, &store_table_intents, ret, sizeof *ret);
-}
-
-int store_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret)
-{
-	sqlite3_stmt *st = s->stmt[STMT_INTENT_IDEMPOTENT];
-	int rc;
-
-	if (!key)
-		return -ENOENT;
-	rc = sqlite3_bind_int64(st, 1, uid);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	if (rc != SQLITE_OK)
-		return store_fail_sqlite(s, rc, "bind");
-	return get_one(s, st, &store_table_intents, ret, sizeof *ret);
-}
-
-int store_intent_list(Store *s, const char *after, unsigned limit, uid_t uid, store_intent_cb cb, void *userdata)
-{
-	sqlite3_stmt *st = stmt_for_walk(s, STMT_INTENT_LIST);
-	int rc;
-
-	if (!st)
-		return -EBUSY;
-	rc = sqlite3_bind_text(st, 1, after ?: "", -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = uid == (uid_t)-1 ? sqlite3_bind_null(st, 2) : sqlite3_bind_int64(st, 2, uid);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, sql_limit(limit));
-	if (rc != SQLITE_OK)
-		return store_fail_sqlite(s, rc, "bind");
-	return walk(s, st, &store_table_intents, (AnyCallback){.intent = cb}, userdata);
-}
-
-int store_task_get(Store *s, const char *id, Task *ret)
-{
-	sqlite3_stmt *st = s->stmt[STMT_TASK_GET];
-	int rc;
-
-	rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (rc != SQLITE_OK)
-		return store_fail_sqlite(s, rc, "bind");
-	return get_one(s, st, &store_table_tasks, ret, sizeof *ret);
-}
-
-static int task_list_bind(Store *s, sqlite3_stmt *st, const TaskFilter *f, TaskStatus status)
-{
-	int rc = SQLITE_OK;
-
-	if (status >= 0)
-		rc = sqlite3_bind_text(st, 1, task_status_to_string(status), -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, f->after ?: "", -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = store_bind_text(st, 3, f->source);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 4, sql_limit(f->limit));
-	if (rc == SQLITE_OK && f->uid != (uid_t)-1)
-		rc = sqlite3_bind_int64(st, 5, f->uid);
-	return rc == SQLITE_OK ? 0 : store_fail_sqlite(s, rc, "bind");
-}
-
-/*
- * A status filter (and every uid filter) walks one index range per status,
- * each already in id order, and merges them: a mask of several statuses
- * never sorts the table, and the walk stops after limit rows.
- */
-int store_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userdata)
-{
-	const unsigned all = (1u << _TASK_STATUS_MAX) - 1;
-	unsigned mask = f->status_mask ? f->status_mask & all : all;
-	sqlite3_stmt *cur[_TASK_STATUS_MAX];
-	size_t n = 0, emitted = 0;
-	int r = 0;
-
-	if (mask == all && f->uid == (uid_t)-1) {
-		sqlite3_stmt *st = stmt_for_walk(s, STMT_TASK_LIST);
-
-		if (!st)
-			return -EBUSY;
-		r = task_list_bind(s, st, f, _TASK_STATUS_INVALID);
-		if (r < 0)
-			return r;
-		return walk(s, st, &store_table_tasks, (AnyCallback){.task = cb}, userdata);
-	}
-
-	for (TaskStatus i = 0; i < _TASK_STATUS_MAX; i++) {
-		sqlite3_stmt *st;
-		int rc;
-
-		if (!(mask & (1u << i)))
-			continue;
-		st = stmt_for_walk(s, (f->uid == (uid_t)-1 ? STMT_TASK_LIST_STATUS : STMT_TASK_LIST_UID) + i);
-		if (!st) {
-			r = -EBUSY;
-			goto finish;
-		}
-		r = task_list_bind(s, st, f, i);
-		if (r < 0)
-			goto finish;
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			cur[n++] = st;
-		else {
-			sqlite3_reset(st);
-			if (rc != SQLITE_DONE) {
-				r = store_fail_sqlite(s, rc, "tasks");
-				goto finish;
-			}
-		}
-	}
-
-	while (n > 0) {
-		size_t m = 0;
-		Task t = {};
-		int rc;
-
-		for (size_t i = 1; i < n; i++)
-			if (strcmp_ptr((const char *)sqlite3_column_text(cur[i], 0),
-				       (const char *)sqlite3_column_text(cur[m], 0)) < 0)
-				m = i;
-		r = store_read_row(s, cur[m], &store_table_tasks, &t, false);
-		if (r < 0)
-			break;
-		r = cb(&t, userdata);
-		if (r != 0 || (f->limit && ++emitted >= f->limit))
-			break;
-		rc = sqlite3_step(cur[m]);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(cur[m]);
-			cur[m] = cur[--n];
-			if (rc != SQLITE_DONE) {
-				r = store_fail_sqlite(s, rc, "tasks");
-				break;
-			}
-		}
-	}
-finish:
-	for (size_t i = 0; i < n; i++)
-		sqlite3_reset(cur[i]);
-	return r;
-}
-
-int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX])
-{
-	sqlite3_stmt *st = s->stmt[STMT_TASK_COUNT];
-	uint64_t c[_TASK_STATUS_MAX] = {};
-	int rc, r = 0;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		TaskStatus ts = task_status_from_string(name);
-
-		if (ts < 0) {
-			r = store_fail(s, -EBADMSG, "tasks.status: unknown task status '%s'", name ?: "(null)");
-			break;
-		}
-		c[ts] = (uint64_t)sqlite3_column_int64(st, 1);
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail_sqlite(s, rc, "count tasks");
-	sqlite3_reset(st);
-	if (r < 0)
-		return r;
-	memcpy(counts, c, sizeof c);
-	return 0;
-}
-
-int store_daughter_list(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
-			store_daughter_cb cb, void *userdata)
-{
-	sqlite3_stmt *st = stmt_for_walk(s, task_id		? STMT_DAUGHTER_LIST_TASK
-					    : owner != (uid_t)-1 ? STMT_DAUGHTER_LIST_OWNER
-					    : status		? STMT_DAUGHTER_LIST_STATUS
-								: STMT_DAUGHTER_LIST);
-	int rc;
-
-	if (!st)
-		return -EBUSY;
-	rc = store_bind_text(st, 1, task_id);
-	if (rc == SQLITE_OK)
-		rc = store_bind_text(st, 2, status);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, sql_limit(limit));
-	if (rc == SQLITE_OK && owner != (uid_t)-1 && !task_id)
-		rc = sqlite3_bind_int64(st, 4, owner);
-	if (rc != SQLITE_OK)
-		return store_fail_sqlite(s, rc, "bind");
-	return walk(s, st, &store_table_daughters, (AnyCallback){.daughter = cb}, userdata);
-}
-
-static int attempt_walk(Store *s, unsigned idx, const char *key, store_attempt_cb cb, void *userdata)
-{
-	sqlite3_stmt *st = stmt_for_walk(s, idx);
-	int rc;
-
-	if (!st)
-		return -EBUSY;
-	if (key) {
-		rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		if (rc != SQLITE_OK)
-			return store_fail_sqlite(s, rc, "bind");
-	}
-	return walk(s, st, &store_table_attempts, (AnyCallback){.attempt = cb}, userdata);
-}
-
-int store_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata)
-{
-	return attempt_walk(s, STMT_ATTEMPT_LIST, daughter_id, cb, userdata);
-}
-
-int store_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, void *userdata)
-{
-	return attempt_walk(s, STMT_ATTEMPT_LIST_TASK, task_id, cb, userdata);
-}
-
-int store_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata)
-{
-	return attempt_walk(s, STMT_ATTEMPT_LIST_RUNNING, NULL, cb, userdata);
 }

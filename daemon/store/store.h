@@ -152,9 +152,32 @@ int store_intent_get(Store *s, const char *correlation_id, IntentRecord *ret);
 /* -ENOENT when uid never used this key. */
 int store_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret);
 typedef int (*store_intent_cb)(const IntentRecord *r, void *userdata);
-/* Oldest first, correlation_id > after (NULL: from the start); a callback
- * returning non-zero stops the walk and is returned. uid == (uid_t)-1: all. */
-int store_intent_list(Store *s, const char *after, unsigned limit, uid_t uid, store_intent_cb cb, void *userdata);
+typedef struct IntentFilter {
+	uid_t uid;         /* (uid_t)-1 = anyone's */
+	const char *after; /* correlation id; NULL = from the start */
+	bool desc;         /* newest first: `after` then continues with older ones */
+	unsigned limit;    /* 0 = no limit */
+} IntentFilter;
+/* Oldest first (or newest, f->desc); a callback returning non-zero stops
+ * the walk and is returned. */
+int store_intent_list(Store *s, const IntentFilter *f, store_intent_cb cb, void *userdata);
+/* All rows of intents_log. */
+int store_intent_count(Store *s, uint64_t *ret);
+
+/* An intent an id prefix names: its correlation id, and its task's id ("" when
+ * it has none). */
+typedef struct IdMatch {
+	char correlation_id[ID_STRING_MAX];
+	char task_id[ID_STRING_MAX];
+} IdMatch;
+/*
+ * The intents whose correlation id or whose task's id starts with prefix
+ * (ids are lowercase: so must prefix be), of uid ((uid_t)-1: anyone's), each
+ * once, by correlation id: a prefix both of a task's id and of its intent's
+ * names one intent. The first max go to ret; *ret_n is how many there are,
+ * counted up to max + 1 (more than max: ambiguous however many).
+ */
+int store_id_prefix_find(Store *s, const char *prefix, uid_t uid, IdMatch *ret, size_t max, size_t *ret_n);
 
 /* tasks: t->seq is assigned on insert. */
 int store_task_insert(Store *s, Task *t);
@@ -162,17 +185,32 @@ int store_task_get(Store *s, const char *id, Task *ret); /* -ENOENT */
 /* Writes status, updated_at, current_retry, mutation_level, next_attempt_at, result_json. */
 int store_task_update(Store *s, const Task *t);
 
+/*
+ * Which tasks a list or a count takes. A task's id is made after its
+ * created_at is read, from the same clock, and ids only grow (util.h): so an
+ * id is never older than its task's created_at, and `since` also bounds the
+ * ids, which keeps a walk or a count over a recent window to that window.
+ */
 typedef struct TaskFilter {
-	unsigned status_mask; /* bit (1u << TaskStatus); 0 = any */
-	const char *source;   /* NULL = any */
-	uid_t uid;            /* (uid_t)-1 = any */
-	const char *after;    /* id; NULL = from the start */
-	unsigned limit;
+	unsigned status_mask;  /* bit (1u << TaskStatus); 0 = any */
+	const char *source;    /* NULL = any */
+	const char *task_type; /* NULL = any */
+	uid_t uid;             /* (uid_t)-1 = any */
+	uint64_t since, until; /* created_at >= since, < until (realtime usec); 0 = no bound */
+	const char *after;     /* id; NULL = from the start */
+	bool desc;             /* newest first: `after` then continues with older ids */
+	unsigned limit;        /* 0 = no limit */
 } TaskFilter;
 typedef int (*store_task_cb)(const Task *t, void *userdata);
-/* In id order (which is submission order). */
+/* In id order (which is submission order), or its reverse (f->desc). */
 int store_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userdata);
+/* How many tasks store_task_list() would give without after and limit, from
+ * an index range per status (a count, not a walk of the rows, unless source
+ * or task_type asks to look at them). */
+int store_task_count(Store *s, const TaskFilter *f, uint64_t *ret);
 int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX]);
+/* When the task's first attempt started (realtime usec), 0 when none has. */
+int store_task_first_start(Store *s, const char *task_id, uint64_t *ret);
 
 /* daughters and attempts */
 int store_daughter_insert(Store *s, const Daughter *d);

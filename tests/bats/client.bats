@@ -143,10 +143,12 @@ norm() {
 	[[ $output == *"version: "* && $output == *"pid: $DAEMON_PID"* && $output == *"policy_mode: solo_madre"* ]]
 	[[ $output == *"queue_depth: 0"* && $output == *"cancelled: 1"* && $output == *"cgroup: $(expected_cgroup_mode)"* ]]
 
+	# Newest first: the queued intent, then hello.
 	run -0 ctl audit
 	[[ ${lines[0]} =~ ^TIME\ +CORRELATION_ID\ +UID\ +SOURCE\ +TYPE\ +STATUS\ +ERROR$ ]]
 	equals "${#lines[@]}" 3
-	[[ ${lines[2]} =~ $cid\ +0\ +operator\ +noop\ +QUEUED ]]
+	[[ ${lines[1]} =~ $cid\ +0\ +operator\ +noop\ +QUEUED ]]
+	[[ ${lines[2]} =~ \ +0\ +operator\ +hello\ +DONE ]]
 
 	run -0 ctl daughters
 	equals "$output" "no daughters"
@@ -162,10 +164,14 @@ norm() {
 	tid=$(jq -r .response.task_id <<<"$output")
 	task=$(result task.get "{\"task_id\":\"$tid\"}")
 	check "$task" '.task | .task_type == "echo" and .priority == 3 and .source == "madre" and .max_retries == 2 and .description == "t"'
-	# The idempotency key went along: the same envelope again.
+	# The idempotency key went along: the same intent again gets the same
+	# envelope; another intent with the key is a conflict.
 	first=$(norm <<<"$output")
-	run -0 ctl --json submit whatever --spawner --task echo --idempotency-key key-1
+	run -0 ctl --json submit whatever --spawner --task echo --text "t" --payload '{"k":[1,2]}' \
+		--priority P3 --source madre --retries 2 --ttl 5 --idempotency-key key-1
 	equals "$(norm <<<"$output")" "$first"
+	run -1 --separate-stderr ctl --json submit whatever --spawner --task echo --idempotency-key key-1
+	[[ $stderr == *"(vx11.Conflict)"* ]]
 }
 
 @test "exit 1: submit status ERROR, and every daemon error (message and name on stderr)" {
@@ -207,11 +213,13 @@ norm() {
 	cid=$(jq -r .correlation_id <<<"$env")
 	submit '{"intent_type":"hello"}' >/dev/null
 
-	equals "$(ctl --json tasks | norm)" "$(result task.list | norm)"
-	equals "$(ctl --json tasks --status pending --limit 5 | norm)" "$(result task.list '{"status":"pending","limit":5}' | norm)"
+	# tasks and audit ask for the newest first, and the total.
+	equals "$(ctl --json tasks | norm)" "$(result task.list '{"order":"desc","total":true}' | norm)"
+	equals "$(ctl --json tasks --status pending --limit 5 | norm)" \
+		"$(result task.list '{"status":"pending","limit":5,"order":"desc","total":true}' | norm)"
 	equals "$(ctl --json task "$tid" | norm)" "$(result task.get "{\"task_id\":\"$tid\"}" | norm)"
 	equals "$(ctl --json result "$cid" | norm)" "$(result result.get "{\"correlation_id\":\"$cid\"}" | norm)"
-	equals "$(ctl --json audit | norm)" "$(result audit.list | norm)"
+	equals "$(ctl --json audit | norm)" "$(result audit.list '{"order":"desc","total":true}' | norm)"
 	equals "$(ctl --json daughters | norm)" "$(result daughter.list | norm)"
 	# The counters that move by themselves aside, status too.
 	volatile='del(.uptime_seconds, .connections)'

@@ -7,6 +7,7 @@
  * temporary directory. Part 1 is test-store.c, part 3 test-store-txn.c; what
  * they share is store-core-test.h.
  */
+#include <inttypes.h>
 #include <stdint.h>
 
 #include "store-core-test.h"
@@ -139,26 +140,189 @@ static void test_intent_list_paging(void)
 		make_intent(&r[i], i % 3 == 0 ? 7 : 8, NULL);
 		CHECK_INTEQ(store_intent_insert(s, &r[i]), 0);
 	}
-	CHECK_INTEQ(store_intent_list(s, NULL, 0, (uid_t)-1, collect_intent_id, &ids), 0);
+	CHECK_INTEQ(store_intent_list(s, &(IntentFilter){.uid = (uid_t)-1}, collect_intent_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 10);
 	for (size_t i = 0; i < 10 && i < ids.n; i++)
 		CHECK_STREQ(ids.ids[i], r[i].correlation_id);
 
 	ids.n = 0;
-	CHECK_INTEQ(store_intent_list(s, r[3].correlation_id, 4, (uid_t)-1, collect_intent_id, &ids), 0);
+	CHECK_INTEQ(store_intent_list(s, &(IntentFilter){.uid = (uid_t)-1, .after = r[3].correlation_id, .limit = 4},
+				     collect_intent_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 4);
 	for (size_t i = 0; i < 4 && i < ids.n; i++)
 		CHECK_STREQ(ids.ids[i], r[4 + i].correlation_id);
 
 	ids.n = 0;
-	CHECK_INTEQ(store_intent_list(s, NULL, 0, 7, collect_intent_id, &ids), 0);
+	CHECK_INTEQ(store_intent_list(s, &(IntentFilter){.uid = 7}, collect_intent_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 4); /* 0, 3, 6, 9 */
 	CHECK_STREQ(ids.ids[0], r[0].correlation_id);
 	CHECK_STREQ(ids.ids[3], r[9].correlation_id);
 
 	ids.n = 0;
-	CHECK_INTEQ(store_intent_list(s, r[9].correlation_id, 0, (uid_t)-1, collect_intent_id, &ids), 0);
+	CHECK_INTEQ(store_intent_list(s, &(IntentFilter){.uid = (uid_t)-1, .after = r[9].correlation_id}, collect_intent_id, &ids), 0);
 	CHECK_INTEQ(ids.n, 0);
+	store_free(s);
+}
+
+static void test_intent_list_newest_first_and_count(void)
+{
+	char path[256];
+	Store *s = open_new(path, sizeof path);
+	IntentRecord r[10];
+	Ids ids = {};
+	uint64_t n = 99;
+
+	if (!s)
+		return;
+	CHECK_INTEQ(store_intent_count(s, &n), 0);
+	CHECK_INTEQ(n, 0);
+	for (int i = 0; i < 10; i++) {
+		make_intent(&r[i], i % 3 == 0 ? 7 : 8, NULL);
+		CHECK_INTEQ(store_intent_insert(s, &r[i]), 0);
+	}
+	CHECK_INTEQ(store_intent_count(s, &n), 0);
+	CHECK_INTEQ(n, 10);
+
+	CHECK_INTEQ(store_intent_list(s, &(IntentFilter){.uid = (uid_t)-1, .desc = true}, collect_intent_id, &ids), 0);
+	CHECK_INTEQ(ids.n, 10);
+	for (size_t i = 0; i < 10 && i < ids.n; i++)
+		CHECK_STREQ(ids.ids[i], r[9 - i].correlation_id);
+
+	/* The page after entry 6, newest first: 5, 4, 3. */
+	ids.n = 0;
+	CHECK_INTEQ(store_intent_list(s, &(IntentFilter){.uid = (uid_t)-1, .desc = true, .after = r[6].correlation_id, .limit = 3},
+				      collect_intent_id, &ids),
+		    0);
+	CHECK_INTEQ(ids.n, 3);
+	for (size_t i = 0; i < 3 && i < ids.n; i++)
+		CHECK_STREQ(ids.ids[i], r[5 - i].correlation_id);
+
+	ids.n = 0;
+	CHECK_INTEQ(store_intent_list(s, &(IntentFilter){.uid = 7, .desc = true, .limit = 2}, collect_intent_id, &ids), 0);
+	CHECK_INTEQ(ids.n, 2);
+	CHECK_STREQ(ids.ids[0], r[9].correlation_id);
+	CHECK_STREQ(ids.ids[1], r[6].correlation_id);
+
+	ids.n = 0;
+	CHECK_INTEQ(store_intent_list(s, &(IntentFilter){.uid = (uid_t)-1, .desc = true, .after = r[0].correlation_id},
+				      collect_intent_id, &ids),
+		    0);
+	CHECK_INTEQ(ids.n, 0);
+	store_free(s);
+}
+
+/* ---- ids by prefix ---- */
+
+/* An intent with the ids given (and a task, when task_id is not NULL, whose
+ * audit row names it only when linked). */
+static void put_intent(Store *s, const char *cid, const char *task_id, bool linked, uid_t uid)
+{
+	IntentRecord r;
+	Task t;
+
+	make_intent(&r, uid, NULL);
+	snprintf(r.correlation_id, sizeof r.correlation_id, "%s", cid);
+	r.task_id = (char *)(task_id && linked ? task_id : NULL);
+	CHECK_INTEQ(store_intent_insert(s, &r), 0);
+	if (!task_id)
+		return;
+	make_task(&t, TASK_PENDING, uid, "operator");
+	snprintf(t.id, sizeof t.id, "%s", task_id);
+	snprintf(t.intent_id, sizeof t.intent_id, "%s", cid);
+	CHECK_INTEQ(store_task_insert(s, &t), 0);
+}
+
+static void test_id_prefix_find(void)
+{
+	char path[256];
+	Store *s = open_new(path, sizeof path);
+	const char *a = "01900000-aaaa-7000-8000-00000000000a", *ta = "01900000-aaab-7000-8000-00000000000b",
+		   *b = "01900000-bbbb-7000-8000-00000000000b", *c = "01900000-aaac-7000-8000-00000000000c",
+		   *tc = "01900000-cccc-7000-8000-00000000000c", *d = "01900000-dddd-7000-8000-00000000000d",
+		   *td = "01900000-ddde-7000-8000-00000000000d";
+	IdMatch m[4];
+	size_t n;
+
+	if (!s)
+		return;
+	put_intent(s, a, ta, true, 7);
+	put_intent(s, b, NULL, false, 8);
+	put_intent(s, c, tc, true, 7);
+	put_intent(s, d, td, false, 9);
+
+	/* A task's id names its intent. */
+	CHECK_INTEQ(store_id_prefix_find(s, "01900000-aaab", (uid_t)-1, m, 4, &n), 0);
+	CHECK_INTEQ(n, 1);
+	CHECK_STREQ(m[0].correlation_id, a);
+	CHECK_STREQ(m[0].task_id, ta);
+	/* A correlation id too, with its task's id. */
+	CHECK_INTEQ(store_id_prefix_find(s, a, (uid_t)-1, m, 4, &n), 0);
+	CHECK_INTEQ(n, 1);
+	CHECK_STREQ(m[0].task_id, ta);
+	/* One intent by its own id and its task's: once. Two: both, in order. */
+	CHECK_INTEQ(store_id_prefix_find(s, "01900000-aaa", (uid_t)-1, m, 4, &n), 0);
+	CHECK_INTEQ(n, 2);
+	CHECK_STREQ(m[0].correlation_id, a);
+	CHECK_STREQ(m[0].task_id, ta);
+	CHECK_STREQ(m[1].correlation_id, c);
+	CHECK_STREQ(m[1].task_id, tc);
+	/* No task: an empty task id. */
+	CHECK_INTEQ(store_id_prefix_find(s, "01900000-b", (uid_t)-1, m, 4, &n), 0);
+	CHECK_INTEQ(n, 1);
+	CHECK_STREQ(m[0].correlation_id, b);
+	CHECK_STREQ(m[0].task_id, "");
+	/* An audit row that does not name its task, and the task: one intent. */
+	CHECK_INTEQ(store_id_prefix_find(s, "01900000-ddd", (uid_t)-1, m, 4, &n), 0);
+	CHECK_INTEQ(n, 1);
+	CHECK_STREQ(m[0].correlation_id, d);
+	CHECK_STREQ(m[0].task_id, td);
+	/* Someone else's are not there. */
+	CHECK_INTEQ(store_id_prefix_find(s, "01900000", 8, m, 4, &n), 0);
+	CHECK_INTEQ(n, 1);
+	CHECK_STREQ(m[0].correlation_id, b);
+	CHECK_INTEQ(store_id_prefix_find(s, ta, 8, m, 4, &n), 0);
+	CHECK_INTEQ(n, 0);
+	/* More than max: max given, max + 1 counted. */
+	CHECK_INTEQ(store_id_prefix_find(s, "0190", (uid_t)-1, m, 2, &n), 0);
+	CHECK_INTEQ(n, 3);
+	CHECK_STREQ(m[0].correlation_id, a);
+	CHECK_STREQ(m[1].correlation_id, c);
+	CHECK_INTEQ(store_id_prefix_find(s, "0190", (uid_t)-1, m, 4, &n), 0);
+	CHECK_INTEQ(n, 4);
+	CHECK_INTEQ(store_id_prefix_find(s, "01900001", (uid_t)-1, m, 4, &n), 0);
+	CHECK_INTEQ(n, 0);
+	CHECK_INTEQ(store_id_prefix_find(s, "ffff", (uid_t)-1, m, 4, &n), 0);
+	CHECK_INTEQ(n, 0);
+	store_free(s);
+}
+
+static void test_task_first_start(void)
+{
+	char path[256];
+	Store *s = open_new(path, sizeof path);
+	Daughter d;
+	Attempt at[3];
+	Task t;
+	uint64_t start = 1;
+
+	if (!s)
+		return;
+	make_task(&t, TASK_RUNNING, 1, "operator");
+	CHECK_INTEQ(store_task_insert(s, &t), 0);
+	CHECK_INTEQ(store_task_first_start(s, t.id, &start), 0);
+	CHECK_INTEQ(start, 0);
+	make_daughter(&d, t.id, "exited");
+	CHECK_INTEQ(store_daughter_insert(s, &d), 0);
+	/* Attempt 1 never started (spawn_failed); 2 did, then 3. */
+	for (int i = 0; i < 3; i++) {
+		make_attempt(&at[i], &d, 3 - i);
+		at[i].started_at = i == 2 ? 0 : 1000 - 100 * (uint64_t)i;
+		CHECK_INTEQ(store_attempt_insert(s, &at[i]), 0);
+	}
+	CHECK_INTEQ(store_task_first_start(s, t.id, &start), 0);
+	CHECK_INTEQ(start, 900);
+	CHECK_INTEQ(store_task_first_start(s, "no-such-task", &start), 0);
+	CHECK_INTEQ(start, 0);
 	store_free(s);
 }
 
@@ -168,26 +332,41 @@ static void test_intent_list_paging(void)
 static Task list_tasks[N_LIST_TASKS];
 static const char *const list_sources[] = {"shub", "operator", "madre", "hijas"};
 
+/* Whether t passes f's filters, after and limit aside. */
+static bool matches(const TaskFilter *f, const Task *t)
+{
+	return (!f->status_mask || (f->status_mask & (1u << t->status))) &&
+	       (!f->source || strcmp(f->source, t->source) == 0) &&
+	       (!f->task_type || strcmp(f->task_type, t->task_type) == 0) &&
+	       (f->uid == (uid_t)-1 || f->uid == t->uid) && t->created_at >= f->since &&
+	       (!f->until || t->created_at < f->until);
+}
+
 /* What the store must return, computed the slow way. */
 static size_t expected_ids(const TaskFilter *f, Ids *ret)
 {
 	ret->n = 0;
-	for (size_t i = 0; i < N_LIST_TASKS; i++) {
-		const Task *t = &list_tasks[i];
+	for (size_t k = 0; k < N_LIST_TASKS; k++) {
+		const Task *t = &list_tasks[f->desc ? N_LIST_TASKS - 1 - k : k];
 
-		if (f->status_mask && !(f->status_mask & (1u << t->status)))
+		if (!matches(f, t))
 			continue;
-		if (f->source && strcmp(f->source, t->source) != 0)
-			continue;
-		if (f->uid != (uid_t)-1 && f->uid != t->uid)
-			continue;
-		if (f->after && strcmp(t->id, f->after) <= 0)
+		if (f->after && (f->desc ? strcmp(t->id, f->after) >= 0 : strcmp(t->id, f->after) <= 0))
 			continue;
 		if (f->limit && ret->n >= f->limit)
 			break;
 		collect_task_id(t, ret);
 	}
 	return ret->n;
+}
+
+static uint64_t expected_count(const TaskFilter *f)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < N_LIST_TASKS; i++)
+		n += matches(f, &list_tasks[i]);
+	return n;
 }
 
 static bool same_ids(const Ids *a, const Ids *b)
@@ -198,6 +377,32 @@ static bool same_ids(const Ids *a, const Ids *b)
 		if (strcmp(a->ids[i], b->ids[i]) != 0)
 			return false;
 	return true;
+}
+
+/* A page after page walk with f (its limit the page size) gives every task
+ * f matches once, in f's order. */
+static void check_paging(Store *s, TaskFilter f)
+{
+	char after[ID_STRING_MAX] = "";
+	size_t seen = 0;
+
+	for (;;) {
+		Ids page = {};
+
+		f.after = after[0] ? after : NULL;
+		CHECK_INTEQ(store_task_list(s, &f, collect_task_id, &page), 0);
+		if (page.n == 0)
+			break;
+		for (size_t i = 0; i < page.n; i++) {
+			if (after[0])
+				CHECK(f.desc ? strcmp(page.ids[i], after) < 0 : strcmp(page.ids[i], after) > 0);
+			memcpy(after, page.ids[i], ID_STRING_MAX);
+		}
+		seen += page.n;
+		if (seen > N_LIST_TASKS)
+			break;
+	}
+	CHECK_INTEQ(seen, expected_count(&f));
 }
 
 static void test_task_list_filters_and_paging(void)
@@ -213,10 +418,14 @@ static void test_task_list_filters_and_paging(void)
 	};
 	static const uid_t uids[] = {(uid_t)-1, 1000, 1001, 1002, 4242};
 	static const char *const sources[] = {NULL, "shub", "hijas", "nobody"};
+	static const char *const types[] = {NULL, "sleep"};
 	static const unsigned limits[] = {0, 1, 7, 1000};
 	char path[256];
 	Store *s = open_new(path, sizeof path);
-	unsigned seed = 12345, combos = 0, mismatches = 0;
+	unsigned seed = 12345, combos = 0, mismatches = 0, counted = 0, miscounts = 0;
+	/* Ten seconds ago, a millisecond apart: the ids, made now, are newer
+	 * than their created_at, as in the daemon. */
+	uint64_t base = now_realtime_usec() - 10 * USEC_PER_SEC;
 
 	if (!s)
 		return;
@@ -224,65 +433,91 @@ static void test_task_list_filters_and_paging(void)
 		seed = seed * 1103515245 + 12345;
 		make_task(&list_tasks[i], (TaskStatus)((seed >> 8) % 7), 1000 + (seed >> 12) % 3,
 			  list_sources[(seed >> 16) % 4]);
+		list_tasks[i].task_type = (char *)((seed >> 20) % 3 == 0 ? "sleep" : "echo");
+		list_tasks[i].created_at = base + i * USEC_PER_MSEC;
 		CHECK_INTEQ(store_task_insert(s, &list_tasks[i]), 0);
 	}
 	CHECK_INTEQ(store_commit(s), 0);
 
+	/* Created times: none; from task 100 on; from 100 to before 200; up to
+	 * before 37; from a time between two tasks' to a time in the future. */
+	const struct {
+		uint64_t since, until;
+	} windows[] = {
+		{ 0, 0 },
+		{ list_tasks[100].created_at, 0 },
+		{ list_tasks[100].created_at, list_tasks[200].created_at },
+		{ 0, list_tasks[37].created_at },
+		{ list_tasks[250].created_at - 1, now_realtime_usec() + USEC_PER_SEC },
+	};
+
 	for (size_t m = 0; m < ELEMENTSOF(masks); m++)
 		for (size_t u = 0; u < ELEMENTSOF(uids); u++)
 			for (size_t so = 0; so < ELEMENTSOF(sources); so++)
-				for (size_t l = 0; l < ELEMENTSOF(limits); l++)
-					for (int a = 0; a < 3; a++) {
-						TaskFilter f = {
-							.status_mask = masks[m],
-							.uid = uids[u],
-							.source = sources[so],
-							.limit = limits[l],
-							.after = a == 0   ? NULL
-								 : a == 1 ? list_tasks[N_LIST_TASKS / 2].id
-									  : list_tasks[N_LIST_TASKS - 1].id,
-						};
-						Ids want, got = {};
+				for (size_t ty = 0; ty < ELEMENTSOF(types); ty++)
+					for (size_t w = 0; w < ELEMENTSOF(windows); w++)
+						for (size_t l = 0; l < ELEMENTSOF(limits); l++)
+							for (int a = 0; a < 8; a++) {
+								TaskFilter f = {
+									.status_mask = masks[m],
+									.uid = uids[u],
+									.source = sources[so],
+									.task_type = types[ty],
+									.since = windows[w].since,
+									.until = windows[w].until,
+									.limit = limits[l],
+									.desc = a >= 4,
+									.after = a % 4 == 0   ? NULL
+										 : a % 4 == 1 ? list_tasks[N_LIST_TASKS / 2].id
+										 : a % 4 == 2 ? list_tasks[N_LIST_TASKS - 1].id
+											      : list_tasks[0].id,
+								};
+								Ids want, got = {};
+								uint64_t n = UINT64_MAX;
 
-						if (!f.limit && expected_ids(&f, &want) > 64)
-							f.limit = 64; /* what Ids holds */
-						expected_ids(&f, &want);
-						CHECK_INTEQ(store_task_list(s, &f, collect_task_id, &got), 0);
-						combos++;
-						if (!same_ids(&want, &got)) {
-							mismatches++;
-							printf("# mask %#x uid %u source %s limit %u after %d: "
-							       "%zu ids, expected %zu\n",
-							       f.status_mask, (unsigned)f.uid, f.source ?: "-",
-							       f.limit, a, got.n, want.n);
-						}
-					}
+								if (!f.limit && expected_ids(&f, &want) > 64)
+									f.limit = 64; /* what Ids holds */
+								expected_ids(&f, &want);
+								CHECK_INTEQ(store_task_list(s, &f, collect_task_id, &got), 0);
+								combos++;
+								if (!same_ids(&want, &got)) {
+									mismatches++;
+									printf("# mask %#x uid %u source %s type %s window %zu "
+									       "limit %u after %d: %zu ids, expected %zu\n",
+									       f.status_mask, (unsigned)f.uid, f.source ?: "-",
+									       f.task_type ?: "-", w, f.limit, a, got.n, want.n);
+								}
+								/* The count ignores after, limit and order. */
+								if (a == 0 && l == 0) {
+									counted++;
+									CHECK_INTEQ(store_task_count(s, &f, &n), 0);
+									if (n != expected_count(&f)) {
+										miscounts++;
+										printf("# count: mask %#x uid %u source %s type %s "
+										       "window %zu: %" PRIu64 ", expected %" PRIu64 "\n",
+										       f.status_mask, (unsigned)f.uid, f.source ?: "-",
+										       f.task_type ?: "-", w, n, expected_count(&f));
+									}
+								}
+							}
 	CHECK_INTEQ(mismatches, 0);
-	CHECK(combos > 1000);
+	CHECK_INTEQ(miscounts, 0);
+	CHECK(combos > 10000);
+	CHECK(counted > 1000);
 
-	/* Paging through everything pending or retrying, 7 at a time, gives
-	 * every one once, in id order. */
+	/* Paging through a status set, 7 at a time, either way, with and without
+	 * a window, gives every one once, in order. */
 	TaskFilter f = {.status_mask = (1u << TASK_PENDING) | (1u << TASK_RETRYING), .uid = (uid_t)-1, .limit = 7};
-	size_t seen = 0, expected = 0;
-	char after[ID_STRING_MAX] = "";
-	for (size_t i = 0; i < N_LIST_TASKS; i++)
-		expected += list_tasks[i].status == TASK_PENDING || list_tasks[i].status == TASK_RETRYING;
-	for (;;) {
-		Ids page = {};
-
-		f.after = after[0] ? after : NULL;
-		CHECK_INTEQ(store_task_list(s, &f, collect_task_id, &page), 0);
-		if (page.n == 0)
-			break;
-		for (size_t i = 0; i < page.n; i++) {
-			CHECK(strcmp(page.ids[i], after) > 0);
-			memcpy(after, page.ids[i], ID_STRING_MAX);
-		}
-		seen += page.n;
-		if (seen > N_LIST_TASKS)
-			break;
-	}
-	CHECK_INTEQ(seen, expected);
+	check_paging(s, f);
+	f.desc = true;
+	check_paging(s, f);
+	f.since = windows[2].since;
+	f.until = windows[2].until;
+	check_paging(s, f);
+	f = (TaskFilter){.uid = 1001, .desc = true, .limit = 5, .task_type = "echo"};
+	check_paging(s, f);
+	f = (TaskFilter){.uid = (uid_t)-1, .desc = true, .limit = 11};
+	check_paging(s, f);
 	store_free(s);
 }
 
@@ -399,6 +634,9 @@ int main(void)
 
 	TEST(test_daughter_and_attempt_updates_and_lists);
 	TEST(test_intent_list_paging);
+	TEST(test_intent_list_newest_first_and_count);
+	TEST(test_id_prefix_find);
+	TEST(test_task_first_start);
 	TEST(test_task_list_filters_and_paging);
 	TEST(test_task_list_callbacks);
 	TEST(test_count_by_status);
