@@ -6,6 +6,7 @@ UNIT_LDADD = daemon/libvx11d.a common/libvx11common.a \
 unit_tests = \
 	tests/unit/test-util \
 	tests/unit/test-netns \
+	tests/unit/test-landlock \
 	tests/unit/test-frame \
 	tests/unit/test-queue \
 	tests/unit/test-store \
@@ -25,6 +26,8 @@ unit_tests = \
 	tests/unit/test-spawn \
 	tests/unit/test-spawn-confine
 check_PROGRAMS += $(unit_tests)
+tests_unit_test_landlock_SOURCES = tests/unit/test-landlock.c tests/unit/tap.h
+tests_unit_test_landlock_LDADD = $(UNIT_LDADD)
 tests_unit_test_netns_SOURCES = tests/unit/test-netns.c tests/unit/tap.h
 tests_unit_test_netns_LDADD = $(UNIT_LDADD)
 tests_unit_test_util_SOURCES = tests/unit/test-util.c tests/unit/tap.h

@@ -69,6 +69,9 @@ void policy_task_done(PolicyTask *t)
 {
 	free(t->name);
 	policy_strv_free(t->command);
+	policy_strv_free(t->fs.read);
+	policy_strv_free(t->fs.write);
+	policy_strv_free(t->fs.exec);
 	policy_groups_done(&t->groups);
 	free(t->user);
 	free(t->seccomp);
@@ -84,13 +87,15 @@ static int task_copy(const PolicyTask *src, PolicyTask *ret)
 	PolicyTask t = *src;
 
 	t.name = t.user = t.seccomp = NULL;
-	t.command = NULL;
+	t.command = t.fs.read = t.fs.write = t.fs.exec = NULL;
 	t.groups = (PolicyGroups){};
 	t.mutations = NULL;
 	t.n_mutations = 0;
 
 	if (!(t.name = strdup(src->name)) || (src->user && !(t.user = strdup(src->user))) ||
 	    !(t.seccomp = strdup(src->seccomp)) || strv_copy(src->command, &t.command) < 0 ||
+	    strv_copy(src->fs.read, &t.fs.read) < 0 || strv_copy(src->fs.write, &t.fs.write) < 0 ||
+	    strv_copy(src->fs.exec, &t.fs.exec) < 0 ||
 	    groups_copy(&src->groups, &t.groups) < 0) {
 		policy_task_done(&t);
 		return -ENOMEM;
@@ -201,6 +206,72 @@ static int parse_task_network(void *base, json_object *v, const char *path, char
 	return policy_error(error, -EINVAL, path, "expected true, false or \"none\"");
 }
 
+/* An array of absolute paths (none may be empty, hold a NUL or be relative). */
+static int get_paths(json_object *v, const char *path, char ***ret, char **error)
+{
+	char **l;
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_array))
+		return policy_error(error, -EINVAL, path, "expected an array of absolute paths");
+	n = json_object_array_length(v);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(e, json_type_string) || json_object_get_string(e)[0] != '/' ||
+		    strlen(json_object_get_string(e)) != (size_t)json_object_get_string_len(e)) {
+			_cleanup_free_ char *p = policy_path_index(path, i);
+			return p ? policy_error(error, -EINVAL, p, "expected an absolute path") : policy_oom(error);
+		}
+	}
+	l = calloc(n + 1, sizeof(char *));
+	if (!l)
+		return policy_oom(error);
+	for (size_t i = 0; i < n; i++)
+		if (!(l[i] = strdup(json_object_get_string(json_object_array_get_idx(v, i))))) {
+			policy_strv_free(l);
+			return policy_oom(error);
+		}
+	policy_strv_free(*ret);
+	*ret = l;
+	return 0;
+}
+
+static int parse_fs_read(void *base, json_object *v, const char *path, char **error)
+{
+	return get_paths(v, path, &((PolicyTask *)base)->fs.read, error);
+}
+
+static int parse_fs_write(void *base, json_object *v, const char *path, char **error)
+{
+	return get_paths(v, path, &((PolicyTask *)base)->fs.write, error);
+}
+
+static int parse_fs_exec(void *base, json_object *v, const char *path, char **error)
+{
+	return get_paths(v, path, &((PolicyTask *)base)->fs.exec, error);
+}
+
+static const PolicyField fs_fields[] = {
+	{ "read", POLICY_FIELD_CUSTOM, .fn = parse_fs_read },
+	{ "write", POLICY_FIELD_CUSTOM, .fn = parse_fs_write },
+	{ "exec", POLICY_FIELD_CUSTOM, .fn = parse_fs_exec },
+};
+
+/* "filesystem": {"read": [...], "write": [...], "exec": [...]}, a Landlock
+ * allow-list; a mutation that gives it replaces the whole list. */
+static int parse_task_filesystem(void *base, json_object *v, const char *path, char **error)
+{
+	PolicyTask *t = &((TaskParse *)base)->task;
+
+	if (!json_object_is_type(v, json_type_object))
+		return policy_error(error, -EINVAL, path, "expected an object with read, write and exec");
+	t->fs.read = policy_strv_free(t->fs.read);
+	t->fs.write = policy_strv_free(t->fs.write);
+	t->fs.exec = policy_strv_free(t->fs.exec);
+	t->fs.set = true;
+	return policy_parse_object(v, path, fs_fields, ELEMENTSOF(fs_fields), t, error);
+}
+
 static int parse_backoff_base(void *base, json_object *v, const char *path, char **error)
 {
 	PolicyTask *t = base;
@@ -278,6 +349,7 @@ static const PolicyField task_fields[] = {
 	{ "seccomp", POLICY_FIELD_CUSTOM, .fn = parse_task_seccomp },
 	{ "network", POLICY_FIELD_CUSTOM, .fn = parse_task_network },
 	{ "hide_processes", POLICY_FIELD_BOOL, TASK_OFFSET(hide_processes) },
+	{ "filesystem", POLICY_FIELD_CUSTOM, .fn = parse_task_filesystem },
 	{ "private_tmp", POLICY_FIELD_BOOL, TASK_OFFSET(private_tmp) },
 	{ "read_only_system", POLICY_FIELD_BOOL, TASK_OFFSET(read_only_system) },
 	{ "enforce", POLICY_FIELD_CUSTOM, .fn = parse_task_enforce },

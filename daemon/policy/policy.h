@@ -73,6 +73,12 @@ typedef struct PolicyTask {
 	bool network;           /* false: loopback-only network namespace */
 	bool private_network;   /* "network": "none": a namespace of its own, loopback only */
 	bool hide_processes;    /* /proc shows only its own uid's processes */
+	/* "filesystem": a Landlock allow-list of absolute paths (set: the key was
+	 * given; each list NULL-terminated, possibly NULL when empty). */
+	struct {
+		bool set;
+		char **read, **write, **exec;
+	} fs;
 	bool private_tmp;
 	bool read_only_system;
 	PolicyEnforce enforce;

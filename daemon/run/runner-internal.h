@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "sandbox/cgroup.h"
+#include "sandbox/landlock.h"
 #include "sandbox/shm.h"
 #include "json-util.h"
 #include "list.h"
@@ -73,6 +74,7 @@ struct Hija {
 	Hija *spawn_next;
 	int notify_fd;
 	char *notify_path;
+	int landlock_fd;   /* the ruleset, until the spawn is done; -1: none */
 	Output out[_OUT_MAX];
 
 	sd_event_source *child_source, *cgroup_source, *notify_source;
@@ -99,6 +101,7 @@ struct Runner {
 	char *output_dir;
 	char *notify_dir;
 	char *daughter_socket;  /* VX11_SOCKET for daughters */
+	int landlock_abi;       /* the kernel's, found at start; 0: none */
 	uid_t next_uid;         /* next-fit cursor in the dynamic range */
 
 	Hija *hijas;

@@ -268,6 +268,7 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 	r->env = *cfg;
 	r->env.cgroup_root = NULL; /* only needed here */
 	r->netns_fd = -1;
+	r->landlock_abi = landlock_abi();
 	if (asprintf(&r->output_dir, "%s/output", env->state_dir) < 0 ||
 	    asprintf(&r->notify_dir, "%s/notify", env->runtime_dir) < 0 ||
 	    asprintf(&r->daughter_socket, "%s/daughter.sock", env->runtime_dir) < 0) {

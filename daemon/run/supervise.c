@@ -435,6 +435,39 @@ static uid_t pick_dynamic_uid(Runner *r, const Policy *p)
 	return (uid_t)-1;
 }
 
+/* The task's "filesystem" as a Landlock ruleset for the child. Fail closed:
+ * a strict task type is refused on a kernel that cannot restrict all it
+ * asks; a best-effort one runs with what the kernel can, and says what not. */
+static int prepare_landlock(Hija *h, const PolicyTask *pt, char **ret_error)
+{
+	int abi = h->runner->landlock_abi;
+	const char *lacks = abi < 1 ? "filesystem (no Landlock in this kernel)"
+			    : abi < LANDLOCK_ABI_FULL ? "filesystem.truncate (Landlock ABI < 3)"
+						      : NULL;
+	LandlockPaths paths = {
+		.read = pt->fs.read, .write = pt->fs.write, .exec = pt->fs.exec, .argv0 = h->argv[0],
+	};
+
+	if (!pt->fs.set)
+		return 0;
+	if (lacks && pt->enforce == ENFORCE_STRICT)
+		return asprintf(ret_error, "%s, and the task type is strict", lacks) < 0 ? -ENOMEM : -EOPNOTSUPP;
+	if (lacks) {
+		char *u = NULL;
+		if (asprintf(&u, "%s%s%s", h->a.unapplied ?: "", h->a.unapplied ? ", " : "", lacks) < 0)
+			return -ENOMEM;
+		free(h->a.unapplied);
+		h->a.unapplied = u;
+	}
+	if (abi < 1)
+		return 0;
+	int k = landlock_ruleset_new(&paths, abi, &h->landlock_fd, ret_error);
+	if (k < 0)
+		return k;
+	h->req.landlock_fd = h->landlock_fd;
+	return 0;
+}
+
 static int resolve_user(Hija *h, const PolicyTask *pt, char **ret_error)
 {
 	if (!pt->user) {
@@ -583,6 +616,9 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	}
 
 	req->argv = h->argv;
+	k = prepare_landlock(h, pt, ret_error);
+	if (k < 0)
+		return k;
 	req->envp = h->env;
 	req->stdin_fd = h->stdin_fd;
 	req->stdout_fd = h->out_w[OUT_STDOUT];
@@ -603,6 +639,7 @@ void hija_spawn_done(Hija *h)
 {
 	/* The daughter has its copies; ours would keep its pipes open forever. */
 	h->stdin_fd = safe_close(h->stdin_fd);
+	h->landlock_fd = safe_close(h->landlock_fd);
 	for (int i = 0; i < _OUT_MAX; i++)
 		h->out_w[i] = safe_close(h->out_w[i]);
 }
@@ -644,6 +681,7 @@ void hija_free(Hija *h)
 	sd_event_source_disable_unref(h->hb_timer);
 	sd_event_source_disable_unref(h->kill_timer);
 	sd_event_source_disable_unref(h->poll_timer);
+	safe_close(h->landlock_fd);
 	for (int i = 0; i < _OUT_MAX; i++) {
 		sd_event_source_disable_unref(h->out[i].source);
 		safe_close(h->out[i].pipe_fd);

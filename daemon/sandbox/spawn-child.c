@@ -351,6 +351,12 @@ int spawn_child_run(void *spawn_child)
 		return k;
 	/* Its working directory, looked up as the daughter's user in its own mounts. */
 	TRY(syscall(SYS_chdir, r->working_directory ?: "/"), SPAWN_STEP_CHDIR, 0);
+	/* 7b. Landlock, once its mounts are in place (rules name inodes) and
+	 *     before the filter (which may deny landlock_restrict_self). */
+	if (c->landlock_fd >= 0) {
+		TRY(syscall(SYS_landlock_restrict_self, c->landlock_fd, 0), SPAWN_STEP_LANDLOCK, 0);
+		(void)syscall(SYS_close, c->landlock_fd);
+	}
 	/* 8. The seccomp filter, last: the steps above use calls a profile may deny. */
 	if ((k = seccomp_program_load(r->seccomp)) < 0)
 		return report(c, SPAWN_STEP_SECCOMP, -k, 0);

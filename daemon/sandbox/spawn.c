@@ -120,6 +120,7 @@ void spawn_request_init(SpawnRequest *r)
 		.rlimits = { .nofile = SPAWN_RLIMIT_UNSET, .fsize = SPAWN_RLIMIT_UNSET, .core = 0,
 			     .cpu = SPAWN_RLIMIT_UNSET },
 		.netns_fd = -1,
+		.landlock_fd = -1,
 		.private_ipc = true,
 		.method = SPAWN_METHOD_AUTO,
 	};
@@ -266,6 +267,8 @@ static int report_error(const SpawnRequest *r, const SpawnReport *rep, char **re
 		return spawn_error(ret_error, e, "capset(0): %s", msg);
 	case SPAWN_STEP_CHDIR:
 		return spawn_error(ret_error, e, "chdir(%s): %s", r->working_directory ?: "/", msg);
+	case SPAWN_STEP_LANDLOCK:
+		return spawn_error(ret_error, e, "landlock_restrict_self: %s", msg);
 	case SPAWN_STEP_SECCOMP:
 		return spawn_error(ret_error, e, "seccomp(%s): %s",
 		                   r->seccomp && r->seccomp->origin ? r->seccomp->origin : "?", msg);
@@ -386,7 +389,7 @@ int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, c
 			SpawnStep *ret_step)
 {
 	SpawnMethod method = r->method == SPAWN_METHOD_AUTO ? spawn_method_default() : r->method;
-	_cleanup_close_ int err_r = -1, err_w = -1, netns = -1, pidfd = -1;
+	_cleanup_close_ int err_r = -1, err_w = -1, netns = -1, landlock = -1, pidfd = -1;
 	_cleanup_free_ int *keep = NULL;
 	int p[2], k;
 	size_t n_keep = 0;
@@ -418,8 +421,13 @@ int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, c
 		if (netns < 0)
 			return spawn_error(ret_error, -errno, "netns_fd %d: %m", r->netns_fd);
 	}
+	if (r->landlock_fd >= 0) {
+		landlock = fcntl(r->landlock_fd, F_DUPFD_CLOEXEC, 3);
+		if (landlock < 0)
+			return spawn_error(ret_error, -errno, "landlock_fd %d: %m", r->landlock_fd);
+	}
 
-	keep = malloc((r->n_keep_fds + 2) * sizeof(int));
+	keep = malloc((r->n_keep_fds + 3) * sizeof(int));
 	if (!keep)
 		return spawn_error(ret_error, -ENOMEM, "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < r->n_keep_fds; i++)
@@ -427,6 +435,8 @@ int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, c
 	keep[n_keep++] = err_w;
 	if (netns >= 0)
 		keep[n_keep++] = netns;
+	if (landlock >= 0)
+		keep[n_keep++] = landlock;
 	qsort(keep, n_keep, sizeof(int), cmp_int);
 	k = 0; /* drop duplicates: the child closes the gaps between neighbours */
 	for (size_t i = 0; i < n_keep; i++)
@@ -438,6 +448,7 @@ int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, c
 		.r = r,
 		.error_fd = err_w,
 		.netns_fd = netns,
+		.landlock_fd = landlock,
 		.keep = keep,
 		.n_keep = n_keep,
 		.mount_ns = r->private_tmp || r->read_only_system || r->hide_processes,
@@ -461,6 +472,7 @@ int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, c
 	 * means it exec'd; a failure report, or EOF without it, means it did not. */
 	err_w = close_fd(err_w);
 	netns = close_fd(netns);
+	landlock = close_fd(landlock);
 	for (;;) {
 		n = read(err_r, &rep, sizeof(rep));
 		if (n < 0 && errno == EINTR)

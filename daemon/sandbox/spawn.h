@@ -77,6 +77,8 @@ typedef struct SpawnRequest {
 	bool read_only_system;        /* /usr /etc /boot /efi /opt (+ unmerged /bin /sbin /lib*): bound
 	                               * read-only, submounts included */
 	const char *working_directory; /* NULL: "/". Entered as the daughter's user, in its mounts */
+	int landlock_fd;              /* -1: none; else a ruleset (landlock_ruleset_new()) the daughter
+	                               * restricts itself with, after its namespaces */
 	const SeccompProgram *seccomp; /* NULL: none. Loaded last, just before execve */
 	SpawnMethod method;
 } SpawnRequest;
@@ -145,6 +147,7 @@ typedef enum SpawnStep {
 	SPAWN_STEP_REMOUNT_RO,     /* arg: index in spawn_ro_paths */
 	SPAWN_STEP_CAPS_DROP,
 	SPAWN_STEP_CHDIR,
+	SPAWN_STEP_LANDLOCK,
 	SPAWN_STEP_SECCOMP,
 	SPAWN_STEP_EXECVE,
 	_SPAWN_STEP_MAX,
@@ -174,7 +177,8 @@ typedef struct SpawnChild {
 	const SpawnRequest *r;
 	int error_fd;         /* write end of the error pipe, >= 3, O_CLOEXEC */
 	int netns_fd;         /* our O_CLOEXEC copy (>= 3) of r->netns_fd, or -1 */
-	const int *keep;      /* sorted: r->keep_fds plus error_fd and netns_fd */
+	int landlock_fd;      /* the same of r->landlock_fd */
+	const int *keep;      /* sorted: r->keep_fds plus error_fd, netns_fd and landlock_fd */
 	size_t n_keep;
 	bool mount_ns;        /* private_tmp, read_only_system or hide_processes */
 	bool net_admin;       /* the daemon holds CAP_NET_ADMIN: lo can be brought up */

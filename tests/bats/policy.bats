@@ -389,3 +389,18 @@ parser_knows() {
 	((status == 1))
 	[[ $output == *'tasks.noop.hide_processes'* ]]
 }
+
+@test "filesystem takes read, write and exec lists of absolute paths; anything else is refused with the key path" {
+	policy_file '.tasks.noop.filesystem = {read: ["/etc"], write: [], exec: ["/usr"]}' "$T/ok.json"
+	run "$VX11D" --check-policy --policy "$T/ok.json"
+	((status == 0))
+	policy_file '.tasks.noop.filesystem = {read: ["etc"]}' "$T/bad.json"
+	run "$VX11D" --check-policy --policy "$T/bad.json"
+	[[ $status -eq 1 && $output == *'tasks.noop.filesystem.read[0]: expected an absolute path'* ]]
+	policy_file '.tasks.noop.filesystem = {append: ["/tmp"]}' "$T/bad.json"
+	run "$VX11D" --check-policy --policy "$T/bad.json"
+	[[ $status -eq 1 && $output == *'tasks.noop.filesystem.append: unknown key'* ]]
+	policy_file '.tasks.noop.filesystem = ["/tmp"]' "$T/bad.json"
+	run "$VX11D" --check-policy --policy "$T/bad.json"
+	[[ $status -eq 1 && $output == *'tasks.noop.filesystem: expected an object'* ]]
+}

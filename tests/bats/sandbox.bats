@@ -343,3 +343,47 @@ EOF
 	wait_status "$id" completed 80 >/dev/null
 	grep -qx 'init: visible' <<<"$(task_logs "$id" stdout)"
 }
+
+@test "filesystem: a Landlock allow-list; a daughter reaches what it names and nothing else" {
+	mkdir -p "$T/ro" "$T/rw" "$T/no"
+	echo readable >"$T/ro/f"
+	echo secret >"$T/no/f"
+	chmod 0755 "$T/ro" "$T/no"
+	chmod 0644 "$T/ro/f" "$T/no/f"
+	chmod 0777 "$T/rw"
+	fs=$(daughter_script fs.sh <<EOF
+#!/bin/sh
+cat $T/ro/f >/dev/null 2>&1 && echo "ro: read" || echo "ro: not read"
+(echo x >$T/ro/g) 2>/dev/null && echo "ro: written" || echo "ro: not written"
+cat $T/no/f >/dev/null 2>&1 && echo "no: read" || echo "no: not read"
+(echo x >$T/rw/g.\$\$) 2>/dev/null && echo "rw: written" || echo "rw: not written"
+ls /etc >/dev/null 2>&1 && echo "etc: listed" || echo "etc: not listed"
+EOF
+)
+	policy_file '.limits.max_running = 1
+		| .tasks.fs = {command: ["'"$fs"'"], max_retries: 0,
+			filesystem: {read: ["'"$T/ro"'"], write: ["'"$T/rw"'"], exec: ["/usr", "/bin", "/lib", "/lib64"]}}
+		| .tasks.open = {command: ["'"$fs"'"], max_retries: 0}'
+	start_daemon
+	id=$(submit_task fs)
+	t=$(wait_task "$id" '.task.status == "completed" or .task.status == "failed"' 80)
+	if [[ $(jq -r .task.status <<<"$t") == failed ]]; then
+		# Fail closed: a strict task type on a kernel without Landlock.
+		check_json "$(attempt_of "$t")" '.reason == "spawn_failed" and (.error_message | test("Landlock"))'
+		skip "this kernel has no Landlock (the strict task type was refused, as it should be)"
+	fi
+	check_json "$(attempt_of "$t")" '.unapplied == null'
+	equals "$(task_logs "$id" stdout)" "ro: read
+ro: not written
+no: not read
+rw: written
+etc: not listed"
+	# The same script without the key reaches all of it.
+	id=$(submit_task open)
+	wait_status "$id" completed 80 >/dev/null
+	equals "$(task_logs "$id" stdout)" "ro: read
+ro: not written
+no: read
+rw: written
+etc: listed"
+}

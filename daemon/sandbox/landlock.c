@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* A daughter's Landlock ruleset (landlock.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "landlock.h"
+#include "util.h"
+
+/* Rights newer than the headers this may be built with (Debian 12: 6.1). */
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+
+/* Rights that apply to a file itself (the others are a directory's). */
+#define FS_FILE_RIGHTS                                                                                     \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |      \
+	 LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+#define FS_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define FS_EXEC (FS_READ | LANDLOCK_ACCESS_FS_EXECUTE)
+#define FS_WRITE                                                                                           \
+	(FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |                         \
+	 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |       \
+	 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_SYM |       \
+	 LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
+/* The file system rights an ABI knows. */
+static uint64_t fs_rights(int abi)
+{
+	uint64_t r = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: bits 0..12 */
+
+	if (abi >= 2)
+		r |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		r |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	return r;
+}
+
+int landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+
+	return abi > 0 ? (int)abi : 0;
+}
+
+static int fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
+static int fail(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (ret_error && vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return r;
+}
+
+static int add_path(int rfd, const char *path, uint64_t access, uint64_t handled, char **ret_error)
+{
+	struct landlock_path_beneath_attr pb;
+	struct stat st;
+	int fd, r = 0;
+
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : fail(ret_error, -errno, "filesystem: %s: %m", path);
+	if (fstat(fd, &st) < 0)
+		r = fail(ret_error, -errno, "filesystem: %s: %m", path);
+	else {
+		/* A file takes only the rights of a file. */
+		pb = (struct landlock_path_beneath_attr){
+			.allowed_access = access & handled & (S_ISDIR(st.st_mode) ? ~0ULL : FS_FILE_RIGHTS),
+			.parent_fd = fd,
+		};
+		if (pb.allowed_access &&
+		    syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+			r = fail(ret_error, -errno, "filesystem: landlock_add_rule(%s): %m", path);
+	}
+	close(fd);
+	return r;
+}
+
+static int add_list(int rfd, char *const *list, uint64_t access, uint64_t handled, char **ret_error)
+{
+	for (char *const *p = list; p && *p; p++) {
+		int r = add_path(rfd, *p, access, handled, ret_error);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int landlock_ruleset_new(const LandlockPaths *p, int abi, int *ret_fd, char **ret_error)
+{
+	struct landlock_ruleset_attr attr = { .handled_access_fs = fs_rights(abi) };
+	static const char *const dev_read[] = { "/dev/zero", "/dev/random", "/dev/urandom", NULL };
+	static const char *const dev_write[] = { "/dev/null", NULL };
+	int fd, r;
+
+	if (abi < 1)
+		return fail(ret_error, -EOPNOTSUPP, "filesystem: Landlock is not available in this kernel");
+	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd < 0)
+		return fail(ret_error, -errno, "filesystem: landlock_create_ruleset: %m");
+	r = add_list(fd, p->read, FS_READ, attr.handled_access_fs, ret_error);
+	if (r >= 0)
+		r = add_list(fd, p->write, FS_WRITE, attr.handled_access_fs, ret_error);
+	if (r >= 0)
+		r = add_list(fd, p->exec, FS_EXEC, attr.handled_access_fs, ret_error);
+	if (r >= 0)
+		r = add_list(fd, (char *const *)dev_read, FS_READ, attr.handled_access_fs, ret_error);
+	if (r >= 0)
+		r = add_list(fd, (char *const *)dev_write, FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE,
+			     attr.handled_access_fs, ret_error);
+	if (r >= 0 && p->argv0)
+		r = add_path(fd, p->argv0, FS_EXEC, attr.handled_access_fs, ret_error);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int landlock_restrict(int ruleset_fd)
+{
+	return syscall(SYS_landlock_restrict_self, ruleset_fd, 0) < 0 ? -errno : 0;
+}

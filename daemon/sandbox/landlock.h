@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Landlock (Linux >= 5.13): a daughter's file system allow-list. The parent
+ * builds the ruleset (opening each path, which may allocate and fail with a
+ * message); the child only calls landlock_restrict_self() on it, after its
+ * namespaces and before its seccomp filter. A ruleset handles every file
+ * system right the kernel's ABI knows, so anything not granted by a rule is
+ * denied; rights a newer ABI adds (truncate: 3, device ioctls: 5) are simply
+ * not restricted on an older kernel, which the caller may refuse instead.
+ *
+ * Granted, besides the lists: argv[0] executable, reading /dev/null,
+ * /dev/zero, /dev/random and /dev/urandom, and writing /dev/null.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+/* The lists, NULL-terminated (a NULL list is empty). */
+typedef struct LandlockPaths {
+	char *const *read;  /* read files, list directories */
+	char *const *write; /* that, and create, write, truncate, remove, rename */
+	char *const *exec;  /* read, and execute (the ELF interpreter included) */
+	const char *argv0;  /* the program itself: executable */
+} LandlockPaths;
+
+/* The kernel's Landlock ABI version (1, 2, ...), 0 where there is none. */
+int landlock_abi(void);
+
+/* The lowest ABI that restricts everything "write" means (truncate: 3). */
+#define LANDLOCK_ABI_FULL 3
+
+/*
+ * Builds the ruleset: an O_CLOEXEC fd in *ret_fd, or -errno with *ret_error
+ * saying which path or call failed. A path that does not exist is skipped
+ * (nothing there to grant). abi: what landlock_abi() said.
+ */
+int landlock_ruleset_new(const LandlockPaths *p, int abi, int *ret_fd, char **ret_error);
+
+/* In the child (async-signal-safe): confine the calling thread for good.
+ * Needs no_new_privs (or CAP_SYS_ADMIN). Returns 0 or -errno. */
+int landlock_restrict(int ruleset_fd);
