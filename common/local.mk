@@ -5,4 +5,5 @@ common_libvx11common_a_SOURCES = \
 	common/util.c common/util.h \
 	common/frame.c common/frame.h \
 	common/log.c common/log.h \
+	common/sha256.c common/sha256.h \
 	common/json-util.h common/list.h

@@ -147,8 +147,8 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 		snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)f->uid);
 
 	if (log_target == LOG_TARGET_JOURNAL) {
-		char b[11][1200];
-		struct iovec iov[11];
+		char b[11][1200], conf[8192];
+		struct iovec iov[12];
 		size_t n = 0;
 		char prio[2] = { (char)('0' + level), 0 };
 
@@ -163,6 +163,7 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_INTENT_TYPE", f->intent_type);
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_STATUS", f->status);
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_ERROR", f->error);
+		n = add_field(iov, n, conf, sizeof(conf), "VX11_CONFINEMENT", f->confinement);
 		sd_journal_sendv(iov, (int)n);
 		return;
 	}
@@ -192,6 +193,8 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 			APPEND(" VX11_STATUS=%s", f->status);
 		if (f->error)
 			APPEND(" VX11_ERROR=%s", f->error);
+		if (f->confinement)
+			APPEND(" VX11_CONFINEMENT=%s", f->confinement);
 	}
 #undef APPEND
 	if (l >= sizeof(line) - 1)

@@ -76,6 +76,7 @@ typedef struct AuditFields {
 	const char *intent_type;
 	const char *status;
 	const char *error;
+	const char *confinement; /* JSON: what a daughter runs with (its start) */
 } AuditFields;
 
 #define AUDIT_FIELDS_INIT ((AuditFields){ .uid = (uid_t)-1 })

@@ -197,6 +197,7 @@ static int add_attempt(const Attempt *a, void *userdata)
 	json_object_object_add(o, "reported_status", a->reported_status ? json_object_new_string(a->reported_status) : NULL);
 	json_object_object_add(o, "status_text", a->status_text ? json_object_new_string(a->status_text) : NULL);
 	json_object_object_add(o, "unapplied", a->unapplied ? json_object_new_string(a->unapplied) : NULL);
+	json_object_object_add(o, "confinement", a->confinement ? json_tokener_parse(a->confinement) : NULL);
 	json_object_object_add(o, "result", a->result_json ? json_tokener_parse(a->result_json) : NULL);
 	json_object_array_add(userdata, o);
 	return 0;

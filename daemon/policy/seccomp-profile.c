@@ -23,6 +23,7 @@
 
 #include "policy-internal.h"
 #include "seccomp-profile.h"
+#include "sha256.h"
 
 /* Sets *error to the formatted message (NULL if that fails) and returns r. */
 static int export_fail(char **error, int r, const char *fmt, ...) _printf_(3, 4);
@@ -111,6 +112,8 @@ static int compile_text(const char *text, size_t len, const char *origin, Seccom
 	else
 		r = export_program(ctx, &p->prog, &error);
 	seccomp_release(ctx);
+	if (r >= 0)
+		sha256_hex(p->prog.filter, p->prog.len * sizeof(struct sock_filter), p->sha256);
 	if (r < 0)
 		return hand_error(ret_error, error, r);
 	*ret = TAKE_PTR(p);

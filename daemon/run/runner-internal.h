@@ -119,6 +119,8 @@ struct Runner {
  * itself: uid, job cgroup, stdin, pipes, notify socket, h->req. 0, or -errno
  * with *ret_error saying why (the attempt then ends spawn_failed). */
 int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgram *prog, char **ret_error);
+/* attest.c: what the prepared h runs with, as JSON (malloc'd; NULL: OOM). */
+char *hija_confinement_json(const Hija *h, const PolicyTask *pt);
 /* After the spawn (either way): drop our copies of the daughter's ends. */
 void hija_spawn_done(Hija *h);
 /* It runs: watch its pidfd, cgroup, pipes, notify socket; arm its deadlines. */

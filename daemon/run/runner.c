@@ -124,9 +124,11 @@ static const char *message_id_for(TaskStatus s)
 	}
 }
 
-static void audit_task(const Task *t, const char *daughter_id, const char *what, const char *detail)
+static void audit_task(const Task *t, const char *daughter_id, const char *what, const char *detail,
+		       const char *confinement)
 {
 	AuditFields f = AUDIT_FIELDS_INIT;
+	f.confinement = confinement;
 	f.task_id = t->id;
 	f.daughter_id = daughter_id;
 	f.correlation_id = t->intent_id;
@@ -201,7 +203,7 @@ static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const ch
 		(void)runner_retry_later(r, t);
 	runner_task_changed(r, t, old);
 	audit_task(t, daughter_id, t->status == TASK_RETRYING ? "retrying" : "ended",
-		   detail);
+		   detail, NULL);
 }
 
 /* ---- A failure that can only repeat ----------------------------------------------------------- */
@@ -418,7 +420,7 @@ static void attempt_end(Hija *h, const char *spawn_error)
 				log_error("cannot update task %s: %s", t.id, store_last_error(env->store));
 			else {
 				runner_task_changed(r, &t, old);
-				audit_task(&t, h->d.id, "ended", o.reason);
+				audit_task(&t, h->d.id, "ended", o.reason, NULL);
 			}
 		} else
 			settle_unsuccessful(r, &t, o.reason, h->d.id, at, final != NULL);
@@ -608,7 +610,7 @@ void runner_spawned(Hija *h)
 	char detail[128];
 	snprintf(detail, sizeof detail, "daughter %s, attempt %d, uid %u, cgroup %s", h->d.id, h->a.number,
 		 (unsigned)h->uid, h->a.cgroup ?: "-");
-	audit_task(&t, h->d.id, "started", detail);
+	audit_task(&t, h->d.id, "started", detail, h->a.confinement);
 	task_done(&t);
 }
 

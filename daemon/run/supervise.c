@@ -632,6 +632,8 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	h->clean_shm = !pt->user && !(pt->private_tmp || pt->read_only_system || pt->hide_processes);
 	req->read_only_system = pt->read_only_system;
 	req->seccomp = prog;
+	free(h->a.confinement);
+	h->a.confinement = hija_confinement_json(h, pt);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 typedef struct SeccompProgram {
 	struct sock_fprog prog; /* ready for SECCOMP_SET_MODE_FILTER; .filter is malloc'd */
 	char *origin;           /* "default", "strict", or the profile's path */
+	char sha256[65];        /* of the BPF instructions: which filter exactly a daughter ran under */
 } SeccompProgram;
 
 /* Accepts NULL; returns NULL. */

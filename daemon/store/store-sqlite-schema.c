@@ -100,6 +100,10 @@ const char *const store_migrations[] = {
 	 * key reused for another intent is told apart from a retry. Rows from
 	 * before have none: their keys answer as they always did. */
 	"ALTER TABLE intents_log ADD COLUMN params_digest TEXT;",
+
+	/* 4: what each attempt ran with (run/attest.c), as JSON, written once
+	 * at its start. Rows from before have none. */
+	"ALTER TABLE attempts ADD COLUMN confinement TEXT;",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -193,6 +197,7 @@ static const Column attempt_columns[] = {
 	C(COL_STR, Attempt, status_text, COL_MUTABLE),
 	C(COL_STR, Attempt, unapplied, COL_MUTABLE),
 	C(COL_STR, Attempt, result_json, COL_MUTABLE),
+	C(COL_STR, Attempt, confinement, COL_MUTABLE),
 };
 
 #undef C

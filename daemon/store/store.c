@@ -98,5 +98,6 @@ void attempt_done(Attempt *a)
 	FREE_AND_NULL(a->reported_status);
 	FREE_AND_NULL(a->status_text);
 	FREE_AND_NULL(a->unapplied);
+	FREE_AND_NULL(a->confinement);
 	FREE_AND_NULL(a->result_json);
 }

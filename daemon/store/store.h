@@ -122,6 +122,7 @@ typedef struct Attempt {
 	char *reported_status; /* the last daughter.report "status", may be NULL */
 	char *status_text;     /* the last STATUS= sent to NOTIFY_SOCKET, may be NULL */
 	char *unapplied;       /* best-effort: the limits the host could not apply, may be NULL */
+	char *confinement;     /* JSON: what it ran with (uid, limits, seccomp, namespaces, Landlock) */
 	char *result_json;     /* the last daughter.report "result" object, may be NULL */
 } Attempt;
 void attempt_done(Attempt *a);

@@ -387,3 +387,30 @@ no: read
 rw: written
 etc: listed"
 }
+
+@test "attestation: each attempt records what it ran with, in task.get and in its start's log entry" {
+	policy_file '.limits.max_running = 1
+		| .tasks.att = {command: ["/bin/true"], max_retries: 0, network: false, hide_processes: true,
+			limits: {memory_max: "64M", pids_max: 16, nofile: 64}, enforce: "best-effort",
+			filesystem: {exec: ["/usr", "/bin", "/lib", "/lib64"], read: ["/etc"]}}'
+	start_daemon
+	id=$(submit_task att)
+	t=$(wait_status "$id" completed 80)
+	c=$(attempt_of "$t" | jq -c .confinement)
+	echo "$c"
+	check_json "$c" '.uid == ('"$(attempt_of "$t" | jq .uid)"') and .user == "dynamic" and .cgroup != null'
+	check_json "$c" '.limits == {memory_max: 67108864, pids_max: 16} and .rlimits.nofile == 64 and .rlimits.core == 0'
+	check_json "$c" '.no_new_privs == true and .capabilities == []'
+	check_json "$c" '.seccomp.profile == "default" and (.seccomp.sha256 | test("^[0-9a-f]{64}$")) and .seccomp.instructions > 100'
+	check_json "$c" '.namespaces.ipc == "own" and .namespaces.net == "shared" and .namespaces.mnt == "own"'
+	check_json "$c" '.mounts.hide_processes == true and .mounts.private_shm == true and .mounts.private_tmp == false'
+	# Landlock, or (a kernel without it, best-effort) the record that it was not.
+	check_json "$c" '(.landlock.abi >= 1 and .landlock.read == ["/etc"] and (.landlock.exec | length) == 4)
+		or (.landlock == null and (.unapplied | test("filesystem")))'
+	# The start's entry carries the same (the log holds the fields at debug).
+	grep -F "VX11_CONFINEMENT=$c" "$T/vx11d.log"
+	# The same profile compiled twice is the same filter: the digest says which.
+	id2=$(submit_task att)
+	t2=$(wait_status "$id2" completed 80)
+	equals "$(attempt_of "$t2" | jq -r .confinement.seccomp.sha256)" "$(jq -r .seccomp.sha256 <<<"$c")"
+}

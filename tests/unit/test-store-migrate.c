@@ -251,6 +251,7 @@ static void test_v1_file_migrates_keeping_rows(void)
 		CHECK(a->reported_status == NULL);
 		CHECK(a->status_text == NULL);
 		CHECK(a->unapplied == NULL);
+		CHECK(a->confinement == NULL); /* from before migration 4: none */
 		CHECK(a->result_json == NULL);
 		CHECK_STREQ(as.a[1].id, ids.attempt2_id);
 		CHECK_INTEQ(as.a[1].exit_code, -1);
@@ -284,8 +285,9 @@ static void test_v1_file_migrates_keeping_rows(void)
 				  " ('daughters_owner', 'attempts_task', 'attempts_running')"),
 		    3);
 	CHECK_INTEQ(query_int(db, "SELECT count(*) FROM pragma_table_info('attempts') WHERE name IN"
-				  " ('uid', 'cgroup', 'reported_status', 'status_text', 'unapplied', 'result_json')"),
-		    6);
+				  " ('uid', 'cgroup', 'reported_status', 'status_text', 'unapplied', 'result_json',"
+				  " 'confinement')"),
+		    7);
 	CHECK_INTEQ(query_int(db, "SELECT count(*) FROM tasks"), 1);
 	CHECK_INTEQ(query_int(db, "SELECT count(*) FROM attempts"), 2);
 	int64_t version = query_int(db, "PRAGMA user_version");

@@ -238,6 +238,7 @@ static void test_attempt_new_fields_roundtrip(void)
 	full.reported_status = (char *)"halfway";
 	full.status_text = (char *)"Loading \xc3\xa9l\xc3\xa9ments 3/7";
 	full.unapplied = (char *)"cpu.max, memory.swap.max";
+	full.confinement = (char *)"{\"uid\":61184,\"seccomp\":{\"profile\":\"default\"}}";
 	full.result_json = (char *)"{\"files\":[\"a\",\"b\"],\"ok\":true}";
 	CHECK_INTEQ(store_attempt_insert(s, &full), 0);
 
@@ -260,6 +261,7 @@ static void test_attempt_new_fields_roundtrip(void)
 	upd.reported_status = (char *)"done";
 	upd.status_text = (char *)"STATUS text";
 	upd.unapplied = (char *)"pids.max";
+	upd.confinement = (char *)"{\"uid\":61185}";
 	upd.result_json = (char *)"{}";
 	CHECK_INTEQ(store_attempt_update(s, &upd), 0);
 	full.uid = 61185;
@@ -267,6 +269,7 @@ static void test_attempt_new_fields_roundtrip(void)
 	full.reported_status = NULL;
 	full.status_text = NULL;
 	full.unapplied = NULL;
+	full.confinement = NULL;
 	full.result_json = (char *)"[1,2,3]";
 	CHECK_INTEQ(store_attempt_update(s, &full), 0);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sha256.h"
 #include "tap.h"
 #include "util.h"
 
@@ -344,6 +345,30 @@ static void test_mkdir_p(void)
 	CHECK(system(cmd) == 0);
 }
 
+/* FIPS 180-2's examples, and a length that crosses a block. */
+static void test_sha256(void)
+{
+	char hex[SHA256_HEX_SIZE];
+	char many[1000];
+	Sha256 st;
+	uint8_t sum[32];
+
+	sha256_hex("abc", 3, hex);
+	CHECK_STREQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	sha256_hex("", 0, hex);
+	CHECK_STREQ(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	CHECK_STREQ(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	/* In pieces, the same as whole. */
+	memset(many, 'a', sizeof many);
+	sha256_init(&st);
+	for (int i = 0; i < 1000; i++)
+		sha256_update(&st, many, 1000);
+	sha256_final(&st, sum);
+	CHECK_INTEQ(sum[0], 0xcd);
+	CHECK_INTEQ(sum[31], 0xd0); /* one million "a": cdc76e5c...2e04 6539 b3ab 3fd0 */
+}
+
 int main(void)
 {
 	TEST(test_strcmp_ptr);
@@ -362,5 +387,6 @@ int main(void)
 	TEST(test_random_bytes);
 	TEST(test_utf8_scrub);
 	TEST(test_mkdir_p);
+	TEST(test_sha256);
 	return tap_done();
 }
