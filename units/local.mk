@@ -6,12 +6,18 @@ catalog_DATA = units/vx11.catalog
 EXTRA_DIST += units/vx11d.service.in units/vx11d.socket units/vx11.sysusers units/vx11.tmpfiles.in \
 	units/vx11.catalog
 CLEANFILES += units/vx11d.service units/sysusers/vx11.conf units/tmpfiles/vx11.conf
+# vx11-switch (switch/): its own service and socket.
+systemdsystemunit_DATA += units/vx11-switch.service units/vx11-switch.socket
+EXTRA_DIST += units/vx11-switch.service.in units/vx11-switch.socket
+CLEANFILES += units/vx11-switch.service
 
 # Paths known only at make time (so `make prefix=...` works too).
 units_edit = sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@pkgdatadir[@]|$(pkgdatadir)|g' \
 	-e 's|@vx11_sysconfdir[@]|$(vx11_sysconfdir)|g'
 units/vx11d.service: $(top_srcdir)/units/vx11d.service.in Makefile
 	$(AM_V_GEN)mkdir -p units && $(units_edit) $(top_srcdir)/units/vx11d.service.in >$@.tmp && mv $@.tmp $@
+units/vx11-switch.service: $(top_srcdir)/units/vx11-switch.service.in Makefile
+	$(AM_V_GEN)mkdir -p units && $(units_edit) $(top_srcdir)/units/vx11-switch.service.in >$@.tmp && mv $@.tmp $@
 units/tmpfiles/vx11.conf: $(top_srcdir)/units/vx11.tmpfiles.in Makefile
 	$(AM_V_GEN)mkdir -p units/tmpfiles && $(units_edit) $(top_srcdir)/units/vx11.tmpfiles.in >$@.tmp && mv $@.tmp $@
 units/sysusers/vx11.conf: $(top_srcdir)/units/vx11.sysusers
