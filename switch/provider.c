@@ -520,8 +520,10 @@ int provider_run(ProviderPool *pool, const Provider *p, size_t max_output, const
 	LIST_PREPEND(runs, pool->runs, r);
 	pool->n_runs++;
 	k = sd_event_add_child(pool->event, &r->child_src, r->pid, WEXITED, on_child_exit, r);
-	k = k ?: sd_event_add_time_relative(pool->event, &r->timer_src, CLOCK_MONOTONIC,
-					    r->timeout_ms * USEC_PER_MSEC, USEC_PER_MSEC, on_timeout, r);
+	/* From now, not from the loop iteration's start (sd_event_now), which
+	 * may be a while ago: a provider gets at least its timeout_ms. */
+	k = k ?: sd_event_add_time(pool->event, &r->timer_src, CLOCK_MONOTONIC,
+				   now_monotonic_usec() + r->timeout_ms * USEC_PER_MSEC, USEC_PER_MSEC, on_timeout, r);
 	k = k ?: sd_event_add_io(pool->event, &r->out_src, r->out_fd, EPOLLIN, on_stdout, r);
 	k = k ?: sd_event_add_io(pool->event, &r->err_src, r->err_fd, EPOLLIN, on_stderr, r);
 	k = k ?: sd_event_add_io(pool->event, &r->in_src, r->in_fd, EPOLLOUT, on_stdin, r);
