@@ -24,7 +24,9 @@ unit_tests = \
 	tests/unit/test-cgroup \
 	tests/unit/test-cgroup-job \
 	tests/unit/test-spawn \
-	tests/unit/test-spawn-confine
+	tests/unit/test-spawn-confine \
+	tests/unit/test-switch-config \
+	tests/unit/test-switch-route
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_landlock_SOURCES = tests/unit/test-landlock.c tests/unit/tap.h
 tests_unit_test_landlock_LDADD = $(UNIT_LDADD)
@@ -81,6 +83,12 @@ tests_unit_test_spawn_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
 tests_unit_test_spawn_confine_SOURCES = tests/unit/test-spawn-confine.c tests/unit/spawn-test.h tests/unit/tap.h
 tests_unit_test_spawn_confine_LDADD = $(UNIT_LDADD)
 tests_unit_test_spawn_confine_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
+# vx11-switch's configuration and routing (switch/): its own library, no daemon.
+SWITCH_UNIT_LDADD = switch/libvx11switch.a common/libvx11common.a $(SYSTEMD_LIBS) $(JSONC_LIBS)
+tests_unit_test_switch_config_SOURCES = tests/unit/test-switch-config.c tests/unit/tap.h
+tests_unit_test_switch_config_LDADD = $(SWITCH_UNIT_LDADD)
+tests_unit_test_switch_route_SOURCES = tests/unit/test-switch-route.c tests/unit/tap.h
+tests_unit_test_switch_route_LDADD = $(SWITCH_UNIT_LDADD)
 # What a daughter runs to try to get out, one check per line.
 check_PROGRAMS += tests/hostile-probe
 tests_hostile_probe_SOURCES = tests/hostile-probe.c
@@ -110,7 +118,8 @@ bats_tests = \
 	tests/bats/journal.bats \
 	tests/bats/completion.bats \
 	tests/bats/install.bats \
-	tests/bats/systemd.bats
+	tests/bats/systemd.bats \
+	tests/bats/switch.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS
@@ -130,13 +139,14 @@ BATS_LOG_COMPILER = $(BATS) --tap
 AM_TESTS_ENVIRONMENT = \
 	VX11D='$(abs_top_builddir)/daemon/vx11d'; \
 	VX11CTL='$(abs_top_builddir)/client/vx11ctl'; \
+	VX11_SWITCH='$(abs_top_builddir)/switch/vx11-switch'; \
 	VX11_SRCDIR='$(abs_top_srcdir)'; \
 	VX11_BUILDDIR='$(abs_top_builddir)'; \
 	VX11_PREFIX='$(prefix)'; \
 	VX11_CONFDIR='$(vx11_sysconfdir)'; \
 	BATS='$(BATS)'; \
 	VX11_INSTALL_DIRS='bindir=$(bindir) sbindir=$(sbindir) mandir=$(mandir) pkgdatadir=$(pkgdatadir) systemdsystemunitdir=$(systemdsystemunitdir) sysusersdir=$(sysusersdir) tmpfilesdir=$(tmpfilesdir) catalogdir=$(catalogdir) bashcompletiondir=$(bashcompletiondir)'; \
-	export BATS VX11D VX11CTL VX11_SRCDIR VX11_BUILDDIR VX11_PREFIX VX11_CONFDIR VX11_INSTALL_DIRS;
+	export BATS VX11D VX11CTL VX11_SWITCH VX11_SRCDIR VX11_BUILDDIR VX11_PREFIX VX11_CONFDIR VX11_INSTALL_DIRS;
 
 # The cgroup suite again on a pure cgroup v2 kernel, in a small VM.
 check-v2: $(check_PROGRAMS) daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT)

@@ -684,3 +684,121 @@ stage_install() {
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$VX11_BUILDDIR" "${2:-install}" DESTDIR="$1" >"$1.log" 2>&1 ||
 		{ cat "$1.log" >&2; return 1; }
 }
+
+# ---------------------------------------------------------------------------
+# vx11-switch (switch.bats): the reference switch on $T/switch.sock
+
+: "${VX11_SWITCH:=$VX11_BUILDDIR/switch/vx11-switch}"
+export VX11_SWITCH
+SWITCH_PID=
+SWITCH_SOCKET=
+
+# switch_config [JQ_FILTER [JQ_ARGS...]]: write $T/switch.json, the base below
+# transformed by JQ_FILTER (with JQ_ARGS, e.g. --arg p "$path"). Three routes,
+# the default one, and one provider: the shipped echo-provider.
+switch_config() {
+	local filter=${1:-.}
+	shift || true
+	vx11_tmpdir
+	jq --arg echo "$VX11_SRCDIR/switch/providers/echo-provider" "$@" ".providers.echo.argv = [\$echo] | $filter" \
+		>"$T/switch.json" <<'JSON'
+{
+  "routes": [
+    { "name": "summaries", "intent_type": "analysis*", "text": "summar(y|ise|ize)",
+      "provider": "local-llm", "model": "m-7b", "approach": "split-and-summarise",
+      "score": 0.82, "task_type": "analysis", "steps": ["split", "summarise", "merge"] },
+    { "intent_type": "analysis*", "provider": "local-llm", "approach": "direct-analysis" },
+    { "intent_type": "code.*", "provider": "cli", "model": "coder-1", "approach": "single-pass",
+      "score": 1, "response": { "hint": "use the cli" } }
+  ],
+  "default_route": { "provider": "fallback", "approach": "direct" },
+  "providers": {
+    "echo": { "argv": [], "timeout_ms": 5000 }
+  },
+  "default_provider": "echo"
+}
+JSON
+}
+
+# launch_switch [ARGS...]: vx11-switch on $T/switch.sock with $T/switch.json
+# (written if missing) unless ARGS name --config; stderr appended to
+# $T/switch.log; sets SWITCH_PID. Does not wait: see start_switch.
+launch_switch() {
+	local a have_config=
+	vx11_tmpdir
+	for a in "$@"; do
+		[[ $a == --config || $a == -c ]] && have_config=1
+	done
+	if [[ -z $have_config ]]; then
+		[[ -e $T/switch.json ]] || switch_config
+		set -- --config "$T/switch.json" "$@"
+	fi
+	SWITCH_SOCKET=$T/switch.sock
+	(
+		_bg_close_fds
+		exec "$VX11_SWITCH" --socket "$SWITCH_SOCKET" --log-target stderr "$@"
+	) 2>>"$T/switch.log" </dev/null >/dev/null &
+	SWITCH_PID=$!
+}
+
+# srpc LINE...: send the lines to the switch; print its answers.
+srpc() {
+	printf '%s\n' "$@" | socat -t 5 - "UNIX-CONNECT:$SWITCH_SOCKET"
+}
+
+# start_switch [ARGS...]: launch_switch, then wait (bounded) until it answers
+# switch.health; fail with its log if it exits or never answers.
+start_switch() {
+	local i
+	launch_switch "$@"
+	for ((i = 0; i < VX11_START_TENTHS; i++)); do
+		if [[ -S $SWITCH_SOCKET ]] &&
+			srpc '{"jsonrpc":"2.0","id":0,"method":"switch.health"}' 2>/dev/null |
+			jq -e '.result.status == "ok"' >/dev/null 2>&1; then
+			return 0
+		fi
+		if ! alive "$SWITCH_PID"; then
+			echo "vx11-switch exited before it was ready; its log:" >&2
+			cat "$T/switch.log" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "vx11-switch did not answer within $((VX11_START_TENTHS / 10)) s; its log:" >&2
+	cat "$T/switch.log" >&2
+	return 1
+}
+
+# For setup(): a fresh temporary directory; no vx11d needed.
+switch_setup() {
+	if [[ ! -x $VX11_SWITCH ]]; then
+		echo "vx11-switch not found at $VX11_SWITCH: build it, or set VX11_BUILDDIR or VX11_SWITCH" >&2
+		return 1
+	fi
+	T=
+	SWITCH_PID=
+	DAEMON_PID=
+	_VX11_CONNS=()
+	vx11_tmpdir
+}
+
+# For teardown(), before vx11_teardown: stop the switch (SIGTERM, then -9),
+# show its log when the test failed. A sanitizer's report (an ASan build)
+# fails the test.
+switch_teardown() {
+	local clean=0
+	if [[ -n $SWITCH_PID ]] && alive "$SWITCH_PID"; then
+		kill -TERM "$SWITCH_PID" 2>/dev/null || true
+		wait_exit "$SWITCH_PID" 50 2>/dev/null || { kill -9 "$SWITCH_PID" 2>/dev/null; wait "$SWITCH_PID" 2>/dev/null; }
+	fi
+	SWITCH_PID=
+	if [[ -n $T && -s $T/switch.log ]] && grep -q 'Sanitizer' "$T/switch.log"; then
+		echo "vx11-switch: a sanitizer reported (log below)" >&2
+		clean=1
+	fi
+	if [[ ( -z ${BATS_TEST_COMPLETED:-} || $clean -ne 0 ) && -n $T && -s $T/switch.log ]]; then
+		echo "# --- vx11-switch log ($T/switch.log) ---"
+		sed 's/^/# /' "$T/switch.log" | tail -n 100
+	fi
+	return $clean
+}

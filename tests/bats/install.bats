@@ -21,6 +21,10 @@ expected_files() {
 		"$(install_dir bindir)/vx11ctl" \
 		"$(install_dir sbindir)/vx11d" \
 		"$unit/vx11d.service" "$unit/vx11d.socket" \
+		"$(install_dir sbindir)/vx11-switch" \
+		"$unit/vx11-switch.service" "$unit/vx11-switch.socket" \
+		"$man/man8/vx11-switch.8" \
+		"$data/switch/example.json" "$data/switch/echo-provider" \
 		"$sysusers/vx11.conf" "$tmpfiles/vx11.conf" \
 		"$catalog/vx11.catalog" \
 		"$compl/vx11ctl" \
