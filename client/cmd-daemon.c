@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Verbs about the daemon itself: status, audit, watch, reload. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ids.h"
 #include "output.h"
 #include "rpc-client.h"
 #include "vx11ctl.h"
@@ -19,28 +21,33 @@ const struct option audit_options[] = {
 	{ "limit", required_argument },
 	{ "after", required_argument },
 	{ "all", no_argument },
+	{ "full-ids", no_argument },
 	{}
 };
 
 const char audit_usage[] =
-	"Usage: vx11ctl audit [--limit N | --all] [--after CORRELATION_ID]\n"
+	"Usage: vx11ctl audit [--limit N | --all] [--after CORRELATION_ID] [--full-ids]\n"
 	"\n"
 	"List the audit log of intents (audit.list, admin only), newest first, as a\n"
 	"table with the columns\n"
 	"  TIME  CORRELATION_ID  UID  SOURCE  TYPE  STATUS  ERROR\n"
-	"or \"no audit entries\". When there are more than are shown, stderr says\n"
-	"how many. --json shows every field, and the total.\n"
+	"or \"no audit entries\". Correlation ids are cut short (13 characters, more\n"
+	"when two would look the same); any unique start of one names it. When there\n"
+	"are more entries than are shown, stderr says how many. --json shows every\n"
+	"field, and the total.\n"
 	"\n"
 	"Options:\n"
 	"  --limit N                the newest N entries (default 100, at most 1000)\n"
 	"  --all                    every entry, page after page\n"
-	"  --after CORRELATION_ID   the page after this entry: older ones\n";
+	"  --after CORRELATION_ID   the page after this entry: older ones\n"
+	"  --full-ids               show whole correlation ids\n";
 
 const char watch_usage[] =
-	"Usage: vx11ctl watch [TASK_ID]\n"
+	"Usage: vx11ctl watch [TASK]\n"
 	"\n"
-	"Subscribe to events (events.subscribe), of one task or of all those visible\n"
-	"to you, and print each as one line as it happens:\n"
+	"Subscribe to events (events.subscribe), of one task (TASK as for 'vx11ctl\n"
+	"task') or of all those visible to you, and print each as one line as it\n"
+	"happens:\n"
 	"  AT task.status task=TASK_ID status=STATUS [KEY=VALUE...]\n"
 	"  AT daughter.status task=TASK_ID daughter=ID attempt=N status=STATUS [KEY=VALUE...]\n"
 	"where a daughter's status is running, exited, failed, expired or killed, and\n"
@@ -110,10 +117,9 @@ int verb_audit(const Cmd *cmd)
 	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
 	_cleanup_(table_done) Table t = {};
 	json_object *entries;
-	size_t n;
-	int r;
-
 	int64_t limit = 100;
+	size_t n, width;
+	int r;
 
 	cmd_param_string(cmd, "after", params, "after");
 	if (cmd_flag(cmd, "all") && cmd_option(cmd, "limit"))
@@ -138,12 +144,19 @@ int verb_audit(const Cmd *cmd)
 		return VX11_EXIT_OK;
 	}
 
+	width = short_id_width(entries, "correlation_id", cmd_flag(cmd, "full-ids"));
 	table_init(&t, ELEMENTSOF(keys));
 	for (size_t k = 0; k < ELEMENTSOF(headers); k++)
 		table_add(&t, headers[k]);
 	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-			table_add_value(&t, json_get(json_object_array_get_idx(entries, i), keys[k]));
+		for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+			json_object *v = json_get(json_object_array_get_idx(entries, i), keys[k]);
+
+			if (streq(keys[k], "correlation_id") && json_object_is_type(v, json_type_string))
+				table_addf(&t, "%.*s", (int)MIN(width, (size_t)INT_MAX), json_object_get_string(v));
+			else
+				table_add_value(&t, v);
+		}
 	table_print(&t, stdout);
 	print_more_hint(result, "entries", "entries", cmd_option(cmd, "after"), "correlation_id", limit);
 	return VX11_EXIT_OK;
@@ -210,7 +223,7 @@ static int on_subscribed(const Cmd *cmd, json_object *result, void *userdata)
 {
 	/* On stderr, so that stdout holds only events; a script can wait for this line. */
 	if (cmd->n_args > 0) {
-		_cleanup_free_ char *task = text_escape(cmd->args[0]);
+		_cleanup_free_ char *task = text_escape(userdata); /* the resolved id */
 		fprintf(stderr, "vx11ctl: watching task %s; interrupt to stop\n", task);
 	} else
 		fprintf(stderr, "vx11ctl: watching all tasks; interrupt to stop\n");
@@ -236,10 +249,16 @@ static int on_notification(const Cmd *cmd, json_object *msg, void *userdata)
 int verb_watch(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object();
+	char id[ID_STRING_MAX] = "";
+	int r;
 
-	if (cmd->n_args > 0)
-		json_set(params, "task_id", json_object_new_string(cmd->args[0]));
-	return rpc_stream(cmd, "events.subscribe", params, on_subscribed, on_notification, NULL);
+	if (cmd->n_args > 0) {
+		r = resolve_task(cmd, cmd->args[0], id);
+		if (r != 0)
+			return r;
+		json_set(params, "task_id", json_object_new_string(id));
+	}
+	return rpc_stream(cmd, "events.subscribe", params, on_subscribed, on_notification, id);
 }
 
 int verb_reload(const Cmd *cmd)

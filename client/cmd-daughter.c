@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ids.h"
 #include "output.h"
 #include "rpc-client.h"
 #include "vx11ctl.h"
@@ -23,14 +24,14 @@ const struct option logs_options[] = {
 };
 
 const char logs_usage[] =
-	"Usage: vx11ctl logs TASK_ID [--attempt N] [--stderr | --both] [-f | --follow]\n"
+	"Usage: vx11ctl logs TASK [--attempt N] [--stderr | --both] [-f | --follow]\n"
 	"\n"
-	"Print what an attempt of a task wrote (task.logs): its standard output to\n"
-	"standard output, its standard error to standard error, as it is (but for\n"
-	"bytes JSON text cannot carry, NUL and invalid UTF-8, which the daemon\n"
-	"replaces), with nothing added. The default is the latest attempt's standard\n"
-	"output. On a terminal, control characters other than newline and tab are\n"
-	"shown escaped (\\xNN).\n"
+	"Print what an attempt of a task (TASK as for 'vx11ctl task') wrote\n"
+	"(task.logs): its standard output to standard output, its standard error to\n"
+	"standard error, as it is (but for bytes JSON text cannot carry, NUL and\n"
+	"invalid UTF-8, which the daemon replaces), with nothing added. The default\n"
+	"is the latest attempt's standard output. On a terminal, control characters\n"
+	"other than newline and tab are shown escaped (\\xNN).\n"
 	"With --json, each task.logs result that carries data or says eof is printed\n"
 	"instead, compact, one a line.\n"
 	"\n"
@@ -115,7 +116,7 @@ const char spawn_usage[] =
 	"  --purpose TEXT    what it is for\n"
 	"  --ttl SECONDS     its time limit\n"
 	"  --profile P       its seccomp profile: default, strict or none\n"
-	"  --parent TASK_ID  the task it works for\n";
+	"  --parent TASK     the task it works for (as for 'vx11ctl task')\n";
 
 /* ---------------------------------------------------------------------------
  * logs */
@@ -315,7 +316,6 @@ int verb_logs(const Cmd *cmd)
 {
 	_cleanup_(logs_done) Logs l = {
 		.cmd = cmd,
-		.task_id = cmd->args[0],
 		.follow = cmd_flag(cmd, "follow"),
 	};
 	LogStream streams[2] = {
@@ -323,6 +323,7 @@ int verb_logs(const Cmd *cmd)
 		{ .name = "stderr", .out = stderr },
 	};
 	LogStream *first = &streams[0], *end = &streams[1];
+	char id[ID_STRING_MAX];
 	int r;
 
 	r = cmd_option_int(cmd, "attempt", 1, &l.attempt);
@@ -334,6 +335,10 @@ int verb_logs(const Cmd *cmd)
 		first = &streams[1];
 	if (cmd_flag(cmd, "stderr") || cmd_flag(cmd, "both"))
 		end = &streams[2];
+	r = resolve_task(cmd, cmd->args[0], id);
+	if (r != 0)
+		return r;
+	l.task_id = id;
 
 	for (;;) {
 		bool all_eof = true;
@@ -475,10 +480,17 @@ int verb_spawn(const Cmd *cmd)
 	json_set(params, "name", json_object_new_string(*name ? name : cmd->args[0]));
 	cmd_param_string(cmd, "purpose", params, "purpose");
 	cmd_param_string(cmd, "profile", params, "profile");
-	cmd_param_string(cmd, "parent", params, "parent_task_id");
 	r = cmd_param_int(cmd, "ttl", 0, params, "ttl_seconds");
 	if (r != 0)
 		return r;
+	if (cmd_option(cmd, "parent")) {
+		char parent[ID_STRING_MAX];
+
+		r = resolve_task(cmd, cmd_option(cmd, "parent"), parent);
+		if (r != 0)
+			return r;
+		json_set(params, "parent_task_id", json_object_new_string(parent));
+	}
 
 	r = rpc_call(cmd, "daughter.spawn", params, &result);
 	if (r != 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ids.h"
 #include "output.h"
 #include "rpc-client.h"
 #include "vx11ctl.h"
@@ -63,7 +64,10 @@ const struct option result_options[] = {
 };
 
 const char result_usage[] =
-	"Usage: vx11ctl result CORRELATION_ID [--wait SECONDS]\n"
+	"Usage: vx11ctl result ID [--wait SECONDS]\n"
+	"\n"
+	"ID is the intent's correlation id or its task's id, or the start of either\n"
+	"(at least 4 characters, enough to name one intent).\n"
 	"\n"
 	"Show the result of an intent (result.get) as \"key: value\" lines. With\n"
 	"--wait, wait up to SECONDS for its task to finish first. The exit status is\n"
@@ -274,11 +278,15 @@ int verb_submit(const Cmd *cmd)
 int verb_result(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object();
+	ResolvedId id;
 	int r;
 
-	json_set(params, "correlation_id", json_object_new_string(cmd->args[0]));
 	r = cmd_param_int(cmd, "wait", 0, params, "wait_seconds");
 	if (r != 0)
 		return r;
+	r = resolve_id(cmd, cmd->args[0], &id);
+	if (r != 0)
+		return r;
+	json_set(params, "correlation_id", json_object_new_string(id.correlation_id));
 	return show_result(cmd, params);
 }

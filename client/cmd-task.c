@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Verbs about tasks and daughters: tasks, task, cancel, daughters. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ids.h"
 #include "output.h"
 #include "rpc-client.h"
 #include "vx11ctl.h"
@@ -13,17 +15,21 @@ const struct option tasks_options[] = {
 	{ "limit", required_argument },
 	{ "after", required_argument },
 	{ "all", no_argument },
+	{ "full-ids", no_argument },
 	{}
 };
 
 const char tasks_usage[] =
 	"Usage: vx11ctl tasks [--status S[,S...]] [--source SOURCE] [--limit N | --all] [--after ID]\n"
+	"                     [--full-ids]\n"
 	"\n"
 	"List tasks (task.list), newest first, as a table with the columns\n"
 	"  ID  STATUS  PRIO  SOURCE  TYPE  RETRY  CREATED\n"
-	"or \"no tasks\". A submitter sees its own tasks, an admin everyone's. When\n"
-	"there are more than are shown, stderr says how many (\"100 of 2,345 tasks\n"
-	"shown\").\n"
+	"or \"no tasks\". A submitter sees its own tasks, an admin everyone's. Ids are\n"
+	"cut short (13 characters, more when two would look the same); any unique\n"
+	"start of a task's id or of its correlation id names it to the other commands.\n"
+	"When there are more tasks than are shown, stderr says how many (\"100 of\n"
+	"2,345 tasks shown\").\n"
 	"\n"
 	"Options:\n"
 	"  --status S[,S...]  only tasks in these states: pending, planning, running,\n"
@@ -33,25 +39,30 @@ const char tasks_usage[] =
 	"  --all              every task, page after page\n"
 	"  --after ID         the page after task ID (the last one of the previous\n"
 	"                     page): older ones\n"
+	"  --full-ids         show whole ids\n"
 	"\n"
 	"With --json, the task.list result (with \"total\"; with --all, one result\n"
 	"holding every page's tasks).\n";
 
 const char task_usage[] =
-	"Usage: vx11ctl task TASK_ID\n"
+	"Usage: vx11ctl task TASK\n"
+	"\n"
+	"TASK is the task's id or its intent's correlation id, or the start of either\n"
+	"(at least 4 characters, enough to name one task: an ambiguous start lists the\n"
+	"candidates and exits 2).\n"
 	"\n"
 	"Show a task (task.get) as \"key: value\" lines, then each of its daughters\n"
 	"(\"daughter ID\") with its attempts (\"attempt N\"), indented; \"no daughters\n"
 	"yet\" when none has started. Fields without a value are left out.\n";
 
 const char cancel_usage[] =
-	"Usage: vx11ctl cancel TASK_ID\n"
+	"Usage: vx11ctl cancel TASK\n"
 	"\n"
 	"Cancel a task (task.cancel): a pending or retrying task ends at once, a\n"
 	"running one has its daughter killed. Prints\n"
 	"  task ID cancelled (N daughters killed)\n"
 	"(\"1 daughter killed\" for one). A task that has already ended cannot be\n"
-	"cancelled (vx11.Conflict, exit 1).\n";
+	"cancelled (vx11.Conflict, exit 1). TASK is as for 'vx11ctl task'.\n";
 
 const struct option daughters_options[] = {
 	{ "status", required_argument },
@@ -110,10 +121,9 @@ int verb_tasks(const Cmd *cmd)
 	_cleanup_(table_done) Table t = {};
 	const char *status = cmd_option(cmd, "status");
 	json_object *tasks;
-	size_t n;
-	int r;
-
 	int64_t limit = 100;
+	size_t n, width;
+	int r;
 
 	if (status)
 		json_set(params, "status", status_filter(status));
@@ -142,6 +152,7 @@ int verb_tasks(const Cmd *cmd)
 		return VX11_EXIT_OK;
 	}
 
+	width = short_id_width(tasks, "id", cmd_flag(cmd, "full-ids"));
 	table_init(&t, ELEMENTSOF(headers) - 1);
 	add_header(&t, headers);
 	for (size_t i = 0; i < n; i++) {
@@ -150,7 +161,7 @@ int verb_tasks(const Cmd *cmd)
 				    *max = value_to_text(json_get(task, "max_retries")),
 				    *prio = priority_to_text(json_get(task, "priority"));
 
-		table_add_value(&t, json_get(task, "id"));
+		table_addf(&t, "%.*s", (int)MIN(width, (size_t)INT_MAX), json_get_string(task, "id") ?: "-");
 		table_add_value(&t, json_get(task, "status"));
 		table_add(&t, prio);
 		table_add_value(&t, json_get(task, "source"));
@@ -186,10 +197,14 @@ int verb_task(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
 	json_object *task, *prio, *daughters;
+	char id[ID_STRING_MAX];
 	size_t n;
 	int r;
 
-	json_set(params, "task_id", json_object_new_string(cmd->args[0]));
+	r = resolve_task(cmd, cmd->args[0], id);
+	if (r != 0)
+		return r;
+	json_set(params, "task_id", json_object_new_string(id));
 	r = rpc_call(cmd, "task.get", params, &result);
 	if (r != 0)
 		return r;
@@ -218,17 +233,21 @@ int verb_task(const Cmd *cmd)
 int verb_cancel(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
+	char id[ID_STRING_MAX];
 	int r;
 
-	json_set(params, "task_id", json_object_new_string(cmd->args[0]));
+	r = resolve_task(cmd, cmd->args[0], id);
+	if (r != 0)
+		return r;
+	json_set(params, "task_id", json_object_new_string(id));
 	r = rpc_call(cmd, "task.cancel", params, &result);
 	if (r != 0)
 		return r;
 	if (cmd->json)
 		print_json(stdout, result, true);
 	else {
-		json_object *id = json_get(result, "task_id"), *count = json_get(result, "cancelled_daughters_count");
-		_cleanup_free_ char *task = id ? value_to_text(id) : text_escape(cmd->args[0]),
+		json_object *task_id = json_get(result, "task_id"), *count = json_get(result, "cancelled_daughters_count");
+		_cleanup_free_ char *task = task_id ? value_to_text(task_id) : text_escape(id),
 				    *killed = value_to_text(count);
 		bool one = json_object_is_type(count, json_type_int) && json_object_get_int64(count) == 1;
 

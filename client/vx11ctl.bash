@@ -26,11 +26,11 @@ _vx11ctl_verb_options() {
 		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout)
 		;;
 	result) opts=(--wait) args=(--wait) ;;
-	tasks) opts=(--status --source --limit --after --all) args=(--status --source --limit --after) ;;
+	tasks) opts=(--status --source --limit --after --all --full-ids) args=(--status --source --limit --after) ;;
 	logs) opts=(--attempt --stderr --both -f --follow) args=(--attempt) ;;
 	daughters) opts=(--status --limit) args=("${opts[@]}") ;;
 	spawn) opts=(--name --purpose --ttl --profile --parent) args=("${opts[@]}") ;;
-	audit) opts=(--limit --after --all) args=(--limit --after) ;;
+	audit) opts=(--limit --after --all --full-ids) args=(--limit --after) ;;
 	heartbeat) opts=(--status) args=(--status) ;;
 	report)
 		opts=(--status --error-message --tokens-cli --tokens-local --switch-model --cli-provider --result)

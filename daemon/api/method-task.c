@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* task.list, task.get, task.cancel and daughter.list. A submitter sees only
- * its own tasks; someone else's task is "not found", not "forbidden", so ids
- * leak nothing. */
+/* task.list, task.resolve, task.get, task.cancel and daughter.list. A
+ * submitter sees only its own tasks; someone else's task is "not found", not
+ * "forbidden", so ids leak nothing. */
 #include <string.h>
 
 #include "core/manager.h"
@@ -157,6 +157,103 @@ int task_visible(Call *call, const char *task_id, Task *ret, RpcError *err)
 		return rpc_error(err, RPC_NOT_FOUND, "no such task: %.64s", task_id);
 	if (r < 0)
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	return 0;
+}
+
+/* ---- task.resolve ---- */
+
+typedef struct ResolveParams {
+	const char *id;
+} ResolveParams;
+
+const ParamSpec resolve_params[] = {
+	{ "id", PARAM_STRING, offsetof(ResolveParams, id), PARAM_REQUIRED, 0, 64 },
+	{}
+};
+
+/* How many of the intents an ambiguous prefix names are listed. */
+#define RESOLVE_CANDIDATES_MAX 10
+/* A prefix shorter than this names too much to be meant. */
+#define RESOLVE_PREFIX_MIN 4
+
+/* A candidate of an ambiguous prefix: enough for a person to pick one. */
+static json_object *candidate_to_json(Manager *m, const IdMatch *match)
+{
+	json_object *o = json_object_new_object();
+	IntentRecord rec;
+	Task t;
+
+	json_object_object_add(o, "correlation_id", json_object_new_string(match->correlation_id));
+	json_object_object_add(o, "task_id", match->task_id[0] ? json_object_new_string(match->task_id) : NULL);
+	if (store_intent_get(m->store, match->correlation_id, &rec) == 0) {
+		json_object_object_add(o, "intent_type", json_object_new_string(rec.intent_type));
+		json_object_object_add(o, "created_at", json_timestamp(rec.created_at));
+		json_object_object_add(o, "status", json_object_new_string(rec.status));
+		intent_record_done(&rec);
+	}
+	/* A task's own state says more than its intent's QUEUED. */
+	if (match->task_id[0] && store_task_get(m->store, match->task_id, &t) == 0) {
+		json_object_object_add(o, "status", json_object_new_string(task_status_to_string(t.status)));
+		task_done(&t);
+	}
+	return o;
+}
+
+/*
+ * Which intent a task id, a correlation id, or the start of either names
+ * (git-style): among the caller's own, or everyone's for an admin, so someone
+ * else's id is not found, as everywhere. A task and its own intent are one.
+ */
+int method_task_resolve(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	IdMatch found[RESOLVE_CANDIDATES_MAX];
+	char prefix[ID_STRING_MAX];
+	ResolveParams p;
+	json_object *o;
+	size_t n, len;
+	int r;
+
+	r = params_parse(resolve_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+	len = strlen(p.id);
+	if (len < RESOLVE_PREFIX_MIN)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: id: \"%s\" is too short; give at least %d characters of a task or "
+				 "correlation id",
+				 p.id, RESOLVE_PREFIX_MIN);
+	/* Nothing could match it: as not found as any other. */
+	if (len >= ID_STRING_MAX || strspn(p.id, "0123456789abcdefABCDEF-") != len)
+		return rpc_error(err, RPC_NOT_FOUND,
+				 "no task or intent has an id that starts with \"%.64s\" (ids are hexadecimal digits "
+				 "and dashes, as in 01a2f3c4-5d6e-...)",
+				 p.id);
+	for (size_t i = 0; i <= len; i++)
+		prefix[i] = (char)(p.id[i] >= 'A' && p.id[i] <= 'F' ? p.id[i] - 'A' + 'a' : p.id[i]);
+
+	r = store_id_prefix_find(call->m->store, prefix, call->admin ? (uid_t)-1 : call->caller->uid, found,
+				 ELEMENTSOF(found), &n);
+	if (r < 0)
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	if (n == 0)
+		return rpc_error(err, RPC_NOT_FOUND, "no task or intent%s has an id that starts with \"%s\"",
+				 call->admin ? "" : " of yours", prefix);
+	if (n > 1) {
+		json_object *candidates = json_object_new_array();
+
+		for (size_t i = 0; i < n && i < ELEMENTSOF(found); i++)
+			json_object_array_add(candidates, candidate_to_json(call->m, &found[i]));
+		call->error_data = json_object_new_object();
+		json_object_object_add(call->error_data, "candidates", candidates);
+		json_object_object_add(call->error_data, "more", json_object_new_boolean(n > ELEMENTSOF(found)));
+		return rpc_error(err, RPC_INVALID_PARAMS, "\"%s\" is the start of %s%zu tasks' or intents' ids; give more of it",
+				 prefix, n > ELEMENTSOF(found) ? "more than " : "", MIN(n, ELEMENTSOF(found)));
+	}
+
+	o = json_object_new_object();
+	json_object_object_add(o, "correlation_id", json_object_new_string(found[0].correlation_id));
+	json_object_object_add(o, "task_id", found[0].task_id[0] ? json_object_new_string(found[0].task_id) : NULL);
+	*ret = o;
 	return 0;
 }
 

@@ -116,10 +116,11 @@ norm() {
 	[[ ${lines[1]} =~ ^task\ ([0-9a-f-]+)\ queued$ ]]
 	tid=${BASH_REMATCH[1]}
 
+	# Ids cut short to their first 13 characters, enough for one task.
 	run -0 ctl tasks
 	[[ ${lines[0]} =~ ^ID\ +STATUS\ +PRIO\ +SOURCE\ +TYPE\ +RETRY\ +CREATED$ ]]
 	equals "${#lines[@]}" 2
-	[[ ${lines[1]} =~ ^$tid\ +pending\ +P1\ +operator\ +noop\ +0/1\ +[0-9-]+T[0-9:]+Z$ ]]
+	[[ ${lines[1]} =~ ^${tid:0:13}\ +pending\ +P1\ +operator\ +noop\ +0/1\ +[0-9-]+T[0-9:]+Z$ ]]
 
 	run -0 ctl task "$tid"
 	[[ $output == *"id: $tid"* && $output == *"status: pending"* && $output == *"description: do it"* ]]
@@ -135,6 +136,8 @@ norm() {
 	[[ $output == *"status: CANCELLED"* ]]
 
 	run -0 ctl tasks --status cancelled
+	[[ ${lines[1]} =~ ^${tid:0:13}\ +cancelled ]]
+	run -0 ctl tasks --status cancelled --full-ids
 	[[ ${lines[1]} =~ ^$tid\ +cancelled ]]
 	run -0 ctl tasks --status pending
 	equals "$output" "no tasks"
@@ -147,7 +150,7 @@ norm() {
 	run -0 ctl audit
 	[[ ${lines[0]} =~ ^TIME\ +CORRELATION_ID\ +UID\ +SOURCE\ +TYPE\ +STATUS\ +ERROR$ ]]
 	equals "${#lines[@]}" 3
-	[[ ${lines[1]} =~ $cid\ +0\ +operator\ +noop\ +QUEUED ]]
+	[[ ${lines[1]} =~ \ ${cid:0:13}\ +0\ +operator\ +noop\ +QUEUED ]]
 	[[ ${lines[2]} =~ \ +0\ +operator\ +hello\ +DONE ]]
 
 	run -0 ctl daughters
@@ -184,6 +187,8 @@ norm() {
 	run -1 --separate-stderr ctl submit x --priority P9
 	[[ $stderr == *"priority"*"(vx11.InvalidParams)"* ]]
 	run -1 --separate-stderr ctl task no-such-task
+	[[ $stderr == *"(vx11.NotFound)"* ]]
+	run -1 --separate-stderr ctl task 0123456789
 	[[ $stderr == *"(vx11.NotFound)"* ]]
 	tid=$(submit_queued noop | jq -r .response.task_id)
 	run -0 ctl cancel "$tid"
@@ -230,8 +235,9 @@ norm() {
 	equals "$(ctl --json cancel "$tid" | norm)" "$(jq -cn --arg t "$tid" '{status:"cancelled",task_id:$t,cancelled_daughters_count:0}' | norm)"
 
 	# An error: the error object on stdout, exit 1.
+	# The id is looked up first (task.resolve): its error.
 	run -1 --separate-stderr ctl --json task no-such-task
-	equals "$(norm <<<"$output")" "$(call task.get '{"task_id":"no-such-task"}' | norm .error)"
+	equals "$(norm <<<"$output")" "$(call task.resolve '{"id":"no-such-task"}' | norm .error)"
 }
 
 @test "result --wait: waits for the task, then shows QUEUED" {
@@ -356,13 +362,13 @@ norm() {
 @test "logs: an unknown task, and a task with no attempt yet, are vx11.NotFound (exit 1)" {
 	start_daemon
 	run -1 --separate-stderr ctl logs no-such-task
-	[[ $stderr == *"no such task"*"(vx11.NotFound)"* ]]
+	[[ $stderr == *"no task or intent has an id that starts with \"no-such-task\""*"(vx11.NotFound)"* ]]
 	equals "$output" ""
 	# Following a task that does not exist is an error at once, not a wait.
 	run -1 --separate-stderr timeout 10 "$VX11CTL" logs -f no-such-task
 	[[ $stderr == *"(vx11.NotFound)"* ]]
 	run -1 --separate-stderr ctl --json logs no-such-task
-	equals "$(norm <<<"$output")" "$(call task.logs '{"task_id":"no-such-task"}' | norm .error)"
+	equals "$(norm <<<"$output")" "$(call task.resolve '{"id":"no-such-task"}' | norm .error)"
 
 	# max_running 0 holds the queue: this task has no attempt.
 	tid=$(submit_queued noop | jq -r .response.task_id)
@@ -446,7 +452,7 @@ norm() {
 	tid=$(submit_queued noop '{"priority":"P3"}' | jq -r .response.task_id)
 
 	run -0 ctl tasks
-	[[ ${lines[1]} =~ ^$tid\ +pending\ +P3\ +operator\ +noop\  ]]
+	[[ ${lines[1]} =~ ^${tid:0:13}\ +pending\ +P3\ +operator\ +noop\  ]]
 	run -0 ctl task "$tid"
 	grep -qx "priority: P3" <<<"$output"
 	run ! grep -q "priority: 3" <<<"$output"

@@ -104,7 +104,7 @@ table_ids() {
 	start_daemon
 	mapfile -t ids < <(submit_many 12)
 
-	run -0 --separate-stderr ctl tasks --limit 5
+	run -0 --separate-stderr ctl tasks --limit 5 --full-ids
 	equals "${#lines[@]}" 6
 	[[ ${lines[0]} =~ ^ID\  ]]
 	equals "$(table_ids "$output" | head -n 1)" "${ids[11]}"
@@ -117,7 +117,7 @@ table_ids() {
 
 	# The next page, older ones, and how to get the one after.
 	last=${ids[7]}
-	run -0 --separate-stderr ctl tasks --limit 3 --after "$last"
+	run -0 --separate-stderr ctl tasks --limit 3 --after "$last" --full-ids
 	equals "$(table_ids "$output")" "$(printf '%s\n' "${ids[6]}" "${ids[5]}" "${ids[4]}")"
 	equals "$stderr" "vx11ctl: 3 tasks shown of 12 in all; --after ${ids[4]} for the next page"
 
@@ -137,8 +137,187 @@ table_ids() {
 	run -0 --separate-stderr ctl --json tasks --all
 	check "$output" '.count == 1003 and .total == 1003 and ([.tasks[].id] | unique | length) == 1003'
 	equals "$(jq -r '.tasks[].id' <<<"$output")" "$(printf '%s\n' "${ids[@]}" | tac)"
-	run -0 --separate-stderr ctl tasks --all
+	run -0 --separate-stderr ctl tasks --all --full-ids
 	equals "${#lines[@]}" 1004
 	equals "$stderr" ""
 	equals "$(table_ids "$output" | tail -n 1)" "${ids[0]}"
+}
+
+# ---------------------------------------------------------------------------
+# 2. Either id of an intent, or a unique start of one
+
+# resolve ID: the task.resolve reply line.
+resolve() {
+	call task.resolve "$(jq -cn --arg id "$1" '{id:$id}')"
+}
+
+# expected_width: the width a column of the ids on stdin needs (13, or one
+# more than the longest start two of them share).
+expected_width() {
+	sort | awk 'NR > 1 { n = 0; while (n < length($0) && substr($0, n + 1, 1) == substr(prev, n + 1, 1)) n++; if (n + 1 > w) w = n + 1 }
+		{ prev = $0 } END { print (w > 13 ? w : 13) }'
+}
+
+@test "task.resolve: a task id, a correlation id, or a unique start of either; ambiguous, short and unknown ones" {
+	start_daemon
+	env=$(submit_queued noop)
+	tid=$(jq -r .response.task_id <<<"$env")
+	cid=$(jq -r .correlation_id <<<"$env")
+	done_cid=$(submit '{"intent_type":"hello"}' | jq -r .correlation_id)
+
+	for id in "$tid" "$cid" "${tid:0:30}" "${cid:0:30}" "$(tr a-f A-F <<<"$tid")"; do
+		check "$(resolve "$id")" '.result == {correlation_id: $c, task_id: $t}' --arg c "$cid" --arg t "$tid"
+	done
+	# An intent the daemon answered at once has no task.
+	check "$(resolve "$done_cid")" '.result == {correlation_id: $c, task_id: null}' --arg c "$done_cid"
+
+	# A start both have (the first 4 characters of every id made this
+	# minute): the candidates, each once, and what they are.
+	reply=$(resolve "${tid:0:4}")
+	check_error "$reply" -32602 vx11.InvalidParams 1
+	check "$reply" '.error.message | test("give more")'
+	check "$reply" '.error.data.more == false and (.error.data.candidates | length) == 2
+		and ([.error.data.candidates[].correlation_id] | sort) == ([$c, $d] | sort)
+		and (.error.data.candidates[] | select(.correlation_id == $c) | .task_id == $t and .intent_type == "noop"
+			and .status == "pending" and (.created_at | type) == "string")
+		and (.error.data.candidates[] | select(.correlation_id == $d) | .task_id == null and .status == "DONE")' \
+		--arg c "$cid" --arg t "$tid" --arg d "$done_cid"
+
+	check_error "$(resolve "${tid:0:3}")" -32602 vx11.InvalidParams 1
+	check "$(resolve "${tid:0:3}")" '.error.message | test("at least 4")'
+	check_error "$(resolve ffffffff)" -32002 vx11.NotFound 1
+	check_error "$(resolve no-such-task)" -32002 vx11.NotFound 1
+	check_error "$(call task.resolve '{}')" -32602 vx11.InvalidParams 1
+
+	# More than ten: ten listed, and more says so.
+	submit_many 12 >/dev/null
+	reply=$(resolve "${tid:0:4}")
+	check "$reply" '(.error.data.candidates | length) == 10 and .error.data.more == true'
+	check "$reply" '.error.message | test("more than 10")'
+}
+
+@test "task.resolve: a submitter resolves among its own tasks only" {
+	require_root
+	start_daemon
+	root_tid=$(submit_task noop)
+	nobody() {
+		as_submitter_nobody socat -t 5 - "UNIX-CONNECT:$VX11_SOCKET" <<<"$(req "$@")"
+	}
+	mine=$(nobody intent.submit '{"intent_type":"noop","require":{"spawner":true}}' | jq -r .result.response.task_id)
+	check "$(nobody task.resolve "$(jq -cn --arg id "$mine" '{id:$id}')")" '.result.task_id == $t' --arg t "$mine"
+	# Root's task is not found, by its id or by a start of it...
+	check_error "$(nobody task.resolve "$(jq -cn --arg id "$root_tid" '{id:$id}')")" -32002 vx11.NotFound 1
+	# ... and a start both share names only the submitter's.
+	check "$(nobody task.resolve "$(jq -cn --arg id "${root_tid:0:4}" '{id:$id}')")" '.result.task_id == $t' --arg t "$mine"
+	# An admin sees both.
+	check_error "$(resolve "${root_tid:0:4}")" -32602 vx11.InvalidParams 1
+}
+
+@test "vx11ctl task, result, cancel, logs and watch take either id, or a unique start of one" {
+	start_daemon
+	env=$(submit_queued noop '{"text":"first"}')
+	tid=$(jq -r .response.task_id <<<"$env")
+	cid=$(jq -r .correlation_id <<<"$env")
+	done_cid=$(submit '{"intent_type":"hello"}' | jq -r .correlation_id)
+	# The shortest start of the task id no other id has.
+	for ((n = 4; n <= 36; n++)); do
+		resolve "${tid:0:n}" | jq -e '.result' >/dev/null && break
+	done
+	short=${tid:0:n}
+
+	for id in "$tid" "$cid" "$short"; do
+		run -0 ctl task "$id"
+		grep -qx "id: $tid" <<<"$output"
+		grep -qx "description: first" <<<"$output"
+		run -0 ctl result "$id"
+		grep -qx "correlation_id: $cid" <<<"$output"
+		grep -qx "status: QUEUED" <<<"$output"
+	done
+	run -0 ctl --json task "$short"
+	equals "$(jq -S -c . <<<"$output")" "$(result task.get "$(jq -cn --arg id "$tid" '{task_id:$id}')" | jq -S -c .)"
+
+	# No attempt yet: logs looked the task up, then found no attempt.
+	run -1 --separate-stderr ctl logs "$short"
+	[[ $stderr == *"(vx11.NotFound)"* && $stderr != *"no task or intent"* ]]
+
+	(
+		_bg_close_fds
+		exec "$VX11CTL" watch "$cid"
+	) >"$T/watch.out" 2>"$T/watch.err" &
+	wpid=$!
+	wait_for 50 grep -q watching "$T/watch.err"
+	equals "$(cat "$T/watch.err")" "vx11ctl: watching task $tid; interrupt to stop"
+
+	run -0 ctl cancel "$short"
+	equals "$output" "task $tid cancelled (0 daughters killed)"
+	wait_for 50 grep -q "status=cancelled" "$T/watch.out"
+	kill -TERM "$wpid"
+	wait_exit "$wpid" 50
+
+	# The intent answered at once: result yes, task no, saying where to look.
+	run -0 ctl result "${done_cid:0:30}"
+	grep -qx "status: DONE" <<<"$output"
+	run -1 --separate-stderr ctl task "$done_cid"
+	equals "$stderr" "vx11ctl: intent $done_cid has no task: the daemon answered it at once; see 'vx11ctl result $done_cid'"
+	run -1 --separate-stderr ctl cancel "$done_cid"
+	[[ $stderr == *"has no task"* ]]
+}
+
+@test "vx11ctl: an ambiguous start lists the candidates and exits 2; too short is a usage error" {
+	start_daemon
+	mapfile -t ids < <(submit_many 3)
+	run -2 --separate-stderr ctl task "${ids[0]:0:4}"
+	equals "$output" ""
+	[[ ${stderr_lines[0]} == "vx11ctl: \"${ids[0]:0:4}\" is the start of 3 tasks' or intents' ids; give more of it (vx11.InvalidParams)" ]]
+	equals "${#stderr_lines[@]}" 4
+	for id in "${ids[@]}"; do
+		grep -Eq "^  $id  noop  pending  [0-9-]{10}T" <<<"$stderr"
+	done
+	run -2 --separate-stderr ctl --json result "${ids[0]:0:4}"
+	check "$output" '.code == -32602 and (.data.candidates | length) == 3'
+	for verb in cancel logs watch; do
+		run -2 --separate-stderr ctl "$verb" "${ids[0]:0:4}"
+		[[ $stderr == *"give more of it"* ]]
+	done
+
+	# Too short: said without asking the daemon.
+	run -2 --separate-stderr ctl --socket "$T/nothing.sock" task 01a
+	equals "$stderr" "vx11ctl: '01a' is too short: give at least 4 characters of a task or correlation id; see 'vx11ctl task --help'"
+	run -1 --separate-stderr ctl task ffffffff
+	[[ $stderr == *"(vx11.NotFound)"* ]]
+}
+
+@test "tables show ids cut short, wider where two would look the same, and the short ones name their task" {
+	start_daemon
+	mapfile -t ids < <(submit_many 40)
+	width=$(printf '%s\n' "${ids[@]}" | expected_width)
+	# Pipelined, many share their millisecond: the column must widen.
+	((width > 13))
+
+	run -0 ctl tasks
+	mapfile -t shown < <(table_ids "$output")
+	equals "${#shown[@]}" 40
+	for ((i = 0; i < 40; i++)); do
+		equals "${shown[i]}" "${ids[39 - i]:0:width}"
+	done
+	equals "$(printf '%s\n' "${shown[@]}" | sort -u | wc -l)" 40
+	# What is shown is enough to name the task.
+	run -0 ctl task "${shown[7]}"
+	grep -qx "id: ${ids[32]}" <<<"$output"
+
+	# One task alone: 13 characters.
+	run -0 --separate-stderr ctl tasks --limit 1
+	equals "$(table_ids "$output")" "${ids[39]:0:13}"
+	run -0 --separate-stderr ctl tasks --limit 1 --full-ids
+	equals "$(table_ids "$output")" "${ids[39]}"
+
+	# The audit log's correlation ids too.
+	mapfile -t cids < <(result audit.list '{"limit":1000}' | jq -r '.entries[].correlation_id')
+	width=$(printf '%s\n' "${cids[@]}" | expected_width)
+	run -0 ctl audit
+	mapfile -t shown < <(tail -n +2 <<<"$output" | awk '{ print $2 }')
+	equals "${shown[0]}" "${cids[39]:0:width}"
+	equals "${shown[39]}" "${cids[0]:0:width}"
+	run -0 --separate-stderr ctl audit --full-ids --limit 1
+	[[ ${lines[1]} == *" ${cids[39]} "* ]]
 }
