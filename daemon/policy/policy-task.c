@@ -272,6 +272,84 @@ static int parse_task_filesystem(void *base, json_object *v, const char *path, c
 	return policy_parse_object(v, path, fs_fields, ELEMENTSOF(fs_fields), t, error);
 }
 
+/* Up to POLICY_PORTS_MAX TCP ports, 1 to 65535. */
+static int get_ports(json_object *v, const char *path, uint16_t *ports, uint8_t *n, char **error)
+{
+	size_t len;
+
+	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > POLICY_PORTS_MAX)
+		return policy_error(error, -EINVAL, path, "expected an array of at most %d TCP ports", POLICY_PORTS_MAX);
+	len = json_object_array_length(v);
+	for (size_t i = 0; i < len; i++) {
+		_cleanup_free_ char *p = policy_path_index(path, i);
+		int64_t port;
+		int r;
+
+		if (!p)
+			return policy_oom(error);
+		r = policy_get_int(json_object_array_get_idx(v, i), p, 1, 65535, &port, error);
+		if (r < 0)
+			return r;
+		ports[i] = (uint16_t)port;
+	}
+	*n = (uint8_t)len;
+	return 0;
+}
+
+static int parse_tcp_bind(void *base, json_object *v, const char *path, char **error)
+{
+	PolicyTask *t = base;
+	return get_ports(v, path, t->tcp.bind, &t->tcp.n_bind, error);
+}
+
+static int parse_tcp_connect(void *base, json_object *v, const char *path, char **error)
+{
+	PolicyTask *t = base;
+	return get_ports(v, path, t->tcp.connect, &t->tcp.n_connect, error);
+}
+
+static const PolicyField tcp_fields[] = {
+	{ "bind", POLICY_FIELD_CUSTOM, .fn = parse_tcp_bind },
+	{ "connect", POLICY_FIELD_CUSTOM, .fn = parse_tcp_connect },
+};
+
+/* "tcp": {"bind": [ports], "connect": [ports]}: every other port denied. */
+static int parse_task_tcp(void *base, json_object *v, const char *path, char **error)
+{
+	PolicyTask *t = &((TaskParse *)base)->task;
+
+	if (!json_object_is_type(v, json_type_object))
+		return policy_error(error, -EINVAL, path, "expected an object with bind and connect");
+	t->tcp.set = true;
+	t->tcp.n_bind = t->tcp.n_connect = 0;
+	return policy_parse_object(v, path, tcp_fields, ELEMENTSOF(tcp_fields), t, error);
+}
+
+/* "scope": ["abstract_unix_socket", "signal"]. */
+static int parse_task_scope(void *base, json_object *v, const char *path, char **error)
+{
+	PolicyTask *t = &((TaskParse *)base)->task;
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_array))
+		return policy_error(error, -EINVAL, path, "expected an array of \"abstract_unix_socket\", \"signal\"");
+	t->scope_abstract_unix = t->scope_signal = false;
+	n = json_object_array_length(v);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(v, i));
+		if (json_object_is_type(json_object_array_get_idx(v, i), json_type_string) && streq(s, "abstract_unix_socket"))
+			t->scope_abstract_unix = true;
+		else if (json_object_is_type(json_object_array_get_idx(v, i), json_type_string) && streq(s, "signal"))
+			t->scope_signal = true;
+		else {
+			_cleanup_free_ char *p = policy_path_index(path, i);
+			return p ? policy_error(error, -EINVAL, p, "expected \"abstract_unix_socket\" or \"signal\"")
+				 : policy_oom(error);
+		}
+	}
+	return 0;
+}
+
 static int parse_backoff_base(void *base, json_object *v, const char *path, char **error)
 {
 	PolicyTask *t = base;
@@ -350,6 +428,8 @@ static const PolicyField task_fields[] = {
 	{ "network", POLICY_FIELD_CUSTOM, .fn = parse_task_network },
 	{ "hide_processes", POLICY_FIELD_BOOL, TASK_OFFSET(hide_processes) },
 	{ "filesystem", POLICY_FIELD_CUSTOM, .fn = parse_task_filesystem },
+	{ "tcp", POLICY_FIELD_CUSTOM, .fn = parse_task_tcp },
+	{ "scope", POLICY_FIELD_CUSTOM, .fn = parse_task_scope },
 	{ "private_tmp", POLICY_FIELD_BOOL, TASK_OFFSET(private_tmp) },
 	{ "read_only_system", POLICY_FIELD_BOOL, TASK_OFFSET(read_only_system) },
 	{ "enforce", POLICY_FIELD_CUSTOM, .fn = parse_task_enforce },

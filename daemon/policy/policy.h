@@ -36,6 +36,8 @@ typedef struct PolicyGroups {
 	size_t n;
 } PolicyGroups;
 
+#define POLICY_PORTS_MAX 16
+
 /* Resource limits of a task; UINT64_MAX / -1 mean "not set". */
 typedef struct PolicyLimits {
 	uint64_t memory_max;  /* bytes */
@@ -79,6 +81,15 @@ typedef struct PolicyTask {
 		bool set;
 		char **read, **write, **exec;
 	} fs;
+	/* "tcp": the TCP ports it may bind and connect to (Landlock ABI 4);
+	 * set: the key was given, and every other port is denied. */
+	struct {
+		bool set;
+		uint16_t bind[POLICY_PORTS_MAX], connect[POLICY_PORTS_MAX];
+		uint8_t n_bind, n_connect;
+	} tcp;
+	/* "scope": Landlock ABI 6 scoping to its own domain. */
+	bool scope_abstract_unix, scope_signal;
 	bool private_tmp;
 	bool read_only_system;
 	PolicyEnforce enforce;

@@ -84,6 +84,30 @@ char *hija_confinement_json(const Hija *h, const PolicyTask *pt)
 		json_object_object_add(ll, "read", strv_json(pt->fs.read));
 		json_object_object_add(ll, "write", strv_json(pt->fs.write));
 		json_object_object_add(ll, "exec", strv_json(pt->fs.exec));
+		if (!pt->fs.set) {
+			json_object_object_del(ll, "read");
+			json_object_object_del(ll, "write");
+			json_object_object_del(ll, "exec");
+		}
+		if (pt->tcp.set && h->runner->landlock_abi >= LANDLOCK_ABI_TCP) {
+			json_object *tcp = json_object_new_object(), *b = json_object_new_array(),
+				    *c = json_object_new_array();
+			for (size_t i = 0; i < pt->tcp.n_bind; i++)
+				json_object_array_add(b, json_object_new_int(pt->tcp.bind[i]));
+			for (size_t i = 0; i < pt->tcp.n_connect; i++)
+				json_object_array_add(c, json_object_new_int(pt->tcp.connect[i]));
+			json_object_object_add(tcp, "bind", b);
+			json_object_object_add(tcp, "connect", c);
+			json_object_object_add(ll, "tcp", tcp);
+		}
+		if (h->runner->landlock_abi >= LANDLOCK_ABI_SCOPE && (pt->scope_abstract_unix || pt->scope_signal)) {
+			json_object *scope = json_object_new_array();
+			if (pt->scope_abstract_unix)
+				json_object_array_add(scope, json_object_new_string("abstract_unix_socket"));
+			if (pt->scope_signal)
+				json_object_array_add(scope, json_object_new_string("signal"));
+			json_object_object_add(ll, "scope", scope);
+		}
 	}
 	json_object_object_add(o, "landlock", ll);
 	json_object_object_add(o, "unapplied", h->a.unapplied ? json_object_new_string(h->a.unapplied) : NULL);

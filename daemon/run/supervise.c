@@ -435,31 +435,47 @@ static uid_t pick_dynamic_uid(Runner *r, const Policy *p)
 	return (uid_t)-1;
 }
 
-/* The task's "filesystem" as a Landlock ruleset for the child. Fail closed:
- * a strict task type is refused on a kernel that cannot restrict all it
- * asks; a best-effort one runs with what the kernel can, and says what not. */
+/* The task's "filesystem", "tcp" and "scope" as one Landlock ruleset for the
+ * child. Fail closed: a strict task type is refused on a kernel that cannot
+ * restrict all it asks; a best-effort one runs with what the kernel can, and
+ * says what not. */
 static int prepare_landlock(Hija *h, const PolicyTask *pt, char **ret_error)
 {
 	int abi = h->runner->landlock_abi;
-	const char *lacks = abi < 1 ? "filesystem (no Landlock in this kernel)"
-			    : abi < LANDLOCK_ABI_FULL ? "filesystem.truncate (Landlock ABI < 3)"
-						      : NULL;
+	bool scope = pt->scope_abstract_unix || pt->scope_signal;
+	char lacks[256] = "";
 	LandlockPaths paths = {
-		.read = pt->fs.read, .write = pt->fs.write, .exec = pt->fs.exec, .argv0 = h->argv[0],
+		.fs = pt->fs.set, .read = pt->fs.read, .write = pt->fs.write, .exec = pt->fs.exec,
+		.argv0 = h->argv[0],
+		.tcp = pt->tcp.set, .tcp_bind = pt->tcp.bind, .n_tcp_bind = pt->tcp.n_bind,
+		.tcp_connect = pt->tcp.connect, .n_tcp_connect = pt->tcp.n_connect,
+		.scope_abstract_unix = pt->scope_abstract_unix, .scope_signal = pt->scope_signal,
 	};
+#define LACKS(cond, what)                                                                                  \
+	do {                                                                                               \
+		if (cond)                                                                                  \
+			snprintf(lacks + strlen(lacks), sizeof lacks - strlen(lacks), "%s%s", *lacks ? ", " : "", what); \
+	} while (0)
 
-	if (!pt->fs.set)
+	if (!pt->fs.set && !pt->tcp.set && !scope)
 		return 0;
-	if (lacks && pt->enforce == ENFORCE_STRICT)
+	LACKS(pt->fs.set && abi < 1, "filesystem (no Landlock in this kernel)");
+	LACKS(pt->fs.set && abi >= 1 && abi < LANDLOCK_ABI_FULL, "filesystem.truncate (Landlock ABI < 3)");
+	LACKS(pt->tcp.set && abi < LANDLOCK_ABI_TCP, "tcp (Landlock ABI < 4)");
+	LACKS(scope && abi < LANDLOCK_ABI_SCOPE, "scope (Landlock ABI < 6)");
+#undef LACKS
+	if (*lacks && pt->enforce == ENFORCE_STRICT)
 		return asprintf(ret_error, "%s, and the task type is strict", lacks) < 0 ? -ENOMEM : -EOPNOTSUPP;
-	if (lacks) {
+	if (*lacks) {
 		char *u = NULL;
 		if (asprintf(&u, "%s%s%s", h->a.unapplied ?: "", h->a.unapplied ? ", " : "", lacks) < 0)
 			return -ENOMEM;
 		free(h->a.unapplied);
 		h->a.unapplied = u;
 	}
-	if (abi < 1)
+	/* What this kernel can apply at all: nothing at ABI 0, nor a scope or
+	 * ports alone below their ABI. */
+	if (abi < 1 || (!pt->fs.set && (!pt->tcp.set || abi < LANDLOCK_ABI_TCP) && (!scope || abi < LANDLOCK_ABI_SCOPE)))
 		return 0;
 	int k = landlock_ruleset_new(&paths, abi, &h->landlock_fd, ret_error);
 	if (k < 0)

@@ -25,6 +25,22 @@
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
 
+/* ABI 4 and 6, beyond the 6.1 headers: our own copies of the structures. */
+struct ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net; /* ABI 4 */
+	uint64_t scoped;             /* ABI 6 */
+};
+struct net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+};
+#define RULE_NET_PORT 2
+#define ACCESS_NET_BIND_TCP (1ULL << 0)
+#define ACCESS_NET_CONNECT_TCP (1ULL << 1)
+#define SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define SCOPE_SIGNAL (1ULL << 1)
+
 /* Rights that apply to a file itself (the others are a directory's). */
 #define FS_FILE_RIGHTS                                                                                     \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |      \
@@ -105,19 +121,52 @@ static int add_list(int rfd, char *const *list, uint64_t access, uint64_t handle
 	return 0;
 }
 
+static int add_ports(int rfd, const uint16_t *ports, size_t n, uint64_t access, char **ret_error)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct net_port_attr np = { .allowed_access = access, .port = ports[i] };
+		if (syscall(SYS_landlock_add_rule, rfd, RULE_NET_PORT, &np, 0) < 0)
+			return fail(ret_error, -errno, "tcp: landlock_add_rule(port %u): %m", (unsigned)ports[i]);
+	}
+	return 0;
+}
+
 int landlock_ruleset_new(const LandlockPaths *p, int abi, int *ret_fd, char **ret_error)
 {
-	struct landlock_ruleset_attr attr = { .handled_access_fs = fs_rights(abi) };
+	struct ruleset_attr attr = {
+		.handled_access_fs = p->fs ? fs_rights(abi) : 0,
+		.handled_access_net = p->tcp && abi >= LANDLOCK_ABI_TCP ? ACCESS_NET_BIND_TCP | ACCESS_NET_CONNECT_TCP : 0,
+		.scoped = abi < LANDLOCK_ABI_SCOPE ? 0
+			  : (p->scope_abstract_unix ? SCOPE_ABSTRACT_UNIX_SOCKET : 0) | (p->scope_signal ? SCOPE_SIGNAL : 0),
+	};
+	/* The structure as long as this ABI knows it. */
+	size_t size = abi >= LANDLOCK_ABI_SCOPE ? sizeof(attr) : abi >= LANDLOCK_ABI_TCP ? 16 : 8;
 	static const char *const dev_read[] = { "/dev/zero", "/dev/random", "/dev/urandom", NULL };
 	static const char *const dev_write[] = { "/dev/null", NULL };
-	int fd, r;
+	int fd, r = 0;
 
 	if (abi < 1)
 		return fail(ret_error, -EOPNOTSUPP, "filesystem: Landlock is not available in this kernel");
-	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (!attr.handled_access_fs && !attr.handled_access_net && !attr.scoped)
+		return fail(ret_error, -EOPNOTSUPP, "Landlock ABI %d: nothing of what is asked can be restricted", abi);
+	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
 	if (fd < 0)
-		return fail(ret_error, -errno, "filesystem: landlock_create_ruleset: %m");
-	r = add_list(fd, p->read, FS_READ, attr.handled_access_fs, ret_error);
+		return fail(ret_error, -errno, "landlock_create_ruleset: %m");
+	if (attr.handled_access_net) {
+		r = add_ports(fd, p->tcp_bind, p->n_tcp_bind, ACCESS_NET_BIND_TCP, ret_error);
+		if (r >= 0)
+			r = add_ports(fd, p->tcp_connect, p->n_tcp_connect, ACCESS_NET_CONNECT_TCP, ret_error);
+	}
+	if (!attr.handled_access_fs) {
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		*ret_fd = fd;
+		return 0;
+	}
+	if (r >= 0)
+		r = add_list(fd, p->read, FS_READ, attr.handled_access_fs, ret_error);
 	if (r >= 0)
 		r = add_list(fd, p->write, FS_WRITE, attr.handled_access_fs, ret_error);
 	if (r >= 0)

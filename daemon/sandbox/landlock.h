@@ -14,14 +14,25 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* The lists, NULL-terminated (a NULL list is empty). */
 typedef struct LandlockPaths {
+	bool fs;            /* restrict the file system (the lists below) */
 	char *const *read;  /* read files, list directories */
 	char *const *write; /* that, and create, write, truncate, remove, rename */
 	char *const *exec;  /* read, and execute (the ELF interpreter included) */
 	const char *argv0;  /* the program itself: executable */
+	bool tcp;           /* restrict TCP bind and connect to these ports (ABI 4) */
+	const uint16_t *tcp_bind, *tcp_connect;
+	size_t n_tcp_bind, n_tcp_connect;
+	bool scope_abstract_unix; /* no abstract socket outside its domain (ABI 6) */
+	bool scope_signal;        /* no signal to a process outside its domain (ABI 6) */
 } LandlockPaths;
+
+#define LANDLOCK_ABI_TCP 4
+#define LANDLOCK_ABI_SCOPE 6
 
 /* The kernel's Landlock ABI version (1, 2, ...), 0 where there is none. */
 int landlock_abi(void);

@@ -259,7 +259,7 @@ policy5_keys() {
 # ordinary value of its kind. Fails on a kind it does not know.
 doc_value() {
 	local t=$1 kind='' def='' low=''
-	[[ $t =~ ^\ *\((integer|size|percentage|boolean|string|object|groups|array\ of\ strings|array\ of\ objects)[,\)] ]] &&
+	[[ $t =~ ^\ *\((integer|size|percentage|boolean|string|object|groups|array\ of\ strings|array\ of\ names|array\ of\ objects)[,\)] ]] &&
 		kind=${BASH_REMATCH[1]}
 	[[ $t =~ default\ ([^,\)]+) ]] && def=${BASH_REMATCH[1]}
 	[[ $t =~ ([0-9]+[KMGT%]?)\ to\  ]] && low=${BASH_REMATCH[1]}
@@ -273,7 +273,7 @@ doc_value() {
 	boolean) if [[ $def == true || $def == false ]]; then echo "$def"; else echo true; fi ;;
 	string) [[ -n $def ]] && jq -cn --arg s "$def" '$s' ;;
 	object) if [[ $t =~ default\ (\{.*\}) ]]; then jq -c . <<<"${BASH_REMATCH[1]}"; else echo '{}'; fi ;;
-	groups | 'array of objects') echo '[]' ;;
+	groups | 'array of objects' | 'array of names') echo '[]' ;;
 	'array of strings') echo '["/bin/true"]' ;;
 	'')
 		# An object of keys documented on their own ("limits"), or a key whose
@@ -313,7 +313,9 @@ readme_names() {
 # What those pages set in bold or as code, looks like a key, and is none:
 # attempt reasons, fields of results and of daemon.status, functions.
 NOT_POLICY_KEYS=" spawn_failed ttl_expired heartbeat_missed output_tail stderr_tail status_text cgroup.job_root
-	sd_notify sd_listen_fds fallback_local oom_score_adj do_seccomp spawn_daughter "
+	sd_notify sd_listen_fds fallback_local oom_score_adj do_seccomp spawn_daughter
+	default_provider default_route intent_type plan_id task_type task_types tokens_used_cli tokens_used_local "
+# (the last line: keys of vx11-switch's own configuration and of its plans, in the README's switch section)
 
 # parser_knows NAME: true when the parser takes NAME (a key, or a dotted path
 # of keys) somewhere in a policy: at the top, in limits, a source, defaults,
@@ -403,4 +405,19 @@ parser_knows() {
 	policy_file '.tasks.noop.filesystem = ["/tmp"]' "$T/bad.json"
 	run "$VX11D" --check-policy --policy "$T/bad.json"
 	[[ $status -eq 1 && $output == *'tasks.noop.filesystem: expected an object'* ]]
+}
+
+@test "tcp takes bind and connect lists of up to 16 ports; scope abstract_unix_socket and signal; anything else is refused" {
+	policy_file '.tasks.noop.tcp = {bind: [8080], connect: [443, 5432]} | .tasks.noop.scope = ["abstract_unix_socket", "signal"]' "$T/ok.json"
+	run "$VX11D" --check-policy --policy "$T/ok.json"
+	((status == 0))
+	policy_file '.tasks.noop.tcp = {bind: [0]}' "$T/bad.json"
+	run "$VX11D" --check-policy --policy "$T/bad.json"
+	[[ $status -eq 1 && $output == *'tasks.noop.tcp.bind[0]'* ]]
+	policy_file '.tasks.noop.tcp = {connect: [range(17) + 1]}' "$T/bad.json"
+	run "$VX11D" --check-policy --policy "$T/bad.json"
+	[[ $status -eq 1 && $output == *'tasks.noop.tcp.connect: expected an array of at most 16 TCP ports'* ]]
+	policy_file '.tasks.noop.scope = ["signals"]' "$T/bad.json"
+	run "$VX11D" --check-policy --policy "$T/bad.json"
+	[[ $status -eq 1 && $output == *'tasks.noop.scope[0]: expected "abstract_unix_socket" or "signal"'* ]]
 }

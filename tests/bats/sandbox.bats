@@ -414,3 +414,83 @@ etc: listed"
 	t2=$(wait_status "$id2" completed 80)
 	equals "$(attempt_of "$t2" | jq -r .confinement.seccomp.sha256)" "$(jq -r .seccomp.sha256 <<<"$c")"
 }
+
+# Whether this kernel's Landlock has TCP rules (4) and scoping (6): a strict
+# task type that needs it completes, or is refused saying so.
+landlock_has() { # ABI_NEEDED TASK_ID
+	local t
+	t=$(wait_task "$2" '.task.status == "completed" or .task.status == "failed"' 80)
+	if [[ $(jq -r .task.status <<<"$t") == failed ]]; then
+		check_json "$(attempt_of "$t")" '.reason == "spawn_failed" and (.error_message | test("Landlock ABI < '"$1"'"))'
+		return 1
+	fi
+}
+
+@test "tcp: Landlock lets a daughter bind and connect to its ports only" {
+	tcp=$(daughter_script tcp.sh <<'EOF'
+#!/bin/sh
+/usr/bin/socat -u TCP-LISTEN:5711,bind=127.0.0.1,reuseaddr - >/dev/null 2>&1 &
+sleep 0.3
+echo x | /usr/bin/socat -u - TCP:127.0.0.1:5711 2>/dev/null && echo "5711: bound and reached"
+/usr/bin/timeout 1 /usr/bin/socat -u TCP-LISTEN:5713,bind=127.0.0.1 - 2>&1 </dev/null | grep -q 'Permission denied' && echo "bind 5713: denied"
+echo x | /usr/bin/socat -u - TCP:127.0.0.1:5714 2>&1 | grep -q 'Permission denied' && echo "connect 5714: denied"
+exit 0
+EOF
+)
+	policy_file '.limits.max_running = 1
+		| .tasks.tcp = {command: ["'"$tcp"'"], network: "none", max_retries: 0, tcp: {bind: [5711], connect: [5711]}}
+		| .tasks.free = {command: ["'"$tcp"'"], network: "none", max_retries: 0}'
+	start_daemon
+	id=$(submit_task tcp)
+	landlock_has 4 "$id" || skip "this kernel's Landlock has no TCP rules (the strict task type was refused, as it should be)"
+	equals "$(task_logs "$id" stdout)" "5711: bound and reached
+bind 5713: denied
+connect 5714: denied"
+	check_json "$(attempt_of "$(task_get "$id")")" '.confinement.landlock.tcp == {bind: [5711], connect: [5711]}'
+	id=$(submit_task free)
+	wait_status "$id" completed 80 >/dev/null
+	equals "$(task_logs "$id" stdout)" "5711: bound and reached"
+}
+
+@test "scope: no abstract socket or signal outside the daughter's own Landlock domain" {
+	require_root
+	server=$(daughter_script abs.sh <<'EOF'
+#!/bin/sh
+echo $$ >/dev/shm/vx11-scope-pid
+exec /usr/bin/socat -u ABSTRACT-LISTEN:vx11-scope-test,fork -
+EOF
+)
+	client=$(daughter_script absc.sh <<'EOF'
+#!/bin/sh
+pid=$(cat /dev/shm/vx11-scope-pid)
+echo x | /usr/bin/socat -u - ABSTRACT-CONNECT:vx11-scope-test 2>/dev/null && echo "abstract: reached" || echo "abstract: denied"
+kill -0 "$pid" 2>/dev/null && echo "signal: sent" || echo "signal: denied"
+exit 0
+EOF
+)
+	# All as one named user, so that only the scope stands between them.
+	policy_file '.limits.max_running = 2
+		| .tasks.server = {command: ["'"$server"'"], user: "nobody", network: false, max_retries: 0, ttl_seconds: 30}
+		| .tasks.scoped = {command: ["'"$client"'"], user: "nobody", network: false, max_retries: 0,
+			scope: ["abstract_unix_socket", "signal"]}
+		| .tasks.open = {command: ["'"$client"'"], user: "nobody", network: false, max_retries: 0}'
+	rm -f /dev/shm/vx11-scope-pid
+	start_daemon
+	sid=$(submit_task server)
+	wait_running "$sid"
+	wait_for 30 test -s /dev/shm/vx11-scope-pid
+	id=$(submit_task scoped)
+	if ! landlock_has 6 "$id"; then
+		call task.cancel "{\"task_id\":\"$sid\"}" >/dev/null
+		rm -f /dev/shm/vx11-scope-pid
+		skip "this kernel's Landlock has no scoping (the strict task type was refused, as it should be)"
+	fi
+	equals "$(task_logs "$id" stdout)" "abstract: denied
+signal: denied"
+	id=$(submit_task open)
+	wait_status "$id" completed 80 >/dev/null
+	equals "$(task_logs "$id" stdout)" "abstract: reached
+signal: sent"
+	call task.cancel "{\"task_id\":\"$sid\"}" >/dev/null
+	rm -f /dev/shm/vx11-scope-pid
+}

@@ -34,7 +34,7 @@ static int try_read(const char *path)
  * works, bit 1 "denied" read fails with EACCES, bit 2 /dev/null opens. */
 static int run_restricted(char *const *read)
 {
-	LandlockPaths p = { .read = read };
+	LandlockPaths p = { .fs = true, .read = read };
 	int fd = -1, status;
 	char *error = NULL;
 	pid_t pid;
@@ -82,7 +82,7 @@ static void test_restricted_child_reaches_only_its_paths(void)
 static void test_a_file_takes_file_rights(void)
 {
 	char file[96];
-	LandlockPaths p = { 0 };
+	LandlockPaths p = { .fs = true };
 	char *error = NULL;
 	int fd = -1;
 
@@ -103,7 +103,7 @@ static void test_a_file_takes_file_rights(void)
 
 static void test_no_landlock_is_an_error_saying_so(void)
 {
-	LandlockPaths p = { 0 };
+	LandlockPaths p = { .fs = true };
 	char *error = NULL;
 	int fd = -1;
 
