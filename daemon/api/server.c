@@ -108,6 +108,11 @@ static void on_release(void *userdata, bool withdrawn)
 	server_gc(s);
 }
 
+static bool on_replies_waiting(void *userdata)
+{
+	return ((Server *)userdata)->dirty != NULL;
+}
+
 static int on_kick(sd_event_source *source, void *userdata)
 {
 	Server *s = userdata;
@@ -192,7 +197,8 @@ int server_new(Manager *m, const char *path, Server **ret)
 		log_error_errno(r, "cannot watch the listening socket: %m");
 		goto fail;
 	}
-	manager_set_listener(m, &(ManagerListener){ on_task_changed, on_daughter_status, on_release, s });
+	manager_set_listener(m, &(ManagerListener){ on_task_changed, on_daughter_status, on_release,
+						    on_replies_waiting, s });
 	*ret = s;
 	return 0;
 fail:

@@ -122,15 +122,18 @@ static int on_commit_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0; /* the post source that follows does the commit */
 }
 
-/* Commits of work nobody waits on durably (daughters starting and ending,
+/* Commits of work nobody waits on (daughters starting and ending,
  * heartbeats) are paced: at most one per COMMIT_PACE_USEC, so a burst of
- * daughters shares its commits and the pages they touch. A durable commit
- * (a QUEUED reply waits on it) never waits. */
+ * daughters shares its commits and the pages they touch. A commit a reply
+ * waits on, durable or not (a DONE answer, an error, a result.get), never
+ * waits: pacing it would add up to COMMIT_PACE_USEC to every request. */
 static bool commit_paced(Manager *m)
 {
 	uint64_t now = now_monotonic_usec();
 
 	if (store_pending_is_durable(m->store) || now >= m->last_commit + COMMIT_PACE_USEC)
+		return false;
+	if (m->listener.replies_waiting && m->listener.replies_waiting(m->listener.userdata))
 		return false;
 	if (!m->commit_timer)
 		(void)sd_event_add_time(m->event, &m->commit_timer, CLOCK_MONOTONIC, m->last_commit + COMMIT_PACE_USEC, 100,

@@ -37,6 +37,9 @@ typedef struct ManagerListener {
 	 * withdrawn: the commit failed, and what this iteration queued must not
 	 * be sent (it describes rows that do not exist). */
 	void (*release)(void *userdata, bool withdrawn);
+	/* Does a reply wait for this iteration's commit? Then the commit is not
+	 * paced: only background writes (daughter bookkeeping) wait for company. */
+	bool (*replies_waiting)(void *userdata);
 	void *userdata;
 } ManagerListener;
 
