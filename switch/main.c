@@ -162,7 +162,9 @@ static int check_config(const char *path)
 
 typedef struct Main {
 	Server *server;
-	const char *config_path;
+	const char *config_option; /* --config, or NULL: the default, looked for again at each reload */
+	const char *config_path;   /* the file read last */
+	const char *socket_option; /* --socket, or NULL */
 } Main;
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -171,12 +173,22 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 	SwitchConfig *c = NULL;
 	_cleanup_free_ char *error = NULL;
 
+	const char *path;
+
 	(void)sd_notify(false, "RELOADING=1");
-	if (switch_config_load(m->config_path, &c, &error) < 0)
+	/* Started on the example, the administrator's new file is taken now. */
+	path = m->config_option ?: default_config();
+	if (switch_config_load(path, &c, &error) < 0)
 		log_error("configuration not reloaded, the previous one stays: %s", error ?: "out of memory");
 	else {
+		/* The socket is the one thing a reload cannot change; systemd's
+		 * (no bound_path) and --socket's do not come from the file. */
+		const char *want = c->socket ?: SWITCH_DEFAULT_SOCKET;
+		if (m->server->bound_path && !m->socket_option && !streq(want, m->server->bound_path))
+			log_warning("the socket %s takes a restart; still serving on %s", want, m->server->bound_path);
 		server_set_config(m->server, c);
-		log_info("configuration reloaded from %s", m->config_path);
+		m->config_path = path;
+		log_info("configuration reloaded from %s", path);
 	}
 	(void)sd_notify(false, "READY=1");
 	return 0;
@@ -209,6 +221,8 @@ int main(int argc, char **argv)
 		return check_config(o.check_config);
 	log_setup(o.log_target, o.log_level);
 
+	m.config_option = o.config;
+	m.socket_option = o.socket;
 	m.config_path = o.config ?: default_config();
 	if (switch_config_load(m.config_path, &config, &error) < 0) {
 		log_error("%s", error ?: "out of memory");
@@ -247,8 +261,9 @@ int main(int argc, char **argv)
 		sd_event_unref(e);
 		return EXIT_FAILURE;
 	}
-	log_info("vx11-switch %s started: %zu routes, %zu providers, configuration %s", PACKAGE_VERSION,
-		 m.server->config->n_routes, m.server->config->n_providers, m.config_path);
+	log_info("vx11-switch %s started: %zu route%s and the default, %zu provider%s, configuration %s",
+		 PACKAGE_VERSION, m.server->config->n_routes, m.server->config->n_routes == 1 ? "" : "s",
+		 m.server->config->n_providers, m.server->config->n_providers == 1 ? "" : "s", m.config_path);
 	(void)sd_notify(false, "READY=1");
 
 	r = sd_event_loop(e);

@@ -191,8 +191,6 @@ Server *server_free(Server *s)
 
 void server_set_config(Server *s, SwitchConfig *config)
 {
-	if (!streq(s->config->socket, config->socket))
-		log_warning("a new socket path takes a restart; still serving on the old one");
 	switch_config_free(s->config);
 	s->config = config;
 }

@@ -32,7 +32,8 @@ typedef struct Server {
  */
 int server_new(sd_event *e, SwitchConfig *config, const char *socket_path, Server **ret);
 Server *server_free(Server *s);
-/* A reloaded configuration, for the requests read from now on. Takes it. */
+/* A reloaded configuration, for the requests read from now on (the socket
+ * stays what it is). Takes it. */
 void server_set_config(Server *s, SwitchConfig *config);
 /* A connection is gone: accept again if we had stopped for lack of fds. */
 void server_conn_closed(Server *s);
