@@ -7,12 +7,6 @@
 #include "tap.h"
 #include "util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SLOW_FACTOR 5
-#else
-#define SLOW_FACTOR 1
-#endif
-
 static uint64_t rng_state = 0x9e3779b97f4a7c15;
 
 static uint64_t rng(void)
@@ -372,11 +366,12 @@ static void test_million(void)
 	}
 	t1 = now_monotonic_usec();
 
+	/* How long it took is for the record only: speed is the benchmarks' to
+	 * measure; a test on a loaded machine must not fail for being slow. */
 	printf("# 1,000,000 push + pop: %.3f s\n", (double)(t1 - t0) / 1e6);
 	CHECK_INTEQ(bad, 0);
 	CHECK_INTEQ(popped, n);
 	CHECK_INTEQ(queue_size(q), 0);
-	CHECK(t1 - t0 < 2 * SLOW_FACTOR * USEC_PER_SEC);
 	queue_free(q);
 	free(items);
 }
