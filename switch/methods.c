@@ -37,34 +37,31 @@ typedef struct SubtaskRequest {
 	json_object *payload;
 } SubtaskRequest;
 
-#define SPEC(type_, name_, field_, ...)                                                                    \
-	{ .name = #name_, .type = PARAM_##type_, .offset = offsetof(type_of_target, field_), __VA_ARGS__ }
+/* A param named as its field of T. */
+#define PARAM(T, type_, field_, ...) \
+	{ .name = #field_, .type = PARAM_##type_, .offset = offsetof(T, field_), __VA_ARGS__ }
 
-#define type_of_target PlanRequest
 static const ParamSpec plan_params[] = {
-	SPEC(STRING_OR_NULL, correlation_id, correlation_id),
-	SPEC(STRING, intent_type, intent_type, .required = true, .nonempty = true),
-	SPEC(STRING_OR_NULL, text, text),
-	SPEC(OBJECT_OR_NULL, payload, payload),
-	SPEC(INT, priority, priority, .min = 0, .max = 3),
-	SPEC(STRING_OR_NULL, source, source),
-	SPEC(STRING_OR_NULL, task_type, task_type),
-	SPEC(STRING_ARRAY, task_types, task_types),
-	SPEC(INT, attempt, attempt, .min = 1, .max = INT32_MAX),
-	SPEC(INT, mutation_level, mutation_level, .min = 0, .max = INT32_MAX),
-	SPEC(STRING_OR_NULL, last_reason, last_reason),
+	PARAM(PlanRequest, STRING_OR_NULL, correlation_id),
+	PARAM(PlanRequest, STRING, intent_type, .required = true, .nonempty = true),
+	PARAM(PlanRequest, STRING_OR_NULL, text),
+	PARAM(PlanRequest, OBJECT_OR_NULL, payload),
+	PARAM(PlanRequest, INT, priority, .min = 0, .max = 3),
+	PARAM(PlanRequest, STRING_OR_NULL, source),
+	PARAM(PlanRequest, STRING_OR_NULL, task_type),
+	PARAM(PlanRequest, STRING_ARRAY, task_types),
+	PARAM(PlanRequest, INT, attempt, .min = 1, .max = INT32_MAX),
+	PARAM(PlanRequest, INT, mutation_level, .min = 0, .max = INT32_MAX),
+	PARAM(PlanRequest, STRING_OR_NULL, last_reason),
 };
-#undef type_of_target
 
-#define type_of_target SubtaskRequest
 static const ParamSpec subtask_params[] = {
-	SPEC(STRING_OR_NULL, task_id, task_id),
-	SPEC(STRING_OR_NULL, daughter_id, daughter_id),
-	SPEC(INT, attempt, attempt, .min = 1, .max = INT32_MAX),
-	SPEC(STRING, subtask_type, subtask_type, .required = true, .nonempty = true),
-	SPEC(ANY, payload, payload),
+	PARAM(SubtaskRequest, STRING_OR_NULL, task_id),
+	PARAM(SubtaskRequest, STRING_OR_NULL, daughter_id),
+	PARAM(SubtaskRequest, INT, attempt, .min = 1, .max = INT32_MAX),
+	PARAM(SubtaskRequest, STRING, subtask_type, .required = true, .nonempty = true),
+	PARAM(SubtaskRequest, ANY, payload),
 };
-#undef type_of_target
 
 static void answer(Conn *c, Slot *slot, json_object *id, json_object *result)
 {
@@ -80,6 +77,7 @@ static void method_plan(Conn *c, Slot *slot, const RpcRequest *req)
 {
 	PlanRequest p = PLAN_REQUEST_INIT;
 	char plan_id[ID_STRING_MAX], where[96], line[1024];
+	const char *task_type;
 	const Route *route;
 	json_object *plan;
 	ssize_t index;
@@ -101,12 +99,12 @@ static void method_plan(Conn *c, Slot *slot, const RpcRequest *req)
 		snprintf(where, sizeof(where), "route %zd (%.64s)", index, route->name);
 	else
 		snprintf(where, sizeof(where), "route %zd", index);
-	snprintf(line, sizeof(line), "plan %s: intent_type %.128s by %s: provider %s, approach %s%s%s%s%s", plan_id,
-		 p.intent_type, where, route->provider, route->approach, route_reroutes(route, &p) ? ", task_type " : "",
-		 route_reroutes(route, &p) ? route->task_type : "", p.correlation_id ? ", correlation_id " : "",
-		 p.correlation_id ?: "");
+	task_type = route_reroutes(route, &p) ? route->task_type : NULL;
+	snprintf(line, sizeof(line), "plan %s: intent_type %.128s by %s: provider %s, approach %s%s%.128s%s%.128s",
+		 plan_id, p.intent_type, where, route->provider, route->approach, task_type ? ", task_type " : "",
+		 task_type ?: "", p.correlation_id ? ", correlation_id " : "", p.correlation_id ?: "");
 	log_event(LOG_INFO, line, "PLAN_ID", plan_id, "CORRELATION_ID", p.correlation_id, "INTENT_TYPE",
-		  p.intent_type, "PROVIDER", route->provider, "APPROACH", route->approach, NULL);
+		  p.intent_type, "PROVIDER", route->provider, "APPROACH", route->approach, "TASK_TYPE", task_type, NULL);
 
 	if (req->is_notification)
 		json_object_put(plan);
