@@ -8,6 +8,7 @@
 #include "output.h"
 #include "rpc-client.h"
 #include "vx11ctl.h"
+#include "when.h"
 
 const struct option tasks_options[] = {
 	{ "status", required_argument },
@@ -16,12 +17,16 @@ const struct option tasks_options[] = {
 	{ "after", required_argument },
 	{ "all", no_argument },
 	{ "full-ids", no_argument },
+	{ "type", required_argument },
+	{ "since", required_argument },
+	{ "until", required_argument },
+	{ "failed", no_argument },
 	{}
 };
 
 const char tasks_usage[] =
-	"Usage: vx11ctl tasks [--status S[,S...]] [--source SOURCE] [--limit N | --all] [--after ID]\n"
-	"                     [--full-ids]\n"
+	"Usage: vx11ctl tasks [--status S[,S...] | --failed] [--type NAME] [--source SOURCE]\n"
+	"                     [--since WHEN] [--until WHEN] [--limit N | --all] [--after ID] [--full-ids]\n"
 	"\n"
 	"List tasks (task.list), newest first, as a table with the columns\n"
 	"  ID  STATUS  PRIO  SOURCE  TYPE  RETRY  CREATED\n"
@@ -34,12 +39,21 @@ const char tasks_usage[] =
 	"Options:\n"
 	"  --status S[,S...]  only tasks in these states: pending, planning, running,\n"
 	"                     retrying, completed, failed, expired, cancelled\n"
+	"  --failed           only tasks that ended without success: failed,\n"
+	"                     expired or cancelled\n"
+	"  --type NAME        only tasks of this task type\n"
 	"  --source SOURCE    only tasks from this source\n"
+	"  --since WHEN       only tasks created at or after WHEN\n"
+	"  --until WHEN       only tasks created before WHEN\n"
 	"  --limit N          the newest N tasks (default 100, at most 1000)\n"
 	"  --all              every task, page after page\n"
 	"  --after ID         the page after task ID (the last one of the previous\n"
 	"                     page): older ones\n"
 	"  --full-ids         show whole ids\n"
+	"\n"
+	"WHEN is a time ago, as 30m, 1h or 2d (s, m, h, d, w), or a date and time of\n"
+	"the local zone, as 2026-12-01 (midnight) or 2026-12-01T10:00[:SS] (a final Z:\n"
+	"UTC).\n"
 	"\n"
 	"With --json, the task.list result (with \"total\"; with --all, one result\n"
 	"holding every page's tasks).\n";
@@ -107,6 +121,26 @@ static json_object *status_filter(const char *s)
 	return a;
 }
 
+/* --since or --until WHEN into params as the daemon's UTC timestamp. */
+static int when_param(const Cmd *cmd, const char *name, json_object *params)
+{
+	const char *v = cmd_option(cmd, name);
+	char buf[TIMESTAMP_MAX];
+	uint64_t at;
+
+	if (!v)
+		return 0;
+	if (parse_when(v, now_realtime_usec(), &at) < 0) {
+		_cleanup_free_ char *e = text_escape(v);
+		return cmd_usage_error(cmd,
+				       "--%s wants a time ago (30m, 1h, 2d) or a local date and time (2026-12-01, "
+				       "2026-12-01T10:00), not '%s'",
+				       name, e);
+	}
+	json_set(params, name, json_object_new_string(format_timestamp(buf, at)));
+	return 0;
+}
+
 static void add_header(Table *t, const char *const *headers)
 {
 	for (; *headers; headers++)
@@ -125,8 +159,18 @@ int verb_tasks(const Cmd *cmd)
 	size_t n, width;
 	int r;
 
+	if (status && cmd_flag(cmd, "failed"))
+		return cmd_usage_error(cmd, "--failed is --status failed,expired,cancelled: give one of them");
+	if (cmd_flag(cmd, "failed"))
+		status = "failed,expired,cancelled";
 	if (status)
 		json_set(params, "status", status_filter(status));
+	r = when_param(cmd, "since", params);
+	if (r == 0)
+		r = when_param(cmd, "until", params);
+	if (r != 0)
+		return r;
+	cmd_param_string(cmd, "type", params, "task_type");
 	cmd_param_string(cmd, "source", params, "source");
 	cmd_param_string(cmd, "after", params, "after");
 	if (cmd_flag(cmd, "all") && cmd_option(cmd, "limit"))

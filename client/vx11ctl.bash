@@ -26,7 +26,10 @@ _vx11ctl_verb_options() {
 		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout)
 		;;
 	result) opts=(--wait) args=(--wait) ;;
-	tasks) opts=(--status --source --limit --after --all --full-ids) args=(--status --source --limit --after) ;;
+	tasks)
+		opts=(--status --failed --type --source --since --until --limit --after --all --full-ids)
+		args=(--status --type --source --since --until --limit --after)
+		;;
 	logs) opts=(--attempt --stderr --both -f --follow) args=(--attempt) ;;
 	daughters) opts=(--status --limit) args=("${opts[@]}") ;;
 	spawn) opts=(--name --purpose --ttl --profile --parent) args=("${opts[@]}") ;;

@@ -58,6 +58,9 @@ typedef struct ListParams {
 	const char *after;
 	const char *order;
 	int total;
+	const char *task_type;
+	const char *since;
+	const char *until;
 } ListParams;
 
 const ParamSpec list_params[] = {
@@ -67,6 +70,9 @@ const ParamSpec list_params[] = {
 	{ "after", PARAM_STRING, offsetof(ListParams, after), 0, 0, 64 },
 	{ "order", PARAM_STRING, offsetof(ListParams, order), 0, 0, 0 },
 	{ "total", PARAM_BOOL, offsetof(ListParams, total), 0, 0, 0 },
+	{ "task_type", PARAM_STRING, offsetof(ListParams, task_type), PARAM_NONEMPTY, 0, 256 },
+	{ "since", PARAM_STRING, offsetof(ListParams, since), 0, 0, 64 },
+	{ "until", PARAM_STRING, offsetof(ListParams, until), 0, 0, 64 },
 	{}
 };
 
@@ -106,8 +112,13 @@ int method_task_list(Call *call, json_object *params, json_object **ret, RpcErro
 	if (p.source && policy_source_from_string(p.source) == _SOURCE_INVALID)
 		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: source: expected one of shub, operator, madre, hijas");
 	r = param_order("order", p.order, &f.desc, err);
+	if (r == 0)
+		r = param_timestamp("since", p.since, &f.since, err);
+	if (r == 0)
+		r = param_timestamp("until", p.until, &f.until, err);
 	if (r < 0)
 		return r;
+	f.task_type = p.task_type;
 	f.source = p.source;
 	f.after = p.after;
 	f.limit = p.limit == PARAM_INT_UNSET ? 100 : (unsigned)p.limit;

@@ -321,3 +321,100 @@ expected_width() {
 	run -0 --separate-stderr ctl audit --full-ids --limit 1
 	[[ ${lines[1]} == *" ${cids[39]} "* ]]
 }
+
+# ---------------------------------------------------------------------------
+# 3. Filters: type, time, failed
+
+# local_time [DATE_ARGS...]: a time in the local zone as vx11ctl takes it, to the second.
+local_time() {
+	date "$@" +%Y-%m-%dT%H:%M:%S
+}
+
+# next_second: sleep until just after the clock's next second.
+next_second() {
+	local frac=${EPOCHREALTIME#*[.,]}
+	sleep "0.$(printf '%06d' $((1000000 - 10#$frac + 50000)) | cut -c1-6)" 2>/dev/null || sleep 1.05
+}
+
+@test "task.list task_type, since and until; a bad time is -32602" {
+	start_daemon
+	policy_file '.tasks.other = {command: ["/bin/true"]}'
+	result policy.reload >/dev/null
+	a=$(submit_task noop)
+	next_second
+	mid=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
+	next_second
+	b=$(submit_task other)
+	c=$(submit_task noop)
+
+	check "$(result task.list '{"task_type":"noop","total":true}')" '[.tasks[].id] == [$a, $c] and .total == 2' --arg a "$a" --arg c "$c"
+	check "$(result task.list '{"task_type":"nothing","total":true}')" '.count == 0 and .total == 0'
+	check "$(result task.list "$(jq -cn --arg t "$mid" '{since:$t,total:true}')")" '[.tasks[].id] == [$b, $c] and .total == 2' \
+		--arg b "$b" --arg c "$c"
+	check "$(result task.list "$(jq -cn --arg t "$mid" '{until:$t,total:true,order:"desc"}')")" '[.tasks[].id] == [$a] and .total == 1' \
+		--arg a "$a"
+	check "$(result task.list "$(jq -cn --arg t "$mid" '{since:$t,task_type:"noop",status:"pending"}')")" '[.tasks[].id] == [$c]' \
+		--arg c "$c"
+	# Seconds alone are as good.
+	check "$(result task.list "$(jq -cn --arg t "${mid%.*}Z" '{since:$t}')")" '.count == 2'
+	for bad in 2026-12-01 "2026-12-01T10:00:00" "yesterday" "2026-02-30T00:00:00Z"; do
+		reply=$(call task.list "$(jq -cn --arg t "$bad" '{since:$t}')")
+		check_error "$reply" -32602 vx11.InvalidParams 1
+		check "$reply" '.error.message | test("since: expected an RFC 3339 UTC time")'
+	done
+	check_error "$(call task.list '{"task_type":""}')" -32602 vx11.InvalidParams 1
+}
+
+@test "vx11ctl tasks --type, --since and --until (ago, and local times), --failed" {
+	start_daemon
+	policy_file '.tasks.other = {command: ["/bin/true"]}'
+	result policy.reload >/dev/null
+	a=$(submit_task noop)
+	next_second
+	# The same instant written in two zones, each as local time, and in UTC.
+	mid=$(date +%s)
+	mid_kolkata=$(TZ=Asia/Kolkata local_time -d "@$mid")
+	mid_ny=$(TZ=America/New_York local_time -d "@$mid")
+	mid_utc=$(date -u -d "@$mid" +%Y-%m-%dT%H:%M:%SZ)
+	next_second
+	b=$(submit_task other)
+	c=$(submit_task noop)
+	result task.cancel "$(jq -cn --arg id "$a" '{task_id:$id}')" >/dev/null
+	d=$(submit_task fails)
+
+	ids() { "$VX11CTL" --json tasks "$@" | jq -r '[.tasks[].id] | join(" ")'; }
+	equals "$(ids --type noop)" "$c $a"
+	equals "$(ids --type other)" "$b"
+	for tz in Asia/Kolkata America/New_York; do
+		[[ $tz == Asia/Kolkata ]] && mid=$mid_kolkata || mid=$mid_ny
+		equals "$(TZ=$tz ids --since "$mid")" "$d $c $b"
+		equals "$(TZ=$tz ids --until "$mid")" "$a"
+		equals "$(TZ=$tz ids --since "${mid:0:10} ${mid:11}")" "$d $c $b"
+	done
+	# UTC with a final Z.
+	equals "$(TZ=Asia/Kolkata ids --since "$mid_utc")" "$d $c $b"
+	equals "$(TZ=America/New_York ids --until "$mid_utc")" "$a"
+	# Ago.
+	equals "$(ids --since 1h)" "$d $c $b $a"
+	equals "$(ids --since 30m --until 2d)" ""
+	equals "$(ids --until 1h --since 2w)" ""
+	equals "$(ids --until 0s --since 2w)" "$d $c $b $a"
+	# A date is its midnight: today's includes all, tomorrow's none.
+	equals "$(ids --since "$(local_time | cut -c1-10)")" "$d $c $b $a"
+	equals "$(ids --since "$(date -d tomorrow +%Y-%m-%d)")" ""
+	equals "$(ids --until "$(date -d tomorrow +%Y-%m-%d)" --type noop)" "$c $a"
+	equals "$(ids --since "$(local_time | cut -c1-16)" --until "$(date -d '+1 hour' +%Y-%m-%dT%H:%M)")" "$d $c $b $a"
+
+	# --failed: failed, expired, cancelled.
+	equals "$(ids --failed)" "$a"
+	run -0 --separate-stderr ctl --json tasks --failed
+	check "$output" '.total == 1'
+
+	run -2 --separate-stderr ctl tasks --failed --status pending
+	[[ $stderr == *"--failed is --status failed,expired,cancelled"* ]]
+	for bad in yesterday 2026-13-01 2026-02-30 1x 12 -1h "2026-12-01T25:00"; do
+		run -2 --separate-stderr ctl --socket "$T/nothing.sock" tasks --since "$bad"
+		[[ $stderr == *"--since wants a time ago (30m, 1h, 2d) or a local date and time"* ]]
+	done
+	run -2 ctl tasks --until nope
+}
