@@ -7,6 +7,7 @@ nodist_daemon_libvx11d_a_SOURCES =
 include daemon/sandbox/local.mk
 include daemon/store/local.mk
 include daemon/policy/local.mk
+include daemon/plan/local.mk
 include daemon/run/local.mk
 include daemon/core/local.mk
 include daemon/api/local.mk

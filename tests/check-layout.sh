@@ -20,10 +20,11 @@ declare -A may=(
 	[sandbox]="common"
 	[store]="common"
 	[policy]="common sandbox"
-	[run]="common sandbox store policy"
-	[core]="common sandbox store policy run"
-	[api]="common sandbox store policy run core"
-	[daemon]="common sandbox store policy run core api" # daemon/main.c: wires them
+	[plan]="common policy"
+	[run]="common sandbox store policy plan"
+	[core]="common sandbox store policy plan run"
+	[api]="common sandbox store policy plan run core"
+	[daemon]="common sandbox store policy plan run core api" # daemon/main.c: wires them
 	[client]="common"
 )
 # Folders outside the layers (tests, benches, fuzzers) may include any layer.
@@ -92,7 +93,7 @@ visit() { # NODE PATH
 	done
 	state[$node]=2
 }
-for node in common sandbox store policy run core api daemon client; do
+for node in common sandbox store policy plan run core api daemon client; do
 	[[ ${state[$node]:-0} == 0 ]] && visit "$node" "$node"
 done
 [[ -n $cycle ]] && report "a cycle between folders: $cycle"

@@ -26,7 +26,8 @@ unit_tests = \
 	tests/unit/test-spawn \
 	tests/unit/test-spawn-confine \
 	tests/unit/test-switch-config \
-	tests/unit/test-switch-route
+	tests/unit/test-switch-route \
+	tests/unit/test-switch-client
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_landlock_SOURCES = tests/unit/test-landlock.c tests/unit/tap.h
 tests_unit_test_landlock_LDADD = $(UNIT_LDADD)
@@ -89,6 +90,11 @@ tests_unit_test_switch_config_SOURCES = tests/unit/test-switch-config.c tests/un
 tests_unit_test_switch_config_LDADD = $(SWITCH_UNIT_LDADD)
 tests_unit_test_switch_route_SOURCES = tests/unit/test-switch-route.c tests/unit/tap.h
 tests_unit_test_switch_route_LDADD = $(SWITCH_UNIT_LDADD)
+# vx11d's client of the switch (daemon/plan/), against the real vx11-switch too.
+tests_unit_test_switch_client_SOURCES = tests/unit/test-switch-client.c tests/unit/tap.h
+tests_unit_test_switch_client_LDADD = $(UNIT_LDADD)
+tests_unit_test_switch_client_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVX11_SWITCH_BIN='"$(abs_top_builddir)/switch/vx11-switch"'
 # What a daughter runs to try to get out, one check per line.
 check_PROGRAMS += tests/hostile-probe
 tests_hostile_probe_SOURCES = tests/hostile-probe.c

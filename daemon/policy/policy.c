@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "policy-internal.h"
 
@@ -120,6 +121,40 @@ static int parse_limits(void *base, json_object *v, const char *path, char **err
 				   ((LoadContext *)base)->policy, error);
 }
 
+/* The client connects to it with sun_path, which holds 107 bytes and a NUL. */
+#define SWITCH_SOCKET_MAX (sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1)
+
+static int parse_switch_socket(void *base, json_object *v, const char *path, char **error)
+{
+	Policy *p = base;
+	const char *s;
+	char *dup;
+
+	if (policy_get_string(v, path, &s, NULL) < 0 || s[0] != '/' || strlen(s) > SWITCH_SOCKET_MAX)
+		return policy_error(error, -EINVAL, path, "expected an absolute path of at most %zu bytes",
+				    SWITCH_SOCKET_MAX);
+	dup = strdup(s);
+	if (!dup)
+		return policy_oom(error);
+	free(p->switch_.socket);
+	p->switch_.socket = dup;
+	return 0;
+}
+
+#define POLICY_SWITCH(field) offsetof(Policy, switch_.field)
+static const PolicyField policy_switch_fields[] = {
+	{ "socket", POLICY_FIELD_CUSTOM, .fn = parse_switch_socket },
+	{ "timeout_ms", POLICY_FIELD_COUNT, POLICY_SWITCH(timeout_ms), .min = 1, .max = 600000 },
+	{ "failure_threshold", POLICY_FIELD_COUNT, POLICY_SWITCH(failure_threshold), .min = 1, .max = 1000 },
+	{ "cooldown_seconds", POLICY_FIELD_COUNT, POLICY_SWITCH(cooldown_seconds), .min = 1, .max = 86400 },
+};
+
+static int parse_switch(void *base, json_object *v, const char *path, char **error)
+{
+	return policy_parse_object(v, path, policy_switch_fields, ELEMENTSOF(policy_switch_fields),
+				   ((LoadContext *)base)->policy, error);
+}
+
 typedef struct IdRange {
 	int64_t first, last; /* -1: not in the file */
 } IdRange;
@@ -221,6 +256,7 @@ static const PolicyField top_fields[] = {
 	{ "sources", POLICY_FIELD_CUSTOM, .fn = parse_sources },
 	{ "defaults", POLICY_FIELD_CUSTOM, .fn = parse_defaults },
 	{ "tasks", POLICY_FIELD_CUSTOM, .fn = stash_tasks },
+	{ "switch", POLICY_FIELD_CUSTOM, .fn = parse_switch },
 };
 
 static Policy *policy_new(const char *origin)
@@ -233,7 +269,8 @@ static Policy *policy_new(const char *origin)
 		return NULL;
 	p->origin = strdup(origin ? origin : "(string)");
 	p->admin_group = strdup("vx11-admin");
-	if (!p->origin || !p->admin_group)
+	p->switch_.socket = strdup("/run/vx11-switch/switch.sock");
+	if (!p->origin || !p->admin_group || !p->switch_.socket)
 		return NULL;
 
 	p->mode = POLICY_MODE_SOLO_MADRE;
@@ -259,6 +296,9 @@ static Policy *policy_new(const char *origin)
 	p->defaults.backoff_max_seconds = 300;
 	p->defaults.grace_seconds = 2;
 	p->defaults.output_max = 1024U * 1024U;
+	p->switch_.timeout_ms = 2000;
+	p->switch_.failure_threshold = 3;
+	p->switch_.cooldown_seconds = 30;
 	return TAKE_PTR(p);
 }
 
@@ -348,6 +388,7 @@ Policy *policy_free(Policy *p)
 		return NULL;
 	free(p->origin);
 	free(p->admin_group);
+	free(p->switch_.socket);
 	for (size_t i = 0; i < _SOURCE_MAX; i++)
 		policy_groups_done(&p->sources[i].groups);
 	for (size_t i = 0; i < p->n_tasks; i++)

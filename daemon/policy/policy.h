@@ -135,6 +135,14 @@ typedef struct Policy {
 		int64_t grace_seconds;
 		uint64_t output_max;
 	} defaults;
+	/* "switch": where the planning service listens and how long it is
+	 * trusted (switch.md); read whatever the mode, used only in "switch". */
+	struct {
+		char *socket;               /* absolute, fits in sun_path */
+		uint64_t timeout_ms;        /* the longest wait for one answer */
+		uint64_t failure_threshold; /* consecutive failures that open the breaker */
+		uint64_t cooldown_seconds;  /* how long an open breaker stays open */
+	} switch_;
 	PolicyTask *tasks;
 	size_t n_tasks;
 	/* Every distinct profile the tasks name, compiled once per load. */

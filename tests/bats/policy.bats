@@ -227,7 +227,7 @@ policy5_keys() {
 	/^\.SH / {
 		s = $0; sub(/^\.SH +/, "", s); gsub(/"/, "", s)
 		place = s == "TOP-LEVEL KEYS" ? "" : s == "DAEMON LIMITS" ? "limits." : s == "SOURCES" ? "sources.shub." : \
-			s == "DEFAULTS" ? "defaults." : s == "TASKS" ? "tasks.noop." : "-"
+			s == "DEFAULTS" ? "defaults." : s == "TASKS" ? "tasks.noop." : s == "SWITCH" ? "switch." : "-"
 		outer = place; want = 0; objwith = ""; key = ""
 		next
 	}

@@ -653,6 +653,81 @@ static void test_groups_allow(void)
 	CHECK(!policy_groups_allow(&empty, 5, mine, 2));    /* an empty list allows no one */
 }
 
+/* The switch's connection: defaults in every mode, each key, and each key's errors. */
+static void test_switch(void)
+{
+	Policy *p = load_ok("{}");
+
+	CHECK(p);
+	if (p) {
+		CHECK_STREQ(p->switch_.socket, "/run/vx11-switch/switch.sock");
+		CHECK_INTEQ(p->switch_.timeout_ms, 2000);
+		CHECK_INTEQ(p->switch_.failure_threshold, 3);
+		CHECK_INTEQ(p->switch_.cooldown_seconds, 30);
+		policy_free(p);
+	}
+	p = load_ok("{'mode':'switch','switch':{'timeout_ms':1}}");
+	CHECK(p);
+	if (p) {
+		CHECK(p->mode == POLICY_MODE_SWITCH);
+		CHECK_STREQ(p->switch_.socket, "/run/vx11-switch/switch.sock");
+		CHECK_INTEQ(p->switch_.timeout_ms, 1);
+		CHECK_INTEQ(p->switch_.failure_threshold, 3);
+		policy_free(p);
+	}
+	p = load_ok("{'switch':{'socket':'/tmp/s.sock','timeout_ms':600000,'failure_threshold':1000,"
+		    "'cooldown_seconds':86400},'mode':'switch'}");
+	CHECK(p);
+	if (p) {
+		CHECK_STREQ(p->switch_.socket, "/tmp/s.sock");
+		CHECK_INTEQ(p->switch_.timeout_ms, 600000);
+		CHECK_INTEQ(p->switch_.failure_threshold, 1000);
+		CHECK_INTEQ(p->switch_.cooldown_seconds, 86400);
+		policy_free(p);
+	}
+	p = load_ok("{'switch':{'failure_threshold':1,'cooldown_seconds':1}}");
+	CHECK(p && p->switch_.failure_threshold == 1 && p->switch_.cooldown_seconds == 1);
+	policy_free(p);
+	/* sun_path: 107 bytes and its NUL fit, 108 do not. */
+	{
+		char path[109];
+		_cleanup_free_ char *ok = NULL, *bad = NULL;
+
+		memset(path, 'a', sizeof(path) - 1);
+		path[0] = '/';
+		path[107] = '\0';
+		ok = J("{'switch':{'socket':'%s'}}", path);
+		p = load_ok(ok);
+		CHECK(p && strlen(p->switch_.socket) == 107);
+		policy_free(p);
+		path[107] = 'a';
+		path[108] = '\0';
+		bad = J("{'switch':{'socket':'%s'}}", path);
+		CHECK_ERROR(bad, "switch.socket: expected an absolute path of at most 107 bytes");
+	}
+
+	CHECK_ERROR("{'switch':[]}", "switch: expected an object");
+	CHECK_ERROR("{'switch':{'sock':'/x'}}", "switch.sock: unknown key");
+	CHECK_ERROR("{'switch':{'socket':'run/x.sock'}}",
+		    "switch.socket: expected an absolute path of at most 107 bytes");
+	CHECK_ERROR("{'switch':{'socket':''}}", "switch.socket: expected an absolute path of at most 107 bytes");
+	CHECK_ERROR("{'switch':{'socket':1}}", "switch.socket: expected an absolute path of at most 107 bytes");
+	CHECK_ERROR("{'switch':{'timeout_ms':0}}", "switch.timeout_ms: must be between 1 and 600000");
+	CHECK_ERROR("{'switch':{'timeout_ms':600001}}", "switch.timeout_ms: must be between 1 and 600000");
+	CHECK_ERROR("{'switch':{'timeout_ms':'2000'}}", "switch.timeout_ms: expected an integer");
+	CHECK_ERROR("{'switch':{'timeout_ms':2.5}}", "switch.timeout_ms: expected an integer");
+	CHECK_ERROR("{'switch':{'failure_threshold':0}}", "switch.failure_threshold: must be between 1 and 1000");
+	CHECK_ERROR("{'switch':{'failure_threshold':1001}}",
+		    "switch.failure_threshold: must be between 1 and 1000");
+	CHECK_ERROR("{'switch':{'cooldown_seconds':0}}", "switch.cooldown_seconds: must be between 1 and 86400");
+	CHECK_ERROR("{'switch':{'cooldown_seconds':86401}}",
+		    "switch.cooldown_seconds: must be between 1 and 86400");
+	CHECK_ERROR("{'switch':{'cooldown_seconds':null}}", "switch.cooldown_seconds: expected an integer");
+	/* The first bad key in file order is the one named. */
+	CHECK_ERROR("{'switch':{'timeout_ms':5,'failure_threshold':0,'cooldown_seconds':0}}",
+		    "switch.failure_threshold: must be between 1 and 1000");
+}
+
 static void test_error_out_params_optional(void)
 {
 	Policy *p = (Policy *)0x1;
@@ -695,6 +770,7 @@ int main(void)
 	TEST(test_error_task_name);
 	TEST(test_error_late_frees_everything);
 	TEST(test_error_out_params_optional);
+	TEST(test_switch);
 
 	rmdir(tmpdir);
 	return tap_done();
