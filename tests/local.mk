@@ -91,7 +91,7 @@ tests_unit_test_switch_config_LDADD = $(SWITCH_UNIT_LDADD)
 tests_unit_test_switch_route_SOURCES = tests/unit/test-switch-route.c tests/unit/tap.h
 tests_unit_test_switch_route_LDADD = $(SWITCH_UNIT_LDADD)
 # vx11d's client of the switch (daemon/plan/), against the real vx11-switch too.
-tests_unit_test_switch_client_SOURCES = tests/unit/test-switch-client.c tests/unit/tap.h
+tests_unit_test_switch_client_SOURCES = tests/unit/test-switch-client.c tests/unit/switch-fake.h tests/unit/tap.h
 tests_unit_test_switch_client_LDADD = $(UNIT_LDADD)
 tests_unit_test_switch_client_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SWITCH_BIN='"$(abs_top_builddir)/switch/vx11-switch"'

@@ -39,6 +39,7 @@
 #include "json-util.h"
 #include "list.h"
 #include "switch-client.h"
+#include "switch-wire.h"
 #include "util.h"
 
 /* Between connection attempts after a failure; reset by a valid answer. */
@@ -428,73 +429,42 @@ static SwitchCall *in_flight_find(SwitchClient *c, uint64_t id)
 	return NULL;
 }
 
-/* Strict JSON (json-c's own strict mode, UTF-8 checked), the whole line. */
-static json_object *parse_line(const char *line, size_t len)
-{
-	json_tokener *tok = json_tokener_new();
-	json_object *o;
-
-	if (!tok)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, line, (int)len);
-	if (o && (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
-
 /* One answer line; anything but a JSON-RPC 2.0 response to a request we sent
  * drops the connection (and with it every call in flight). */
-static void handle_line(SwitchClient *c, char *line, size_t len)
+static void handle_line(SwitchClient *c, const char *line, size_t len)
 {
-	_cleanup_json_ json_object *root = NULL;
-	json_object *v, *result = NULL, *error = NULL, *code = NULL, *message = NULL;
+	SwitchAnswer a;
 	SwitchCall *call;
-	int64_t id;
+	const char *what = NULL;
 	char why[512];
+	int r;
 
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
-	if (len == 0)
+	r = switch_answer_parse(line, len, c->next_id - 1, &a, &what);
+	if (r == -ENOMEM)
+		return conn_failed_errno(c, ENOMEM);
+	if (r < 0)
+		return conn_malformed(c, what);
+	if (r == 0)
 		return;
-	if (len > INT32_MAX || !(root = parse_line(line, len)))
-		return conn_malformed(c, "not JSON");
-	if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "jsonrpc", &v) ||
-	    !json_object_is_type(v, json_type_string) || !streq(json_object_get_string(v), "2.0"))
-		return conn_malformed(c, "not a JSON-RPC 2.0 response");
-	if (!json_object_object_get_ex(root, "id", &v) || !json_object_is_type(v, json_type_int) ||
-	    (id = json_object_get_int64(v)) < 1 || (uint64_t)id >= c->next_id)
-		return conn_malformed(c, "an id that was never sent");
-	json_object_object_get_ex(root, "result", &result);
-	json_object_object_get_ex(root, "error", &error);
-	if (json_object_object_get_ex(root, "result", NULL) == json_object_object_get_ex(root, "error", NULL))
-		return conn_malformed(c, "not exactly one of result and error");
-	if (error && (!json_object_is_type(error, json_type_object) ||
-		      !json_object_object_get_ex(error, "code", &code) || !json_object_is_type(code, json_type_int) ||
-		      !json_object_object_get_ex(error, "message", &message) ||
-		      !json_object_is_type(message, json_type_string)))
-		return conn_malformed(c, "an error without an integer code and a message");
 
 	/* The switch answers: connecting again after a break may start at once. */
 	c->backoff_usec = BACKOFF_MIN_USEC;
-	call = in_flight_find(c, (uint64_t)id);
-	if (!call)
-		return; /* late: its call timed out or was cancelled with a dropped connection */
-	in_flight_remove(c, call);
-	if (!error) {
-		c->n_answered++;
-		breaker_success(c);
-		/* A "result": null is still a result (NULL, with no error): the caller checks its shape. */
-		call_finish(call, result, NULL, false);
-		return;
+	call = in_flight_find(c, a.id);
+	if (call) {
+		in_flight_remove(c, call);
+		if (!a.is_error) {
+			c->n_answered++;
+			breaker_success(c);
+			/* "result": null is a result too (NULL without an error): the caller judges its shape. */
+			call_finish(call, a.result, NULL, false);
+		} else {
+			snprintf(why, sizeof(why), "switch error %" PRIi64 ": %s", a.code, a.message);
+			breaker_failure(c, why);
+			call_finish(call, NULL, why, a.code == RPC_BUSY);
+		}
 	}
-	snprintf(why, sizeof(why), "switch error %" PRIi64 ": %s", json_object_get_int64(code),
-		 json_object_get_string(message));
-	breaker_failure(c, why);
-	call_finish(call, NULL, why, json_object_get_int64(code) == RPC_BUSY);
+	/* else late: its call timed out, or was dropped with an older connection. */
+	switch_answer_done(&a);
 }
 
 /* Reads what is there and handles each complete line. */
@@ -684,33 +654,6 @@ int switch_client_reconfigure(SwitchClient *c, const char *socket, uint64_t time
 	return 0;
 }
 
-static char *request_line(uint64_t id, const char *method, json_object *params, size_t *ret_len)
-{
-	_cleanup_json_ json_object *req = json_object_new_object();
-	const char *s;
-	size_t len;
-	char *line;
-
-	if (!req || json_object_object_add(req, "jsonrpc", json_object_new_string("2.0")) < 0 ||
-	    json_object_object_add(req, "id", json_object_new_int64((int64_t)id)) < 0 ||
-	    json_object_object_add(req, "method", json_object_new_string(method)) < 0)
-		return NULL;
-	if (params && json_object_object_add(req, "params", json_object_get(params)) < 0)
-		return NULL;
-	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!s)
-		return NULL;
-	len = strlen(s);
-	line = malloc(len + 2);
-	if (!line)
-		return NULL;
-	memcpy(line, s, len);
-	line[len] = '\n';
-	line[len + 1] = '\0';
-	*ret_len = len + 1;
-	return line;
-}
-
 int switch_client_call(SwitchClient *c, const char *method, json_object *params, SwitchCallback cb,
 		       void *userdata, SwitchCall **ret_call)
 {
@@ -753,7 +696,10 @@ int switch_client_call(SwitchClient *c, const char *method, json_object *params,
 		r = r < 0 ? -ENOMEM : reject(c, call, why, true);
 	} else {
 		probe = state == BREAKER_HALF_OPEN;
-		line = request_line(call->id, method, p, &len);
+		/* Requests of calls that all timed out before a connection: nobody waits for them. */
+		if (c->conn == CONN_IDLE && !c->in_flight)
+			c->out_off = c->out_len = 0;
+		line = switch_request_line(call->id, method, p, &len);
 		r = line ? out_append(c, line, len) : -ENOMEM;
 		if (r >= 0) {
 			LIST_PREPEND(calls, c->in_flight, call);

@@ -23,8 +23,10 @@
 typedef struct SwitchClient SwitchClient;
 typedef struct SwitchCall SwitchCall;
 
-/* The longest answer line taken; a longer one fails every request in flight. */
-#define SWITCH_ANSWER_MAX (1024U * 1024U)
+/* The longest answer line taken; a longer one fails every request in flight.
+ * vx11-switch lets a provider write 1 MiB, which its answer encodes again
+ * (escapes may grow it), so the bound leaves room above that. */
+#define SWITCH_ANSWER_MAX (4U * 1024U * 1024U)
 
 /*
  * One request's outcome. On success error is NULL and result is the answer's

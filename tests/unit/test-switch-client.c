@@ -2,32 +2,16 @@
 /*
  * The switch client (daemon/plan/switch-client.c) on a real sd_event loop:
  * against the real vx11-switch started here in a temporary directory, and
- * against small fake servers, each a forked child with blocking I/O that
- * misbehaves in one way (never answers, answers garbage, a JSON-RPC error,
- * accepts and closes, answers in reverse order, an over-long line). Timings
- * are measured, not assumed.
+ * against small fake servers (switch-fake.h), each a forked child that
+ * misbehaves in one way (never answers, answers garbage, late, null, a
+ * JSON-RPC error, accepts and closes, answers in reverse order, an over-long
+ * line). Timings are measured, not assumed. The wire (switch-wire.c) alone.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "json-util.h"
-#include "plan/switch-client.h"
-#include "tap.h"
-#include "util.h"
+#include "plan/switch-wire.h"
+#include "switch-fake.h"
 
-#ifndef VX11_SWITCH_BIN
-#error "VX11_SWITCH_BIN: the path of the built vx11-switch"
-#endif
-
-static char tmpdir[] = "/tmp/vx11-test-switch-client-XXXXXX";
 static sd_event *loop;
 static int seq; /* orders callbacks across calls */
 
@@ -115,220 +99,6 @@ static int64_t status_int(SwitchClient *c, const char *key)
 	return st && json_object_object_get_ex(st, key, &v) ? json_object_get_int64(v) : -1;
 }
 
-static char *sock_path(const char *name)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/%s", tmpdir, name) < 0)
-		abort();
-	return p;
-}
-
-/* ---- Fake servers: one forked child each, sequential connections. ---- */
-
-typedef enum FakeMode {
-	FAKE_SILENT,    /* reads, never answers */
-	FAKE_GARBAGE,   /* answers every line with a line that is not JSON */
-	FAKE_RPC_ERROR, /* -32601 for every request */
-	FAKE_CLOSE,     /* accepts and closes at once */
-	FAKE_ECHO,      /* result {"method", "params", "seen": requests so far} */
-	FAKE_REVERSE,   /* holds `arg` requests, then answers them last first */
-	FAKE_FLAKY,     /* -32000 for the first `arg` requests, then as ECHO */
-	FAKE_LONG,      /* answers with a line of SWITCH_ANSWER_MAX + 1 bytes */
-} FakeMode;
-
-static void write_all(int fd, const char *s, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, s, len);
-
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
-static void answer(int fd, json_object *o)
-{
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-
-	write_all(fd, s, strlen(s));
-	write_all(fd, "\n", 1);
-	json_object_put(o);
-}
-
-static json_object *echo_answer(json_object *req, int seen)
-{
-	json_object *res = json_object_new_object(), *v, *o = json_object_new_object();
-
-	json_object_object_get_ex(req, "method", &v);
-	json_object_object_add(res, "method", json_object_get(v));
-	if (json_object_object_get_ex(req, "params", &v))
-		json_object_object_add(res, "params", json_object_get(v));
-	json_object_object_add(res, "seen", json_object_new_int(seen));
-	json_object_object_get_ex(req, "id", &v);
-	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(o, "id", json_object_get(v));
-	json_object_object_add(o, "result", res);
-	return o;
-}
-
-static json_object *error_answer(json_object *req, int code, const char *message)
-{
-	json_object *o = json_object_new_object(), *err = json_object_new_object(), *v;
-
-	json_object_object_get_ex(req, "id", &v);
-	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(o, "id", json_object_get(v));
-	json_object_object_add(err, "code", json_object_new_int(code));
-	json_object_object_add(err, "message", json_object_new_string(message));
-	json_object_object_add(o, "error", err);
-	return o;
-}
-
-static _Noreturn void fake_serve(int lfd, FakeMode mode, int arg)
-{
-	static char buf[64 * 1024];
-	json_object *held[64];
-	int seen = 0, n_held = 0;
-
-	for (;;) {
-		size_t len = 0;
-		int fd = accept(lfd, NULL, NULL);
-
-		if (fd < 0)
-			_exit(1);
-		if (mode == FAKE_CLOSE) {
-			close(fd);
-			continue;
-		}
-		for (;;) {
-			ssize_t n = read(fd, buf + len, sizeof(buf) - len - 1);
-			char *nl;
-
-			if (n <= 0)
-				break;
-			len += (size_t)n;
-			while ((nl = memchr(buf, '\n', len))) {
-				json_object *req;
-
-				*nl = '\0';
-				req = json_tokener_parse(buf);
-				len -= (size_t)(nl + 1 - buf);
-				memmove(buf, nl + 1, len);
-				seen++;
-				if (!req)
-					continue;
-				switch (mode) {
-				case FAKE_GARBAGE:
-					write_all(fd, "this is not JSON\n", 17);
-					break;
-				case FAKE_RPC_ERROR:
-					answer(fd, error_answer(req, -32601, "Method not found"));
-					break;
-				case FAKE_FLAKY:
-					answer(fd, seen <= arg ? error_answer(req, -32000, "not yet") : echo_answer(req, seen));
-					break;
-				case FAKE_ECHO:
-					answer(fd, echo_answer(req, seen));
-					break;
-				case FAKE_REVERSE:
-					held[n_held++] = echo_answer(req, seen);
-					if (n_held == arg)
-						while (n_held > 0)
-							answer(fd, held[--n_held]);
-					break;
-				case FAKE_LONG: {
-					char *big = malloc(SWITCH_ANSWER_MAX + 2);
-
-					memset(big, 'x', SWITCH_ANSWER_MAX + 1);
-					big[SWITCH_ANSWER_MAX + 1] = '\n';
-					write_all(fd, big, SWITCH_ANSWER_MAX + 2);
-					free(big);
-					break;
-				}
-				default:
-					break;
-				}
-				json_object_put(req);
-			}
-		}
-		close(fd);
-	}
-}
-
-/* A socket bound and listening before the fork, so a client may connect at once. */
-static int listen_on(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	unlink(path);
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0)
-		abort();
-	return fd;
-}
-
-static pid_t fake_start(const char *path, FakeMode mode, int arg)
-{
-	int lfd = listen_on(path);
-	pid_t pid = fork();
-
-	if (pid < 0)
-		abort();
-	if (pid == 0)
-		fake_serve(lfd, mode, arg);
-	close(lfd);
-	return pid;
-}
-
-static void stop(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
-/* ---- The real vx11-switch. ---- */
-
-static pid_t switch_start(const char *config, const char *path)
-{
-	_cleanup_free_ char *log = sock_path("switch.log");
-	uint64_t end = now_monotonic_usec() + 10 * USEC_PER_SEC;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		abort();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		execl(VX11_SWITCH_BIN, "vx11-switch", "--config", config, "--socket", path, "--log-target", "stderr",
-		      (char *)NULL);
-		_exit(127);
-	}
-	/* Ready when it accepts a connection. */
-	while (now_monotonic_usec() < end) {
-		struct sockaddr_un a = { .sun_family = AF_UNIX };
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool up;
-
-		snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-		up = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-		close(fd);
-		if (up)
-			return pid;
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return -1;
-		usleep(20000);
-	}
-	stop(pid);
-	return -1;
-}
 
 static char *switch_config(void)
 {
@@ -477,7 +247,7 @@ static void test_long_line(void)
 	CHECK_INTEQ(call(c, "switch.plan", "{}", &o[0], NULL), 0);
 	CHECK_INTEQ(call(c, "switch.plan", "{}", &o[1], NULL), 0);
 	CHECK(run_until(o, 2, 4000));
-	CHECK_STREQ(o[0].error, "switch malformed answer: a line longer than 1048576 bytes");
+	CHECK_STREQ(o[0].error, "switch malformed answer: a line longer than 4194304 bytes");
 	CHECK_STREQ(o[1].error, o[0].error);
 	CHECK_INTEQ(status_int(c, "connected"), 0);
 	switch_client_free(c);
@@ -792,6 +562,184 @@ static void test_reconfigure_socket(void)
 	outcome_done(o, 3);
 }
 
+/* A well-formed answer, 7 the highest id sent. */
+static int parse(const char *line, SwitchAnswer *a)
+{
+	const char *why = NULL;
+
+	return switch_answer_parse(line, strlen(line), 7, a, &why);
+}
+
+/* Every malformed shape of an answer, and the well-formed ones, without a socket. */
+static void test_wire(void)
+{
+	static const struct {
+		const char *line, *why;
+	} bad[] = {
+		{ "hello", "not JSON" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1} x", "not JSON" },
+		{ "{'jsonrpc':'2.0','id':1,'result':1}", "not JSON" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":NaN}", "not JSON" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"a\":[1,-Infinity]}}", "not JSON" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"\xff\"}", "not JSON" },
+		{ "[1]", "not a JSON-RPC 2.0 response" },
+		{ "{\"id\":1,\"result\":1}", "not a JSON-RPC 2.0 response" },
+		{ "{\"jsonrpc\":\"1.0\",\"id\":1,\"result\":1}", "not a JSON-RPC 2.0 response" },
+		{ "{\"jsonrpc\":\"2.0\",\"result\":1}", "an id that was never sent" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"x\"}}",
+		  "an id that was never sent" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":\"1\",\"result\":1}", "an id that was never sent" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":1}", "an id that was never sent" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":1}", "an id that was never sent" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1}", "not exactly one of result and error" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1,\"error\":{\"code\":1,\"message\":\"x\"}}",
+		  "not exactly one of result and error" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":null}", "an error without an integer code and a message" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":\"1\",\"message\":\"x\"}}",
+		  "an error without an integer code and a message" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1}}",
+		  "an error without an integer code and a message" },
+	};
+	_cleanup_json_ json_object *params = P("{\"text\":\"a/b\"}");
+	_cleanup_free_ char *req = NULL;
+	SwitchAnswer a;
+	const char *why;
+	size_t len = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		why = NULL;
+		CHECK_INTEQ(switch_answer_parse(bad[i].line, strlen(bad[i].line), 7, &a, &why), -EBADMSG);
+		if (!why || !streq(why, bad[i].why))
+			printf("# %s: %s\n", bad[i].line, why ? why : "(none)");
+		CHECK(why && streq(why, bad[i].why));
+	}
+	CHECK_INTEQ(switch_answer_parse(" \r", 2, 7, &a, &why), 0);
+	CHECK_INTEQ(switch_answer_parse("", 0, 7, &a, &why), 0);
+
+	CHECK_INTEQ(parse("{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"a\":1}}\r", &a), 1);
+	CHECK(a.id == 7 && !a.is_error && a.result && json_object_is_type(a.result, json_type_object));
+	switch_answer_done(&a);
+	CHECK(a.root == NULL);
+	CHECK_INTEQ(parse("{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":null}", &a), 1);
+	CHECK(a.id == 2 && !a.is_error && a.result == NULL);
+	switch_answer_done(&a);
+	CHECK_INTEQ(parse("{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-32004,\"message\":\"busy\",\"data\":1}}", &a),
+		    1);
+	CHECK(a.id == 3 && a.is_error && a.code == -32004 && a.message && streq(a.message, "busy"));
+	switch_answer_done(&a);
+
+	req = switch_request_line(42, "switch.plan", params, &len);
+	CHECK_STREQ(req, "{\"jsonrpc\":\"2.0\",\"id\":42,\"method\":\"switch.plan\",\"params\":{\"text\":\"a/b\"}}\n");
+	CHECK(req && len == strlen(req));
+	free(req);
+	req = switch_request_line(1, "switch.health", NULL, &len);
+	CHECK_STREQ(req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"switch.health\"}\n");
+}
+
+/* An answer after its call timed out is ignored: no second callback, the
+ * connection stays, and it is not counted as answered. "result": null is a
+ * result, NULL without an error. */
+static void test_late_answer(void)
+{
+	_cleanup_free_ char *slow = sock_path("slow.sock"), *null = sock_path("null.sock");
+	pid_t p1 = fake_start(slow, FAKE_SLOW, 300), p2 = fake_start(null, FAKE_NULL, 0);
+	Outcome o[3] = { 0 };
+	SwitchClient *c = NULL;
+
+	CHECK_INTEQ(switch_client_new(loop, slow, 100, 10, USEC_PER_SEC, &c), 0);
+	CHECK_INTEQ(call(c, "switch.plan", "{}", &o[0], NULL), 0);
+	CHECK(run_until(&o[0], 1, 1000));
+	CHECK_STREQ(o[0].error, "switch timeout after 100 ms");
+	run_for(400); /* the answer came meanwhile */
+	CHECK_INTEQ(o[0].n, 1);
+	CHECK_INTEQ(status_int(c, "connected"), 1);
+	CHECK_INTEQ(status_int(c, "answered"), 0);
+	CHECK_INTEQ(status_int(c, "consecutive_failures"), 1);
+	CHECK_INTEQ(switch_client_reconfigure(c, slow, 2000, 10, USEC_PER_SEC), 0);
+	CHECK_INTEQ(call(c, "switch.plan", "{\"x\":2}", &o[1], NULL), 0);
+	CHECK(run_until(&o[1], 1, 2000));
+	CHECK(o[1].result && strstr(o[1].result, "\"x\":2") && strstr(o[1].result, "\"seen\":2"));
+	CHECK_INTEQ(status_int(c, "answered"), 1);
+	CHECK_INTEQ(status_int(c, "consecutive_failures"), 0);
+
+	CHECK_INTEQ(switch_client_reconfigure(c, null, 2000, 10, USEC_PER_SEC), 0);
+	CHECK_INTEQ(call(c, "switch.plan", "{}", &o[2], NULL), 0);
+	CHECK(run_until(&o[2], 1, 2000));
+	CHECK(o[2].error == NULL);
+	CHECK_STREQ(o[2].result, "null");
+	switch_client_free(c);
+	stop(p1);
+	stop(p2);
+	outcome_done(o, 3);
+}
+
+/* Callbacks that re-enter the client: one makes the next call, one frees it
+ * while another call is in flight (that one hears "stopping" at once). */
+typedef struct Chain {
+	SwitchClient *c;
+	int left;
+	Outcome last;
+	Outcome *other;
+	bool free_it;
+} Chain;
+
+static void on_chain(void *userdata, json_object *result, const char *error, bool retry)
+{
+	Chain *ch = userdata;
+
+	on_outcome(&ch->last, result, error, retry);
+	if (ch->free_it) {
+		switch_client_free(ch->c);
+		ch->c = NULL;
+		/* Stopping is said from inside free, before it returns. */
+		CHECK(ch->other->n == 1 && ch->other->error && streq(ch->other->error, "stopping"));
+		return;
+	}
+	if (--ch->left > 0)
+		CHECK_INTEQ(switch_client_call(ch->c, "switch.plan", NULL, on_chain, ch, NULL), 0);
+}
+
+static void test_reentrant_callbacks(void)
+{
+	_cleanup_free_ char *echo = sock_path("echo3.sock"), *silent = sock_path("silent5.sock");
+	pid_t p1 = fake_start(echo, FAKE_ECHO, 0), p2 = fake_start(silent, FAKE_SILENT, 0);
+	Chain ch = { .left = 3 };
+	Outcome other = { 0 };
+	uint64_t end;
+
+	CHECK_INTEQ(switch_client_new(loop, echo, 2000, 10, USEC_PER_SEC, &ch.c), 0);
+	CHECK_INTEQ(switch_client_call(ch.c, "switch.plan", NULL, on_chain, &ch, NULL), 0);
+	end = now_monotonic_usec() + USEC_PER_SEC;
+	while (ch.left > 0 && now_monotonic_usec() < end)
+		sd_event_run(loop, 10 * USEC_PER_MSEC);
+	CHECK_INTEQ(ch.left, 0);
+	CHECK(ch.last.result && strstr(ch.last.result, "\"seen\":3"));
+	CHECK_INTEQ(status_int(ch.c, "answered"), 3);
+	switch_client_free(ch.c);
+	outcome_done(&ch.last, 1);
+
+	/* Freed from the callback of a rejected call: the breaker is open (threshold 1). */
+	ch = (Chain){ .free_it = true, .other = &other };
+	CHECK_INTEQ(switch_client_new(loop, silent, 50, 1, 30 * USEC_PER_SEC, &ch.c), 0);
+	CHECK_INTEQ(call(ch.c, "switch.plan", NULL, &other, NULL), 0);
+	CHECK(run_until(&other, 1, 1000));
+	outcome_done(&other, 1);
+	CHECK_STREQ(switch_client_state(ch.c), "open");
+	CHECK_INTEQ(switch_client_reconfigure(ch.c, silent, 5000, 1, USEC_PER_SEC / 10), 0);
+	run_for(150); /* half open */
+	CHECK_INTEQ(call(ch.c, "switch.plan", NULL, &other, NULL), 0);  /* the probe, in flight */
+	CHECK_INTEQ(switch_client_call(ch.c, "switch.plan", NULL, on_chain, &ch, NULL), 0); /* rejected */
+	CHECK(run_until(&ch.last, 1, 1000));
+	CHECK_STREQ(ch.last.error, "switch circuit open");
+	CHECK(ch.c == NULL);
+	CHECK_INTEQ(other.n, 1);
+	run_for(50);
+	stop(p1);
+	stop(p2);
+	outcome_done(&ch.last, 1);
+	outcome_done(&other, 1);
+}
+
 static void test_bad_arguments(void)
 {
 	SwitchClient *c = NULL;
@@ -825,6 +773,7 @@ int main(void)
 	if (sd_event_new(&loop) < 0)
 		abort();
 
+	TEST(test_wire);
 	TEST(test_bad_arguments);
 	TEST(test_real_switch);
 	TEST(test_timeout_honoured);
@@ -838,6 +787,8 @@ int main(void)
 	TEST(test_cancel);
 	TEST(test_free_stopping);
 	TEST(test_reconfigure_socket);
+	TEST(test_late_answer);
+	TEST(test_reentrant_callbacks);
 
 	sd_event_unref(loop);
 	{
