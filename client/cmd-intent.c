@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Verbs about intents: submit (intent.submit) and result (result.get). */
+/* Verbs about intents: submit (intent.submit), result (result.get), wait
+ * (result.get, for several) and rerun (task.rerun). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "follow.h"
 #include "ids.h"
 #include "output.h"
 #include "rpc-client.h"
@@ -57,6 +59,29 @@ const char submit_usage[] =
 	"                         envelope and creates nothing\n"
 	"  --wait                 wait for the task to end and exit with its outcome\n"
 	"  --timeout SECONDS      with --wait: give up after SECONDS (exit 7)\n";
+
+const struct option wait_options[] = {
+	{ "timeout", required_argument },
+	{}
+};
+
+const char wait_usage[] =
+	"Usage: vx11ctl wait ID... [--timeout SECONDS]\n"
+	"\n"
+	"Wait until the task of each intent has ended (result.get; each ID as for\n"
+	"'vx11ctl result'), printing a line for each, in the order given:\n"
+	"  ID  STATUS  [HOW]\n"
+	"ID is the task's (the correlation id for an intent the daemon answered at\n"
+	"once), STATUS the result's: DONE, ERROR, EXPIRED or CANCELLED, or QUEUED or\n"
+	"RUNNING when --timeout came first; HOW is why its last attempt ended (its\n"
+	"exit code or signal), or the intent's error.\n"
+	"The exit status is the worst outcome, the highest of: 0 every task completed,\n"
+	"4 one failed, 5 one expired, 6 one was cancelled, 7 --timeout passed before\n"
+	"one ended (as 'vx11ctl submit --wait'). With --json, an array of each one's\n"
+	"last result.get result, in the order given.\n"
+	"\n"
+	"Options:\n"
+	"  --timeout SECONDS  stop waiting after SECONDS in all; the tasks go on\n";
 
 const struct option result_options[] = {
 	{ "wait", required_argument },
@@ -131,71 +156,24 @@ static int show_result(const Cmd *cmd, json_object *params)
 	return VX11_EXIT_OK;
 }
 
-/* The longest wait_seconds the daemon takes in one result.get. */
-#define WAIT_SECONDS_MAX 3600
-/* A daemon that answers a wait at once (the task moved without ending) is asked again after this. */
-#define WAIT_REPOLL_USEC (200 * USEC_PER_MSEC)
-
-/* The exit status for a task whose result.get status is `status`; -1 while it has not ended. */
-static int task_outcome(const char *status)
-{
-	if (streq(status, "QUEUED") || streq(status, "RUNNING"))
-		return -1;
-	if (streq(status, "DONE"))
-		return VX11_EXIT_OK;
-	if (streq(status, "ERROR"))
-		return VX11_EXIT_TASK_FAILED;
-	if (streq(status, "EXPIRED"))
-		return VX11_EXIT_TASK_EXPIRED;
-	if (streq(status, "CANCELLED"))
-		return VX11_EXIT_TASK_CANCELLED;
-	return VX11_EXIT_FAILED; /* a state this client does not know, but not one of waiting */
-}
-
-static void sleep_usec(uint64_t usec)
-{
-	struct timespec ts = { .tv_sec = (time_t)(usec / USEC_PER_SEC),
-			       .tv_nsec = (long)(usec % USEC_PER_SEC) * 1000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /*
- * Follow an intent's task to its end with result.get and wait_seconds, one
- * bounded wait after another (the daemon also answers early when the task
- * moves), then print the last result. timeout_usec is UINT64_MAX for no limit.
+ * Follow an intent's task to its end, then print the last result; the exit
+ * status says how it ended, or that the deadline came first.
  */
-static int wait_for_task(const Cmd *cmd, const char *correlation_id, uint64_t timeout_usec)
+static int wait_for_task(const Cmd *cmd, const char *correlation_id, int64_t timeout, uint64_t deadline)
 {
-	uint64_t deadline = timeout_usec == UINT64_MAX ? UINT64_MAX : now_monotonic_usec() + timeout_usec;
+	_cleanup_json_ json_object *result = NULL;
+	int outcome, r;
 
-	for (;;) {
-		_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
-		uint64_t start = now_monotonic_usec(), wait_ms = WAIT_SECONDS_MAX * 1000, now;
-		int outcome, r;
-
-		if (deadline != UINT64_MAX)
-			wait_ms = MIN(wait_ms, deadline > start ? (deadline - start) / USEC_PER_MSEC : 0);
-		json_set(params, "correlation_id", json_object_new_string(correlation_id));
-		json_set(params, "wait_seconds", json_object_new_double((double)wait_ms / 1000));
-		r = rpc_call(cmd, "result.get", params, &result);
-		if (r != 0)
-			return r;
-
-		outcome = task_outcome(json_get_string(result, "status"));
-		now = now_monotonic_usec();
-		if (outcome >= 0 || now >= deadline) {
-			print_result(cmd, result);
-			if (outcome >= 0)
-				return outcome;
-			fprintf(stderr, "vx11ctl: the task has not ended after %" PRIu64 " s\n",
-				timeout_usec / USEC_PER_SEC);
-			return VX11_EXIT_TIMEOUT;
-		}
-		if (now - start < WAIT_REPOLL_USEC)
-			sleep_usec(MIN(WAIT_REPOLL_USEC - (now - start), deadline - now));
-	}
+	r = follow_result(cmd, correlation_id, deadline, &result);
+	if (r != 0)
+		return r;
+	print_result(cmd, result);
+	outcome = task_outcome(json_get_string(result, "status"));
+	if (outcome >= 0)
+		return outcome;
+	fprintf(stderr, "vx11ctl: the task has not ended after %" PRId64 " s\n", timeout);
+	return VX11_EXIT_TIMEOUT;
 }
 
 int verb_submit(const Cmd *cmd)
@@ -203,7 +181,7 @@ int verb_submit(const Cmd *cmd)
 	_cleanup_json_ json_object *params = json_new_object(), *envelope = NULL;
 	const char *payload = cmd_option(cmd, "payload"), *task = cmd_option(cmd, "task"), *status,
 		   *correlation_id;
-	uint64_t timeout_usec = UINT64_MAX;
+	int64_t timeout = 0;
 	int r;
 
 	json_set(params, "intent_type", json_object_new_string(cmd->args[0]));
@@ -230,14 +208,9 @@ int verb_submit(const Cmd *cmd)
 	}
 
 	if (cmd_flag(cmd, "wait")) {
-		int64_t timeout;
-
 		r = cmd_option_int(cmd, "timeout", 0, &timeout);
 		if (r != 0)
 			return r;
-		/* Beyond 68 years, there is no difference from no limit, and no overflow. */
-		if (cmd_option(cmd, "timeout") && timeout <= INT32_MAX)
-			timeout_usec = (uint64_t)timeout * USEC_PER_SEC;
 	} else if (cmd_option(cmd, "timeout"))
 		return cmd_usage_error(cmd, "--timeout goes with --wait");
 
@@ -272,7 +245,8 @@ int verb_submit(const Cmd *cmd)
 	}
 	/* Whoever reads through a pipe learns the task id before the wait. */
 	fflush(stdout);
-	return wait_for_task(cmd, correlation_id, timeout_usec);
+	return wait_for_task(cmd, correlation_id, timeout,
+			     timeout_deadline(timeout, cmd_option(cmd, "timeout") != NULL));
 }
 
 int verb_result(const Cmd *cmd)
@@ -290,3 +264,80 @@ int verb_result(const Cmd *cmd)
 	json_set(params, "correlation_id", json_object_new_string(id.correlation_id));
 	return show_result(cmd, params);
 }
+
+/* "exited (exit code 1)", "signaled (signal 9)", or the intent's error. */
+static char *how_it_ended(json_object *result)
+{
+	json_object *r = json_get(result, "result"), *code = json_get(r, "exit_code"), *sig = json_get(r, "signal");
+	const char *reason = json_get_string(r, "reason"), *error = json_get_string(result, "error");
+	char *s = NULL;
+	int k;
+
+	if (!reason)
+		return text_escape(error ?: "");
+	if (json_object_is_type(code, json_type_int))
+		k = asprintf(&s, "%s (exit code %" PRId64 ")", reason, json_object_get_int64(code));
+	else if (json_object_is_type(sig, json_type_int))
+		k = asprintf(&s, "%s (signal %" PRId64 ")", reason, json_object_get_int64(sig));
+	else
+		k = asprintf(&s, "%s", reason);
+	if (k < 0)
+		oom();
+	return TAKE_PTR(s);
+}
+
+int verb_wait(const Cmd *cmd)
+{
+	_cleanup_free_ ResolvedId *ids = calloc(cmd->n_args, sizeof *ids);
+	_cleanup_json_ json_object *all = json_object_new_array();
+	unsigned open_ = 0;
+	int64_t timeout = 0;
+	uint64_t deadline;
+	int worst = VX11_EXIT_OK, r;
+
+	if (!ids || !all)
+		oom();
+	r = cmd_option_int(cmd, "timeout", 0, &timeout);
+	if (r != 0)
+		return r;
+	/* Every id first: a typo is told before any wait. */
+	for (unsigned i = 0; i < cmd->n_args; i++) {
+		r = resolve_id(cmd, cmd->args[i], &ids[i]);
+		if (r != 0)
+			return r;
+	}
+
+	/* One deadline for all: after it, each is only looked at. */
+	deadline = timeout_deadline(timeout, cmd_option(cmd, "timeout") != NULL);
+	for (unsigned i = 0; i < cmd->n_args; i++) {
+		_cleanup_json_ json_object *result = NULL;
+		int outcome;
+
+		r = follow_result(cmd, ids[i].correlation_id, deadline, &result);
+		if (r != 0)
+			return r;
+		outcome = task_outcome(json_get_string(result, "status"));
+		if (outcome < 0) {
+			outcome = VX11_EXIT_TIMEOUT;
+			open_++;
+		}
+		worst = MAX(worst, outcome);
+		if (cmd->json) {
+			if (json_object_array_add(all, json_object_get(result)) < 0)
+				oom();
+			continue;
+		}
+		_cleanup_free_ char *status = value_to_text(json_get(result, "status")), *how = how_it_ended(result);
+		printf("%s  %s%s%s\n", ids[i].task_id[0] ? ids[i].task_id : ids[i].correlation_id, status,
+		       *how ? "  " : "", how);
+		/* Whoever reads through a pipe learns of each as it ends. */
+		fflush(stdout);
+	}
+	if (cmd->json)
+		print_json(stdout, all, true);
+	if (open_ > 0)
+		fprintf(stderr, "vx11ctl: %u of %u tasks had not ended after %" PRId64 " s\n", open_, cmd->n_args,
+			timeout);
+	return worst;
+}
+

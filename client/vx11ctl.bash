@@ -13,7 +13,7 @@
 
 # The verbs, in the order of `vx11ctl --help`.
 _vx11ctl_verbs() {
-	verbs=(submit result tasks task logs cancel daughters spawn status audit watch reload heartbeat report)
+	verbs=(submit result wait tasks task logs cancel daughters spawn status audit watch reload heartbeat report)
 }
 
 # The options of verb $1 into opts, those that take an argument into args.
@@ -26,6 +26,7 @@ _vx11ctl_verb_options() {
 		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout)
 		;;
 	result) opts=(--wait) args=(--wait) ;;
+	wait) opts=(--timeout) args=(--timeout) ;;
 	tasks)
 		opts=(--status --failed --type --source --since --until --limit --after --all --full-ids)
 		args=(--status --type --source --since --until --limit --after)
@@ -47,7 +48,7 @@ _vx11ctl_verb_options() {
 _vx11ctl_max_operands() {
 	case $1 in
 	submit | result | task | logs | cancel | watch) max=1 ;;
-	spawn) max=1000000 ;;
+	spawn | wait) max=1000000 ;;
 	*) max=0 ;;
 	esac
 }
@@ -161,8 +162,8 @@ _vx11ctl_option_argument() {
 _vx11ctl_operand() {
 	case $verb in
 	task | logs | watch) _vx11ctl_task_ids id ;;
-	# Only tasks that have not ended can be cancelled.
-	cancel) _vx11ctl_task_ids id pending,planning,running,retrying ;;
+	# Only tasks that have not ended can be cancelled, or are worth waiting for.
+	cancel | wait) _vx11ctl_task_ids id pending,planning,running,retrying ;;
 	# A spawner task's intent_id is its intent's correlation id.
 	result) _vx11ctl_task_ids intent_id ;;
 	# COMMAND, an absolute path, then its arguments.

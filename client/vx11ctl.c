@@ -31,6 +31,7 @@ static const Verb verbs[] = {
 	/* name        handler         args  options            summary                    usage */
 	{ "submit",    verb_submit,    1, 1, submit_options,    "submit an intent",        submit_usage },
 	{ "result",    verb_result,    1, 1, result_options,    "show an intent's result", result_usage },
+	{ "wait",      verb_wait,      1, UINT_MAX, wait_options, "wait for tasks to end",  wait_usage },
 	{ "tasks",     verb_tasks,     0, 0, tasks_options,     "list tasks",              tasks_usage },
 	{ "task",      verb_task,      1, 1, NULL,              "show one task",           task_usage },
 	{ "logs",      verb_logs,      1, 1, logs_options,      "show a task's output",    logs_usage },
@@ -87,8 +88,9 @@ static void help(void)
 	       "  --version      show the version\n"
 	       "\n"
 	       "Exit status: 0 success; 1 the daemon refused the request or the intent failed;\n"
-	       "2 bad usage; 3 vx11d could not be reached; and for 'submit --wait', 4 the task\n"
-	       "failed, 5 it expired, 6 it was cancelled, 7 --timeout passed. See vx11ctl(1).\n",
+	       "2 bad usage; 3 vx11d could not be reached; and for 'submit --wait' and 'wait',\n"
+	       "4 a task failed, 5 it expired, 6 it was cancelled, 7 --timeout passed. See\n"
+	       "vx11ctl(1).\n",
 	       DEFAULT_SOCKET);
 }
 

@@ -20,7 +20,7 @@ enum {
 	VX11_EXIT_FAILED = 1,    /* the daemon answered with an error, or the intent failed */
 	VX11_EXIT_USAGE = 2,     /* bad command line */
 	VX11_EXIT_NO_DAEMON = 3, /* cannot connect, or the connection broke before the reply */
-	/* How a task followed to its end (submit --wait) ended, when not completed. */
+	/* How a task followed to its end (submit --wait, wait) ended, when not completed. */
 	VX11_EXIT_TASK_FAILED = 4,    /* result status ERROR: the task failed */
 	VX11_EXIT_TASK_EXPIRED = 5,   /* EXPIRED: its last attempt ran out of time */
 	VX11_EXIT_TASK_CANCELLED = 6, /* CANCELLED */
@@ -80,8 +80,9 @@ _Noreturn void oom(void);
 /* The verbs, one file per family. */
 int verb_submit(const Cmd *cmd);
 int verb_result(const Cmd *cmd);
-extern const struct option submit_options[], result_options[];
-extern const char submit_usage[], result_usage[];
+int verb_wait(const Cmd *cmd);
+extern const struct option submit_options[], result_options[], wait_options[];
+extern const char submit_usage[], result_usage[], wait_usage[];
 
 int verb_tasks(const Cmd *cmd);
 int verb_task(const Cmd *cmd);

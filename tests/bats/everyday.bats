@@ -418,3 +418,94 @@ next_second() {
 	done
 	run -2 ctl tasks --until nope
 }
+
+# ---------------------------------------------------------------------------
+# 5. wait for several
+
+# A policy whose tasks run (max_running above 0): one that completes, one
+# that fails, one that sleeps.
+running_policy() {
+	policy_file '.limits.max_running = 8
+		| .tasks.long = {command: ["/bin/sleep", "100"], max_retries: 0}
+		| .tasks.fails.max_retries = 0 | .tasks.noop.max_retries = 0'
+}
+
+@test "vx11ctl wait: one line per intent, the worst outcome as exit status (0, 4, 5, 6)" {
+	running_policy
+	start_daemon
+	ok1=$(submit_queued noop)
+	ok2=$(submit_queued noop)
+	ok1_t=$(jq -r .response.task_id <<<"$ok1")
+	ok2_c=$(jq -r .correlation_id <<<"$ok2")
+	ok2_t=$(jq -r .response.task_id <<<"$ok2")
+	bad=$(submit_task fails)
+	# Out of time after 1 s (and the grace of 1 s): expired.
+	late=$(submit_task long '{"ttl_seconds":1}')
+	gone=$(submit_task long)
+	wait_running "$gone" >/dev/null
+	result task.cancel "$(jq -cn --arg id "$gone" '{task_id:$id}')" >/dev/null
+	hello=$(submit '{"intent_type":"hello"}' | jq -r .correlation_id)
+
+	# Both ids of an intent work; a task id is what the line shows.
+	run -0 --separate-stderr ctl wait "$ok1_t" "$ok2_c" "${hello:0:30}"
+	equals "$output" "$(printf '%s\n' "$ok1_t  DONE  exited (exit code 0)" "$ok2_t  DONE  exited (exit code 0)" "$hello  DONE")"
+	equals "$stderr" ""
+
+	run -4 --separate-stderr ctl wait "$ok1_t" "$bad"
+	equals "${lines[1]}" "$bad  ERROR  exited (exit code 1)"
+	run -5 --separate-stderr ctl wait "$late" "$bad" "$ok1_t"
+	[[ ${lines[0]} == "$late  EXPIRED  ttl_expired"* ]]
+	run -6 --separate-stderr ctl wait "$gone" "$late" "$bad"
+	[[ ${lines[0]} == "$gone  CANCELLED"* ]]
+	run -6 ctl wait "$bad" "$gone"
+
+	# --json: the results, in the order given.
+	run -4 --separate-stderr ctl --json wait "$bad" "$ok1_t"
+	check "$output" 'length == 2 and .[0].status == "ERROR" and .[0].result.task_id == $b and .[1].status == "DONE"' --arg b "$bad"
+}
+
+@test "vx11ctl wait --timeout: exit 7 over any other outcome, the open ones as they stand; ids looked up first" {
+	running_policy
+	start_daemon
+	bad=$(submit_task fails)
+	slow=$(submit_task long)
+	slow2=$(submit_task long)
+	wait_status "$bad" failed >/dev/null
+	wait_running "$slow" >/dev/null
+	wait_running "$slow2" >/dev/null
+
+	start=$(now_s)
+	run -7 --separate-stderr ctl wait "$bad" "$slow" "$slow2" --timeout 1
+	end=$(now_s)
+	# One deadline for all: about 1 s, not 1 s per task.
+	holds "$end - $start >= 0.9 && $end - $start < 1.9"
+	equals "$output" "$(printf '%s\n' "$bad  ERROR  exited (exit code 1)" "$slow  RUNNING" "$slow2  RUNNING")"
+	equals "$stderr" "vx11ctl: 2 of 3 tasks had not ended after 1 s"
+
+	# The waited-for end comes while waiting.
+	(
+		_bg_close_fds
+		sleep 1
+		result task.cancel "$(jq -cn --arg id "$slow" '{task_id:$id}')" >/dev/null
+	) &
+	canceller=$!
+	start=$(now_s)
+	run -6 --separate-stderr ctl wait "$slow" --timeout 20
+	end=$(now_s)
+	holds "$end - $start < 10"
+	[[ $output == "$slow  CANCELLED"* ]]
+	wait "$canceller"
+
+	# An id that names nothing, or several, ends it before any wait.
+	start=$(now_s)
+	run -1 --separate-stderr ctl wait "$slow2" ffffffff --timeout 30
+	[[ $stderr == *"(vx11.NotFound)"* ]]
+	equals "$output" ""
+	run -2 --separate-stderr ctl wait "$slow2" "${slow2:0:4}"
+	[[ $stderr == *"give more of it"* ]]
+	end=$(now_s)
+	holds "$end - $start < 5"
+	run -2 --separate-stderr ctl --socket "$T/nothing.sock" wait "$slow2" --timeout soon
+	run -2 --separate-stderr ctl --socket "$T/nothing.sock" wait
+	result task.cancel "$(jq -cn --arg id "$slow2" '{task_id:$id}')" >/dev/null
+}
