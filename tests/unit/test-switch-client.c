@@ -57,23 +57,25 @@ static bool all_called(const Outcome *o, size_t n)
 	return true;
 }
 
-/* Runs the loop until every outcome is in, or max_ms pass. */
+/* Runs the loop until every outcome is in, or max_ms pass. It sleeps until
+ * something happens, as the daemon's loop does: no polling that would fire
+ * a late timer on time by chance. */
 static bool run_until(const Outcome *o, size_t n, unsigned max_ms)
 {
-	uint64_t end = now_monotonic_usec() + max_ms * USEC_PER_MSEC;
+	uint64_t end = now_monotonic_usec() + max_ms * USEC_PER_MSEC, now;
 
-	while (!all_called(o, n) && now_monotonic_usec() < end)
-		if (sd_event_run(loop, 10 * USEC_PER_MSEC) < 0)
+	while (!all_called(o, n) && (now = now_monotonic_usec()) < end)
+		if (sd_event_run(loop, end - now) < 0)
 			return false;
 	return all_called(o, n);
 }
 
 static void run_for(unsigned ms)
 {
-	uint64_t end = now_monotonic_usec() + ms * USEC_PER_MSEC;
+	uint64_t end = now_monotonic_usec() + ms * USEC_PER_MSEC, now;
 
-	while (now_monotonic_usec() < end)
-		sd_event_run(loop, 5 * USEC_PER_MSEC);
+	while ((now = now_monotonic_usec()) < end)
+		sd_event_run(loop, end - now);
 }
 
 static json_object *P(const char *json)
