@@ -83,6 +83,25 @@ const char wait_usage[] =
 	"Options:\n"
 	"  --timeout SECONDS  stop waiting after SECONDS in all; the tasks go on\n";
 
+const struct option rerun_options[] = {
+	{ "wait", no_argument },
+	{ "timeout", required_argument },
+	{}
+};
+
+const char rerun_usage[] =
+	"Usage: vx11ctl rerun TASK [--wait [--timeout SECONDS]]\n"
+	"\n"
+	"Submit again the intent of a task (task.rerun; TASK as for 'vx11ctl task', or\n"
+	"the correlation id of any intent): the same type, text, payload, source,\n"
+	"priority, requirements, time limit and retries, with new ids. Yours, or\n"
+	"anyone's for an admin; it is submitted as you, so the policy decides again.\n"
+	"Prints the new envelope, and exits, as 'vx11ctl submit' does.\n"
+	"\n"
+	"Options:\n"
+	"  --wait             wait for the new task to end and exit with its outcome\n"
+	"  --timeout SECONDS  with --wait: give up after SECONDS (exit 7)\n";
+
 const struct option result_options[] = {
 	{ "wait", required_argument },
 	{}
@@ -176,11 +195,49 @@ static int wait_for_task(const Cmd *cmd, const char *correlation_id, int64_t tim
 	return VX11_EXIT_TIMEOUT;
 }
 
+/* --wait and --timeout SECONDS of submit and rerun: 0, or a usage error. */
+static int wait_options_check(const Cmd *cmd, int64_t *ret_timeout)
+{
+	if (cmd_flag(cmd, "wait"))
+		return cmd_option_int(cmd, "timeout", 0, ret_timeout);
+	if (cmd_option(cmd, "timeout"))
+		return cmd_usage_error(cmd, "--timeout goes with --wait");
+	return 0;
+}
+
+/*
+ * A new intent's envelope (submit, rerun): print it, then with --wait follow
+ * its task. The exit status: 1 for status ERROR, else 0, or with --wait how
+ * the task ended.
+ */
+static int submitted(const Cmd *cmd, json_object *envelope, int64_t timeout)
+{
+	const char *status = json_get_string(envelope, "status"), *correlation_id;
+
+	if (cmd->json)
+		print_json(stdout, envelope, true);
+	else
+		print_envelope(envelope);
+	if (streq(status, "ERROR"))
+		return VX11_EXIT_FAILED;
+	if (!cmd_flag(cmd, "wait") || !streq(status, "QUEUED"))
+		return VX11_EXIT_OK; /* DONE: the intent is already handled */
+
+	correlation_id = json_get_string(envelope, "correlation_id");
+	if (!correlation_id) {
+		fprintf(stderr, "vx11ctl: malformed reply from %s: no correlation_id\n", cmd->socket_path);
+		return VX11_EXIT_NO_DAEMON;
+	}
+	/* Whoever reads through a pipe learns the task id before the wait. */
+	fflush(stdout);
+	return wait_for_task(cmd, correlation_id, timeout,
+			     timeout_deadline(timeout, cmd_option(cmd, "timeout") != NULL));
+}
+
 int verb_submit(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object(), *envelope = NULL;
-	const char *payload = cmd_option(cmd, "payload"), *task = cmd_option(cmd, "task"), *status,
-		   *correlation_id;
+	const char *payload = cmd_option(cmd, "payload"), *task = cmd_option(cmd, "task");
 	int64_t timeout = 0;
 	int r;
 
@@ -207,12 +264,9 @@ int verb_submit(const Cmd *cmd)
 		json_set(require, "spawner", json_object_new_boolean(cmd_flag(cmd, "spawner")));
 	}
 
-	if (cmd_flag(cmd, "wait")) {
-		r = cmd_option_int(cmd, "timeout", 0, &timeout);
-		if (r != 0)
-			return r;
-	} else if (cmd_option(cmd, "timeout"))
-		return cmd_usage_error(cmd, "--timeout goes with --wait");
+	r = wait_options_check(cmd, &timeout);
+	if (r != 0)
+		return r;
 
 	cmd_param_string(cmd, "priority", params, "priority");
 	cmd_param_string(cmd, "source", params, "source");
@@ -227,27 +281,9 @@ int verb_submit(const Cmd *cmd)
 	r = rpc_call(cmd, "intent.submit", params, &envelope);
 	if (r != 0)
 		return r;
-	if (cmd->json)
-		print_json(stdout, envelope, true);
-	else
-		print_envelope(envelope);
-
-	status = json_get_string(envelope, "status");
-	if (streq(status, "ERROR"))
-		return VX11_EXIT_FAILED;
-	if (!cmd_flag(cmd, "wait") || !streq(status, "QUEUED"))
-		return VX11_EXIT_OK; /* DONE: the intent is already handled */
-
-	correlation_id = json_get_string(envelope, "correlation_id");
-	if (!correlation_id) {
-		fprintf(stderr, "vx11ctl: malformed reply from %s: no correlation_id\n", cmd->socket_path);
-		return VX11_EXIT_NO_DAEMON;
-	}
-	/* Whoever reads through a pipe learns the task id before the wait. */
-	fflush(stdout);
-	return wait_for_task(cmd, correlation_id, timeout,
-			     timeout_deadline(timeout, cmd_option(cmd, "timeout") != NULL));
+	return submitted(cmd, envelope, timeout);
 }
+
 
 int verb_result(const Cmd *cmd)
 {
@@ -341,3 +377,22 @@ int verb_wait(const Cmd *cmd)
 	return worst;
 }
 
+int verb_rerun(const Cmd *cmd)
+{
+	_cleanup_json_ json_object *params = json_new_object(), *envelope = NULL;
+	int64_t timeout = 0;
+	ResolvedId id;
+	int r;
+
+	r = wait_options_check(cmd, &timeout);
+	if (r != 0)
+		return r;
+	r = resolve_id(cmd, cmd->args[0], &id);
+	if (r != 0)
+		return r;
+	json_set(params, "correlation_id", json_object_new_string(id.correlation_id));
+	r = rpc_call(cmd, "task.rerun", params, &envelope);
+	if (r != 0)
+		return r;
+	return submitted(cmd, envelope, timeout);
+}

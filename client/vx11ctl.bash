@@ -13,7 +13,7 @@
 
 # The verbs, in the order of `vx11ctl --help`.
 _vx11ctl_verbs() {
-	verbs=(submit result wait tasks task logs cancel daughters spawn status audit watch reload heartbeat report)
+	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status audit watch reload heartbeat report)
 }
 
 # The options of verb $1 into opts, those that take an argument into args.
@@ -27,6 +27,7 @@ _vx11ctl_verb_options() {
 		;;
 	result) opts=(--wait) args=(--wait) ;;
 	wait) opts=(--timeout) args=(--timeout) ;;
+	rerun) opts=(--wait --timeout) args=(--timeout) ;;
 	tasks)
 		opts=(--status --failed --type --source --since --until --limit --after --all --full-ids)
 		args=(--status --type --source --since --until --limit --after)
@@ -47,7 +48,7 @@ _vx11ctl_verb_options() {
 # The most operands verb $1 takes; spawn's command line has no limit.
 _vx11ctl_max_operands() {
 	case $1 in
-	submit | result | task | logs | cancel | watch) max=1 ;;
+	submit | result | rerun | task | logs | cancel | watch) max=1 ;;
 	spawn | wait) max=1000000 ;;
 	*) max=0 ;;
 	esac
@@ -161,7 +162,7 @@ _vx11ctl_option_argument() {
 # Complete operand number $1 (0 the first) of verb $verb.
 _vx11ctl_operand() {
 	case $verb in
-	task | logs | watch) _vx11ctl_task_ids id ;;
+	task | logs | watch | rerun) _vx11ctl_task_ids id ;;
 	# Only tasks that have not ended can be cancelled, or are worth waiting for.
 	cancel | wait) _vx11ctl_task_ids id pending,planning,running,retrying ;;
 	# A spawner task's intent_id is its intent's correlation id.

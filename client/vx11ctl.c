@@ -32,6 +32,7 @@ static const Verb verbs[] = {
 	{ "submit",    verb_submit,    1, 1, submit_options,    "submit an intent",        submit_usage },
 	{ "result",    verb_result,    1, 1, result_options,    "show an intent's result", result_usage },
 	{ "wait",      verb_wait,      1, UINT_MAX, wait_options, "wait for tasks to end",  wait_usage },
+	{ "rerun",     verb_rerun,     1, 1, rerun_options,     "submit a task's intent again", rerun_usage },
 	{ "tasks",     verb_tasks,     0, 0, tasks_options,     "list tasks",              tasks_usage },
 	{ "task",      verb_task,      1, 1, NULL,              "show one task",           task_usage },
 	{ "logs",      verb_logs,      1, 1, logs_options,      "show a task's output",    logs_usage },

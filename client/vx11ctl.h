@@ -81,8 +81,9 @@ _Noreturn void oom(void);
 int verb_submit(const Cmd *cmd);
 int verb_result(const Cmd *cmd);
 int verb_wait(const Cmd *cmd);
-extern const struct option submit_options[], result_options[], wait_options[];
-extern const char submit_usage[], result_usage[], wait_usage[];
+int verb_rerun(const Cmd *cmd);
+extern const struct option submit_options[], result_options[], wait_options[], rerun_options[];
+extern const char submit_usage[], result_usage[], wait_usage[], rerun_usage[];
 
 int verb_tasks(const Cmd *cmd);
 int verb_task(const Cmd *cmd);

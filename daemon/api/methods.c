@@ -13,6 +13,7 @@ static const Method method_table[] = {
 	{ "task.list", ROLE_SUBMITTER, method_task_list, list_params },
 	{ "task.get", ROLE_SUBMITTER, method_task_get, task_id_params },
 	{ "task.resolve", ROLE_SUBMITTER, method_task_resolve, resolve_params },
+	{ "task.rerun", ROLE_SUBMITTER, method_task_rerun, rerun_params },
 	{ "task.cancel", ROLE_SUBMITTER, method_task_cancel, task_id_params },
 	{ "daughter.list", ROLE_SUBMITTER, method_daughter_list, daughter_list_params },
 	{ "daemon.status", ROLE_ANYONE, method_daemon_status, no_params },

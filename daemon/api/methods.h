@@ -51,6 +51,7 @@ typedef struct Method {
 /* Every method's parameter table; the structs they fill fit in PARAMS_SCRATCH bytes. */
 #define PARAMS_SCRATCH 256
 extern const ParamSpec submit_params[], require_params[], result_params[], list_params[], task_id_params[], resolve_params[],
+	rerun_params[],
 	daughter_list_params[], no_params[], audit_params[], subscribe_params[], logs_params[], heartbeat_params[],
 	report_params[], spawn_params[];
 const Method *methods_table(size_t *ret_n);
@@ -79,6 +80,7 @@ int method_result_get(Call *call, json_object *params, json_object **ret, RpcErr
 int method_task_list(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_task_get(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_task_resolve(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_task_rerun(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_daughter_list(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_daemon_status(Call *call, json_object *params, json_object **ret, RpcError *err);

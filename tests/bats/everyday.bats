@@ -509,3 +509,116 @@ running_policy() {
 	run -2 --separate-stderr ctl --socket "$T/nothing.sock" wait
 	result task.cancel "$(jq -cn --arg id "$slow2" '{task_id:$id}')" >/dev/null
 }
+
+# ---------------------------------------------------------------------------
+# 6. rerun
+
+# The intent a daughter of type echo (/bin/cat) got on stdin, its ids left out.
+echo_intent() {
+	task_logs "$1" stdout | jq -S -c 'del(.task_id, .correlation_id, .daughter_id)'
+}
+
+@test "task.rerun: the same intent again, new ids, by task id or correlation id" {
+	running_policy
+	start_daemon
+	env=$(submit_queued whatever '{"text":"again","payload":{"task_name":"echo","k":[1,2]},"priority":"P3","source":"madre","ttl_seconds":7,"max_retries":2,"idempotency_key":"key-1"}')
+	cid=$(jq -r .correlation_id <<<"$env")
+	tid=$(jq -r .response.task_id <<<"$env")
+	wait_status "$tid" completed >/dev/null
+
+	for how in task_id correlation_id; do
+		[[ $how == task_id ]] && id=$tid || id=$cid
+		again=$(result task.rerun "$(jq -cn --arg k "$how" --arg id "$id" '{($k):$id}')")
+		check "$again" '.status == "QUEUED" and .mode == "SPAWNER" and .rerun_of == $c
+			and .correlation_id != $c and .response.task_id != $t' --arg c "$cid" --arg t "$tid"
+		new=$(jq -r .response.task_id <<<"$again")
+		wait_status "$new" completed >/dev/null
+		check "$(task_get "$new")" '.task | .task_type == "echo" and .description == "again" and .priority == 3
+			and .source == "madre" and .max_retries == 2 and .intent_id == $c' --arg c "$(jq -r .correlation_id <<<"$again")"
+		# What the daughter was given: the same intent.
+		equals "$(echo_intent "$new")" "$(echo_intent "$tid")"
+		# The new intent is audited as any other.
+		check "$(result audit.list '{"order":"desc","limit":1}')" '.entries[0].correlation_id == $c and .entries[0].intent_type == "whatever"
+			and .entries[0].task_id == $t' --arg c "$(jq -r .correlation_id <<<"$again")" --arg t "$new"
+	done
+	# The idempotency key was not reused: it still answers with the first envelope.
+	check "$(submit_queued whatever '{"text":"again","payload":{"task_name":"echo","k":[1,2]},"priority":"P3","source":"madre","ttl_seconds":7,"max_retries":2,"idempotency_key":"key-1"}')" \
+		'.correlation_id == $c' --arg c "$cid"
+
+	# An intent answered at once, and a refused one, are submitted again too.
+	hello=$(submit '{"intent_type":"hello","text":"hi"}' | jq -r .correlation_id)
+	check "$(result task.rerun "$(jq -cn --arg c "$hello" '{correlation_id:$c}')")" '.status == "DONE" and .rerun_of == $c and .correlation_id != $c' --arg c "$hello"
+	off=$(submit '{"intent_type":"hello","require":{"switch":true}}' | jq -r .correlation_id)
+	check "$(result task.rerun "$(jq -cn --arg c "$off" '{correlation_id:$c}')")" '.status == "ERROR" and .error == "off_by_policy" and .rerun_of == $c' --arg c "$off"
+
+	check_error "$(call task.rerun '{}')" -32602 vx11.InvalidParams 1
+	check_error "$(call task.rerun "$(jq -cn --arg c "$cid" --arg t "$tid" '{correlation_id:$c,task_id:$t}')")" -32602 vx11.InvalidParams 1
+	check_error "$(call task.rerun '{"task_id":"01a20161-a84c-7209-ae79-a95f6c7d1e04"}')" -32002 vx11.NotFound 1
+	check_error "$(call task.rerun '{"correlation_id":"01a20161-a84c-7209-ae79-a95f6c7d1e04"}')" -32002 vx11.NotFound 1
+
+	# A daughter.spawn task has no intent to submit.
+	spawned=$(result daughter.spawn '{"name":"x","cmd":["/bin/true"]}' | jq -r .task_id)
+	reply=$(call task.rerun "$(jq -cn --arg t "$spawned" '{task_id:$t}')")
+	check_error "$reply" -32003 vx11.Conflict 1
+	check "$reply" '.error.message | test("vx11ctl spawn")'
+	wait_status "$spawned" completed >/dev/null
+}
+
+@test "task.rerun: the owner's or an admin's, submitted as the caller, the policy deciding again" {
+	require_root
+	start_daemon
+	nobody() {
+		as_submitter_nobody socat -t 5 - "UNIX-CONNECT:$VX11_SOCKET" <<<"$(req "$@")"
+	}
+	root_tid=$(submit_task noop)
+	mine=$(nobody intent.submit '{"intent_type":"noop","require":{"spawner":true}}' | jq -r .result.response.task_id)
+	nobody_uid=$(id -u nobody)
+
+	check_error "$(nobody task.rerun "$(jq -cn --arg t "$root_tid" '{task_id:$t}')")" -32002 vx11.NotFound 1
+	again=$(nobody task.rerun "$(jq -cn --arg t "$mine" '{task_id:$t}')" | jq -r .result.response.task_id)
+	check "$(task_get "$again")" '.task.uid == $u' --argjson u "$nobody_uid"
+	# An admin reruns anyone's: the new task is the admin's.
+	by_root=$(result task.rerun "$(jq -cn --arg t "$mine" '{task_id:$t}')" | jq -r .response.task_id)
+	check "$(task_get "$by_root")" '.task.uid == 0 and .task.task_type == "noop"'
+
+	# noop now needs a group nobody is not in: its rerun is refused, and audited.
+	for g in daemon bin sys adm; do
+		getent group "$g" >/dev/null && [[ $(getent group "$g" | cut -d: -f3) != $(stat -c %g "$VX11_SOCKET") ]] && break
+	done
+	policy_file ".tasks.noop.groups = [\"$g\"]"
+	result policy.reload >/dev/null
+	reply=$(nobody task.rerun "$(jq -cn --arg t "$mine" '{task_id:$t}')")
+	check_error "$reply" -32001 vx11.PermissionDenied 1
+	check "$(result audit.list '{"order":"desc","limit":1}')" '.entries[0].uid == $u and .entries[0].error == "permission_denied"' \
+		--argjson u "$nobody_uid"
+}
+
+@test "vx11ctl rerun TASK: the new envelope, --wait, --json; by a start of either id" {
+	running_policy
+	start_daemon
+	env=$(submit_queued fails)
+	cid=$(jq -r .correlation_id <<<"$env")
+	tid=$(jq -r .response.task_id <<<"$env")
+	wait_status "$tid" failed >/dev/null
+
+	run -0 ctl rerun "${tid:0:30}"
+	[[ ${lines[0]} =~ ^([0-9a-f-]{36})\ \ QUEUED\ \ SPAWNER\ \ spawner$ ]]
+	[[ ${BASH_REMATCH[1]} != "$cid" ]]
+	[[ ${lines[1]} =~ ^task\ ([0-9a-f-]{36})\ queued$ ]]
+	[[ ${BASH_REMATCH[1]} != "$tid" ]]
+
+	run -4 ctl rerun "$cid" --wait
+	grep -qx "status: ERROR" <<<"$output"
+	run -0 --separate-stderr ctl --json rerun "$cid"
+	check "$output" '.rerun_of == $c and .status == "QUEUED"' --arg c "$cid"
+
+	hello=$(submit '{"intent_type":"hello"}' | jq -r .correlation_id)
+	run -0 ctl rerun "$hello" --wait
+	[[ ${lines[0]} == *"  DONE  MADRE  fallback_local" ]]
+
+	run -2 --separate-stderr ctl --socket "$T/nothing.sock" rerun "$tid" --timeout 5
+	[[ $stderr == *"--timeout goes with --wait"* ]]
+	run -1 --separate-stderr ctl rerun ffffffff
+	[[ $stderr == *"(vx11.NotFound)"* ]]
+	run -2 ctl rerun
+}
