@@ -6,6 +6,7 @@ UNIT_LDADD = daemon/libvx11d.a common/libvx11common.a \
 unit_tests = \
 	tests/unit/test-util \
 	tests/unit/test-netns \
+	tests/unit/test-shm \
 	tests/unit/test-landlock \
 	tests/unit/test-frame \
 	tests/unit/test-queue \
@@ -31,6 +32,8 @@ unit_tests = \
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_landlock_SOURCES = tests/unit/test-landlock.c tests/unit/tap.h
 tests_unit_test_landlock_LDADD = $(UNIT_LDADD)
+tests_unit_test_shm_SOURCES = tests/unit/test-shm.c tests/unit/tap.h
+tests_unit_test_shm_LDADD = $(UNIT_LDADD)
 tests_unit_test_netns_SOURCES = tests/unit/test-netns.c tests/unit/tap.h
 tests_unit_test_netns_LDADD = $(UNIT_LDADD)
 tests_unit_test_util_SOURCES = tests/unit/test-util.c tests/unit/tap.h

@@ -101,6 +101,7 @@ int conn_new(Server *s, int fd, const Caller *caller, Conn **ret)
 }
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata);
+static size_t conn_pending_output(const Conn *c);
 
 /* An idle connection is one nobody waits on, in either direction. */
 static bool conn_is_idle(const Conn *c)
@@ -117,9 +118,16 @@ static void conn_arm_deadline(Conn *c)
 
 	if (c->dead)
 		return;
-	if (c->line_started && conn_wants_input(c))
+	/* While we hold the client back (throttled, parked) its line's clock
+	 * does not run: it restarts when we read again. */
+	if (c->line_started && !conn_wants_input(c))
+		c->line_started = 0;
+	if (c->line_started)
 		when = c->line_started + p->limits.line_timeout_seconds * USEC_PER_SEC;
-	else if (p->limits.idle_timeout_seconds && conn_is_idle(c))
+	else if (p->limits.idle_timeout_seconds && (conn_is_idle(c) || conn_pending_output(c) > 0))
+		/* Idle, or not reading what we send (a slot held by a client
+		 * that stopped reading, or one we are closing): either way no
+		 * progress for that long ends it. */
 		when = c->last_active + p->limits.idle_timeout_seconds * USEC_PER_SEC;
 	if (!when) {
 		if (c->deadline)
@@ -161,11 +169,13 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		conn_update_events(c);
 		return 0;
 	}
-	if (p->limits.idle_timeout_seconds && conn_is_idle(c) &&
+	if (p->limits.idle_timeout_seconds && (conn_is_idle(c) || conn_pending_output(c) > 0) &&
 	    now >= c->last_active + p->limits.idle_timeout_seconds * USEC_PER_SEC) {
-		log_debug("connection %" PRIu64 " (uid %u): idle for %" PRIu64 " s (policy limits.idle_timeout_seconds)",
-			  c->id, (unsigned)c->caller.uid, p->limits.idle_timeout_seconds);
-		conn_close(c, "idle");
+		bool stuck = conn_pending_output(c) > 0;
+		log_debug("connection %" PRIu64 " (uid %u): %s for %" PRIu64 " s (policy limits.idle_timeout_seconds)",
+			  c->id, (unsigned)c->caller.uid, stuck ? "not reading its replies" : "idle",
+			  p->limits.idle_timeout_seconds);
+		conn_close(c, stuck ? "not reading its replies" : "idle");
 		return 0;
 	}
 	conn_arm_deadline(c); /* something changed since it was armed */
@@ -342,8 +352,10 @@ static void conn_write(Conn *c)
 		}
 	}
 
-	if (c->out_len == 0)
-		conn_arm_deadline(c); /* nothing left to send: the idle clock runs */
+	/* Nothing left to send: the idle clock runs; something stuck in our
+	 * buffer: the clock of a client that does not read runs. */
+	if (c->out_len == 0 || c->out_sent < c->out_released)
+		conn_arm_deadline(c);
 	if (c->throttled && conn_pending_output(c) < OUT_LOW_WATER) {
 		c->throttled = false;
 		if (!c->in_resumable) {
@@ -387,6 +399,9 @@ static void conn_process(Conn *c)
 			c->closing = true;
 			break;
 		}
+		/* The line is whole: the clock of the next one starts with its
+		 * first byte (conn_after_input), not with this one's. */
+		c->line_started = 0;
 		methods_handle_line(c->manager, c, line, len);
 	}
 	conn_maybe_finish(c);

@@ -365,11 +365,15 @@ void server_account_pending(Server *s, Conn *c, size_t pending)
 {
 	uint64_t budget = s->manager->policy->limits.max_pending_line_bytes;
 
+	bool grew = pending > c->pending_accounted;
+
 	s->pending_bytes = s->pending_bytes - c->pending_accounted + pending;
 	c->pending_accounted = pending;
-	/* Rare, so a scan is fine: the largest holder goes first, as the one
-	 * most likely to be the attack and the one that frees the most. */
-	while (s->pending_bytes > budget) {
+	/* Only on growth, i.e. after a read: a connection closing or a line
+	 * being handled (whose buffer must stay) never triggers a cut. Rare,
+	 * so a scan is fine: the largest holder goes first, as the one most
+	 * likely to be the attack and the one that frees the most. */
+	while (grew && s->pending_bytes > budget) {
 		Conn *i, *worst = NULL;
 		for (i = s->conns; i; i = i->conns_next)
 			if (!i->dead && (!worst || i->pending_accounted > worst->pending_accounted))

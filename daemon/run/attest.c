@@ -64,9 +64,12 @@ char *hija_confinement_json(const Hija *h, const PolicyTask *pt)
 	json_object_object_add(o, "seccomp", sc);
 
 	json_object_object_add(ns, "ipc", json_object_new_string(r->private_ipc ? "own" : "host"));
+	/* "shared" under a unit with PrivateNetwork= is the daemon's own
+	 * namespace, where "network": true daughters run too: say which. */
 	json_object_object_add(ns, "net", json_object_new_string(r->private_network ? "own"
-								  : r->netns_fd >= 0 ? "shared"
-										     : "host"));
+								  : r->netns_fd < 0 ? "host"
+								  : h->runner->netns_is_own ? "daemon's (loopback only)"
+											    : "shared"));
 	if (r->private_network)
 		json_object_object_add(ns, "loopback_up", json_object_new_boolean(spawn_can_bring_up_loopback()));
 	bool mnt = r->private_tmp || r->read_only_system || r->hide_processes;

@@ -75,6 +75,7 @@ struct Hija {
 	int notify_fd;
 	char *notify_path;
 	int landlock_fd;   /* the ruleset, until the spawn is done; -1: none */
+	LandlockDeferred landlock_deferred[LANDLOCK_DEFERRED_MAX]; /* rules its child adds */
 	Output out[_OUT_MAX];
 
 	sd_event_source *child_source, *cgroup_source, *notify_source;
@@ -102,6 +103,7 @@ struct Runner {
 	char *notify_dir;
 	char *daughter_socket;  /* VX11_SOCKET for daughters */
 	int landlock_abi;       /* the kernel's, found at start; 0: none */
+	bool netns_is_own;      /* netns_fd is the daemon's own namespace (loopback-only already) */
 	uid_t next_uid;         /* next-fit cursor in the dynamic range */
 
 	Hija *hijas;

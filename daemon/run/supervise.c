@@ -477,10 +477,17 @@ static int prepare_landlock(Hija *h, const PolicyTask *pt, char **ret_error)
 	 * ports alone below their ABI. */
 	if (abi < 1 || (!pt->fs.set && (!pt->tcp.set || abi < LANDLOCK_ABI_TCP) && (!scope || abi < LANDLOCK_ABI_SCOPE)))
 		return 0;
-	int k = landlock_ruleset_new(&paths, abi, &h->landlock_fd, ret_error);
+	/* What its child may mount afresh (spawn-child.c): rules there are its
+	 * own to add (one on a path it did not remount comes to the same). */
+	static const char *const remounted[] = { "/tmp", "/var/tmp", "/dev/shm", "/proc", NULL };
+	if (pt->private_tmp || pt->read_only_system || pt->hide_processes)
+		paths.remounted = remounted;
+	int k = landlock_ruleset_new(&paths, abi, &h->landlock_fd, h->landlock_deferred, &h->req.n_landlock_deferred,
+				     ret_error);
 	if (k < 0)
 		return k;
 	h->req.landlock_fd = h->landlock_fd;
+	h->req.landlock_deferred = h->landlock_deferred;
 	return 0;
 }
 
@@ -589,8 +596,13 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	if (pt->private_network)
 		req->private_network = true;
 	else if (!pt->network) {
-		if (r->netns_fd < 0 && (k = netns_loopback_open(&r->netns_fd)) < 0)
-			return fail(ret_error, k, "network namespace");
+		if (r->netns_fd < 0) {
+			struct stat a, b;
+			if ((k = netns_loopback_open(&r->netns_fd)) < 0)
+				return fail(ret_error, k, "network namespace");
+			r->netns_is_own = fstat(r->netns_fd, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 &&
+					  a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+		}
 		req->netns_fd = r->netns_fd;
 	}
 	k = make_stdin(t, h, &h->stdin_fd);
@@ -644,6 +656,17 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	req->gid = h->gid;
 	req->private_tmp = pt->private_tmp;
 	req->hide_processes = pt->hide_processes;
+	/* Not asked by the policy, so not a reason to refuse the daughter where
+	 * the daemon cannot make namespaces (no CAP_SYS_ADMIN): the record says so. */
+	if (!spawn_can_make_namespaces()) {
+		char *u = NULL;
+		req->private_ipc = false;
+		if (asprintf(&u, "%s%sipc namespace (no CAP_SYS_ADMIN)", h->a.unapplied ?: "",
+			     h->a.unapplied ? ", " : "") < 0)
+			return fail(ret_error, -ENOMEM, "unapplied");
+		free(h->a.unapplied);
+		h->a.unapplied = u;
+	}
 	/* With a mount namespace its /dev/shm is its own (spawn.h). */
 	h->clean_shm = !pt->user && !(pt->private_tmp || pt->read_only_system || pt->hide_processes);
 	req->read_only_system = pt->read_only_system;
@@ -699,7 +722,7 @@ void hija_free(Hija *h)
 	sd_event_source_disable_unref(h->hb_timer);
 	sd_event_source_disable_unref(h->kill_timer);
 	sd_event_source_disable_unref(h->poll_timer);
-	safe_close(h->landlock_fd);
+	h->landlock_fd = safe_close(h->landlock_fd);
 	for (int i = 0; i < _OUT_MAX; i++) {
 		sd_event_source_disable_unref(h->out[i].source);
 		safe_close(h->out[i].pipe_fd);

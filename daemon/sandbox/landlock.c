@@ -111,9 +111,42 @@ static int add_path(int rfd, const char *path, uint64_t access, uint64_t handled
 	return r;
 }
 
-static int add_list(int rfd, char *const *list, uint64_t access, uint64_t handled, char **ret_error)
+/* The rules on a path the child mounts afresh: its own to add (see the header). */
+typedef struct Deferral {
+	const char *const *remounted;
+	LandlockDeferred *out;
+	size_t *n;
+} Deferral;
+
+static const char *remounted_as(const Deferral *d, const char *path)
+{
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	for (const char *const *m = d ? d->remounted : NULL; m && *m; m++)
+		if (strlen(*m) == len && strncmp(*m, path, len) == 0)
+			return *m;
+	return NULL;
+}
+
+static int add_list(int rfd, char *const *list, uint64_t access, uint64_t handled, const Deferral *dfr,
+		    char **ret_error)
 {
 	for (char *const *p = list; p && *p; p++) {
+		const char *m = remounted_as(dfr, *p);
+		if (m) {
+			size_t i;
+			for (i = 0; i < *dfr->n && dfr->out[i].path != m; i++)
+				;
+			if (i == *dfr->n) {
+				if (i >= LANDLOCK_DEFERRED_MAX)
+					return fail(ret_error, -E2BIG, "filesystem: too many rules on fresh mounts");
+				dfr->out[(*dfr->n)++] = (LandlockDeferred){ .path = m };
+			}
+			dfr->out[i].access |= access & handled;
+			continue;
+		}
 		int r = add_path(rfd, *p, access, handled, ret_error);
 		if (r < 0)
 			return r;
@@ -131,8 +164,13 @@ static int add_ports(int rfd, const uint16_t *ports, size_t n, uint64_t access, 
 	return 0;
 }
 
-int landlock_ruleset_new(const LandlockPaths *p, int abi, int *ret_fd, char **ret_error)
+int landlock_ruleset_new(const LandlockPaths *p, int abi, int *ret_fd, LandlockDeferred *deferred,
+			 size_t *n_deferred, char **ret_error)
 {
+	size_t n_none = 0;
+	Deferral dfr = { .remounted = p->remounted, .out = deferred, .n = n_deferred ?: &n_none };
+
+	*dfr.n = 0;
 	struct ruleset_attr attr = {
 		.handled_access_fs = p->fs ? fs_rights(abi) : 0,
 		.handled_access_net = p->tcp && abi >= LANDLOCK_ABI_TCP ? ACCESS_NET_BIND_TCP | ACCESS_NET_CONNECT_TCP : 0,
@@ -166,16 +204,16 @@ int landlock_ruleset_new(const LandlockPaths *p, int abi, int *ret_fd, char **re
 		return 0;
 	}
 	if (r >= 0)
-		r = add_list(fd, p->read, FS_READ, attr.handled_access_fs, ret_error);
+		r = add_list(fd, p->read, FS_READ, attr.handled_access_fs, deferred ? &dfr : NULL, ret_error);
 	if (r >= 0)
-		r = add_list(fd, p->write, FS_WRITE, attr.handled_access_fs, ret_error);
+		r = add_list(fd, p->write, FS_WRITE, attr.handled_access_fs, deferred ? &dfr : NULL, ret_error);
 	if (r >= 0)
-		r = add_list(fd, p->exec, FS_EXEC, attr.handled_access_fs, ret_error);
+		r = add_list(fd, p->exec, FS_EXEC, attr.handled_access_fs, deferred ? &dfr : NULL, ret_error);
 	if (r >= 0)
-		r = add_list(fd, (char *const *)dev_read, FS_READ, attr.handled_access_fs, ret_error);
+		r = add_list(fd, (char *const *)dev_read, FS_READ, attr.handled_access_fs, NULL, ret_error);
 	if (r >= 0)
 		r = add_list(fd, (char *const *)dev_write, FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE,
-			     attr.handled_access_fs, ret_error);
+			     attr.handled_access_fs, NULL, ret_error);
 	if (r >= 0 && p->argv0)
 		r = add_path(fd, p->argv0, FS_EXEC, attr.handled_access_fs, ret_error);
 	if (r < 0) {

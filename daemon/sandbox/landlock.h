@@ -29,7 +29,18 @@ typedef struct LandlockPaths {
 	size_t n_tcp_bind, n_tcp_connect;
 	bool scope_abstract_unix; /* no abstract socket outside its domain (ABI 6) */
 	bool scope_signal;        /* no signal to a process outside its domain (ABI 6) */
+	/* Paths the child mounts afresh (private /tmp, /dev/shm, /proc): a rule
+	 * on one made here would name the host's directory, hidden under the
+	 * new mount, so it goes to *deferred for the child to add (NULL-terminated). */
+	const char *const *remounted;
 } LandlockPaths;
+
+/* A rule the child adds itself, after its mounts (spawn.h). */
+#define LANDLOCK_DEFERRED_MAX 8
+typedef struct LandlockDeferred {
+	const char *path;   /* from LandlockPaths.remounted: lives as long as that */
+	uint64_t access;    /* the rights of a directory, already within the ruleset's */
+} LandlockDeferred;
 
 #define LANDLOCK_ABI_TCP 4
 #define LANDLOCK_ABI_SCOPE 6
@@ -45,7 +56,8 @@ int landlock_abi(void);
  * saying which path or call failed. A path that does not exist is skipped
  * (nothing there to grant). abi: what landlock_abi() said.
  */
-int landlock_ruleset_new(const LandlockPaths *p, int abi, int *ret_fd, char **ret_error);
+int landlock_ruleset_new(const LandlockPaths *p, int abi, int *ret_fd, LandlockDeferred *deferred,
+			 size_t *n_deferred, char **ret_error);
 
 /* In the child (async-signal-safe): confine the calling thread for good.
  * Needs no_new_privs (or CAP_SYS_ADMIN). Returns 0 or -errno. */

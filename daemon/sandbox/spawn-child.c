@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/landlock.h>
 #include <sched.h>
 #include <signal.h>
 #include <net/if.h>
@@ -354,6 +355,20 @@ int spawn_child_run(void *spawn_child)
 	/* 7b. Landlock, once its mounts are in place (rules name inodes) and
 	 *     before the filter (which may deny landlock_restrict_self). */
 	if (c->landlock_fd >= 0) {
+		/* Rules on what it mounted afresh name the new mounts, not the
+		 * host's directories under them: added here, after the mounts. */
+		for (size_t j = 0; j < r->n_landlock_deferred; j++) {
+			struct landlock_path_beneath_attr pb = { .allowed_access = r->landlock_deferred[j].access };
+			long fd = syscall(SYS_openat, AT_FDCWD, r->landlock_deferred[j].path, O_PATH | O_CLOEXEC);
+			if (fd < 0)
+				continue; /* nothing there to grant */
+			pb.parent_fd = (int)fd;
+			long e = syscall(SYS_landlock_add_rule, c->landlock_fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+			int saved = errno;
+			(void)syscall(SYS_close, fd);
+			if (e < 0)
+				return report(c, SPAWN_STEP_LANDLOCK, saved, 1);
+		}
 		TRY(syscall(SYS_landlock_restrict_self, c->landlock_fd, 0), SPAWN_STEP_LANDLOCK, 0);
 		(void)syscall(SYS_close, c->landlock_fd);
 	}

@@ -126,19 +126,30 @@ void spawn_request_init(SpawnRequest *r)
 	};
 }
 
-/* Does this process hold CAP_NET_ADMIN (its effective set)? Under the unit it
- * does not, and a daughter's own network then keeps lo down. */
-static bool have_net_admin(void)
+/* Does this process hold the capability (its effective set)? */
+static bool have_cap(int cap)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
 
-	return syscall(SYS_capget, &h, d) >= 0 && (d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32)));
+	return syscall(SYS_capget, &h, d) >= 0 && (d[cap / 32].effective & (1u << (cap % 32)));
+}
+
+/* Under the unit vx11d has no CAP_NET_ADMIN: a daughter's own network then
+ * keeps lo down. */
+static bool have_net_admin(void)
+{
+	return have_cap(CAP_NET_ADMIN);
 }
 
 bool spawn_can_bring_up_loopback(void)
 {
 	return have_net_admin();
+}
+
+bool spawn_can_make_namespaces(void)
+{
+	return have_cap(CAP_SYS_ADMIN);
 }
 
 SpawnMethod spawn_method_default(void)
@@ -268,7 +279,8 @@ static int report_error(const SpawnRequest *r, const SpawnReport *rep, char **re
 	case SPAWN_STEP_CHDIR:
 		return spawn_error(ret_error, e, "chdir(%s): %s", r->working_directory ?: "/", msg);
 	case SPAWN_STEP_LANDLOCK:
-		return spawn_error(ret_error, e, "landlock_restrict_self: %s", msg);
+		return spawn_error(ret_error, e, "%s: %s", a ? "landlock_add_rule (a fresh mount)" : "landlock_restrict_self",
+				   msg);
 	case SPAWN_STEP_SECCOMP:
 		return spawn_error(ret_error, e, "seccomp(%s): %s",
 		                   r->seccomp && r->seccomp->origin ? r->seccomp->origin : "?", msg);

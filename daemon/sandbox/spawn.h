@@ -33,6 +33,7 @@
 #include <sys/types.h>
 
 #include "cgroup.h"
+#include "landlock.h"
 #include "seccomp.h"
 
 /* How the child is created. Both give the same result; see spawn.c. */
@@ -79,6 +80,8 @@ typedef struct SpawnRequest {
 	const char *working_directory; /* NULL: "/". Entered as the daughter's user, in its mounts */
 	int landlock_fd;              /* -1: none; else a ruleset (landlock_ruleset_new()) the daughter
 	                               * restricts itself with, after its namespaces */
+	const LandlockDeferred *landlock_deferred; /* rules on its fresh mounts, added by the child */
+	size_t n_landlock_deferred;
 	const SeccompProgram *seccomp; /* NULL: none. Loaded last, just before execve */
 	SpawnMethod method;
 } SpawnRequest;
@@ -109,6 +112,10 @@ int spawn_daughter(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, char *
 /* Whether a daughter with private_network gets lo up (the daemon holds
  * CAP_NET_ADMIN), for the attempt's record of what it ran with. */
 bool spawn_can_bring_up_loopback(void);
+/* Whether the daemon may give a daughter namespaces at all (CAP_SYS_ADMIN):
+ * without, even the private IPC namespace every daughter gets by default
+ * cannot be made. */
+bool spawn_can_make_namespaces(void);
 
 /* The method AUTO stands for on this build. */
 SpawnMethod spawn_method_default(void);

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -406,7 +407,7 @@ int store_open(const char *path, Store **ret)
 	 * 0644 less the umask, and gives the WAL and shm files the database
 	 * file's mode, so the file is made (or narrowed) 0600 first. */
 	if (strcmp(path, ":memory:") != 0) {
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0 || fchmod(fd, 0600) < 0) {
 			r = -errno;
 			if (fd >= 0)
@@ -416,6 +417,12 @@ int store_open(const char *path, Store **ret)
 			return r;
 		}
 		close(fd);
+		/* WAL and shm files an unclean stop left keep their mode: narrow them too. */
+		for (const char *suffix = "-wal"; suffix; suffix = streq(suffix, "-wal") ? "-shm" : NULL) {
+			char side[PATH_MAX];
+			if ((size_t)snprintf(side, sizeof side, "%s%s", path, suffix) < sizeof side)
+				(void)chmod(side, 0600);
+		}
 	}
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |

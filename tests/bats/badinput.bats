@@ -429,3 +429,46 @@ restart_with() {
 	check_error "$out" -32004 vx11.Busy null
 	grep -q 'admin_reserved_connections' <<<"$out"
 }
+
+@test "a client whose writes keep ending mid-line is not cut off: each line's clock starts with its first byte" {
+	restart_with '.limits.line_timeout_seconds = 1'
+	conn_open stream
+	local fd i
+	fd=$(_conn_var stream FD)
+	# 30 requests over ~3 s, every write ending part-way into the next line.
+	printf '{"jsonrpc":"2.0","id":0,' >&"$fd"
+	for i in $(seq 1 30); do
+		printf '"method":"daemon.status"}\n{"jsonrpc":"2.0","id":%d,' "$i" >&"$fd"
+		sleep 0.1
+	done
+	printf '"method":"daemon.status"}\n' >&"$fd"
+	conn_wait stream 31 60
+	! grep -q LineTimeout "$T/stream.out"
+	alive "$(_conn_var stream PID)"
+}
+
+@test "a client that stops reading its replies loses its slot after limits.idle_timeout_seconds" {
+	restart_with '.limits.idle_timeout_seconds = 1 | .limits.max_output_bytes = 1048576'
+	# socat that never reads: requests go in, nothing is read back, and
+	# the replies (a few hundred KB) pile up in the daemon's buffer.
+	(
+		_bg_close_fds
+		yes '{"jsonrpc":"2.0","id":1,"method":"daemon.status"}' | head -n 3000
+		sleep 30
+	) | socat -u - "UNIX-CONNECT:$VX11_SOCKET" 2>/dev/null &
+	local writer=$!
+	for _ in $(seq 50); do
+		[[ $(call daemon.status | jq .result.connections) -ge 2 ]] && break
+		sleep 0.1
+	done
+	# Within the idle timeout (and some margin) its connection is gone.
+	for _ in $(seq 60); do
+		[[ $(call daemon.status | jq .result.connections) -le 1 ]] && break
+		sleep 0.1
+	done
+	check "$(call daemon.status)" '.result.connections <= 1'
+	grep -q 'not reading its replies' "$T/vx11d.log"
+	kill "$writer" 2>/dev/null || true
+	pkill -P "$writer" 2>/dev/null || true
+	wait "$writer" 2>/dev/null || true
+}

@@ -494,3 +494,20 @@ signal: sent"
 	call task.cancel "{\"task_id\":\"$sid\"}" >/dev/null
 	rm -f /dev/shm/vx11-scope-pid
 }
+
+@test "filesystem with private_tmp: a rule on /tmp covers the daughter's own fresh /tmp" {
+	policy_file '.limits.max_running = 1
+		| .tasks.tmpw = {command: ["/bin/sh", "-c", "echo x >/tmp/ok && cat /tmp/ok && echo written; echo y >/var/tmp/no 2>/dev/null || echo \"var/tmp: not written\""],
+			private_tmp: true, max_retries: 0,
+			filesystem: {write: ["/tmp"], exec: ["/usr", "/bin", "/lib", "/lib64"]}}'
+	start_daemon
+	id=$(submit_task tmpw)
+	t=$(wait_task "$id" '.task.status == "completed" or .task.status == "failed"' 80)
+	if [[ $(jq -r .task.status <<<"$t") == failed ]]; then
+		check_json "$(attempt_of "$t")" '(.error_message | test("Landlock"))'
+		skip "this kernel has no Landlock"
+	fi
+	equals "$(task_logs "$id" stdout)" "x
+written
+var/tmp: not written"
+}

@@ -39,7 +39,7 @@ static int run_restricted(char *const *read)
 	char *error = NULL;
 	pid_t pid;
 
-	if (landlock_ruleset_new(&p, landlock_abi(), &fd, &error) < 0) {
+	if (landlock_ruleset_new(&p, landlock_abi(), &fd, NULL, NULL, &error) < 0) {
 		printf("# %s\n", error ?: "?");
 		free(error);
 		return -1;
@@ -92,7 +92,7 @@ static void test_a_file_takes_file_rights(void)
 	snprintf(file, sizeof file, "%s/allowed/f", dir);
 	char *write[] = { file, NULL };
 	p.write = write;
-	CHECK_INTEQ(landlock_ruleset_new(&p, landlock_abi(), &fd, &error), 0);
+	CHECK_INTEQ(landlock_ruleset_new(&p, landlock_abi(), &fd, NULL, NULL, &error), 0);
 	if (error)
 		printf("# %s\n", error);
 	CHECK(fd >= 0);
@@ -107,7 +107,7 @@ static void test_no_landlock_is_an_error_saying_so(void)
 	char *error = NULL;
 	int fd = -1;
 
-	CHECK_INTEQ(landlock_ruleset_new(&p, 0, &fd, &error), -EOPNOTSUPP);
+	CHECK_INTEQ(landlock_ruleset_new(&p, 0, &fd, NULL, NULL, &error), -EOPNOTSUPP);
 	CHECK(error && strstr(error, "Landlock is not available"));
 	CHECK_INTEQ(fd, -1);
 	free(error);
