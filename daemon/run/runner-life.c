@@ -65,10 +65,10 @@ static int collect_attempt(const Attempt *a, void *userdata)
 	*c = *a;
 	/* Only the fields written back are copied deep. */
 	c->status = c->reason = c->switch_model_used = c->cli_provider_used = c->error_message = NULL;
-	c->cgroup = c->reported_status = c->status_text = c->unapplied = c->result_json = NULL;
+	c->cgroup = c->reported_status = c->status_text = c->unapplied = c->result_json = c->confinement = NULL;
 #define DUP(f) (a->f && !(c->f = strdup(a->f)))
 	if (DUP(switch_model_used) || DUP(cli_provider_used) || DUP(error_message) || DUP(cgroup) ||
-	    DUP(reported_status) || DUP(status_text) || DUP(unapplied) || DUP(result_json))
+	    DUP(reported_status) || DUP(status_text) || DUP(unapplied) || DUP(result_json) || DUP(confinement))
 		return -ENOMEM;
 #undef DUP
 	l->n++;

@@ -51,7 +51,7 @@ fi
 exec "$probe" --limit-file "$limit" "$@"
 EOF
 )
-	base='.limits.max_running = 2 | .tasks.sleeper = {command: ["/bin/sleep", "100"], max_retries: 0}'
+	base='.limits.max_running = 2 | .tasks.sleeper = {command: ["/bin/sleep", "100"], max_retries: 0, ttl_seconds: 300}'
 	policy_file "$base"
 	start_daemon
 
