@@ -166,7 +166,14 @@ int verb_audit(const Cmd *cmd)
  * A priority is P0..P3, as everywhere else. */
 static void print_event_value(const char *key, json_object *v)
 {
-	_cleanup_free_ char *text = streq(key, "priority") ? priority_to_text(v) : value_to_text(v);
+	_cleanup_free_ char *text = NULL;
+
+	if (streq(key, "priority"))
+		text = priority_to_text(v);
+	else if (is_time_key(key) && json_object_is_type(v, json_type_string))
+		text = timestamp_to_text(json_object_get_string(v));
+	else
+		text = value_to_text(v);
 
 	if (*text && !strpbrk(text, " \"")) {
 		fputs(text, stdout);
@@ -192,7 +199,8 @@ static void print_event(json_object *event)
 		{ "attempt", "attempt" },
 		{ "status", "status" },
 	};
-	_cleanup_free_ char *at = value_to_text(json_get(event, "at")),
+	_cleanup_free_ char *at = json_get_string(event, "at") ? timestamp_to_text(json_get_string(event, "at"))
+							       : value_to_text(json_get(event, "at")),
 			    *type = value_to_text(json_get(event, "type"));
 
 	printf("%s %s", at, type);

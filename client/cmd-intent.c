@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "follow.h"
 #include "ids.h"
@@ -41,7 +42,9 @@ const char submit_usage[] =
 	"With --wait, a QUEUED intent is followed to the end of its task, whose result\n"
 	"is then printed as 'vx11ctl result' prints it; the exit status is 0 when the\n"
 	"task completed (status DONE), 4 when it failed (ERROR), 5 when it expired,\n"
-	"6 when it was cancelled, and 7 when --timeout passed first.\n"
+	"6 when it was cancelled, and 7 when --timeout passed first. When standard\n"
+	"error is a terminal, it shows meanwhile how the task goes: its states, which\n"
+	"attempt of how many, and the countdown to a retry; nothing otherwise.\n"
 	"\n"
 	"Options:\n"
 	"  --text TEXT            what the intent asks, in words\n"
@@ -184,7 +187,8 @@ static int wait_for_task(const Cmd *cmd, const char *correlation_id, int64_t tim
 	_cleanup_json_ json_object *result = NULL;
 	int outcome, r;
 
-	r = follow_result(cmd, correlation_id, deadline, &result);
+	/* Progress for whoever watches a terminal; nothing extra for a script. */
+	r = follow_result(cmd, correlation_id, deadline, isatty(STDERR_FILENO), &result);
 	if (r != 0)
 		return r;
 	print_result(cmd, result);
@@ -349,7 +353,7 @@ int verb_wait(const Cmd *cmd)
 		_cleanup_json_ json_object *result = NULL;
 		int outcome;
 
-		r = follow_result(cmd, ids[i].correlation_id, deadline, &result);
+		r = follow_result(cmd, ids[i].correlation_id, deadline, false, &result);
 		if (r != 0)
 			return r;
 		outcome = task_outcome(json_get_string(result, "status"));

@@ -29,7 +29,9 @@ const char tasks_usage[] =
 	"                     [--since WHEN] [--until WHEN] [--limit N | --all] [--after ID] [--full-ids]\n"
 	"\n"
 	"List tasks (task.list), newest first, as a table with the columns\n"
-	"  ID  STATUS  PRIO  SOURCE  TYPE  RETRY  CREATED\n"
+	"  ID  STATUS  PRIO  SOURCE  TYPE  RETRY  RUNTIME  CREATED\n"
+	"RUNTIME is from the start of the first attempt to the end, or so far (- when\n"
+	"none has started); CREATED is a local time (UTC with --utc).\n"
 	"or \"no tasks\". A submitter sees its own tasks, an admin everyone's. Ids are\n"
 	"cut short (13 characters, more when two would look the same); any unique\n"
 	"start of a task's id or of its correlation id names it to the other commands.\n"
@@ -65,9 +67,12 @@ const char task_usage[] =
 	"(at least 4 characters, enough to name one task: an ambiguous start lists the\n"
 	"candidates and exits 2).\n"
 	"\n"
-	"Show a task (task.get) as \"key: value\" lines, then each of its daughters\n"
-	"(\"daughter ID\") with its attempts (\"attempt N\"), indented; \"no daughters\n"
-	"yet\" when none has started. Fields without a value are left out.\n";
+	"Show a task (task.get) as \"key: value\" lines (times in the local zone, UTC\n"
+	"with --utc; waited: from its creation to its first attempt; runtime: from\n"
+	"then to its end, \"so far\" while it goes on), then each of its daughters\n"
+	"(\"daughter ID\") with its attempts (\"attempt N\", with its duration),\n"
+	"indented; \"no daughters yet\" when none has started. Fields without a value\n"
+	"are left out.\n";
 
 const char cancel_usage[] =
 	"Usage: vx11ctl cancel TASK\n"
@@ -141,6 +146,35 @@ static int when_param(const Cmd *cmd, const char *name, json_object *params)
 	return 0;
 }
 
+/*
+ * From the time `from` to `to`, or to now while `to` is null: true and the
+ * span in *ret (0 if the clocks disagree), false when `from` is not a time.
+ */
+static bool span(json_object *from, json_object *to, uint64_t *ret)
+{
+	uint64_t a, b;
+
+	if (timestamp_parse(from, &a) < 0)
+		return false;
+	if (timestamp_parse(to, &b) < 0)
+		b = now_realtime_usec();
+	*ret = b > a ? b - a : 0;
+	return true;
+}
+
+/* "3.4s" under a minute, else "1h 2m 5s"; " so far" while it goes on. */
+static json_object *span_to_json(uint64_t usec, bool going_on)
+{
+	char buf[DURATION_MAX], text[DURATION_MAX + 16];
+
+	if (usec < 60 * USEC_PER_SEC)
+		format_duration_short(buf, usec);
+	else
+		format_duration(buf, usec / USEC_PER_SEC);
+	snprintf(text, sizeof text, "%s%s", buf, going_on ? " so far" : "");
+	return json_object_new_string(text);
+}
+
 static void add_header(Table *t, const char *const *headers)
 {
 	for (; *headers; headers++)
@@ -149,8 +183,8 @@ static void add_header(Table *t, const char *const *headers)
 
 int verb_tasks(const Cmd *cmd)
 {
-	static const char *const headers[] = { "ID",   "STATUS", "PRIO",    "SOURCE",
-					       "TYPE", "RETRY",  "CREATED", NULL };
+	static const char *const headers[] = { "ID",    "STATUS",  "PRIO",    "SOURCE", "TYPE",
+					       "RETRY", "RUNTIME", "CREATED", NULL };
 	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
 	_cleanup_(table_done) Table t = {};
 	const char *status = cmd_option(cmd, "status");
@@ -201,6 +235,8 @@ int verb_tasks(const Cmd *cmd)
 	add_header(&t, headers);
 	for (size_t i = 0; i < n; i++) {
 		json_object *task = json_object_array_get_idx(tasks, i);
+		char buf[DURATION_MAX];
+		uint64_t usec;
 		_cleanup_free_ char *retry = value_to_text(json_get(task, "current_retry")),
 				    *max = value_to_text(json_get(task, "max_retries")),
 				    *prio = priority_to_text(json_get(task, "priority"));
@@ -211,6 +247,11 @@ int verb_tasks(const Cmd *cmd)
 		table_add_value(&t, json_get(task, "source"));
 		table_add_value(&t, json_get(task, "task_type"));
 		table_addf(&t, "%s/%s", retry, max);
+		/* From the first attempt's start to the end, or so far. */
+		if (span(json_get(task, "started_at"), json_get(task, "ended_at"), &usec))
+			table_add(&t, format_duration_short(buf, usec));
+		else
+			table_add(&t, "-");
 		table_add_value(&t, json_get(task, "created_at"));
 	}
 	table_print(&t, stdout);
@@ -232,6 +273,10 @@ static void print_daughter(json_object *d)
 		json_object *a = json_object_array_get_idx(attempts, i);
 		_cleanup_free_ char *number = value_to_text(json_get(a, "number"));
 
+		uint64_t usec;
+
+		if (span(json_get(a, "started_at"), json_get(a, "finished_at"), &usec))
+			json_set(a, "duration", span_to_json(usec, !json_get(a, "finished_at")));
 		printf("  attempt %s\n", number);
 		print_members(stdout, a, 4, MEMBERS_SKIP_NULL, attempt_skip);
 	}
@@ -240,8 +285,9 @@ static void print_daughter(json_object *d)
 int verb_task(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
-	json_object *task, *prio, *daughters;
+	json_object *task, *prio, *daughters, *started;
 	char id[ID_STRING_MAX];
+	uint64_t usec;
 	size_t n;
 	int r;
 
@@ -264,6 +310,12 @@ int verb_task(const Cmd *cmd)
 		_cleanup_free_ char *p = priority_to_text(prio);
 		json_set(task, "priority", json_object_new_string(p));
 	}
+	/* How long it waited for its first attempt, and ran from then on. */
+	started = json_get(task, "started_at");
+	if (span(json_get(task, "created_at"), started, &usec))
+		json_set(task, "waited", span_to_json(usec, !started && !json_get(task, "ended_at")));
+	if (span(started, json_get(task, "ended_at"), &usec))
+		json_set(task, "runtime", span_to_json(usec, !json_get(task, "ended_at")));
 	print_members(stdout, task, 0, MEMBERS_SKIP_NULL, NULL);
 	daughters = json_get(result, "daughters");
 	n = json_array_length(daughters);

@@ -20,9 +20,12 @@ int task_outcome(const char *status);
  * Wait until the task of the intent `correlation_id` has ended or the
  * monotonic time `deadline` (UINT64_MAX: none) has come: 0 and the last
  * result.get result in *ret_result (a new reference; its status tells which),
- * or an exit status, the error reported.
+ * or an exit status, the error reported. With `progress`, say on stderr how
+ * the task goes as it goes: each state and attempt, and the countdown to a
+ * retry (a line rewritten in place: for a terminal only).
  */
-int follow_result(const Cmd *cmd, const char *correlation_id, uint64_t deadline, json_object **ret_result);
+int follow_result(const Cmd *cmd, const char *correlation_id, uint64_t deadline, bool progress,
+		  json_object **ret_result);
 
 /* Seconds given to --timeout as a deadline from now: UINT64_MAX for none
  * given (or one so far away that it makes no difference). */

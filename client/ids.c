@@ -10,6 +10,11 @@
 /* Below this, a start of an id names too much; the daemon refuses it too. */
 #define ID_PREFIX_MIN 4
 
+static char *time_text(json_object *v)
+{
+	return json_object_is_type(v, json_type_string) ? timestamp_to_text(json_object_get_string(v)) : value_to_text(v);
+}
+
 /* An ambiguous start: the daemon's message, then the candidates, one a line. */
 static int report_ambiguous(const Cmd *cmd, json_object *error, json_object *candidates)
 {
@@ -23,7 +28,7 @@ static int report_ambiguous(const Cmd *cmd, json_object *error, json_object *can
 		_cleanup_free_ char *id = value_to_text(task ? task : json_get(c, "correlation_id")),
 				    *type = value_to_text(json_get(c, "intent_type")),
 				    *status = value_to_text(json_get(c, "status")),
-				    *at = value_to_text(json_get(c, "created_at"));
+				    *at = time_text(json_get(c, "created_at"));
 
 		fprintf(stderr, "  %s  %s  %s  %s\n", id, type, status, at);
 	}

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 #include "vx11ctl.h"
@@ -134,6 +136,14 @@ char *priority_to_text(json_object *v)
 	return s;
 }
 
+/* Local time unless --utc: set once by main(). */
+static bool show_utc;
+
+void output_set_utc(bool utc)
+{
+	show_utc = utc;
+}
+
 /* The daemon's timestamps: RFC 3339 UTC with a fraction, "2026-11-22T01:41:49.123456Z". */
 static bool is_fractional_timestamp(const char *s)
 {
@@ -143,17 +153,67 @@ static bool is_fractional_timestamp(const char *s)
 	       s[16] == ':' && s[19] == '.' && s[n - 1] == 'Z';
 }
 
+int timestamp_parse(json_object *v, uint64_t *ret)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	return parse_timestamp(json_object_get_string(v), ret);
+}
+
+/* The local time of a daemon timestamp: its struct tm and microseconds; false if it is not one. */
+static bool to_local(const char *timestamp, struct tm *ret_tm, unsigned *ret_usec)
+{
+	uint64_t usec;
+	time_t t;
+
+	if (!is_fractional_timestamp(timestamp) || parse_timestamp(timestamp, &usec) < 0)
+		return false;
+	t = (time_t)(usec / USEC_PER_SEC);
+	*ret_usec = (unsigned)(usec % USEC_PER_SEC);
+	return localtime_r(&t, ret_tm) != NULL;
+}
+
+char *timestamp_to_text(const char *timestamp)
+{
+	struct tm tm;
+	unsigned usec;
+	char buf[64];
+	long off;
+	size_t n;
+
+	if (show_utc || !to_local(timestamp, &tm, &usec))
+		return text_escape(timestamp);
+	n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	off = tm.tm_gmtoff / 60;
+	snprintf(buf + n, sizeof buf - n, ".%06u%c%02ld:%02ld", usec, off < 0 ? '-' : '+', labs(off) / 60,
+		 labs(off) % 60);
+	return xstrdup(buf);
+}
+
 char *timestamp_to_short_text(const char *timestamp)
 {
-	char *s;
+	struct tm tm;
+	unsigned usec;
+	char buf[64], *s;
 
 	if (!is_fractional_timestamp(timestamp))
 		return text_escape(timestamp);
-	s = strndup(timestamp, 20);
-	if (!s)
-		oom();
-	s[19] = 'Z';
-	return s;
+	if (show_utc || !to_local(timestamp, &tm, &usec)) {
+		s = strndup(timestamp, 20);
+		if (!s)
+			oom();
+		s[19] = 'Z';
+		return s;
+	}
+	strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+	return xstrdup(buf);
+}
+
+bool is_time_key(const char *key)
+{
+	size_t n = strlen(key);
+
+	return streq(key, "at") || streq(key, "timestamp") || (n > 3 && streq(key + n - 3, "_at"));
 }
 
 char *format_duration(char buf[static DURATION_MAX], uint64_t seconds)
@@ -215,6 +275,23 @@ void print_more_hint(json_object *result, const char *items, const char *noun, c
 	}
 }
 
+char *format_duration_short(char buf[static DURATION_MAX], uint64_t usec)
+{
+	uint64_t sec = usec / USEC_PER_SEC;
+
+	if (sec < 10)
+		snprintf(buf, DURATION_MAX, "%" PRIu64 ".%" PRIu64 "s", sec, usec / (USEC_PER_SEC / 10) % 10);
+	else if (sec < 60)
+		snprintf(buf, DURATION_MAX, "%" PRIu64 "s", sec);
+	else if (sec < 3600)
+		snprintf(buf, DURATION_MAX, "%" PRIu64 "m%02" PRIu64 "s", sec / 60, sec % 60);
+	else if (sec < 86400)
+		snprintf(buf, DURATION_MAX, "%" PRIu64 "h%02" PRIu64 "m", sec / 3600, sec / 60 % 60);
+	else
+		snprintf(buf, DURATION_MAX, "%" PRIu64 "d%02" PRIu64 "h", sec / 86400, sec / 3600 % 24);
+	return buf;
+}
+
 static bool strv_contains(const char *const *l, const char *s)
 {
 	for (; l && *l; l++)
@@ -271,7 +348,9 @@ void print_member(FILE *f, const char *key, json_object *v, unsigned indent, uns
 			print_members(f, json_object_array_get_idx(v, i), indent + 4, flags, NULL);
 		}
 	} else {
-		_cleanup_free_ char *t = value_to_text(v);
+		_cleanup_free_ char *t = json_object_is_type(v, json_type_string) && is_time_key(key)
+						 ? timestamp_to_text(json_object_get_string(v))
+						 : value_to_text(v);
 		fprintf(f, "%*s%s: %s\n", (int)indent, "", k, t);
 	}
 }

@@ -32,8 +32,20 @@ char *text_escape(const char *s);
  */
 char *value_to_text(json_object *v);
 
-/* "2026-11-22T01:41:49.123456Z" -> "2026-11-22T01:41:49Z" (for tables); other text as it is. New string. */
+/*
+ * Times: the daemon's are UTC ("2026-11-22T01:41:49.123456Z"); vx11ctl shows
+ * them in the local zone unless --utc (output_set_utc()). Other text is
+ * escaped and left as it is. New strings.
+ */
+void output_set_utc(bool utc);
+/* Whole: "2026-11-22T02:41:49.123456+01:00", or as it is with --utc. */
+char *timestamp_to_text(const char *timestamp);
+/* For tables, to the second: "2026-11-22 02:41:49", or "2026-11-22T01:41:49Z" with --utc. */
 char *timestamp_to_short_text(const char *timestamp);
+/* Does the member `key` hold a time ("created_at", "at", "timestamp")? */
+bool is_time_key(const char *key);
+/* A daemon timestamp as realtime usec: 0, or -EINVAL for anything else. */
+int timestamp_parse(json_object *v, uint64_t *ret);
 
 /* A task's priority as vx11ctl shows it everywhere: 1 -> "P1"; anything
  * other than an integer as value_to_text() has it. New string. */
@@ -55,6 +67,8 @@ void print_more_hint(json_object *result, const char *items, const char *noun, c
 /* 3725 -> "1h 2m 5s". */
 #define DURATION_MAX 64
 char *format_duration(char buf[static DURATION_MAX], uint64_t seconds);
+/* For tables, two units at most, no blank: 850 ms "0.8s", "42s", "5m03s", "2h05m", "3d04h". */
+char *format_duration_short(char buf[static DURATION_MAX], uint64_t usec);
 
 /* print_members() flags */
 enum {

@@ -212,7 +212,7 @@ _vx11ctl() {
 	fi
 
 	_vx11ctl_verbs
-	global_opts=(--socket --json -h --help --version)
+	global_opts=(--socket --json --utc -h --help --version)
 	global_args=(--socket)
 
 	# Read the line before the cursor as vx11ctl would: global options, the

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output.h"
 #include "rpc-client.h"
 #include "vx11ctl.h"
 
@@ -52,6 +53,7 @@ static const Verb verbs[] = {
 enum {
 	ARG_SOCKET = 0x100,
 	ARG_JSON,
+	ARG_UTC,
 	ARG_VERSION,
 	ARG_VERB_FIRST = 0x200, /* + the option's index in Verb.options */
 };
@@ -59,6 +61,7 @@ enum {
 static const struct option global_options[] = {
 	{ "socket", required_argument, NULL, ARG_SOCKET },
 	{ "json", no_argument, NULL, ARG_JSON },
+	{ "utc", no_argument, NULL, ARG_UTC },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, ARG_VERSION },
 };
@@ -85,6 +88,7 @@ static void help(void)
 	       "Options (before or after the command):\n"
 	       "  --socket PATH  the daemon's socket (default: $VX11_SOCKET, else %s)\n"
 	       "  --json         print the reply as JSON: the result, or the error object\n"
+	       "  --utc          print times in UTC, not in the local zone\n"
 	       "  -h, --help     show this help; 'vx11ctl COMMAND --help' for one command\n"
 	       "  --version      show the version\n"
 	       "\n"
@@ -98,7 +102,7 @@ static void help(void)
 static void verb_help(const Verb *verb)
 {
 	fputs(verb->usage, stdout);
-	printf("\nGlobal options: --socket PATH, --json, -h/--help, --version; see 'vx11ctl --help'.\n");
+	printf("\nGlobal options: --socket PATH, --json, --utc, -h/--help, --version; see 'vx11ctl --help'.\n");
 }
 
 static const Verb *find_verb(const char *name)
@@ -272,6 +276,9 @@ static int parse_options(Cmd *cmd, int argc, char *argv[])
 			break;
 		case ARG_JSON:
 			cmd->json = true;
+			break;
+		case ARG_UTC:
+			output_set_utc(true);
 			break;
 		case ':':
 			option_token(argv, token);

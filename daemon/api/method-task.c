@@ -30,6 +30,24 @@ json_object *task_to_json(const Task *t)
 	return o;
 }
 
+/*
+ * Beyond protocol.md, what durations are made of: when the first attempt
+ * started (null before one has), and when the task ended (its last change,
+ * once it is terminal; null before). An index lookup per task.
+ */
+static int add_times(Store *store, json_object *o, const Task *t)
+{
+	uint64_t started;
+	int r;
+
+	r = store_task_first_start(store, t->id, &started);
+	if (r < 0)
+		return r;
+	json_object_object_add(o, "started_at", json_timestamp(started));
+	json_object_object_add(o, "ended_at", json_timestamp(task_status_is_terminal(t->status) ? t->updated_at : 0));
+	return 0;
+}
+
 static int status_mask_from_json(json_object *v, unsigned *ret, RpcError *err)
 {
 	unsigned mask = 0;
@@ -80,6 +98,7 @@ const ParamSpec list_params[] = {
 #define PAGE_BUDGET (1024 * 1024)
 
 typedef struct Page {
+	Store *store;
 	json_object *array;
 	size_t bytes;
 } Page;
@@ -89,7 +108,13 @@ static int add_task(const Task *t, void *userdata)
 	Page *p = userdata;
 	json_object *o = task_to_json(t);
 	size_t len;
+	int r;
 
+	r = add_times(p->store, o, t);
+	if (r < 0) {
+		json_object_put(o);
+		return r;
+	}
 	rpc_serialize(o, &len);
 	json_object_array_add(p->array, o);
 	p->bytes += len;
@@ -131,7 +156,7 @@ int method_task_list(Call *call, json_object *params, json_object **ret, RpcErro
 		if (r < 0)
 			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	}
-	Page page = { .array = json_object_new_array() };
+	Page page = { .store = call->m->store, .array = json_object_new_array() };
 	tasks = page.array;
 	r = store_task_list(call->m->store, &f, add_task, &page);
 	if (r < 0) {
@@ -363,8 +388,15 @@ int method_task_get(Call *call, json_object *params, json_object **ret, RpcError
 		json_object_put(w.array);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	}
+	json_object *task = task_to_json(&t);
+	if (add_times(call->m->store, task, &t) < 0) {
+		json_object_put(task);
+		task_done(&t);
+		json_object_put(w.array);
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	}
 	o = json_object_new_object();
-	json_object_object_add(o, "task", task_to_json(&t));
+	json_object_object_add(o, "task", task);
 	json_object_object_add(o, "daughters", w.array);
 	task_done(&t);
 	*ret = o;

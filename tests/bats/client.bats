@@ -118,9 +118,9 @@ norm() {
 
 	# Ids cut short to their first 13 characters, enough for one task.
 	run -0 ctl tasks
-	[[ ${lines[0]} =~ ^ID\ +STATUS\ +PRIO\ +SOURCE\ +TYPE\ +RETRY\ +CREATED$ ]]
+	[[ ${lines[0]} =~ ^ID\ +STATUS\ +PRIO\ +SOURCE\ +TYPE\ +RETRY\ +RUNTIME\ +CREATED$ ]]
 	equals "${#lines[@]}" 2
-	[[ ${lines[1]} =~ ^${tid:0:13}\ +pending\ +P1\ +operator\ +noop\ +0/1\ +[0-9-]+T[0-9:]+Z$ ]]
+	[[ ${lines[1]} =~ ^${tid:0:13}\ +pending\ +P1\ +operator\ +noop\ +0/1\ +-\ +[0-9-]{10}\ [0-9:]{8}$ ]]
 
 	run -0 ctl task "$tid"
 	[[ $output == *"id: $tid"* && $output == *"status: pending"* && $output == *"description: do it"* ]]
@@ -254,7 +254,7 @@ norm() {
 	start_daemon
 	(
 		_bg_close_fds
-		exec "$VX11CTL" watch
+		TZ=Asia/Kolkata exec "$VX11CTL" watch
 	) >"$T/watch.out" 2>"$T/watch.err" &
 	wpid=$!
 	for _ in $(seq 50); do grep -q watching "$T/watch.err" && break; sleep 0.1; done
@@ -265,8 +265,9 @@ norm() {
 	for _ in $(seq 50); do (($(wc -l <"$T/watch.out") >= 2)) && break; sleep 0.1; done
 	mapfile -t ev <"$T/watch.out"
 	equals "${#ev[@]}" 2
-	[[ ${ev[0]} =~ ^[0-9-]+T[0-9:.]+Z\ task.status\ task=$tid\ status=pending( |$) ]]
-	[[ ${ev[1]} =~ ^[0-9-]+T[0-9:.]+Z\ task.status\ task=$tid\ status=cancelled( |$) ]]
+	# The time in the local zone, as one word.
+	[[ ${ev[0]} =~ ^[0-9-]+T[0-9:.]+\+05:30\ task.status\ task=$tid\ status=pending( |$) ]]
+	[[ ${ev[1]} =~ ^[0-9-]+T[0-9:.]+\+05:30\ task.status\ task=$tid\ status=cancelled( |$) ]]
 
 	kill -TERM "$wpid"
 	wait_exit "$wpid" 50

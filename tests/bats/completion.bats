@@ -185,8 +185,8 @@ options_as_in_help() {
 }
 
 logs_options() {
-	expect_reply "$VX11CTL logs -" --attempt --stderr --both -f --follow --socket --json -h --help --version
-	expect_reply "$VX11CTL logs --" --attempt --stderr --both --follow --socket --json --help --version
+	expect_reply "$VX11CTL logs -" --attempt --stderr --both -f --follow --socket --json --utc -h --help --version
+	expect_reply "$VX11CTL logs --" --attempt --stderr --both --follow --socket --json --utc --help --version
 	expect_reply "$VX11CTL logs 0190 --s" --stderr --socket
 	expect_reply "$VX11CTL --json logs -f --fo" --follow
 	# --attempt N: nothing to offer, and no task ids either.
@@ -265,7 +265,7 @@ ids_from_environment() {
 	expect_reply "$VX11CTL daughters "
 	expect_reply "$VX11CTL submit "
 	# A "-" asks for options, not ids.
-	expect_reply "$VX11CTL cancel --" --socket --json --help --version
+	expect_reply "$VX11CTL cancel --" --socket --json --utc --help --version
 	# The vx11ctl that asks is the one being completed, found in $PATH by its name too.
 	PATH=$(dirname "$VX11CTL"):$PATH expect_reply "vx11ctl task " "${TASK_IDS[@]}"
 	PATH=/nonexistent expect_reply "vx11ctl task "

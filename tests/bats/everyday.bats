@@ -315,7 +315,7 @@ expected_width() {
 	mapfile -t cids < <(result audit.list '{"limit":1000}' | jq -r '.entries[].correlation_id')
 	width=$(printf '%s\n' "${cids[@]}" | expected_width)
 	run -0 ctl audit
-	mapfile -t shown < <(tail -n +2 <<<"$output" | awk '{ print $2 }')
+	mapfile -t shown < <(tail -n +2 <<<"$output" | awk '{ print $3 }')
 	equals "${shown[0]}" "${cids[39]:0:width}"
 	equals "${shown[39]}" "${cids[0]:0:width}"
 	run -0 --separate-stderr ctl audit --full-ids --limit 1
@@ -621,4 +621,127 @@ echo_intent() {
 	run -1 --separate-stderr ctl rerun ffffffff
 	[[ $stderr == *"(vx11.NotFound)"* ]]
 	run -2 ctl rerun
+}
+
+# ---------------------------------------------------------------------------
+# 4. Durations, local times, progress
+
+# The local time of a daemon timestamp in zone $1, as vx11ctl writes it
+# whole ("...T11:55:30.876509+05:30") or in tables ("... 11:55:30").
+local_of() {
+	TZ=$1 date -d "$2" +%Y-%m-%dT%H:%M:%S."${2:20:6}"%:z
+}
+local_short_of() {
+	TZ=$1 date -d "$2" '+%Y-%m-%d %H:%M:%S'
+}
+
+@test "task.list and task.get: started_at (the first attempt's) and ended_at (once ended)" {
+	policy_file '.limits.max_running = 8 | .tasks.long = {command: ["/bin/sleep", "100"], max_retries: 0}
+		| .tasks.flaky = {command: ["/bin/sh", "-c", "exit 3"], max_retries: 1, backoff: {base_seconds: 0.1, max_seconds: 0.1}}'
+	start_daemon
+	long=$(submit_task long)
+	flaky=$(submit_task flaky)
+	got=$(wait_running "$long")
+	check "$got" '.task.started_at == .daughters[0].attempts[0].started_at and .task.ended_at == null'
+	got=$(wait_status "$flaky" failed)
+	check "$got" '(.daughters | length) == 2 and .task.started_at == .daughters[0].attempts[0].started_at
+		and .task.ended_at == .task.updated_at and .task.ended_at != null'
+	list=$(result task.list)
+	check "$list" '.tasks[0].id == $l and .tasks[0].started_at != null and .tasks[0].ended_at == null' --arg l "$long"
+	check "$list" '.tasks[1] | .started_at == $g.task.started_at and .ended_at == $g.task.ended_at' --argjson g "$got"
+	result task.cancel "$(jq -cn --arg id "$long" '{task_id:$id}')" >/dev/null
+
+	# Never started: both null, in the list and in the task.
+	policy_file '.limits.max_running = 0'
+	result policy.reload >/dev/null
+	held=$(submit_task noop)
+	check "$(task_get "$held")" '.task.started_at == null and .task.ended_at == null'
+	check "$(result task.list '{"status":"pending"}')" '.tasks[0].started_at == null'
+}
+
+@test "vx11ctl tasks RUNTIME and task waited, runtime and durations: ended, so far, none" {
+	policy_file '.limits.max_running = 8 | .tasks.nap = {command: ["/bin/sleep", "1.5"], max_retries: 0}
+		| .tasks.long = {command: ["/bin/sleep", "100"], max_retries: 0}'
+	start_daemon
+	nap=$(submit_task nap)
+	wait_status "$nap" completed >/dev/null
+	long=$(submit_task long)
+	wait_running "$long" >/dev/null
+	policy_file '.limits.max_running = 0'
+	result policy.reload >/dev/null
+	held=$(submit_task noop)
+	sleep 1.1
+
+	run -0 --separate-stderr ctl tasks --full-ids
+	[[ ${lines[0]} =~ ^ID\ +STATUS\ +PRIO\ +SOURCE\ +TYPE\ +RETRY\ +RUNTIME\ +CREATED$ ]]
+	[[ ${lines[1]} =~ ^$held\ +pending\ +P1\ +operator\ +noop\ +0/1\ +-\  ]]
+	# So far: over a second, and growing.
+	[[ ${lines[2]} =~ ^$long\ +running\ .*\ 0/0\ +([0-9.]+)s\  ]]
+	holds "${BASH_REMATCH[1]} >= 1"
+	[[ ${lines[3]} =~ ^$nap\ +completed\ .*\ 0/0\ +1\.[5-9]s\  ]]
+
+	run -0 ctl task "$nap"
+	grep -Eqx 'runtime: 1\.[5-9]s' <<<"$output"
+	grep -Eqx 'waited: [0-9]\.[0-9]s' <<<"$output"
+	grep -Eqx '    duration: 1\.[5-9]s' <<<"$output"
+	run -0 ctl task "$long"
+	grep -Eqx 'runtime: [0-9.]+s so far' <<<"$output"
+	grep -Eqx '    duration: [0-9.]+s so far' <<<"$output"
+	run -0 ctl task "$held"
+	grep -Eqx 'waited: 1\.[0-9]s so far' <<<"$output"
+	run ! grep -q '^runtime:' <<<"$output"
+	result task.cancel "$(jq -cn --arg id "$long" '{task_id:$id}')" >/dev/null
+}
+
+@test "times in the local zone, UTC with --utc: tables, task, result, audit" {
+	start_daemon
+	env=$(submit_queued noop)
+	tid=$(jq -r .response.task_id <<<"$env")
+	cid=$(jq -r .correlation_id <<<"$env")
+	created=$(task_get "$tid" | jq -r .task.created_at)
+
+	for tz in Asia/Kolkata America/New_York; do
+		run -0 env TZ=$tz "$VX11CTL" task "$tid"
+		grep -qx "created_at: $(local_of "$tz" "$created")" <<<"$output"
+		run -0 env TZ=$tz "$VX11CTL" tasks
+		[[ ${lines[1]} == *"  $(local_short_of "$tz" "$created")" ]]
+		run -0 env TZ=$tz "$VX11CTL" result "$cid"
+		grep -qx "timestamp: $(local_of "$tz" "$(result result.get "$(jq -cn --arg c "$cid" '{correlation_id:$c}')" | jq -r .timestamp)")" <<<"$output"
+		run -0 env TZ=$tz "$VX11CTL" audit
+		[[ ${lines[1]} == "$(local_short_of "$tz" "$(result audit.list | jq -r '.entries[0].created_at')")  "* ]]
+	done
+	[[ $(local_of Asia/Kolkata "$created") == *+05:30 ]]
+
+	run -0 env TZ=Asia/Kolkata "$VX11CTL" --utc task "$tid"
+	grep -qx "created_at: $created" <<<"$output"
+	run -0 env TZ=Asia/Kolkata "$VX11CTL" tasks --utc
+	[[ ${lines[1]} == *"  ${created:0:19}Z" ]]
+	# --json is the daemon's, whatever the zone.
+	run -0 env TZ=Asia/Kolkata "$VX11CTL" --json task "$tid"
+	check "$output" '.task.created_at == $c' --arg c "$created"
+}
+
+@test "submit --wait on a terminal: states, attempt n/m and the retry countdown on stderr; nothing more off one" {
+	policy_file '.limits.max_running = 8
+		| .tasks.flaky = {command: ["/bin/sh", "-c", "sleep 1.5; exit 3"], max_retries: 1, backoff: {base_seconds: 3, max_seconds: 3}}'
+	start_daemon
+	# script(1) gives the client a terminal; what it wrote comes back here.
+	run -4 script -qefc "$VX11CTL submit flaky --spawner --wait" "$T/typescript"
+	text=$(tr '\r' '\n' <<<"$output")
+	tid=$(awk '$1 == "task" && $3 == "queued" { print $2 }' <<<"$text")
+	grep -qx "vx11ctl: task $tid running, attempt 1/2" <<<"$text"
+	grep -qx "vx11ctl: task $tid running, attempt 2/2" <<<"$text"
+	grep -qx "vx11ctl: task $tid failed after attempt 2/2" <<<"$text"
+	# The countdown to the retry: at least two of 3s, 2s, 1s, going down.
+	mapfile -t left < <(grep -E "^vx11ctl: task $tid retrying: attempt 2/2 in [0-9]s$" <<<"$text" | grep -o '[0-9]s$')
+	((${#left[@]} >= 2))
+	[[ ${left[0]} > ${left[-1]} ]]
+	# One line rewritten in place: carriage returns between them, no newline.
+	grep -Eq $'in [0-9]s\rvx11ctl: task [0-9a-f-]+ retrying: attempt 2/2 in [0-9]s' <<<"$output"
+	grep -qx 'status: ERROR' <<<"$text"
+
+	# Not a terminal: the same wait, and nothing on stderr.
+	run -4 --separate-stderr ctl submit flaky --spawner --wait
+	equals "$stderr" ""
+	grep -qx 'status: ERROR' <<<"$output"
 }
