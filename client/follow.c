@@ -90,25 +90,27 @@ static void progress_show(const Cmd *cmd, Progress *p, json_object *result)
 	of = json_object_get_int64(max) + 1;
 
 	if (streq(status, "retrying") && timestamp_parse(json_get(task, "next_attempt_at"), &next) == 0) {
-		uint64_t now = now_realtime_usec(), left = next > now ? (next - now + USEC_PER_SEC - 1) / USEC_PER_SEC : 0;
-		int n = snprintf(line, sizeof line, "vx11ctl: task %s retrying: attempt %" PRId64 "/%" PRId64 " in %" PRIu64 "s",
-				 task_id, attempt, of, left);
+		uint64_t now = now_realtime_usec();
+		uint64_t left = next > now ? (next - now + USEC_PER_SEC - 1) / USEC_PER_SEC : 0;
+		size_t n = (size_t)snprintf(line, sizeof line,
+					    "vx11ctl: task %s retrying: attempt %" PRId64 "/%" PRId64 " in %" PRIu64 "s",
+					    task_id, attempt, of, left);
 
 		/* Over the last one, blanking what it had more. */
-		fprintf(stderr, "\r%s%*s", line, (int)(p->countdown && p->width > (size_t)n ? p->width - (size_t)n : 0), "");
+		fprintf(stderr, "\r%s%*s", line, (int)(p->countdown && p->width > n ? p->width - n : 0), "");
 		p->countdown = true;
-		p->width = (size_t)n;
+		p->width = n;
 		snprintf(p->said, sizeof p->said, "retrying");
 		return;
 	}
 	if (streq(status, "running") || streq(status, "retrying"))
-		snprintf(line, sizeof line, "vx11ctl: task %s %s, attempt %" PRId64 "/%" PRId64, task_id, status, attempt,
-			 of);
+		snprintf(line, sizeof line, "vx11ctl: task %s %s, attempt %" PRId64 "/%" PRId64, task_id, status,
+			 attempt, of);
 	else if (streq(status, "pending") || streq(status, "planning"))
 		snprintf(line, sizeof line, "vx11ctl: task %s %s, waiting for a free slot", task_id, status);
 	else
-		snprintf(line, sizeof line, "vx11ctl: task %s %s after attempt %" PRId64 "/%" PRId64, task_id, status,
-			 attempt, of);
+		snprintf(line, sizeof line, "vx11ctl: task %s %s after attempt %" PRId64 "/%" PRId64, task_id,
+			 status, attempt, of);
 	if (streq(line, p->said))
 		return;
 	progress_end_line(p);

@@ -187,10 +187,11 @@ int store_task_get(Store *s, const char *id, Task *ret); /* -ENOENT */
 int store_task_update(Store *s, const Task *t);
 
 /*
- * Which tasks a list or a count takes. A task's id is made after its
- * created_at is read, from the same clock, and ids only grow (util.h): so an
- * id is never older than its task's created_at, and `since` also bounds the
- * ids, which keeps a walk or a count over a recent window to that window.
+ * Which tasks a list or a count takes. A task's id is made just after its
+ * created_at is read, from the same clock, and an id's time is never behind
+ * that clock (util.h): so an id is never older than its task's created_at,
+ * and `since` also bounds the ids, which keeps a walk or a count over a
+ * recent window to that window.
  */
 typedef struct TaskFilter {
 	unsigned status_mask;  /* bit (1u << TaskStatus); 0 = any */

@@ -451,55 +451,61 @@ static void test_task_list_filters_and_paging(void)
 		{ list_tasks[250].created_at - 1, now_realtime_usec() + USEC_PER_SEC },
 	};
 
-	for (size_t m = 0; m < ELEMENTSOF(masks); m++)
-		for (size_t u = 0; u < ELEMENTSOF(uids); u++)
-			for (size_t so = 0; so < ELEMENTSOF(sources); so++)
-				for (size_t ty = 0; ty < ELEMENTSOF(types); ty++)
-					for (size_t w = 0; w < ELEMENTSOF(windows); w++)
-						for (size_t l = 0; l < ELEMENTSOF(limits); l++)
-							for (int a = 0; a < 8; a++) {
-								TaskFilter f = {
-									.status_mask = masks[m],
-									.uid = uids[u],
-									.source = sources[so],
-									.task_type = types[ty],
-									.since = windows[w].since,
-									.until = windows[w].until,
-									.limit = limits[l],
-									.desc = a >= 4,
-									.after = a % 4 == 0   ? NULL
-										 : a % 4 == 1 ? list_tasks[N_LIST_TASKS / 2].id
-										 : a % 4 == 2 ? list_tasks[N_LIST_TASKS - 1].id
-											      : list_tasks[0].id,
-								};
-								Ids want, got = {};
-								uint64_t n = UINT64_MAX;
+	/* Every combination: k counts through them, each digit one choice. */
+	const size_t n_combos = ELEMENTSOF(masks) * ELEMENTSOF(uids) * ELEMENTSOF(sources) * ELEMENTSOF(types) *
+				ELEMENTSOF(windows) * ELEMENTSOF(limits) * 8;
+	for (size_t k = 0, x; k < n_combos; k++) {
+		size_t m, u, so, ty, w, l, a;
+		Ids want, got = {};
+		uint64_t n = UINT64_MAX;
 
-								if (!f.limit && expected_ids(&f, &want) > 64)
-									f.limit = 64; /* what Ids holds */
-								expected_ids(&f, &want);
-								CHECK_INTEQ(store_task_list(s, &f, collect_task_id, &got), 0);
-								combos++;
-								if (!same_ids(&want, &got)) {
-									mismatches++;
-									printf("# mask %#x uid %u source %s type %s window %zu "
-									       "limit %u after %d: %zu ids, expected %zu\n",
-									       f.status_mask, (unsigned)f.uid, f.source ?: "-",
-									       f.task_type ?: "-", w, f.limit, a, got.n, want.n);
-								}
-								/* The count ignores after, limit and order. */
-								if (a == 0 && l == 0) {
-									counted++;
-									CHECK_INTEQ(store_task_count(s, &f, &n), 0);
-									if (n != expected_count(&f)) {
-										miscounts++;
-										printf("# count: mask %#x uid %u source %s type %s "
-										       "window %zu: %" PRIu64 ", expected %" PRIu64 "\n",
-										       f.status_mask, (unsigned)f.uid, f.source ?: "-",
-										       f.task_type ?: "-", w, n, expected_count(&f));
-									}
-								}
-							}
+		x = k;
+		m = x % ELEMENTSOF(masks), x /= ELEMENTSOF(masks);
+		u = x % ELEMENTSOF(uids), x /= ELEMENTSOF(uids);
+		so = x % ELEMENTSOF(sources), x /= ELEMENTSOF(sources);
+		ty = x % ELEMENTSOF(types), x /= ELEMENTSOF(types);
+		w = x % ELEMENTSOF(windows), x /= ELEMENTSOF(windows);
+		l = x % ELEMENTSOF(limits), x /= ELEMENTSOF(limits);
+		a = x; /* 0..3 oldest first, 4..7 newest first: no after, the middle, the newest, the oldest */
+
+		TaskFilter f = {
+			.status_mask = masks[m],
+			.uid = uids[u],
+			.source = sources[so],
+			.task_type = types[ty],
+			.since = windows[w].since,
+			.until = windows[w].until,
+			.limit = limits[l],
+			.desc = a >= 4,
+			.after = a % 4 == 0   ? NULL
+				 : a % 4 == 1 ? list_tasks[N_LIST_TASKS / 2].id
+				 : a % 4 == 2 ? list_tasks[N_LIST_TASKS - 1].id
+					      : list_tasks[0].id,
+		};
+		if (!f.limit && expected_ids(&f, &want) > 64)
+			f.limit = 64; /* what Ids holds */
+		expected_ids(&f, &want);
+		CHECK_INTEQ(store_task_list(s, &f, collect_task_id, &got), 0);
+		combos++;
+		if (!same_ids(&want, &got)) {
+			mismatches++;
+			printf("# mask %#x uid %u source %s type %s window %zu limit %u after %zu: %zu ids, expected %zu\n",
+			       f.status_mask, (unsigned)f.uid, f.source ?: "-", f.task_type ?: "-", w, f.limit, a, got.n,
+			       want.n);
+		}
+		/* The count ignores after, limit and order. */
+		if (a == 0 && l == 0) {
+			counted++;
+			CHECK_INTEQ(store_task_count(s, &f, &n), 0);
+			if (n != expected_count(&f)) {
+				miscounts++;
+				printf("# count: mask %#x uid %u source %s type %s window %zu: %" PRIu64
+				       ", expected %" PRIu64 "\n",
+				       f.status_mask, (unsigned)f.uid, f.source ?: "-", f.task_type ?: "-", w, n,
+				       expected_count(&f));
+			}
+		}
+	}
 	CHECK_INTEQ(mismatches, 0);
 	CHECK_INTEQ(miscounts, 0);
 	CHECK(combos > 10000);
