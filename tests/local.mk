@@ -102,6 +102,11 @@ tests_unit_test_switch_client_CPPFLAGS = $(AM_CPPFLAGS) \
 check_PROGRAMS += tests/hostile-probe
 tests_hostile_probe_SOURCES = tests/hostile-probe.c
 tests_hostile_probe_LDADD = -lpthread
+# An LD_PRELOAD shim that holds the daemon's WAL syncs while a file exists.
+check_PROGRAMS += tests/sync-gate.so
+tests_sync_gate_so_SOURCES = tests/sync-gate.c
+tests_sync_gate_so_CFLAGS = -fPIC
+tests_sync_gate_so_LDFLAGS = -shared
 # The program a confined child runs to try one forbidden thing.
 check_PROGRAMS += tests/seccomp-probe
 tests_seccomp_probe_SOURCES = tests/seccomp-probe.c

@@ -8,8 +8,10 @@
  * cap gets one vx11.LineTooLong error and the connection closes.
  *
  * Output: conn_send() only appends. The bytes are released to the socket by
- * the manager's post handler after the store commit that made them true, so a
- * QUEUED reply can never overtake its task's durability. When a client lets
+ * the manager's post handler after the store commit that made them true, and
+ * after a durable commit only once the store's sync thread has put it on the
+ * disk (conn_hold(), conn_release_synced()), so a QUEUED reply can never
+ * overtake its task's durability. The loop meanwhile goes on serving. When a client lets
  * its replies pile up we stop reading it (backpressure); events cannot be
  * held back that way, so a subscriber that never reads is cut off at
  * limits.max_output_bytes. Either way the daemon's memory stays bounded.
@@ -295,6 +297,8 @@ void conn_send(Conn *c, json_object *msg)
 			memmove(c->out, c->out + c->out_sent, c->out_len - c->out_sent);
 			c->out_len -= c->out_sent;
 			c->out_released -= c->out_sent;
+			for (unsigned i = 0; i < c->n_holds; i++)
+				c->hold_mark[i] -= c->out_sent;
 			c->out_sent = 0;
 		}
 		if (c->out_len + len + 1 > c->out_cap) {
@@ -372,8 +376,44 @@ void conn_release_and_flush(Conn *c)
 {
 	if (c->dead)
 		return;
+	/* Older output still waiting for a sync keeps what follows it. */
+	if (c->n_holds > 0) {
+		conn_hold(c, c->hold_ticket[c->n_holds - 1]);
+		return;
+	}
 	c->out_released = c->out_len;
 	conn_write(c);
+}
+
+void conn_hold(Conn *c, uint64_t ticket)
+{
+	if (c->dead || c->out_len == c->out_released)
+		return;
+	if (c->n_holds > 0 && c->hold_mark[c->n_holds - 1] == c->out_len)
+		return;
+	if (c->n_holds == ELEMENTSOF(c->hold_mark))
+		c->n_holds--;
+	c->hold_ticket[c->n_holds] = ticket;
+	c->hold_mark[c->n_holds] = c->out_len;
+	c->n_holds++;
+}
+
+bool conn_release_synced(Conn *c, uint64_t done)
+{
+	unsigned n = 0;
+
+	if (c->dead)
+		return false;
+	while (n < c->n_holds && c->hold_ticket[n] <= done)
+		n++;
+	if (n == 0)
+		return true;
+	c->out_released = c->hold_mark[n - 1];
+	memmove(c->hold_ticket, c->hold_ticket + n, (c->n_holds - n) * sizeof(c->hold_ticket[0]));
+	memmove(c->hold_mark, c->hold_mark + n, (c->n_holds - n) * sizeof(c->hold_mark[0]));
+	c->n_holds -= n;
+	conn_write(c);
+	return c->n_holds > 0 && !c->dead;
 }
 
 static void conn_process(Conn *c)

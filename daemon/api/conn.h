@@ -35,6 +35,13 @@ struct Conn {
 	size_t out_sent;     /* bytes written to the socket */
 	size_t out_released; /* bytes that may be written (committed) */
 	size_t out_cap;
+	/* Output waiting for the sync of a durable commit: up to hold_mark[i]
+	 * once sync ticket hold_ticket[i] is on the disk, in order. Two marks
+	 * suffice: a third moves the second forward (it then waits a little
+	 * longer, never less). */
+	uint64_t hold_ticket[2];
+	size_t hold_mark[2];
+	unsigned n_holds;
 
 	/* Against clients that hold memory or a slot (limits.line_timeout_seconds,
 	 * idle_timeout_seconds, max_pending_line_bytes): one timer for whichever
@@ -67,10 +74,11 @@ struct Conn {
 
 	LIST_FIELDS(Conn, conns);
 	LIST_FIELDS(Conn, dirty);
+	LIST_FIELDS(Conn, held);
 	LIST_FIELDS(Conn, waiters);
 	LIST_FIELDS(Conn, subscribers);
 	LIST_FIELDS(Conn, resumable);
-	bool in_dirty, in_resumable;
+	bool in_dirty, in_resumable, in_held;
 };
 
 int conn_new(Server *s, int fd, const Caller *caller, Conn **ret);
@@ -83,6 +91,12 @@ void conn_close(Conn *c, const char *why);
 
 /* After the commit: let the buffered output go, write what the socket takes. */
 void conn_release_and_flush(Conn *c);
+/* After a commit whose sync is still running: what is buffered now goes
+ * once conn_release_synced() is told ticket is on the disk. */
+void conn_hold(Conn *c, uint64_t ticket);
+/* Every ticket <= done is on the disk: release what waited for them. Returns
+ * whether c still holds output back. */
+bool conn_release_synced(Conn *c, uint64_t done);
 /* Process buffered lines again after a pause ended. */
 void conn_resume(Conn *c);
 /* Drop c's unfinished line, tell it why (vx11.Busy) and close: the server's

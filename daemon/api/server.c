@@ -97,14 +97,28 @@ static void on_daughter_status(void *userdata, const char *task_id, const Daught
 	events_daughter_status(userdata, task_id, d, a);
 }
 
-/* After each commit: what this iteration queued goes out, or is withdrawn. */
-static void on_release(void *userdata, bool withdrawn)
+/* After each commit: what this iteration queued goes out, waits for a sync,
+ * or is withdrawn. */
+static void on_release(void *userdata, bool withdrawn, uint64_t hold)
 {
 	Server *s = userdata;
 
 	if (withdrawn)
-		server_drop_unreleased(s);
-	server_flush(s);
+		server_drop_unreleased(s, false);
+	if (hold > 0)
+		server_hold(s, hold);
+	else
+		server_flush(s);
+	server_gc(s);
+}
+
+static void on_synced(void *userdata, uint64_t done, bool failed)
+{
+	Server *s = userdata;
+
+	if (failed)
+		server_drop_unreleased(s, true);
+	server_release_synced(s, done);
 	server_gc(s);
 }
 
@@ -197,7 +211,7 @@ int server_new(Manager *m, const char *path, Server **ret)
 		log_error_errno(r, "cannot watch the listening socket: %m");
 		goto fail;
 	}
-	manager_set_listener(m, &(ManagerListener){ on_task_changed, on_daughter_status, on_release,
+	manager_set_listener(m, &(ManagerListener){ on_task_changed, on_daughter_status, on_release, on_synced,
 						    on_replies_waiting, s });
 	*ret = s;
 	return 0;
@@ -402,6 +416,10 @@ void server_conn_closed(Server *s, Conn *c)
 		LIST_REMOVE(dirty, s->dirty, c);
 		c->in_dirty = false;
 	}
+	if (c->in_held) {
+		LIST_REMOVE(held, s->held, c);
+		c->in_held = false;
+	}
 	LIST_REMOVE(conns, s->conns, c);
 	s->n_conns--;
 	LIST_PREPEND(conns, s->dead, c);
@@ -419,12 +437,45 @@ void server_flush(Server *s)
 	}
 }
 
-void server_drop_unreleased(Server *s)
+void server_hold(Server *s, uint64_t ticket)
+{
+	Conn *c, *n;
+
+	LIST_FOREACH_SAFE(dirty, c, n, s->dirty) {
+		LIST_REMOVE(dirty, s->dirty, c);
+		c->in_dirty = false;
+		conn_hold(c, ticket);
+		if (c->n_holds > 0 && !c->in_held) {
+			LIST_PREPEND(held, s->held, c);
+			c->in_held = true;
+		}
+	}
+}
+
+void server_release_synced(Server *s, uint64_t done)
+{
+	Conn *c, *n;
+
+	LIST_FOREACH_SAFE(held, c, n, s->held) {
+		if (conn_release_synced(c, done))
+			continue;
+		/* conn_release_synced() may have closed c, which unlinks it. */
+		if (c->in_held) {
+			LIST_REMOVE(held, s->held, c);
+			c->in_held = false;
+		}
+	}
+}
+
+void server_drop_unreleased(Server *s, bool held)
 {
 	Conn *c, *n;
 
 	LIST_FOREACH_SAFE(dirty, c, n, s->dirty)
 		conn_close(c, "the store could not commit; replies withdrawn");
+	if (held)
+		LIST_FOREACH_SAFE(held, c, n, s->held)
+			conn_close(c, "the store could not sync a commit; replies withdrawn");
 }
 
 void server_gc(Server *s)

@@ -35,6 +35,7 @@ struct Server {
 	Conn *conns;
 	size_t n_conns;
 	Conn *dirty;              /* connections with output not yet released */
+	Conn *held;               /* output released once a durable commit's sync ends */
 	Conn *dead;               /* closed, to be freed after the callback */
 	Conn *waiters;            /* parked in result.get (wait_seconds): events.c */
 	Conn *subscribers;        /* called events.subscribe: events.c */
@@ -57,8 +58,13 @@ void server_kick(Server *s);
 
 /* After a successful commit: release and write every pending output. */
 void server_flush(Server *s);
-/* After a failed commit: the pending replies would lie, so close those connections. */
-void server_drop_unreleased(Server *s);
+/* After a commit whose sync still runs: the pending output waits for ticket. */
+void server_hold(Server *s, uint64_t ticket);
+/* Syncs up to ticket done ended: release what waited for them. */
+void server_release_synced(Server *s, uint64_t done);
+/* After a failed commit or sync: the pending replies would lie, so close
+ * those connections (held ones too, with held). */
+void server_drop_unreleased(Server *s, bool held);
 /* Free the connections closed during this iteration. */
 void server_gc(Server *s);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
@@ -108,13 +109,46 @@ static int manager_load_state(Manager *m)
 	return 0;
 }
 
-static void release_output(Manager *m, bool withdrawn)
+/*
+ * hold: the sync ticket of this iteration's durable commit, or 0. What this
+ * iteration queued waits for that sync (a QUEUED reply must not overtake its
+ * task's durability); output of later iterations that committed nothing
+ * durable goes at once, except behind older held output on the same
+ * connection (replies leave in request order). So while the disk syncs, the
+ * loop goes on reading, answering and committing the next batch.
+ */
+static void release_output(Manager *m, bool withdrawn, uint64_t hold)
 {
 	/* Log lines first, so a line never trails the reply it describes. */
 	if (!log_to_journal())
 		fflush(stderr);
 	if (m->listener.release)
-		m->listener.release(m->listener.userdata, withdrawn);
+		m->listener.release(m->listener.userdata, withdrawn, hold);
+}
+
+static int on_synced(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	Manager *m = userdata;
+	uint64_t done, failed;
+	bool failed_now;
+
+	(void)store_synced(m->store, &done, &failed);
+	failed_now = failed > m->sync_failed;
+	if (failed_now) {
+		/* The rows are committed but maybe not on the disk: nobody is told
+		 * of them, and the caches are rebuilt from what the store holds. */
+		log_error("sync of committed writes failed: %s; withdrawing %s", store_last_error(m->store),
+			  "the replies that waited for it");
+		m->sync_failed = failed;
+		(void)manager_load_state(m);
+		runner_rearm(m->runner);
+	}
+	m->sync_done = MAX(m->sync_done, MAX(done, failed));
+	if (!log_to_journal())
+		fflush(stderr);
+	if (m->listener.synced)
+		m->listener.synced(m->listener.userdata, m->sync_done, failed_now);
+	return 0;
 }
 
 static int on_commit_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -149,6 +183,7 @@ static int on_post(sd_event_source *s, void *userdata)
 {
 	Manager *m = userdata;
 	bool withdrawn = false;
+	uint64_t ticket = 0;
 	int r;
 
 	/* Nothing leaves before the commit of what it reports, durable or
@@ -158,7 +193,7 @@ static int on_post(sd_event_source *s, void *userdata)
 		return 0;
 	if (store_has_pending(m->store)) {
 		m->last_commit = now_monotonic_usec();
-		r = store_commit(m->store);
+		r = m->sync_source ? store_commit_async(m->store, &ticket) : store_commit(m->store);
 		if (r < 0) {
 			/* Nothing of this iteration happened: withdraw its replies and
 			 * rebuild the caches from what the store really holds. */
@@ -170,7 +205,7 @@ static int on_post(sd_event_source *s, void *userdata)
 		} else if (store_wal_pages(m->store) > CKPT_WAL_PAGES)
 			manager_want_checkpoint(m);
 	}
-	release_output(m, withdrawn);
+	release_output(m, withdrawn, ticket);
 	return 0;
 }
 
@@ -372,6 +407,17 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	if (r < 0)
 		goto fail;
 
+	/* The sync of durable commits on the store's own thread, so the loop
+	 * keeps reading and answering while the disk syncs. Without it, each
+	 * durable commit syncs on the loop, as correct and slower. */
+	r = store_sync_fd(m->store);
+	if (r >= 0)
+		r = sd_event_add_io(m->event, &m->sync_source, r, EPOLLIN, on_synced, m);
+	if (r < 0) {
+		log_warning_errno(r, "durable commits sync on the event loop: no sync thread: %s", store_last_error(m->store));
+		m->sync_source = sd_event_source_disable_unref(m->sync_source);
+	}
+
 	r = pthread_create(&m->ckpt_thread, NULL, checkpoint_thread, m);
 	if (r != 0) {
 		r = log_error_errno(r, "cannot start the checkpoint thread: %m");
@@ -402,6 +448,7 @@ Manager *manager_free(Manager *m)
 		pthread_mutex_unlock(&m->ckpt_lock);
 		pthread_join(m->ckpt_thread, NULL);
 	}
+	sd_event_source_disable_unref(m->sync_source);
 	if (m->store) {
 		if (store_has_pending(m->store) && store_commit(m->store) < 0)
 			log_error("final commit failed: %s", store_last_error(m->store));

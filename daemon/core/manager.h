@@ -35,8 +35,13 @@ typedef struct ManagerListener {
 	void (*daughter_status)(void *userdata, const char *task_id, const Daughter *d, const Attempt *a);
 	/* Once per loop iteration, after the commit: release what waited for it.
 	 * withdrawn: the commit failed, and what this iteration queued must not
-	 * be sent (it describes rows that do not exist). */
-	void (*release)(void *userdata, bool withdrawn);
+	 * be sent (it describes rows that do not exist). hold: 0, or the sync
+	 * ticket of this iteration's durable commit: what this iteration queued
+	 * waits for synced(hold). */
+	void (*release)(void *userdata, bool withdrawn, uint64_t hold);
+	/* Every ticket <= done is on the disk: release what waited for them.
+	 * failed: a sync failed; everything still held must not be sent. */
+	void (*synced)(void *userdata, uint64_t done, bool failed);
 	/* Does a reply wait for this iteration's commit? Then the commit is not
 	 * paced: only background writes (daughter bookkeeping) wait for company. */
 	bool (*replies_waiting)(void *userdata);
@@ -56,6 +61,10 @@ typedef struct Manager {
 	sd_event *event;
 	sd_event_source *post_source;  /* commit, then release replies */
 	sd_event_source *commit_timer; /* a paced commit (see on_post) */
+	/* Durable commits sync on the store's thread (store_commit_async()):
+	 * the last ticket synced, the last failure seen. */
+	sd_event_source *sync_source; /* NULL: commits sync on the loop */
+	uint64_t sync_done, sync_failed;
 	uint64_t last_commit;          /* monotonic usec */
 	sd_event_source *sig_sources[3];
 

@@ -106,6 +106,11 @@ enum {
 	_STMT_MAX,
 };
 
+typedef struct StoreSyncer StoreSyncer;
+/* Stops the sync thread once what was issued is synced. Accepts NULL. */
+void store_syncer_free(StoreSyncer *y);
+int store_commit_nosync(Store *s);
+
 /* One connection and its prepared statements. */
 struct Store {
 	sqlite3 *db;
@@ -114,6 +119,7 @@ struct Store {
 	bool txn_lost; /* SQLite rolled the open transaction back by itself */
 	bool durable;  /* the open or next commit must reach the disk */
 	int wal_pages; /* from the WAL hook after each commit, or our checkpoint */
+	StoreSyncer *syncer; /* started by the first store_commit_async() or store_sync_fd() */
 	char error[512];
 };
 

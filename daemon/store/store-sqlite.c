@@ -218,7 +218,9 @@ static int sync_wal(Store *s)
 	return 0;
 }
 
-int store_commit(Store *s)
+/* COMMIT, without the sync a durable transaction needs: the caller syncs
+ * (store_commit()) or hands the sync to the sync thread (store-sqlite-sync.c). */
+int store_commit_nosync(Store *s)
 {
 	int r;
 
@@ -238,12 +240,21 @@ int store_commit(Store *s)
 		return -EIO;
 	}
 	s->in_txn = false;
-	if (s->durable) {
-		s->durable = false;
-		/* Committed but maybe not on disk: the caller must not report it. */
-		if (sync_wal(s) < 0)
-			return -EIO;
-	}
+	s->durable = false;
+	return 0;
+}
+
+int store_commit(Store *s)
+{
+	bool durable = store_pending_is_durable(s);
+	int r;
+
+	r = store_commit_nosync(s);
+	if (r < 0)
+		return r;
+	/* Committed but maybe not on disk: the caller must not report it. */
+	if (durable && sync_wal(s) < 0)
+		return -EIO;
 	return 0;
 }
 
@@ -494,6 +505,8 @@ Store *store_free(Store *s)
 {
 	if (!s)
 		return NULL;
+	/* Before the connection goes: SQLite may remove the WAL at close. */
+	store_syncer_free(s->syncer);
 	for (unsigned i = 0; i < _STMT_MAX; i++)
 		sqlite3_finalize(s->stmt[i]);
 	/* An open transaction is rolled back: uncommitted means never told. */

@@ -138,6 +138,25 @@ const char *store_last_error(const Store *s);
 /* Commit the open transaction, if any. Returns 0 or -EIO (rolled back). */
 int store_commit(Store *s);
 bool store_has_pending(const Store *s);
+/*
+ * The same, except that a durable transaction's sync may end later, off the
+ * caller's thread: *ret_ticket is then a number (increasing from 1) that
+ * store_synced() reports once the transaction is on the disk; 0 when nothing
+ * waits (not durable, or synced already). Until then the commit is visible
+ * but must not be reported. Returns 0 or -EIO (rolled back) as
+ * store_commit(). A backend without a sync thread syncs here and gives 0.
+ */
+int store_commit_async(Store *s, uint64_t *ret_ticket);
+/* A descriptor that polls readable when a ticket's sync ended; read it with
+ * store_synced(). Negative errno if the sync thread cannot start. */
+int store_sync_fd(Store *s);
+/*
+ * Every ticket <= *ret_done whose sync did not fail is on the disk; every
+ * ticket <= *ret_failed may not be (a sync failed: store_last_error() says
+ * why; 0 if none ever did). Tickets above both are still being synced.
+ * Clears the descriptor's readiness.
+ */
+int store_synced(Store *s, uint64_t *ret_done, uint64_t *ret_failed);
 /* Mark the open (or next) transaction as needing synchronous=FULL. */
 void store_want_durable(Store *s);
 /* Is there an open transaction that must reach the disk before it is reported? */

@@ -78,6 +78,61 @@ crash_and_restart() {
 	check "$(result task.list)" '.count == 1'
 }
 
+@test "kill -9 while a QUEUED reply waits for its sync: others are served meanwhile; after restart the task is there once" {
+	# tests/sync-gate.so holds the daemon's WAL sync while $gate exists:
+	# a durable commit is then committed but not yet synced.
+	shim=$VX11_BUILDDIR/tests/sync-gate.so
+	[[ -f $shim ]]
+	stop_daemon
+	gate=$T/sync-gate
+	VX11D_WRAP="env LD_PRELOAD=$shim VX11_TEST_SYNC_GATE=$gate ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		start_daemon
+	: >"$gate"
+	p='{"intent_type":"noop","require":{"spawner":true},"idempotency_key":"in-flight"}'
+	conn_open held
+	conn_send held "$(req intent.submit "$p" 7)"
+	wait_for 100 test -e "$gate.held"
+
+	# The sync waits; the event loop does not: another client is answered,
+	# and sees the task (committed), while the QUEUED reply is held back.
+	check "$(result daemon.status)" '.counts.pending == 1 and .pid == $p' --argjson p "$DAEMON_PID"
+	sleep 0.3
+	[[ ! -s $T/held.out ]]
+
+	kill9_daemon
+	conn_kill held
+	rm -f "$gate" "$gate.held"
+	start_daemon
+	# Nothing lost, nothing doubled: the retry finds the one task.
+	again=$(submit "$p")
+	check "$again" '.status == "QUEUED"'
+	check "$(result task.list)" '.count == 1 and .tasks[0].id == $t' --arg t "$(jq -r .response.task_id <<<"$again")"
+}
+
+@test "a sync held back holds every later reply on the same connection, in order" {
+	shim=$VX11_BUILDDIR/tests/sync-gate.so
+	[[ -f $shim ]]
+	stop_daemon
+	gate=$T/sync-gate
+	VX11D_WRAP="env LD_PRELOAD=$shim VX11_TEST_SYNC_GATE=$gate ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		start_daemon
+	: >"$gate"
+	conn_open c
+	conn_send c "$(req intent.submit '{"intent_type":"noop","require":{"spawner":true}}' 1)"
+	wait_for 100 test -e "$gate.held"
+	# A reply that needs no sync (DONE, no task) still waits behind the
+	# QUEUED one before it: replies leave in request order.
+	conn_send c "$(req intent.submit '{"intent_type":"hello"}' 2)" "$(req daemon.status '' 3)"
+	sleep 0.3
+	[[ ! -s $T/c.out ]]
+	rm -f "$gate"
+	conn_wait c 3
+	equals "$(jq -r .id "$T/c.out" | tr '\n' ' ')" "1 2 3 "
+	check "$(sed -n 1p "$T/c.out")" '.result.status == "QUEUED"'
+	check "$(sed -n 2p "$T/c.out")" '.result.status == "DONE"'
+	conn_close c
+}
+
 @test "a clean stop and restart keeps everything too" {
 	ids=$(submit_many 3)
 	stop_daemon
