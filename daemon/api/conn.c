@@ -283,6 +283,13 @@ void conn_send(Conn *c, json_object *msg)
 	if (c->dead)
 		return;
 	s = rpc_serialize(msg, &len);
+	conn_send_text(c, s, len);
+}
+
+void conn_send_text(Conn *c, const char *s, size_t len)
+{
+	if (c->dead)
+		return;
 
 	if (conn_pending_output(c) + len + 1 > c->manager->policy->limits.max_output_bytes) {
 		log_warning("connection %" PRIu64 " (uid %u) does not read its replies (%zu bytes unread): cut off",

@@ -86,6 +86,8 @@ void conn_free(Conn *c);
 
 /* Queue a JSON message (reply or notification) for sending after commit. */
 void conn_send(Conn *c, json_object *msg);
+/* The same, serialized already (len bytes, no newline). */
+void conn_send_text(Conn *c, const char *s, size_t len);
 /* Close now: nothing more is read or sent. */
 void conn_close(Conn *c, const char *why);
 

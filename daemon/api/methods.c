@@ -193,7 +193,8 @@ void methods_handle_line(Manager *m, Conn *c, const char *line, size_t len)
 		return;
 	/* A reply the connection could never hold gets an error instead, so
 	 * the client learns why rather than seeing its connection cut. */
-	rpc_serialize(reply, &n);
+	/* Serialized once: the size check and the send share the text. */
+	const char *text = rpc_serialize(reply, &n);
 	if (n > limit / 2) {
 		json_object *id = NULL;
 		RpcError err;
@@ -207,7 +208,7 @@ void methods_handle_line(Manager *m, Conn *c, const char *line, size_t len)
 		json_object_put(e);
 		return;
 	}
-	conn_send(c, reply);
+	conn_send_text(c, text, n);
 }
 
 json_object *json_timestamp(uint64_t usec)

@@ -125,7 +125,6 @@ static const char *not_json(const char *s, size_t len)
 int rpc_parse_line(const char *line, size_t len, json_object **ret, RpcError *err)
 {
 	const char *why;
-	json_tokener *tok;
 	json_object *o;
 	enum json_tokener_error jerr;
 	size_t used;
@@ -139,16 +138,21 @@ int rpc_parse_line(const char *line, size_t len, json_object **ret, RpcError *er
 	if (bad >= 0)
 		return rpc_error(err, RPC_PARSE_ERROR, "parse error: invalid UTF-8 at offset %zd", bad);
 
-	tok = json_tokener_new_ex(64);
-	if (!tok)
-		return rpc_error(err, RPC_INTERNAL, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* One tokener for every line, reset each time instead of made and freed:
+	 * lines are parsed on the event loop only, one at a time. */
+	static json_tokener *tok;
+	if (!tok) {
+		tok = json_tokener_new_ex(64);
+		if (!tok)
+			return rpc_error(err, RPC_INTERNAL, "out of memory");
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	}
+	json_tokener_reset(tok);
 	/* len + 1 hands json-c the terminating NUL, so that a bare number at the
 	 * end of the line is complete rather than "continue". */
 	o = json_tokener_parse_ex(tok, line, (int)len + 1);
 	jerr = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
 
 	/* A JSON null parses to NULL with success: valid JSON, an invalid request. */
 	if (jerr != json_tokener_success) {
