@@ -27,13 +27,13 @@ static void *checkpoint_thread(void *userdata)
 		log_warning_errno(r, "checkpoint thread cannot open %s: %m; checkpoints run at exit only", m->db_path);
 		return NULL;
 	}
+	/* Asleep until asked: the loop asks when the WAL passed a size or the
+	 * daemon has been idle a while after writing (on_ckpt_idle), never on
+	 * a clock of its own, so an idle daemon does no I/O at all. */
 	pthread_mutex_lock(&m->ckpt_lock);
 	while (!m->ckpt_stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += CKPT_IDLE_USEC / USEC_PER_SEC;
-		if (!m->ckpt_wanted)
-			pthread_cond_timedwait(&m->ckpt_cond, &m->ckpt_lock, &ts);
+		while (!m->ckpt_wanted && !m->ckpt_stop)
+			pthread_cond_wait(&m->ckpt_cond, &m->ckpt_lock);
 		if (m->ckpt_stop)
 			break;
 		m->ckpt_wanted = false;
@@ -52,6 +52,43 @@ static void manager_want_checkpoint(Manager *m)
 	m->ckpt_wanted = true;
 	pthread_cond_signal(&m->ckpt_cond);
 	pthread_mutex_unlock(&m->ckpt_lock);
+}
+
+/* CKPT_IDLE_USEC after the last commit (re-armed while commits go on):
+ * the WAL is checkpointed while nobody waits. */
+static int on_ckpt_idle(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	Manager *m = userdata;
+
+	if (m->last_commit + CKPT_IDLE_USEC > usec) {
+		(void)sd_event_source_set_time(src, m->last_commit + CKPT_IDLE_USEC);
+		(void)sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	manager_want_checkpoint(m);
+	return 0;
+}
+
+/* After a commit: a big WAL is checkpointed now, any other once idle. */
+static void manager_after_commit(Manager *m)
+{
+	int enabled = SD_EVENT_OFF;
+
+	if (store_wal_pages(m->store) > CKPT_WAL_PAGES) {
+		manager_want_checkpoint(m);
+		return;
+	}
+	if (!m->ckpt_idle) {
+		(void)sd_event_add_time(m->event, &m->ckpt_idle, CLOCK_MONOTONIC, m->last_commit + CKPT_IDLE_USEC,
+					100 * USEC_PER_MSEC, on_ckpt_idle, m);
+		return;
+	}
+	/* Armed already: it re-arms itself from last_commit when it fires. */
+	(void)sd_event_source_get_enabled(m->ckpt_idle, &enabled);
+	if (enabled == SD_EVENT_OFF) {
+		(void)sd_event_source_set_time(m->ckpt_idle, m->last_commit + CKPT_IDLE_USEC);
+		(void)sd_event_source_set_enabled(m->ckpt_idle, SD_EVENT_ONESHOT);
+	}
 }
 
 typedef struct LoadWalk {
@@ -202,8 +239,8 @@ static int on_post(sd_event_source *s, void *userdata)
 			withdrawn = true;
 			(void)manager_load_state(m);
 			runner_rearm(m->runner);
-		} else if (store_wal_pages(m->store) > CKPT_WAL_PAGES)
-			manager_want_checkpoint(m);
+		} else
+			manager_after_commit(m);
 	}
 	release_output(m, withdrawn, ticket);
 	return 0;
@@ -459,6 +496,7 @@ Manager *manager_free(Manager *m)
 		sd_event_source_disable_unref(m->sig_sources[i]);
 	sd_event_source_disable_unref(m->post_source);
 	sd_event_source_disable_unref(m->commit_timer);
+	sd_event_source_disable_unref(m->ckpt_idle);
 	sd_event_unref(m->event);
 	queue_free(m->queue);
 	queue_free(m->retry_queue);

@@ -93,6 +93,7 @@ typedef struct Manager {
 	pthread_mutex_t ckpt_lock;
 	pthread_cond_t ckpt_cond;
 	bool ckpt_wanted, ckpt_stop;
+	sd_event_source *ckpt_idle; /* asks for a checkpoint once commits stop */
 } Manager;
 
 /* Opens the store, loads the policy, reconciles after a crash (runner). */

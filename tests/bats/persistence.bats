@@ -133,6 +133,27 @@ crash_and_restart() {
 	conn_close c
 }
 
+@test "idle after writing: the WAL is checkpointed into the database file, then no thread of the daemon wakes" {
+	tid=$(submit_queued noop | jq -r .response.task_id)
+	# The checkpoint runs once the daemon has been idle for 2 s: the task
+	# is then in the database file itself, without its WAL.
+	copy=$T/copy
+	mkdir "$copy"
+	in_db_file() {
+		cp "$T/state/vx11.db" "$copy/vx11.db"
+		rm -f "$copy/vx11.db-wal" "$copy/vx11.db-shm"
+		[[ $(sqlite3 "file:$copy/vx11.db?immutable=1" "SELECT count(*) FROM tasks WHERE id = '$tid'" 2>/dev/null) == 1 ]]
+	}
+	wait_for 100 in_db_file
+	# Then nothing: no timer of its own wakes an idle daemon, in any thread
+	# (a thread that wakes is switched to at least once).
+	wakes() { awk '$1 == "voluntary_ctxt_switches:" { n += $2 } END { print n }' /proc/"$DAEMON_PID"/task/*/status; }
+	sleep 0.5
+	before=$(wakes)
+	sleep 4.5
+	equals "$(wakes)" "$before"
+}
+
 @test "a clean stop and restart keeps everything too" {
 	ids=$(submit_many 3)
 	stop_daemon
