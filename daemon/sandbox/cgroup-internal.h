@@ -60,6 +60,8 @@ struct Cgroup {
 	size_t n_join;
 	unsigned uses;                  /* acquisitions so far; counters need baselines after the first */
 	bool killed;                    /* cgroup.kill was written: never reuse (see recycle()) */
+	bool have_limits;               /* limits holds what the files say (set by an earlier use) */
+	CgroupLimits limits;
 	uint64_t base_cpu, base_oom, base_peak;
 };
 

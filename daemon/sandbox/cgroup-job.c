@@ -180,11 +180,23 @@ static char *unapplied_list(const CgroupManager *m, const CgroupLimits *l)
 	return n ? strdup(buf) : NULL;
 }
 
+/* A recycled cgroup whose limits are those asked for again is left as it is:
+ * its files say so already (no one but us writes them), and three writes
+ * per daughter are saved. */
+static bool limits_kept(const Cgroup *c, const CgroupLimits *l)
+{
+	return c->have_limits && c->limits.memory_max == l->memory_max && c->limits.pids_max == l->pids_max &&
+	       c->limits.cpu_max_pct == l->cpu_max_pct;
+}
+
 static int set_limits_unified(Cgroup *c, const CgroupLimits *l, char **ret_error)
 {
 	unsigned ctl = c->manager->controllers;
 	char v[64];
 	int r;
+
+	if (limits_kept(c, l))
+		return 0;
 
 	if (ctl & CGROUP_CONTROLLER_MEMORY) {
 		if (l->memory_max == UINT64_MAX)
@@ -235,7 +247,7 @@ static int set_limits_v1(Cgroup *c, const CgroupLimits *l, char **ret_error)
 			continue;
 		if ((r = v1_make(c, h)) < 0)
 			return cg_error(ret_error, r, "cannot create %s/%s: %s", m->v1[h].path, c->name, strerror(-r));
-		if ((r = cg_v1_set_limits(m->v1[h].root_fd, c->name, ctl, l, ret_error)) < 0)
+		if (!limits_kept(c, l) && (r = cg_v1_set_limits(m->v1[h].root_fd, c->name, ctl, l, ret_error)) < 0)
 			return r;
 		c->join_fd[c->n_join++] = c->v1_procs_fd[h];
 	}
@@ -341,6 +353,8 @@ int cgroup_acquire(CgroupManager *m, const CgroupLimits *l, Cgroup **ret, char *
 		cg_job_destroy(c); /* empty, but in an unknown state: not worth keeping */
 		return r;
 	}
+	c->limits = lim;
+	c->have_limits = true;
 	*ret = c;
 	if (ret_unapplied)
 		*ret_unapplied = TAKE_PTR(unapplied);

@@ -108,6 +108,77 @@ static void test_release_recycles_with_counters_reset(void)
 	cgroup_release(m, c);
 }
 
+/* Write system calls this process made so far. */
+static uint64_t write_calls(void)
+{
+	char buf[512];
+	FILE *f = fopen("/proc/self/io", "re");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *p = strstr(buf, "syscw: ");
+	return p ? strtoull(p + 7, NULL, 10) : 0;
+}
+
+static void test_reuse_keeps_matching_limits(void)
+{
+	_cleanup_cgroup_manager_ CgroupManager *m = manager(NULL);
+	CgroupLimits l = limits(64 * MIB, 32, 50), other = limits(32 * MIB, 16, 25);
+	Cgroup *c = m ? acquire(m, l) : NULL;
+	uint64_t before, same, changed;
+	char name[32], p[PATH_MAX];
+
+	CHECK(c);
+	if (!c)
+		return;
+	pathf(name, sizeof(name), "%s", cgroup_name(c));
+	cgroup_release(m, c);
+
+	/* The same limits again: the recycled cgroup is not written to for them. */
+	before = write_calls();
+	c = acquire(m, l);
+	same = write_calls() - before;
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_STREQ(cgroup_name(c), name);
+	if (is_v2()) {
+		CHECK_STREQ(file_str(uni(p, NULL), name, "memory.max"), "67108864");
+		CHECK_STREQ(file_str(uni(p, NULL), name, "pids.max"), "32");
+		CHECK_STREQ(file_str(uni(p, NULL), name, "cpu.max"), "50000 100000");
+	} else {
+		CHECK_STREQ(file_str(v1(p, "memory", NULL), name, "memory.limit_in_bytes"), "67108864");
+		CHECK_STREQ(file_str(v1(p, "pids", NULL), name, "pids.max"), "32");
+		CHECK_STREQ(file_str(v1(p, "cpu", NULL), name, "cpu.cfs_quota_us"), "50000");
+	}
+	cgroup_release(m, c);
+
+	/* Other limits: written, all three. */
+	before = write_calls();
+	c = acquire(m, other);
+	changed = write_calls() - before;
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_STREQ(cgroup_name(c), name);
+	printf("# write calls to acquire: %" PRIu64 " with the same limits, %" PRIu64 " with others\n", same, changed);
+	CHECK(same + 3 <= changed);
+	if (is_v2()) {
+		CHECK_STREQ(file_str(uni(p, NULL), name, "memory.max"), "33554432");
+		CHECK_STREQ(file_str(uni(p, NULL), name, "pids.max"), "16");
+		CHECK_STREQ(file_str(uni(p, NULL), name, "cpu.max"), "25000 100000");
+	} else {
+		CHECK_STREQ(file_str(v1(p, "memory", NULL), name, "memory.limit_in_bytes"), "33554432");
+		CHECK_STREQ(file_str(v1(p, "pids", NULL), name, "pids.max"), "16");
+		CHECK_STREQ(file_str(v1(p, "cpu", NULL), name, "cpu.cfs_quota_us"), "25000");
+	}
+	cgroup_release(m, c);
+}
+
 static void test_release_kills_what_is_left(void)
 {
 	_cleanup_cgroup_manager_ CgroupManager *m = manager(NULL);
@@ -269,6 +340,7 @@ int main(int argc, char **argv)
 	TEST(test_kill_by_freezing);
 	TEST(test_kill_by_signalling_each);
 	TEST(test_release_recycles_with_counters_reset);
+	TEST(test_reuse_keeps_matching_limits);
 	TEST(test_release_kills_what_is_left);
 	TEST(test_free_list_is_lifo_and_capped);
 	TEST(test_manager_free_leaves_nothing);
