@@ -31,9 +31,9 @@
  *    the report is there to read at once and the cost stays flat. The child
  *    cannot run on our stack (returning from syscall() in the child would
  *    tear down the frame the parent resumes into), so it gets a stack of its
- *    own, mmap'd per spawn, and a few lines of assembly that make the clone3
- *    system call and, in the child, call spawn_child_run() on that stack and
- *    exit with its result. That the child only makes raw system calls
+ *    own (mapped once per spawning thread and kept), and a few lines of
+ *    assembly that make the clone3 system call and, in the child, call
+ *    spawn_child_run() on that stack and exit with its result. That the child only makes raw system calls
  *    (spawn-child.c) is what makes sharing our memory safe.
  * The vfork-style child also blocks only the calling thread: the daemon's
  * other threads go on. Run spawns from a thread of their own to keep the
@@ -47,6 +47,7 @@
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -350,36 +351,92 @@ static int fd_above_stdio(int fd)
 	return moved;
 }
 
+#if HAVE_VFORK_TRAMPOLINE
+/*
+ * The vfork child's stack, one per thread that spawns, mapped once and kept:
+ * the parent is suspended until the child has exec'd or exited, so the stack
+ * is free again when clone returns, and unmapping it each time would cost a
+ * TLB shootdown per daughter. Unmapped when the thread ends.
+ */
+typedef struct ChildStack {
+	uint8_t *base;
+	size_t len;
+} ChildStack;
+
+static pthread_key_t stack_key;
+static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+static int stack_key_error;
+
+static void child_stack_free(void *p)
+{
+	ChildStack *s = p;
+
+	munmap(s->base, s->len);
+	free(s);
+}
+
+static void child_stack_key(void)
+{
+	stack_key_error = pthread_key_create(&stack_key, child_stack_free);
+}
+
+static int child_stack(ChildStack **ret)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	ChildStack *s;
+	int r;
+
+	(void)pthread_once(&stack_once, child_stack_key);
+	if (stack_key_error)
+		return -stack_key_error;
+	s = pthread_getspecific(stack_key);
+	if (s) {
+		*ret = s;
+		return 0;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->len = CHILD_STACK_SIZE + page;
+	/* The lowest page stays unmapped-in-effect: an overflow faults instead of writing below. */
+	s->base = mmap(NULL, s->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (s->base == MAP_FAILED) {
+		r = -errno;
+		free(s);
+		return r;
+	}
+	if (mprotect(s->base + page, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE) < 0 ||
+	    (errno = pthread_setspecific(stack_key, s)) != 0) {
+		r = -errno;
+		munmap(s->base, s->len);
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+#endif
+
 static long clone_child(struct clone_args *a, SpawnMethod method, SpawnChild *c)
 {
 #if HAVE_VFORK_TRAMPOLINE
 	if (method == SPAWN_METHOD_VFORK) {
-		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		size_t len = CHILD_STACK_SIZE + page;
-		uint8_t *stack;
+		ChildStack *s = NULL;
 		long pid;
+		int r;
 
-		/* The lowest page stays unmapped-in-effect: an overflow faults instead of writing below. */
-		stack = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-		             -1, 0);
-		if (stack == MAP_FAILED)
-			return -errno;
-		if (mprotect(stack + page, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE) < 0) {
-			int e = -errno;
-			munmap(stack, len);
-			return e;
-		}
+		r = child_stack(&s);
+		if (r < 0)
+			return r;
 		a->flags |= CLONE_VM | CLONE_VFORK;
-		a->stack = (uint64_t)(uintptr_t)(stack + page);
+		a->stack = (uint64_t)(uintptr_t)(s->base + s->len - CHILD_STACK_SIZE);
 		a->stack_size = CHILD_STACK_SIZE;
 		/* Returns once the child has exec'd or exited: the stack is free again. */
 		pid = spawn_clone3_vfork(a, sizeof(*a), spawn_child_run, c);
 #ifdef __SANITIZE_ADDRESS__
-		/* The child's frames never returned: clear their poison, or a later mapping here trips on
-		 * it. */
-		__asan_unpoison_memory_region(stack, len);
+		/* The child's frames never returned: clear their poison before the next child's. */
+		__asan_unpoison_memory_region(s->base, s->len);
 #endif
-		munmap(stack, len);
 		return pid;
 	}
 #endif

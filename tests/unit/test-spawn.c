@@ -8,6 +8,7 @@
  * vfork-style clone3). Part 2, confinement, is test-spawn-confine.c; what
  * both share is spawn-test.h.
  */
+#include <inttypes.h>
 #include "spawn-test.h"
 
 static void test_true_exits_0(void)
@@ -561,6 +562,76 @@ static void test_own_session(void)
 }
 VARIANTS(test_own_session)
 
+/* Child stacks mapped in this process: a PROT_NONE guard page right below a
+ * 256 KiB read-write region (spawn.c's shape). Returns how many; the address
+ * of the last in *ret. */
+static unsigned child_stacks(uintptr_t *ret)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512], perms[8], prev_perms[8] = "";
+	uintptr_t lo, hi, prev_lo = 0, prev_hi = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s", &lo, &hi, perms) != 3)
+			continue;
+		if (hi - lo == 256 * 1024 && strncmp(perms, "rw-p", 4) == 0 && prev_hi == lo &&
+		    prev_hi - prev_lo == (uintptr_t)page && strncmp(prev_perms, "---p", 4) == 0) {
+			n++;
+			*ret = lo;
+		}
+		prev_lo = lo, prev_hi = hi;
+		memcpy(prev_perms, perms, sizeof(perms));
+	}
+	fclose(f);
+	return n;
+}
+
+static void spawn_true(void)
+{
+	char *argv[] = { "/bin/true", NULL };
+	_cleanup_free_ char *error = NULL;
+	Cgroup *cg = acquire(64);
+	SpawnRequest r;
+	siginfo_t si;
+	pid_t pid = 0;
+	int pidfd = -1;
+
+	CHECK(cg);
+	if (!cg)
+		return;
+	base_request(&r, argv, cg);
+	CHECK_INTEQ(spawn_daughter(&r, &pid, &pidfd, &error), 0);
+	if (pidfd >= 0) {
+		CHECK_INTEQ(waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED), 0);
+		close(pidfd);
+	}
+	CHECK_INTEQ(cgroup_wait_empty(cg, 5 * USEC_PER_SEC), 0);
+	cgroup_release(mgr, cg);
+}
+
+/* The vfork child's stack is mapped once per spawning thread and kept: no
+ * mmap and munmap (with its TLB shootdown) per daughter, and no leak. */
+static void test_vfork_stack_kept(void)
+{
+	uintptr_t first = 0, again = 0;
+	unsigned before;
+
+	if (spawn_method_default() != SPAWN_METHOD_VFORK)
+		SKIP("no vfork-style spawning on this architecture");
+	method = SPAWN_METHOD_VFORK;
+	before = child_stacks(&first);
+	spawn_true();
+	CHECK_INTEQ(child_stacks(&first), before > 0 ? before : 1);
+	spawn_true();
+	spawn_true();
+	CHECK_INTEQ(child_stacks(&again), before > 0 ? before : 1);
+	CHECK(first != 0 && again == first);
+}
+
 int main(int argc, char **argv)
 {
 	int r;
@@ -599,6 +670,7 @@ int main(int argc, char **argv)
 	RUN(test_signals_reset_vfork);
 	RUN(test_own_session_fork);
 	RUN(test_own_session_vfork);
+	RUN(test_vfork_stack_kept);
 	RUN(test_nothing_left);
 	return spawn_test_done();
 }
