@@ -2,8 +2,10 @@
 # `make bench BENCH_FLAGS=--quick` for a short smoke run; see bench/run.sh.
 EXTRA_PROGRAMS += bench/bench-submit
 bench_bench_submit_SOURCES = \
-	bench/bench-submit.c bench/bench-client.c bench/bench-echo.c bench/bench-util.c bench/bench.h
-bench_bench_submit_LDADD = common/libvx11common.a $(JSONC_LIBS)
+	bench/bench-submit.c bench/bench-client.c bench/bench-echo.c bench/bench-sqlite.c bench/bench-util.c \
+	bench/bench.h
+bench_bench_submit_LDADD = daemon/libvx11d.a common/libvx11common.a \
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
 
 # bench-spawn: spawn_daughter() and vx11d end to end beside fork+exec, bwrap
 # and firejail, all running bench/true-static.
