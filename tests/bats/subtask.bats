@@ -5,7 +5,7 @@
 # script, the answer comes back and its tokens, model and provider land on
 # the daughter's attempt. A switch that is down answers the seed's
 # {"status":"timeout","retry":true}; a wrong token and mode solo_madre are
-# refused.
+# refused. Also vx11ctl subtask, from inside a daughter.
 
 load helpers
 
@@ -127,6 +127,50 @@ EOF
 	reply=$(task_logs "$id" stdout)
 	check_error "$reply" -32001 vx11.PermissionDenied 1
 	check_json "$reply" '.error.data.reason == "off_by_policy" and (.error.message | test("\"mode\": \"switch\""))'
+}
+
+@test "vx11ctl subtask from inside a daughter: prints the result, --json the answer; the switch down fails saying retry" {
+	prov=$(provider)
+	switch_config '.providers = {scripted: {argv: [$p], timeout_ms: 5000}} | .default_provider = "scripted"' --arg p "$prov"
+	start_switch
+	daughter_script daughter.sh >/dev/null <<EOF
+#!/bin/sh
+"$VX11CTL" subtask summarise --payload '{"n":1}'
+echo "status \$?"
+"$VX11CTL" --json subtask count | /usr/bin/jq -c .
+echo "status \$?"
+"$VX11CTL" subtask x --payload '[1]' 2>&1
+echo "status \$?"
+EOF
+	subtask_policy "$SWITCH_SOCKET"
+	start_daemon
+	id=$(submit_task sub)
+	t=$(wait_status "$id" completed)
+	mapfile -t out < <(task_logs "$id" stdout)
+	check_json "${out[0]}" '. == {asked: {task_id: $id, daughter_id: $d, attempt: 1, subtask_type: "summarise", payload: {n: 1}}}' \
+		--arg id "$id" --arg d "$(jq -r '.daughters[0].id' <<<"$t")"
+	equals "${out[1]}" "status 0"
+	check_json "${out[2]}" '.status == "ok" and .provider == "scripted" and .tokens_used_local == 40 and .result.asked.subtask_type == "count"'
+	equals "${out[3]}" "status 0"
+	[[ ${out[4]} == *"--payload wants a JSON object"* ]]
+	equals "${out[5]}" "status 2"
+	check_json "$(attempt_of "$t")" '.tokens_used_cli == 6 and .tokens_used_local == 80 and .cli_provider_used == "scripted"'
+
+	# The switch stopped: exit status 1, the reason and "retry later" on stderr.
+	switch_teardown
+	daughter_script daughter.sh >/dev/null <<EOF
+#!/bin/sh
+"$VX11CTL" subtask summarise 2>&1
+echo "status \$?"
+EOF
+	id=$(submit_task sub)
+	wait_status "$id" completed >/dev/null
+	mapfile -t out < <(task_logs "$id" stdout)
+	[[ ${out[0]} == *"subtask summarise: timeout: switch unavailable"*"(retry later)" ]]
+	equals "${out[1]}" "status 1"
+	# Outside a daughter: a usage error.
+	run -2 --separate-stderr env -u VX11_DAUGHTER_ID -u VX11_DAUGHTER_TOKEN "$VX11CTL" subtask x
+	[[ $stderr == *"works only inside a daughter"* ]]
 }
 
 @test "daughter.subtask: a daughter that ends while its sub-task runs gets no tokens, and the daemon carries on" {
