@@ -198,3 +198,32 @@ EOF
 	check_json "$(attempt_of "$t")" '.tokens_used_cli == 0 and .tokens_used_local == 0 and .switch_model_used == null'
 	check_json "$(result daemon.status)" '.pid > 0'
 }
+
+@test "seed fields: task.get has the intent's payload, audit.list too; daughters have ttl_seconds and tools" {
+	start_daemon
+	env=$(submit_queued noop '{"payload":{"k":[1,"x"],"s":"t"},"ttl_seconds":12}')
+	id=$(jq -r .response.task_id <<<"$env")
+	cid=$(jq -r .correlation_id <<<"$env")
+	t=$(wait_status "$id" completed)
+	check_json "$t" '.task.payload == {k: [1, "x"], s: "t"}'
+	check_json "$t" '.daughters[0].ttl_seconds == 12
+		and .daughters[0].tools.argv == ["/bin/true"] and .daughters[0].tools.user == "dynamic"
+		and .daughters[0].tools.uid == .daughters[0].attempts[0].uid and .daughters[0].tools.uid > 0
+		and (.daughters[0].tools.namespaces | type) == "object" and (.daughters[0].tools.limits | type) == "object"
+		and (.daughters[0].tools.rlimits | type) == "object"
+		and (.daughters[0].tools | has("seccomp_profile"))
+		and .daughters[0].tools.namespaces == .daughters[0].attempts[0].confinement.namespaces'
+	# daughter.list says the same of the same daughter.
+	l=$(result daughter.list '{"limit":100}')
+	check_json "$l" '[.daughters[] | select(.task_id == $id)] | length == 1 and .[0].ttl_seconds == 12 and .[0].tools == $tools' \
+		--arg id "$id" --argjson tools "$(jq -c '.daughters[0].tools' <<<"$t")"
+
+	# No ttl_seconds: the policy's default (30); no payload: null.
+	id2=$(submit_task echo)
+	t=$(wait_status "$id2" completed)
+	check_json "$t" '.task.payload == null and .daughters[0].ttl_seconds == 30 and .daughters[0].tools.argv == ["/bin/cat"]'
+
+	a=$(result audit.list '{"limit":100}')
+	check_json "$a" '[.entries[] | select(.correlation_id == $c)][0].payload == {k: [1, "x"], s: "t"}' --arg c "$cid"
+	check_json "$a" '[.entries[] | select(.task_id == $t)][0] | has("payload") and .payload == null' --arg t "$id2"
+}
