@@ -216,8 +216,15 @@ int method_daughter_subtask(Call *call, json_object *params, json_object **ret, 
 	/* A daughter asking for work is alive. */
 	hija_heartbeat(h);
 
-	r = subtask_start(m->subtasks, h, p.token, p.subtask_type, json_object_get(p.payload), on_subtask_done,
-			  call->conn, &sc, &now);
+	const Daughter *d = hija_daughter(h);
+	SubtaskWho who = {
+		.task_id = d->task_id,
+		.daughter_id = d->id,
+		.token = p.token,
+		.attempt = hija_attempt_number(h),
+	};
+	r = subtask_start(m->subtasks, &who, p.subtask_type, json_object_get(p.payload), on_subtask_done, call->conn,
+			  &sc, &now);
 	if (r < 0)
 		return rpc_error(err, RPC_INTERNAL, "internal error: sub-task: %s", strerror(-r));
 	if (now) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <string.h>
 
 #include "list.h"
@@ -18,6 +19,8 @@ struct SubtaskCall {
 
 struct Subtasks {
 	sd_event *event;
+	SubtaskAccount account;
+	void *account_userdata;
 	Store *store;
 	Runner *runner;
 	SwitchClient *client; /* NULL unless the mode is "switch" */
@@ -27,16 +30,61 @@ struct Subtasks {
 	SubtaskCall *calls;
 };
 
-int subtasks_new(sd_event *e, Store *store, Runner *runner, Subtasks **ret)
+static void set_text(char **field, const char *v)
+{
+	char *s;
+
+	if (!v || !(s = strndup(v, 256)))
+		return;
+	utf8_scrub(s);
+	free(*field);
+	*field = s;
+}
+
+static bool account_on_runner(void *userdata, const char *daughter_id, const char *token, int64_t cli, int64_t local,
+			      const char *model, const char *provider)
+{
+	Subtasks *s = userdata;
+	/* Found again by id and token: a daughter that ended meanwhile (and
+	 * whose attempt row is settled) is not written to. */
+	Hija *h = runner_find_daughter(s->runner, daughter_id, token);
+
+	if (!h)
+		return false;
+	Attempt *a = hija_attempt(h);
+	/* Saturating: a switch that counts absurdly must not wrap the counters. */
+	a->tokens_used_cli = cli > INT64_MAX - a->tokens_used_cli ? INT64_MAX : a->tokens_used_cli + cli;
+	a->tokens_used_local = local > INT64_MAX - a->tokens_used_local ? INT64_MAX : a->tokens_used_local + local;
+	set_text(&a->switch_model_used, model);
+	set_text(&a->cli_provider_used, provider);
+	if (store_attempt_update(s->store, a) < 0)
+		log_warning("sub-task of daughter %s: cannot record its tokens: %s", daughter_id,
+			    store_last_error(s->store));
+	return true;
+}
+
+int subtasks_new_with(sd_event *e, SubtaskAccount account, void *userdata, Subtasks **ret)
 {
 	Subtasks *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
 	s->event = sd_event_ref(e);
-	s->store = store;
-	s->runner = runner;
+	s->account = account;
+	s->account_userdata = userdata;
 	*ret = s;
+	return 0;
+}
+
+int subtasks_new(sd_event *e, Store *store, Runner *runner, Subtasks **ret)
+{
+	int r = subtasks_new_with(e, account_on_runner, NULL, ret);
+
+	if (r < 0)
+		return r;
+	(*ret)->account_userdata = *ret;
+	(*ret)->store = store;
+	(*ret)->runner = runner;
 	return 0;
 }
 
@@ -139,17 +187,6 @@ static bool text_ok(json_object *o, const char *key, const char **ret)
 	return true;
 }
 
-static void set_text(char **field, const char *v)
-{
-	char *s;
-
-	if (!v || !(s = strndup(v, 256)))
-		return;
-	utf8_scrub(s);
-	free(*field);
-	*field = s;
-}
-
 /* The switch answered: check the answer's shape (switch.md), account it on
  * the attempt, hand it on. */
 static json_object *take_answer(SubtaskCall *sc, json_object *result)
@@ -158,7 +195,6 @@ static json_object *take_answer(SubtaskCall *sc, json_object *result)
 	json_object *v;
 	const char *status, *model, *provider;
 	int64_t cli, local;
-	Hija *h;
 
 	if (!json_object_is_type(result, json_type_object) || !json_object_object_get_ex(result, "status", &v) ||
 	    !json_object_is_type(v, json_type_string))
@@ -171,20 +207,8 @@ static json_object *take_answer(SubtaskCall *sc, json_object *result)
 	if (!text_ok(result, "model", &model) || !text_ok(result, "provider", &provider))
 		return failure_reply("error", false, "switch malformed answer: model and provider must be strings");
 
-	/* Found again by id and token: a daughter that ended meanwhile (and
-	 * whose attempt row is settled) is not written to. */
-	h = runner_find_daughter(s->runner, sc->daughter_id, sc->token);
-	if (!h)
+	if (!s->account(s->account_userdata, sc->daughter_id, sc->token, cli, local, model, provider))
 		return failure_reply("error", false, "the daughter ended while its sub-task ran");
-	Attempt *a = hija_attempt(h);
-	/* Saturating: a switch that counts absurdly must not wrap the counters. */
-	a->tokens_used_cli = cli > INT64_MAX - a->tokens_used_cli ? INT64_MAX : a->tokens_used_cli + cli;
-	a->tokens_used_local = local > INT64_MAX - a->tokens_used_local ? INT64_MAX : a->tokens_used_local + local;
-	set_text(&a->switch_model_used, model);
-	set_text(&a->cli_provider_used, provider);
-	if (store_attempt_update(s->store, a) < 0)
-		log_warning("sub-task of daughter %s: cannot record its tokens: %s", sc->daughter_id,
-			    store_last_error(s->store));
 	return json_object_get(result);
 }
 
@@ -206,10 +230,9 @@ static void on_switch_answer(void *userdata, json_object *result, const char *er
 	call_finish(sc, reply);
 }
 
-int subtask_start(Subtasks *s, Hija *h, const char *token, const char *subtask_type, json_object *payload,
-		  SubtaskDone cb, void *userdata, SubtaskCall **ret, json_object **ret_reply)
+int subtask_start(Subtasks *s, const SubtaskWho *who, const char *subtask_type, json_object *payload, SubtaskDone cb,
+		  void *userdata, SubtaskCall **ret, json_object **ret_reply)
 {
-	const Daughter *d = hija_daughter(h);
 	SubtaskCall *sc;
 	json_object *params;
 	int r;
@@ -234,8 +257,8 @@ int subtask_start(Subtasks *s, Hija *h, const char *token, const char *subtask_t
 	sc->owner = s;
 	sc->cb = cb;
 	sc->userdata = userdata;
-	memcpy(sc->daughter_id, d->id, ID_STRING_MAX);
-	sc->token = strdup(token);
+	snprintf(sc->daughter_id, sizeof(sc->daughter_id), "%s", who->daughter_id);
+	sc->token = strdup(who->token);
 	if (!sc->token) {
 		free(sc);
 		json_object_put(payload);
@@ -244,9 +267,9 @@ int subtask_start(Subtasks *s, Hija *h, const char *token, const char *subtask_t
 	LIST_PREPEND(calls, s->calls, sc);
 
 	params = json_object_new_object();
-	json_object_object_add(params, "task_id", json_object_new_string(d->task_id));
-	json_object_object_add(params, "daughter_id", json_object_new_string(d->id));
-	json_object_object_add(params, "attempt", json_object_new_int(hija_attempt_number(h)));
+	json_object_object_add(params, "task_id", json_object_new_string(who->task_id));
+	json_object_object_add(params, "daughter_id", json_object_new_string(who->daughter_id));
+	json_object_object_add(params, "attempt", json_object_new_int(who->attempt));
 	json_object_object_add(params, "subtask_type", json_object_new_string(subtask_type));
 	json_object_object_add(params, "payload", payload);
 	r = switch_client_call(s->client, "switch.subtask", params, on_switch_answer, sc, &sc->call);
@@ -290,4 +313,9 @@ void subtasks_daughter_gone(Subtasks *s, const char *daughter_id)
 uint64_t subtasks_count(const Subtasks *s)
 {
 	return s ? s->forwarded : 0;
+}
+
+json_object *subtasks_client_status(Subtasks *s)
+{
+	return s && s->client ? switch_client_status(s->client) : NULL;
 }

@@ -31,8 +31,17 @@ typedef struct SubtaskCall SubtaskCall;
  */
 typedef void (*SubtaskDone)(void *userdata, json_object *reply);
 
-/* store and runner are the Manager's, alive as long as this. */
+/* Add a sub-task's counts to the attempt of the live daughter daughter_id
+ * (with this token); model and provider may be NULL (leave them). false:
+ * no such live daughter any more, nothing was written. */
+typedef bool (*SubtaskAccount)(void *userdata, const char *daughter_id, const char *token, int64_t tokens_cli,
+			       int64_t tokens_local, const char *model, const char *provider);
+
+/* Accounted on the runner's live daughters, written through store; both
+ * are the Manager's, alive as long as this. */
 int subtasks_new(sd_event *e, Store *store, Runner *runner, Subtasks **ret);
+/* The same with accounting of the caller's (the unit tests). */
+int subtasks_new_with(sd_event *e, SubtaskAccount account, void *userdata, Subtasks **ret);
 /* Calls still outstanding get their callback (an error reply) first. Accepts NULL. */
 Subtasks *subtasks_free(Subtasks *s);
 
@@ -42,17 +51,22 @@ Subtasks *subtasks_free(Subtasks *s);
  * answer with an error until the next reload fixes it). */
 int subtasks_set_policy(Subtasks *s, const Policy *p);
 
+/* Who asks: a live daughter, authenticated by its token. */
+typedef struct SubtaskWho {
+	const char *task_id, *daughter_id, *token;
+	int attempt;
+} SubtaskWho;
+
 /*
  * Forward {task_id, daughter_id, attempt, subtask_type, payload} to
- * switch.subtask for the live daughter h, which authenticated with token
- * (payload is taken over, NULL: null). Then either *ret is the call, and cb
+ * switch.subtask for the daughter who (payload is taken over, NULL: null). Then either *ret is the call, and cb
  * is called exactly once from the loop unless the call is cancelled first;
  * or (no usable client in mode "switch") *ret is NULL and *ret_reply the
  * answer to give now. Returns -EOPNOTSUPP when the policy mode is not
  * "switch", -ENOMEM.
  */
-int subtask_start(Subtasks *s, Hija *h, const char *token, const char *subtask_type, json_object *payload,
-		  SubtaskDone cb, void *userdata, SubtaskCall **ret, json_object **ret_reply);
+int subtask_start(Subtasks *s, const SubtaskWho *who, const char *subtask_type, json_object *payload, SubtaskDone cb,
+		  void *userdata, SubtaskCall **ret, json_object **ret_reply);
 /* The caller went away: cb is never called. Accepts NULL. */
 void subtask_cancel(SubtaskCall *call);
 /* A daughter ended: its calls in flight answer now (status "error", retry
@@ -62,3 +76,6 @@ void subtasks_daughter_gone(Subtasks *s, const char *daughter_id);
 /* For daemon.status.switch.subtasks: the sub-tasks forwarded to the switch
  * since the daemon started. */
 uint64_t subtasks_count(const Subtasks *s);
+/* The sub-tasks' own switch client's status (switch_client_status()), or
+ * NULL outside mode "switch". A new reference. */
+json_object *subtasks_client_status(Subtasks *s);
