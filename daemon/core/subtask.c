@@ -13,6 +13,7 @@ struct SubtaskCall {
 	SubtaskDone cb;   /* NULL: cancelled */
 	void *userdata;
 	char daughter_id[ID_STRING_MAX];
+	char subtask_type[129]; /* for the log */
 	char *token; /* to find the daughter again when the answer comes */
 	LIST_FIELDS(SubtaskCall, calls);
 };
@@ -227,6 +228,14 @@ static void on_switch_answer(void *userdata, json_object *result, const char *er
 							       : error);
 	else
 		reply = take_answer(sc, result);
+	{
+		json_object *st = NULL, *e = NULL;
+		json_object_object_get_ex(reply, "status", &st);
+		json_object_object_get_ex(reply, "error", &e);
+		log_debug("sub-task %s of daughter %s: %s%s%s%s", sc->subtask_type, sc->daughter_id,
+			  st ? json_object_get_string(st) : "?", e ? ": " : "", e ? json_object_get_string(e) : "",
+			  sc->cb ? "" : " (nobody waits for it any more)");
+	}
 	call_finish(sc, reply);
 }
 
@@ -258,6 +267,7 @@ int subtask_start(Subtasks *s, const SubtaskWho *who, const char *subtask_type, 
 	sc->cb = cb;
 	sc->userdata = userdata;
 	snprintf(sc->daughter_id, sizeof(sc->daughter_id), "%s", who->daughter_id);
+	snprintf(sc->subtask_type, sizeof(sc->subtask_type), "%s", subtask_type);
 	sc->token = strdup(who->token);
 	if (!sc->token) {
 		free(sc);
