@@ -9,8 +9,7 @@
 
 struct SubtaskCall {
 	Subtasks *owner;
-	SwitchCall *call; /* NULL once the switch client answered */
-	SubtaskDone cb;   /* NULL: cancelled */
+	SubtaskDone cb; /* NULL: cancelled, or answered early (the daughter ended) */
 	void *userdata;
 	char daughter_id[ID_STRING_MAX];
 	char subtask_type[129]; /* for the log */
@@ -218,7 +217,6 @@ static void on_switch_answer(void *userdata, json_object *result, const char *er
 	SubtaskCall *sc = userdata;
 	json_object *reply;
 
-	sc->call = NULL;
 	if (error)
 		/* The seed's shape: "timeout" whenever the switch could not
 		 * answer (down, slow, breaker open, busy) and asking again later
@@ -282,7 +280,7 @@ int subtask_start(Subtasks *s, const SubtaskWho *who, const char *subtask_type, 
 	json_object_object_add(params, "attempt", json_object_new_int(who->attempt));
 	json_object_object_add(params, "subtask_type", json_object_new_string(subtask_type));
 	json_object_object_add(params, "payload", payload);
-	r = switch_client_call(s->client, "switch.subtask", params, on_switch_answer, sc, &sc->call);
+	r = switch_client_call(s->client, "switch.subtask", params, on_switch_answer, sc, NULL);
 	if (r < 0) {
 		LIST_REMOVE(calls, s->calls, sc);
 		free(sc->token);
@@ -298,8 +296,10 @@ void subtask_cancel(SubtaskCall *sc)
 {
 	if (!sc)
 		return;
-	/* The request stays in flight for the breaker's sake; its answer is
-	 * dropped (call_finish sees no callback). */
+	/* The request stays in flight, not cancelled in the switch client:
+	 * its answer still tells the breaker about the switch, and what the
+	 * switch spent is still accounted on a daughter that lives; only the
+	 * reply is dropped (call_finish sees no callback). */
 	sc->cb = NULL;
 }
 

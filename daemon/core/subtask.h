@@ -67,7 +67,8 @@ typedef struct SubtaskWho {
  */
 int subtask_start(Subtasks *s, const SubtaskWho *who, const char *subtask_type, json_object *payload, SubtaskDone cb,
 		  void *userdata, SubtaskCall **ret, json_object **ret_reply);
-/* The caller went away: cb is never called. Accepts NULL. */
+/* The caller went away: cb is never called. The request stays in flight;
+ * its tokens are still accounted if the daughter lives. Accepts NULL. */
 void subtask_cancel(SubtaskCall *call);
 /* A daughter ended: its calls in flight answer now (status "error", retry
  * false) and their results, if they come, are ignored. */
