@@ -240,6 +240,23 @@ static void test_switch_down_says_retry(void)
 	CHECK_INTEQ(json_object_object_length(r.reply), 3);
 	CHECK_INTEQ(acc.n, 0);
 	json_object_put(r.reply);
+
+	/* One failure opens the breaker: the next is refused at once, and may
+	 * be retried too. */
+	p.switch_.failure_threshold = 1;
+	CHECK_INTEQ(subtasks_set_policy(s, &p), 0);
+	r = (Reply){};
+	start(s, "x", NULL, &r);
+	run_until(&r, 5000);
+	json_object_put(r.reply);
+	r = (Reply){};
+	start(s, "x", NULL, &r);
+	run_until(&r, 5000);
+	CHECK_INTEQ(r.n, 1);
+	CHECK_STR(str(r.reply, "status"), "timeout");
+	CHECK_INTEQ(boolean(r.reply, "retry"), 1);
+	CHECK_STR(str(r.reply, "error"), "switch circuit open");
+	json_object_put(r.reply);
 	subtasks_free(s);
 }
 
