@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Verbs about daughters: logs (task.logs), spawn (daughter.spawn), and the two
- * a daughter uses to talk back, heartbeat and report (daughter.heartbeat,
- * daughter.report), which take its identity from the environment vx11d gave it.
+ * Verbs about daughters: logs (task.logs), spawn (daughter.spawn), and the
+ * three a daughter uses to talk back, heartbeat, report and subtask
+ * (daughter.heartbeat, daughter.report, daughter.subtask), which take its
+ * identity from the environment vx11d gave it.
  */
 #include <errno.h>
 #include <poll.h>
@@ -89,6 +90,32 @@ const char report_usage[] =
 	"  --switch-model M     the switch model used\n"
 	"  --cli-provider P     the CLI provider used\n"
 	"  --result JSON        a JSON object: the daughter's result\n";
+
+const struct option subtask_options[] = {
+	{ "payload", required_argument },
+	{}
+};
+
+const char subtask_usage[] =
+	"Usage: vx11ctl subtask TYPE [--payload JSON]\n"
+	"\n"
+	"From inside a daughter: have the switch run a sub-task of type TYPE\n"
+	"(daughter.subtask, e.g. route a request to a model) and print its \"result\"\n"
+	"as one line of JSON. The tokens it used, its model and provider are added\n"
+	"to the daughter's attempt. Needs policy mode \"switch\". Identity and socket\n"
+	"as for 'vx11ctl heartbeat'. With --json, the whole answer is printed:\n"
+	"  {\"status\": \"ok\"|\"error\", \"result\", \"tokens_used_cli\",\n"
+	"   \"tokens_used_local\", \"model\", \"provider\", \"error\"}\n"
+	"or, when the switch could not answer, {\"status\": \"timeout\"|\"error\",\n"
+	"\"retry\": true|false, \"error\"} (retry true: the switch is down, slow or\n"
+	"its breaker is open; trying again later may work).\n"
+	"\n"
+	"Options:\n"
+	"  --payload JSON  a JSON object handed to the switch as the sub-task's payload\n"
+	"\n"
+	"The exit status is 0 when the status is \"ok\"; 1 otherwise (the error is\n"
+	"printed on standard error, with whether to retry), also when vx11d refuses\n"
+	"the request (e.g. off_by_policy in mode solo_madre); 2 outside a daughter.\n";
 
 const struct option spawn_options[] = {
 	{ "name", required_argument },
@@ -451,6 +478,43 @@ int verb_report(const Cmd *cmd)
 	if (r != 0)
 		return r;
 	return daughter_call(cmd, "daughter.report", params);
+}
+
+int verb_subtask(const Cmd *cmd)
+{
+	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
+	const char *payload = cmd_option(cmd, "payload"), *status, *error;
+	json_object *retry;
+	int r;
+
+	json_set(params, "subtask_type", json_object_new_string(cmd->args[0]));
+	if (payload) {
+		_cleanup_json_ json_object *o = NULL;
+
+		if (json_parse_object(payload, strlen(payload), &o) < 0)
+			return cmd_usage_error(cmd, "--payload wants a JSON object, not '%s'", payload);
+		json_set(params, "payload", TAKE_PTR(o));
+	}
+	r = add_daughter_identity(cmd, params);
+	if (r != 0)
+		return r;
+
+	r = rpc_call(cmd, "daughter.subtask", params, &result);
+	if (r != 0)
+		return r;
+	status = json_get_string(result, "status");
+	if (cmd->json)
+		print_json(stdout, result, true);
+	if (status && streq(status, "ok")) {
+		if (!cmd->json)
+			print_json(stdout, json_get(result, "result"), false);
+		return VX11_EXIT_OK;
+	}
+	error = json_get_string(result, "error");
+	retry = json_get(result, "retry");
+	fprintf(stderr, "vx11ctl: subtask %s: %s: %s%s\n", cmd->args[0], status ?: "no status", error ?: "no reason given",
+		json_object_get_boolean(retry) ? " (retry later)" : "");
+	return VX11_EXIT_FAILED;
 }
 
 /* ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@
 
 # The verbs, in the order of `vx11ctl --help`.
 _vx11ctl_verbs() {
-	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status audit watch reload heartbeat report)
+	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status audit watch reload heartbeat report subtask)
 }
 
 # The options of verb $1 into opts, those that take an argument into args.
@@ -37,6 +37,7 @@ _vx11ctl_verb_options() {
 	spawn) opts=(--name --purpose --ttl --profile --parent) args=("${opts[@]}") ;;
 	audit) opts=(--limit --after --all --full-ids) args=(--limit --after) ;;
 	heartbeat) opts=(--status) args=(--status) ;;
+	subtask) opts=(--payload) args=(--payload) ;;
 	report)
 		opts=(--status --error-message --tokens-cli --tokens-local --switch-model --cli-provider --result)
 		args=("${opts[@]}")
@@ -48,7 +49,7 @@ _vx11ctl_verb_options() {
 # The most operands verb $1 takes; spawn's command line has no limit.
 _vx11ctl_max_operands() {
 	case $1 in
-	submit | result | rerun | task | logs | cancel | watch) max=1 ;;
+	submit | result | rerun | task | logs | cancel | watch | subtask) max=1 ;;
 	spawn | wait) max=1000000 ;;
 	*) max=0 ;;
 	esac

@@ -47,6 +47,7 @@ static const Verb verbs[] = {
 	{ "reload",    verb_reload,    0, 0, NULL,              "reload the policy",       reload_usage },
 	{ "heartbeat", verb_heartbeat, 0, 0, heartbeat_options, "say a daughter is alive", heartbeat_usage },
 	{ "report",    verb_report,    0, 0, report_options,    "report from a daughter",  report_usage },
+	{ "subtask",   verb_subtask,   1, 1, subtask_options,   "run a sub-task through the switch", subtask_usage },
 };
 /* clang-format on */
 

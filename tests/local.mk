@@ -28,7 +28,8 @@ unit_tests = \
 	tests/unit/test-spawn-confine \
 	tests/unit/test-switch-config \
 	tests/unit/test-switch-route \
-	tests/unit/test-switch-client
+	tests/unit/test-switch-client \
+	tests/unit/test-subtask
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_landlock_SOURCES = tests/unit/test-landlock.c tests/unit/tap.h
 tests_unit_test_landlock_LDADD = $(UNIT_LDADD)
@@ -98,6 +99,11 @@ tests_unit_test_switch_client_SOURCES = tests/unit/test-switch-client.c tests/un
 tests_unit_test_switch_client_LDADD = $(UNIT_LDADD)
 tests_unit_test_switch_client_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SWITCH_BIN='"$(abs_top_builddir)/switch/vx11-switch"'
+# daughter.subtask's forwarding and accounting (daemon/core/subtask.c).
+tests_unit_test_subtask_SOURCES = tests/unit/test-subtask.c tests/unit/switch-fake.h tests/unit/tap.h
+tests_unit_test_subtask_LDADD = $(UNIT_LDADD)
+tests_unit_test_subtask_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVX11_SWITCH_BIN='"$(abs_top_builddir)/switch/vx11-switch"'
 # What a daughter runs to try to get out, one check per line.
 check_PROGRAMS += tests/hostile-probe
 tests_hostile_probe_SOURCES = tests/hostile-probe.c
@@ -133,7 +139,8 @@ bats_tests = \
 	tests/bats/completion.bats \
 	tests/bats/install.bats \
 	tests/bats/systemd.bats \
-	tests/bats/switch.bats
+	tests/bats/switch.bats \
+	tests/bats/subtask.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS

@@ -229,6 +229,7 @@ void conn_free(Conn *c)
 	if (!c)
 		return;
 	sd_event_source_disable_unref(c->io);
+	subtask_cancel(c->wait.subtask);
 	sd_event_source_disable_unref(c->wait.timer);
 	sd_event_source_disable_unref(c->deadline);
 	json_object_put(c->wait.id);
@@ -261,6 +262,9 @@ void conn_close(Conn *c, const char *why)
 	if (c->wait.active)
 		LIST_REMOVE(waiters, s->waiters, c);
 	c->wait.active = false;
+	/* Nobody is left to answer: the sub-task's answer is dropped. */
+	subtask_cancel(c->wait.subtask);
+	c->wait.subtask = NULL;
 	if (c->subscribed)
 		LIST_REMOVE(subscribers, s->subscribers, c);
 	c->subscribed = false;
@@ -515,6 +519,18 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+void conn_park_subtask(Conn *c, json_object *id, SubtaskCall *call)
+{
+	/* A waiter with no task id: events_wake_waiters() never picks it. */
+	c->wait.active = true;
+	c->wait.id = json_object_get(id);
+	c->wait.correlation_id[0] = 0;
+	c->wait.task_id[0] = 0;
+	c->wait.subtask = call;
+	LIST_PREPEND(waiters, c->server->waiters, c);
+	conn_update_events(c);
+}
+
 void conn_wait_finish(Conn *c, json_object *reply)
 {
 	Server *s = c->server;
@@ -525,6 +541,7 @@ void conn_wait_finish(Conn *c, json_object *reply)
 	c->wait.active = false;
 	c->wait.timer = sd_event_source_disable_unref(c->wait.timer);
 	c->wait.id = (json_object_put(c->wait.id), NULL);
+	c->wait.subtask = NULL;
 	conn_send(c, reply);
 	if (!c->dead && !c->in_resumable) {
 		LIST_PREPEND(resumable, s->resumable, c);

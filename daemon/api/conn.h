@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "caller.h"
+#include "core/subtask.h"
 #include "frame.h"
 #include "list.h"
 #include "util.h"
@@ -59,13 +60,15 @@ struct Conn {
 	bool drained;     /* every complete line buffered has been handled */
 	bool daughter_only; /* accepted on daughter.sock */
 
-	/* result.get with wait_seconds: the connection parks until then. */
+	/* result.get with wait_seconds, or daughter.subtask (subtask set, no
+	 * task id): the connection parks until it is answered. */
 	struct {
 		bool active;
 		json_object *id;
 		char correlation_id[ID_STRING_MAX];
 		char task_id[ID_STRING_MAX];
 		sd_event_source *timer;
+		SubtaskCall *subtask;
 	} wait;
 
 	/* events.subscribe */
@@ -104,6 +107,10 @@ void conn_resume(Conn *c);
 /* Drop c's unfinished line, tell it why (vx11.Busy) and close: the server's
  * budget for unfinished lines is spent and c holds the most. */
 void conn_cut_pending(Conn *c, uint64_t budget);
+
+/* daughter.subtask (request id) is in flight: park c until
+ * conn_wait_finish(); closing c cancels the call. */
+void conn_park_subtask(Conn *c, json_object *id, SubtaskCall *call);
 
 /* The result.get wait is over: send its reply and go on with the input. */
 void conn_wait_finish(Conn *c, json_object *reply);

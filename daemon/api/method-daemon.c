@@ -125,6 +125,7 @@ static int add_entry(const IntentRecord *r, void *userdata)
 	add_str(o, "provider", r->provider);
 	add_str(o, "error", r->error);
 	add_str(o, "task_id", r->task_id);
+	json_object_object_add(o, "payload", r->payload_json ? json_tokener_parse(r->payload_json) : NULL);
 	AuditPage *page = userdata;
 	size_t len;
 	rpc_serialize(o, &len);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What daughters and their owners ask about daughters: daughter.heartbeat and
- * daughter.report (from inside a daughter, authenticated by its token),
+ * What daughters and their owners ask about daughters: daughter.heartbeat,
+ * daughter.report and daughter.subtask (from inside a daughter, authenticated
+ * by its token),
  * daughter.spawn (admins) and task.logs (an attempt's kept output).
  */
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "conn.h"
 #include "core/manager.h"
 #include "methods.h"
 #include "params.h"
@@ -16,6 +18,7 @@
 
 #define LOGS_MAX_BYTES (1024 * 1024)
 #define REPORT_RESULT_MAX (64 * 1024)
+#define SUBTASK_PAYLOAD_MAX (256 * 1024)
 
 /* ---- daughter.heartbeat, daughter.report ---------------------------------------------------- */
 
@@ -141,6 +144,95 @@ int method_daughter_report(Call *call, json_object *params, json_object **ret, R
 			       a->reported_status ? json_object_new_string(a->reported_status) : NULL);
 	*ret = o;
 	return 0;
+}
+
+/* ---- daughter.subtask ---------------------------------------------------------------------- */
+
+typedef struct SubtaskParams {
+	const char *daughter_id, *token, *subtask_type;
+	json_object *payload;
+} SubtaskParams;
+
+const ParamSpec subtask_params[] = {
+	{ "daughter_id", PARAM_STRING, offsetof(SubtaskParams, daughter_id), PARAM_REQUIRED, 0, 64 },
+	{ "token", PARAM_STRING, offsetof(SubtaskParams, token), PARAM_REQUIRED, 0, 64 },
+	{ "subtask_type", PARAM_STRING, offsetof(SubtaskParams, subtask_type), PARAM_REQUIRED | PARAM_NONEMPTY, 0, 128 },
+	{ "payload", PARAM_OBJECT, offsetof(SubtaskParams, payload), 0, 0, 0 },
+	{}
+};
+
+/* The switch's answer (or why there is none) for a parked daughter. */
+static void on_subtask_done(void *userdata, json_object *answer)
+{
+	Conn *c = userdata;
+	size_t n, limit = c->manager->policy->limits.max_output_bytes;
+	_cleanup_json_ json_object *reply = rpc_make_result(c->wait.id, answer);
+
+	rpc_serialize(reply, &n);
+	/* As methods_handle_line() does for a reply the connection could never hold. */
+	if (n > limit / 2) {
+		RpcError err;
+		rpc_error(&err, RPC_BUSY,
+			  "the switch's answer would be %zu bytes, over half of limits.max_output_bytes (%zu)", n, limit);
+		json_object_put(reply);
+		reply = rpc_make_error(c->wait.id, &err);
+	}
+	conn_wait_finish(c, reply);
+}
+
+int method_daughter_subtask(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	Manager *m = call->m;
+	SubtaskParams p;
+	SubtaskCall *sc;
+	json_object *now = NULL;
+	size_t len = 0;
+	Hija *h;
+	int r;
+
+	r = params_parse(subtask_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+	h = live_daughter(call, p.daughter_id, p.token, err);
+	if (!h)
+		return err->code;
+	if (m->policy->mode != POLICY_MODE_SWITCH) {
+		call->error_data = json_object_new_object();
+		json_object_object_add(call->error_data, "reason", json_object_new_string("off_by_policy"));
+		return rpc_error(err, RPC_PERMISSION_DENIED,
+				 "off_by_policy: sub-tasks need the switch and the policy mode is solo_madre; "
+				 "set \"mode\": \"switch\" and the \"switch\" object in the policy, then reload it");
+	}
+	/* The answer comes later: only a lone request with an id can wait for it. */
+	if (!call->may_defer || !call->conn)
+		return rpc_error(err, RPC_INVALID_REQUEST,
+				 "invalid request: daughter.subtask waits for the switch; send it alone with an id "
+				 "(not in a batch, not as a notification)");
+	if (p.payload)
+		json_object_to_json_string_length(p.payload, JSON_C_TO_STRING_PLAIN, &len);
+	if (len > SUBTASK_PAYLOAD_MAX)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: payload: larger than %d bytes",
+				 SUBTASK_PAYLOAD_MAX);
+	/* A daughter asking for work is alive. */
+	hija_heartbeat(h);
+
+	const Daughter *d = hija_daughter(h);
+	SubtaskWho who = {
+		.task_id = d->task_id,
+		.daughter_id = d->id,
+		.token = p.token,
+		.attempt = hija_attempt_number(h),
+	};
+	r = subtask_start(m->subtasks, &who, p.subtask_type, json_object_get(p.payload), on_subtask_done, call->conn,
+			  &sc, &now);
+	if (r < 0)
+		return rpc_error(err, RPC_INTERNAL, "internal error: sub-task: %s", strerror(-r));
+	if (now) {
+		*ret = now;
+		return 0;
+	}
+	conn_park_subtask(call->conn, call->id, sc);
+	return METHOD_DEFERRED;
 }
 
 /* ---- daughter.spawn ------------------------------------------------------------------------- */

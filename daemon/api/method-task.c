@@ -348,6 +348,8 @@ static json_object *daughter_to_json(const Daughter *d, bool with_task)
 	json_object_object_add(o, "status", d->status ? json_object_new_string(d->status) : NULL);
 	json_object_object_add(o, "mutation_level", json_object_new_int(d->mutation_level));
 	json_object_object_add(o, "started_at", json_timestamp(d->started_at));
+	json_object_object_add(o, "ttl_seconds", d->ttl_seconds >= 0 ? json_object_new_int64(d->ttl_seconds) : NULL);
+	json_object_object_add(o, "tools", d->tools_json ? json_tokener_parse(d->tools_json) : NULL);
 	return o;
 }
 
@@ -389,6 +391,9 @@ int method_task_get(Call *call, json_object *params, json_object **ret, RpcError
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	}
 	json_object *task = task_to_json(&t);
+	/* The seed's metadata_json; only here, not in task.list, where it would
+	 * weigh on every page. */
+	json_object_object_add(task, "payload", t.payload_json ? json_tokener_parse(t.payload_json) : NULL);
 	if (add_times(call->m->store, task, &t) < 0) {
 		json_object_put(task);
 		task_done(&t);

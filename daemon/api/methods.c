@@ -23,6 +23,7 @@ static const Method method_table[] = {
 	{ "task.logs", ROLE_SUBMITTER, method_task_logs, logs_params },
 	{ "daughter.heartbeat", ROLE_DAUGHTER, method_daughter_heartbeat, heartbeat_params },
 	{ "daughter.report", ROLE_DAUGHTER, method_daughter_report, report_params },
+	{ "daughter.subtask", ROLE_DAUGHTER, method_daughter_subtask, subtask_params },
 	{ "daughter.spawn", ROLE_ADMIN, method_daughter_spawn, spawn_params },
 };
 
@@ -152,7 +153,8 @@ static json_object *run_method(void *userdata, const RpcRequest *req, bool in_ba
 	};
 	if (c->daughter_only && method->role != ROLE_DAUGHTER) {
 		rpc_error(&err, RPC_PERMISSION_DENIED,
-			  "permission denied: the daughter socket serves only daughter.heartbeat and daughter.report");
+			  "permission denied: the daughter socket serves only daughter.heartbeat, daughter.report and "
+			  "daughter.subtask");
 		goto error;
 	}
 	if (method->role == ROLE_ADMIN && !call.admin) {

@@ -281,6 +281,8 @@ int manager_reload_policy(Manager *m, char **ret_error)
 	}
 	if (m->runner)
 		runner_set_policy(m->runner, p);
+	if (m->subtasks)
+		(void)subtasks_set_policy(m->subtasks, p);
 	policy_free(m->policy);
 	m->policy = p;
 	log_audit(LOG_INFO, VX11_MSG_POLICY_LOADED, &f, "policy reloaded from %s (%zu task types)", p->origin,
@@ -306,6 +308,8 @@ static void on_runner_daughter_status(void *userdata, const char *task_id, const
 {
 	Manager *m = userdata;
 
+	if (a->reason)
+		subtasks_daughter_gone(m->subtasks, d->id);
 	if (m->listener.daughter_status)
 		m->listener.daughter_status(m->listener.userdata, task_id, d, a);
 }
@@ -443,6 +447,14 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	r = runner_new(&rc, &m->runner);
 	if (r < 0)
 		goto fail;
+	r = subtasks_new(m->event, m->store, m->runner, &m->subtasks);
+	if (r < 0) {
+		r = log_error_errno(r, "out of memory");
+		goto fail;
+	}
+	/* A client that cannot be made is said in the log and in each
+	 * sub-task's answer; the daemon still serves. */
+	(void)subtasks_set_policy(m->subtasks, m->policy);
 
 	/* The sync of durable commits on the store's own thread, so the loop
 	 * keeps reading and answering while the disk syncs. Without it, each
@@ -470,6 +482,8 @@ fail:
 
 void manager_stop(Manager *m)
 {
+	/* Before the runner: the sub-tasks in flight point at its daughters. */
+	m->subtasks = subtasks_free(m->subtasks);
 	m->runner = runner_free(m->runner);
 }
 

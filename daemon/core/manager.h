@@ -25,6 +25,7 @@
 #include "run/runner.h"
 #include "sandbox/cgroup.h"
 #include "store/store.h"
+#include "subtask.h"
 
 /* What the layer above (api/) hears; every hook runs on the loop. */
 typedef struct ManagerListener {
@@ -80,6 +81,7 @@ typedef struct Manager {
 	Queue *queue;                           /* runnable tasks, priority order */
 	Queue *retry_queue;                     /* retrying tasks, by deadline (the entry's seq) */
 	Runner *runner;                         /* daughters */
+	Subtasks *subtasks;                     /* daughter.subtask's own switch client */
 	uint64_t task_counts[_TASK_STATUS_MAX]; /* kept current, so status is O(1) */
 	uint64_t intents_total;
 

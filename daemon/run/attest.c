@@ -116,3 +116,28 @@ char *hija_confinement_json(const Hija *h, const PolicyTask *pt)
 	json_object_object_add(o, "unapplied", h->a.unapplied ? json_object_new_string(h->a.unapplied) : NULL);
 	return strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
+
+/* Derived from the attestation, so the two can never disagree: the seed's
+ * tools_json is the part of it a reader of a daughter wants at a glance. */
+char *hija_tools_json(const Hija *h, const PolicyTask *pt)
+{
+	_cleanup_json_ json_object *conf = h->a.confinement ? json_tokener_parse(h->a.confinement) : NULL;
+	_cleanup_json_ json_object *o = json_object_new_object();
+	json_object *v, *sc = NULL;
+	const char *s;
+
+	json_object_object_add(o, "argv", strv_json(h->argv));
+	json_object_object_add(o, "user", json_object_new_string(pt->user ?: "dynamic"));
+	json_object_object_add(o, "uid", json_object_new_int64(h->uid));
+	if (conf && json_object_object_get_ex(conf, "seccomp", &v) && v) {
+		json_object *p;
+		sc = json_object_object_get_ex(v, "profile", &p) ? json_object_get(p) : NULL;
+	}
+	json_object_object_add(o, "seccomp_profile", sc);
+	static const char *const keys[] = { "limits", "rlimits", "namespaces" };
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		json_object_object_add(o, keys[i],
+				       conf && json_object_object_get_ex(conf, keys[i], &v) ? json_object_get(v) : NULL);
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	return s ? strdup(s) : NULL;
+}

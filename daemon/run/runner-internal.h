@@ -123,6 +123,9 @@ struct Runner {
 int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProgram *prog, char **ret_error);
 /* attest.c: what the prepared h runs with, as JSON (malloc'd; NULL: OOM). */
 char *hija_confinement_json(const Hija *h, const PolicyTask *pt);
+/* attest.c: the daughter's execution context (the seed's tools_json): argv,
+ * user, uid, seccomp profile, limits, rlimits, namespaces (malloc'd; NULL: OOM). */
+char *hija_tools_json(const Hija *h, const PolicyTask *pt);
 /* After the spawn (either way): drop our copies of the daughter's ends. */
 void hija_spawn_done(Hija *h);
 /* It runs: watch its pidfd, cgroup, pipes, notify socket; arm its deadlines. */

@@ -92,6 +92,7 @@ static int find_daughter(const Daughter *d, void *userdata)
 	f->d->purpose = d->purpose ? strdup(d->purpose) : NULL;
 	f->d->status = NULL;
 	f->d->error_last = NULL;
+	f->d->tools_json = d->tools_json ? strdup(d->tools_json) : NULL;
 	f->found = true;
 	return 1;
 }

@@ -495,6 +495,7 @@ static int insert_rows(Runner *r, Hija *h, const Task *t, const char *name, cons
 	h->d.mutation_level = t->mutation_level;
 	h->d.started_at = h->d.last_heartbeat_at = now;
 	h->d.owner_uid = t->uid;
+	h->d.ttl_seconds = -1; /* known once the policy task is: runner_start_attempt() */
 	h->a.number = t->current_retry + 1;
 	h->a.status = strdup("running");
 	h->a.started_at = now;
@@ -547,6 +548,7 @@ int runner_start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 	if (pt) {
 		int64_t ttl = t->ttl_seconds >= 0 ? t->ttl_seconds : pt->ttl_seconds;
 		h->ttl_usec = ttl > 0 ? (uint64_t)ttl * USEC_PER_SEC : 0;
+		h->d.ttl_seconds = ttl > 0 ? ttl : 0;
 		h->hb_usec = pt->heartbeat_seconds > 0 ? (uint64_t)pt->heartbeat_seconds * USEC_PER_SEC : 0;
 		h->grace_usec = pt->grace_seconds > 0 ? (uint64_t)pt->grace_seconds * USEC_PER_SEC : 0;
 		k = hija_prepare(h, t, pt, prog, &error);

@@ -673,6 +673,8 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	req->seccomp = prog;
 	free(h->a.confinement);
 	h->a.confinement = hija_confinement_json(h, pt);
+	free(h->d.tools_json);
+	h->d.tools_json = hija_tools_json(h, pt);
 	return 0;
 }
 

@@ -104,6 +104,12 @@ const char *const store_migrations[] = {
 	/* 4: what each attempt ran with (run/attest.c), as JSON, written once
 	 * at its start. Rows from before have none. */
 	"ALTER TABLE attempts ADD COLUMN confinement TEXT;",
+
+	/* 6: the seed's daughter fields: the TTL it ran under (-1: a daughter
+	 * from before, not recorded) and its execution context as JSON
+	 * (tools_json: argv, user, seccomp profile, limits, namespaces). */
+	"ALTER TABLE daughters ADD COLUMN ttl_seconds INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE daughters ADD COLUMN tools_json TEXT;",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -171,6 +177,8 @@ static const Column daughter_columns[] = {
 	C(COL_U64, Daughter, ended_at, COL_MUTABLE),
 	C(COL_STR, Daughter, error_last, COL_MUTABLE),
 	C(COL_U32, Daughter, owner_uid, 0),
+	C(COL_I64, Daughter, ttl_seconds, COL_MUTABLE),
+	C(COL_STR, Daughter, tools_json, COL_MUTABLE),
 };
 
 static const Column attempt_columns[] = {

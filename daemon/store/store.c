@@ -83,6 +83,7 @@ void daughter_done(Daughter *d)
 	FREE_AND_NULL(d->purpose);
 	FREE_AND_NULL(d->status);
 	FREE_AND_NULL(d->error_last);
+	FREE_AND_NULL(d->tools_json);
 }
 
 void attempt_done(Attempt *a)

@@ -100,6 +100,8 @@ typedef struct Daughter {
 	uint64_t started_at, last_heartbeat_at, ended_at; /* 0 = unset */
 	char *error_last;
 	uid_t owner_uid; /* the task's submitter, copied so lists filter in SQL */
+	int64_t ttl_seconds; /* the TTL it ran under, 0 = none, -1 = not recorded (before schema 6) */
+	char *tools_json;    /* JSON: its execution context (argv, user, seccomp, limits, namespaces), may be NULL */
 } Daughter;
 void daughter_done(Daughter *d);
 

@@ -61,6 +61,8 @@ static inline void check_daughter_eq(const Daughter *a, const Daughter *b)
 	CHECK_INTEQ(a->last_heartbeat_at, b->last_heartbeat_at);
 	CHECK_INTEQ(a->ended_at, b->ended_at);
 	CHECK_STR_OR_NULL(a->error_last, b->error_last);
+	CHECK_INTEQ(a->ttl_seconds, b->ttl_seconds);
+	CHECK_STR_OR_NULL(a->tools_json, b->tools_json);
 }
 
 static inline void check_attempt_eq(const Attempt *a, const Attempt *b)
@@ -117,6 +119,7 @@ static inline int copy_daughter(const Daughter *x, void *userdata)
 	d->purpose = dup_or_null(x->purpose);
 	d->status = dup_or_null(x->status);
 	d->error_last = dup_or_null(x->error_last);
+	d->tools_json = dup_or_null(x->tools_json);
 	return ds->stop_after > 0 && ds->n >= (size_t)ds->stop_after;
 }
 

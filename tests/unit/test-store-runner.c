@@ -544,6 +544,85 @@ static void test_v2_file_migrates_to_v3_keeping_intents(void)
 	sqlite3_close(db);
 }
 
+/* ---- schema version 6: the seed's daughter fields ---- */
+
+/* A file from just before the step that added daughters.ttl_seconds and
+ * tools_json, with a task and a daughter in it, migrates in place: the
+ * daughter keeps every column, its TTL reads -1 (not recorded) and it has
+ * no tools; the fields are then written and read back, across a reopen. */
+static void test_daughters_gain_ttl_and_tools(void)
+{
+	char path[256], tid[ID_STRING_MAX], did[ID_STRING_MAX], sql[2048];
+	static const char tools[] = "{\"argv\":[\"/bin/true\"],\"user\":\"dynamic\",\"uid\":61234}";
+	Daughters ds = {};
+	sqlite3 *db = NULL;
+	Store *s;
+	int rc;
+
+	new_db_path(path, sizeof path);
+	id_new_string(tid);
+	id_new_string(did);
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	for (unsigned i = 0; rc == SQLITE_OK && i + 1 < store_n_migrations; i++)
+		rc = sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO tasks (id, intent_id, source, priority, status, task_type, uid, created_at, updated_at,"
+		 " current_retry, max_retries, mutation_level, next_attempt_at, ttl_seconds, description,"
+		 " payload_json, result_json)"
+		 " VALUES ('%s', '%s', 'operator', 1, 'completed', 'noop', 1000, 1700000000000001,"
+		 " 1700000000000009, 0, 1, 0, 0, -1, NULL, NULL, NULL);"
+		 "INSERT INTO daughters (id, task_id, name, purpose, status, mutation_level, started_at,"
+		 " last_heartbeat_at, ended_at, error_last, owner_uid)"
+		 " VALUES ('%s', '%s', 'noop', 'p', 'exited', 0, 1700000000000002, 1700000000000003,"
+		 " 1700000000000004, NULL, 1000);"
+		 "PRAGMA user_version = %u;",
+		 tid, tid, did, tid, store_n_migrations - 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	CHECK_INTEQ(rc, SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_path(path);
+	if (!s)
+		return;
+	CHECK_INTEQ(list_daughters(s, tid, NULL, (uid_t)-1, 0, &ds), 0);
+	CHECK_INTEQ(ds.n, 1);
+	if (ds.n != 1) {
+		store_free(s);
+		return;
+	}
+	Daughter *d = &ds.d[0];
+	CHECK_STREQ(d->id, did);
+	CHECK_STR_OR_NULL(d->name, "noop");
+	CHECK_STR_OR_NULL(d->purpose, "p");
+	CHECK_STR_OR_NULL(d->status, "exited");
+	CHECK(d->started_at == 1700000000000002ULL && d->last_heartbeat_at == 1700000000000003ULL &&
+	      d->ended_at == 1700000000000004ULL);
+	CHECK_INTEQ(d->owner_uid, 1000);
+	CHECK_INTEQ(d->ttl_seconds, -1);
+	CHECK(d->tools_json == NULL);
+
+	/* Written like any mutable column, kept across a reopen. */
+	d->ttl_seconds = 30;
+	d->tools_json = strdup(tools);
+	CHECK_INTEQ(store_daughter_update(s, d), 0);
+	CHECK_INTEQ(store_commit(s), 0);
+	daughters_done(&ds);
+	store_free(s);
+	s = open_path(path);
+	if (!s)
+		return;
+	CHECK_INTEQ(list_daughters(s, tid, NULL, (uid_t)-1, 0, &ds), 0);
+	CHECK_INTEQ(ds.n, 1);
+	if (ds.n == 1) {
+		CHECK_INTEQ(ds.d[0].ttl_seconds, 30);
+		CHECK(ds.d[0].tools_json && streq(ds.d[0].tools_json, tools));
+		CHECK_STR_OR_NULL(ds.d[0].name, "noop");
+	}
+	daughters_done(&ds);
+	store_free(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -557,6 +636,7 @@ int main(void)
 	TEST(test_attempt_list_task);
 	TEST(test_attempt_list_running);
 	TEST(test_v2_file_migrates_to_v3_keeping_intents);
+	TEST(test_daughters_gain_ttl_and_tools);
 
 	remove_tmpdir();
 	return tap_done();
