@@ -72,13 +72,11 @@ struct Hija {
 	SpawnStep spawn_step;  /* the step that failed, when spawn_rc < 0 */
 	uint64_t spawned_at;   /* realtime usec when the spawn returned */
 	Hija *spawn_next;
-	int notify_fd;
-	char *notify_path;
 	int landlock_fd;   /* the ruleset, until the spawn is done; -1: none */
 	LandlockDeferred landlock_deferred[LANDLOCK_DEFERRED_MAX]; /* rules its child adds */
 	Output out[_OUT_MAX];
 
-	sd_event_source *child_source, *cgroup_source, *notify_source;
+	sd_event_source *child_source, *cgroup_source;
 	sd_event_source *ttl_timer, *hb_timer, *kill_timer, *poll_timer;
 	uint64_t ttl_usec, hb_usec, grace_usec;
 	uint64_t heartbeat_persisted; /* realtime usec of the last heartbeat written */
@@ -101,6 +99,9 @@ struct Runner {
 	char *netns_problem;
 	char *output_dir;
 	char *notify_dir;
+	char *notify_path;      /* NOTIFY_SOCKET of every daughter (notify.c) */
+	int notify_fd;
+	sd_event_source *notify_source;
 	char *daughter_socket;  /* VX11_SOCKET for daughters */
 	int landlock_abi;       /* the kernel's, found at start; 0: none */
 	bool netns_is_own;      /* netns_fd is the daemon's own namespace (loopback-only already) */
@@ -130,6 +131,10 @@ char *hija_tools_json(const Hija *h, const PolicyTask *pt);
 void hija_spawn_done(Hija *h);
 /* It runs: watch its pidfd, cgroup, pipes, notify socket; arm its deadlines. */
 int hija_watch(Hija *h);
+
+/* notify.c: the daughters' shared notify socket, demultiplexed by sender. */
+int notify_open(Runner *r);
+void notify_close(Runner *r);
 
 /* spawner.c: spawn_daughter() on a thread of its own, so the loop keeps
  * serving while a child is set up (a vfork-style child holds its caller). */

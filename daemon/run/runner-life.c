@@ -268,7 +268,7 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 		return log_error_errno(ENOMEM, "out of memory");
 	r->env = *cfg;
 	r->env.cgroup_root = NULL; /* only needed here */
-	r->netns_fd = -1;
+	r->netns_fd = r->notify_fd = -1;
 	r->landlock_abi = landlock_abi();
 	if (asprintf(&r->output_dir, "%s/output", env->state_dir) < 0 ||
 	    asprintf(&r->notify_dir, "%s/notify", env->runtime_dir) < 0 ||
@@ -291,6 +291,11 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 		goto fail;
 	}
 	warn_unreachable(r->notify_dir);
+	k = notify_open(r);
+	if (k < 0) {
+		log_error_errno(k, "cannot open the daughters' notify socket in %s: %m", r->notify_dir);
+		goto fail;
+	}
 
 	k = runner_setup_sources(r);
 	if (k >= 0)
@@ -342,6 +347,7 @@ Runner *runner_free(Runner *r)
 	}
 	sd_event_source_disable_unref(r->dispatch_source);
 	sd_event_source_disable_unref(r->retry_timer);
+	notify_close(r);
 	cgroup_manager_free(r->cgroups);
 	safe_close(r->netns_fd);
 	free(r->cgroup_problem);

@@ -157,100 +157,6 @@ void hija_heartbeat(Hija *h)
 	}
 }
 
-/* Returns what the line asks: 1 heartbeat, 2 a new status (kept in h). */
-static int notify_line(Hija *h, const char *line, size_t len)
-{
-	if (len == 10 && memcmp(line, "WATCHDOG=1", 10) == 0)
-		return 1;
-	if (len >= 7 && memcmp(line, "STATUS=", 7) == 0) {
-		char *text = strndup(line + 7, MIN(len - 7, (size_t)1024));
-		if (!text)
-			return 0;
-		utf8_scrub(text);
-		free(h->a.status_text);
-		h->a.status_text = text;
-		return 2;
-	}
-	/* READY=1, STOPPING=1, EXTEND_TIMEOUT_USEC=...: nothing to do. */
-	return 0;
-}
-
-static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	Hija *h = userdata;
-	char buf[4096];
-	int seen = 0;
-
-	/* However many messages came, one heartbeat and one write per wake-up. */
-	for (int k = 0; k < 16; k++) {
-		union {
-			struct cmsghdr h;
-			char buf[CMSG_SPACE(sizeof(struct ucred))];
-		} control = {};
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-				     .msg_controllen = sizeof(control) };
-		struct cmsghdr *c;
-		const struct ucred *cred = NULL;
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
-		if (n < 0)
-			break;
-		/* Anyone may write to the socket (see notify_open): only what
-		 * the daughter's own uid sent counts, as the kernel vouches. */
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
-			    c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
-				cred = (const struct ucred *)(void *)CMSG_DATA(c);
-			else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-				for (int *f = (int *)(void *)CMSG_DATA(c);
-				     (char *)f < (char *)c + c->cmsg_len; f++)
-					safe_close(*f); /* no fd is kept by mistake */
-		if (!cred || cred->uid != h->uid)
-			continue;
-		size_t len = MIN((size_t)n, sizeof buf);
-		for (size_t p = 0; p < len;) {
-			const char *nl = memchr(buf + p, '\n', len - p);
-			size_t e = nl ? (size_t)(nl - buf) : len;
-			seen |= notify_line(h, buf + p, e - p);
-			p = e + 1;
-		}
-	}
-	if (seen & 2)
-		(void)store_attempt_update(h->runner->env.store, &h->a);
-	if (seen & 1)
-		hija_heartbeat(h);
-	return 0;
-}
-
-static int notify_open(Hija *h)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
-
-	if (asprintf(&h->notify_path, "%s/%s", h->runner->notify_dir, h->d.id) < 0) {
-		h->notify_path = NULL;
-		return -ENOMEM;
-	}
-	if (strlen(h->notify_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, h->notify_path);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	(void)unlink(h->notify_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	/* Anyone may send (sendto needs write access to the file), and the
-	 * kernel tells us who did (SO_PASSCRED): on_notify() keeps what the
-	 * daughter's uid sent. No chown to the daughter, so the daemon needs no
-	 * CAP_CHOWN. */
-	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int)) < 0 ||
-	    chmod(h->notify_path, 0666) < 0)
-		return -errno;
-	h->notify_fd = TAKE_FD(fd);
-	return 0;
-}
-
 /* ---- Deadlines and kills -------------------------------------------------------------------- */
 
 static int on_kill_stuck(sd_event_source *s, uint64_t usec, void *userdata)
@@ -617,9 +523,6 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 		h->out[i].max = pt->output_max;
 		(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
 	}
-	k = notify_open(h);
-	if (k < 0)
-		return fail(ret_error, k, "notify socket");
 
 	/* Copies: the spawner thread reads them while the policy may be replaced. */
 	for (size_t i = 0; pt->command[i]; i++)
@@ -637,7 +540,7 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	    asprintf(&h->env[n++], "VX11_MUTATION_LEVEL=%d", t->mutation_level) < 0 ||
 	    asprintf(&h->env[n++], "VX11_DAUGHTER_TOKEN=%s", h->token) < 0 ||
 	    asprintf(&h->env[n++], "VX11_SOCKET=%s", r->daughter_socket) < 0 ||
-	    asprintf(&h->env[n++], "NOTIFY_SOCKET=%s", h->notify_path) < 0 ||
+	    asprintf(&h->env[n++], "NOTIFY_SOCKET=%s", r->notify_path) < 0 ||
 	    (h->hb_usec > 0 && asprintf(&h->env[n++], "WATCHDOG_USEC=%" PRIu64, h->hb_usec) < 0)) {
 		h->env[n - 1] = NULL;
 		return fail(ret_error, -ENOMEM, "environment");
@@ -697,8 +600,6 @@ int hija_watch(Hija *h)
 		k = sd_event_add_io(loop(h), &h->cgroup_source, cgroup_events_fd(h->cgroup), EPOLLPRI, on_cgroup_event, h);
 	for (int i = 0; k >= 0 && i < _OUT_MAX; i++)
 		k = sd_event_add_io(loop(h), &h->out[i].source, h->out[i].pipe_fd, EPOLLIN, on_output, h);
-	if (k >= 0)
-		k = sd_event_add_io(loop(h), &h->notify_source, h->notify_fd, EPOLLIN, on_notify, h);
 	/* Deadlines count from the moment it runs. */
 	if (k >= 0 && h->ttl_usec > 0)
 		k = sd_event_add_time_relative(loop(h), &h->ttl_timer, CLOCK_MONOTONIC, h->ttl_usec, TIMER_ACCURACY, on_ttl, h);
@@ -719,7 +620,6 @@ void hija_free(Hija *h)
 		return;
 	sd_event_source_disable_unref(h->child_source);
 	sd_event_source_disable_unref(h->cgroup_source);
-	sd_event_source_disable_unref(h->notify_source);
 	sd_event_source_disable_unref(h->ttl_timer);
 	sd_event_source_disable_unref(h->hb_timer);
 	sd_event_source_disable_unref(h->kill_timer);
@@ -739,7 +639,6 @@ void hija_free(Hija *h)
 		}
 		close(h->pidfd);
 	}
-	safe_close(h->notify_fd);
 	hija_spawn_done(h);
 	for (char **a = h->argv; a && *a; a++)
 		free(*a);
@@ -747,9 +646,6 @@ void hija_free(Hija *h)
 	for (size_t i = 0; i < ELEMENTSOF(h->env); i++)
 		free(h->env[i]);
 	free(h->spawn_error);
-	if (h->notify_path)
-		(void)unlink(h->notify_path);
-	free(h->notify_path);
 	if (h->cgroup)
 		cgroup_release(h->runner->cgroups, h->cgroup);
 	free(h->source);

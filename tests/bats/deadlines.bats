@@ -162,18 +162,18 @@ EOF
 	equals "$replies" 7
 }
 
-@test "heartbeat: WATCHDOG=1 from another uid on a daughter's NOTIFY_SOCKET is ignored; the daughter is still killed" {
+@test "heartbeat: WATCHDOG=1 from another uid on the daughters' NOTIFY_SOCKET is ignored; the daughter is still killed" {
 	require_root
 	# A period long enough for the forged beats to land inside it on a loaded machine.
 	policy_file '.tasks.quiet = {command: ["/bin/sleep", "100"], heartbeat_seconds: 3, grace_seconds: 1, max_retries: 0}'
 	start_daemon
 	id=$(submit_task quiet)
 	wait_for 50 eval '[[ $(task_get "$id" | jq -r ".daughters[0].status") == running ]]'
-	did=$(task_get "$id" | jq -r '.daughters[0].id')
-	sock=$T/notify/$did
+	# One socket for every daughter (the NOTIFY_SOCKET each one gets).
+	sock=$T/notify/notify
 	[[ -S $sock ]]
 	# The socket takes anyone's datagrams (the daemon keeps no CAP_CHOWN to
-	# give it to the daughter's uid) and keeps only those of that uid.
+	# give it to the daughter's uid) and keeps only those of a daughter's uid.
 	# Beats within the first heartbeat period: they reach it, as socat's
 	# success says, and change nothing.
 	for _ in 1 2; do
@@ -184,5 +184,33 @@ EOF
 	t=$(wait_status "$id" failed 80)
 	check_json "$(attempt_of "$t")" '.reason == "heartbeat_missed" and .status_text != "forged"'
 	# No heartbeat was taken after its start.
+	check_json "$t" '.daughters[0].last_heartbeat_at <= .daughters[0].started_at'
+}
+
+@test "heartbeat: two daughters of one fixed user share the notify socket; each beat and STATUS= lands on its sender's attempt" {
+	require_root
+	s=$(daughter_script beat.sh <<'EOF'
+#!/bin/sh
+i=1
+while [ $i -le 8 ]; do
+	/bin/systemd-notify WATCHDOG=1 "STATUS=beat $i of 8"
+	/bin/sleep 0.3
+	i=$((i + 1))
+done
+EOF
+)
+	# Same uid for both: the sender's cgroup tells them apart. The silent
+	# one starts first, so taking the first or the last daughter of that
+	# uid, rather than the sender's, would credit it with the beats.
+	policy_file '.limits.max_running = 2
+		| .tasks.beater = {command: ["'"$s"'"], user: "nobody", heartbeat_seconds: 1, grace_seconds: 1, max_retries: 0}
+		| .tasks.silent = {command: ["/bin/sleep", "100"], user: "nobody", heartbeat_seconds: 1, grace_seconds: 1, max_retries: 0}'
+	start_daemon
+	silent=$(submit_task silent)
+	beater=$(submit_task beater)
+	t=$(wait_status "$beater" completed 80)
+	check_json "$(attempt_of "$t")" '.reason == "exited" and .status_text == "beat 8 of 8"'
+	t=$(wait_status "$silent" failed 80)
+	check_json "$(attempt_of "$t")" '.reason == "heartbeat_missed" and .status_text == null'
 	check_json "$t" '.daughters[0].last_heartbeat_at <= .daughters[0].started_at'
 }
