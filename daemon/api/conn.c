@@ -290,10 +290,29 @@ void conn_send(Conn *c, json_object *msg)
 	conn_send_text(c, s, len);
 }
 
+static void conn_append(Conn *c, const char *s, size_t len);
+
 void conn_send_text(Conn *c, const char *s, size_t len)
 {
 	if (c->dead)
 		return;
+	c->reply_queued = true;
+	conn_append(c, s, len);
+}
+
+void conn_send_event(Conn *c, json_object *msg)
+{
+	const char *s;
+	size_t len;
+
+	if (c->dead)
+		return;
+	s = rpc_serialize(msg, &len);
+	conn_append(c, s, len);
+}
+
+static void conn_append(Conn *c, const char *s, size_t len)
+{
 
 	if (conn_pending_output(c) + len + 1 > c->manager->policy->limits.max_output_bytes) {
 		log_warning("connection %" PRIu64 " (uid %u) does not read its replies (%zu bytes unread): cut off",

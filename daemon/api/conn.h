@@ -82,6 +82,7 @@ struct Conn {
 	LIST_FIELDS(Conn, subscribers);
 	LIST_FIELDS(Conn, resumable);
 	bool in_dirty, in_resumable, in_held;
+	bool reply_queued; /* a reply (not only events) waits in the unreleased output */
 };
 
 int conn_new(Server *s, int fd, const Caller *caller, Conn **ret);
@@ -91,6 +92,9 @@ void conn_free(Conn *c);
 void conn_send(Conn *c, json_object *msg);
 /* The same, serialized already (len bytes, no newline). */
 void conn_send_text(Conn *c, const char *s, size_t len);
+/* An event notification: queued like a reply, but nobody waits on it, so it
+ * does not hurry the commit it follows (see ManagerListener.replies_waiting). */
+void conn_send_event(Conn *c, json_object *msg);
 /* Close now: nothing more is read or sent. */
 void conn_close(Conn *c, const char *why);
 

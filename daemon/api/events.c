@@ -27,7 +27,7 @@ static void broadcast(Server *s, const char *task_id, uid_t owner, json_object *
 			continue;
 		if (!caller_may_see(&c->caller, s->manager->policy, owner))
 			continue;
-		conn_send(c, note);
+		conn_send_event(c, note);
 	}
 }
 

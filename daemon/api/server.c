@@ -122,9 +122,15 @@ static void on_synced(void *userdata, uint64_t done, bool failed)
 	server_gc(s);
 }
 
+/* Replies hurry the commit; events alone wait for the paced one. */
 static bool on_replies_waiting(void *userdata)
 {
-	return ((Server *)userdata)->dirty != NULL;
+	Conn *c;
+
+	for (c = ((Server *)userdata)->dirty; c; c = c->dirty_next)
+		if (c->reply_queued)
+			return true;
+	return false;
 }
 
 static int on_kick(sd_event_source *source, void *userdata)
@@ -432,7 +438,7 @@ void server_flush(Server *s)
 
 	LIST_FOREACH_SAFE(dirty, c, n, s->dirty) {
 		LIST_REMOVE(dirty, s->dirty, c);
-		c->in_dirty = false;
+		c->in_dirty = c->reply_queued = false;
 		conn_release_and_flush(c);
 	}
 }
@@ -443,7 +449,7 @@ void server_hold(Server *s, uint64_t ticket)
 
 	LIST_FOREACH_SAFE(dirty, c, n, s->dirty) {
 		LIST_REMOVE(dirty, s->dirty, c);
-		c->in_dirty = false;
+		c->in_dirty = c->reply_queued = false;
 		conn_hold(c, ticket);
 		if (c->n_holds > 0 && !c->in_held) {
 			LIST_PREPEND(held, s->held, c);
