@@ -498,13 +498,13 @@ int bench_wait_idle(const char *address, uint64_t timeout_usec)
 	return r;
 }
 
-int bench_task_count(const char *address, uint64_t *ret_count)
+/* daemon.status's result (a new reference), read on a connection of its own. */
+static int bench_status(const char *address, json_object **ret_result)
 {
 	static const char req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"daemon.status\"}\n";
 	_cleanup_close_ int fd = -1;
-	json_object *reply, *result, *counts;
+	json_object *reply, *result;
 	LineBuf in;
-	uint64_t total = 0;
 	char *line;
 	size_t len;
 	int r;
@@ -527,18 +527,58 @@ int bench_task_count(const char *address, uint64_t *ret_count)
 	if (!reply)
 		return -EBADMSG;
 	r = -EBADMSG;
-	if (json_object_object_get_ex(reply, "result", &result) &&
-	    json_object_object_get_ex(result, "counts", &counts) &&
-	    json_object_is_type(counts, json_type_object)) {
+	if (json_object_object_get_ex(reply, "result", &result) && json_object_is_type(result, json_type_object)) {
+		*ret_result = json_object_get(result);
+		r = 0;
+	}
+	json_object_put(reply);
+	return r;
+}
+
+int bench_task_count(const char *address, uint64_t *ret_count)
+{
+	json_object *result = NULL, *counts;
+	uint64_t total = 0;
+	int r;
+
+	r = bench_status(address, &result);
+	if (r < 0)
+		return r;
+	r = -EBADMSG;
+	if (json_object_object_get_ex(result, "counts", &counts) && json_object_is_type(counts, json_type_object)) {
 		json_object_object_foreach(counts, key, value)
 		{
 			(void)key;
 			total += (uint64_t)json_object_get_int64(value);
 		}
+		*ret_count = total;
 		r = 0;
 	}
-	json_object_put(reply);
-	if (r == 0)
-		*ret_count = total;
+	json_object_put(result);
+	return r;
+}
+
+int bench_store_counts(const char *address, StoreCounts *ret)
+{
+	json_object *result = NULL, *store, *v;
+	int r;
+
+	r = bench_status(address, &result);
+	if (r < 0)
+		return r;
+	r = -EBADMSG;
+	if (json_object_object_get_ex(result, "store", &store) && json_object_is_type(store, json_type_object)) {
+		*ret = (StoreCounts){ 0 };
+		if (json_object_object_get_ex(store, "commits", &v))
+			ret->commits = (uint64_t)json_object_get_int64(v);
+		if (json_object_object_get_ex(store, "durable_commits", &v))
+			ret->durable_commits = (uint64_t)json_object_get_int64(v);
+		if (json_object_object_get_ex(store, "rows_written", &v))
+			ret->rows_written = (uint64_t)json_object_get_int64(v);
+		if (json_object_object_get_ex(store, "btree_writes", &v))
+			ret->btree_writes = (uint64_t)json_object_get_int64(v);
+		r = 0;
+	}
+	json_object_put(result);
 	return r;
 }

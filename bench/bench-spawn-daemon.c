@@ -682,11 +682,22 @@ static int measure(Client *c)
 			return r;
 	}
 	fprintf(stderr, "  vx11d: %u intents at once\n", d->daughters);
+	char sock[300];
+	StoreCounts sc0, sc1;
+	bool counted;
+
+	snprintf(sock, sizeof(sock), "%s/vx11.sock", c->d->dir);
+	counted = bench_store_counts(sock, &sc0) >= 0;
 	usage_read(c, &before);
 	r = run_burst(c, d->daughters, "measured burst");
 	usage_read(c, &after);
 	if (r < 0)
 		return r;
+	if (counted && bench_store_counts(sock, &sc1) >= 0) {
+		d->rows_written = (double)(sc1.rows_written - sc0.rows_written) / d->daughters;
+		d->btree_writes = (double)(sc1.btree_writes - sc0.btree_writes) / d->daughters;
+		d->commits = (double)(sc1.commits - sc0.commits) / d->daughters;
+	}
 	d->replied = c->replied;
 	d->completed = c->done;
 	d->failed = c->failed;
@@ -713,6 +724,7 @@ int daemon_bench_run(DaemonBench *d)
 
 	d->error[0] = 0;
 	d->cpu_us = d->write_kib = -1;
+	d->rows_written = d->btree_writes = d->commits = -1;
 	for (size_t i = 0; i < ELEMENTSOF(d->rows); i++)
 		d->rows[i] = -1;
 	/* Paths under it get a short name added: keep room for that. */

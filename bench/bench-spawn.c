@@ -53,6 +53,7 @@
  * writes to its disk for the store (speed does not change the latter). */
 #define GOAL_CPU_US      400.0
 #define GOAL_WRITE_KIB   16.0
+#define GOAL_BTREE_WRITES 12.0
 
 typedef enum RowId { ROW_FORK, ROW_SPAWN, ROW_BWRAP, ROW_FIREJAIL, _ROW_MAX } RowId;
 
@@ -412,6 +413,10 @@ static void print_details(const Options *o, const DaemonBench *d, bool ran, bool
 		else
 			printf(" %s ?", daemon_bench_tables[i]);
 	printf("\n");
+	if (d->btree_writes >= 0)
+		printf("  store writes per daughter (its submission included): %.1f rows, %.1f b-tree entries, "
+		       "%.2f commits\n",
+		       d->rows_written, d->btree_writes, d->commits);
 	if (refloor > 0)
 		printf("  row 1 again right after row 4, 2 at once: %s/s (row 4 / that: %.2fx)\n",
 		       GROUP(refloor), d->rate / refloor);
@@ -446,6 +451,9 @@ static void print_goals(const Options *o, const DaemonBench *d, bool measured)
 	     d->cpu_us >= 0 && d->cpu_us <= GOAL_CPU_US, d->cpu_us < 0 ? "MISS (not measured)" : invalid);
 	goal("vx11d storage written per daughter, KiB", d->write_kib, 1, "<=", GOAL_WRITE_KIB,
 	     d->write_kib >= 0 && d->write_kib <= GOAL_WRITE_KIB, d->write_kib < 0 ? "MISS (not measured)" : invalid);
+	goal("vx11d b-tree entries written per daughter", d->btree_writes, 1, "<=", GOAL_BTREE_WRITES,
+	     d->btree_writes >= 0 && d->btree_writes <= GOAL_BTREE_WRITES,
+	     d->btree_writes < 0 ? "MISS (not measured)" : invalid);
 }
 
 /* ---- main ------------------------------------------------------------------------------------- */

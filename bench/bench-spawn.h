@@ -47,6 +47,8 @@ typedef struct DaemonBench {
 	double cpu_us;    /* the daemon's CPU time (all threads) */
 	double write_kib; /* bytes the daemon dirtied for storage (WAL, checkpoints), minus its log */
 	double rows[4];   /* rows in intents_log, tasks, daughters, attempts */
+	/* from daemon.status.store, per daughter (its submission included); < 0: unknown */
+	double rows_written, btree_writes, commits;
 } DaemonBench;
 
 extern const char *const daemon_bench_tables[4];

@@ -91,6 +91,12 @@ typedef struct Row {
 
 static Row rows[_TARGET_MAX][_KIND_MAX];
 
+/* daemon.status.store around the QUEUED pipelined run on one connection. */
+static struct {
+	bool measured;
+	double rows, btree, commits; /* per request */
+} queued_writes;
+
 /* The SQLite floor (bench-sqlite.c), when --sync-dir names the disk. */
 static struct {
 	bool measured;
@@ -409,9 +415,18 @@ static void run_cases(const Options *o)
 	for (Target t = 0; t < _TARGET_MAX; t++)
 		for (Kind k = PIPELINED_1; k < _KIND_MAX && t != STATUS && target_wanted(o, t); k++) {
 			Load l = make_load(o, target_socket(o, t), t, k);
+			StoreCounts a, b;
+			bool count = t == QUEUED && k == PIPELINED_1 && bench_store_counts(l.socket, &a) >= 0;
 
 			measure(rows[t][k].name, &l, &rows[t][k].res);
 			rows[t][k].measured = true;
+			if (count && bench_store_counts(l.socket, &b) >= 0 && rows[t][k].res.replies > 0) {
+				double n = (double)rows[t][k].res.replies;
+				queued_writes.rows = (double)(b.rows_written - a.rows_written) / n;
+				queued_writes.btree = (double)(b.btree_writes - a.btree_writes) / n;
+				queued_writes.commits = (double)(b.commits - a.commits) / n;
+				queued_writes.measured = true;
+			}
 		}
 }
 
@@ -594,6 +609,10 @@ static uint64_t print_table(const Options *o)
 			if (rows[t][k].res.errors)
 				printf("  %s: %" PRIu64 " errors; first: %s\n", rows[t][k].name,
 				       rows[t][k].res.errors, rows[t][k].res.first_error);
+	if (queued_writes.measured)
+		printf("\nstore writes per QUEUED request (pipelined, 1 conn): %.2f rows, %.2f b-tree entries, "
+		       "%.4f commits\n",
+		       queued_writes.rows, queued_writes.btree, queued_writes.commits);
 	if (sqlite_fl.measured)
 		printf("\nfloor: SQLite, the QUEUED rows in synced batches of %u, no daemon: %s rows/s, "
 		       "%.1f µs CPU per row (%s rows)\n",

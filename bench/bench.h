@@ -85,6 +85,11 @@ int bench_wait_idle(const char *address, uint64_t timeout_usec);
 
 /* daemon.status over a fresh connection: the number of tasks in the store. */
 int bench_task_count(const char *address, uint64_t *ret_count);
+/* daemon.status's store counts (speed does not change them). */
+typedef struct StoreCounts {
+	uint64_t commits, durable_commits, rows_written, btree_writes;
+} StoreCounts;
+int bench_store_counts(const char *address, StoreCounts *ret);
 
 /*
  * The echo floor: a forked single-threaded epoll server on an abstract socket

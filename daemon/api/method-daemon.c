@@ -76,6 +76,14 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(o, "queue_depth", json_object_new_int64((int64_t)queue_size(m->queue)));
 	json_object_object_add(o, "connections", json_object_new_int64(call->conn ? (int64_t)call->conn->server->n_conns : 0));
 	json_object_object_add(o, "intents_total", json_object_new_int64((int64_t)m->intents_total));
+	StoreStats ss;
+	store_stats(m->store, &ss);
+	json_object *so = json_object_new_object();
+	json_object_object_add(so, "commits", json_object_new_int64((int64_t)ss.commits));
+	json_object_object_add(so, "durable_commits", json_object_new_int64((int64_t)ss.durable_commits));
+	json_object_object_add(so, "rows_written", json_object_new_int64((int64_t)ss.rows_written));
+	json_object_object_add(so, "btree_writes", json_object_new_int64((int64_t)ss.btree_writes));
+	json_object_object_add(o, "store", so);
 	json_object_object_add(o, "journal", json_object_new_boolean(log_to_journal()));
 	*ret = o;
 	return 0;

@@ -89,7 +89,7 @@ int method_daughter_heartbeat(Call *call, json_object *params, json_object **ret
 	const Daughter *d = hija_daughter(h);
 	if (p.status) {
 		set_text(&a->status_text, p.status);
-		(void)store_attempt_update(call->m->store, a);
+		(void)hija_attempt_save(h);
 	}
 	hija_heartbeat(h);
 
@@ -131,7 +131,7 @@ int method_daughter_report(Call *call, json_object *params, json_object **ret, R
 		a->tokens_used_cli = p.tokens_used_cli;
 	if (p.tokens_used_local != PARAM_INT_UNSET)
 		a->tokens_used_local = p.tokens_used_local;
-	if (store_attempt_update(call->m->store, a) < 0)
+	if (hija_attempt_save(h) < 0)
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	/* A daughter able to report is alive: it counts as a heartbeat. */
 	hija_heartbeat(h);

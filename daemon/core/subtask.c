@@ -57,7 +57,7 @@ static bool account_on_runner(void *userdata, const char *daughter_id, const cha
 	a->tokens_used_local = local > INT64_MAX - a->tokens_used_local ? INT64_MAX : a->tokens_used_local + local;
 	set_text(&a->switch_model_used, model);
 	set_text(&a->cli_provider_used, provider);
-	if (store_attempt_update(s->store, a) < 0)
+	if (hija_attempt_save(h) < 0)
 		log_warning("sub-task of daughter %s: cannot record its tokens: %s", daughter_id,
 			    store_last_error(s->store));
 	return true;

@@ -145,7 +145,7 @@ static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	 * per wake-up. */
 	for (unsigned i = 0; i < n_got; i++) {
 		if (got[i].seen & 2)
-			(void)store_attempt_update(r->env.store, &got[i].h->a);
+			(void)hija_attempt_save(got[i].h);
 		if (got[i].seen & 1)
 			hija_heartbeat(got[i].h);
 	}

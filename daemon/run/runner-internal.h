@@ -81,6 +81,7 @@ struct Hija {
 	uint64_t ttl_usec, hb_usec, grace_usec;
 	uint64_t heartbeat_persisted; /* realtime usec of the last heartbeat written */
 
+	bool rows_written; /* its daughter and attempt rows exist (hija_write_rows) */
 	bool exited;    /* the main process was reaped: si holds how */
 	bool empty;     /* its cgroup has no process left */
 	bool finished;  /* settled; freed after the callback */

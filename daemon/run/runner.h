@@ -102,6 +102,9 @@ const char *hija_daughter_id(const Hija *h);
 /* Its rows as they are kept current (a report writes into the attempt, then
  * store_attempt_update()s it). Valid while the daughter is live. */
 Attempt *hija_attempt(Hija *h);
+/* Write the attempt as it now is. Until the daughter has started its rows
+ * do not exist yet: what was changed is written with them. */
+int hija_attempt_save(Hija *h);
 const Daughter *hija_daughter(const Hija *h);
 int hija_attempt_number(const Hija *h);
 uint64_t hija_last_heartbeat(const Hija *h);

@@ -147,9 +147,9 @@ void hija_heartbeat(Hija *h)
 	/* The deadline moves every time; the row at most once a second, so a
 	 * daughter sending heartbeats in a loop costs the store nothing much. */
 	h->d.last_heartbeat_at = now;
-	if (now >= h->heartbeat_persisted + USEC_PER_SEC) {
+	if (h->rows_written && now >= h->heartbeat_persisted + USEC_PER_SEC) {
 		h->heartbeat_persisted = now;
-		(void)store_daughter_update(h->runner->env.store, &h->d);
+		(void)store_daughter_heartbeat(h->runner->env.store, h->d.id, now);
 	}
 	if (h->hb_timer && h->kill_reason == KILL_NONE) {
 		(void)sd_event_source_set_time_relative(h->hb_timer, h->hb_usec);

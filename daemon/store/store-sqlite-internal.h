@@ -94,6 +94,7 @@ enum {
 	STMT_TASK_LIST_UID_DESC = STMT_TASK_LIST_STATUS_DESC + _TASK_STATUS_MAX,
 	STMT_DAUGHTER_INSERT = STMT_TASK_LIST_UID_DESC + _TASK_STATUS_MAX,
 	STMT_DAUGHTER_UPDATE,
+	STMT_DAUGHTER_HEARTBEAT,
 	STMT_DAUGHTER_LIST,
 	STMT_DAUGHTER_LIST_TASK,
 	STMT_DAUGHTER_LIST_STATUS,
@@ -120,6 +121,8 @@ struct Store {
 	bool durable;  /* the open or next commit must reach the disk */
 	int wal_pages; /* from the WAL hook after each commit, or our checkpoint */
 	StoreSyncer *syncer; /* started by the first store_commit_async() or store_sync_fd() */
+	uint8_t btree_ops[_STMT_MAX]; /* b-tree entries one execution writes (store_count_write) */
+	StoreStats stats;
 	char error[512];
 };
 
@@ -145,6 +148,8 @@ int store_read_row(Store *s, sqlite3_stmt *st, const Table *t, void *rec, bool c
 /* NULL binds NULL. */
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
 
+/* Statement idx wrote a row (count it in the stats). */
+void store_count_write(Store *s, unsigned idx);
 /* Run a statement that returns no rows. */
 int store_step_done(Store *s, sqlite3_stmt *st, const char *what);
 /* Fetch at most one row into *ret (owned); -ENOENT when there is none. */

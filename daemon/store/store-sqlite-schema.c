@@ -185,7 +185,7 @@ static const Column attempt_columns[] = {
 	C(COL_ID, Attempt, id, COL_KEY),
 	C(COL_ID, Attempt, daughter_id, 0),
 	C(COL_ID, Attempt, task_id, 0),
-	C(COL_INT, Attempt, number, COL_MUTABLE),
+	C(COL_INT, Attempt, number, 0), /* in two indexes; fixed at insert */
 	C(COL_STR, Attempt, status, COL_MUTABLE),
 	C(COL_STR, Attempt, reason, COL_MUTABLE),
 	C(COL_U64, Attempt, started_at, COL_MUTABLE),
@@ -312,6 +312,9 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 								   TASK_LIST_TAIL_DESC},
 	[STMT_DAUGHTER_INSERT] = {SQL_INSERT, &store_table_daughters, NULL},
 	[STMT_DAUGHTER_UPDATE] = {SQL_UPDATE, &store_table_daughters, NULL},
+	/* Not the whole row: status is in an index, and a heartbeat changes
+	 * only this. */
+	[STMT_DAUGHTER_HEARTBEAT] = {SQL_PLAIN, NULL, "UPDATE daughters SET last_heartbeat_at = ?2 WHERE id = ?1"},
 	[STMT_DAUGHTER_LIST] = {SQL_SELECT, &store_table_daughters, "ORDER BY id LIMIT ?3"},
 	[STMT_DAUGHTER_LIST_TASK] = {SQL_SELECT, &store_table_daughters,
 				     "WHERE task_id = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3"},

@@ -240,6 +240,8 @@ int store_commit_nosync(Store *s)
 		return -EIO;
 	}
 	s->in_txn = false;
+	s->stats.commits++;
+	s->stats.durable_commits += s->durable;
 	s->durable = false;
 	return 0;
 }
@@ -377,6 +379,31 @@ static int migrate(Store *s)
 	}
 }
 
+/*
+ * The b-tree entries one execution of a write statement puts, read off the
+ * program SQLite compiled for it (EXPLAIN): one per Insert (a table row) and
+ * IdxInsert (an index entry; a rewritten one counts once). A partial index
+ * counts as written whether or not the row falls in it this time. So the
+ * count follows the schema and the statements, not the machine's speed.
+ */
+static unsigned btree_ops(Store *s, const char *sql)
+{
+	_cleanup_free_ char *explain = NULL;
+	sqlite3_stmt *st = NULL;
+	unsigned n = 0;
+
+	if (asprintf(&explain, "EXPLAIN %s", sql) < 0 ||
+	    sqlite3_prepare_v2(s->db, explain, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *op = (const char *)sqlite3_column_text(st, 1);
+		if (op && (strcmp(op, "Insert") == 0 || strcmp(op, "IdxInsert") == 0))
+			n++;
+	}
+	sqlite3_finalize(st);
+	return MIN(n, 255u);
+}
+
 static int prepare_all(Store *s)
 {
 	for (unsigned i = 0; i < _STMT_MAX; i++) {
@@ -388,8 +415,21 @@ static int prepare_all(Store *s)
 		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
 		if (rc != SQLITE_OK)
 			return store_fail_sqlite(s, rc, "prepare");
+		if (!sqlite3_stmt_readonly(s->stmt[i]))
+			s->btree_ops[i] = (uint8_t)btree_ops(s, sql);
 	}
 	return 0;
+}
+
+void store_count_write(Store *s, unsigned idx)
+{
+	s->stats.rows_written++;
+	s->stats.btree_writes += s->btree_ops[idx];
+}
+
+void store_stats(const Store *s, StoreStats *ret)
+{
+	*ret = s->stats;
 }
 
 /* SQLite's allocation statistics take a global mutex on every malloc; we
@@ -528,7 +568,10 @@ static int insert_row(Store *s, unsigned idx, const Table *t, const void *rec)
 	r = store_bind_row(s, st, t, rec, 0);
 	if (r < 0)
 		return r;
-	return store_step_done(s, st, t->name);
+	r = store_step_done(s, st, t->name);
+	if (r >= 0)
+		store_count_write(s, idx);
+	return r;
 }
 
 static int update_row(Store *s, unsigned idx, const Table *t, const void *rec)
@@ -547,6 +590,7 @@ static int update_row(Store *s, unsigned idx, const Table *t, const void *rec)
 		return r;
 	if (sqlite3_changes(s->db) == 0)
 		return store_fail(s, -ENOENT, "%s: no such id", t->name);
+	store_count_write(s, idx);
 	return 0;
 }
 
@@ -579,6 +623,25 @@ int store_daughter_insert(Store *s, const Daughter *d)
 int store_daughter_update(Store *s, const Daughter *d)
 {
 	return update_row(s, STMT_DAUGHTER_UPDATE, &store_table_daughters, d);
+}
+
+int store_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DAUGHTER_HEARTBEAT];
+	int r;
+
+	r = begin_write(s);
+	if (r < 0)
+		return r;
+	if (store_bind_text(st, 1, daughter_id) != SQLITE_OK || sqlite3_bind_int64(st, 2, (sqlite3_int64)at) != SQLITE_OK)
+		return store_fail_sqlite(s, sqlite3_errcode(s->db), "bind heartbeat");
+	r = store_step_done(s, st, "daughters");
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(s->db) == 0)
+		return store_fail(s, -ENOENT, "daughters: no such id");
+	store_count_write(s, STMT_DAUGHTER_HEARTBEAT);
+	return 0;
 }
 
 int store_attempt_insert(Store *s, const Attempt *a)

@@ -163,6 +163,15 @@ int store_synced(Store *s, uint64_t *ret_done, uint64_t *ret_failed);
 void store_want_durable(Store *s);
 /* Is there an open transaction that must reach the disk before it is reported? */
 bool store_pending_is_durable(const Store *s);
+/* What the store has done since it was opened; counts that do not depend on
+ * the machine's speed, for daemon.status and the benchmarks. */
+typedef struct StoreStats {
+	uint64_t commits;         /* transactions committed */
+	uint64_t durable_commits; /* of which synced before being reported */
+	uint64_t rows_written;    /* rows inserted or updated */
+	uint64_t btree_writes;    /* b-tree entries those writes put: table rows and index entries */
+} StoreStats;
+void store_stats(const Store *s, StoreStats *ret);
 /* Checkpoint the WAL (PASSIVE); meant for a quiet moment or another thread. */
 int store_checkpoint(Store *s);
 /* Pages in the WAL since the last checkpoint, as reported by SQLite. */
@@ -238,6 +247,8 @@ int store_task_first_start(Store *s, const char *task_id, uint64_t *ret);
 /* daughters and attempts */
 int store_daughter_insert(Store *s, const Daughter *d);
 int store_daughter_update(Store *s, const Daughter *d);
+/* Only last_heartbeat_at: cheaper than the whole row (no index changes). */
+int store_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at);
 typedef int (*store_daughter_cb)(const Daughter *d, void *userdata);
 /* task_id NULL: all daughters; status NULL: any; owner (uid_t)-1: anyone's
  * (ignored when task_id is given). Oldest first. */
