@@ -175,3 +175,18 @@ crash_and_restart() {
 	equals "$(jq -r '.tasks[].id' <<<"$list")" "${all%$'\n'}"
 	check "$(result daemon.status)" '.queue_depth == 15'
 }
+
+@test "daemon.status.store: a QUEUED submit is one durable commit of two rows and their index entries; a refused one writes its audit row only" {
+	before=$(result daemon.status | jq -c .store)
+	check "$before" '.commits >= 0 and .rows_written >= 0 and .btree_writes >= .rows_written'
+	submit_queued noop >/dev/null
+	after=$(result daemon.status | jq -c .store)
+	# intents_log (row, correlation id, idempotency key) and tasks (row,
+	# id, by status, by owner).
+	check "$(jq -cn --argjson a "$before" --argjson b "$after" '{c: ($b.commits - $a.commits), d: ($b.durable_commits - $a.durable_commits), r: ($b.rows_written - $a.rows_written), t: ($b.btree_writes - $a.btree_writes)}')" \
+		'. == {c: 1, d: 1, r: 2, t: 7}'
+	check "$(submit '{"intent_type":"nope","require":{"spawner":true}}')" '.status == "ERROR" and .error == "unknown_task"'
+	last=$(result daemon.status | jq -c .store)
+	check "$(jq -cn --argjson a "$after" --argjson b "$last" '{d: ($b.durable_commits - $a.durable_commits), r: ($b.rows_written - $a.rows_written)}')" \
+		'. == {d: 0, r: 1}'
+}
