@@ -281,6 +281,9 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	[STMT_TASK_LIST] = {SQL_SELECT, &store_table_tasks, "WHERE 1" TASK_LIST_TAIL},
 	[STMT_TASK_LIST_DESC] = {SQL_SELECT, &store_table_tasks, "WHERE 1" TASK_LIST_TAIL_DESC},
 	[STMT_TASK_COUNT] = {SQL_PLAIN, NULL, "SELECT status, count(*) FROM tasks GROUP BY status"},
+	/* For daemon.metrics only (a scrape, not the request path): one pass over tasks. */
+	[STMT_TASK_COUNT_TYPE] = {SQL_PLAIN, NULL,
+				  "SELECT task_type, status, count(*) FROM tasks GROUP BY task_type, status"},
 	/* A seek per status into tasks_status(status, id) or tasks_uid(uid,
 	 * status, id), then its id range, reading the rows a filter needs; by
 	 * status and owner alone, the index entries are all it counts. */

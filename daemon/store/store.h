@@ -232,6 +232,10 @@ int store_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userd
  * or task_type asks to look at them). */
 int store_task_count(Store *s, const TaskFilter *f, uint64_t *ret);
 int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX]);
+/* The tasks per (task type, status), one call each; a scan of every task,
+ * for daemon.metrics. cb returning nonzero stops the walk. */
+typedef int (*store_type_count_cb)(const char *task_type, TaskStatus status, uint64_t n, void *userdata);
+int store_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata);
 /* When the task's first attempt started (realtime usec), 0 when none has. */
 int store_task_first_start(Store *s, const char *task_id, uint64_t *ret);
 
