@@ -63,7 +63,7 @@ struct Hija {
 	/* Prepared on the loop, spawned on the spawner thread (spawner.c). */
 	SpawnRequest req;
 	char **argv;
-	char *env[10];
+	char *env[12];
 	int stdin_fd, out_w[_OUT_MAX];
 	bool spawning;     /* with the spawner thread: only it touches req and the results */
 	bool clean_shm;    /* a transient uid and the host's /dev/shm: clean it up after */
@@ -71,6 +71,7 @@ struct Hija {
 	char *spawn_error;
 	SpawnStep spawn_step;  /* the step that failed, when spawn_rc < 0 */
 	uint64_t spawned_at;   /* realtime usec when the spawn returned */
+	uint64_t spawn_usec;   /* how long spawn_daughter took (clone to exec), for the metrics */
 	Hija *spawn_next;
 	int notify_fd;
 	char *notify_path;
@@ -113,8 +114,13 @@ struct Runner {
 	sd_event_source *retry_timer;
 
 	Spawner *spawner;
+	MetricsHistogram spawn_latency; /* seconds from clone to exec, daughters that started */
 
 };
+
+/* trace.c: "00-<trace id>-<span id>-01" for TRACEPARENT (see there). */
+#define TRACEPARENT_MAX 56
+const char *hija_traceparent(const Hija *h, char buf[static TRACEPARENT_MAX]);
 
 /* supervise.c */
 /* Everything for the daughter of h (task t as policy task pt) but the spawn

@@ -36,6 +36,11 @@ size_t runner_running(const Runner *r)
 	return r ? r->n_running : 0;
 }
 
+const MetricsHistogram *runner_spawn_latency(const Runner *r)
+{
+	return &r->spawn_latency;
+}
+
 Attempt *hija_attempt(Hija *h)
 {
 	return &h->a;
@@ -582,6 +587,7 @@ void runner_spawned(Hija *h)
 		runner_schedule(r);
 		return;
 	}
+	metrics_histogram_observe(&r->spawn_latency, (double)h->spawn_usec / USEC_PER_SEC);
 	(void)hija_watch(h);
 	if (h->kill_reason != KILL_NONE) /* cancelled, or the daemon stopping, while it was being spawned */
 		hija_kill(h, h->kill_reason);
