@@ -143,7 +143,8 @@ bats_tests = \
 	tests/bats/install.bats \
 	tests/bats/systemd.bats \
 	tests/bats/switch.bats \
-	tests/bats/subtask.bats
+	tests/bats/subtask.bats \
+	tests/bats/metrics.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS
