@@ -135,3 +135,19 @@ sample() {
 	equals "${a1:3:32}" "${a2:3:32}"
 	[[ ${a1:36:16} != "${a2:36:16}" ]]
 }
+
+@test "tokens a daughter reports count by provider and model, cli and local apart" {
+	s=$(daughter_script tokens.sh <<'EOF2'
+#!/bin/sh
+printf '{"jsonrpc":"2.0","id":1,"method":"daughter.report","params":{"daughter_id":"%s","token":"%s","tokens_used_cli":5,"tokens_used_local":7,"switch_model_used":"m-1","cli_provider_used":"prov"}}\n' \
+	"$VX11_DAUGHTER_ID" "$VX11_DAUGHTER_TOKEN" | /usr/bin/socat -t 5 - "UNIX-CONNECT:$VX11_SOCKET"
+EOF2
+)
+	policy_file '.limits.max_running = 2 | .tasks.tokens = {command: ["'"$s"'"], max_retries: 0}'
+	start_daemon
+	wait_status "$(submit_task tokens)" completed >/dev/null
+	wait_status "$(submit_task tokens)" completed >/dev/null
+	text=$(metrics_text)
+	equals "$(sample "$text" 'vx11_gen_ai_usage_tokens_total{gen_ai_provider_name="prov",gen_ai_request_model="m-1",token_origin="cli"}')" 10
+	equals "$(sample "$text" 'vx11_gen_ai_usage_tokens_total{gen_ai_provider_name="prov",gen_ai_request_model="m-1",token_origin="local"}')" 14
+}
