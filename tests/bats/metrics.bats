@@ -151,3 +151,52 @@ EOF2
 	equals "$(sample "$text" 'vx11_gen_ai_usage_tokens_total{gen_ai_provider_name="prov",gen_ai_request_model="m-1",token_origin="cli"}')" 10
 	equals "$(sample "$text" 'vx11_gen_ai_usage_tokens_total{gen_ai_provider_name="prov",gen_ai_request_model="m-1",token_origin="local"}')" 14
 }
+
+@test "--metrics-socket serves the text over HTTP: GET /metrics, 404 otherwise, admins only" {
+	command -v curl >/dev/null || skip "curl is not installed (./dev installs it)"
+	start_daemon --metrics-socket "$T/metrics.sock"
+	submit '{"intent_type":"hello"}' >/dev/null
+	# Root only, or 0660 with the admin group where it exists.
+	if getent group vx11-admin >/dev/null; then
+		equals "$(stat -c '%a %U %G' "$T/metrics.sock")" "660 root vx11-admin"
+	else
+		equals "$(stat -c '%a %U' "$T/metrics.sock")" "600 root"
+	fi
+	run curl -sS -D "$T/head" --unix-socket "$T/metrics.sock" http://localhost/metrics
+	[[ $status -eq 0 ]]
+	grep -qi '^content-type: application/openmetrics-text; version=1.0.0; charset=utf-8' "$T/head"
+	head -n 1 "$T/head" | grep -q '^HTTP/1.1 200'
+	grep -qx 'vx11_intents_total 1' <<<"$output"
+	grep -qx '# TYPE vx11_requests counter' <<<"$output"
+	equals "$(tail -n 1 <<<"$output")" "# EOF"
+
+	code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/metrics.sock" http://localhost/other)
+	equals "$code" 404
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --unix-socket "$T/metrics.sock" http://localhost/metrics)
+	equals "$code" 404
+	# A request head that never ends is cut at 4 KiB, not buffered.
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 5000 /dev/zero | tr '\0' a)" \
+		--unix-socket "$T/metrics.sock" http://localhost/metrics)
+	equals "$code" 431
+
+	# Someone who is not an administrator is refused even if the file lets them in.
+	if [[ $(id -u) -eq 0 ]]; then
+		chmod 0666 "$T/metrics.sock"
+		code=$(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
+			curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/metrics.sock" http://localhost/metrics)
+		equals "$code" 403
+	fi
+	# The daemon still serves JSON-RPC all along, and the socket goes with it.
+	check "$(result daemon.status)" '.pid > 0'
+	stop_daemon
+	[[ ! -e $T/metrics.sock ]]
+}
+
+@test "--metrics-socket refuses a path that is not a socket" {
+	echo keep >"$T/not-a-socket"
+	launch_daemon --metrics-socket "$T/not-a-socket"
+	wait_exit "$DAEMON_PID" 100
+	[[ $DAEMON_STATUS -ne 0 ]]
+	grep -q "not a socket" "$T/vx11d.log"
+	equals "$(cat "$T/not-a-socket")" keep
+}
