@@ -10,6 +10,7 @@
 #include "sandbox/shm.h"
 #include "json-util.h"
 #include "list.h"
+#include "trace.h"
 #include "log.h"
 #include "policy/policy.h"
 #include "runner.h"
@@ -72,6 +73,7 @@ struct Hija {
 	SpawnStep spawn_step;  /* the step that failed, when spawn_rc < 0 */
 	uint64_t spawned_at;   /* realtime usec when the spawn returned */
 	uint64_t spawn_usec;   /* how long spawn_daughter took (clone to exec), for the metrics */
+	char trace_id[TRACE_ID_HEX + 1]; /* TRACEPARENT's: the submitter's, or "" (the intent's) */
 	Hija *spawn_next;
 	int notify_fd;
 	char *notify_path;

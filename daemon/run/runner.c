@@ -468,6 +468,8 @@ static Hija *hija_new(Runner *r, const Task *t)
 		h->out[i].pipe_fd = h->out[i].file_fd = h->out_w[i] = -1;
 	memcpy(h->task_id, t->id, ID_STRING_MAX);
 	memcpy(h->intent_id, t->intent_id, ID_STRING_MAX);
+	if (!t->traceparent || !traceparent_parse(t->traceparent, h->trace_id))
+		h->trace_id[0] = 0;
 	h->source = strdup(t->source);
 	h->task_type = strdup(t->task_type);
 	h->owner = t->uid;

@@ -6,9 +6,12 @@
  * trace id is; it is never all zero), the parent id is the attempt's (the
  * last 8 bytes of its UUIDv7, which are random, so a fresh span per
  * attempt), flags 01 (sampled: we ask nothing of the daughter's sampler but
- * to keep what it records, as the daemon keeps every attempt).
+ * to keep what it records, as the daemon keeps every attempt). An intent
+ * submitted with a traceparent gives its trace id instead: the daughters
+ * join the submitter's trace.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "runner-internal.h"
 
@@ -35,7 +38,10 @@ const char *hija_traceparent(const Hija *h, char buf[static TRACEPARENT_MAX])
 		zero = zero && span.bytes[i] == 0;
 	if (zero) /* not an id we made; the spec forbids an all-zero parent id */
 		span.bytes[15] = 1;
-	hex(t, trace.bytes, 16);
+	if (h->trace_id[0])
+		memcpy(t, h->trace_id, sizeof t);
+	else
+		hex(t, trace.bytes, 16);
 	hex(s, span.bytes + 8, 8);
 	snprintf(buf, TRACEPARENT_MAX, "00-%s-%s-01", t, s);
 	return buf;

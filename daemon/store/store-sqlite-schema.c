@@ -110,6 +110,11 @@ const char *const store_migrations[] = {
 	 * (tools_json: argv, user, seccomp profile, limits, namespaces). */
 	"ALTER TABLE daughters ADD COLUMN ttl_seconds INTEGER NOT NULL DEFAULT -1;"
 	"ALTER TABLE daughters ADD COLUMN tools_json TEXT;",
+
+	/* 9: the W3C traceparent an intent.submit gave, whose trace id its
+	 * daughters' TRACEPARENT carries. Rows from before have none (their
+	 * daughters' trace id is the correlation id). */
+	"ALTER TABLE tasks ADD COLUMN traceparent TEXT;",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -162,6 +167,7 @@ static const Column task_columns[] = {
 	C(COL_U64, Task, next_attempt_at, COL_MUTABLE),
 	C(COL_I64, Task, ttl_seconds, 0),
 	C(COL_STR, Task, result_json, COL_MUTABLE),
+	C(COL_STR, Task, traceparent, 0),
 	C(COL_U64, Task, seq, COL_ROWID),
 };
 

@@ -86,6 +86,7 @@ typedef struct Task {
 	uint64_t next_attempt_at; /* realtime usec, 0 = none */
 	int64_t ttl_seconds;      /* as submitted, -1 = policy default */
 	char *result_json;        /* the final result object, may be NULL */
+	char *traceparent;        /* the W3C traceparent given at submit, may be NULL (schema step 9) */
 	uint64_t seq;             /* insertion order, assigned by the store */
 } Task;
 void task_done(Task *t);

@@ -200,3 +200,24 @@ EOF2
 	grep -q "not a socket" "$T/vx11d.log"
 	equals "$(cat "$T/not-a-socket")" keep
 }
+
+@test "intent.submit's traceparent: its trace id reaches the daughter; an invalid one is refused" {
+	policy_file '.limits.max_running = 2 | .tasks.env = {command: ["/usr/bin/env"], max_retries: 0}'
+	start_daemon
+	given=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+	tid=$(submit_task env "{\"traceparent\":\"$given\"}")
+	wait_status "$tid" completed >/dev/null
+	tp=$(task_logs "$tid" stdout | sed -n 's/^TRACEPARENT=//p')
+	[[ $tp =~ ^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$ ]] || { echo "TRACEPARENT=$tp"; false; }
+	# The daughter's span is its own, not the submitter's.
+	[[ ${tp:36:16} != 00f067aa0ba902b7 ]]
+
+	for bad in 00-00000000000000000000000000000000-00f067aa0ba902b7-01 ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 \
+		00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01 nonsense; do
+		reply=$(call intent.submit "{\"intent_type\":\"env\",\"require\":{\"spawner\":true},\"traceparent\":\"$bad\"}")
+		check_error "$reply" -32602 vx11.InvalidParams 1
+		check "$reply" '.error.message | test("traceparent")'
+	done
+	# Nothing was made of them.
+	check "$(result task.list)" '.count == 1'
+}

@@ -7,6 +7,7 @@
 
 #include "metrics.h"
 #include "tap.h"
+#include "trace.h"
 #include "util.h"
 
 /* A parsed sample: "name{labels}" and its value. */
@@ -230,11 +231,33 @@ static void test_parser_catches_errors(void)
 	free(p);
 }
 
+/* common/trace: the traceparent a client may give with its intent. */
+static void test_traceparent_parse(void)
+{
+	char id[TRACE_ID_HEX + 1] = "";
+
+	CHECK(traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", id));
+	CHECK_STREQ(id, "4bf92f3577b34da6a3ce929d0e0e4736");
+	CHECK(traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", NULL));
+	/* A later version may say more; 00 may not. */
+	CHECK(traceparent_parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what", NULL));
+	CHECK(!traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what", NULL));
+	CHECK(!traceparent_parse("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL));
+	CHECK(!traceparent_parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01", NULL));
+	CHECK(!traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", NULL));
+	CHECK(!traceparent_parse("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", NULL));
+	CHECK(!traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", NULL));
+	CHECK(!traceparent_parse("00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL));
+	CHECK(!traceparent_parse("", NULL));
+	CHECK(!traceparent_parse(NULL, NULL));
+}
+
 int main(void)
 {
 	TEST(test_histogram_buckets);
 	TEST(test_vec_caps_label_values);
 	TEST(test_text_parses_back);
 	TEST(test_parser_catches_errors);
+	TEST(test_traceparent_parse);
 	return tap_done();
 }
