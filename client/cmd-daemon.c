@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Verbs about the daemon itself: status, audit, watch, reload. */
+/* Verbs about the daemon itself: status, audit, watch, reload, metrics. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -63,6 +63,20 @@ const char reload_usage[] =
 	"\n"
 	"Make the daemon read its policy file again (policy.reload, admin only).\n"
 	"If the new policy is not valid, the old one stays and the error is shown.\n";
+
+const char metrics_usage[] =
+	"Usage: vx11ctl metrics\n"
+	"\n"
+	"Print the daemon's metrics (daemon.metrics, admin only) as OpenMetrics text,\n"
+	"ending with \"# EOF\": tasks by type and status, queue depth, running\n"
+	"daughters, attempts by end reason, spawn latency and attempt duration\n"
+	"histograms, requests by method and error code, store commit latency, switch\n"
+	"plans and sub-tasks, and tokens by provider and model. The text suits a\n"
+	"node_exporter textfile collector, e.g.\n"
+	"  vx11ctl metrics > /var/lib/node_exporter/vx11.prom.tmp &&\n"
+	"  mv /var/lib/node_exporter/vx11.prom.tmp /var/lib/node_exporter/vx11.prom\n"
+	"--json prints the result instead: {\"content_type\", \"text\"}. The families\n"
+	"are listed in vx11-protocol(7).\n";
 
 static void print_status_member(const char *key, json_object *v)
 {
@@ -284,5 +298,28 @@ int verb_reload(const Cmd *cmd)
 		printf("policy reloaded\n");
 		print_members(stdout, result, 2, 0, skip);
 	}
+	return VX11_EXIT_OK;
+}
+
+int verb_metrics(const Cmd *cmd)
+{
+	_cleanup_json_ json_object *result = NULL;
+	const char *text;
+	int r;
+
+	r = rpc_call(cmd, "daemon.metrics", NULL, &result);
+	if (r != 0)
+		return r;
+	if (cmd->json) {
+		print_json(stdout, result, true);
+		return VX11_EXIT_OK;
+	}
+	text = json_get_string(result, "text");
+	if (!text) {
+		fprintf(stderr, "vx11ctl: daemon.metrics: the reply has no text\n");
+		return VX11_EXIT_FAILED;
+	}
+	/* The text as is: a scraper reads it byte for byte. */
+	fputs(text, stdout);
 	return VX11_EXIT_OK;
 }

@@ -45,6 +45,7 @@ static const Verb verbs[] = {
 	{ "audit",     verb_audit,     0, 0, audit_options,     "list the audit log",      audit_usage },
 	{ "watch",     verb_watch,     0, 1, NULL,              "print events live",       watch_usage },
 	{ "reload",    verb_reload,    0, 0, NULL,              "reload the policy",       reload_usage },
+	{ "metrics",   verb_metrics,   0, 0, NULL,              "print the daemon's metrics", metrics_usage },
 	{ "heartbeat", verb_heartbeat, 0, 0, heartbeat_options, "say a daughter is alive", heartbeat_usage },
 	{ "report",    verb_report,    0, 0, report_options,    "report from a daughter",  report_usage },
 	{ "subtask",   verb_subtask,   1, 1, subtask_options,   "run a sub-task through the switch", subtask_usage },

@@ -96,8 +96,9 @@ int verb_status(const Cmd *cmd);
 int verb_audit(const Cmd *cmd);
 int verb_watch(const Cmd *cmd);
 int verb_reload(const Cmd *cmd);
+int verb_metrics(const Cmd *cmd);
 extern const struct option audit_options[];
-extern const char status_usage[], audit_usage[], watch_usage[], reload_usage[];
+extern const char status_usage[], audit_usage[], watch_usage[], reload_usage[], metrics_usage[];
 
 int verb_logs(const Cmd *cmd);
 int verb_heartbeat(const Cmd *cmd);

@@ -6,4 +6,6 @@ common_libvx11common_a_SOURCES = \
 	common/frame.c common/frame.h \
 	common/log.c common/log.h \
 	common/sha256.c common/sha256.h \
+	common/metrics.c common/metrics.h \
+	common/trace.c common/trace.h \
 	common/json-util.h common/list.h

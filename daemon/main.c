@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "api/metrics-http.h"
 #include "api/server.h"
 #include "core/manager.h"
 
@@ -24,6 +25,8 @@ static void help(void)
 	       "                          (default: the directory of the socket)\n"
 	       "      --cgroup-root PATH  job cgroups under PATH (default vx11, or the\n"
 	       "                          delegated cgroup when started by systemd)\n"
+	       "      --metrics-socket PATH  also serve the metrics (vx11ctl metrics) over\n"
+	       "                          HTTP on the Unix socket PATH: GET /metrics\n"
 	       "      --log-target T      auto, journal or stderr (default auto)\n"
 	       "      --log-level L       err, warning, notice, info or debug (default info)\n"
 	       "      --check-policy      validate the policy, print the result and exit\n"
@@ -50,13 +53,15 @@ static int parse_level(const char *s)
 
 int main(int argc, char *argv[])
 {
-	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION, ARG_RUNTIME_DIR, ARG_CGROUP_ROOT };
+	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION, ARG_RUNTIME_DIR, ARG_CGROUP_ROOT,
+	       ARG_METRICS_SOCKET };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
 		{ "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
+		{ "metrics-socket", required_argument, NULL, ARG_METRICS_SOCKET },
 		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
 		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
 		{ "check-policy", no_argument, NULL, ARG_CHECK_POLICY },
@@ -73,6 +78,8 @@ int main(int argc, char *argv[])
 	bool check_policy = false;
 	Manager *m = NULL;
 	Server *s = NULL;
+	MetricsHttp *mh = NULL;
+	const char *metrics_socket = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "s:d:p:h", options, NULL)) >= 0)
@@ -92,6 +99,13 @@ int main(int argc, char *argv[])
 			break;
 		case ARG_CGROUP_ROOT:
 			cfg.cgroup_root = optarg;
+			break;
+		case ARG_METRICS_SOCKET:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "vx11d: --metrics-socket: expected an absolute path, not \"%s\"\n", optarg);
+				return 2;
+			}
+			metrics_socket = optarg;
 			break;
 		case ARG_LOG_TARGET:
 			if (log_target_from_string(optarg, &target) < 0) {
@@ -156,11 +170,14 @@ int main(int argc, char *argv[])
 	if (r < 0)
 		return 1;
 	r = server_new(m, m->socket_path, &s);
+	if (r >= 0 && metrics_socket)
+		r = metrics_http_new(m, metrics_socket, &mh);
 	if (r >= 0) {
 		r = manager_run(m, s->path ? s->path : "(from the service manager)");
 		/* Daughters are stopped while the API still hears of it. */
 		manager_stop(m);
 	}
+	metrics_http_free(mh);
 	server_free(s);
 	manager_free(m);
 	return r < 0 ? 1 : 0;

@@ -5,6 +5,7 @@ UNIT_LDADD = daemon/libvx11d.a common/libvx11common.a \
 
 unit_tests = \
 	tests/unit/test-util \
+	tests/unit/test-metrics \
 	tests/unit/test-netns \
 	tests/unit/test-shm \
 	tests/unit/test-landlock \
@@ -37,6 +38,8 @@ tests_unit_test_shm_SOURCES = tests/unit/test-shm.c tests/unit/tap.h
 tests_unit_test_shm_LDADD = $(UNIT_LDADD)
 tests_unit_test_netns_SOURCES = tests/unit/test-netns.c tests/unit/tap.h
 tests_unit_test_netns_LDADD = $(UNIT_LDADD)
+tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c tests/unit/tap.h
+tests_unit_test_metrics_LDADD = $(UNIT_LDADD)
 tests_unit_test_util_SOURCES = tests/unit/test-util.c tests/unit/tap.h
 tests_unit_test_util_LDADD = $(UNIT_LDADD)
 tests_unit_test_frame_SOURCES = tests/unit/test-frame.c tests/unit/tap.h
@@ -140,7 +143,8 @@ bats_tests = \
 	tests/bats/install.bats \
 	tests/bats/systemd.bats \
 	tests/bats/switch.bats \
-	tests/bats/subtask.bats
+	tests/bats/subtask.bats \
+	tests/bats/metrics.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS

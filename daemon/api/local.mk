@@ -8,6 +8,7 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/api/digest.c daemon/api/digest.h \
 	daemon/api/caller.c daemon/api/caller.h \
 	daemon/api/events.c daemon/api/events.h \
+	daemon/api/metrics-http.c daemon/api/metrics-http.h \
 	daemon/api/methods.c daemon/api/methods.h \
 	daemon/api/method-intent.c daemon/api/method-task.c daemon/api/method-daemon.c daemon/api/method-daughter.c
 EXTRA_DIST += daemon/api/README.md

@@ -89,6 +89,30 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	return 0;
 }
 
+/* The text, in a JSON string: the socket speaks JSON-RPC only. A scraper
+ * that wants the bare text reads vx11ctl metrics or --metrics-socket. */
+int method_daemon_metrics(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	json_object *o;
+	int r;
+
+	r = params_parse(no_params, params, "", &(char){ 0 }, err);
+	if (r < 0)
+		return r;
+	r = manager_metrics_text(call->m, &text, &len);
+	if (r == -ENOMEM)
+		return rpc_error(err, RPC_INTERNAL, "internal error: out of memory");
+	if (r < 0)
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
+	o = json_object_new_object();
+	json_object_object_add(o, "content_type", json_object_new_string(METRICS_CONTENT_TYPE));
+	json_object_object_add(o, "text", json_object_new_string_len(text, (int)len));
+	*ret = o;
+	return 0;
+}
+
 typedef struct AuditParams {
 	int64_t limit;
 	const char *after;

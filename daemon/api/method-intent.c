@@ -11,6 +11,7 @@
 #include "events.h"
 #include "methods.h"
 #include "params.h"
+#include "trace.h"
 
 typedef struct SubmitParams {
 	const char *intent_type;
@@ -22,6 +23,7 @@ typedef struct SubmitParams {
 	int64_t ttl_seconds;
 	int64_t max_retries;
 	const char *idempotency_key;
+	const char *traceparent;
 } SubmitParams;
 
 const ParamSpec submit_params[] = {
@@ -34,6 +36,7 @@ const ParamSpec submit_params[] = {
 	{ "ttl_seconds", PARAM_INT, offsetof(SubmitParams, ttl_seconds), 0, 1, 30 * 24 * 3600 },
 	{ "max_retries", PARAM_INT, offsetof(SubmitParams, max_retries), 0, 0, 1000 },
 	{ "idempotency_key", PARAM_STRING, offsetof(SubmitParams, idempotency_key), PARAM_NONEMPTY, 0, 256 },
+	{ "traceparent", PARAM_STRING, offsetof(SubmitParams, traceparent), 0, 0, 256 },
 	{}
 };
 
@@ -158,6 +161,7 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 		.uid = rec->uid,
 		.max_retries = p->max_retries != PARAM_INT_UNSET ? (int)p->max_retries : (int)pt->max_retries,
 		.ttl_seconds = p->ttl_seconds != PARAM_INT_UNSET ? p->ttl_seconds : -1,
+		.traceparent = (char *)p->traceparent, /* checked by the caller */
 	};
 	(void)len;
 	id_new_string(t->id);
@@ -213,6 +217,11 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		priority = p.priority[1] - '0';
 	} else
 		priority = pol->sources[src].priority;
+	/* Refused rather than ignored: a caller who gives one wants its trace. */
+	if (p.traceparent && !traceparent_parse(p.traceparent, NULL))
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: traceparent: expected a W3C traceparent, "
+				 "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>, lowercase, ids not all zero");
 
 	json_object *task_name = NULL;
 	if (p.payload && json_object_object_get_ex(p.payload, "task_name", &task_name) &&

@@ -19,6 +19,7 @@ static const Method method_table[] = {
 	{ "daemon.status", ROLE_ANYONE, method_daemon_status, no_params },
 	{ "events.subscribe", ROLE_SUBMITTER, method_events_subscribe, subscribe_params },
 	{ "audit.list", ROLE_ADMIN, method_audit_list, audit_params },
+	{ "daemon.metrics", ROLE_ADMIN, method_daemon_metrics, no_params },
 	{ "policy.reload", ROLE_ADMIN, method_policy_reload, no_params },
 	{ "task.logs", ROLE_SUBMITTER, method_task_logs, logs_params },
 	{ "daughter.heartbeat", ROLE_DAUGHTER, method_daughter_heartbeat, heartbeat_params },
@@ -166,11 +167,14 @@ static json_object *run_method(void *userdata, const RpcRequest *req, bool in_ba
 	r = method->handler(&call, req->params, &result, &err);
 	error_data = call.error_data;
 	if (r == METHOD_DEFERRED) {
+		/* Counted when parked: what it answers later is not seen here. */
+		stats_request(&m->stats, method->name, 0);
 		*ret_deferred = true;
 		return NULL;
 	}
 	if (r < 0)
 		goto error;
+	stats_request(&m->stats, method->name, 0);
 	if (req->is_notification) {
 		json_object_put(result);
 		return NULL;
@@ -178,10 +182,12 @@ static json_object *run_method(void *userdata, const RpcRequest *req, bool in_ba
 	return rpc_make_result(req->id, result);
 
 error:
-	if (req->is_notification)
-		return NULL;
 	if (!err.code)
 		rpc_error(&err, RPC_INTERNAL, "internal error");
+	/* Only names of the table are labels: a client cannot add label values. */
+	stats_request(&m->stats, method ? method->name : "unknown", err.code);
+	if (req->is_notification)
+		return NULL;
 	return make_error(req->id, &err, error_data);
 }
 

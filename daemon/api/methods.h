@@ -85,6 +85,7 @@ int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcEr
 int method_daughter_list(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_daemon_status(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_audit_list(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_daemon_metrics(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_events_subscribe(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_policy_reload(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_task_logs(Call *call, json_object *params, json_object **ret, RpcError *err);

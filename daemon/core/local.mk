@@ -1,5 +1,6 @@
 # core/: the manager: the loop, group commit, task state changes.
 daemon_libvx11d_a_SOURCES += \
 	daemon/core/manager.c daemon/core/manager.h \
-	daemon/core/subtask.c daemon/core/subtask.h
+	daemon/core/subtask.c daemon/core/subtask.h \
+	daemon/core/stats.c daemon/core/stats.h
 EXTRA_DIST += daemon/core/README.md

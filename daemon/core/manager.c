@@ -181,6 +181,7 @@ static int on_synced(sd_event_source *src, int fd, uint32_t revents, void *userd
 		runner_rearm(m->runner);
 	}
 	m->sync_done = MAX(m->sync_done, MAX(done, failed));
+	stats_synced(&m->stats, m->sync_done);
 	if (!log_to_journal())
 		fflush(stderr);
 	if (m->listener.synced)
@@ -234,6 +235,8 @@ static int on_post(sd_event_source *s, void *userdata)
 	if (store_has_pending(m->store)) {
 		m->last_commit = now_monotonic_usec();
 		r = m->sync_source ? store_commit_async(m->store, &ticket) : store_commit(m->store);
+		if (r >= 0)
+			stats_commit(&m->stats, m->last_commit, ticket);
 		if (r < 0) {
 			/* Nothing of this iteration happened: withdraw its replies and
 			 * rebuild the caches from what the store really holds. */
@@ -311,8 +314,10 @@ static void on_runner_daughter_status(void *userdata, const char *task_id, const
 {
 	Manager *m = userdata;
 
-	if (a->reason)
+	if (a->reason) {
 		subtasks_daughter_gone(m->subtasks, d->id);
+		stats_attempt_ended(&m->stats, a);
+	}
 	if (m->listener.daughter_status)
 		m->listener.daughter_status(m->listener.userdata, task_id, d, a);
 }
@@ -349,6 +354,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	pthread_mutex_init(&m->ckpt_lock, NULL);
 	pthread_cond_init(&m->ckpt_cond, NULL);
 	m->start_monotonic = now_monotonic_usec();
+	stats_init(&m->stats);
 	m->state_dir = strdup(cfg->state_dir);
 	m->socket_path = activated_socket_path() ?: strdup(cfg->socket_path);
 	if (cfg->runtime_dir)
@@ -515,6 +521,7 @@ Manager *manager_free(Manager *m)
 	sd_event_source_disable_unref(m->commit_timer);
 	sd_event_source_disable_unref(m->ckpt_idle);
 	sd_event_unref(m->event);
+	stats_done(&m->stats);
 	queue_free(m->queue);
 	queue_free(m->retry_queue);
 	policy_free(m->policy);

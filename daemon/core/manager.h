@@ -25,6 +25,7 @@
 #include "run/runner.h"
 #include "sandbox/cgroup.h"
 #include "store/store.h"
+#include "stats.h"
 #include "subtask.h"
 
 /* What the layer above (api/) hears; every hook runs on the loop. */
@@ -84,6 +85,7 @@ typedef struct Manager {
 	Subtasks *subtasks;                     /* daughter.subtask's own switch client */
 	uint64_t task_counts[_TASK_STATUS_MAX]; /* kept current, so status is O(1) */
 	uint64_t intents_total;
+	Stats stats; /* counters and histograms for daemon.metrics */
 
 	uint64_t start_monotonic;
 	CgroupInfo cgroup;
@@ -114,3 +116,6 @@ int manager_reload_policy(Manager *m, char **ret_error);
 /* A task's status changed (already written to the store): keep counts and
  * tell the listener. old = _TASK_STATUS_INVALID for a new task. */
 void manager_task_changed(Manager *m, const Task *t, TaskStatus old);
+
+/* stats.c: daemon.metrics' OpenMetrics text (malloc'd, ends with "# EOF\n"). */
+int manager_metrics_text(Manager *m, char **ret, size_t *ret_len);

@@ -10,6 +10,7 @@
 #include "sandbox/shm.h"
 #include "json-util.h"
 #include "list.h"
+#include "trace.h"
 #include "log.h"
 #include "policy/policy.h"
 #include "runner.h"
@@ -63,7 +64,7 @@ struct Hija {
 	/* Prepared on the loop, spawned on the spawner thread (spawner.c). */
 	SpawnRequest req;
 	char **argv;
-	char *env[10];
+	char *env[12];
 	int stdin_fd, out_w[_OUT_MAX];
 	bool spawning;     /* with the spawner thread: only it touches req and the results */
 	bool clean_shm;    /* a transient uid and the host's /dev/shm: clean it up after */
@@ -71,6 +72,8 @@ struct Hija {
 	char *spawn_error;
 	SpawnStep spawn_step;  /* the step that failed, when spawn_rc < 0 */
 	uint64_t spawned_at;   /* realtime usec when the spawn returned */
+	uint64_t spawn_usec;   /* how long spawn_daughter took (clone to exec), for the metrics */
+	char trace_id[TRACE_ID_HEX + 1]; /* TRACEPARENT's: the submitter's, or "" (the intent's) */
 	Hija *spawn_next;
 	int landlock_fd;   /* the ruleset, until the spawn is done; -1: none */
 	LandlockDeferred landlock_deferred[LANDLOCK_DEFERRED_MAX]; /* rules its child adds */
@@ -115,8 +118,13 @@ struct Runner {
 	sd_event_source *retry_timer;
 
 	Spawner *spawner;
+	MetricsHistogram spawn_latency; /* seconds from clone to exec, daughters that started */
 
 };
+
+/* trace.c: "00-<trace id>-<span id>-01" for TRACEPARENT (see there). */
+#define TRACEPARENT_MAX 56
+const char *hija_traceparent(const Hija *h, char buf[static TRACEPARENT_MAX]);
 
 /* supervise.c */
 /* Everything for the daughter of h (task t as policy task pt) but the spawn

@@ -269,6 +269,7 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 	r->env = *cfg;
 	r->env.cgroup_root = NULL; /* only needed here */
 	r->netns_fd = r->notify_fd = -1;
+	metrics_histogram_init(&r->spawn_latency, metrics_latency_bounds, metrics_latency_n_bounds);
 	r->landlock_abi = landlock_abi();
 	if (asprintf(&r->output_dir, "%s/output", env->state_dir) < 0 ||
 	    asprintf(&r->notify_dir, "%s/notify", env->runtime_dir) < 0 ||

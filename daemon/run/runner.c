@@ -54,6 +54,11 @@ int hija_attempt_save(Hija *h)
 	return h->rows_written ? store_attempt_update(h->runner->env.store, &h->a) : 0;
 }
 
+const MetricsHistogram *runner_spawn_latency(const Runner *r)
+{
+	return &r->spawn_latency;
+}
+
 Attempt *hija_attempt(Hija *h)
 {
 	return &h->a;
@@ -481,6 +486,8 @@ static Hija *hija_new(Runner *r, const Task *t)
 		h->out[i].pipe_fd = h->out[i].file_fd = h->out_w[i] = -1;
 	memcpy(h->task_id, t->id, ID_STRING_MAX);
 	memcpy(h->intent_id, t->intent_id, ID_STRING_MAX);
+	if (!t->traceparent || !traceparent_parse(t->traceparent, h->trace_id))
+		h->trace_id[0] = 0;
 	h->source = strdup(t->source);
 	h->task_type = strdup(t->task_type);
 	h->owner = t->uid;
@@ -606,6 +613,7 @@ void runner_spawned(Hija *h)
 		runner_schedule(r);
 		return;
 	}
+	metrics_histogram_observe(&r->spawn_latency, (double)h->spawn_usec / USEC_PER_SEC);
 	(void)hija_watch(h);
 	if (h->kill_reason != KILL_NONE) /* cancelled, or the daemon stopping, while it was being spawned */
 		hija_kill(h, h->kill_reason);

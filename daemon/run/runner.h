@@ -21,6 +21,7 @@
 #include <systemd/sd-event.h>
 
 #include "policy/policy.h"
+#include "metrics.h"
 #include "queue.h"
 #include "sandbox/cgroup.h"
 #include "store/store.h"
@@ -84,6 +85,8 @@ int runner_retry_later(Runner *r, const struct Task *t);
 int runner_cancel(Runner *r, const char *task_id);
 
 size_t runner_running(const Runner *r);
+/* For daemon.metrics: seconds from clone to exec of each daughter that started. */
+const MetricsHistogram *runner_spawn_latency(const Runner *r);
 /* The job cgroups, for daemon.status; NULL where they could not be set up. */
 const CgroupManager *runner_cgroups(const Runner *r);
 /* For daemon.status: "" or why spawning cannot work on this host. */

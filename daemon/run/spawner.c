@@ -60,7 +60,9 @@ static void *spawner_thread(void *userdata)
 			s->todo_tail = NULL;
 		pthread_mutex_unlock(&s->lock);
 
+		uint64_t begin = now_monotonic_usec();
 		h->spawn_rc = spawn_daughter_step(&h->req, &h->pid, &h->pidfd, &h->spawn_error, &h->spawn_step);
+		h->spawn_usec = now_monotonic_usec() - begin;
 		/* The moment it runs (exec'd), not when the loop gets to hear of it. */
 		h->spawned_at = now_realtime_usec();
 

@@ -534,7 +534,9 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 		if (!(h->argv[i] = strdup(pt->command[i])))
 			return fail(ret_error, -ENOMEM, "argv");
 	n = 0;
+	char tp[TRACEPARENT_MAX];
 	if (asprintf(&h->env[n++], "VX11_TASK_ID=%s", t->id) < 0 ||
+	    asprintf(&h->env[n++], "TRACEPARENT=%s", hija_traceparent(h, tp)) < 0 ||
 	    asprintf(&h->env[n++], "VX11_DAUGHTER_ID=%s", h->d.id) < 0 ||
 	    asprintf(&h->env[n++], "VX11_ATTEMPT=%d", h->a.number) < 0 ||
 	    asprintf(&h->env[n++], "VX11_MUTATION_LEVEL=%d", t->mutation_level) < 0 ||

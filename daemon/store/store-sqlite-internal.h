@@ -79,6 +79,7 @@ enum {
 	STMT_TASK_LIST,
 	STMT_TASK_LIST_DESC,
 	STMT_TASK_COUNT,
+	STMT_TASK_COUNT_TYPE,
 	/* Each count is followed by its form for one owner. */
 	STMT_TASK_TOTAL,
 	STMT_TASK_TOTAL_UID,

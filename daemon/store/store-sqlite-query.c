@@ -356,6 +356,29 @@ int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX])
 	return 0;
 }
 
+int store_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata)
+{
+	sqlite3_stmt *st = s->stmt[STMT_TASK_COUNT_TYPE];
+	int rc, r = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		TaskStatus ts = task_status_from_string(name);
+
+		if (ts < 0) {
+			r = store_fail(s, -EBADMSG, "tasks.status: unknown task status '%s'", name ?: "(null)");
+			break;
+		}
+		if (cb(type ?: "", ts, (uint64_t)sqlite3_column_int64(st, 2), userdata))
+			break;
+	}
+	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = store_fail_sqlite(s, rc, "count tasks by type");
+	sqlite3_reset(st);
+	return r;
+}
+
 int store_daughter_list(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
 			store_daughter_cb cb, void *userdata)
 {

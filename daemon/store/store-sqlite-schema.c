@@ -110,6 +110,11 @@ const char *const store_migrations[] = {
 	 * (tools_json: argv, user, seccomp profile, limits, namespaces). */
 	"ALTER TABLE daughters ADD COLUMN ttl_seconds INTEGER NOT NULL DEFAULT -1;"
 	"ALTER TABLE daughters ADD COLUMN tools_json TEXT;",
+
+	/* 9: the W3C traceparent an intent.submit gave, whose trace id its
+	 * daughters' TRACEPARENT carries. Rows from before have none (their
+	 * daughters' trace id is the correlation id). */
+	"ALTER TABLE tasks ADD COLUMN traceparent TEXT;",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -162,6 +167,7 @@ static const Column task_columns[] = {
 	C(COL_U64, Task, next_attempt_at, COL_MUTABLE),
 	C(COL_I64, Task, ttl_seconds, 0),
 	C(COL_STR, Task, result_json, COL_MUTABLE),
+	C(COL_STR, Task, traceparent, 0),
 	C(COL_U64, Task, seq, COL_ROWID),
 };
 
@@ -281,6 +287,9 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	[STMT_TASK_LIST] = {SQL_SELECT, &store_table_tasks, "WHERE 1" TASK_LIST_TAIL},
 	[STMT_TASK_LIST_DESC] = {SQL_SELECT, &store_table_tasks, "WHERE 1" TASK_LIST_TAIL_DESC},
 	[STMT_TASK_COUNT] = {SQL_PLAIN, NULL, "SELECT status, count(*) FROM tasks GROUP BY status"},
+	/* For daemon.metrics only (a scrape, not the request path): one pass over tasks. */
+	[STMT_TASK_COUNT_TYPE] = {SQL_PLAIN, NULL,
+				  "SELECT task_type, status, count(*) FROM tasks GROUP BY task_type, status"},
 	/* A seek per status into tasks_status(status, id) or tasks_uid(uid,
 	 * status, id), then its id range, reading the rows a filter needs; by
 	 * status and owner alone, the index entries are all it counts. */

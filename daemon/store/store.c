@@ -73,6 +73,7 @@ void task_done(Task *t)
 	FREE_AND_NULL(t->description);
 	FREE_AND_NULL(t->payload_json);
 	FREE_AND_NULL(t->result_json);
+	FREE_AND_NULL(t->traceparent);
 }
 
 void daughter_done(Daughter *d)

@@ -86,6 +86,7 @@ typedef struct Task {
 	uint64_t next_attempt_at; /* realtime usec, 0 = none */
 	int64_t ttl_seconds;      /* as submitted, -1 = policy default */
 	char *result_json;        /* the final result object, may be NULL */
+	char *traceparent;        /* the W3C traceparent given at submit, may be NULL (schema step 9) */
 	uint64_t seq;             /* insertion order, assigned by the store */
 } Task;
 void task_done(Task *t);
@@ -241,6 +242,10 @@ int store_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userd
  * or task_type asks to look at them). */
 int store_task_count(Store *s, const TaskFilter *f, uint64_t *ret);
 int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX]);
+/* The tasks per (task type, status), one call each; a scan of every task,
+ * for daemon.metrics. cb returning nonzero stops the walk. */
+typedef int (*store_type_count_cb)(const char *task_type, TaskStatus status, uint64_t n, void *userdata);
+int store_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata);
 /* When the task's first attempt started (realtime usec), 0 when none has. */
 int store_task_first_start(Store *s, const char *task_id, uint64_t *ret);
 

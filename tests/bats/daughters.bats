@@ -47,7 +47,7 @@ attempt_of() {
 	out=$(task_logs "$env_id" stdout)
 	# Nothing else: no PATH, no HOME, nothing of the daemon's own environment.
 	equals "$(sed 's/=.*//' <<<"$out" | sort | tr '\n' ' ')" \
-		"NOTIFY_SOCKET VX11_ATTEMPT VX11_DAUGHTER_ID VX11_DAUGHTER_TOKEN VX11_MUTATION_LEVEL VX11_SOCKET VX11_TASK_ID "
+		"NOTIFY_SOCKET TRACEPARENT VX11_ATTEMPT VX11_DAUGHTER_ID VX11_DAUGHTER_TOKEN VX11_MUTATION_LEVEL VX11_SOCKET VX11_TASK_ID "
 	grep -qx "VX11_TASK_ID=$env_id" <<<"$out"
 	grep -qx "VX11_DAUGHTER_ID=$(jq -r '.daughters[0].id' <<<"$t")" <<<"$out"
 	grep -qx 'VX11_ATTEMPT=1' <<<"$out"
@@ -62,7 +62,7 @@ attempt_of() {
 	wait_status "$hb_id" completed >/dev/null
 	out=$(task_logs "$hb_id" stdout)
 	equals "$(sed 's/=.*//' <<<"$out" | sort | tr '\n' ' ')" \
-		"NOTIFY_SOCKET VX11_ATTEMPT VX11_DAUGHTER_ID VX11_DAUGHTER_TOKEN VX11_MUTATION_LEVEL VX11_SOCKET VX11_TASK_ID WATCHDOG_USEC "
+		"NOTIFY_SOCKET TRACEPARENT VX11_ATTEMPT VX11_DAUGHTER_ID VX11_DAUGHTER_TOKEN VX11_MUTATION_LEVEL VX11_SOCKET VX11_TASK_ID WATCHDOG_USEC "
 	grep -qx 'WATCHDOG_USEC=7000000' <<<"$out"
 
 	# stdin: the intent as one JSON line.

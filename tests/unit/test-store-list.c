@@ -631,6 +631,54 @@ static void test_count_by_status(void)
 	store_free(s);
 }
 
+typedef struct TypeCounts {
+	uint64_t echo_pending, sleep_pending, sleep_failed;
+	int calls;
+} TypeCounts;
+
+static int count_type(const char *type, TaskStatus st, uint64_t n, void *userdata)
+{
+	TypeCounts *c = userdata;
+
+	c->calls++;
+	if (streq(type, "echo") && st == TASK_PENDING)
+		c->echo_pending = n;
+	else if (streq(type, "sleep") && st == TASK_PENDING)
+		c->sleep_pending = n;
+	else if (streq(type, "sleep") && st == TASK_FAILED)
+		c->sleep_failed = n;
+	return 0;
+}
+
+static void test_count_by_type(void)
+{
+	char path[256];
+	Store *s = open_new(path, sizeof path);
+	TypeCounts c = {};
+	Task t;
+
+	if (!s)
+		return;
+	CHECK_INTEQ(store_task_count_by_type(s, count_type, &c), 0);
+	CHECK_INTEQ(c.calls, 0);
+	for (int i = 0; i < 3; i++) {
+		make_task(&t, TASK_PENDING, 1, "operator");
+		CHECK_INTEQ(store_task_insert(s, &t), 0);
+	}
+	make_task(&t, TASK_PENDING, 1, "operator");
+	t.task_type = (char *)"sleep";
+	CHECK_INTEQ(store_task_insert(s, &t), 0);
+	make_task(&t, TASK_FAILED, 1, "operator");
+	t.task_type = (char *)"sleep";
+	CHECK_INTEQ(store_task_insert(s, &t), 0);
+	CHECK_INTEQ(store_task_count_by_type(s, count_type, &c), 0);
+	CHECK_INTEQ(c.calls, 3);
+	CHECK_INTEQ(c.echo_pending, 3);
+	CHECK_INTEQ(c.sleep_pending, 1);
+	CHECK_INTEQ(c.sleep_failed, 1);
+	store_free(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -646,6 +694,7 @@ int main(void)
 	TEST(test_task_list_filters_and_paging);
 	TEST(test_task_list_callbacks);
 	TEST(test_count_by_status);
+	TEST(test_count_by_type);
 
 	remove_tmpdir();
 	return tap_done();

@@ -207,6 +207,17 @@ static void test_v1_file_migrates_keeping_rows(void)
 	CHECK_STREQ(t.description, "build it");
 	CHECK_STREQ(t.payload_json, "{\"n\":1}");
 	CHECK(t.result_json == NULL);
+	CHECK(t.traceparent == NULL); /* from before step 9: none */
+	task_done(&t);
+
+	/* A task of the upgraded file keeps the traceparent it is given. */
+	Task nt = { .source = (char *)"operator", .status = TASK_PENDING, .task_type = (char *)"echo", .ttl_seconds = -1 };
+	id_new_string(nt.id);
+	id_new_string(nt.intent_id);
+	nt.traceparent = (char *)"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	CHECK_INTEQ(store_task_insert(s, &nt), 0);
+	CHECK_INTEQ(store_task_get(s, nt.id, &t), 0);
+	CHECK_STR_OR_NULL(t.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
 	task_done(&t);
 
 	CHECK_INTEQ(list_daughters(s, ids.task_id, NULL, (uid_t)-1, 0, &ds), 0);
@@ -288,7 +299,8 @@ static void test_v1_file_migrates_keeping_rows(void)
 				  " ('uid', 'cgroup', 'reported_status', 'status_text', 'unapplied', 'result_json',"
 				  " 'confinement')"),
 		    7);
-	CHECK_INTEQ(query_int(db, "SELECT count(*) FROM tasks"), 1);
+	CHECK_INTEQ(query_int(db, "SELECT count(*) FROM pragma_table_info('tasks') WHERE name = 'traceparent'"), 1);
+	CHECK_INTEQ(query_int(db, "SELECT count(*) FROM tasks"), 2);
 	CHECK_INTEQ(query_int(db, "SELECT count(*) FROM attempts"), 2);
 	int64_t version = query_int(db, "PRAGMA user_version");
 	sqlite3_close(db);

@@ -84,6 +84,7 @@ static void check_task_eq(const Task *a, const Task *b)
 	CHECK_INTEQ(a->next_attempt_at, b->next_attempt_at);
 	CHECK_INTEQ(a->ttl_seconds, b->ttl_seconds);
 	CHECK_STR_OR_NULL(a->result_json, b->result_json);
+	CHECK_STR_OR_NULL(a->traceparent, b->traceparent);
 	CHECK_INTEQ(a->seq, b->seq);
 }
 
