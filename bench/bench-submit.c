@@ -14,6 +14,12 @@
  *   QUEUED                intent.submit with require.spawner (a task row,
  *                         synced before the reply is released; the daemon
  *                         group-commits what one loop iteration read)
+ *   planned               with --switch-socket: intent.submit with
+ *                         require.switch on a daemon in mode "switch" whose
+ *                         switch (vx11-switch) plans it: DONE, provider "switch"
+ *   degraded              with --degraded-socket: the same on a daemon whose
+ *                         switch is not there, its breaker open after the
+ *                         warm-up: DONE, degraded, at once
  *   floor: SQLite         with --sync-dir, the rows of the QUEUED path
  *                         inserted by this process through the daemon's store
  *                         code in synced batches of 256 (bench-sqlite.c): the
@@ -41,6 +47,9 @@
 
 #define PARAMS_FALLBACK "{\"intent_type\":\"bench\"}"
 #define PARAMS_QUEUED   "{\"intent_type\":\"noop\",\"require\":{\"spawner\":true}}"
+#define PARAMS_PLANNED  "{\"intent_type\":\"bench\",\"require\":{\"switch\":true}}"
+#define EXPECT_PLANNED  "\"provider\":\"switch\""
+#define EXPECT_DEGRADED "\"degraded\":true"
 #define EXPECT_ECHO     "\"method\":\"intent.submit\""
 #define EXPECT_DONE     "\"status\":\"DONE\""
 #define EXPECT_QUEUED   "\"status\":\"QUEUED\""
@@ -55,6 +64,7 @@
 #define GOAL_QUEUED_P99_X         2.0  /* ... p99 / echo+fdatasync p99 */
 #define GOAL_QUEUED_CPU_US        8.0  /* daemon CPU per durable submit, pipelined */
 #define GOAL_SCALE_RATIO          0.90
+#define GOAL_DEGRADED_X           1.2  /* degraded (breaker open) p50 / fallback p50, one at a time */
 #define SQLITE_FLOOR_BATCH        256
 
 /* Interleaved rounds of the one-at-a-time rows and of the scale case. */
@@ -62,13 +72,15 @@
 
 typedef enum Kind { ONE_AT_A_TIME, PIPELINED_1, PIPELINED_N, _KIND_MAX } Kind;
 /* STATUS is a diagnostic: daemon.status touches no store, so it is the daemon's own I/O and JSON cost. */
-typedef enum Target { FLOOR, FLOOR_SYNC, STATUS, FALLBACK, QUEUED, _TARGET_MAX } Target;
+typedef enum Target { FLOOR, FLOOR_SYNC, STATUS, FALLBACK, QUEUED, PLANNED, DEGRADED, _TARGET_MAX } Target;
 
 typedef struct Options {
 	const char *socket;
 	const char *scale_socket;
 	const char *scale_empty_socket;
 	const char *sync_dir; /* where the durable floor writes; NULL: no durable floor */
+	const char *switch_socket;   /* a daemon in mode switch with its switch running; NULL: no planned rows */
+	const char *degraded_socket; /* a daemon in mode switch without its switch; NULL: no degraded rows */
 	const char *echo_socket, *sync_echo_socket;
 	double max_seconds;
 	uint64_t roundtrips;
@@ -105,8 +117,9 @@ static struct {
 } sqlite_fl;
 
 
-static const char *target_name[_TARGET_MAX] = {"floor: echo", "floor: echo+fdatasync", "vx11d daemon.status",
-                                               "vx11d fallback", "vx11d QUEUED"};
+static const char *target_name[_TARGET_MAX] = {"floor: echo",    "floor: echo+fdatasync", "vx11d daemon.status",
+                                               "vx11d fallback", "vx11d QUEUED",          "vx11d planned (switch)",
+                                               "vx11d degraded"};
 
 static void help(void)
 {
@@ -124,6 +137,11 @@ static void help(void)
 	    "                           a third daemon with an empty store: the scale case\n"
 	    "                           fills --scale-socket only and then measures the two\n"
 	    "                           alternately, so both share the machine's noise\n"
+	    "      --switch-socket PATH a daemon in mode switch whose switch runs: the\n"
+	    "                           planned rows\n"
+	    "      --degraded-socket PATH\n"
+	    "                           a daemon in mode switch whose switch is not there:\n"
+	    "                           the degraded rows (breaker open)\n"
 	    "      --sync-dir DIR       also measure a durable floor: the echo server\n"
 	    "                           fdatasyncs a file in DIR (put it on the daemon's disk)\n"
 	    "      --quick              a ~15 s smoke run (smaller counts)\n"
@@ -166,12 +184,16 @@ static int parse_options(int argc, char *argv[], Options *o)
 		ARG_ONLY,
 		ARG_SYNC_DIR,
 		ARG_MAX_SECONDS,
-		ARG_SCALE_EMPTY_SOCKET
+		ARG_SCALE_EMPTY_SOCKET,
+		ARG_SWITCH_SOCKET,
+		ARG_DEGRADED_SOCKET,
 	};
 	static const struct option options[] = {
 	    {"socket", required_argument, NULL, 's'},
 	    {"scale-socket", required_argument, NULL, ARG_SCALE_SOCKET},
 	    {"scale-empty-socket", required_argument, NULL, ARG_SCALE_EMPTY_SOCKET},
+	    {"switch-socket", required_argument, NULL, ARG_SWITCH_SOCKET},
+	    {"degraded-socket", required_argument, NULL, ARG_DEGRADED_SOCKET},
 	    {"quick", no_argument, NULL, ARG_QUICK},
 	    {"fill", required_argument, NULL, ARG_FILL},
 	    {"no-scale", no_argument, NULL, ARG_NO_SCALE},
@@ -197,6 +219,12 @@ static int parse_options(int argc, char *argv[], Options *o)
 			break;
 		case ARG_SCALE_SOCKET:
 			o->scale_socket = optarg;
+			break;
+		case ARG_SWITCH_SOCKET:
+			o->switch_socket = optarg;
+			break;
+		case ARG_DEGRADED_SOCKET:
+			o->degraded_socket = optarg;
 			break;
 		case ARG_SCALE_EMPTY_SOCKET:
 			o->scale_empty_socket = optarg;
@@ -323,10 +351,13 @@ static Load make_load(const Options *o, const char *socket, Target t, Kind k)
 	    .method = t == STATUS ? "daemon.status" : NULL,
 	    .params = t == STATUS                      ? NULL
 	              : t == QUEUED || t == FLOOR_SYNC ? PARAMS_QUEUED
+	              : t == PLANNED || t == DEGRADED  ? PARAMS_PLANNED
 	                                               : PARAMS_FALLBACK,
 	    .expect = t == FLOOR || t == FLOOR_SYNC ? EXPECT_ECHO
 	              : t == STATUS                 ? EXPECT_STATUS
 	              : t == QUEUED                 ? EXPECT_QUEUED
+	              : t == PLANNED                ? EXPECT_PLANNED
+	              : t == DEGRADED               ? EXPECT_DEGRADED
 	                                            : EXPECT_DONE,
 	    .max_seconds = k == ONE_AT_A_TIME ? o->max_seconds : 0,
 	    .conns = k == PIPELINED_N ? o->conns : 1,
@@ -354,13 +385,21 @@ static void warm_up(const Options *o, const char *socket, Target t)
 
 static const char *target_socket(const Options *o, Target t)
 {
-	return t == FLOOR ? o->echo_socket : t == FLOOR_SYNC ? o->sync_echo_socket : o->socket;
+	return t == FLOOR      ? o->echo_socket
+	       : t == FLOOR_SYNC ? o->sync_echo_socket
+	       : t == PLANNED    ? o->switch_socket
+	       : t == DEGRADED   ? o->degraded_socket
+	                         : o->socket;
 }
 
 static bool target_wanted(const Options *o, Target t)
 {
-	if (t == FLOOR_SYNC && !o->sync_echo_socket)
+	if ((t == FLOOR_SYNC && !o->sync_echo_socket) || (t == PLANNED && !o->switch_socket) ||
+	    (t == DEGRADED && !o->degraded_socket))
 		return false;
+	/* --only fallback: the switch's rows compare with it. */
+	if ((t == PLANNED || t == DEGRADED) && o->only == FALLBACK)
+		return true;
 	return t == FLOOR || t == FLOOR_SYNC || !o->only || o->only == t;
 }
 
@@ -703,6 +742,12 @@ static void print_goals(const Options *o, const Scale *sc)
 		     x > 0 && x <= GOAL_QUEUED_P99_X, !qr->errors && !fs->errors);
 	} else if (rows[QUEUED][ONE_AT_A_TIME].measured)
 		printf("  (QUEUED latency goals need the echo+fdatasync floor: --sync-dir)\n");
+	if (rows[DEGRADED][ONE_AT_A_TIME].measured && rows[FALLBACK][ONE_AT_A_TIME].measured) {
+		const Result *dg = &rows[DEGRADED][ONE_AT_A_TIME].res;
+		x = fb->p50_us > 0 ? dg->p50_us / fb->p50_us : 0;
+		goal("degraded (breaker open) one at a time, p50 / fallback p50", x, "x", "<=", GOAL_DEGRADED_X,
+		     x > 0 && x <= GOAL_DEGRADED_X, !dg->errors && !fb->errors);
+	}
 	if (!rows[QUEUED][ONE_AT_A_TIME].measured && !rows[FALLBACK][ONE_AT_A_TIME].measured &&
 	    !sc->measured)
 		printf("  (none applies to the cases run)\n");

@@ -33,5 +33,5 @@ CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/true-
 
 BENCH_FLAGS =
 .PHONY: bench
-bench: daemon/vx11d$(EXEEXT) bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/true-static
+bench: daemon/vx11d$(EXEEXT) switch/vx11-switch$(EXEEXT) bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/true-static
 	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/run.sh $(BENCH_FLAGS)

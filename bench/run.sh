@@ -3,7 +3,9 @@
 #
 # Run the benchmarks, build first if needed, print their tables:
 #   bench-submit  intent.submit: three vx11d with a bench policy and fresh
-#                 state directories, measured beside echo floors
+#                 state directories, measured beside echo floors; with
+#                 vx11-switch built, two more in mode "switch": one planned
+#                 by a running vx11-switch, one whose switch is not there
 #   bench-spawn   starting a confined daughter: fork+exec (the floor),
 #                 spawn_daughter() without the daemon, bwrap, firejail, and
 #                 vx11d end to end (it starts its own daemon); rows 2 and 4
@@ -52,7 +54,7 @@ if [ ! -f "$builddir/Makefile" ]; then
 	exit 2
 fi
 if [ -z "${VX11_BENCH_BUILT:-}" ]; then
-	make -s -C "$builddir" daemon/vx11d bench/bench-submit bench/bench-spawn bench/true-static >&2
+	make -s -C "$builddir" daemon/vx11d switch/vx11-switch bench/bench-submit bench/bench-spawn bench/true-static >&2
 	VX11_BENCH_BUILT=1
 	export VX11_BENCH_BUILT
 fi
@@ -88,6 +90,9 @@ chmod 0711 "$dir"
 main_pid=
 small_pid=
 big_pid=
+planned_pid=
+degraded_pid=
+switch_pid=
 
 stop() {
 	# $1: pid, $2: name. SIGTERM, then wait: the daemon commits and checkpoints.
@@ -103,7 +108,10 @@ cleanup() {
 	stop "$main_pid" main
 	stop "$small_pid" small
 	stop "$big_pid" big
-	main_pid= small_pid= big_pid=
+	stop "$planned_pid" planned
+	stop "$degraded_pid" degraded
+	[ -z "$switch_pid" ] || { kill -TERM "$switch_pid" 2>/dev/null; wait "$switch_pid" 2>/dev/null; }
+	main_pid= small_pid= big_pid= planned_pid= degraded_pid= switch_pid=
 	if [ "$keep" = yes ]; then
 		echo "state, policy and daemon logs kept in $dir"
 	else
@@ -154,9 +162,44 @@ small_pid=$!
 start big
 big_pid=$!
 
+# The switch rows: vx11-switch (built beside vx11d) planning every intent by
+# its default route, a daemon in mode "switch" asking it ("planned"), and one
+# whose switch is not there ("degraded": its breaker opens in the warm-up and
+# stays open, so each intent degrades at once).
+switch_args=
+switch_bin=$builddir/switch/vx11-switch
+names="main small big"
+if [ -x "$switch_bin" ]; then
+	cat >"$dir/switch.json" <<'EOF'
+{
+  "routes": [],
+  "default_route": { "provider": "local", "model": "bench-1", "approach": "direct", "score": 1 },
+  "providers": { "echo": { "argv": ["/bin/cat"], "timeout_ms": 5000 } },
+  "default_provider": "echo"
+}
+EOF
+	"$switch_bin" --config "$dir/switch.json" --socket "$dir/switch.sock" --log-target stderr \
+		--log-level warning 2>"$dir/switch.log" &
+	switch_pid=$!
+	for name in planned degraded; do
+		sock=$dir/switch.sock
+		[ "$name" = degraded ] && sock=$dir/no-switch.sock
+		jq --arg s "$sock" '.mode = "switch"
+			| .switch = {socket: $s, timeout_ms: 2000, failure_threshold: 1, cooldown_seconds: 3600}' \
+			"$dir/policy.json" >"$dir/policy-$name.json"
+		"$vx11d" --socket "$dir/$name.run/vx11.sock" --state-dir "$dir/$name" --policy "$dir/policy-$name.json" \
+			--cgroup-root "vx11-bench-$$-$name" --log-target stderr 2>"$dir/$name.log" &
+		eval "${name}_pid=\$!"
+	done
+	names="$names planned degraded"
+	switch_args="--switch-socket $dir/planned.run/vx11.sock --degraded-socket $dir/degraded.run/vx11.sock"
+else
+	echo "run.sh: no $switch_bin: the switch rows are skipped" >&2
+fi
+
 # bench-submit waits for the sockets; a daemon that died is caught here first.
 sleep 0.2
-for name in main small big; do
+for name in $names; do
 	eval "pid=\$${name}_pid"
 	if ! kill -0 "$pid" 2>/dev/null; then
 		echo "run.sh: vx11d ($name) did not start:" >&2
@@ -166,8 +209,9 @@ for name in main small big; do
 done
 
 rc=0
+# shellcheck disable=SC2086 # switch_args is words
 "$bench" --socket "$dir/main.run/vx11.sock" --scale-socket "$dir/big.run/vx11.sock" \
-	--scale-empty-socket "$dir/small.run/vx11.sock" \
+	--scale-empty-socket "$dir/small.run/vx11.sock" $switch_args \
 	--sync-dir "$dir" "$@" || rc=$?
 echo "daemon logs: $(du -sh "$dir"/*.log | awk '{ printf "%s %s  ", $1, $2 }')"
 exit $rc
