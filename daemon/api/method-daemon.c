@@ -125,6 +125,9 @@ static int add_entry(const IntentRecord *r, void *userdata)
 	add_str(o, "provider", r->provider);
 	add_str(o, "error", r->error);
 	add_str(o, "task_id", r->task_id);
+	json_object_object_add(o, "processed_at", json_timestamp(r->processed_at));
+	add_str(o, "result_status", r->result_status);
+	add_str(o, "notes", r->notes);
 	AuditPage *page = userdata;
 	size_t len;
 	rpc_serialize(o, &len);

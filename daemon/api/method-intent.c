@@ -80,6 +80,11 @@ static int record_intent(Manager *m, IntentRecord *rec, json_object *envelope)
 
 	if (envelope)
 		rec->envelope_json = (char *)rpc_serialize(envelope, &len);
+	/* Madre is done with it: replied, or handed it to the run queue. */
+	if (!rec->processed_at)
+		rec->processed_at = now_realtime_usec();
+	if (!rec->result_status)
+		rec->result_status = rec->status;
 	r = store_intent_insert(m->store, rec);
 	rec->envelope_json = NULL;
 	if (r < 0)
@@ -458,25 +463,6 @@ int method_task_rerun(Call *call, json_object *params, json_object **ret, RpcErr
 	return r;
 }
 
-/* What result.get says about a task's status. */
-static const char *result_status(TaskStatus s)
-{
-	switch (s) {
-	case TASK_RUNNING:
-		return "RUNNING";
-	case TASK_COMPLETED:
-		return "DONE";
-	case TASK_FAILED:
-		return "ERROR";
-	case TASK_EXPIRED:
-		return "EXPIRED";
-	case TASK_CANCELLED:
-		return "CANCELLED";
-	default: /* pending, planning, retrying: waiting for a daughter */
-		return "QUEUED";
-	}
-}
-
 int result_build(Manager *m, const char *correlation_id, json_object **ret)
 {
 	IntentRecord rec;
@@ -499,7 +485,7 @@ int result_build(Manager *m, const char *correlation_id, json_object **ret)
 			intent_record_done(&rec);
 			return r;
 		}
-		status = result_status(t.status);
+		status = manager_result_status(t.status);
 		error = t.status == TASK_CANCELLED ? "cancelled" : t.status == TASK_EXPIRED ? "expired" : NULL;
 		at = t.updated_at;
 		result = t.result_json ? json_tokener_parse(t.result_json) : NULL;

@@ -216,8 +216,33 @@ int manager_reload_policy(Manager *m, char **ret_error)
 	return 0;
 }
 
+/* What an intent stands at while its task lives (result.get's words). */
+const char *manager_result_status(TaskStatus s)
+{
+	switch (s) {
+	case TASK_RUNNING:
+		return "RUNNING";
+	case TASK_COMPLETED:
+		return "DONE";
+	case TASK_FAILED:
+		return "ERROR";
+	case TASK_EXPIRED:
+		return "EXPIRED";
+	case TASK_CANCELLED:
+		return "CANCELLED";
+	default: /* pending, planning, retrying: waiting for a daughter */
+		return "QUEUED";
+	}
+}
+
 void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
 {
+	/* intents_log.result_status follows the task until it ends; written
+	 * only when the word changes (pending -> planning is no change). */
+	if (old != _TASK_STATUS_INVALID &&
+	    !streq(manager_result_status(old), manager_result_status(t->status)) &&
+	    store_intent_set_result(m->store, t->intent_id, manager_result_status(t->status)) < 0)
+		log_warning("cannot update the result status of intent %s: %s", t->intent_id, store_last_error(m->store));
 	if (old != _TASK_STATUS_INVALID && m->task_counts[old] > 0)
 		m->task_counts[old]--;
 	m->task_counts[t->status]++;

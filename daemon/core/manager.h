@@ -102,3 +102,6 @@ int manager_reload_policy(Manager *m, char **ret_error);
 /* A task's status changed (already written to the store): keep counts and
  * tell the listener. old = _TASK_STATUS_INVALID for a new task. */
 void manager_task_changed(Manager *m, const Task *t, TaskStatus old);
+/* The status an intent stands at while its task is in state s: QUEUED,
+ * RUNNING, DONE, ERROR, EXPIRED, CANCELLED. */
+const char *manager_result_status(TaskStatus s);
