@@ -131,7 +131,8 @@ bats_tests = \
 	tests/bats/completion.bats \
 	tests/bats/install.bats \
 	tests/bats/systemd.bats \
-	tests/bats/switch.bats
+	tests/bats/switch.bats \
+	tests/bats/planning.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS

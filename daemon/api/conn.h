@@ -61,6 +61,10 @@ struct Conn {
 		sd_event_source *timer;
 	} wait;
 
+	/* intent.submit of an intent being planned (method-intent.c's
+	 * PlanReply): the connection parks until it is planned. */
+	void *plan_reply;
+
 	/* events.subscribe */
 	bool subscribed;
 	char sub_task_id[ID_STRING_MAX]; /* "" = all visible tasks */
@@ -91,3 +95,5 @@ void conn_cut_pending(Conn *c, uint64_t budget);
 
 /* The result.get wait is over: send its reply and go on with the input. */
 void conn_wait_finish(Conn *c, json_object *reply);
+/* The intent parked on is planned: send its reply and go on with the input. */
+void conn_plan_finish(Conn *c, json_object *reply);

@@ -80,8 +80,9 @@ static int record_intent(Manager *m, IntentRecord *rec, json_object *envelope)
 
 	if (envelope)
 		rec->envelope_json = (char *)rpc_serialize(envelope, &len);
-	/* Madre is done with it: replied, or handed it to the run queue. */
-	if (!rec->processed_at)
+	/* Madre is done with it: replied, or handed it to the run queue (an
+	 * intent being planned is done with once planned). */
+	if (!rec->processed_at && !(rec->notes && streq(rec->notes, "planning")))
 		rec->processed_at = now_realtime_usec();
 	if (!rec->result_status)
 		rec->result_status = rec->status;
@@ -148,7 +149,9 @@ static char *intent_digest(const SubmitParams *p, const RequireParams *req, Poli
 	return json_digest(o);
 }
 
-static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec, Task *t)
+/* planning: the switch plans it first (planner.c queues it once planned). */
+static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec, bool planning,
+		       Task *t)
 {
 	size_t len;
 	int r;
@@ -156,7 +159,7 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 	*t = (Task){
 		.source = rec->source,
 		.priority = rec->priority,
-		.status = TASK_PENDING,
+		.status = planning ? TASK_PLANNING : TASK_PENDING,
 		.task_type = pt->name,
 		.description = rec->text,
 		.payload_json = rec->payload_json,
@@ -174,6 +177,8 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 		return log_error_errno(r, "cannot store task %s: %s", t->id, store_last_error(m->store));
 	/* A QUEUED reply promises the task survives a power cut. */
 	store_want_durable(m->store);
+	if (planning)
+		return 0;
 
 	Id id;
 	(void)id_from_string(t->id, &id);
@@ -183,6 +188,161 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 	/* Started from the dispatch source, after this iteration's commit has
 	 * made the task durable. */
 	runner_schedule(m->runner);
+	return 0;
+}
+
+/* ---- intents the switch plans (switch.md) ---- */
+
+/* The reply of an intent being planned: sent when the plan (or the
+ * fallback) is stored, on the connection that asked, if still there. */
+typedef struct PlanReply {
+	Manager *m;
+	Conn *conn;
+	json_object *id;
+	bool has_task;
+	IntentRecord rec; /* without a task: recorded once planned (owned) */
+	char *rerun_of;
+} PlanReply;
+
+static void plan_reply_free(PlanReply *pr)
+{
+	json_object_put(pr->id);
+	intent_record_done(&pr->rec);
+	free(pr->rerun_of);
+	free(pr);
+}
+
+void intent_plan_detach(void *plan_reply)
+{
+	PlanReply *pr = plan_reply;
+	pr->conn = NULL;
+}
+
+static void plan_reply_send(PlanReply *pr, json_object *envelope, const char *internal)
+{
+	_cleanup_json_ json_object *reply = NULL;
+
+	if (!pr->conn) {
+		json_object_put(envelope);
+		return;
+	}
+	if (internal) {
+		RpcError err;
+		rpc_error(&err, RPC_INTERNAL, "internal error: %s", internal);
+		reply = rpc_make_error(pr->id, &err);
+	} else {
+		if (pr->rerun_of)
+			json_object_object_add(envelope, "rerun_of", json_object_new_string(pr->rerun_of));
+		reply = rpc_make_result(pr->id, envelope);
+	}
+	conn_plan_finish(pr->conn, reply);
+}
+
+static void on_task_planned(void *userdata, const PlanOutcome *o)
+{
+	PlanReply *pr = userdata;
+
+	if (o->failed || !o->envelope)
+		plan_reply_send(pr, NULL, o->failed ?: "the plan could not be stored");
+	else
+		plan_reply_send(pr, json_object_get(o->envelope), NULL);
+	plan_reply_free(pr);
+}
+
+static void on_intent_planned(void *userdata, const PlanOutcome *o)
+{
+	PlanReply *pr = userdata;
+	IntentRecord *rec = &pr->rec;
+	json_object *envelope;
+
+	rec->status = strdup("DONE");
+	rec->result_status = strdup("DONE");
+	rec->mode = strdup(o->degraded ? "FALLBACK" : "MADRE");
+	rec->provider = strdup(o->degraded ? "fallback_local" : "switch");
+	rec->notes = o->note ? strdup(o->note) : NULL;
+	envelope = make_envelope(rec->correlation_id, "DONE", rec->mode, rec->provider, json_object_get(o->plan), NULL,
+				 rec->created_at);
+	json_object_object_add(envelope, "degraded", json_object_new_boolean(o->degraded));
+	json_object_object_add(envelope, "timestamp", json_timestamp(now_realtime_usec()));
+	if (record_intent(pr->m, rec, envelope) < 0) {
+		json_object_put(envelope);
+		plan_reply_send(pr, NULL, "cannot record the intent");
+	} else
+		plan_reply_send(pr, envelope, NULL);
+	plan_reply_free(pr);
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static PlanReply *plan_reply_new(Call *call, const IntentRecord *rec, bool has_task)
+{
+	PlanReply *pr = calloc(1, sizeof(*pr));
+
+	if (!pr)
+		return NULL;
+	pr->m = call->m;
+	/* A notification waits for nothing: planned all the same, nobody told. */
+	pr->conn = call->id && call->may_defer ? call->conn : NULL;
+	pr->id = json_object_get(call->id);
+	pr->has_task = has_task;
+	pr->rerun_of = strdup_or_null(call->rerun_of);
+	if (!has_task) {
+		pr->rec = *rec;
+		pr->rec.source = strdup_or_null(rec->source);
+		pr->rec.intent_type = strdup_or_null(rec->intent_type);
+		pr->rec.text = strdup_or_null(rec->text);
+		pr->rec.payload_json = strdup_or_null(rec->payload_json);
+		pr->rec.idempotency_key = strdup_or_null(rec->idempotency_key);
+		pr->rec.params_digest = strdup_or_null(rec->params_digest);
+		pr->rec.status = pr->rec.mode = pr->rec.provider = pr->rec.error = NULL;
+		pr->rec.task_id = pr->rec.envelope_json = pr->rec.result_status = pr->rec.notes = NULL;
+	}
+	return pr;
+}
+
+/* The task types the caller may submit: where a plan may re-route to. */
+static json_object *caller_task_types(Call *call)
+{
+	const Policy *pol = call->m->policy;
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < pol->n_tasks; i++)
+		if (call->admin || policy_groups_allow(&pol->tasks[i].groups, call->caller->gid, call->caller->groups,
+						       call->caller->n_groups))
+			json_object_array_add(a, json_object_new_string(pol->tasks[i].name));
+	return a;
+}
+
+/* switch.plan's params for an intent without a task. */
+static json_object *intent_plan_params(Call *call, const SubmitParams *p, const IntentRecord *rec)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "correlation_id", json_object_new_string(rec->correlation_id));
+	json_object_object_add(o, "intent_type", json_object_new_string(rec->intent_type));
+	json_object_object_add(o, "text", rec->text ? json_object_new_string(rec->text) : NULL);
+	json_object_object_add(o, "payload", json_object_get(p->payload));
+	json_object_object_add(o, "priority", json_object_new_int(rec->priority));
+	json_object_object_add(o, "source", json_object_new_string(rec->source));
+	json_object_object_add(o, "task_type", NULL);
+	json_object_object_add(o, "task_types", caller_task_types(call));
+	json_object_object_add(o, "attempt", json_object_new_int(1));
+	json_object_object_add(o, "mutation_level", json_object_new_int(0));
+	json_object_object_add(o, "last_reason", NULL);
+	return o;
+}
+
+/* Park the connection until pr is answered (or answer nothing: a notification). */
+static int plan_deferred(Call *call, PlanReply *pr, json_object **ret)
+{
+	if (pr->conn) {
+		pr->conn->plan_reply = pr;
+		return METHOD_DEFERRED;
+	}
+	*ret = NULL;
 	return 0;
 }
 
@@ -264,6 +424,11 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					"idempotency key already used for a different intent");
 			return refuse(m, &rec, "idempotency_conflict", err);
 		}
+		if (r == 0 && !old.envelope_json && old.task_id && streq(old.status, "QUEUED")) {
+			intent_record_done(&old);
+			return rpc_error_named(err, RPC_BUSY, "vx11.Busy",
+					       "the intent with this idempotency key is still being planned; ask again");
+		}
 		if (r == 0) {
 			envelope = old.envelope_json ? json_tokener_parse(old.envelope_json) : NULL;
 			intent_record_done(&old);
@@ -283,17 +448,28 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		return refuse(m, &rec, "permission_denied", err);
 	}
 
+	bool plan = rec.require_switch && pol->mode == POLICY_MODE_SWITCH;
+	/* Its reply waits for the switch: a batch cannot wait for one member. */
+	if (plan && call->id && !call->may_defer)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: require.switch: an intent the switch plans cannot be part of a batch; "
+				 "send it as a request of its own");
+
 	if (rec.require_switch && pol->mode == POLICY_MODE_SOLO_MADRE) {
 		json_object *resp = reason_response("the switch is off: the policy mode is solo_madre");
 		json_object_object_add(resp, "policy", json_object_new_string("SOLO_MADRE"));
 		rec.status = (char *)"ERROR", rec.mode = (char *)"FALLBACK", rec.error = (char *)"off_by_policy";
 		envelope = make_envelope(correlation_id, "ERROR", "FALLBACK", NULL, resp, "off_by_policy", rec.created_at);
-	} else if (rec.require_switch) {
-		/* Mode "switch" is valid policy, but no switch service exists yet. */
-		rec.status = (char *)"ERROR", rec.mode = (char *)"FALLBACK", rec.error = (char *)"switch_unavailable";
-		envelope = make_envelope(correlation_id, "ERROR", "FALLBACK", NULL,
-					 reason_response("no switch service is available"), "switch_unavailable",
-					 rec.created_at);
+	} else if (plan && !rec.require_spawner) {
+		/* Recorded once planned, with the plan or the fallback. */
+		PlanReply *pr = plan_reply_new(call, &rec, false);
+
+		if (!pr || manager_plan_intent(m, intent_plan_params(call, &p, &rec), on_intent_planned, pr, NULL) < 0) {
+			if (pr)
+				plan_reply_free(pr);
+			return rpc_error(err, RPC_INTERNAL, "internal error: out of memory");
+		}
+		return plan_deferred(call, pr, ret);
 	} else if (!rec.require_spawner) {
 		char plan_id[ID_STRING_MAX];
 		json_object *resp = json_object_new_object();
@@ -339,12 +515,30 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					  pol->limits.max_queued);
 				return refuse(m, &rec, "queue_full", err);
 			}
-			r = create_task(m, &p, pt, &rec, &t);
+			r = create_task(m, &p, pt, &rec, plan, &t);
 			if (r < 0)
 				return rpc_error(err, RPC_INTERNAL, "internal error: cannot store the task: %s",
 						 store_last_error(m->store));
 			memcpy(task_id, t.id, ID_STRING_MAX);
 			rec.task_id = task_id;
+			if (plan) {
+				/* Committed in `planning` first; the QUEUED reply, the
+				 * provider and processed_at come with the plan. */
+				PlanReply *pr = plan_reply_new(call, &rec, true);
+
+				rec.status = (char *)"QUEUED", rec.result_status = (char *)"QUEUED";
+				rec.notes = (char *)"planning";
+				r = record_intent(m, &rec, NULL);
+				manager_task_changed(m, &t, _TASK_STATUS_INVALID);
+				if (r < 0 || !pr ||
+				    manager_plan_task(m, &t, caller_task_types(call), on_task_planned, pr, NULL) < 0) {
+					if (pr)
+						plan_reply_free(pr);
+					return rpc_error(err, RPC_INTERNAL, "internal error: cannot plan the task: %s",
+							 store_last_error(m->store));
+				}
+				return plan_deferred(call, pr, ret);
+			}
 			rec.status = (char *)"QUEUED", rec.provider = (char *)"spawner";
 
 			json_object *resp = json_object_new_object();
@@ -454,8 +648,10 @@ int method_task_rerun(Call *call, json_object *params, json_object **ret, RpcErr
 			      t.id);
 	else {
 		again = intent_params(&rec, have_task ? &t : NULL);
+		call->rerun_of = rec.correlation_id;
 		r = method_intent_submit(call, again, ret, err);
-		if (r == 0)
+		call->rerun_of = NULL;
+		if (r == 0 && *ret)
 			json_object_object_add(*ret, "rerun_of", json_object_new_string(rec.correlation_id));
 	}
 	intent_record_done(&rec);
@@ -478,6 +674,7 @@ int result_build(Manager *m, const char *correlation_id, json_object **ret)
 	status = rec.status;
 	error = rec.error;
 	at = rec.created_at;
+	bool degraded = false;
 	if (rec.task_id) {
 		Task t;
 		r = store_task_get(m->store, rec.task_id, &t);
@@ -488,6 +685,7 @@ int result_build(Manager *m, const char *correlation_id, json_object **ret)
 		status = manager_result_status(t.status);
 		error = t.status == TASK_CANCELLED ? "cancelled" : t.status == TASK_EXPIRED ? "expired" : NULL;
 		at = t.updated_at;
+		degraded = t.degraded;
 		result = t.result_json ? json_tokener_parse(t.result_json) : NULL;
 		if (!result) {
 			/* Filled in by the spawner when an attempt ends. */
@@ -506,6 +704,8 @@ int result_build(Manager *m, const char *correlation_id, json_object **ret)
 		json_object *env = json_tokener_parse(rec.envelope_json), *resp;
 		if (env && json_object_object_get_ex(env, "response", &resp))
 			result = json_object_get(resp);
+		if (env && json_object_object_get_ex(env, "degraded", &resp))
+			degraded = json_object_get_boolean(resp);
 		json_object_put(env);
 	}
 
@@ -516,6 +716,7 @@ int result_build(Manager *m, const char *correlation_id, json_object **ret)
 	json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
 	json_object_object_add(o, "mode", rec.mode ? json_object_new_string(rec.mode) : NULL);
 	json_object_object_add(o, "provider", rec.provider ? json_object_new_string(rec.provider) : NULL);
+	json_object_object_add(o, "degraded", json_object_new_boolean(degraded));
 	json_object_object_add(o, "timestamp", json_timestamp(at));
 	intent_record_done(&rec);
 	*ret = o;

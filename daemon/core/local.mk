@@ -1,4 +1,5 @@
 # core/: the manager: the loop, group commit, task state changes.
 daemon_libvx11d_a_SOURCES += \
-	daemon/core/manager.c daemon/core/manager.h
+	daemon/core/manager.c daemon/core/manager.h \
+	daemon/core/planner.c daemon/core/planner.h
 EXTRA_DIST += daemon/core/README.md

@@ -69,6 +69,9 @@ static int load_runnable(const Task *t, void *userdata)
 	w->n++;
 	if (id_from_string(t->id, &id) < 0)
 		return 0;
+	/* Planned first (planner.c), then queued. */
+	if (t->status == TASK_PLANNING)
+		return 0;
 	/* A retry waits out its backoff, also across a restart. */
 	if (t->status == TASK_RETRYING && t->next_attempt_at > now_realtime_usec())
 		w->r = queue_push(w->m->retry_queue, &id, 0, t->next_attempt_at, t->next_attempt_at);
@@ -170,6 +173,7 @@ static int on_post(sd_event_source *s, void *userdata)
 		} else if (store_wal_pages(m->store) > CKPT_WAL_PAGES)
 			manager_want_checkpoint(m);
 	}
+	manager_plans_committed(m, withdrawn);
 	release_output(m, withdrawn);
 	return 0;
 }
@@ -211,6 +215,7 @@ int manager_reload_policy(Manager *m, char **ret_error)
 		runner_set_policy(m->runner, p);
 	policy_free(m->policy);
 	m->policy = p;
+	(void)manager_switch_configure(m);
 	log_audit(LOG_INFO, VX11_MSG_POLICY_LOADED, &f, "policy reloaded from %s (%zu task types)", p->origin,
 		  p->n_tasks);
 	return 0;
@@ -253,6 +258,11 @@ void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
 static void on_runner_task_changed(void *userdata, const Task *t, TaskStatus old)
 {
 	manager_task_changed(userdata, t, old);
+}
+
+static bool on_runner_replan(void *userdata, Task *t)
+{
+	return manager_replan_retry(userdata, t);
 }
 
 static void on_runner_daughter_status(void *userdata, const char *task_id, const Daughter *d, const Attempt *a)
@@ -391,9 +401,19 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		.state_dir = m->state_dir,
 		.runtime_dir = m->runtime_dir,
 		.cgroup_root = cfg->cgroup_root,
-		.hooks = { on_runner_task_changed, on_runner_daughter_status, m },
+		.hooks = {
+			.task_changed = on_runner_task_changed,
+			.daughter_status = on_runner_daughter_status,
+			.replan = on_runner_replan,
+			.userdata = m,
+		},
 	};
 	r = runner_new(&rc, &m->runner);
+	if (r < 0)
+		goto fail;
+	/* A switch that is down only degrades plans: it never stops the start. */
+	(void)manager_switch_configure(m);
+	r = manager_replan_interrupted(m);
 	if (r < 0)
 		goto fail;
 
@@ -412,6 +432,7 @@ fail:
 
 void manager_stop(Manager *m)
 {
+	manager_planner_stop(m);
 	m->runner = runner_free(m->runner);
 }
 
