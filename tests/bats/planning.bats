@@ -351,3 +351,81 @@ audit_entry() {
 	t=$(wait_status "$tid" failed 150)
 	check_json "$t" '.task.degraded == true and .task.plan.approach == "by-the-book" and .task.provider == "switch"'
 }
+
+@test "a type the caller may not submit is no re-route either; its task_types are what it may submit" {
+	require_root
+	fake_switch ok '{"provider":"fake","approach":"elsewhere","task_type":"analysis"}'
+	# analysis is for the group daemon only: nobody (in the socket's group only)
+	# may not submit it.
+	switch_policy '.tasks.analysis.groups = ["daemon"]'
+	start_daemon
+
+	local env tid
+	env=$(as_submitter_nobody socat -t 5 - "UNIX-CONNECT:$VX11_SOCKET" <<<"$(req intent.submit \
+		'{"intent_type":"noop","require":{"switch":true,"spawner":true}}')" | jq -c .result)
+	check_json "$env" '.status == "QUEUED" and .degraded == true and .provider == "spawner"'
+	check "$env" '.response.plan.degraded_reason == "switch malformed answer: task_type is not one of the caller'"'"'s task types"'
+	tid=$(jq -r .response.task_id <<<"$env")
+	check_json "$(wait_status "$tid" completed)" '.task.task_type == "noop" and .task.degraded == true'
+	check_json "$(head -n 1 "$T/fake.log")" '(.params.task_types | index(["analysis"])) == null and (.params.task_types | index(["noop"])) != null'
+
+	# Root may: the same answer re-routes its task.
+	env=$(plan_task '{"intent_type":"noop"}')
+	check_json "$env" '.degraded == false and .response.plan.task_type == "analysis"'
+	tid=$(jq -r .response.task_id <<<"$env")
+	check_json "$(wait_status "$tid" completed)" '.task.task_type == "analysis"'
+}
+
+@test "planning: the reply waits on its connection only; a client gone meanwhile loses nothing" {
+	fake_switch hold
+	switch_policy '.switch.timeout_ms = 60000'
+	start_daemon
+
+	local tid cid out
+	# Not in a batch: its reply could not wait there.
+	out=$(rpc "[$(req intent.submit '{"intent_type":"analysis","require":{"switch":true}}' 1)]")
+	check_json "$out" '.[0].error.code == -32602 and (.[0].error.message | test("batch"))'
+
+	conn_open gone
+	conn_send gone "$(req intent.submit '{"intent_type":"analysis","require":{"switch":true,"spawner":true},"idempotency_key":"k1"}' 1)"
+	wait_for 50 test -s "$T/fake.log"
+	# The same key while it is planned: ask again later.
+	check_error "$(call intent.submit '{"intent_type":"analysis","require":{"switch":true,"spawner":true},"idempotency_key":"k1"}')" \
+		-32004 vx11.Busy
+	cid=$(jq -r .params.correlation_id "$T/fake.log")
+	conn_kill gone
+	touch "$T/switch.sock.release"
+	tid=$(result task.list '{"status":["planning","pending","running","completed"]}' | jq -r '.tasks[0].id')
+	check_json "$(wait_status "$tid" completed)" '.task.intent_id == $c and .task.provider == "switch" and (.daughters | length == 1)' \
+		--arg c "$cid"
+	# Once planned, the key gives the QUEUED envelope that was stored.
+	out=$(submit '{"intent_type":"analysis","require":{"switch":true,"spawner":true},"idempotency_key":"k1"}')
+	check_json "$out" '.correlation_id == $c and .status == "QUEUED" and .provider == "switch" and .response.task_id == $t' \
+		--arg c "$cid" --arg t "$tid"
+}
+
+@test "a reload out of mode switch degrades the plans outstanding; back in, it plans again" {
+	fake_switch hang
+	switch_policy '.switch.timeout_ms = 60000'
+	start_daemon
+
+	conn_open slow
+	conn_send slow "$(req intent.submit '{"intent_type":"analysis.logs","require":{"switch":true}}' 1)"
+	wait_for 50 test -s "$T/fake.log"
+	cp "$T/policy.json" "$T/policy-switch.json"
+	jq '.mode = "solo_madre"' "$T/policy-switch.json" >"$T/policy.json"
+	result policy.reload >/dev/null
+	conn_wait slow 1 50
+	check_json "$(jq -c .result "$T/slow.out")" '.degraded == true and .provider == "fallback_local"
+		and .response.degraded_reason == "switch unavailable: the policy mode is no longer switch"'
+	check_json "$(switch_status)" '.mode == "solo_madre" and .state == "closed"'
+	check_json "$(plan_intent)" '.status == "ERROR" and .error == "off_by_policy"'
+
+	cp "$T/policy-switch.json" "$T/policy.json"
+	result policy.reload >/dev/null
+	kill -9 "$FAKE_PID"
+	wait "$FAKE_PID" 2>/dev/null || true
+	rm -f "$T/switch.sock"
+	fake_switch ok
+	check_json "$(plan_intent)" '.degraded == false and .provider == "switch" and .response.approach == "by-the-book"'
+}
