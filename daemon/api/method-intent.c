@@ -11,6 +11,7 @@
 #include "events.h"
 #include "methods.h"
 #include "params.h"
+#include "intent.h"
 
 typedef struct SubmitParams {
 	const char *intent_type;
@@ -48,7 +49,7 @@ const ParamSpec require_params[] = {
 	{}
 };
 
-static json_object *make_envelope(const char *correlation_id, const char *status, const char *mode,
+json_object *intent_envelope(const char *correlation_id, const char *status, const char *mode,
 				  const char *provider, json_object *response, const char *error, uint64_t at)
 {
 	json_object *o = json_object_new_object();
@@ -72,7 +73,7 @@ static json_object *reason_response(const char *reason)
 }
 
 /* Record the intent (audit log row + journal); the envelope, if any, is what was replied. */
-static int record_intent(Manager *m, IntentRecord *rec, json_object *envelope)
+int intent_record(Manager *m, IntentRecord *rec, json_object *envelope)
 {
 	AuditFields f = AUDIT_FIELDS_INIT;
 	size_t len;
@@ -119,7 +120,7 @@ static int refuse(Manager *m, IntentRecord *rec, const char *why, RpcError *err)
 	rec->params_digest = NULL;
 	if (!rec->mode)
 		rec->mode = (char *)(rec->require_spawner ? "SPAWNER" : "MADRE");
-	(void)record_intent(m, rec, NULL);
+	(void)intent_record(m, rec, NULL);
 	return err->code;
 }
 
@@ -188,161 +189,6 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 	/* Started from the dispatch source, after this iteration's commit has
 	 * made the task durable. */
 	runner_schedule(m->runner);
-	return 0;
-}
-
-/* ---- intents the switch plans (switch.md) ---- */
-
-/* The reply of an intent being planned: sent when the plan (or the
- * fallback) is stored, on the connection that asked, if still there. */
-typedef struct PlanReply {
-	Manager *m;
-	Conn *conn;
-	json_object *id;
-	bool has_task;
-	IntentRecord rec; /* without a task: recorded once planned (owned) */
-	char *rerun_of;
-} PlanReply;
-
-static void plan_reply_free(PlanReply *pr)
-{
-	json_object_put(pr->id);
-	intent_record_done(&pr->rec);
-	free(pr->rerun_of);
-	free(pr);
-}
-
-void intent_plan_detach(void *plan_reply)
-{
-	PlanReply *pr = plan_reply;
-	pr->conn = NULL;
-}
-
-static void plan_reply_send(PlanReply *pr, json_object *envelope, const char *internal)
-{
-	_cleanup_json_ json_object *reply = NULL;
-
-	if (!pr->conn) {
-		json_object_put(envelope);
-		return;
-	}
-	if (internal) {
-		RpcError err;
-		rpc_error(&err, RPC_INTERNAL, "internal error: %s", internal);
-		reply = rpc_make_error(pr->id, &err);
-	} else {
-		if (pr->rerun_of)
-			json_object_object_add(envelope, "rerun_of", json_object_new_string(pr->rerun_of));
-		reply = rpc_make_result(pr->id, envelope);
-	}
-	conn_plan_finish(pr->conn, reply);
-}
-
-static void on_task_planned(void *userdata, const PlanOutcome *o)
-{
-	PlanReply *pr = userdata;
-
-	if (o->failed || !o->envelope)
-		plan_reply_send(pr, NULL, o->failed ?: "the plan could not be stored");
-	else
-		plan_reply_send(pr, json_object_get(o->envelope), NULL);
-	plan_reply_free(pr);
-}
-
-static void on_intent_planned(void *userdata, const PlanOutcome *o)
-{
-	PlanReply *pr = userdata;
-	IntentRecord *rec = &pr->rec;
-	json_object *envelope;
-
-	rec->status = strdup("DONE");
-	rec->result_status = strdup("DONE");
-	rec->mode = strdup(o->degraded ? "FALLBACK" : "MADRE");
-	rec->provider = strdup(o->degraded ? "fallback_local" : "switch");
-	rec->notes = o->note ? strdup(o->note) : NULL;
-	envelope = make_envelope(rec->correlation_id, "DONE", rec->mode, rec->provider, json_object_get(o->plan), NULL,
-				 rec->created_at);
-	json_object_object_add(envelope, "degraded", json_object_new_boolean(o->degraded));
-	json_object_object_add(envelope, "timestamp", json_timestamp(now_realtime_usec()));
-	if (record_intent(pr->m, rec, envelope) < 0) {
-		json_object_put(envelope);
-		plan_reply_send(pr, NULL, "cannot record the intent");
-	} else
-		plan_reply_send(pr, envelope, NULL);
-	plan_reply_free(pr);
-}
-
-static char *strdup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static PlanReply *plan_reply_new(Call *call, const IntentRecord *rec, bool has_task)
-{
-	PlanReply *pr = calloc(1, sizeof(*pr));
-
-	if (!pr)
-		return NULL;
-	pr->m = call->m;
-	/* A notification waits for nothing: planned all the same, nobody told. */
-	pr->conn = call->id && call->may_defer ? call->conn : NULL;
-	pr->id = json_object_get(call->id);
-	pr->has_task = has_task;
-	pr->rerun_of = strdup_or_null(call->rerun_of);
-	if (!has_task) {
-		pr->rec = *rec;
-		pr->rec.source = strdup_or_null(rec->source);
-		pr->rec.intent_type = strdup_or_null(rec->intent_type);
-		pr->rec.text = strdup_or_null(rec->text);
-		pr->rec.payload_json = strdup_or_null(rec->payload_json);
-		pr->rec.idempotency_key = strdup_or_null(rec->idempotency_key);
-		pr->rec.params_digest = strdup_or_null(rec->params_digest);
-		pr->rec.status = pr->rec.mode = pr->rec.provider = pr->rec.error = NULL;
-		pr->rec.task_id = pr->rec.envelope_json = pr->rec.result_status = pr->rec.notes = NULL;
-	}
-	return pr;
-}
-
-/* The task types the caller may submit: where a plan may re-route to. */
-static json_object *caller_task_types(Call *call)
-{
-	const Policy *pol = call->m->policy;
-	json_object *a = json_object_new_array();
-
-	for (size_t i = 0; i < pol->n_tasks; i++)
-		if (call->admin || policy_groups_allow(&pol->tasks[i].groups, call->caller->gid, call->caller->groups,
-						       call->caller->n_groups))
-			json_object_array_add(a, json_object_new_string(pol->tasks[i].name));
-	return a;
-}
-
-/* switch.plan's params for an intent without a task. */
-static json_object *intent_plan_params(Call *call, const SubmitParams *p, const IntentRecord *rec)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "correlation_id", json_object_new_string(rec->correlation_id));
-	json_object_object_add(o, "intent_type", json_object_new_string(rec->intent_type));
-	json_object_object_add(o, "text", rec->text ? json_object_new_string(rec->text) : NULL);
-	json_object_object_add(o, "payload", json_object_get(p->payload));
-	json_object_object_add(o, "priority", json_object_new_int(rec->priority));
-	json_object_object_add(o, "source", json_object_new_string(rec->source));
-	json_object_object_add(o, "task_type", NULL);
-	json_object_object_add(o, "task_types", caller_task_types(call));
-	json_object_object_add(o, "attempt", json_object_new_int(1));
-	json_object_object_add(o, "mutation_level", json_object_new_int(0));
-	json_object_object_add(o, "last_reason", NULL);
-	return o;
-}
-
-/* Park the connection until pr is answered (or answer nothing: a notification). */
-static int plan_deferred(Call *call, PlanReply *pr, json_object **ret)
-{
-	if (pr->conn) {
-		pr->conn->plan_reply = pr;
-		return METHOD_DEFERRED;
-	}
-	*ret = NULL;
 	return 0;
 }
 
@@ -459,17 +305,10 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		json_object *resp = reason_response("the switch is off: the policy mode is solo_madre");
 		json_object_object_add(resp, "policy", json_object_new_string("SOLO_MADRE"));
 		rec.status = (char *)"ERROR", rec.mode = (char *)"FALLBACK", rec.error = (char *)"off_by_policy";
-		envelope = make_envelope(correlation_id, "ERROR", "FALLBACK", NULL, resp, "off_by_policy", rec.created_at);
+		envelope = intent_envelope(correlation_id, "ERROR", "FALLBACK", NULL, resp, "off_by_policy", rec.created_at);
 	} else if (plan && !rec.require_spawner) {
 		/* Recorded once planned, with the plan or the fallback. */
-		PlanReply *pr = plan_reply_new(call, &rec, false);
-
-		if (!pr || manager_plan_intent(m, intent_plan_params(call, &p, &rec), on_intent_planned, pr, NULL) < 0) {
-			if (pr)
-				plan_reply_free(pr);
-			return rpc_error(err, RPC_INTERNAL, "internal error: out of memory");
-		}
-		return plan_deferred(call, pr, ret);
+		return intent_plan(call, &rec, p.payload, NULL, ret, err);
 	} else if (!rec.require_spawner) {
 		char plan_id[ID_STRING_MAX];
 		json_object *resp = json_object_new_object();
@@ -479,7 +318,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		json_object_object_add(resp, "result", json_object_new_string("intent_processed"));
 		json_object_object_add(resp, "notes", json_object_new_string("fallback_local execution"));
 		rec.status = (char *)"DONE", rec.mode = (char *)"MADRE", rec.provider = (char *)"fallback_local";
-		envelope = make_envelope(correlation_id, "DONE", "MADRE", "fallback_local", resp, NULL, rec.created_at);
+		envelope = intent_envelope(correlation_id, "DONE", "MADRE", "fallback_local", resp, NULL, rec.created_at);
 	} else {
 		const char *type = task_name ? json_object_get_string(task_name) : p.intent_type;
 		const PolicyTask *pt = policy_find_task(pol, type);
@@ -488,7 +327,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 			char why[384];
 			snprintf(why, sizeof(why), "no task type \"%.256s\" in the policy", type);
 			rec.status = (char *)"ERROR", rec.mode = (char *)"SPAWNER", rec.error = (char *)"unknown_task";
-			envelope = make_envelope(correlation_id, "ERROR", "SPAWNER", NULL, reason_response(why),
+			envelope = intent_envelope(correlation_id, "ERROR", "SPAWNER", NULL, reason_response(why),
 						 "unknown_task", rec.created_at);
 		} else {
 			Task t;
@@ -505,7 +344,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 				 * spawn, the same key must get through: it is not kept. */
 				rec.idempotency_key = NULL, rec.params_digest = NULL;
 				rec.status = (char *)"ERROR", rec.error = (char *)"spawner_unavailable";
-				envelope = make_envelope(correlation_id, "ERROR", "SPAWNER", NULL,
+				envelope = intent_envelope(correlation_id, "ERROR", "SPAWNER", NULL,
 							 reason_response(runner_spawn_problem(m->runner)),
 							 "spawner_unavailable", rec.created_at);
 				goto record;
@@ -521,35 +360,19 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 						 store_last_error(m->store));
 			memcpy(task_id, t.id, ID_STRING_MAX);
 			rec.task_id = task_id;
-			if (plan) {
-				/* Committed in `planning` first; the QUEUED reply, the
-				 * provider and processed_at come with the plan. */
-				PlanReply *pr = plan_reply_new(call, &rec, true);
-
-				rec.status = (char *)"QUEUED", rec.result_status = (char *)"QUEUED";
-				rec.notes = (char *)"planning";
-				r = record_intent(m, &rec, NULL);
-				manager_task_changed(m, &t, _TASK_STATUS_INVALID);
-				if (r < 0 || !pr ||
-				    manager_plan_task(m, &t, caller_task_types(call), on_task_planned, pr, NULL) < 0) {
-					if (pr)
-						plan_reply_free(pr);
-					return rpc_error(err, RPC_INTERNAL, "internal error: cannot plan the task: %s",
-							 store_last_error(m->store));
-				}
-				return plan_deferred(call, pr, ret);
-			}
+			if (plan)
+				return intent_plan(call, &rec, p.payload, &t, ret, err);
 			rec.status = (char *)"QUEUED", rec.provider = (char *)"spawner";
 
 			json_object *resp = json_object_new_object();
 			json_object_object_add(resp, "task_id", json_object_new_string(task_id));
-			envelope = make_envelope(correlation_id, "QUEUED", "SPAWNER", "spawner", resp, NULL, rec.created_at);
+			envelope = intent_envelope(correlation_id, "QUEUED", "SPAWNER", "spawner", resp, NULL, rec.created_at);
 			manager_task_changed(m, &t, _TASK_STATUS_INVALID);
 		}
 	}
 
 record:
-	r = record_intent(m, &rec, envelope);
+	r = intent_record(m, &rec, envelope);
 	if (r < 0) {
 		json_object_put(envelope);
 		return rpc_error(err, RPC_INTERNAL, "internal error: cannot record the intent: %s",
