@@ -75,6 +75,12 @@ static void on_intent_planned(void *userdata, const PlanOutcome *o)
 	IntentRecord *rec = &pr->rec;
 	json_object *envelope;
 
+	if (o->failed) {
+		/* The daemon stops: this intent was never answered. */
+		plan_reply_send(pr, NULL, o->failed);
+		plan_reply_free(pr);
+		return;
+	}
 	rec->status = strdup("DONE");
 	rec->result_status = strdup("DONE");
 	rec->mode = strdup(o->degraded ? "FALLBACK" : "MADRE");

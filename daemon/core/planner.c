@@ -483,10 +483,20 @@ int manager_switch_configure(Manager *m)
 
 void manager_planner_stop(Manager *m)
 {
+	PlanOutcome o = { .failed = "the daemon is stopping" };
+
 	m->plans_stopping = true;
+	/* Each asker hears of it (and frees what it kept); the tasks stay in
+	 * `planning` and are planned at the next start. */
+	while (m->plans) {
+		ManagerPlan *p = m->plans;
+
+		switch_call_cancel(p->call);
+		if (p->cb)
+			p->cb(p->userdata, &o);
+		plan_free(p);
+	}
 	m->plan_switch = switch_client_free(m->plan_switch);
-	while (m->plans)
-		plan_free(m->plans);
 	m->plan_defer = sd_event_source_disable_unref(m->plan_defer);
 }
 

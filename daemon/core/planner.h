@@ -49,8 +49,9 @@ int manager_switch_configure(Manager *m);
 int manager_replan_interrupted(Manager *m);
 /* A retry of a planned task is due: plan it again (runner hook). */
 bool manager_replan_retry(Manager *m, Task *t);
-/* The daemon stops: outstanding plans are dropped (their tasks stay in
- * `planning`, planned again at the next start), the client freed. */
+/* The daemon stops: outstanding plans end with failed "the daemon is
+ * stopping" (their tasks stay in `planning`, planned again at the next
+ * start), the client is freed. */
 void manager_planner_stop(Manager *m);
 /* daemon.status.switch (new reference). */
 json_object *manager_switch_status(Manager *m);

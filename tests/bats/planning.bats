@@ -429,3 +429,27 @@ audit_entry() {
 	fake_switch ok
 	check_json "$(plan_intent)" '.degraded == false and .provider == "switch" and .response.approach == "by-the-book"'
 }
+
+@test "a daemon stopped while plans are outstanding stops cleanly; the task is planned at the next start" {
+	fake_switch hang
+	switch_policy '.switch.timeout_ms = 60000'
+	start_daemon
+
+	local tid
+	conn_open a
+	conn_send a "$(req intent.submit '{"intent_type":"analysis","require":{"switch":true,"spawner":true}}' 1)"
+	conn_open b
+	conn_send b "$(req intent.submit '{"intent_type":"analysis.logs","require":{"switch":true}}' 2)"
+	wait_for 50 fake_asked 2 '"switch.plan"'
+	tid=$(result task.list '{"status":"planning"}' | jq -r '.tasks[0].id')
+	kill -TERM "$DAEMON_PID"
+	wait_exit "$DAEMON_PID" 100
+	equals "$DAEMON_STATUS" 0
+
+	kill -9 "$FAKE_PID"
+	wait "$FAKE_PID" 2>/dev/null || true
+	rm -f "$T/switch.sock"
+	fake_switch ok
+	start_daemon
+	check_json "$(wait_status "$tid" completed)" '.task.provider == "switch" and .task.plan.approach == "by-the-book" and (.daughters | length == 1)'
+}
