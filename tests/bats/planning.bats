@@ -141,6 +141,13 @@ audit_entry() {
 
 	check_json "$(switch_status)" '.state == "closed" and .plans == 1 and .degraded == 0 and .consecutive_failures == 0'
 	grep -q 'MESSAGE_ID=6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f15 .*VX11_PROVIDER=switch VX11_DEGRADED=false' "$T/vx11d.log"
+
+	# The client prints the plan, and the switch's state.
+	run -0 "$VX11CTL" submit analysis.logs --switch --text "summarise the logs"
+	[[ ${lines[0]} == *"  DONE  MADRE  switch" ]]
+	[[ $output == *"approach: split-and-summarise"* && $output == *"model: m-7b"* ]]
+	run -0 "$VX11CTL" status
+	[[ $output == *$'switch:\n  mode: switch\n'* && $output == *"  state: closed"* && $output == *"  plans: 2"* ]]
 }
 
 @test "planned QUEUED: the plan in the reply, task.get and the daughter's stdin; re-routed to another allowed type" {
@@ -202,12 +209,18 @@ audit_entry() {
 	check "$env" '.response.result == "intent_processed" and (.response.degraded_reason | startswith("switch unavailable"))'
 	check_json "$(switch_status)" '.state == "closed" and .consecutive_failures == 1 and .plans == 1 and .degraded == 1
 		and (.last_error | startswith("switch unavailable"))'
+	sleep 0.3 # the reconnect backoff
+	run -0 "$VX11CTL" submit analysis.logs --switch
+	[[ ${lines[0]} == *"  DONE  FALLBACK  fallback_local" ]]
+	[[ $output == *"degraded_reason: switch unavailable"* && $output == *"degraded: yes"* ]]
 
 	env=$(plan_task)
 	check_json "$env" '.status == "QUEUED" and .provider == "spawner" and .degraded == true'
 	tid=$(jq -r .response.task_id <<<"$env")
 	t=$(wait_status "$tid" completed)
 	check_json "$t" '.task.degraded == true and .task.provider == "fallback_local" and (.task.plan.degraded_reason | type == "string")'
+	run -0 "$VX11CTL" task "$tid"
+	[[ $output == *"degraded: yes"* && $output == *"provider: fallback_local"* ]]
 	res=$(result result.get "$(jq -cn --arg c "$(jq -r .correlation_id <<<"$env")" '{correlation_id:$c}')")
 	check_json "$res" '.status == "DONE" and .degraded == true'
 }
@@ -234,6 +247,7 @@ audit_entry() {
 	# Honoured: not before the timeout (a little slack for the clocks), and
 	# the status came first.
 	holds "$end - $start >= 1.4"
+	holds "$end - $start < 10"
 	holds "$status_at < $end"
 	check_json "$(switch_status)" '.consecutive_failures == 1 and .last_error == "switch timeout after 1500 ms" and .degraded == 1'
 }
