@@ -72,8 +72,10 @@ static int load_runnable(const Task *t, void *userdata)
 	/* Planned first (planner.c), then queued. */
 	if (t->status == TASK_PLANNING)
 		return 0;
-	/* A retry waits out its backoff, also across a restart. */
-	if (t->status == TASK_RETRYING && t->next_attempt_at > now_realtime_usec())
+	/* A retry waits out its backoff, also across a restart; a planned task's
+	 * retry goes through the retry timer even when it is due, so that it is
+	 * planned again (runner hook replan) like any other retry. */
+	if (t->status == TASK_RETRYING && (t->next_attempt_at > now_realtime_usec() || t->provider))
 		w->r = queue_push(w->m->retry_queue, &id, 0, t->next_attempt_at, t->next_attempt_at);
 	else
 		w->r = queue_push(w->m->queue, &id, t->priority, t->seq, 0);

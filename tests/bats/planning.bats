@@ -467,3 +467,22 @@ audit_entry() {
 	start_daemon
 	check_json "$(wait_status "$tid" completed)" '.task.provider == "switch" and .task.plan.approach == "by-the-book" and (.daughters | length == 1)'
 }
+
+@test "a planned task's retry that fell due while the daemon was down is planned again" {
+	fake_switch ok
+	switch_policy
+	start_daemon
+
+	local env tid t
+	env=$(plan_task '{"intent_type":"flaky"}')
+	tid=$(jq -r .response.task_id <<<"$env")
+	wait_status "$tid" retrying 100 >/dev/null
+	kill -9 "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null || true
+	# The backoff (1 to 2 s) ends while the daemon is down.
+	sleep 2.2
+	start_daemon
+	t=$(wait_status "$tid" failed 150)
+	check_json "$t" '.daughters | length == 2'
+	check_json "$(jq -sc . "$T/fake.log")" 'length == 2 and .[1].params.attempt == 2 and (.[1].params.last_reason | type == "string")'
+}
