@@ -215,7 +215,9 @@ static void plan_finish(ManagerPlan *p, json_object *res, const char *error)
 		error = check_plan(p, res);
 	if (error) {
 		plan = local_plan(error);
-		snprintf(note, sizeof note, "attempt %d: degraded: %s; fallback_local plan", attempt, error);
+		/* A retry's re-plan that fails keeps the task's plan (settle_task). */
+		snprintf(note, sizeof note, "attempt %d: degraded: %s; %s", attempt, error,
+			 attempt > 1 && p->task_id[0] ? "the previous plan kept" : "fallback_local plan");
 	} else {
 		const char *to = p->task_id[0] ? param_str(res, "task_type") : NULL;
 
