@@ -29,7 +29,8 @@ unit_tests = \
 	tests/unit/test-spawn-confine \
 	tests/unit/test-switch-config \
 	tests/unit/test-switch-route \
-	tests/unit/test-switch-client
+	tests/unit/test-switch-client \
+	tests/unit/test-plan-answer
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_landlock_SOURCES = tests/unit/test-landlock.c tests/unit/tap.h
 tests_unit_test_landlock_LDADD = $(UNIT_LDADD)
@@ -55,6 +56,8 @@ tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit
 tests_unit_test_store_runner_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_plan_SOURCES = tests/unit/test-store-plan.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_plan_LDADD = $(UNIT_LDADD)
+tests_unit_test_plan_answer_SOURCES = tests/unit/test-plan-answer.c tests/unit/policy-test.h tests/unit/tap.h
+tests_unit_test_plan_answer_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/policy-test.h tests/unit/tap.h

@@ -6,6 +6,7 @@
 
 #include "json-util.h"
 #include "manager.h"
+#include "plan-answer.h"
 
 struct ManagerPlan {
 	Manager *m;
@@ -33,75 +34,6 @@ static const char *param_str(json_object *params, const char *key)
 	return json_object_object_get_ex(params, key, &v) && json_object_is_type(v, json_type_string)
 		       ? json_object_get_string(v)
 		       : NULL;
-}
-
-/* The answer as a plan, or why it is not one (a malformed answer degrades). */
-static const char *check_plan(ManagerPlan *p, json_object *res)
-{
-	json_object *v, *types;
-
-	if (!res || !json_object_is_type(res, json_type_object))
-		return "switch malformed answer: the result is not an object";
-	if (!json_object_object_get_ex(res, "provider", &v) || !json_object_is_type(v, json_type_string))
-		return "switch malformed answer: provider is not a string";
-	if (!json_object_object_get_ex(res, "approach", &v) || !json_object_is_type(v, json_type_string))
-		return "switch malformed answer: approach is not a string";
-	if (json_object_object_get_ex(res, "model", &v) && v && !json_object_is_type(v, json_type_string))
-		return "switch malformed answer: model is not a string";
-	if (json_object_object_get_ex(res, "plan_id", &v) && v && !json_object_is_type(v, json_type_string))
-		return "switch malformed answer: plan_id is not a string";
-	if (json_object_object_get_ex(res, "score", &v) && v && !json_object_is_type(v, json_type_double) &&
-	    !json_object_is_type(v, json_type_int))
-		return "switch malformed answer: score is not a number";
-	if (json_object_object_get_ex(res, "steps", &v) && v && !json_object_is_type(v, json_type_array))
-		return "switch malformed answer: steps is not an array";
-	/* An intent without a task has nothing to re-route: its task_type is
-	 * not looked at. */
-	if (p->task_id[0] && json_object_object_get_ex(res, "task_type", &v) && v) {
-		const char *want = json_object_get_string(v);
-		bool ok = false;
-
-		if (!json_object_is_type(v, json_type_string))
-			return "switch malformed answer: task_type is not a string";
-		/* Only a task may be re-routed, and only to a type its submitter may
-		 * submit: the policy's gate is never the switch's to open. */
-		if (json_object_object_get_ex(p->params, "task_types", &types) &&
-		    json_object_is_type(types, json_type_array))
-			for (size_t i = 0; i < json_object_array_length(types); i++)
-				if (streq(json_object_get_string(json_object_array_get_idx(types, i)), want))
-					ok = true;
-		if (!ok || !policy_find_task(p->m->policy, want))
-			return "switch malformed answer: task_type is not one of the caller's task types";
-	}
-	return NULL;
-}
-
-static json_object *switch_plan(json_object *res, bool with_type)
-{
-	static const char *const keys[] = { "plan_id", "provider", "model", "approach", "score", "steps", "response" };
-	json_object *plan = json_object_new_object(), *v;
-
-	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-		json_object_object_add(plan, keys[i],
-				       json_object_object_get_ex(res, keys[i], &v) ? json_object_get(v) : NULL);
-	if (with_type && json_object_object_get_ex(res, "task_type", &v) && v)
-		json_object_object_add(plan, "task_type", json_object_get(v));
-	return plan;
-}
-
-/* What madre does without the switch (the plan of a solo_madre intent),
- * saying why. */
-static json_object *local_plan(const char *reason)
-{
-	char plan_id[ID_STRING_MAX];
-	json_object *plan = json_object_new_object();
-
-	json_object_object_add(plan, "plan_id", json_object_new_string(id_new_string(plan_id)));
-	json_object_object_add(plan, "steps_executed", json_object_new_int(1));
-	json_object_object_add(plan, "result", json_object_new_string("intent_processed"));
-	json_object_object_add(plan, "notes", json_object_new_string("fallback_local execution"));
-	json_object_object_add(plan, "degraded_reason", json_object_new_string(reason));
-	return plan;
 }
 
 static json_object *queued_envelope(const Task *t, const char *provider, json_object *plan, bool degraded,
@@ -211,10 +143,13 @@ static void plan_finish(ManagerPlan *p, json_object *res, const char *error)
 	json_object *attempt_v;
 	int attempt = json_object_object_get_ex(p->params, "attempt", &attempt_v) ? json_object_get_int(attempt_v) : 1;
 
-	if (!error)
-		error = check_plan(p, res);
+	if (!error) {
+		json_object *types = NULL;
+		(void)json_object_object_get_ex(p->params, "task_types", &types);
+		error = plan_answer_check(res, p->task_id[0], types, m->policy);
+	}
 	if (error) {
-		plan = local_plan(error);
+		plan = plan_local(error);
 		/* A retry's re-plan that fails keeps the task's plan (settle_task). */
 		snprintf(note, sizeof note, "attempt %d: degraded: %s; %s", attempt, error,
 			 attempt > 1 && p->task_id[0] ? "the previous plan kept" : "fallback_local plan");
@@ -224,7 +159,7 @@ static void plan_finish(ManagerPlan *p, json_object *res, const char *error)
 		if (to && streq(to, param_str(p->params, "task_type") ?: ""))
 			to = NULL; /* the type it had: no re-route */
 
-		plan = switch_plan(res, p->task_id[0]);
+		plan = plan_from_answer(res, p->task_id[0]);
 		snprintf(note, sizeof note, "attempt %d: planned by the switch: provider %s, model %s, approach %s%s%s",
 			 attempt, param_str(res, "provider"), param_str(res, "model") ?: "-", param_str(res, "approach"),
 			 to ? ", re-routed to " : "", to ?: "");
