@@ -181,7 +181,8 @@ int intent_plan(Call *call, IntentRecord *rec, json_object *payload, const Task 
 	if (!pr)
 		return rpc_error(err, RPC_INTERNAL, "internal error: out of memory");
 	if (!t) {
-		if (manager_plan_intent(m, intent_plan_params(call, rec, payload), on_intent_planned, pr, NULL) < 0) {
+		if (manager_plan_intent(m, intent_plan_params(call, rec, payload), rec->uid, on_intent_planned, pr,
+					NULL) < 0) {
 			plan_reply_free(pr);
 			return rpc_error(err, RPC_INTERNAL, "internal error: out of memory");
 		}

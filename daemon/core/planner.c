@@ -11,6 +11,7 @@
 struct ManagerPlan {
 	Manager *m;
 	char task_id[ID_STRING_MAX]; /* "" for an intent without a task */
+	uid_t uid;                   /* who submitted it (the journal's VX11_UID) */
 	json_object *params;         /* switch.plan's params */
 	ManagerPlanDone cb;
 	void *userdata;
@@ -179,6 +180,7 @@ static void plan_finish(ManagerPlan *p, json_object *res, const char *error)
 	f.task_id = p->task_id[0] ? p->task_id : NULL;
 	f.intent_type = param_str(p->params, "intent_type");
 	f.source = param_str(p->params, "source");
+	f.uid = p->uid;
 	f.provider = error ? "fallback_local" : "switch";
 	f.degraded = error ? "true" : "false";
 	log_audit(error ? LOG_NOTICE : LOG_INFO, VX11_MSG_INTENT_PLANNED, &f, "intent %s (%s)%s%s: %s",
@@ -272,12 +274,14 @@ static ManagerPlan *plan_new(Manager *m, json_object *params, ManagerPlanDone cb
 	return p;
 }
 
-int manager_plan_intent(Manager *m, json_object *params, ManagerPlanDone cb, void *userdata, ManagerPlan **ret)
+int manager_plan_intent(Manager *m, json_object *params, uid_t uid, ManagerPlanDone cb, void *userdata,
+			ManagerPlan **ret)
 {
 	ManagerPlan *p = plan_new(m, params, cb, userdata);
 
 	if (!p)
 		return -ENOMEM;
+	p->uid = uid;
 	plan_kick(m);
 	if (ret)
 		*ret = p;
@@ -319,6 +323,7 @@ int manager_plan_task(Manager *m, const Task *t, json_object *task_types, Manage
 	if (!p)
 		return -ENOMEM;
 	snprintf(p->task_id, sizeof p->task_id, "%s", t->id);
+	p->uid = t->uid;
 	p->waiting_commit = true;
 	if (ret)
 		*ret = p;
@@ -368,6 +373,7 @@ bool manager_replan_retry(Manager *m, Task *t)
 	if (!p)
 		return true; /* left `planning`: planned again at the next start */
 	snprintf(p->task_id, sizeof p->task_id, "%s", t->id);
+	p->uid = t->uid;
 	p->waiting_commit = true;
 	return true;
 }
@@ -380,6 +386,7 @@ static int replan_one(const Task *t, void *userdata)
 	if (!p)
 		return -ENOMEM;
 	snprintf(p->task_id, sizeof p->task_id, "%s", t->id);
+	p->uid = t->uid;
 	log_info("task %s was being planned when the daemon stopped: planning it again", t->id);
 	return 0;
 }

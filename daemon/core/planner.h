@@ -29,9 +29,10 @@ typedef struct PlanOutcome {
 
 typedef void (*ManagerPlanDone)(void *userdata, const PlanOutcome *o);
 
-/* An intent without a task: params are switch.plan's (taken). cb runs once,
+/* An intent without a task, from uid: params are switch.plan's (taken). cb runs once,
  * from the loop, unless the daemon stops first. */
-int manager_plan_intent(Manager *m, json_object *params, ManagerPlanDone cb, void *userdata, ManagerPlan **ret);
+int manager_plan_intent(Manager *m, json_object *params, uid_t uid, ManagerPlanDone cb, void *userdata,
+			ManagerPlan **ret);
 /* A task already written in state `planning` in the open transaction: asked
  * once that is committed. task_types (taken; NULL: only the task's own type)
  * are the types a plan may re-route it to. cb may be NULL. */

@@ -140,7 +140,8 @@ audit_entry() {
 	check "$a" '.notes | test("planned by the switch: provider local-llm, model m-7b, approach split-and-summarise")'
 
 	check_json "$(switch_status)" '.state == "closed" and .plans == 1 and .degraded == 0 and .consecutive_failures == 0'
-	grep -q 'MESSAGE_ID=6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f15 .*VX11_PROVIDER=switch VX11_DEGRADED=false' "$T/vx11d.log"
+	grep -q "MESSAGE_ID=6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f15 .*VX11_CORRELATION_ID=$cid .*VX11_UID=0 .*VX11_PROVIDER=switch VX11_DEGRADED=false" \
+		"$T/vx11d.log"
 
 	# The client prints the plan, and the switch's state.
 	run -0 "$VX11CTL" submit analysis.logs --switch --text "summarise the logs"
@@ -221,6 +222,8 @@ audit_entry() {
 	check_json "$t" '.task.degraded == true and .task.provider == "fallback_local" and (.task.plan.degraded_reason | type == "string")'
 	run -0 "$VX11CTL" task "$tid"
 	[[ $output == *"degraded: yes"* && $output == *"provider: fallback_local"* ]]
+	grep -q "MESSAGE_ID=6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f15 .*VX11_TASK_ID=$tid .*VX11_PROVIDER=fallback_local VX11_DEGRADED=true" \
+		"$T/vx11d.log"
 	res=$(result result.get "$(jq -cn --arg c "$(jq -r .correlation_id <<<"$env")" '{correlation_id:$c}')")
 	check_json "$res" '.status == "DONE" and .degraded == true'
 }
