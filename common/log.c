@@ -147,8 +147,8 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 		snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)f->uid);
 
 	if (log_target == LOG_TARGET_JOURNAL) {
-		char b[11][1200], conf[8192];
-		struct iovec iov[12];
+		char b[13][1200], conf[8192];
+		struct iovec iov[14];
 		size_t n = 0;
 		char prio[2] = { (char)('0' + level), 0 };
 
@@ -163,6 +163,8 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_INTENT_TYPE", f->intent_type);
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_STATUS", f->status);
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_ERROR", f->error);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_PROVIDER", f->provider);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_DEGRADED", f->degraded);
 		n = add_field(iov, n, conf, sizeof(conf), "VX11_CONFINEMENT", f->confinement);
 		sd_journal_sendv(iov, (int)n);
 		return;
@@ -193,6 +195,10 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 			APPEND(" VX11_STATUS=%s", f->status);
 		if (f->error)
 			APPEND(" VX11_ERROR=%s", f->error);
+		if (f->provider)
+			APPEND(" VX11_PROVIDER=%s", f->provider);
+		if (f->degraded)
+			APPEND(" VX11_DEGRADED=%s", f->degraded);
 		if (f->confinement)
 			APPEND(" VX11_CONFINEMENT=%s", f->confinement);
 	}

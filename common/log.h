@@ -66,6 +66,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define VX11_MSG_DAEMON_STOPPING "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f11"
 #define VX11_MSG_POLICY_LOADED "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f12"
 #define VX11_MSG_POLICY_REFUSED "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f13"
+#define VX11_MSG_INTENT_PLANNED "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f15"
 
 typedef struct AuditFields {
 	const char *task_id;
@@ -77,6 +78,8 @@ typedef struct AuditFields {
 	const char *status;
 	const char *error;
 	const char *confinement; /* JSON: what a daughter runs with (its start) */
+	const char *provider;    /* a plan: "switch" or "fallback_local" */
+	const char *degraded;    /* a plan: "true" or "false" */
 } AuditFields;
 
 #define AUDIT_FIELDS_INIT ((AuditFields){ .uid = (uid_t)-1 })

@@ -16,6 +16,7 @@ unit_tests = \
 	tests/unit/test-store-txn \
 	tests/unit/test-store-migrate \
 	tests/unit/test-store-runner \
+	tests/unit/test-store-plan \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
 	tests/unit/test-rpc \
@@ -30,7 +31,8 @@ unit_tests = \
 	tests/unit/test-switch-config \
 	tests/unit/test-switch-route \
 	tests/unit/test-switch-client \
-	tests/unit/test-subtask
+	tests/unit/test-subtask \
+	tests/unit/test-plan-answer
 check_PROGRAMS += $(unit_tests)
 tests_unit_test_landlock_SOURCES = tests/unit/test-landlock.c tests/unit/tap.h
 tests_unit_test_landlock_LDADD = $(UNIT_LDADD)
@@ -56,6 +58,10 @@ tests_unit_test_store_migrate_SOURCES = tests/unit/test-store-migrate.c tests/un
 tests_unit_test_store_migrate_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_runner_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_plan_SOURCES = tests/unit/test-store-plan.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_plan_LDADD = $(UNIT_LDADD)
+tests_unit_test_plan_answer_SOURCES = tests/unit/test-plan-answer.c tests/unit/policy-test.h tests/unit/tap.h
+tests_unit_test_plan_answer_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/policy-test.h tests/unit/tap.h
@@ -144,7 +150,8 @@ bats_tests = \
 	tests/bats/systemd.bats \
 	tests/bats/switch.bats \
 	tests/bats/subtask.bats \
-	tests/bats/metrics.bats
+	tests/bats/metrics.bats \
+	tests/bats/planning.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS

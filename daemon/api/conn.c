@@ -45,10 +45,17 @@
 static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 static void conn_arm_deadline(Conn *c);
 
+/* Parked: a reply is outstanding (result.get waiting, an intent being
+ * planned); replies leave in request order, so nothing more is handled. */
+static bool conn_parked(const Conn *c)
+{
+	return c->wait.active || c->plan_reply;
+}
+
 /* May buffered lines be handled now? */
 static bool conn_may_process(const Conn *c)
 {
-	return !c->closing && !c->dead && !c->throttled && !c->wait.active;
+	return !c->closing && !c->dead && !c->throttled && !conn_parked(c);
 }
 
 /* Should the socket be read? */
@@ -108,7 +115,7 @@ static size_t conn_pending_output(const Conn *c);
 /* An idle connection is one nobody waits on, in either direction. */
 static bool conn_is_idle(const Conn *c)
 {
-	return !c->subscribed && !c->wait.active && !c->line_started && c->out_len == 0 && !c->closing;
+	return !c->subscribed && !conn_parked(c) && !c->line_started && c->out_len == 0 && !c->closing;
 }
 
 /* Arm the one timer for the next deadline: the unfinished line's while we
@@ -213,7 +220,7 @@ static void conn_after_input(Conn *c)
 
 	if (c->dead)
 		return;
-	if (!c->wait.active)
+	if (!conn_parked(c))
 		linebuf_shrink(&c->in, IN_KEEP);
 	pending = linebuf_pending(&c->in);
 	if (!pending)
@@ -265,6 +272,9 @@ void conn_close(Conn *c, const char *why)
 	/* Nobody is left to answer: the sub-task's answer is dropped. */
 	subtask_cancel(c->wait.subtask);
 	c->wait.subtask = NULL;
+	if (c->plan_reply)
+		intent_plan_detach(c->plan_reply);
+	c->plan_reply = NULL;
 	if (c->subscribed)
 		LIST_REMOVE(subscribers, s->subscribers, c);
 	c->subscribed = false;
@@ -355,7 +365,7 @@ static void conn_maybe_finish(Conn *c)
 {
 	/* All input handled and all output written: an EOF'd or closing
 	 * connection is done. */
-	if (c->dead || c->wait.active || c->out_sent < c->out_len)
+	if (c->dead || conn_parked(c) || c->out_sent < c->out_len)
 		return;
 	/* A subscriber that half-closed still wants its events. */
 	if (c->closing || (c->eof && c->drained && !c->throttled && !c->subscribed))
@@ -561,6 +571,21 @@ void conn_wait_finish(Conn *c, json_object *reply)
 	c->wait.timer = sd_event_source_disable_unref(c->wait.timer);
 	c->wait.id = (json_object_put(c->wait.id), NULL);
 	c->wait.subtask = NULL;
+	conn_send(c, reply);
+	if (!c->dead && !c->in_resumable) {
+		LIST_PREPEND(resumable, s->resumable, c);
+		c->in_resumable = true;
+	}
+	server_kick(s);
+}
+
+void conn_plan_finish(Conn *c, json_object *reply)
+{
+	Server *s = c->server;
+
+	if (!c->plan_reply)
+		return;
+	c->plan_reply = NULL;
 	conn_send(c, reply);
 	if (!c->dead && !c->in_resumable) {
 		LIST_PREPEND(resumable, s->resumable, c);

@@ -71,6 +71,10 @@ struct Conn {
 		SubtaskCall *subtask;
 	} wait;
 
+	/* intent.submit of an intent being planned (method-intent.c's
+	 * PlanReply): the connection parks until it is planned. */
+	void *plan_reply;
+
 	/* events.subscribe */
 	bool subscribed;
 	char sub_task_id[ID_STRING_MAX]; /* "" = all visible tasks */
@@ -118,3 +122,5 @@ void conn_park_subtask(Conn *c, json_object *id, SubtaskCall *call);
 
 /* The result.get wait is over: send its reply and go on with the input. */
 void conn_wait_finish(Conn *c, json_object *reply);
+/* The intent parked on is planned: send its reply and go on with the input. */
+void conn_plan_finish(Conn *c, json_object *reply);

@@ -10,5 +10,6 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/api/events.c daemon/api/events.h \
 	daemon/api/metrics-http.c daemon/api/metrics-http.h \
 	daemon/api/methods.c daemon/api/methods.h \
-	daemon/api/method-intent.c daemon/api/method-task.c daemon/api/method-daemon.c daemon/api/method-daughter.c
+	daemon/api/method-intent.c daemon/api/intent-plan.c daemon/api/intent.h \
+	daemon/api/method-task.c daemon/api/method-daemon.c daemon/api/method-daughter.c
 EXTRA_DIST += daemon/api/README.md

@@ -63,6 +63,7 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(o, "policy_mode",
 			       json_object_new_string(m->policy->mode == POLICY_MODE_SWITCH ? "switch" : "solo_madre"));
 	json_object_object_add(o, "policy", json_object_new_string(m->policy->origin));
+	json_object_object_add(o, "switch", manager_switch_status(m));
 	json_object_object_add(o, "cgroup", cg);
 	json_object_object_add(o, "seccomp", seccomp_json());
 	json_object_object_add(o, "counts", counts);
@@ -158,6 +159,9 @@ static int add_entry(const IntentRecord *r, void *userdata)
 	add_str(o, "error", r->error);
 	add_str(o, "task_id", r->task_id);
 	json_object_object_add(o, "payload", r->payload_json ? json_tokener_parse(r->payload_json) : NULL);
+	json_object_object_add(o, "processed_at", json_timestamp(r->processed_at));
+	add_str(o, "result_status", r->result_status);
+	add_str(o, "notes", r->notes);
 	AuditPage *page = userdata;
 	size_t len;
 	rpc_serialize(o, &len);
@@ -298,6 +302,7 @@ int method_policy_reload(Call *call, json_object *params, json_object **ret, Rpc
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("reloaded"));
 	json_object_object_add(o, "policy", json_object_new_string(m->policy->origin));
+	json_object_object_add(o, "switch", manager_switch_status(m));
 	json_object_object_add(o, "mode", json_object_new_string(m->policy->mode == POLICY_MODE_SWITCH ? "switch" : "solo_madre"));
 	json_object_object_add(o, "tasks", json_object_new_int((int)m->policy->n_tasks));
 	*ret = o;

@@ -12,6 +12,7 @@
 #include "methods.h"
 #include "params.h"
 #include "trace.h"
+#include "intent.h"
 
 typedef struct SubmitParams {
 	const char *intent_type;
@@ -51,7 +52,7 @@ const ParamSpec require_params[] = {
 	{}
 };
 
-static json_object *make_envelope(const char *correlation_id, const char *status, const char *mode,
+json_object *intent_envelope(const char *correlation_id, const char *status, const char *mode,
 				  const char *provider, json_object *response, const char *error, uint64_t at)
 {
 	json_object *o = json_object_new_object();
@@ -75,7 +76,7 @@ static json_object *reason_response(const char *reason)
 }
 
 /* Record the intent (audit log row + journal); the envelope, if any, is what was replied. */
-static int record_intent(Manager *m, IntentRecord *rec, json_object *envelope)
+int intent_record(Manager *m, IntentRecord *rec, json_object *envelope)
 {
 	AuditFields f = AUDIT_FIELDS_INIT;
 	size_t len;
@@ -83,6 +84,12 @@ static int record_intent(Manager *m, IntentRecord *rec, json_object *envelope)
 
 	if (envelope)
 		rec->envelope_json = (char *)rpc_serialize(envelope, &len);
+	/* Madre is done with it: replied, or handed it to the run queue (an
+	 * intent being planned is done with once planned). */
+	if (!rec->processed_at && !(rec->notes && streq(rec->notes, "planning")))
+		rec->processed_at = now_realtime_usec();
+	if (!rec->result_status)
+		rec->result_status = rec->status;
 	r = store_intent_insert(m->store, rec);
 	rec->envelope_json = NULL;
 	if (r < 0)
@@ -116,7 +123,7 @@ static int refuse(Manager *m, IntentRecord *rec, const char *why, RpcError *err)
 	rec->params_digest = NULL;
 	if (!rec->mode)
 		rec->mode = (char *)(rec->require_spawner ? "SPAWNER" : "MADRE");
-	(void)record_intent(m, rec, NULL);
+	(void)intent_record(m, rec, NULL);
 	return err->code;
 }
 
@@ -146,7 +153,9 @@ static char *intent_digest(const SubmitParams *p, const RequireParams *req, Poli
 	return json_digest(o);
 }
 
-static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec, Task *t)
+/* planning: the switch plans it first (planner.c queues it once planned). */
+static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec, bool planning,
+		       Task *t)
 {
 	size_t len;
 	int r;
@@ -154,7 +163,7 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 	*t = (Task){
 		.source = rec->source,
 		.priority = rec->priority,
-		.status = TASK_PENDING,
+		.status = planning ? TASK_PLANNING : TASK_PENDING,
 		.task_type = pt->name,
 		.description = rec->text,
 		.payload_json = rec->payload_json,
@@ -173,6 +182,8 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 		return log_error_errno(r, "cannot store task %s: %s", t->id, store_last_error(m->store));
 	/* A QUEUED reply promises the task survives a power cut. */
 	store_want_durable(m->store);
+	if (planning)
+		return 0;
 
 	Id id;
 	(void)id_from_string(t->id, &id);
@@ -268,6 +279,11 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					"idempotency key already used for a different intent");
 			return refuse(m, &rec, "idempotency_conflict", err);
 		}
+		if (r == 0 && !old.envelope_json && old.task_id && streq(old.status, "QUEUED")) {
+			intent_record_done(&old);
+			return rpc_error_named(err, RPC_BUSY, "vx11.Busy",
+					       "the intent with this idempotency key is still being planned; ask again");
+		}
 		if (r == 0) {
 			envelope = old.envelope_json ? json_tokener_parse(old.envelope_json) : NULL;
 			intent_record_done(&old);
@@ -287,17 +303,21 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		return refuse(m, &rec, "permission_denied", err);
 	}
 
+	bool plan = rec.require_switch && pol->mode == POLICY_MODE_SWITCH;
+	/* Its reply waits for the switch: a batch cannot wait for one member. */
+	if (plan && call->id && !call->may_defer)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: require.switch: an intent the switch plans cannot be part of a batch; "
+				 "send it as a request of its own");
+
 	if (rec.require_switch && pol->mode == POLICY_MODE_SOLO_MADRE) {
 		json_object *resp = reason_response("the switch is off: the policy mode is solo_madre");
 		json_object_object_add(resp, "policy", json_object_new_string("SOLO_MADRE"));
 		rec.status = (char *)"ERROR", rec.mode = (char *)"FALLBACK", rec.error = (char *)"off_by_policy";
-		envelope = make_envelope(correlation_id, "ERROR", "FALLBACK", NULL, resp, "off_by_policy", rec.created_at);
-	} else if (rec.require_switch) {
-		/* Mode "switch" is valid policy, but no switch service exists yet. */
-		rec.status = (char *)"ERROR", rec.mode = (char *)"FALLBACK", rec.error = (char *)"switch_unavailable";
-		envelope = make_envelope(correlation_id, "ERROR", "FALLBACK", NULL,
-					 reason_response("no switch service is available"), "switch_unavailable",
-					 rec.created_at);
+		envelope = intent_envelope(correlation_id, "ERROR", "FALLBACK", NULL, resp, "off_by_policy", rec.created_at);
+	} else if (plan && !rec.require_spawner) {
+		/* Recorded once planned, with the plan or the fallback. */
+		return intent_plan(call, &rec, p.payload, NULL, ret, err);
 	} else if (!rec.require_spawner) {
 		char plan_id[ID_STRING_MAX];
 		json_object *resp = json_object_new_object();
@@ -307,7 +327,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		json_object_object_add(resp, "result", json_object_new_string("intent_processed"));
 		json_object_object_add(resp, "notes", json_object_new_string("fallback_local execution"));
 		rec.status = (char *)"DONE", rec.mode = (char *)"MADRE", rec.provider = (char *)"fallback_local";
-		envelope = make_envelope(correlation_id, "DONE", "MADRE", "fallback_local", resp, NULL, rec.created_at);
+		envelope = intent_envelope(correlation_id, "DONE", "MADRE", "fallback_local", resp, NULL, rec.created_at);
 	} else {
 		const char *type = task_name ? json_object_get_string(task_name) : p.intent_type;
 		const PolicyTask *pt = policy_find_task(pol, type);
@@ -316,7 +336,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 			char why[384];
 			snprintf(why, sizeof(why), "no task type \"%.256s\" in the policy", type);
 			rec.status = (char *)"ERROR", rec.mode = (char *)"SPAWNER", rec.error = (char *)"unknown_task";
-			envelope = make_envelope(correlation_id, "ERROR", "SPAWNER", NULL, reason_response(why),
+			envelope = intent_envelope(correlation_id, "ERROR", "SPAWNER", NULL, reason_response(why),
 						 "unknown_task", rec.created_at);
 		} else {
 			Task t;
@@ -333,7 +353,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 				 * spawn, the same key must get through: it is not kept. */
 				rec.idempotency_key = NULL, rec.params_digest = NULL;
 				rec.status = (char *)"ERROR", rec.error = (char *)"spawner_unavailable";
-				envelope = make_envelope(correlation_id, "ERROR", "SPAWNER", NULL,
+				envelope = intent_envelope(correlation_id, "ERROR", "SPAWNER", NULL,
 							 reason_response(runner_spawn_problem(m->runner)),
 							 "spawner_unavailable", rec.created_at);
 				goto record;
@@ -343,23 +363,25 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					  pol->limits.max_queued);
 				return refuse(m, &rec, "queue_full", err);
 			}
-			r = create_task(m, &p, pt, &rec, &t);
+			r = create_task(m, &p, pt, &rec, plan, &t);
 			if (r < 0)
 				return rpc_error(err, RPC_INTERNAL, "internal error: cannot store the task: %s",
 						 store_last_error(m->store));
 			memcpy(task_id, t.id, ID_STRING_MAX);
 			rec.task_id = task_id;
+			if (plan)
+				return intent_plan(call, &rec, p.payload, &t, ret, err);
 			rec.status = (char *)"QUEUED", rec.provider = (char *)"spawner";
 
 			json_object *resp = json_object_new_object();
 			json_object_object_add(resp, "task_id", json_object_new_string(task_id));
-			envelope = make_envelope(correlation_id, "QUEUED", "SPAWNER", "spawner", resp, NULL, rec.created_at);
+			envelope = intent_envelope(correlation_id, "QUEUED", "SPAWNER", "spawner", resp, NULL, rec.created_at);
 			manager_task_changed(m, &t, _TASK_STATUS_INVALID);
 		}
 	}
 
 record:
-	r = record_intent(m, &rec, envelope);
+	r = intent_record(m, &rec, envelope);
 	if (r < 0) {
 		json_object_put(envelope);
 		return rpc_error(err, RPC_INTERNAL, "internal error: cannot record the intent: %s",
@@ -458,32 +480,15 @@ int method_task_rerun(Call *call, json_object *params, json_object **ret, RpcErr
 			      t.id);
 	else {
 		again = intent_params(&rec, have_task ? &t : NULL);
+		call->rerun_of = rec.correlation_id;
 		r = method_intent_submit(call, again, ret, err);
-		if (r == 0)
+		call->rerun_of = NULL;
+		if (r == 0 && *ret)
 			json_object_object_add(*ret, "rerun_of", json_object_new_string(rec.correlation_id));
 	}
 	intent_record_done(&rec);
 	task_done(&t);
 	return r;
-}
-
-/* What result.get says about a task's status. */
-static const char *result_status(TaskStatus s)
-{
-	switch (s) {
-	case TASK_RUNNING:
-		return "RUNNING";
-	case TASK_COMPLETED:
-		return "DONE";
-	case TASK_FAILED:
-		return "ERROR";
-	case TASK_EXPIRED:
-		return "EXPIRED";
-	case TASK_CANCELLED:
-		return "CANCELLED";
-	default: /* pending, planning, retrying: waiting for a daughter */
-		return "QUEUED";
-	}
 }
 
 int result_build(Manager *m, const char *correlation_id, json_object **ret)
@@ -501,6 +506,7 @@ int result_build(Manager *m, const char *correlation_id, json_object **ret)
 	status = rec.status;
 	error = rec.error;
 	at = rec.created_at;
+	bool degraded = false;
 	if (rec.task_id) {
 		Task t;
 		r = store_task_get(m->store, rec.task_id, &t);
@@ -508,9 +514,10 @@ int result_build(Manager *m, const char *correlation_id, json_object **ret)
 			intent_record_done(&rec);
 			return r;
 		}
-		status = result_status(t.status);
+		status = manager_result_status(t.status);
 		error = t.status == TASK_CANCELLED ? "cancelled" : t.status == TASK_EXPIRED ? "expired" : NULL;
 		at = t.updated_at;
+		degraded = t.degraded;
 		result = t.result_json ? json_tokener_parse(t.result_json) : NULL;
 		if (!result) {
 			/* Filled in by the spawner when an attempt ends. */
@@ -529,6 +536,8 @@ int result_build(Manager *m, const char *correlation_id, json_object **ret)
 		json_object *env = json_tokener_parse(rec.envelope_json), *resp;
 		if (env && json_object_object_get_ex(env, "response", &resp))
 			result = json_object_get(resp);
+		if (env && json_object_object_get_ex(env, "degraded", &resp))
+			degraded = json_object_get_boolean(resp);
 		json_object_put(env);
 	}
 
@@ -539,6 +548,7 @@ int result_build(Manager *m, const char *correlation_id, json_object **ret)
 	json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
 	json_object_object_add(o, "mode", rec.mode ? json_object_new_string(rec.mode) : NULL);
 	json_object_object_add(o, "provider", rec.provider ? json_object_new_string(rec.provider) : NULL);
+	json_object_object_add(o, "degraded", json_object_new_boolean(degraded));
 	json_object_object_add(o, "timestamp", json_timestamp(at));
 	intent_record_done(&rec);
 	*ret = o;

@@ -400,6 +400,11 @@ int method_task_get(Call *call, json_object *params, json_object **ret, RpcError
 		json_object_put(w.array);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	}
+	/* The plan only here: a list of tasks stays small (switch.md). */
+	json_object_object_add(task, "plan", t.plan_json ? json_tokener_parse(t.plan_json) : NULL);
+	json_object_object_add(task, "degraded", json_object_new_boolean(t.degraded));
+	json_object_object_add(task, "provider", t.provider ? json_object_new_string(t.provider) : NULL);
+	json_object_object_add(task, "model", t.model ? json_object_new_string(t.model) : NULL);
 	o = json_object_new_object();
 	json_object_object_add(o, "task", task);
 	json_object_object_add(o, "daughters", w.array);

@@ -27,6 +27,8 @@ typedef struct Call {
 	/* Set by a handler that fails: members added to the error's data beside
 	 * its name (e.g. the correlation id a conflict is with); owned by the call. */
 	json_object *error_data;
+	/* task.rerun: the intent this one runs again ("rerun_of" in the reply). */
+	const char *rerun_of;
 } Call;
 
 /* Returns 0 and sets *ret_result, METHOD_DEFERRED when the handler parked the
@@ -73,6 +75,9 @@ void methods_handle_line(Manager *m, Conn *c, const char *line, size_t len);
 typedef json_object *(*methods_run_fn)(void *userdata, const RpcRequest *req, bool in_batch, bool *ret_deferred);
 json_object *methods_process_line(const char *line, size_t len, methods_run_fn run, void *userdata, size_t reply_budget,
 				  bool *ret_deferred);
+
+/* The connection an intent's plan answers on is gone (conn_close()). */
+void intent_plan_detach(void *plan_reply);
 
 /* Handlers. */
 int method_intent_submit(Call *call, json_object *params, json_object **ret, RpcError *err);

@@ -107,8 +107,13 @@ static int load_runnable(const Task *t, void *userdata)
 	w->n++;
 	if (id_from_string(t->id, &id) < 0)
 		return 0;
-	/* A retry waits out its backoff, also across a restart. */
-	if (t->status == TASK_RETRYING && t->next_attempt_at > now_realtime_usec())
+	/* Planned first (planner.c), then queued. */
+	if (t->status == TASK_PLANNING)
+		return 0;
+	/* A retry waits out its backoff, also across a restart; a planned task's
+	 * retry goes through the retry timer even when it is due, so that it is
+	 * planned again (runner hook replan) like any other retry. */
+	if (t->status == TASK_RETRYING && (t->next_attempt_at > now_realtime_usec() || t->provider))
 		w->r = queue_push(w->m->retry_queue, &id, 0, t->next_attempt_at, t->next_attempt_at);
 	else
 		w->r = queue_push(w->m->queue, &id, t->priority, t->seq, 0);
@@ -248,6 +253,7 @@ static int on_post(sd_event_source *s, void *userdata)
 		} else
 			manager_after_commit(m);
 	}
+	manager_plans_committed(m, withdrawn);
 	release_output(m, withdrawn, ticket);
 	return 0;
 }
@@ -291,13 +297,39 @@ int manager_reload_policy(Manager *m, char **ret_error)
 		(void)subtasks_set_policy(m->subtasks, p);
 	policy_free(m->policy);
 	m->policy = p;
+	(void)manager_switch_configure(m);
 	log_audit(LOG_INFO, VX11_MSG_POLICY_LOADED, &f, "policy reloaded from %s (%zu task types)", p->origin,
 		  p->n_tasks);
 	return 0;
 }
 
+/* What an intent stands at while its task lives (result.get's words). */
+const char *manager_result_status(TaskStatus s)
+{
+	switch (s) {
+	case TASK_RUNNING:
+		return "RUNNING";
+	case TASK_COMPLETED:
+		return "DONE";
+	case TASK_FAILED:
+		return "ERROR";
+	case TASK_EXPIRED:
+		return "EXPIRED";
+	case TASK_CANCELLED:
+		return "CANCELLED";
+	default: /* pending, planning, retrying: waiting for a daughter */
+		return "QUEUED";
+	}
+}
+
 void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
 {
+	/* intents_log.result_status follows the task until it ends; written
+	 * only when the word changes (pending -> planning is no change). */
+	if (old != _TASK_STATUS_INVALID &&
+	    !streq(manager_result_status(old), manager_result_status(t->status)) &&
+	    store_intent_set_result(m->store, t->intent_id, manager_result_status(t->status)) < 0)
+		log_warning("cannot update the result status of intent %s: %s", t->intent_id, store_last_error(m->store));
 	if (old != _TASK_STATUS_INVALID && m->task_counts[old] > 0)
 		m->task_counts[old]--;
 	m->task_counts[t->status]++;
@@ -308,6 +340,11 @@ void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
 static void on_runner_task_changed(void *userdata, const Task *t, TaskStatus old)
 {
 	manager_task_changed(userdata, t, old);
+}
+
+static bool on_runner_replan(void *userdata, Task *t)
+{
+	return manager_replan_retry(userdata, t);
 }
 
 static void on_runner_daughter_status(void *userdata, const char *task_id, const Daughter *d, const Attempt *a)
@@ -451,7 +488,12 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		.state_dir = m->state_dir,
 		.runtime_dir = m->runtime_dir,
 		.cgroup_root = cfg->cgroup_root,
-		.hooks = { on_runner_task_changed, on_runner_daughter_status, m },
+		.hooks = {
+			.task_changed = on_runner_task_changed,
+			.daughter_status = on_runner_daughter_status,
+			.replan = on_runner_replan,
+			.userdata = m,
+		},
 	};
 	r = runner_new(&rc, &m->runner);
 	if (r < 0)
@@ -475,6 +517,11 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		log_warning_errno(r, "durable commits sync on the event loop: no sync thread: %s", store_last_error(m->store));
 		m->sync_source = sd_event_source_disable_unref(m->sync_source);
 	}
+	/* A switch that is down only degrades plans: it never stops the start. */
+	(void)manager_switch_configure(m);
+	r = manager_replan_interrupted(m);
+	if (r < 0)
+		goto fail;
 
 	r = pthread_create(&m->ckpt_thread, NULL, checkpoint_thread, m);
 	if (r != 0) {
@@ -493,6 +540,7 @@ void manager_stop(Manager *m)
 {
 	/* Before the runner: the sub-tasks in flight point at its daughters. */
 	m->subtasks = subtasks_free(m->subtasks);
+	manager_planner_stop(m);
 	m->runner = runner_free(m->runner);
 }
 

@@ -20,6 +20,8 @@
 
 #include "list.h"
 #include "log.h"
+#include "plan/switch-client.h"
+#include "planner.h"
 #include "policy/policy.h"
 #include "run/queue.h"
 #include "run/runner.h"
@@ -98,6 +100,18 @@ typedef struct Manager {
 	pthread_cond_t ckpt_cond;
 	bool ckpt_wanted, ckpt_stop;
 	sd_event_source *ckpt_idle; /* asks for a checkpoint once commits stop */
+
+	/* Planning (planner.c), in policy mode "switch". The switch client of
+	 * daughter.subtask is a separate one beside it. */
+	SwitchClient *plan_switch;
+	ManagerPlan *plans;          /* outstanding, oldest last */
+	sd_event_source *plan_defer; /* starts (or fails) plans after the commit */
+	bool plans_stopping;
+	struct {
+		uint64_t plans;    /* plans made, by the switch or degraded */
+		uint64_t degraded; /* of which fell back to the local plan */
+		uint64_t subtasks; /* daughter.subtask calls proxied */
+	} switch_stats;
 } Manager;
 
 /* Opens the store, loads the policy, reconciles after a crash (runner). */
@@ -119,3 +133,6 @@ void manager_task_changed(Manager *m, const Task *t, TaskStatus old);
 
 /* stats.c: daemon.metrics' OpenMetrics text (malloc'd, ends with "# EOF\n"). */
 int manager_metrics_text(Manager *m, char **ret, size_t *ret_len);
+/* The status an intent stands at while its task is in state s: QUEUED,
+ * RUNNING, DONE, ERROR, EXPIRED, CANCELLED. */
+const char *manager_result_status(TaskStatus s);

@@ -95,6 +95,8 @@ int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **
 	rec.status = (char *)"QUEUED";
 	rec.mode = (char *)"SPAWNER";
 	rec.provider = (char *)"spawner";
+	rec.processed_at = rec.created_at;
+	rec.result_status = (char *)"QUEUED";
 
 	t = (Task){
 		.source = (char *)"madre",

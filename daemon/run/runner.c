@@ -710,7 +710,8 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		id_to_string(&due.id, id);
 		if (store_task_get(env->store, id, &t) < 0)
 			continue;
-		if (t.status == TASK_RETRYING)
+		if (t.status == TASK_RETRYING &&
+		    !(env->hooks.replan && env->hooks.replan(env->hooks.userdata, &t)))
 			(void)queue_push(env->queue, &due.id, t.priority, t.seq, 0);
 		task_done(&t);
 	}

@@ -39,6 +39,10 @@ typedef struct RunnerHooks {
 	void (*task_changed)(void *userdata, const Task *t, TaskStatus old);
 	/* A daughter started or ended (a->reason is NULL while it runs). */
 	void (*daughter_status)(void *userdata, const char *task_id, const Daughter *d, const Attempt *a);
+	/* A retry of t (retrying, its backoff over) is due: true when the layer
+	 * above took it to plan it again (it queues the task itself once
+	 * planned), false to queue it now. May be NULL. */
+	bool (*replan)(void *userdata, Task *t);
 	void *userdata;
 } RunnerHooks;
 

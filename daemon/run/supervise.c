@@ -437,6 +437,9 @@ static int make_stdin(const Task *t, const Hija *h, int *ret_fd)
 	json_object_object_add(o, "priority", json_object_new_int(t->priority));
 	json_object_object_add(o, "attempt", json_object_new_int(h->a.number));
 	json_object_object_add(o, "mutation_level", json_object_new_int(t->mutation_level));
+	/* The plan it runs with (switch.md), null when it was not planned. */
+	json_object_object_add(o, "plan", t->plan_json ? json_tokener_parse(t->plan_json) : NULL);
+	json_object_object_add(o, "degraded", json_object_new_boolean(t->degraded));
 	text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
 	fd = memfd_create("vx11-intent", MFD_CLOEXEC);

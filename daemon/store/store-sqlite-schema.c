@@ -105,6 +105,21 @@ const char *const store_migrations[] = {
 	 * at its start. Rows from before have none. */
 	"ALTER TABLE attempts ADD COLUMN confinement TEXT;",
 
+	/* 5: planning by the switch (switch.md). A task keeps the plan it runs
+	 * with, whether planning degraded to the local plan, and who planned
+	 * it; an intent keeps when madre finished with it, the status it
+	 * stands at until its task ends, and notes on how it was planned.
+	 * Rows from before: no plan, not degraded, no notes; their
+	 * result_status is what was replied, their processed_at its time. */
+	"ALTER TABLE tasks ADD COLUMN degraded INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tasks ADD COLUMN provider TEXT;"
+	"ALTER TABLE tasks ADD COLUMN model TEXT;"
+	"ALTER TABLE tasks ADD COLUMN plan_json TEXT;"
+	"ALTER TABLE intents_log ADD COLUMN processed_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE intents_log ADD COLUMN result_status TEXT;"
+	"ALTER TABLE intents_log ADD COLUMN notes TEXT;"
+	"UPDATE intents_log SET processed_at = created_at, result_status = status;",
+
 	/* 6: the seed's daughter fields: the TTL it ran under (-1: a daughter
 	 * from before, not recorded) and its execution context as JSON
 	 * (tools_json: argv, user, seccomp profile, limits, namespaces). */
@@ -138,14 +153,17 @@ static const Column intent_columns[] = {
 	C(COL_BOOL, IntentRecord, require_switch, 0),
 	C(COL_BOOL, IntentRecord, require_spawner, 0),
 	C(COL_INT, IntentRecord, priority, 0),
-	C(COL_STR, IntentRecord, status, 0),
-	C(COL_STR, IntentRecord, mode, 0),
-	C(COL_STR, IntentRecord, provider, 0),
-	C(COL_STR, IntentRecord, error, 0),
+	C(COL_STR, IntentRecord, status, COL_MUTABLE),
+	C(COL_STR, IntentRecord, mode, COL_MUTABLE),
+	C(COL_STR, IntentRecord, provider, COL_MUTABLE),
+	C(COL_STR, IntentRecord, error, COL_MUTABLE),
 	C(COL_STR, IntentRecord, task_id, 0),
 	C(COL_STR, IntentRecord, idempotency_key, 0),
-	C(COL_STR, IntentRecord, envelope_json, 0),
+	C(COL_STR, IntentRecord, envelope_json, COL_MUTABLE),
 	C(COL_STR, IntentRecord, params_digest, 0),
+	C(COL_U64, IntentRecord, processed_at, COL_MUTABLE),
+	C(COL_STR, IntentRecord, result_status, COL_MUTABLE),
+	C(COL_STR, IntentRecord, notes, COL_MUTABLE),
 };
 
 /* id first: the task list merge compares column 0. */
@@ -155,7 +173,7 @@ static const Column task_columns[] = {
 	C(COL_STR, Task, source, 0),
 	C(COL_INT, Task, priority, 0),
 	C(COL_STATUS, Task, status, COL_MUTABLE),
-	C(COL_STR, Task, task_type, 0),
+	C(COL_STR, Task, task_type, COL_MUTABLE), /* a plan may re-route it */
 	C(COL_STR, Task, description, 0),
 	C(COL_STR, Task, payload_json, 0),
 	C(COL_U32, Task, uid, 0),
@@ -169,6 +187,10 @@ static const Column task_columns[] = {
 	C(COL_STR, Task, result_json, COL_MUTABLE),
 	C(COL_STR, Task, traceparent, 0),
 	C(COL_U64, Task, seq, COL_ROWID),
+	C(COL_BOOL, Task, degraded, COL_MUTABLE),
+	C(COL_STR, Task, provider, COL_MUTABLE),
+	C(COL_STR, Task, model, COL_MUTABLE),
+	C(COL_STR, Task, plan_json, COL_MUTABLE),
 };
 
 static const Column daughter_columns[] = {
@@ -281,6 +303,9 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 				   "WHERE correlation_id < ?1 AND " INTENT_LIST_WHERE
 				   " ORDER BY correlation_id DESC LIMIT ?3"},
 	[STMT_INTENT_COUNT] = {SQL_PLAIN, NULL, "SELECT count(*) FROM intents_log"},
+	[STMT_INTENT_UPDATE] = {SQL_UPDATE, &store_table_intents, NULL},
+	[STMT_INTENT_SET_RESULT] = {SQL_PLAIN, NULL,
+				    "UPDATE intents_log SET result_status = ?2 WHERE correlation_id = ?1"},
 	[STMT_TASK_INSERT] = {SQL_INSERT, &store_table_tasks, NULL},
 	[STMT_TASK_GET] = {SQL_SELECT, &store_table_tasks, "WHERE id = ?1"},
 	[STMT_TASK_UPDATE] = {SQL_UPDATE, &store_table_tasks, NULL},

@@ -599,6 +599,27 @@ int store_intent_insert(Store *s, const IntentRecord *r)
 	return insert_row(s, STMT_INTENT_INSERT, &store_table_intents, r);
 }
 
+int store_intent_update(Store *s, const IntentRecord *r)
+{
+	return update_row(s, STMT_INTENT_UPDATE, &store_table_intents, r);
+}
+
+int store_intent_set_result(Store *s, const char *correlation_id, const char *result_status)
+{
+	sqlite3_stmt *st = s->stmt[STMT_INTENT_SET_RESULT];
+	int r;
+
+	r = begin_write(s);
+	if (r < 0)
+		return r;
+	r = store_bind_text(st, 1, correlation_id);
+	if (r == SQLITE_OK)
+		r = store_bind_text(st, 2, result_status);
+	if (r != SQLITE_OK)
+		return store_fail_sqlite(s, r, "bind");
+	return store_step_done(s, st, "intents_log");
+}
+
 int store_task_insert(Store *s, Task *t)
 {
 	int r;

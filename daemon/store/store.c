@@ -62,6 +62,8 @@ void intent_record_done(IntentRecord *r)
 	FREE_AND_NULL(r->idempotency_key);
 	FREE_AND_NULL(r->envelope_json);
 	FREE_AND_NULL(r->params_digest);
+	FREE_AND_NULL(r->result_status);
+	FREE_AND_NULL(r->notes);
 }
 
 void task_done(Task *t)
@@ -74,6 +76,9 @@ void task_done(Task *t)
 	FREE_AND_NULL(t->payload_json);
 	FREE_AND_NULL(t->result_json);
 	FREE_AND_NULL(t->traceparent);
+	FREE_AND_NULL(t->provider);
+	FREE_AND_NULL(t->model);
+	FREE_AND_NULL(t->plan_json);
 }
 
 void daughter_done(Daughter *d)

@@ -66,6 +66,9 @@ typedef struct IntentRecord {
 	char *idempotency_key; /* may be NULL */
 	char *envelope_json;   /* the intent.submit result exactly as replied */
 	char *params_digest;   /* with a key: the digest of the params that define the intent; may be NULL */
+	uint64_t processed_at; /* realtime usec madre finished with it (replied, or planned); 0 = not yet */
+	char *result_status;   /* kept current until its task ends: QUEUED, RUNNING, DONE, ERROR, CANCELLED, EXPIRED */
+	char *notes;           /* how it was planned (switch.md), may be NULL */
 } IntentRecord;
 void intent_record_done(IntentRecord *r);
 
@@ -88,6 +91,10 @@ typedef struct Task {
 	char *result_json;        /* the final result object, may be NULL */
 	char *traceparent;        /* the W3C traceparent given at submit, may be NULL (schema step 9) */
 	uint64_t seq;             /* insertion order, assigned by the store */
+	bool degraded;            /* planning fell back to the local plan */
+	char *provider;           /* who planned it: "switch", "fallback_local"; NULL = not planned */
+	char *model;              /* the plan's model, may be NULL */
+	char *plan_json;          /* the plan it runs with, may be NULL */
 } Task;
 void task_done(Task *t);
 
@@ -181,6 +188,12 @@ int store_wal_pages(const Store *s);
 /* intents_log */
 int store_intent_insert(Store *s, const IntentRecord *r);
 int store_intent_get(Store *s, const char *correlation_id, IntentRecord *ret);
+/* Writes status, mode, provider, error, envelope_json, processed_at,
+ * result_status and notes of the row r->correlation_id names (-ENOENT). */
+int store_intent_update(Store *s, const IntentRecord *r);
+/* Only result_status (kept current while the intent's task runs); a row that
+ * does not exist is not an error. */
+int store_intent_set_result(Store *s, const char *correlation_id, const char *result_status);
 /* -ENOENT when uid never used this key. */
 int store_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret);
 typedef int (*store_intent_cb)(const IntentRecord *r, void *userdata);

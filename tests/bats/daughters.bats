@@ -65,12 +65,13 @@ attempt_of() {
 		"NOTIFY_SOCKET TRACEPARENT VX11_ATTEMPT VX11_DAUGHTER_ID VX11_DAUGHTER_TOKEN VX11_MUTATION_LEVEL VX11_SOCKET VX11_TASK_ID WATCHDOG_USEC "
 	grep -qx 'WATCHDOG_USEC=7000000' <<<"$out"
 
-	# stdin: the intent as one JSON line.
+	# stdin: the intent as one JSON line (not planned: no plan, not degraded).
 	wait_status "$cat_id" completed >/dev/null
 	out=$(task_logs "$cat_id" stdout)
 	equals "$(count_lines "$out")" 1
 	check_json "$out" '. == {task_id: $t, correlation_id: $c, task_type: "echo", text: "h\u00e9llo \"world\"\nline two",
-		payload: {k: [1, 2], s: "x"}, source: "madre", priority: 0, attempt: 1, mutation_level: 0}' \
+		payload: {k: [1, 2], s: "x"}, source: "madre", priority: 0, attempt: 1, mutation_level: 0,
+		plan: null, degraded: false}' \
 		--arg t "$cat_id" --arg c "$(jq -r .correlation_id <<<"$intent")"
 
 	# A dynamic uid of its own, never root, and the one the attempt records.

@@ -38,13 +38,13 @@ teardown() {
 	check "$reply" '.result.timestamp | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$")'
 }
 
-@test "result.get: correlation_id, status, result, error, mode, provider, timestamp" {
+@test "result.get: correlation_id, status, result, error, mode, provider, degraded, timestamp" {
 	start_daemon
 	env=$(submit '{"intent_type":"hello"}')
 	cid=$(jq -r .correlation_id <<<"$env")
 	reply=$(call result.get "$(jq -cn --arg c "$cid" '{correlation_id:$c}')")
-	check "$reply" '(.result | keys) == (["correlation_id","status","result","error","mode","provider","timestamp"] | sort)'
-	check "$reply" '.result.correlation_id == $c and .result.status == "DONE" and .result.mode == "MADRE" and .result.provider == "fallback_local" and .result.error == null' --arg c "$cid"
+	check "$reply" '(.result | keys) == (["correlation_id","status","result","error","mode","provider","degraded","timestamp"] | sort)'
+	check "$reply" '.result.correlation_id == $c and .result.status == "DONE" and .result.mode == "MADRE" and .result.provider == "fallback_local" and .result.error == null and .result.degraded == false' --arg c "$cid"
 }
 
 @test "task.list, task.get, task.cancel, daughter.list: shapes" {
