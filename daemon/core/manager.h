@@ -110,7 +110,6 @@ typedef struct Manager {
 	struct {
 		uint64_t plans;    /* plans made, by the switch or degraded */
 		uint64_t degraded; /* of which fell back to the local plan */
-		uint64_t subtasks; /* daughter.subtask calls proxied */
 	} switch_stats;
 } Manager;
 

@@ -168,6 +168,7 @@ static void plan_finish(ManagerPlan *p, json_object *res, const char *error)
 	m->switch_stats.plans++;
 	if (error)
 		m->switch_stats.degraded++;
+	stats_switch_plan(&m->stats, error != NULL);
 	o.plan = plan;
 	o.degraded = error != NULL;
 	o.reason = error;
@@ -459,7 +460,7 @@ json_object *manager_switch_status(Manager *m)
 											      : json_object_new_int(0));
 	json_object_object_add(o, "plans", json_object_new_int64((int64_t)m->switch_stats.plans));
 	json_object_object_add(o, "degraded", json_object_new_int64((int64_t)m->switch_stats.degraded));
-	json_object_object_add(o, "subtasks", json_object_new_int64((int64_t)m->switch_stats.subtasks));
+	json_object_object_add(o, "subtasks", json_object_new_int64((int64_t)subtasks_count(m->subtasks)));
 	json_object_object_add(o, "last_error",
 			       st && json_object_object_get_ex(st, "last_error", &v) ? json_object_get(v) : NULL);
 	json_object_put(st);

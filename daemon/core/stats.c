@@ -159,7 +159,7 @@ int manager_metrics_text(Manager *m, char **ret, size_t *ret_len)
 					&s->commit_latency[d]);
 	}
 
-	/* Zero until the switch planning is merged: stats_switch_plan() is its hook. */
+	/* The planner counts its plans through stats_switch_plan(). */
 	metrics_family(f, "vx11_switch_plans", "counter", NULL, "Plans asked of the switch.");
 	metrics_sample(f, "vx11_switch_plans_total", NULL, (double)s->switch_plans);
 	metrics_family(f, "vx11_switch_degraded", "counter", NULL, "Plans that fell back to a degraded plan.");
