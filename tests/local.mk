@@ -128,7 +128,8 @@ bats_tests = \
 	tests/bats/completion.bats \
 	tests/bats/install.bats \
 	tests/bats/systemd.bats \
-	tests/bats/switch.bats
+	tests/bats/switch.bats \
+	tests/bats/types.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS

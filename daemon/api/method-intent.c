@@ -143,7 +143,8 @@ static char *intent_digest(const SubmitParams *p, const RequireParams *req, Poli
 	return json_digest(o);
 }
 
-static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec, Task *t)
+static int create_task(Manager *m, const SubmitParams *p, int64_t ttl_seconds, const PolicyTask *pt,
+		       const IntentRecord *rec, Task *t)
 {
 	size_t len;
 	int r;
@@ -157,7 +158,7 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 		.payload_json = rec->payload_json,
 		.uid = rec->uid,
 		.max_retries = p->max_retries != PARAM_INT_UNSET ? (int)p->max_retries : (int)pt->max_retries,
-		.ttl_seconds = p->ttl_seconds != PARAM_INT_UNSET ? p->ttl_seconds : -1,
+		.ttl_seconds = ttl_seconds != PARAM_INT_UNSET ? ttl_seconds : -1,
 	};
 	(void)len;
 	id_new_string(t->id);
@@ -181,6 +182,39 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 	return 0;
 }
 
+/*
+ * The seed's CORE MVP example spells the TTL payload.ttl: it means what
+ * ttl_seconds means, with the same bounds. Given both, they must agree, as
+ * silently preferring one would run the task with a TTL its caller did not
+ * mean half the time. *ret_ttl: the TTL asked for, or PARAM_INT_UNSET.
+ */
+static int payload_ttl(const SubmitParams *p, int64_t *ret_ttl, RpcError *err)
+{
+	const ParamSpec *spec = NULL;
+	json_object *v = NULL;
+	int64_t ttl;
+
+	*ret_ttl = p->ttl_seconds;
+	if (!p->payload || !json_object_object_get_ex(p->payload, "ttl", &v) || !v)
+		return 0;
+	for (spec = submit_params; !streq(spec->name, "ttl_seconds"); spec++)
+		;
+	if (!json_object_is_type(v, json_type_int))
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: payload.ttl: expected an integer (seconds, as ttl_seconds)");
+	ttl = json_object_get_int64(v);
+	if ((double)ttl < spec->min || (double)ttl > spec->max || json_object_get_uint64(v) > INT64_MAX)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: payload.ttl: must be between %.0f and %.0f",
+				 spec->min, spec->max);
+	if (p->ttl_seconds != PARAM_INT_UNSET && p->ttl_seconds != ttl)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: payload.ttl (%" PRId64 ") and ttl_seconds (%" PRId64
+				 ") differ: give one of them, or both the same",
+				 ttl, p->ttl_seconds);
+	*ret_ttl = ttl;
+	return 0;
+}
+
 int method_intent_submit(Call *call, json_object *params, json_object **ret, RpcError *err)
 {
 	Manager *m = call->m;
@@ -192,6 +226,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	char correlation_id[ID_STRING_MAX], task_id[ID_STRING_MAX] = "";
 	json_object *envelope;
 	IntentRecord rec;
+	int64_t ttl_seconds;
 	int priority, r;
 
 	r = params_parse(submit_params, params, "", &p, err);
@@ -218,6 +253,10 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	if (p.payload && json_object_object_get_ex(p.payload, "task_name", &task_name) &&
 	    !json_object_is_type(task_name, json_type_string))
 		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: payload.task_name: expected a string");
+
+	r = payload_ttl(&p, &ttl_seconds, err);
+	if (r < 0)
+		return r;
 
 	if (p.payload)
 		payload_json = strdup(rpc_serialize(p.payload, &(size_t){ 0 }));
@@ -334,7 +373,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					  pol->limits.max_queued);
 				return refuse(m, &rec, "queue_full", err);
 			}
-			r = create_task(m, &p, pt, &rec, &t);
+			r = create_task(m, &p, ttl_seconds, pt, &rec, &t);
 			if (r < 0)
 				return rpc_error(err, RPC_INTERNAL, "internal error: cannot store the task: %s",
 						 store_last_error(m->store));
