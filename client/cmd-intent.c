@@ -152,13 +152,6 @@ static void print_envelope(json_object *envelope)
 		printf("degraded: yes\n");
 }
 
-static void print_result(const Cmd *cmd, json_object *result)
-{
-	if (cmd->json)
-		print_json(stdout, result, true);
-	else
-		print_members(stdout, result, 0, 0, NULL);
-}
 
 /* result.get with {correlation_id, wait_seconds?}: print it; the exit status tells how it ended. */
 static int show_result(const Cmd *cmd, json_object *params)
@@ -170,43 +163,15 @@ static int show_result(const Cmd *cmd, json_object *params)
 	r = rpc_call(cmd, "result.get", params, &result);
 	if (r != 0)
 		return r;
-	print_result(cmd, result);
+	if (cmd->json)
+		print_json(stdout, result, true);
+	else
+		print_members(stdout, result, 0, 0, NULL);
 
 	status = json_get_string(result, "status");
 	if (streq(status, "ERROR") || streq(status, "CANCELLED") || streq(status, "EXPIRED"))
 		return VX11_EXIT_FAILED;
 	return VX11_EXIT_OK;
-}
-
-/*
- * Follow an intent's task to its end, then print the last result; the exit
- * status says how it ended, or that the deadline came first.
- */
-static int wait_for_task(const Cmd *cmd, const char *correlation_id, int64_t timeout, uint64_t deadline)
-{
-	_cleanup_json_ json_object *result = NULL;
-	int outcome, r;
-
-	/* Progress for whoever watches a terminal; nothing extra for a script. */
-	r = follow_result(cmd, correlation_id, deadline, isatty(STDERR_FILENO), &result);
-	if (r != 0)
-		return r;
-	print_result(cmd, result);
-	outcome = task_outcome(json_get_string(result, "status"));
-	if (outcome >= 0)
-		return outcome;
-	fprintf(stderr, "vx11ctl: the task has not ended after %" PRId64 " s\n", timeout);
-	return VX11_EXIT_TIMEOUT;
-}
-
-/* --wait and --timeout SECONDS of submit and rerun: 0, or a usage error. */
-static int wait_options_check(const Cmd *cmd, int64_t *ret_timeout)
-{
-	if (cmd_flag(cmd, "wait"))
-		return cmd_option_int(cmd, "timeout", 0, ret_timeout);
-	if (cmd_option(cmd, "timeout"))
-		return cmd_usage_error(cmd, "--timeout goes with --wait");
-	return 0;
 }
 
 /*
@@ -234,8 +199,8 @@ static int submitted(const Cmd *cmd, json_object *envelope, int64_t timeout)
 	}
 	/* Whoever reads through a pipe learns the task id before the wait. */
 	fflush(stdout);
-	return wait_for_task(cmd, correlation_id, timeout,
-			     timeout_deadline(timeout, cmd_option(cmd, "timeout") != NULL));
+	return follow_and_print(cmd, correlation_id, timeout,
+				timeout_deadline(timeout, cmd_option(cmd, "timeout") != NULL));
 }
 
 int verb_submit(const Cmd *cmd)

@@ -34,7 +34,10 @@ _vx11ctl_verb_options() {
 		;;
 	logs) opts=(--attempt --stderr --both -f --follow) args=(--attempt) ;;
 	daughters) opts=(--status --limit) args=("${opts[@]}") ;;
-	spawn) opts=(--name --purpose --ttl --profile --parent) args=("${opts[@]}") ;;
+	spawn)
+		opts=(--name --purpose --ttl --profile --parent --wait --timeout)
+		args=(--name --purpose --ttl --profile --parent --timeout)
+		;;
 	audit) opts=(--limit --after --all --full-ids) args=(--limit --after) ;;
 	heartbeat) opts=(--status) args=(--status) ;;
 	report)

@@ -507,6 +507,18 @@ static int insert_rows(Runner *r, Hija *h, const Task *t, const char *name, cons
 	return 0;
 }
 
+/* A daughter is named after its task type, but an admin's spawn is named
+ * by the admin (daughter.spawn's "name", kept in the task's payload). */
+static const char *daughter_name(const Task *t, const PolicyTask *pt, json_object *spawn_payload)
+{
+	json_object *name;
+
+	if (spawn_payload && json_object_object_get_ex(spawn_payload, "name", &name) &&
+	    json_object_is_type(name, json_type_string) && json_object_get_string_len(name) > 0)
+		return json_object_get_string(name);
+	return pt ? pt->name : t->task_type;
+}
+
 int runner_start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 {
 	RunnerConfig *env = &r->env;
@@ -536,7 +548,7 @@ int runner_start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 			prog = pt->seccomp_program;
 	}
 
-	k = insert_rows(r, h, t, pt ? pt->name : t->task_type, purpose);
+	k = insert_rows(r, h, t, daughter_name(t, pt, spawn_payload), purpose);
 	if (k < 0) {
 		hija_free(h);
 		return k;

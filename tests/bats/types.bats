@@ -51,3 +51,52 @@ ctl() {
 	check "$reply" '.error.message == "invalid params: ttl_seconds: must be between 1 and 2592000"'
 	check "$(result task.list '{}')" '.count == $n' --argjson n "$before"
 }
+
+# ---------------------------------------------------------------------------
+# spawn --name, --wait
+
+@test "spawn --name names the daughter, a bad name is refused, and the default is the program's" {
+	start_daemon
+	run -0 ctl spawn --name backup-db.v2 /bin/true
+	task=$(awk '/^task_id:/ { print $2 }' <<<"$output")
+	# The daughter row and the listing carry the name, not "daughter.spawn".
+	check "$(result task.get "{\"task_id\":\"$task\"}")" '.daughters[0].name == "backup-db.v2"'
+	run -0 ctl daughters
+	[[ $output == *backup-db.v2* ]]
+
+	# Without --name: the program's file name, made a valid name.
+	cp /bin/true "$T/odd name!"
+	chmod 0755 "$T/odd name!"
+	run -0 ctl spawn "$T/odd name!"
+	task=$(awk '/^task_id:/ { print $2 }' <<<"$output")
+	check "$(result task.get "{\"task_id\":\"$task\"}")" '.daughters[0].name == "odd_name_"'
+
+	# Blanks, control characters, too long: -32602 saying what a name is.
+	for bad in "two words" $'line\nbreak' "$(printf 'x%.0s' {1..65})" ""; do
+		run -1 --separate-stderr ctl spawn --name "$bad" /bin/true
+		[[ $stderr == *"name: "* ]]
+	done
+	reply=$(call daughter.spawn '{"name":"a b","cmd":["/bin/true"]}')
+	check_error "$reply" -32602 vx11.InvalidParams
+	check "$reply" '.error.message | test("invalid params: name: expected 1 to 64 of A-Z a-z 0-9 _ \\. \\+ @ : -")'
+	# Nothing was made for them: two spawns, two tasks.
+	check "$(result task.list '{}')" '.count == 2'
+}
+
+@test "spawn --wait follows the task to its end: output, result and exit status" {
+	start_daemon
+	run -0 ctl spawn --wait --name greeter /bin/sh -c 'echo hello from $0' greeter
+	[[ $output == *"task_id: "* ]]
+	[[ $output == *"status: DONE"* ]]
+	[[ $output == *"hello from greeter"* ]]
+	# A failure is exit 4, as for submit --wait; a timeout 7.
+	run -4 ctl spawn --wait /bin/sh -c 'exit 3'
+	[[ $output == *"status: ERROR"* && $output == *"exit_code: 3"* ]]
+	run -7 ctl spawn --wait --timeout 1 /bin/sleep 20
+	# --json: the reply, then the result, both JSON.
+	run -0 ctl --json spawn --wait /bin/echo json
+	check "$(jq -s -c . <<<"$output")" 'length == 2 and .[0].status == "spawning" and .[1].status == "DONE"
+		and (.[1].result.output_tail | test("json"))'
+	run -2 --separate-stderr ctl spawn --timeout 3 /bin/true
+	[[ $stderr == *"--timeout goes with --wait"* ]]
+}
