@@ -13,7 +13,7 @@
 
 # The verbs, in the order of `vx11ctl --help`.
 _vx11ctl_verbs() {
-	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status audit watch reload heartbeat report)
+	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status types audit watch reload heartbeat report)
 }
 
 # The options of verb $1 into opts, those that take an argument into args.

@@ -42,6 +42,7 @@ static const Verb verbs[] = {
 	{ "spawn",     verb_spawn,     1, UINT_MAX, spawn_options, "run a command as a daughter",
 	  spawn_usage, .options_first = true },
 	{ "status",    verb_status,    0, 0, NULL,              "show the daemon's state", status_usage },
+	{ "types",     verb_types,     0, 0, NULL,              "list the task types you may submit", types_usage },
 	{ "audit",     verb_audit,     0, 0, audit_options,     "list the audit log",      audit_usage },
 	{ "watch",     verb_watch,     0, 1, NULL,              "print events live",       watch_usage },
 	{ "reload",    verb_reload,    0, 0, NULL,              "reload the policy",       reload_usage },

@@ -105,3 +105,6 @@ int verb_report(const Cmd *cmd);
 int verb_spawn(const Cmd *cmd);
 extern const struct option logs_options[], heartbeat_options[], report_options[], spawn_options[];
 extern const char logs_usage[], heartbeat_usage[], report_usage[], spawn_usage[];
+
+int verb_types(const Cmd *cmd);
+extern const char types_usage[];

@@ -17,6 +17,7 @@ unit_tests = \
 	tests/unit/test-store-runner \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
+	tests/unit/test-policy-types \
 	tests/unit/test-rpc \
 	tests/unit/test-params \
 	tests/unit/test-seccomp \
@@ -54,6 +55,8 @@ tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit
 tests_unit_test_store_runner_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
+tests_unit_test_policy_types_SOURCES = tests/unit/test-policy-types.c tests/unit/policy-test.h tests/unit/tap.h
+tests_unit_test_policy_types_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_seccomp_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \

@@ -77,6 +77,7 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(o, "connections", json_object_new_int64(call->conn ? (int64_t)call->conn->server->n_conns : 0));
 	json_object_object_add(o, "intents_total", json_object_new_int64((int64_t)m->intents_total));
 	json_object_object_add(o, "journal", json_object_new_boolean(log_to_journal()));
+	json_object_object_add(o, "task_types", task_types_json(call, m->policy));
 	*ret = o;
 	return 0;
 }

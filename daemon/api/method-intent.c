@@ -358,6 +358,14 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					  pt->name);
 				return refuse(m, &rec, "permission_denied", err);
 			}
+			if (ttl_seconds != PARAM_INT_UNSET && ttl_seconds > task_type_max_ttl(pt)) {
+				rpc_error(err, RPC_INVALID_PARAMS,
+					  "invalid params: %s: %" PRId64 " seconds is more than task type %s allows "
+					  "(max_ttl_seconds %" PRId64 "; see 'vx11ctl types')",
+					  p.ttl_seconds != PARAM_INT_UNSET ? "ttl_seconds" : "payload.ttl", ttl_seconds,
+					  pt->name, task_type_max_ttl(pt));
+				return refuse(m, &rec, "invalid_params", err);
+			}
 			if (*runner_spawn_problem(m->runner)) {
 				/* A task that can only fail is not queued. Once the daemon can
 				 * spawn, the same key must get through: it is not kept. */

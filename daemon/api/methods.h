@@ -74,6 +74,11 @@ typedef json_object *(*methods_run_fn)(void *userdata, const RpcRequest *req, bo
 json_object *methods_process_line(const char *line, size_t len, methods_run_fn run, void *userdata, size_t reply_budget,
 				  bool *ret_deferred);
 
+/* The task types the caller may submit, for daemon.status (task-types.c). */
+json_object *task_types_json(const Call *call, const Policy *p);
+/* The longest TTL a caller may ask of a task type. */
+int64_t task_type_max_ttl(const PolicyTask *pt);
+
 /* Handlers. */
 int method_intent_submit(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_result_get(Call *call, json_object *params, json_object **ret, RpcError *err);

@@ -421,6 +421,7 @@ static const PolicyField task_fields[] = {
 	  .size_max = OUTPUT_MAX },
 	/* task-only keys */
 	{ "command", POLICY_FIELD_CUSTOM, .fn = parse_task_command },
+	{ "max_ttl_seconds", POLICY_FIELD_INT, TASK_OFFSET(max_ttl_seconds), .min = 1, .max = SECONDS_MAX },
 	{ "groups", POLICY_FIELD_CUSTOM, .fn = parse_task_groups },
 	{ "user", POLICY_FIELD_CUSTOM, .fn = parse_task_user },
 	{ "limits", POLICY_FIELD_CUSTOM, .fn = parse_task_limits },

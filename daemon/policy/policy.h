@@ -58,6 +58,10 @@ typedef enum PolicyEnforce {
 typedef struct PolicyTask {
 	char *name;
 	char **command;         /* NULL-terminated argv, absolute path first */
+	/* The longest TTL a caller may ask for (ttl_seconds, payload.ttl);
+	 * 0: up to the protocol's bound. The policy's own ttl_seconds and its
+	 * mutations may be longer: this bounds callers, not the administrator. */
+	int64_t max_ttl_seconds;
 	PolicyGroups groups;
 	char *user;             /* NULL: "dynamic"; else a user name that existed at load */
 	int64_t ttl_seconds;

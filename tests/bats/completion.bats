@@ -156,7 +156,7 @@ commands_as_in_help() {
 	expect_reply "$VX11CTL --json --socket $T/x.sock " "${cmds[@]}"
 	expect_reply "$VX11CTL --socket=$T/x.sock --json " "${cmds[@]}"
 	expect_reply "$VX11CTL -- " "${cmds[@]}"
-	expect_reply "$VX11CTL --json t" task tasks
+	expect_reply "$VX11CTL --json t" task tasks types
 	expect_reply "$VX11CTL d" daughters
 	expect_reply "$VX11CTL x"
 	# Before the command: the global options, exactly those of --help.
@@ -425,7 +425,7 @@ hung_daemon_is_bounded() {
 		_vx11_test_real_init_completion "$@"
 	}
 	INIT_CALLS=0
-	expect_reply "$VX11CTL --json t" task tasks
+	expect_reply "$VX11CTL --json t" task tasks types
 	equals "$INIT_CALLS" 1
 }
 

@@ -100,3 +100,57 @@ ctl() {
 	run -2 --separate-stderr ctl spawn --timeout 3 /bin/true
 	[[ $stderr == *"--timeout goes with --wait"* ]]
 }
+
+# ---------------------------------------------------------------------------
+# The task types one may submit: daemon.status task_types, vx11ctl types
+
+@test "daemon.status task_types: the types the caller may submit, with TTL, bounds, retries and limits" {
+	require_root
+	getent group adm >/dev/null || skip "no group adm"
+	policy_file '.tasks.echo += {"ttl_seconds": 45, "max_ttl_seconds": 120, "max_retries": 2,
+		"limits": {"memory_max": "256M", "pids_max": 64, "cpu_max": "50%"}, "network": false}
+		| .tasks.staff = {"command": ["/bin/true"], "groups": ["adm"]}'
+	start_daemon
+
+	# root (an admin) sees every type, sorted by name.
+	types=$(result daemon.status | jq -c .task_types)
+	check "$types" '[.[].name] == ["echo", "fails", "noop", "staff"]'
+	check "$types" '.[0] | .ttl_seconds == 45 and .max_ttl_seconds == 120 and .max_retries == 2
+		and .limits.memory_max == 268435456 and .limits.pids_max == 64 and .limits.cpu_max == 50
+		and .limits.nofile == null and .network == false and .user == "dynamic" and .seccomp == "default"
+		and .heartbeat_seconds == 0 and .backoff.base_seconds == 1 and .mutations == 0'
+	# Without a bound of its own, a type takes the protocol's: 30 days.
+	check "$types" '.[2] | .name == "noop" and .max_ttl_seconds == 2592000 and .limits.memory_max == null'
+
+	# A plain submitter does not see the type of a group it is not in.
+	install -m 0755 "$VX11CTL" "$T/vx11ctl"
+	run -0 as_submitter_nobody "$T/vx11ctl" --json types
+	check "$output" '[.[].name] == ["echo", "fails", "noop"]'
+
+	# vx11ctl types: the table; status names them.
+	run -0 ctl types
+	[[ ${lines[0]} =~ ^NAME\ +COMMAND\ +TTL\ +MAX_TTL\ +RETRIES\ +MEMORY\ +PIDS\ +CPU\ +NETWORK\ +USER$ ]]
+	[[ ${lines[1]} =~ ^echo\ +fixed\ +45s\ +120s\ +2\ +256M\ +64\ +50%\ +loopback\ +dynamic$ ]]
+	[[ ${lines[3]} =~ ^noop\ +fixed\ +30s\ +2592000s\ +1\ +-\ +-\ +-\ +host\ +dynamic$ ]]
+	run -0 ctl status
+	[[ $output == *"task_types: echo, fails, noop, staff (see 'vx11ctl types')"* ]]
+}
+
+@test "max_ttl_seconds bounds the TTL a caller asks for (ttl_seconds and payload.ttl), not the policy's" {
+	policy_file '.tasks.echo += {"ttl_seconds": 200, "max_ttl_seconds": 60}'
+	start_daemon
+	reply=$(call intent.submit '{"intent_type":"echo","require":{"spawner":true},"ttl_seconds":61}')
+	check_error "$reply" -32602 vx11.InvalidParams
+	check "$reply" '.error.message == "invalid params: ttl_seconds: 61 seconds is more than task type echo allows (max_ttl_seconds 60; see '"'vx11ctl types'"')"'
+	reply=$(call intent.submit '{"intent_type":"echo","require":{"spawner":true},"payload":{"ttl":90}}')
+	check "$reply" '.error.message | startswith("invalid params: payload.ttl: 90 seconds is more than task type echo allows")'
+	# Refused, so nothing queued; the refusal is in the audit log.
+	check "$(result task.list '{}')" '.count == 0'
+	check "$(result audit.list '{}')" '[.entries[] | select(.error == "invalid_params")] | length == 2'
+	# Up to the bound, and without asking (the policy's 200 s), it is queued.
+	check "$(submit '{"intent_type":"echo","require":{"spawner":true},"ttl_seconds":60}')" '.status == "QUEUED"'
+	check "$(submit '{"intent_type":"echo","require":{"spawner":true}}')" '.status == "QUEUED"'
+	jq -c '.tasks.echo.max_ttl_seconds = 0' "$T/policy.json" >"$T/bad.json"
+	run -1 "$VX11D" --check-policy --policy "$T/bad.json"
+	[[ $output == *"tasks.echo.max_ttl_seconds"* ]]
+}
