@@ -13,7 +13,7 @@
 
 # The verbs, in the order of `vx11ctl --help`.
 _vx11ctl_verbs() {
-	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status types audit watch reload heartbeat report)
+	verbs=(submit run result wait rerun tasks task logs cancel daughters spawn status types audit watch reload heartbeat report)
 }
 
 # The options of verb $1 into opts, those that take an argument into args.
@@ -24,6 +24,10 @@ _vx11ctl_verb_options() {
 		opts=(--text --payload --task --spawner --switch --priority --source --ttl --retries
 			--idempotency-key --wait --timeout)
 		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout)
+		;;
+	run)
+		opts=(--type --cwd --env --ttl --retries --wait --timeout)
+		args=(--type --cwd --env --ttl --retries --timeout)
 		;;
 	result) opts=(--wait) args=(--wait) ;;
 	wait) opts=(--timeout) args=(--timeout) ;;
@@ -52,7 +56,7 @@ _vx11ctl_verb_options() {
 _vx11ctl_max_operands() {
 	case $1 in
 	submit | result | rerun | task | logs | cancel | watch) max=1 ;;
-	spawn | wait) max=1000000 ;;
+	spawn | run | wait) max=1000000 ;;
 	*) max=0 ;;
 	esac
 }
@@ -157,6 +161,7 @@ _vx11ctl_option_argument() {
 	submit:--priority) _vx11ctl_filter P0 P1 P2 P3 ;;
 	spawn:--profile) _vx11ctl_filter default strict none ;;
 	tasks:--after | spawn:--parent) _vx11ctl_task_ids id ;;
+	run:--cwd) _vx11ctl_files ;;
 	esac
 	# Anything else (numbers, free text, JSON): nothing to offer.
 	return 0
@@ -170,8 +175,16 @@ _vx11ctl_operand() {
 	cancel | wait) _vx11ctl_task_ids id pending,planning,running,retrying ;;
 	# A spawner task's intent_id is its intent's correlation id.
 	result) _vx11ctl_task_ids intent_id ;;
-	# COMMAND, an absolute path, then its arguments.
+	# COMMAND, an absolute path (run: or a program in PATH), then its arguments.
 	spawn) _vx11ctl_files ;;
+	run)
+		if (($1 == 0)) && [[ $cur != */* ]]; then
+			local c
+			while IFS= read -r c; do COMPREPLY+=("$c"); done < <(compgen -c -- "$cur")
+		else
+			_vx11ctl_files
+		fi
+		;;
 	esac
 	# submit's INTENT_TYPE: the protocol does not list the policy's task types.
 	return 0
@@ -251,7 +264,7 @@ _vx11ctl() {
 			continue
 		fi
 		n_operands=$((n_operands + 1))
-		[[ $verb == spawn ]] && end_of_options=1
+		[[ $verb == spawn || $verb == run ]] && end_of_options=1
 	done
 
 	# --opt=value: complete the value.

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -148,7 +149,7 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 
 	if (log_target == LOG_TARGET_JOURNAL) {
 		char b[11][1200], conf[8192];
-		struct iovec iov[12];
+		struct iovec iov[13];
 		size_t n = 0;
 		char prio[2] = { (char)('0' + level), 0 };
 
@@ -164,6 +165,10 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_STATUS", f->status);
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_ERROR", f->error);
 		n = add_field(iov, n, conf, sizeof(conf), "VX11_CONFINEMENT", f->confinement);
+		/* Up to 64 KiB, which intent.submit does not let it exceed (api/command.h). */
+		_cleanup_free_ char *cmd = f->command ? malloc(65536 + 32) : NULL;
+		if (cmd)
+			n = add_field(iov, n, cmd, 65536 + 32, "VX11_COMMAND", f->command);
 		sd_journal_sendv(iov, (int)n);
 		return;
 	}
@@ -195,6 +200,8 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 			APPEND(" VX11_ERROR=%s", f->error);
 		if (f->confinement)
 			APPEND(" VX11_CONFINEMENT=%s", f->confinement);
+		if (f->command)
+			APPEND(" VX11_COMMAND=%s", f->command);
 	}
 #undef APPEND
 	if (l >= sizeof(line) - 1)

@@ -77,6 +77,7 @@ typedef struct AuditFields {
 	const char *status;
 	const char *error;
 	const char *confinement; /* JSON: what a daughter runs with (its start) */
+	const char *command;     /* JSON: a caller's command line ({"argv","cwd","env"}), for "caller" task types */
 } AuditFields;
 
 #define AUDIT_FIELDS_INIT ((AuditFields){ .uid = (uid_t)-1 })

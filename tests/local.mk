@@ -14,12 +14,14 @@ unit_tests = \
 	tests/unit/test-store-list \
 	tests/unit/test-store-txn \
 	tests/unit/test-store-migrate \
+	tests/unit/test-store-command \
 	tests/unit/test-store-runner \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
 	tests/unit/test-policy-types \
 	tests/unit/test-rpc \
 	tests/unit/test-params \
+	tests/unit/test-command \
 	tests/unit/test-seccomp \
 	tests/unit/test-seccomp-shipped \
 	tests/unit/test-seccomp-filter \
@@ -51,6 +53,8 @@ tests_unit_test_store_txn_SOURCES = tests/unit/test-store-txn.c tests/unit/store
 tests_unit_test_store_txn_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_migrate_SOURCES = tests/unit/test-store-migrate.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_migrate_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_command_SOURCES = tests/unit/test-store-command.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_command_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_runner_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/policy-test.h tests/unit/tap.h
@@ -63,6 +67,8 @@ tests_unit_test_policy_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SECCOMP_TEST_DIR='"$(abs_top_srcdir)/policy/seccomp"'
 tests_unit_test_rpc_SOURCES = tests/unit/test-rpc.c tests/unit/tap.h
 tests_unit_test_rpc_LDADD = $(UNIT_LDADD)
+tests_unit_test_command_SOURCES = tests/unit/test-command.c tests/unit/tap.h
+tests_unit_test_command_LDADD = $(UNIT_LDADD)
 tests_unit_test_params_SOURCES = tests/unit/test-params.c tests/unit/tap.h
 tests_unit_test_params_LDADD = $(UNIT_LDADD)
 SECCOMP_TEST_CPPFLAGS = $(AM_CPPFLAGS) \

@@ -10,5 +10,5 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/api/events.c daemon/api/events.h \
 	daemon/api/methods.c daemon/api/methods.h \
 	daemon/api/method-intent.c daemon/api/method-task.c daemon/api/method-daemon.c daemon/api/method-daughter.c \
-	daemon/api/task-types.c
+	daemon/api/task-types.c daemon/api/command.c daemon/api/command.h
 EXTRA_DIST += daemon/api/README.md

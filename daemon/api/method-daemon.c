@@ -126,6 +126,8 @@ static int add_entry(const IntentRecord *r, void *userdata)
 	add_str(o, "provider", r->provider);
 	add_str(o, "error", r->error);
 	add_str(o, "task_id", r->task_id);
+	/* The command line a caller gave ("command": "caller" types), as it was asked. */
+	json_object_object_add(o, "command", r->command_json ? json_tokener_parse(r->command_json) : NULL);
 	AuditPage *page = userdata;
 	size_t len;
 	rpc_serialize(o, &len);

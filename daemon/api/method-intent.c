@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "command.h"
 #include "conn.h"
 #include "core/manager.h"
 #include "run/runner.h"
@@ -22,6 +23,9 @@ typedef struct SubmitParams {
 	int64_t ttl_seconds;
 	int64_t max_retries;
 	const char *idempotency_key;
+	json_object *argv; /* with cwd and env: the caller's command (command.h) */
+	const char *cwd;
+	json_object *env;
 } SubmitParams;
 
 const ParamSpec submit_params[] = {
@@ -34,6 +38,9 @@ const ParamSpec submit_params[] = {
 	{ "ttl_seconds", PARAM_INT, offsetof(SubmitParams, ttl_seconds), 0, 1, 30 * 24 * 3600 },
 	{ "max_retries", PARAM_INT, offsetof(SubmitParams, max_retries), 0, 0, 1000 },
 	{ "idempotency_key", PARAM_STRING, offsetof(SubmitParams, idempotency_key), PARAM_NONEMPTY, 0, 256 },
+	{ "argv", PARAM_STRING_OR_ARRAY, offsetof(SubmitParams, argv), 0, 0, 0 },
+	{ "cwd", PARAM_STRING, offsetof(SubmitParams, cwd), 0, 0, 0 },
+	{ "env", PARAM_OBJECT, offsetof(SubmitParams, env), 0, 0, 0 },
 	{}
 };
 
@@ -93,6 +100,7 @@ static int record_intent(Manager *m, IntentRecord *rec, json_object *envelope)
 	f.intent_type = rec->intent_type;
 	f.status = rec->status;
 	f.error = rec->error;
+	f.command = rec->command_json;
 	if (streq(rec->status, "ERROR"))
 		log_audit(LOG_NOTICE, VX11_MSG_INTENT_REFUSED, &f, "intent %s (%s) from uid %u refused: %s",
 			  rec->correlation_id, rec->intent_type, (unsigned)rec->uid, rec->error ? rec->error : "error");
@@ -140,6 +148,14 @@ static char *intent_digest(const SubmitParams *p, const RequireParams *req, Poli
 			       p->ttl_seconds != PARAM_INT_UNSET ? json_object_new_int64(p->ttl_seconds) : NULL);
 	json_object_object_add(o, "max_retries",
 			       p->max_retries != PARAM_INT_UNSET ? json_object_new_int64(p->max_retries) : NULL);
+	/* Only when given, so that the digests of keys used before these
+	 * params existed stay what they were. */
+	if (p->argv)
+		json_object_object_add(o, "argv", json_object_get(p->argv));
+	if (p->cwd)
+		json_object_object_add(o, "cwd", json_object_new_string(p->cwd));
+	if (p->env)
+		json_object_object_add(o, "env", json_object_get(p->env));
 	return json_digest(o);
 }
 
@@ -159,6 +175,7 @@ static int create_task(Manager *m, const SubmitParams *p, int64_t ttl_seconds, c
 		.uid = rec->uid,
 		.max_retries = p->max_retries != PARAM_INT_UNSET ? (int)p->max_retries : (int)pt->max_retries,
 		.ttl_seconds = ttl_seconds != PARAM_INT_UNSET ? ttl_seconds : -1,
+		.command_json = rec->command_json,
 	};
 	(void)len;
 	id_new_string(t->id);
@@ -222,7 +239,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	SubmitParams p;
 	RequireParams req;
 	PolicySourceId src = SOURCE_OPERATOR;
-	_cleanup_free_ char *payload_json = NULL, *digest = NULL;
+	_cleanup_free_ char *payload_json = NULL, *digest = NULL, *command_json = NULL;
 	char correlation_id[ID_STRING_MAX], task_id[ID_STRING_MAX] = "";
 	json_object *envelope;
 	IntentRecord rec;
@@ -258,6 +275,18 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	if (r < 0)
 		return r;
 
+	if ((p.cwd || p.env) && !p.argv)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: %s: goes with argv (the caller's command)",
+				 p.cwd ? "cwd" : "env");
+	if (p.argv && req.spawner != 1)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: argv: a command runs as a task: give require.spawner true too");
+	if (p.argv) {
+		r = command_build(p.argv, p.cwd, p.env, &command_json, err);
+		if (r < 0)
+			return r;
+	}
+
 	if (p.payload)
 		payload_json = strdup(rpc_serialize(p.payload, &(size_t){ 0 }));
 
@@ -275,6 +304,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		.require_spawner = req.spawner == 1,
 		.priority = priority,
 		.idempotency_key = (char *)p.idempotency_key,
+		.command_json = command_json,
 	};
 	memcpy(rec.correlation_id, correlation_id, ID_STRING_MAX);
 
@@ -357,6 +387,21 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 				rpc_error(err, RPC_PERMISSION_DENIED, "permission denied: you may not submit task type %s",
 					  pt->name);
 				return refuse(m, &rec, "permission_denied", err);
+			}
+			/* Refused, and audited with the argv that was refused. */
+			if (pt->command_caller != (command_json != NULL)) {
+				if (pt->command_caller)
+					rpc_error(err, RPC_INVALID_PARAMS,
+						  "invalid params: argv: task type %s runs the caller's command: give "
+						  "argv (e.g. vx11ctl run --type %s -- COMMAND...)",
+						  pt->name, pt->name);
+				else
+					rpc_error(err, RPC_INVALID_PARAMS,
+						  "invalid params: argv: task type %s runs the policy's command, not the "
+						  "caller's: only a type with \"command\": \"caller\" takes argv (see "
+						  "'vx11ctl types')",
+						  pt->name);
+				return refuse(m, &rec, "invalid_params", err);
 			}
 			if (ttl_seconds != PARAM_INT_UNSET && ttl_seconds > task_type_max_ttl(pt)) {
 				rpc_error(err, RPC_INVALID_PARAMS,
@@ -442,6 +487,12 @@ static json_object *intent_params(const IntentRecord *rec, const Task *t)
 		json_object_object_add(o, "ttl_seconds", json_object_new_int64(t->ttl_seconds));
 	if (t)
 		json_object_object_add(o, "max_retries", json_object_new_int(t->max_retries));
+	if (rec->command_json) {
+		_cleanup_json_ json_object *c = json_tokener_parse(rec->command_json);
+
+		json_object_object_foreach(c, key, value)
+			json_object_object_add(o, key, json_object_get(value));
+	}
 	return o;
 }
 

@@ -148,7 +148,33 @@ typedef struct TaskParse {
 
 static int parse_task_command(void *base, json_object *v, const char *path, char **error)
 {
-	return policy_get_command(v, path, &((TaskParse *)base)->task.command, error);
+	TaskParse *tp = base;
+	bool caller = json_object_is_type(v, json_type_string) && streq(json_object_get_string(v), "caller");
+	int r;
+
+	/* What a caller's argv replaces is the whole command: a retry that
+	 * switched between the two would run something nobody asked for. */
+	if (tp->in_mutation && tp->task.command_caller)
+		return policy_error(error, -EINVAL, path,
+				    "not allowed in a mutation of a task type whose command is \"caller\"");
+	if (tp->in_mutation && caller)
+		return policy_error(error, -EINVAL, path,
+				    "\"caller\" is not allowed in a mutation: a task type runs the caller's command "
+				    "at every level or at none");
+	if (caller) {
+		policy_strv_free(tp->task.command);
+		tp->task.command = NULL;
+		tp->task.command_caller = true;
+		return 0;
+	}
+	if (json_object_is_type(v, json_type_string))
+		return policy_error(error, -EINVAL, path,
+				    "expected \"caller\" or a non-empty array of strings whose first element is an "
+				    "absolute path");
+	r = policy_get_command(v, path, &tp->task.command, error);
+	if (r >= 0)
+		tp->task.command_caller = false;
+	return r;
 }
 
 static int parse_task_groups(void *base, json_object *v, const char *path, char **error)
@@ -504,8 +530,9 @@ static int parse_task(Policy *p, const char *name, json_object *v, const char *p
 	r = policy_parse_object(v, path, task_fields, ELEMENTSOF(task_fields), &tp, error);
 	if (r < 0)
 		goto fail;
-	if (!tp.task.command) {
-		r = policy_error(error, -EINVAL, path, "missing required key \"command\"");
+	if (!tp.task.command && !tp.task.command_caller) {
+		r = policy_error(error, -EINVAL, path,
+				 "missing required key \"command\" (an argv array, or \"caller\" for the caller's)");
 		goto fail;
 	}
 	r = check_backoff(&tp.task, path, error);

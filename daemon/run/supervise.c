@@ -569,7 +569,6 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	_cleanup_free_ char *unapplied = NULL, *cg_error = NULL;
 	SpawnRequest *req = &h->req;
 	CgroupLimits cl;
-	size_t n = 0;
 	int k;
 
 	spawn_request_init(req);
@@ -621,29 +620,12 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	if (k < 0)
 		return fail(ret_error, k, "notify socket");
 
-	/* Copies: the spawner thread reads them while the policy may be replaced. */
-	for (size_t i = 0; pt->command[i]; i++)
-		n++;
-	h->argv = calloc(n + 1, sizeof(char *));
-	if (!h->argv)
-		return fail(ret_error, -ENOMEM, "argv");
-	for (size_t i = 0; i < n; i++)
-		if (!(h->argv[i] = strdup(pt->command[i])))
-			return fail(ret_error, -ENOMEM, "argv");
-	n = 0;
-	if (asprintf(&h->env[n++], "VX11_TASK_ID=%s", t->id) < 0 ||
-	    asprintf(&h->env[n++], "VX11_DAUGHTER_ID=%s", h->d.id) < 0 ||
-	    asprintf(&h->env[n++], "VX11_ATTEMPT=%d", h->a.number) < 0 ||
-	    asprintf(&h->env[n++], "VX11_MUTATION_LEVEL=%d", t->mutation_level) < 0 ||
-	    asprintf(&h->env[n++], "VX11_DAUGHTER_TOKEN=%s", h->token) < 0 ||
-	    asprintf(&h->env[n++], "VX11_SOCKET=%s", r->daughter_socket) < 0 ||
-	    asprintf(&h->env[n++], "NOTIFY_SOCKET=%s", h->notify_path) < 0 ||
-	    (h->hb_usec > 0 && asprintf(&h->env[n++], "WATCHDOG_USEC=%" PRIu64, h->hb_usec) < 0)) {
-		h->env[n - 1] = NULL;
-		return fail(ret_error, -ENOMEM, "environment");
-	}
+	k = hija_command_prepare(h, t, pt, ret_error);
+	if (k < 0)
+		return k == -ENOMEM && !*ret_error ? fail(ret_error, k, "command") : k;
 
 	req->argv = h->argv;
+	req->working_directory = h->cwd;
 	k = prepare_landlock(h, pt, ret_error);
 	if (k < 0)
 		return k;
@@ -742,8 +724,10 @@ void hija_free(Hija *h)
 	for (char **a = h->argv; a && *a; a++)
 		free(*a);
 	free(h->argv);
-	for (size_t i = 0; i < ELEMENTSOF(h->env); i++)
-		free(h->env[i]);
+	for (char **e = h->env; e && *e; e++)
+		free(*e);
+	free(h->env);
+	free(h->cwd);
 	free(h->spawn_error);
 	if (h->notify_path)
 		(void)unlink(h->notify_path);

@@ -104,6 +104,13 @@ const char *const store_migrations[] = {
 	/* 4: what each attempt ran with (run/attest.c), as JSON, written once
 	 * at its start. Rows from before have none. */
 	"ALTER TABLE attempts ADD COLUMN confinement TEXT;",
+
+	/* 8 (numbered by the brief of issue 15; the lead puts it after 5..7):
+	 * the caller's command line of a "command": "caller" task type, with
+	 * its intent (the audit trail) and its task (what the runner runs).
+	 * Rows from before have none. */
+	"ALTER TABLE intents_log ADD COLUMN command_json TEXT;"
+	"ALTER TABLE tasks ADD COLUMN command_json TEXT;",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -135,6 +142,7 @@ static const Column intent_columns[] = {
 	C(COL_STR, IntentRecord, idempotency_key, 0),
 	C(COL_STR, IntentRecord, envelope_json, 0),
 	C(COL_STR, IntentRecord, params_digest, 0),
+	C(COL_STR, IntentRecord, command_json, 0),
 };
 
 /* id first: the task list merge compares column 0. */
@@ -156,6 +164,7 @@ static const Column task_columns[] = {
 	C(COL_U64, Task, next_attempt_at, COL_MUTABLE),
 	C(COL_I64, Task, ttl_seconds, 0),
 	C(COL_STR, Task, result_json, COL_MUTABLE),
+	C(COL_STR, Task, command_json, 0),
 	C(COL_U64, Task, seq, COL_ROWID),
 };
 

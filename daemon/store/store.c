@@ -62,6 +62,7 @@ void intent_record_done(IntentRecord *r)
 	FREE_AND_NULL(r->idempotency_key);
 	FREE_AND_NULL(r->envelope_json);
 	FREE_AND_NULL(r->params_digest);
+	FREE_AND_NULL(r->command_json);
 }
 
 void task_done(Task *t)
@@ -73,6 +74,7 @@ void task_done(Task *t)
 	FREE_AND_NULL(t->description);
 	FREE_AND_NULL(t->payload_json);
 	FREE_AND_NULL(t->result_json);
+	FREE_AND_NULL(t->command_json);
 }
 
 void daughter_done(Daughter *d)

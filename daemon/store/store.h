@@ -66,6 +66,7 @@ typedef struct IntentRecord {
 	char *idempotency_key; /* may be NULL */
 	char *envelope_json;   /* the intent.submit result exactly as replied */
 	char *params_digest;   /* with a key: the digest of the params that define the intent; may be NULL */
+	char *command_json;    /* a caller's command ({"argv","cwd","env"}) for a "command": "caller" type; may be NULL */
 } IntentRecord;
 void intent_record_done(IntentRecord *r);
 
@@ -86,6 +87,7 @@ typedef struct Task {
 	uint64_t next_attempt_at; /* realtime usec, 0 = none */
 	int64_t ttl_seconds;      /* as submitted, -1 = policy default */
 	char *result_json;        /* the final result object, may be NULL */
+	char *command_json;       /* what a "command": "caller" type runs ({"argv","cwd","env"}), else NULL */
 	uint64_t seq;             /* insertion order, assigned by the store */
 } Task;
 void task_done(Task *t);

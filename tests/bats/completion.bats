@@ -175,8 +175,8 @@ options_as_in_help() {
 		((${#opts[@]} >= 5)) # at least the global ones: the format is understood
 		expect_reply "$VX11CTL $v -" "${opts[@]}"
 		# After the global options before the command, and after an operand
-		# (but spawn's first operand is the command to run: its options follow).
-		if [[ $v == spawn ]]; then
+		# (but the first operand of spawn and run is the command to run: its options follow).
+		if [[ $v == spawn || $v == run ]]; then
 			expect_reply "$VX11CTL --json $v --ttl 5 -" "${opts[@]}"
 		else
 			expect_reply "$VX11CTL --json $v x -" "${opts[@]}"

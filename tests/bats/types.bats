@@ -154,3 +154,153 @@ ctl() {
 	run -1 "$VX11D" --check-policy --policy "$T/bad.json"
 	[[ $output == *"tasks.echo.max_ttl_seconds"* ]]
 }
+
+# ---------------------------------------------------------------------------
+# Ad-hoc commands: "command": "caller" task types and vx11ctl run
+
+caller_policy() {
+	policy_file '.tasks.run = {"command": "caller", "network": false, "max_retries": 0,
+		"limits": {"memory_max": "256M", "pids_max": 64}}
+		| .tasks.other = {"command": "caller", "max_retries": 0}'
+}
+
+@test "run --wait runs the command confined as the type says and prints its output and result" {
+	caller_policy
+	start_daemon
+	run -0 ctl run --wait -- /bin/echo hello world
+	[[ ${lines[0]} =~ \ \ QUEUED\ \ SPAWNER\ \ spawner$ ]]
+	[[ $output == *"status: DONE"* && $output == *"hello world"* ]]
+	# A name without '/' is looked up in the client's PATH.
+	run -0 ctl run --wait echo from PATH
+	[[ $output == *"from PATH"* ]]
+	tid=$(awk '/^task / { print $2 }' <<<"$output")
+	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.task.task_type == "run" and .task.command.argv == [$echo,"from","PATH"]' \
+		--arg echo "$(type -P echo)"
+
+	# Confined like any daughter: a dynamic uid, not the caller's (root), the
+	# type's limits and its loopback-only network.
+	run -0 ctl --json run --wait -- /bin/sh -c 'id -u'
+	res=$(jq -s -c '.[1]' <<<"$output")
+	uid=$(jq -r '.result.output_tail' <<<"$res")
+	((uid != 0))
+	tid=$(jq -r '.result.task_id' <<<"$res")
+	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.daughters[0].attempts[0].confinement
+		| .uid == $uid and .user == "dynamic" and .limits == {"memory_max":268435456,"pids_max":64}
+		and .namespaces.net == "shared" and .seccomp.profile == "default" and .no_new_privs' --argjson uid "$uid"
+
+	# Failures: exit 4 with the exit code, as for submit --wait.
+	run -4 ctl run --wait -- /bin/sh -c 'echo oops >&2; exit 7'
+	[[ $output == *"exit_code: 7"* ]]
+	# Without --wait: the envelope, and the task runs anyway.
+	run -0 ctl run --type other -- /bin/true
+	[[ ${lines[1]} == "task "*" queued" ]]
+}
+
+@test "run --cwd and --env are honoured; the daemon's own variables cannot be overridden" {
+	caller_policy
+	start_daemon
+	mkdir -m 0755 "$T/work"
+	cd "$T"
+	run -0 ctl run --wait --cwd work --env FOO=bar --env 'SPACED=a b' -- /bin/sh -c 'pwd; echo "$FOO|$SPACED|$VX11_TASK_ID"'
+	tid=$(awk '/^task / { print $2 }' <<<"$output")
+	[[ $output == *"$T/work"* ]]
+	[[ $output == *"bar|a b|$tid"* ]]
+	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.task.command == {"argv":["/bin/sh","-c","pwd; echo \"$FOO|$SPACED|$VX11_TASK_ID\""],"cwd":$cwd,"env":{"FOO":"bar","SPACED":"a b"}}' --arg cwd "$T/work"
+
+	# Without --cwd it starts in /.
+	run -0 ctl --json run --wait -- /bin/pwd
+	check "$(jq -s -c '.[1]' <<<"$output")" '.result.output_tail == "/\n"'
+	# A directory its uid cannot enter: the attempt fails, saying so.
+	mkdir -m 0700 "$T/private"
+	run -4 ctl run --wait --cwd "$T/private" -- /bin/true
+	tid=$(awk '/^task / { print $2 }' <<<"$output")
+	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.daughters[0].attempts[0].error_message | test("chdir")'
+
+	# Reserved and malformed names, relative paths: -32602 saying what to do, nothing queued.
+	for env in '{"VX11_TASK_ID":"x"}' '{"NOTIFY_SOCKET":"/x"}' '{"1A":"x"}' '{"A B":"x"}' '{"A":1}'; do
+		reply=$(call intent.submit "{\"intent_type\":\"run\",\"require\":{\"spawner\":true},\"argv\":[\"/bin/true\"],\"env\":$env}")
+		check_error "$reply" -32602 vx11.InvalidParams
+		check "$reply" '.error.message | startswith("invalid params: env")'
+	done
+	reply=$(call intent.submit '{"intent_type":"run","require":{"spawner":true},"argv":["/bin/true"],"cwd":"tmp"}')
+	check "$reply" '.error.message | startswith("invalid params: cwd: expected an absolute path")'
+	reply=$(call intent.submit '{"intent_type":"run","require":{"spawner":true},"argv":["true"]}')
+	check "$reply" '.error.message | startswith("invalid params: argv[0]: must be an absolute path")'
+	reply=$(call intent.submit '{"intent_type":"run","require":{"spawner":true},"argv":[]}')
+	check "$reply" '.error.message | startswith("invalid params: argv: expected an array of 1 to 255 strings")'
+	reply=$(call intent.submit '{"intent_type":"run","require":{"spawner":true},"cwd":"/"}')
+	check "$reply" '.error.message == "invalid params: cwd: goes with argv (the caller'"'"'s command)"'
+	reply=$(call intent.submit '{"intent_type":"run","argv":["/bin/true"]}')
+	check "$reply" '.error.message | test("give require.spawner true")'
+	run -2 --separate-stderr ctl run --env NOEQUALS -- /bin/true
+	[[ $stderr == *"--env wants NAME=VALUE"* ]]
+	run -2 --separate-stderr ctl run -- no-such-command-vx11
+	[[ $stderr == *"is not in PATH"* ]]
+	check "$(result task.list '{}')" '.count == 3'
+}
+
+@test "argv only for a \"caller\" type, and a \"caller\" type only with argv" {
+	caller_policy
+	start_daemon
+	reply=$(call intent.submit '{"intent_type":"echo","require":{"spawner":true},"argv":["/bin/id"]}')
+	check_error "$reply" -32602 vx11.InvalidParams
+	check "$reply" '.error.message | test("task type echo runs the policy.s command, not the caller.s")'
+	run -1 --separate-stderr ctl run --type echo -- /bin/id
+	[[ $stderr == *"task type echo runs the policy's command"* ]]
+	reply=$(call intent.submit '{"intent_type":"run","require":{"spawner":true}}')
+	check_error "$reply" -32602 vx11.InvalidParams
+	check "$reply" '.error.message | test("task type run runs the caller.s command: give argv")'
+	run -1 --separate-stderr ctl submit run --spawner
+	check "$(result task.list '{}')" '.count == 0'
+	# The task types list says which is which.
+	check "$(result daemon.status | jq -c .task_types)" '[.[] | select(.command == "caller") | .name] == ["other", "run"]'
+	run -0 ctl types
+	[[ $output =~ $'\n'run\ +caller\  ]]
+	[[ $output =~ $'\n'echo\ +fixed\  ]]
+}
+
+@test "a caller's argv is audited: audit.list, task.get, the journal entry, refusals too; rerun runs it again" {
+	caller_policy
+	start_daemon
+	run -0 ctl run --wait --env A=1 -- /bin/echo audited arg
+	tid=$(awk '/^task / { print $2 }' <<<"$output")
+	cid=$(awk 'NR == 1 { print $1 }' <<<"$output")
+	entries=$(result audit.list '{}' | jq -c .entries)
+	check "$entries" '.[] | select(.correlation_id == $c) | .command == {"argv":["/bin/echo","audited","arg"],"env":{"A":"1"}}' --arg c "$cid"
+	grep "intent $cid (run) from uid 0: QUEUED" "$T/vx11d.log" | grep -qF 'VX11_COMMAND={"argv":["/bin/echo","audited","arg"],"env":{"A":"1"}}'
+	# A refused one keeps its command too.
+	call intent.submit '{"intent_type":"echo","require":{"spawner":true},"argv":["/bin/refused"]}' >/dev/null
+	check "$(result audit.list '{"order":"desc","limit":1}')" '.entries[0] | .error == "invalid_params" and .command.argv == ["/bin/refused"]'
+	grep "refused: invalid_params" "$T/vx11d.log" | grep -qF 'VX11_COMMAND={"argv":["/bin/refused"]}'
+	# An idempotency key stands for the command line too.
+	first=$(submit '{"intent_type":"run","require":{"spawner":true},"argv":["/bin/true"],"idempotency_key":"k1"}')
+	again=$(submit '{"intent_type":"run","require":{"spawner":true},"argv":["/bin/true"],"idempotency_key":"k1"}')
+	equals "$(jq -r .correlation_id <<<"$again")" "$(jq -r .correlation_id <<<"$first")"
+	reply=$(call intent.submit '{"intent_type":"run","require":{"spawner":true},"argv":["/bin/false"],"idempotency_key":"k1"}')
+	check_error "$reply" -32003 vx11.Conflict
+	# vx11ctl rerun: the same command line again.
+	run -0 ctl rerun "$tid" --wait
+	[[ $output == *"audited arg"* ]]
+}
+
+@test "no \"run\" type in the policy: vx11ctl run says what to do" {
+	start_daemon
+	run -1 --separate-stderr ctl run -- /bin/true
+	[[ $output == *'error: unknown_task: no task type "run" in the policy'* ]]
+	[[ $stderr == *'the policy has no task type "run": give --type'* ]]
+}
+
+@test "a queued caller task keeps its command across a restart" {
+	caller_policy
+	VX11_POLICY_PREFIX='.limits.max_running = 0' policy_file '.tasks.run = {"command": "caller"}'
+	start_daemon
+	run -0 ctl run --cwd / --env K=v -- /bin/sh -c 'echo "$K" in $(pwd)'
+	tid=$(awk '/^task / { print $2 }' <<<"$output")
+	stop_daemon
+	jq '.limits.max_running = 2' "$T/policy.json" >"$T/p2.json" && mv "$T/p2.json" "$T/policy.json"
+	start_daemon
+	run -0 ctl wait "$tid" --timeout 60
+	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.task.status == "completed"'
+	run -0 ctl logs "$tid"
+	[[ $output == "v in /" ]]
+}

@@ -38,12 +38,55 @@ static void test_max_ttl_seconds(void)
 	CHECK_ERROR("{'defaults':{'max_ttl_seconds':60}}", "defaults.max_ttl_seconds: unknown key");
 }
 
+static void test_command_caller(void)
+{
+	Policy *p = load_ok("{'tasks':{'run':{'command':'caller','groups':[],'max_retries':1,"
+			    "'limits':{'memory_max':'64M'},'mutations':[{'limits':{'memory_max':'128M'}}]},"
+			    "'fixed':{'command':['/bin/true']}}}");
+	const PolicyTask *t;
+
+	CHECK(p);
+	if (!p)
+		return;
+	t = policy_find_task(p, "run");
+	CHECK(t);
+	if (t) {
+		CHECK(t->command_caller);
+		CHECK(t->command == NULL);
+		CHECK_INTEQ(t->limits.memory_max, 64 * 1024 * 1024);
+		CHECK(t->groups.set && t->groups.n == 0);
+		/* Every level runs the caller's command; the rest escalates as usual. */
+		CHECK(policy_task_at_level(t, 1)->command_caller);
+		CHECK(policy_task_at_level(t, 1)->command == NULL);
+		CHECK_INTEQ(policy_task_at_level(t, 1)->limits.memory_max, 128 * 1024 * 1024);
+	}
+	t = policy_find_task(p, "fixed");
+	CHECK(t && !t->command_caller && streq(t->command[0], "/bin/true"));
+	policy_free(p);
+
+	/* "caller" is the one string a command may be. */
+	CHECK_ERROR("{'tasks':{'x':{'command':'Caller'}}}",
+		    "tasks.x.command: expected \"caller\" or a non-empty array of strings whose first element is an "
+		    "absolute path");
+	/* A mutation switches neither way. */
+	CHECK_ERROR("{'tasks':{'x':{'command':'caller','mutations':[{'command':['/bin/true']}]}}}",
+		    "tasks.x.mutations[0].command: not allowed in a mutation of a task type whose command is "
+		    "\"caller\"");
+	CHECK_ERROR("{'tasks':{'x':{'command':'caller','mutations':[{'command':'caller'}]}}}",
+		    "tasks.x.mutations[0].command: not allowed in a mutation of a task type whose command is "
+		    "\"caller\"");
+	CHECK_TASK_ERROR(", 'mutations':[{'command':'caller'}]",
+			 "tasks.x.mutations[0].command: \"caller\" is not allowed in a mutation: a task type runs the "
+			 "caller's command at every level or at none");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
 		abort();
 
 	TEST(test_max_ttl_seconds);
+	TEST(test_command_caller);
 
 	rmdir(tmpdir);
 	return tap_done();

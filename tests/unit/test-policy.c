@@ -469,10 +469,13 @@ static void test_error_command(void)
 	CHECK_ERROR("{'tasks':{'x':{'command':[]}}}", m);
 	CHECK_ERROR("{'tasks':{'x':{'command':['bin/true']}}}", m);
 	CHECK_ERROR("{'tasks':{'x':{'command':['']}}}", m);
-	CHECK_ERROR("{'tasks':{'x':{'command':'/bin/true'}}}", m);
+	CHECK_ERROR("{'tasks':{'x':{'command':'/bin/true'}}}",
+		    "tasks.x.command: expected \"caller\" or a non-empty array of strings whose first element is an "
+		    "absolute path");
 	CHECK_ERROR("{'tasks':{'x':{'command':[1]}}}", m);
 	CHECK_ERROR("{'tasks':{'x':{'command':['/bin/echo', 1]}}}", "tasks.x.command[1]: expected a string");
-	CHECK_ERROR("{'tasks':{'x':{'ttl_seconds':5}}}", "tasks.x: missing required key \"command\"");
+	CHECK_ERROR("{'tasks':{'x':{'ttl_seconds':5}}}",
+		    "tasks.x: missing required key \"command\" (an argv array, or \"caller\" for the caller's)");
 }
 
 static void test_error_mutations(void)
