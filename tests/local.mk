@@ -163,9 +163,11 @@ AM_TESTS_ENVIRONMENT = \
 	VX11_BUILDDIR='$(abs_top_builddir)'; \
 	VX11_PREFIX='$(prefix)'; \
 	VX11_CONFDIR='$(vx11_sysconfdir)'; \
+	VX11_TASKDIR='$(vx11_taskdir)'; \
 	BATS='$(BATS)'; \
 	VX11_INSTALL_DIRS='bindir=$(bindir) sbindir=$(sbindir) mandir=$(mandir) pkgdatadir=$(pkgdatadir) systemdsystemunitdir=$(systemdsystemunitdir) sysusersdir=$(sysusersdir) tmpfilesdir=$(tmpfilesdir) catalogdir=$(catalogdir) bashcompletiondir=$(bashcompletiondir)'; \
-	export BATS VX11D VX11CTL VX11_SWITCH VX11_SRCDIR VX11_BUILDDIR VX11_PREFIX VX11_CONFDIR VX11_INSTALL_DIRS;
+	export BATS VX11D VX11CTL VX11_SWITCH VX11_SRCDIR VX11_BUILDDIR VX11_PREFIX VX11_CONFDIR VX11_TASKDIR \
+		VX11_INSTALL_DIRS;
 
 # The cgroup suite again on a pure cgroup v2 kernel, in a small VM.
 check-v2: $(check_PROGRAMS) daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT)

@@ -304,3 +304,54 @@ caller_policy() {
 	run -0 ctl logs "$tid"
 	[[ $output == "v in /" ]]
 }
+
+# ---------------------------------------------------------------------------
+# The bundled "analysis" task type
+
+# The bundled policy, its analysis type running the program as built here
+# (the bundled one names where `make install` puts it).
+bundled_policy_built_analysis() {
+	vx11_tmpdir
+	jq --arg a "$VX11_BUILDDIR/tasks/analysis" '.tasks.analysis.command = [$a] | .limits.max_running = 2' \
+		"$VX11_SRCDIR/policy/default.json" >"$T/policy.json"
+}
+
+@test "the bundled policy has the seed's analysis type (built into vx11d: test-policy checks that copy)" {
+	run -0 "$VX11D" --check-policy --policy "$VX11_SRCDIR/policy/default.json"
+	check "$(jq -c .tasks.analysis "$VX11_SRCDIR/policy/default.json")" \
+		'.command == ["/usr/libexec/vx11/analysis"] and .user == "dynamic" and .network == false and .ttl_seconds == 60'
+	# What a submitter sees of it.
+	bundled_policy_built_analysis
+	start_daemon
+	run -0 ctl types
+	[[ $output =~ $'\n'analysis\ +fixed\ +60s\ +2592000s\ +3\ +256M\ +64\ +-\ +loopback\ +dynamic ]]
+}
+
+@test "analysis reads its intent (plan absent or null) and writes a summary as its result" {
+	bundled_policy_built_analysis
+	start_daemon
+	run -0 ctl submit analysis --spawner --text "summarise the auth logs of last night" \
+		--payload '{"host":"web1","since":"1h"}' --wait
+	[[ $output == *"status: DONE"* ]]
+	cid=$(awk 'NR == 1 { print $1 }' <<<"$output")
+	res=$(result result.get "{\"correlation_id\":\"$cid\"}")
+	# On stdout (output_tail), and as its report through daughter.report.
+	summary=$(jq -r '.result.output_tail' <<<"$res")
+	check "$summary" '.summary == "analysis: 7 words of text, 2 payload keys, no plan" and .words == 7
+		and .payload_keys == ["host","since"] and .planned == false and .degraded == null and .attempt == 1'
+	check "$res" '.result.report == ($s | fromjson)' --arg s "$summary"
+	tid=$(jq -r .result.task_id <<<"$res")
+	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.daughters[0].attempts[0] | .reported_status == "done"
+		and .confinement.user == "dynamic" and .confinement.namespaces.net == "shared"'
+
+	# A plan, as the switch's planning gives one (null, or degraded), is read too.
+	printf '%s\n' '{"task_id":"t","task_type":"analysis","text":"x","payload":null,"attempt":2,"plan":null}' |
+		"$VX11_BUILDDIR/tasks/analysis" >"$T/out"
+	check "$(cat "$T/out")" '.planned == false and .words == 1 and .payload_keys == []'
+	printf '%s\n' '{"task_type":"analysis","plan":{"steps":["a"]},"degraded":true}' | "$VX11_BUILDDIR/tasks/analysis" >"$T/out"
+	check "$(cat "$T/out")" '.summary == "analysis: 0 words of text, 0 payload keys, planned locally (degraded: the switch was not available)"
+		and .planned == true and .degraded == true'
+	# Not an intent: exit 1, saying so.
+	run -1 "$VX11_BUILDDIR/tasks/analysis" <<<'nonsense'
+	[[ $output == *"not a JSON object"* ]]
+}

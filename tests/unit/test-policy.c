@@ -45,7 +45,20 @@ static void test_bundled_default(void)
 	CHECK_INTEQ(p->defaults.max_retries, 3);
 	CHECK_INTEQ(p->defaults.grace_seconds, 2);
 
-	CHECK_INTEQ(p->n_tasks, 3);
+	CHECK_INTEQ(p->n_tasks, 4);
+	/* The seed's example task type, its program installed in /usr/libexec/vx11. */
+	t = policy_find_task(p, "analysis");
+	CHECK(t);
+	if (t) {
+		CHECK_STREQ(t->command[0], "/usr/libexec/vx11/analysis");
+		CHECK(!t->command[1]);
+		CHECK(!t->command_caller);
+		CHECK(!t->user);
+		CHECK(!t->groups.set);
+		CHECK_INTEQ(t->ttl_seconds, 60);
+		CHECK_INTEQ(t->limits.memory_max, 256 * 1024 * 1024);
+		CHECK(!t->network);
+	}
 	t = policy_find_task(p, "echo");
 	CHECK(t);
 	if (t) {
