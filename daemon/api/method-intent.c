@@ -490,8 +490,12 @@ static json_object *intent_params(const IntentRecord *rec, const Task *t)
 	if (rec->command_json) {
 		_cleanup_json_ json_object *c = json_tokener_parse(rec->command_json);
 
-		json_object_object_foreach(c, key, value)
-			json_object_object_add(o, key, json_object_get(value));
+		/* What the store kept is what intent.submit checked; a row that
+		 * is not an object (damaged) gives no argv, and the type refuses. */
+		if (json_object_is_type(c, json_type_object)) {
+			json_object_object_foreach(c, key, value)
+				json_object_object_add(o, key, json_object_get(value));
+		}
 	}
 	return o;
 }

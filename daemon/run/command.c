@@ -51,10 +51,15 @@ int caller_command_load(const char *json, CallerCommand *ret, char **ret_error)
 			return -ENOMEM;
 	}
 
-	if (json_object_object_get_ex(o, "cwd", &cwd) && cwd && !(c.cwd = strdup(json_object_get_string(cwd))))
-		return -ENOMEM;
+	if (json_object_object_get_ex(o, "cwd", &cwd) && cwd) {
+		if (!json_object_is_type(cwd, json_type_string))
+			return asprintf(ret_error, "the task's cwd is not a string") < 0 ? -ENOMEM : -EINVAL;
+		if (!(c.cwd = strdup(json_object_get_string(cwd))))
+			return -ENOMEM;
+	}
 
-	(void)json_object_object_get_ex(o, "env", &env);
+	if (json_object_object_get_ex(o, "env", &env) && env && !json_object_is_type(env, json_type_object))
+		return asprintf(ret_error, "the task's env is not an object") < 0 ? -ENOMEM : -EINVAL;
 	if (!(c.env = strv_new(env ? (size_t)json_object_object_length(env) : 0)))
 		return -ENOMEM;
 	i = 0;
