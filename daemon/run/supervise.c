@@ -446,7 +446,10 @@ static int prepare_landlock(Hija *h, const PolicyTask *pt, char **ret_error)
 	char lacks[256] = "";
 	LandlockPaths paths = {
 		.fs = pt->fs.set, .read = pt->fs.read, .write = pt->fs.write, .exec = pt->fs.exec,
-		.argv0 = h->argv[0],
+		/* The policy's own program may always run; a caller's only where
+		 * the type's "filesystem" lets it, or the allow-list would let a
+		 * caller run any one file it liked. */
+		.argv0 = pt->command_caller ? NULL : h->argv[0],
 		.tcp = pt->tcp.set, .tcp_bind = pt->tcp.bind, .n_tcp_bind = pt->tcp.n_bind,
 		.tcp_connect = pt->tcp.connect, .n_tcp_connect = pt->tcp.n_connect,
 		.scope_abstract_unix = pt->scope_abstract_unix, .scope_signal = pt->scope_signal,

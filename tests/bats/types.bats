@@ -355,3 +355,24 @@ bundled_policy_built_analysis() {
 	run -1 "$VX11_BUILDDIR/tasks/analysis" <<<'nonsense'
 	[[ $output == *"not a JSON object"* ]]
 }
+
+@test "a \"caller\" type with a filesystem allow-list runs only programs under its exec paths" {
+	caller_policy
+	policy_file '.tasks.run = {"command": "caller", "max_retries": 0,
+		"filesystem": {"exec": ["/usr", "/bin", "/lib", "/lib64"], "read": ["/etc"]}}'
+	start_daemon
+	run -0 ctl run --wait -- /bin/cat /etc/hostname
+	[[ $output == *"status: DONE"* ]] || {
+		tid=$(awk '/^task / { print $2 }' <<<"$output")
+		check "$(result task.get "{\"task_id\":\"$tid\"}")" '.daughters[0].attempts[0].error_message | test("Landlock")'
+		skip "this kernel has no Landlock (the strict task type was refused, as it should be)"
+	}
+	# A program outside them: its exec is denied, however the caller names it.
+	mkdir -m 0755 "$T/bin"
+	cp /bin/true "$T/bin/mytrue"
+	chmod 0755 "$T/bin/mytrue"
+	run -4 ctl run --wait -- "$T/bin/mytrue"
+	tid=$(awk '/^task / { print $2 }' <<<"$output")
+	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.daughters[0].attempts[0] | .reason == "spawn_failed"
+		and (.error_message | test("execve|Permission denied"))'
+}
