@@ -18,8 +18,9 @@ const char types_usage[] =
 	"RETRIES the retries after a failed attempt, MEMORY, PIDS and CPU the limits\n"
 	"(\"-\": none), NETWORK \"host\", \"loopback\" (a namespace shared with the\n"
 	"other such daughters) or \"none\", and USER \"dynamic\" (a uid of its own per\n"
-	"daughter) or the user it runs as. --json shows every field, among them the\n"
-	"heartbeat, the backoff, the seccomp profile and the other limits.\n";
+	"daughter), \"caller\" (you) or the user it runs as. --json shows every field,\n"
+	"among them the heartbeat, the backoff, the seccomp profile and the other\n"
+	"limits.\n";
 
 /* 268435456 -> "256M", as the policy writes sizes. */
 static void add_size(Table *t, json_object *v)

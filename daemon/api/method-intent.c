@@ -388,6 +388,13 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					  pt->name);
 				return refuse(m, &rec, "permission_denied", err);
 			}
+			if (pt->user_caller && call->caller->uid == 0) {
+				rpc_error(err, RPC_PERMISSION_DENIED,
+					  "permission denied: task type %s runs as its caller, and daughters never run "
+					  "as root: submit it as another user",
+					  pt->name);
+				return refuse(m, &rec, "permission_denied", err);
+			}
 			/* Refused, and audited with the argv that was refused. */
 			if (pt->command_caller != (command_json != NULL)) {
 				if (pt->command_caller)

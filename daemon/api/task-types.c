@@ -45,7 +45,7 @@ static json_object *task_type_json(const PolicyTask *pt)
 
 	json_object_object_add(o, "name", json_object_new_string(pt->name));
 	json_object_object_add(o, "command", json_object_new_string(pt->command_caller ? "caller" : "fixed"));
-	json_object_object_add(o, "user", json_object_new_string(pt->user ?: "dynamic"));
+	json_object_object_add(o, "user", json_object_new_string(pt->user ?: "dynamic")); /* or "caller" */
 	json_object_object_add(o, "ttl_seconds", json_object_new_int64(pt->ttl_seconds));
 	json_object_object_add(o, "max_ttl_seconds", json_object_new_int64(task_type_max_ttl(pt)));
 	json_object_object_add(o, "heartbeat_seconds", json_object_new_int64(pt->heartbeat_seconds));

@@ -184,7 +184,22 @@ static int parse_task_groups(void *base, json_object *v, const char *path, char 
 
 static int parse_task_user(void *base, json_object *v, const char *path, char **error)
 {
-	return policy_get_user(v, path, &((TaskParse *)base)->task.user, error);
+	PolicyTask *t = &((TaskParse *)base)->task;
+	int r;
+
+	/* The submitter's own uid, resolved per task (run/supervise.c). */
+	if (json_object_is_type(v, json_type_string) && streq(json_object_get_string(v), "caller")) {
+		free(t->user);
+		t->user = strdup("caller");
+		if (!t->user)
+			return policy_oom(error);
+		t->user_caller = true;
+		return 0;
+	}
+	r = policy_get_user(v, path, &t->user, error);
+	if (r >= 0)
+		t->user_caller = false;
+	return r;
 }
 
 static int parse_task_seccomp(void *base, json_object *v, const char *path, char **error)

@@ -66,7 +66,8 @@ typedef struct PolicyTask {
 	 * mutations may be longer: this bounds callers, not the administrator. */
 	int64_t max_ttl_seconds;
 	PolicyGroups groups;
-	char *user;             /* NULL: "dynamic"; else a user name that existed at load */
+	char *user;             /* NULL: "dynamic"; else a user name that existed at load, or "caller" */
+	bool user_caller;       /* "user": "caller": the submitter's own uid (never root) */
 	int64_t ttl_seconds;
 	int64_t heartbeat_seconds; /* 0 = none */
 	int64_t max_retries;

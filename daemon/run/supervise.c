@@ -494,8 +494,25 @@ static int prepare_landlock(Hija *h, const PolicyTask *pt, char **ret_error)
 	return 0;
 }
 
-static int resolve_user(Hija *h, const PolicyTask *pt, char **ret_error)
+static int resolve_user(Hija *h, const Task *t, const PolicyTask *pt, char **ret_error)
 {
+	if (pt->user_caller) {
+		/* The submitter's own uid and primary group, looked up now: never
+		 * root, never a uid without a user (intent.submit refuses uid 0
+		 * already; this is the last word). */
+		errno = 0;
+		struct passwd *pw = getpwuid(t->uid);
+		if (!pw)
+			return asprintf(ret_error, "user: the caller's uid %u has no user on this host",
+					(unsigned)t->uid) < 0 ? -ENOMEM : -ENOENT;
+		if (pw->pw_uid == 0 || pw->pw_gid == 0)
+			return asprintf(ret_error, "user: the caller is root; daughters never run as uid or gid 0") < 0
+				       ? -ENOMEM
+				       : -EPERM;
+		h->uid = pw->pw_uid;
+		h->gid = pw->pw_gid;
+		return 0;
+	}
 	if (!pt->user) {
 		h->uid = pick_dynamic_uid(h->runner, h->runner->env.policy);
 		if (h->uid == (uid_t)-1)
@@ -579,7 +596,7 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	if (!r->cgroups)
 		return asprintf(ret_error, "cgroup: %s", r->cgroup_problem ?: "no cgroup hierarchy") < 0 ? -ENOMEM
 													  : -EOPNOTSUPP;
-	k = resolve_user(h, pt, ret_error);
+	k = resolve_user(h, t, pt, ret_error);
 	if (k < 0)
 		return k;
 	h->a.uid = h->uid;

@@ -376,3 +376,26 @@ bundled_policy_built_analysis() {
 	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.daughters[0].attempts[0] | .reason == "spawn_failed"
 		and (.error_message | test("execve|Permission denied"))'
 }
+
+@test "\"user\": \"caller\" runs the daughter as its submitter (confined all the same), never as root" {
+	require_root
+	policy_file '.tasks.mine = {"command": "caller", "user": "caller", "max_retries": 0, "limits": {"pids_max": 32}}
+		| .tasks.theirs = {"command": "caller", "max_retries": 0}'
+	start_daemon
+	install -m 0755 "$VX11CTL" "$T/vx11ctl"
+	run -0 as_submitter_nobody "$T/vx11ctl" --json run --type mine --wait -- /bin/sh -c 'id -u; id -g'
+	res=$(jq -s -c '.[1]' <<<"$output")
+	check "$res" '.status == "DONE" and .result.output_tail == "65534\n65534\n"'
+	tid=$(jq -r .result.task_id <<<"$res")
+	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.daughters[0].attempts[0].confinement
+		| .uid == 65534 and .gid == 65534 and .user == "caller" and .limits.pids_max == 32 and .no_new_privs
+		and .capabilities == [] and .seccomp.profile == "default"'
+	# Any other type: a uid of its own, not the submitter's.
+	run -0 as_submitter_nobody "$T/vx11ctl" --json run --type theirs --wait -- /bin/id -u
+	check "$(jq -s -c '.[1]' <<<"$output")" '.status == "DONE" and .result.output_tail != "65534\n"'
+	# Root's intent for it is refused, and audited.
+	reply=$(call intent.submit '{"intent_type":"mine","require":{"spawner":true},"argv":["/bin/id"]}')
+	check_error "$reply" -32001 vx11.PermissionDenied
+	check "$reply" '.error.message | test("runs as its caller, and daughters never run as root")'
+	check "$(result daemon.status | jq -c .task_types)" '.[] | select(.name == "mine") | .user == "caller"'
+}

@@ -80,6 +80,28 @@ static void test_command_caller(void)
 			 "caller's command at every level or at none");
 }
 
+static void test_user_caller(void)
+{
+	Policy *p = load_ok("{'tasks':{'mine':{'command':'caller','user':'caller','mutations':[{'user':'dynamic'}]},"
+			    "'x':{'command':['/bin/true']}}}");
+	const PolicyTask *t;
+
+	CHECK(p);
+	if (!p)
+		return;
+	t = policy_find_task(p, "mine");
+	CHECK(t && t->user_caller && streq(t->user, "caller"));
+	/* A mutation may go back to a uid of its own. */
+	if (t) {
+		CHECK(!policy_task_at_level(t, 1)->user_caller);
+		CHECK(policy_task_at_level(t, 1)->user == NULL);
+	}
+	t = policy_find_task(p, "x");
+	CHECK(t && !t->user_caller && !t->user);
+	policy_free(p);
+	CHECK_TASK_ERROR(", 'user':'Caller'", "tasks.x.user: no such user \"Caller\"");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -87,6 +109,7 @@ int main(void)
 
 	TEST(test_max_ttl_seconds);
 	TEST(test_command_caller);
+	TEST(test_user_caller);
 
 	rmdir(tmpdir);
 	return tap_done();
