@@ -15,7 +15,8 @@ const char status_usage[] =
 	"\n"
 	"Show the daemon's state (daemon.status) as \"key: value\" lines: version, pid,\n"
 	"uptime, policy_mode, cgroup mode, seccomp, task counts by status,\n"
-	"daughters_running, queue_depth, then whatever else the daemon reports.\n";
+	"daughters_running, queue_depth, the names of the task types you may submit\n"
+	"(see 'vx11ctl types'), then whatever else the daemon reports.\n";
 
 const struct option audit_options[] = {
 	{ "limit", required_argument },
@@ -90,6 +91,14 @@ static void print_status_member(const char *key, json_object *v)
 
 		printf("cgroup: %s\n", mode);
 		print_members(stdout, v, 2, 0, skip);
+	} else if (streq(key, "task_types") && json_object_is_type(v, json_type_array)) {
+		/* The names; 'vx11ctl types' has the rest. */
+		fputs("task_types:", stdout);
+		for (size_t i = 0; i < json_array_length(v); i++) {
+			_cleanup_free_ char *name = value_to_text(json_get(json_object_array_get_idx(v, i), "name"));
+			printf("%s %s", i ? "," : "", name);
+		}
+		fputs(json_array_length(v) ? " (see 'vx11ctl types')\n" : " -\n", stdout);
 	} else
 		print_member(stdout, key, v, 0, 0);
 }
@@ -99,7 +108,7 @@ int verb_status(const Cmd *cmd)
 	/* First these, in this order; then anything newer, as the daemon sends it. */
 	static const char *const known[] = {
 		"version", "pid",    "uptime_seconds",    "policy_mode", "cgroup",
-		"seccomp", "counts", "daughters_running", "queue_depth", NULL,
+		"seccomp", "counts", "daughters_running", "queue_depth", "task_types", NULL,
 	};
 	_cleanup_json_ json_object *result = NULL;
 	int r;

@@ -5,12 +5,14 @@
  * (daughter.heartbeat, daughter.report, daughter.subtask), which take its
  * identity from the environment vx11d gave it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "follow.h"
 #include "ids.h"
 #include "output.h"
 #include "rpc-client.h"
@@ -123,6 +125,8 @@ const struct option spawn_options[] = {
 	{ "ttl", required_argument },
 	{ "profile", required_argument },
 	{ "parent", required_argument },
+	{ "wait", no_argument },
+	{ "timeout", required_argument },
 	{}
 };
 
@@ -137,13 +141,19 @@ const char spawn_usage[] =
 	"  attempt_id: ID\n"
 	"  task_id: ID\n"
 	"Options come before COMMAND: everything from COMMAND on is its command line.\n"
+	"With --wait, the task is then followed to its end and its result printed, as\n"
+	"'vx11ctl submit --wait' does, with the same exit status (0 completed, 4\n"
+	"failed, 5 expired, 6 cancelled, 7 --timeout passed first).\n"
 	"\n"
 	"Options:\n"
-	"  --name NAME       the daughter's name (default: COMMAND's file name)\n"
-	"  --purpose TEXT    what it is for\n"
-	"  --ttl SECONDS     its time limit\n"
-	"  --profile P       its seccomp profile: default, strict or none\n"
-	"  --parent TASK     the task it works for (as for 'vx11ctl task')\n";
+	"  --name NAME        the daughter's name: 1 to 64 of A-Z a-z 0-9 _ . + @ : -\n"
+	"                     (default: COMMAND's file name, other characters as _)\n"
+	"  --purpose TEXT     what it is for\n"
+	"  --ttl SECONDS      its time limit\n"
+	"  --profile P        its seccomp profile: default, strict or none\n"
+	"  --parent TASK      the task it works for (as for 'vx11ctl task')\n"
+	"  --wait             wait for the task to end and exit with its outcome\n"
+	"  --timeout SECONDS  with --wait: give up after SECONDS (exit 7)\n";
 
 /* ---------------------------------------------------------------------------
  * logs */
@@ -520,10 +530,25 @@ int verb_subtask(const Cmd *cmd)
 /* ---------------------------------------------------------------------------
  * spawn */
 
+/* The default name, COMMAND's file name, made into one the daemon takes
+ * (see daughter.spawn in vx11-protocol(7)). */
+static void default_spawn_name(const char *command, char buf[static 65])
+{
+	const char *base = strrchr(command, '/') + 1;
+	size_t n = 0;
+
+	for (; base[n] && n < 64; n++)
+		buf[n] = strchr("_.+@:-", base[n]) || (isascii(base[n]) && isalnum(base[n])) ? base[n] : '_';
+	buf[n] = '\0';
+	if (n == 0) /* COMMAND ends in '/': the daemon refuses it anyway, as no program */
+		strcpy(buf, "spawn");
+}
+
 int verb_spawn(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
-	const char *name;
+	char name[65];
+	int64_t timeout = 0;
 	json_object *argv;
 	int r;
 
@@ -540,8 +565,11 @@ int verb_spawn(const Cmd *cmd)
 			oom();
 	}
 	/* The daemon wants a name; the program's is the obvious one. */
-	name = cmd_option(cmd, "name") ?: strrchr(cmd->args[0], '/') + 1;
-	json_set(params, "name", json_object_new_string(*name ? name : cmd->args[0]));
+	default_spawn_name(cmd->args[0], name);
+	json_set(params, "name", json_object_new_string(cmd_option(cmd, "name") ?: name));
+	r = wait_options_check(cmd, &timeout);
+	if (r != 0)
+		return r;
 	cmd_param_string(cmd, "purpose", params, "purpose");
 	cmd_param_string(cmd, "profile", params, "profile");
 	r = cmd_param_int(cmd, "ttl", 0, params, "ttl_seconds");
@@ -563,5 +591,14 @@ int verb_spawn(const Cmd *cmd)
 		print_json(stdout, result, true);
 	else
 		print_members(stdout, result, 0, 0, NULL);
-	return VX11_EXIT_OK;
+	if (!cmd_flag(cmd, "wait"))
+		return VX11_EXIT_OK;
+	if (!json_get_string(result, "correlation_id")) {
+		fprintf(stderr, "vx11ctl: malformed reply from %s: no correlation_id\n", cmd->socket_path);
+		return VX11_EXIT_NO_DAEMON;
+	}
+	/* Whoever reads through a pipe learns the task id before the wait. */
+	fflush(stdout);
+	return follow_and_print(cmd, json_get_string(result, "correlation_id"), timeout,
+				timeout_deadline(timeout, cmd_option(cmd, "timeout") != NULL));
 }

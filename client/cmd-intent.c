@@ -2,6 +2,8 @@
 /* Verbs about intents: submit (intent.submit), result (result.get), wait
  * (result.get, for several) and rerun (task.rerun). */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +66,44 @@ const char submit_usage[] =
 	"                         envelope and creates nothing\n"
 	"  --wait                 wait for the task to end and exit with its outcome\n"
 	"  --timeout SECONDS      with --wait: give up after SECONDS (exit 7)\n";
+
+const struct option run_options[] = {
+	{ "type", required_argument },
+	{ "cwd", required_argument },
+	{ "env", required_argument },
+	{ "ttl", required_argument },
+	{ "retries", required_argument },
+	{ "wait", no_argument },
+	{ "timeout", required_argument },
+	{}
+};
+
+const char run_usage[] =
+	"Usage: vx11ctl run [OPTIONS] [--] COMMAND [ARGS...]\n"
+	"\n"
+	"Run COMMAND with its ARGS as a task of a type whose policy says\n"
+	"\"command\": \"caller\" (intent.submit with argv): queued, then run by a\n"
+	"daughter confined as the policy says for that type (its uid, limits,\n"
+	"namespaces, seccomp), never as you unless its user is \"caller\". No shell\n"
+	"is involved; a COMMAND without '/' is looked up in your PATH here. The\n"
+	"command line is kept in the audit log. Prints the envelope and exits as 'vx11ctl\n"
+	"submit' does; with --wait, follows the task to its end and prints its result,\n"
+	"the command's output in output_tail (all of it: 'vx11ctl logs TASK').\n"
+	"Options come before COMMAND: everything from COMMAND on is its command line.\n"
+	"\n"
+	"The daughter starts in / with only the daemon's VX11_* variables in its\n"
+	"environment: give --cwd and --env (PATH too, if it runs a shell) as needed;\n"
+	"its uid must be able to enter --cwd, else the attempt fails.\n"
+	"\n"
+	"Options:\n"
+	"  --type NAME        the task type (default: run); 'vx11ctl types' shows\n"
+	"                     which ones are \"caller\"\n"
+	"  --cwd DIR          its working directory (made absolute here)\n"
+	"  --env NAME=VALUE   a variable of its environment; repeat for more\n"
+	"  --ttl SECONDS      time limit of each attempt\n"
+	"  --retries N        retries after a failed attempt\n"
+	"  --wait             wait for the task to end and exit with its outcome\n"
+	"  --timeout SECONDS  with --wait: give up after SECONDS (exit 7)\n";
 
 const struct option wait_options[] = {
 	{ "timeout", required_argument },
@@ -154,13 +194,6 @@ static void print_envelope(json_object *envelope)
 		printf("degraded: yes\n");
 }
 
-static void print_result(const Cmd *cmd, json_object *result)
-{
-	if (cmd->json)
-		print_json(stdout, result, true);
-	else
-		print_members(stdout, result, 0, 0, NULL);
-}
 
 /* result.get with {correlation_id, wait_seconds?}: print it; the exit status tells how it ended. */
 static int show_result(const Cmd *cmd, json_object *params)
@@ -172,43 +205,15 @@ static int show_result(const Cmd *cmd, json_object *params)
 	r = rpc_call(cmd, "result.get", params, &result);
 	if (r != 0)
 		return r;
-	print_result(cmd, result);
+	if (cmd->json)
+		print_json(stdout, result, true);
+	else
+		print_members(stdout, result, 0, 0, NULL);
 
 	status = json_get_string(result, "status");
 	if (streq(status, "ERROR") || streq(status, "CANCELLED") || streq(status, "EXPIRED"))
 		return VX11_EXIT_FAILED;
 	return VX11_EXIT_OK;
-}
-
-/*
- * Follow an intent's task to its end, then print the last result; the exit
- * status says how it ended, or that the deadline came first.
- */
-static int wait_for_task(const Cmd *cmd, const char *correlation_id, int64_t timeout, uint64_t deadline)
-{
-	_cleanup_json_ json_object *result = NULL;
-	int outcome, r;
-
-	/* Progress for whoever watches a terminal; nothing extra for a script. */
-	r = follow_result(cmd, correlation_id, deadline, isatty(STDERR_FILENO), &result);
-	if (r != 0)
-		return r;
-	print_result(cmd, result);
-	outcome = task_outcome(json_get_string(result, "status"));
-	if (outcome >= 0)
-		return outcome;
-	fprintf(stderr, "vx11ctl: the task has not ended after %" PRId64 " s\n", timeout);
-	return VX11_EXIT_TIMEOUT;
-}
-
-/* --wait and --timeout SECONDS of submit and rerun: 0, or a usage error. */
-static int wait_options_check(const Cmd *cmd, int64_t *ret_timeout)
-{
-	if (cmd_flag(cmd, "wait"))
-		return cmd_option_int(cmd, "timeout", 0, ret_timeout);
-	if (cmd_option(cmd, "timeout"))
-		return cmd_usage_error(cmd, "--timeout goes with --wait");
-	return 0;
 }
 
 /*
@@ -236,8 +241,115 @@ static int submitted(const Cmd *cmd, json_object *envelope, int64_t timeout)
 	}
 	/* Whoever reads through a pipe learns the task id before the wait. */
 	fflush(stdout);
-	return wait_for_task(cmd, correlation_id, timeout,
-			     timeout_deadline(timeout, cmd_option(cmd, "timeout") != NULL));
+	return follow_and_print(cmd, correlation_id, timeout,
+				timeout_deadline(timeout, cmd_option(cmd, "timeout") != NULL));
+}
+
+/* COMMAND as the daemon wants it: an absolute path. Without a '/', the
+ * first executable file of that name in PATH, as a shell would find it. */
+static int resolve_command(const Cmd *cmd, const char *name, char **ret)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = NULL;
+	char *dir, *save = NULL;
+
+	if (strchr(name, '/')) {
+		if (name[0] == '/')
+			*ret = strdup(name);
+		else
+			*ret = realpath(name, NULL);
+		if (!*ret)
+			return cmd_usage_error(cmd, "COMMAND '%s': %s", name, strerror(errno));
+		return 0;
+	}
+	copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	if (!copy)
+		oom();
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *p = NULL;
+
+		if (*dir != '/')
+			continue; /* a relative PATH entry means nothing to the daughter */
+		if (asprintf(&p, "%s/%s", dir, name) < 0)
+			oom();
+		if (access(p, X_OK) == 0) {
+			*ret = TAKE_PTR(p);
+			return 0;
+		}
+	}
+	return cmd_usage_error(cmd, "COMMAND '%s' is not in PATH; give its absolute path", name);
+}
+
+int verb_run(const Cmd *cmd)
+{
+	_cleanup_json_ json_object *params = json_new_object(), *envelope = NULL;
+	const char *const *env;
+	const char *cwd = cmd_option(cmd, "cwd");
+	json_object *argv, *require, *vars = NULL;
+	_cleanup_free_ char *command = NULL;
+	int64_t timeout = 0;
+	size_t n_env;
+	int r;
+
+	r = wait_options_check(cmd, &timeout);
+	if (r != 0)
+		return r;
+	r = resolve_command(cmd, cmd->args[0], &command);
+	if (r != 0)
+		return r;
+
+	json_set(params, "intent_type", json_object_new_string(cmd_option(cmd, "type") ?: "run"));
+	require = json_new_object();
+	json_set(params, "require", require);
+	json_set(require, "spawner", json_object_new_boolean(true));
+	argv = json_object_new_array();
+	json_set(params, "argv", argv);
+	for (unsigned i = 0; i < cmd->n_args; i++) {
+		json_object *a = json_object_new_string(i == 0 ? command : cmd->args[i]);
+
+		if (!a || json_object_array_add(argv, a) < 0)
+			oom();
+	}
+
+	if (cwd) {
+		_cleanup_free_ char *abs = realpath(cwd, NULL);
+
+		if (!abs)
+			return cmd_usage_error(cmd, "--cwd '%s': %s", cwd, strerror(errno));
+		json_set(params, "cwd", json_object_new_string(abs));
+	}
+	env = cmd_option_all(cmd, "env", &n_env);
+	for (size_t i = 0; i < n_env; i++) {
+		const char *eq = strchr(env[i], '=');
+		_cleanup_free_ char *name = NULL;
+
+		if (!eq || eq == env[i])
+			return cmd_usage_error(cmd, "--env wants NAME=VALUE, not '%s'", env[i]);
+		name = strndup(env[i], (size_t)(eq - env[i]));
+		if (!name)
+			oom();
+		if (!vars) {
+			vars = json_new_object();
+			json_set(params, "env", vars);
+		}
+		json_set(vars, name, json_object_new_string(eq + 1));
+	}
+	r = cmd_param_int(cmd, "ttl", 0, params, "ttl_seconds");
+	if (r != 0)
+		return r;
+	r = cmd_param_int(cmd, "retries", 0, params, "max_retries");
+	if (r != 0)
+		return r;
+
+	r = rpc_call(cmd, "intent.submit", params, &envelope);
+	if (r != 0)
+		return r;
+	r = submitted(cmd, envelope, timeout);
+	/* The bundled policy has no "run" type: say what to do about it. */
+	if (!cmd_option(cmd, "type") && streq(json_get_string(envelope, "error"), "unknown_task"))
+		fprintf(stderr, "vx11ctl: the policy has no task type \"run\": give --type with one whose command is "
+				"\"caller\" ('vx11ctl types'), or ask an administrator to add one (vx11-policy(5))\n");
+	return r;
 }
 
 int verb_submit(const Cmd *cmd)

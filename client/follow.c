@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "follow.h"
 #include "output.h"
@@ -155,4 +156,38 @@ int follow_result(const Cmd *cmd, const char *correlation_id, uint64_t deadline,
 		if (now - start < WAIT_REPOLL_USEC)
 			sleep_usec(MIN(WAIT_REPOLL_USEC - (now - start), deadline - now));
 	}
+}
+
+static void print_result(const Cmd *cmd, json_object *result)
+{
+	if (cmd->json)
+		print_json(stdout, result, true);
+	else
+		print_members(stdout, result, 0, 0, NULL);
+}
+
+int follow_and_print(const Cmd *cmd, const char *correlation_id, int64_t timeout, uint64_t deadline)
+{
+	_cleanup_json_ json_object *result = NULL;
+	int outcome, r;
+
+	/* Progress for whoever watches a terminal; nothing extra for a script. */
+	r = follow_result(cmd, correlation_id, deadline, isatty(STDERR_FILENO), &result);
+	if (r != 0)
+		return r;
+	print_result(cmd, result);
+	outcome = task_outcome(json_get_string(result, "status"));
+	if (outcome >= 0)
+		return outcome;
+	fprintf(stderr, "vx11ctl: the task has not ended after %" PRId64 " s\n", timeout);
+	return VX11_EXIT_TIMEOUT;
+}
+
+int wait_options_check(const Cmd *cmd, int64_t *ret_timeout)
+{
+	if (cmd_flag(cmd, "wait"))
+		return cmd_option_int(cmd, "timeout", 0, ret_timeout);
+	if (cmd_option(cmd, "timeout"))
+		return cmd_usage_error(cmd, "--timeout goes with --wait");
+	return 0;
 }

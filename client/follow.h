@@ -30,3 +30,13 @@ int follow_result(const Cmd *cmd, const char *correlation_id, uint64_t deadline,
 /* Seconds given to --timeout as a deadline from now: UINT64_MAX for none
  * given (or one so far away that it makes no difference). */
 uint64_t timeout_deadline(int64_t timeout, bool given);
+
+/* follow_result(), with progress when stderr is a terminal, then print the
+ * last result (as 'vx11ctl result' does, or its JSON): the exit status is
+ * task_outcome()'s, or VX11_EXIT_TIMEOUT when `deadline` (from --timeout
+ * `timeout` seconds) came first. For submit, rerun, spawn and run --wait. */
+int follow_and_print(const Cmd *cmd, const char *correlation_id, int64_t timeout, uint64_t deadline);
+
+/* The --wait and --timeout SECONDS options of a verb that has both: 0 with
+ * *ret_timeout set when given, or a usage error (--timeout without --wait). */
+int wait_options_check(const Cmd *cmd, int64_t *ret_timeout);

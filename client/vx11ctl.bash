@@ -13,7 +13,7 @@
 
 # The verbs, in the order of `vx11ctl --help`.
 _vx11ctl_verbs() {
-	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status audit watch reload metrics heartbeat report subtask)
+	verbs=(submit run result wait rerun tasks task logs cancel daughters spawn status types audit watch reload metrics heartbeat report subtask)
 }
 
 # The options of verb $1 into opts, those that take an argument into args.
@@ -25,6 +25,10 @@ _vx11ctl_verb_options() {
 			--idempotency-key --wait --timeout)
 		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout)
 		;;
+	run)
+		opts=(--type --cwd --env --ttl --retries --wait --timeout)
+		args=(--type --cwd --env --ttl --retries --timeout)
+		;;
 	result) opts=(--wait) args=(--wait) ;;
 	wait) opts=(--timeout) args=(--timeout) ;;
 	rerun) opts=(--wait --timeout) args=(--timeout) ;;
@@ -34,7 +38,10 @@ _vx11ctl_verb_options() {
 		;;
 	logs) opts=(--attempt --stderr --both -f --follow) args=(--attempt) ;;
 	daughters) opts=(--status --limit) args=("${opts[@]}") ;;
-	spawn) opts=(--name --purpose --ttl --profile --parent) args=("${opts[@]}") ;;
+	spawn)
+		opts=(--name --purpose --ttl --profile --parent --wait --timeout)
+		args=(--name --purpose --ttl --profile --parent --timeout)
+		;;
 	audit) opts=(--limit --after --all --full-ids) args=(--limit --after) ;;
 	heartbeat) opts=(--status) args=(--status) ;;
 	subtask) opts=(--payload) args=(--payload) ;;
@@ -50,7 +57,7 @@ _vx11ctl_verb_options() {
 _vx11ctl_max_operands() {
 	case $1 in
 	submit | result | rerun | task | logs | cancel | watch | subtask) max=1 ;;
-	spawn | wait) max=1000000 ;;
+	spawn | run | wait) max=1000000 ;;
 	*) max=0 ;;
 	esac
 }
@@ -155,6 +162,7 @@ _vx11ctl_option_argument() {
 	submit:--priority) _vx11ctl_filter P0 P1 P2 P3 ;;
 	spawn:--profile) _vx11ctl_filter default strict none ;;
 	tasks:--after | spawn:--parent) _vx11ctl_task_ids id ;;
+	run:--cwd) _vx11ctl_files ;;
 	esac
 	# Anything else (numbers, free text, JSON): nothing to offer.
 	return 0
@@ -168,8 +176,16 @@ _vx11ctl_operand() {
 	cancel | wait) _vx11ctl_task_ids id pending,planning,running,retrying ;;
 	# A spawner task's intent_id is its intent's correlation id.
 	result) _vx11ctl_task_ids intent_id ;;
-	# COMMAND, an absolute path, then its arguments.
+	# COMMAND, an absolute path (run: or a program in PATH), then its arguments.
 	spawn) _vx11ctl_files ;;
+	run)
+		if (($1 == 0)) && [[ $cur != */* ]]; then
+			local c
+			while IFS= read -r c; do COMPREPLY+=("$c"); done < <(compgen -c -- "$cur")
+		else
+			_vx11ctl_files
+		fi
+		;;
 	esac
 	# submit's INTENT_TYPE: the protocol does not list the policy's task types.
 	return 0
@@ -249,7 +265,7 @@ _vx11ctl() {
 			continue
 		fi
 		n_operands=$((n_operands + 1))
-		[[ $verb == spawn ]] && end_of_options=1
+		[[ $verb == spawn || $verb == run ]] && end_of_options=1
 	done
 
 	# --opt=value: complete the value.

@@ -31,6 +31,8 @@
 static const Verb verbs[] = {
 	/* name        handler         args  options            summary                    usage */
 	{ "submit",    verb_submit,    1, 1, submit_options,    "submit an intent",        submit_usage },
+	{ "run",       verb_run,       1, UINT_MAX, run_options, "run a command as a task (a \"caller\" type)",
+	  run_usage, .options_first = true },
 	{ "result",    verb_result,    1, 1, result_options,    "show an intent's result", result_usage },
 	{ "wait",      verb_wait,      1, UINT_MAX, wait_options, "wait for tasks to end",  wait_usage },
 	{ "rerun",     verb_rerun,     1, 1, rerun_options,     "submit a task's intent again", rerun_usage },
@@ -42,6 +44,7 @@ static const Verb verbs[] = {
 	{ "spawn",     verb_spawn,     1, UINT_MAX, spawn_options, "run a command as a daughter",
 	  spawn_usage, .options_first = true },
 	{ "status",    verb_status,    0, 0, NULL,              "show the daemon's state", status_usage },
+	{ "types",     verb_types,     0, 0, NULL,              "list the task types you may submit", types_usage },
 	{ "audit",     verb_audit,     0, 0, audit_options,     "list the audit log",      audit_usage },
 	{ "watch",     verb_watch,     0, 1, NULL,              "print events live",       watch_usage },
 	{ "reload",    verb_reload,    0, 0, NULL,              "reload the policy",       reload_usage },
@@ -153,6 +156,15 @@ const char *cmd_option(const Cmd *cmd, const char *name)
 
 	assert(i >= 0); /* a handler asked for an option its verb does not declare */
 	return cmd->values[i];
+}
+
+const char *const *cmd_option_all(const Cmd *cmd, const char *name, size_t *ret_n)
+{
+	int i = verb_option_index(cmd->verb, name);
+
+	assert(i >= 0);
+	*ret_n = cmd->n_all_values[i];
+	return cmd->all_values[i];
 }
 
 void cmd_param_string(const Cmd *cmd, const char *name, json_object *params, const char *key)
@@ -294,7 +306,13 @@ static int parse_options(Cmd *cmd, int argc, char *argv[])
 			if (c < ARG_VERB_FIRST)
 				c = ARG_VERB_FIRST + verb_letter_index(cmd->verb, c);
 			assert(c >= ARG_VERB_FIRST && c < ARG_VERB_FIRST + VERB_OPTIONS_MAX);
-			cmd->values[c - ARG_VERB_FIRST] = optarg ? optarg : "";
+			c -= ARG_VERB_FIRST;
+			cmd->values[c] = optarg ? optarg : "";
+			/* Freed at exit. */
+			cmd->all_values[c] = realloc(cmd->all_values[c], (cmd->n_all_values[c] + 1) * sizeof(char *));
+			if (!cmd->all_values[c])
+				oom();
+			cmd->all_values[c][cmd->n_all_values[c]++] = cmd->values[c];
 		}
 	}
 	return PARSE_GO_ON;

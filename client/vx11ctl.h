@@ -48,12 +48,18 @@ struct Cmd {
 	const char *socket_path;
 	bool json;                              /* --json: print the reply's JSON instead of text */
 	const char *values[VERB_OPTIONS_MAX];   /* per verb option: its argument, "" for a flag, or NULL */
+	/* per verb option: every argument it was given, in order (--env K=V --env ...) */
+	const char **all_values[VERB_OPTIONS_MAX];
+	size_t n_all_values[VERB_OPTIONS_MAX];
 	char **args;                            /* operands, after the verb */
 	unsigned n_args;
 };
 
 /* The value of the verb option `name` (NULL when not given); see Cmd.values. */
 const char *cmd_option(const Cmd *cmd, const char *name);
+/* Every value of the verb option `name`, given as often as the user liked, in
+ * order: *ret_n of them (0: not given). */
+const char *const *cmd_option_all(const Cmd *cmd, const char *name, size_t *ret_n);
 static inline bool cmd_flag(const Cmd *cmd, const char *name)
 {
 	return cmd_option(cmd, name) != NULL;
@@ -82,8 +88,9 @@ int verb_submit(const Cmd *cmd);
 int verb_result(const Cmd *cmd);
 int verb_wait(const Cmd *cmd);
 int verb_rerun(const Cmd *cmd);
-extern const struct option submit_options[], result_options[], wait_options[], rerun_options[];
-extern const char submit_usage[], result_usage[], wait_usage[], rerun_usage[];
+int verb_run(const Cmd *cmd);
+extern const struct option submit_options[], result_options[], wait_options[], rerun_options[], run_options[];
+extern const char submit_usage[], result_usage[], wait_usage[], rerun_usage[], run_usage[];
 
 int verb_tasks(const Cmd *cmd);
 int verb_task(const Cmd *cmd);
@@ -107,3 +114,6 @@ int verb_subtask(const Cmd *cmd);
 int verb_spawn(const Cmd *cmd);
 extern const struct option logs_options[], heartbeat_options[], report_options[], subtask_options[], spawn_options[];
 extern const char logs_usage[], heartbeat_usage[], report_usage[], subtask_usage[], spawn_usage[];
+
+int verb_types(const Cmd *cmd);
+extern const char types_usage[];

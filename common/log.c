@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -148,7 +149,7 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 
 	if (log_target == LOG_TARGET_JOURNAL) {
 		char b[13][1200], conf[8192];
-		struct iovec iov[14];
+		struct iovec iov[15];
 		size_t n = 0;
 		char prio[2] = { (char)('0' + level), 0 };
 
@@ -166,6 +167,10 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_PROVIDER", f->provider);
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_DEGRADED", f->degraded);
 		n = add_field(iov, n, conf, sizeof(conf), "VX11_CONFINEMENT", f->confinement);
+		/* Up to 64 KiB, which intent.submit does not let it exceed (api/command.h). */
+		_cleanup_free_ char *cmd = f->command ? malloc(65536 + 32) : NULL;
+		if (cmd)
+			n = add_field(iov, n, cmd, 65536 + 32, "VX11_COMMAND", f->command);
 		sd_journal_sendv(iov, (int)n);
 		return;
 	}
@@ -201,6 +206,8 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 			APPEND(" VX11_DEGRADED=%s", f->degraded);
 		if (f->confinement)
 			APPEND(" VX11_CONFINEMENT=%s", f->confinement);
+		if (f->command)
+			APPEND(" VX11_COMMAND=%s", f->command);
 	}
 #undef APPEND
 	if (l >= sizeof(line) - 1)

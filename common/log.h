@@ -80,6 +80,7 @@ typedef struct AuditFields {
 	const char *confinement; /* JSON: what a daughter runs with (its start) */
 	const char *provider;    /* a plan: "switch" or "fallback_local" */
 	const char *degraded;    /* a plan: "true" or "false" */
+	const char *command;     /* JSON: a caller's command line ({"argv","cwd","env"}), for "caller" task types */
 } AuditFields;
 
 #define AUDIT_FIELDS_INIT ((AuditFields){ .uid = (uid_t)-1 })

@@ -15,12 +15,15 @@ unit_tests = \
 	tests/unit/test-store-list \
 	tests/unit/test-store-txn \
 	tests/unit/test-store-migrate \
+	tests/unit/test-store-command \
 	tests/unit/test-store-runner \
 	tests/unit/test-store-plan \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
+	tests/unit/test-policy-types \
 	tests/unit/test-rpc \
 	tests/unit/test-params \
+	tests/unit/test-command \
 	tests/unit/test-seccomp \
 	tests/unit/test-seccomp-shipped \
 	tests/unit/test-seccomp-filter \
@@ -56,6 +59,8 @@ tests_unit_test_store_txn_SOURCES = tests/unit/test-store-txn.c tests/unit/store
 tests_unit_test_store_txn_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_migrate_SOURCES = tests/unit/test-store-migrate.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_migrate_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_command_SOURCES = tests/unit/test-store-command.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_command_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_runner_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_plan_SOURCES = tests/unit/test-store-plan.c tests/unit/store-test.h tests/unit/tap.h
@@ -64,12 +69,16 @@ tests_unit_test_plan_answer_SOURCES = tests/unit/test-plan-answer.c tests/unit/p
 tests_unit_test_plan_answer_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
+tests_unit_test_policy_types_SOURCES = tests/unit/test-policy-types.c tests/unit/policy-test.h tests/unit/tap.h
+tests_unit_test_policy_types_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_seccomp_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVX11_SECCOMP_TEST_DIR='"$(abs_top_srcdir)/policy/seccomp"'
 tests_unit_test_rpc_SOURCES = tests/unit/test-rpc.c tests/unit/tap.h
 tests_unit_test_rpc_LDADD = $(UNIT_LDADD)
+tests_unit_test_command_SOURCES = tests/unit/test-command.c tests/unit/tap.h
+tests_unit_test_command_LDADD = $(UNIT_LDADD)
 tests_unit_test_params_SOURCES = tests/unit/test-params.c tests/unit/tap.h
 tests_unit_test_params_LDADD = $(UNIT_LDADD)
 SECCOMP_TEST_CPPFLAGS = $(AM_CPPFLAGS) \
@@ -151,7 +160,8 @@ bats_tests = \
 	tests/bats/switch.bats \
 	tests/bats/subtask.bats \
 	tests/bats/metrics.bats \
-	tests/bats/planning.bats
+	tests/bats/planning.bats \
+	tests/bats/types.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS
@@ -176,9 +186,11 @@ AM_TESTS_ENVIRONMENT = \
 	VX11_BUILDDIR='$(abs_top_builddir)'; \
 	VX11_PREFIX='$(prefix)'; \
 	VX11_CONFDIR='$(vx11_sysconfdir)'; \
+	VX11_TASKDIR='$(vx11_taskdir)'; \
 	BATS='$(BATS)'; \
 	VX11_INSTALL_DIRS='bindir=$(bindir) sbindir=$(sbindir) mandir=$(mandir) pkgdatadir=$(pkgdatadir) systemdsystemunitdir=$(systemdsystemunitdir) sysusersdir=$(sysusersdir) tmpfilesdir=$(tmpfilesdir) catalogdir=$(catalogdir) bashcompletiondir=$(bashcompletiondir)'; \
-	export BATS VX11D VX11CTL VX11_SWITCH VX11_SRCDIR VX11_BUILDDIR VX11_PREFIX VX11_CONFDIR VX11_INSTALL_DIRS;
+	export BATS VX11D VX11CTL VX11_SWITCH VX11_SRCDIR VX11_BUILDDIR VX11_PREFIX VX11_CONFDIR VX11_TASKDIR \
+		VX11_INSTALL_DIRS;
 
 # The cgroup suite again on a pure cgroup v2 kernel, in a small VM.
 check-v2: $(check_PROGRAMS) daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT)

@@ -86,6 +86,7 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(so, "btree_writes", json_object_new_int64((int64_t)ss.btree_writes));
 	json_object_object_add(o, "store", so);
 	json_object_object_add(o, "journal", json_object_new_boolean(log_to_journal()));
+	json_object_object_add(o, "task_types", task_types_json(call, m->policy));
 	*ret = o;
 	return 0;
 }
@@ -162,6 +163,8 @@ static int add_entry(const IntentRecord *r, void *userdata)
 	json_object_object_add(o, "processed_at", json_timestamp(r->processed_at));
 	add_str(o, "result_status", r->result_status);
 	add_str(o, "notes", r->notes);
+	/* The command line a caller gave ("command": "caller" types), as it was asked. */
+	json_object_object_add(o, "command", r->command_json ? json_tokener_parse(r->command_json) : NULL);
 	AuditPage *page = userdata;
 	size_t len;
 	rpc_serialize(o, &len);

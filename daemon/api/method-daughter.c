@@ -244,7 +244,7 @@ typedef struct SpawnRpcParams {
 } SpawnRpcParams;
 
 const ParamSpec spawn_params[] = {
-	{ "name", PARAM_STRING, offsetof(SpawnRpcParams, name), PARAM_REQUIRED | PARAM_NONEMPTY, 0, 128 },
+	{ "name", PARAM_STRING, offsetof(SpawnRpcParams, name), PARAM_REQUIRED | PARAM_NONEMPTY, 0, 0 },
 	{ "cmd", PARAM_STRING_OR_ARRAY, offsetof(SpawnRpcParams, cmd), PARAM_REQUIRED, 0, 0 },
 	{ "purpose", PARAM_STRING, offsetof(SpawnRpcParams, purpose), 0, 0, 1024 },
 	{ "parent_task_id", PARAM_STRING, offsetof(SpawnRpcParams, parent_task_id), 0, 0, 64 },
@@ -254,6 +254,17 @@ const ParamSpec spawn_params[] = {
 };
 
 #define SPAWN_ARGV_MAX 255
+#define SPAWN_NAME_MAX 64
+
+/* Names are shown in tables, logs and the journal: a plain word there, no
+ * blanks or control characters that would forge a column or a line. */
+static bool spawn_name_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= SPAWN_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+@:-") == n;
+}
 
 int method_daughter_spawn(Call *call, json_object *params, json_object **ret, RpcError *err)
 {
@@ -267,6 +278,11 @@ int method_daughter_spawn(Call *call, json_object *params, json_object **ret, Rp
 	r = params_parse(spawn_params, params, "", &p, err);
 	if (r < 0)
 		return r;
+	if (!spawn_name_is_valid(p.name))
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: name: expected 1 to %d of A-Z a-z 0-9 _ . + @ : - (a word such as "
+				 "backup-db)",
+				 SPAWN_NAME_MAX);
 	n = json_object_is_type(p.cmd, json_type_array) ? json_object_array_length(p.cmd) : 0;
 	if (n == 0 || n > SPAWN_ARGV_MAX)
 		return rpc_error(err, RPC_INVALID_PARAMS,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "command.h"
 #include "conn.h"
 #include "core/manager.h"
 #include "run/runner.h"
@@ -25,6 +26,9 @@ typedef struct SubmitParams {
 	int64_t max_retries;
 	const char *idempotency_key;
 	const char *traceparent;
+	json_object *argv; /* with cwd and env: the caller's command (command.h) */
+	const char *cwd;
+	json_object *env;
 } SubmitParams;
 
 const ParamSpec submit_params[] = {
@@ -38,6 +42,9 @@ const ParamSpec submit_params[] = {
 	{ "max_retries", PARAM_INT, offsetof(SubmitParams, max_retries), 0, 0, 1000 },
 	{ "idempotency_key", PARAM_STRING, offsetof(SubmitParams, idempotency_key), PARAM_NONEMPTY, 0, 256 },
 	{ "traceparent", PARAM_STRING, offsetof(SubmitParams, traceparent), 0, 0, 256 },
+	{ "argv", PARAM_STRING_OR_ARRAY, offsetof(SubmitParams, argv), 0, 0, 0 },
+	{ "cwd", PARAM_STRING, offsetof(SubmitParams, cwd), 0, 0, 0 },
+	{ "env", PARAM_OBJECT, offsetof(SubmitParams, env), 0, 0, 0 },
 	{}
 };
 
@@ -103,6 +110,7 @@ int intent_record(Manager *m, IntentRecord *rec, json_object *envelope)
 	f.intent_type = rec->intent_type;
 	f.status = rec->status;
 	f.error = rec->error;
+	f.command = rec->command_json;
 	if (streq(rec->status, "ERROR"))
 		log_audit(LOG_NOTICE, VX11_MSG_INTENT_REFUSED, &f, "intent %s (%s) from uid %u refused: %s",
 			  rec->correlation_id, rec->intent_type, (unsigned)rec->uid, rec->error ? rec->error : "error");
@@ -150,12 +158,20 @@ static char *intent_digest(const SubmitParams *p, const RequireParams *req, Poli
 			       p->ttl_seconds != PARAM_INT_UNSET ? json_object_new_int64(p->ttl_seconds) : NULL);
 	json_object_object_add(o, "max_retries",
 			       p->max_retries != PARAM_INT_UNSET ? json_object_new_int64(p->max_retries) : NULL);
+	/* Only when given, so that the digests of keys used before these
+	 * params existed stay what they were. */
+	if (p->argv)
+		json_object_object_add(o, "argv", json_object_get(p->argv));
+	if (p->cwd)
+		json_object_object_add(o, "cwd", json_object_new_string(p->cwd));
+	if (p->env)
+		json_object_object_add(o, "env", json_object_get(p->env));
 	return json_digest(o);
 }
 
 /* planning: the switch plans it first (planner.c queues it once planned). */
-static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec, bool planning,
-		       Task *t)
+static int create_task(Manager *m, const SubmitParams *p, int64_t ttl_seconds, const PolicyTask *pt,
+		       const IntentRecord *rec, bool planning, Task *t)
 {
 	size_t len;
 	int r;
@@ -169,8 +185,9 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 		.payload_json = rec->payload_json,
 		.uid = rec->uid,
 		.max_retries = p->max_retries != PARAM_INT_UNSET ? (int)p->max_retries : (int)pt->max_retries,
-		.ttl_seconds = p->ttl_seconds != PARAM_INT_UNSET ? p->ttl_seconds : -1,
+		.ttl_seconds = ttl_seconds != PARAM_INT_UNSET ? ttl_seconds : -1,
 		.traceparent = (char *)p->traceparent, /* checked by the caller */
+		.command_json = rec->command_json,
 	};
 	(void)len;
 	id_new_string(t->id);
@@ -196,6 +213,39 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 	return 0;
 }
 
+/*
+ * The seed's CORE MVP example spells the TTL payload.ttl: it means what
+ * ttl_seconds means, with the same bounds. Given both, they must agree, as
+ * silently preferring one would run the task with a TTL its caller did not
+ * mean half the time. *ret_ttl: the TTL asked for, or PARAM_INT_UNSET.
+ */
+static int payload_ttl(const SubmitParams *p, int64_t *ret_ttl, RpcError *err)
+{
+	const ParamSpec *spec = NULL;
+	json_object *v = NULL;
+	int64_t ttl;
+
+	*ret_ttl = p->ttl_seconds;
+	if (!p->payload || !json_object_object_get_ex(p->payload, "ttl", &v) || !v)
+		return 0;
+	for (spec = submit_params; !streq(spec->name, "ttl_seconds"); spec++)
+		;
+	if (!json_object_is_type(v, json_type_int))
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: payload.ttl: expected an integer (seconds, as ttl_seconds)");
+	ttl = json_object_get_int64(v);
+	if ((double)ttl < spec->min || (double)ttl > spec->max || json_object_get_uint64(v) > INT64_MAX)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: payload.ttl: must be between %.0f and %.0f",
+				 spec->min, spec->max);
+	if (p->ttl_seconds != PARAM_INT_UNSET && p->ttl_seconds != ttl)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: payload.ttl (%" PRId64 ") and ttl_seconds (%" PRId64
+				 ") differ: give one of them, or both the same",
+				 ttl, p->ttl_seconds);
+	*ret_ttl = ttl;
+	return 0;
+}
+
 int method_intent_submit(Call *call, json_object *params, json_object **ret, RpcError *err)
 {
 	Manager *m = call->m;
@@ -203,10 +253,11 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	SubmitParams p;
 	RequireParams req;
 	PolicySourceId src = SOURCE_OPERATOR;
-	_cleanup_free_ char *payload_json = NULL, *digest = NULL;
+	_cleanup_free_ char *payload_json = NULL, *digest = NULL, *command_json = NULL;
 	char correlation_id[ID_STRING_MAX], task_id[ID_STRING_MAX] = "";
 	json_object *envelope;
 	IntentRecord rec;
+	int64_t ttl_seconds;
 	int priority, r;
 
 	r = params_parse(submit_params, params, "", &p, err);
@@ -239,6 +290,22 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	    !json_object_is_type(task_name, json_type_string))
 		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: payload.task_name: expected a string");
 
+	r = payload_ttl(&p, &ttl_seconds, err);
+	if (r < 0)
+		return r;
+
+	if ((p.cwd || p.env) && !p.argv)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: %s: goes with argv (the caller's command)",
+				 p.cwd ? "cwd" : "env");
+	if (p.argv && req.spawner != 1)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: argv: a command runs as a task: give require.spawner true too");
+	if (p.argv) {
+		r = command_build(p.argv, p.cwd, p.env, &command_json, err);
+		if (r < 0)
+			return r;
+	}
+
 	if (p.payload)
 		payload_json = strdup(rpc_serialize(p.payload, &(size_t){ 0 }));
 
@@ -256,6 +323,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		.require_spawner = req.spawner == 1,
 		.priority = priority,
 		.idempotency_key = (char *)p.idempotency_key,
+		.command_json = command_json,
 	};
 	memcpy(rec.correlation_id, correlation_id, ID_STRING_MAX);
 
@@ -348,6 +416,36 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					  pt->name);
 				return refuse(m, &rec, "permission_denied", err);
 			}
+			if (pt->user_caller && call->caller->uid == 0) {
+				rpc_error(err, RPC_PERMISSION_DENIED,
+					  "permission denied: task type %s runs as its caller, and daughters never run "
+					  "as root: submit it as another user",
+					  pt->name);
+				return refuse(m, &rec, "permission_denied", err);
+			}
+			/* Refused, and audited with the argv that was refused. */
+			if (pt->command_caller != (command_json != NULL)) {
+				if (pt->command_caller)
+					rpc_error(err, RPC_INVALID_PARAMS,
+						  "invalid params: argv: task type %s runs the caller's command: give "
+						  "argv (e.g. vx11ctl run --type %s -- COMMAND...)",
+						  pt->name, pt->name);
+				else
+					rpc_error(err, RPC_INVALID_PARAMS,
+						  "invalid params: argv: task type %s runs the policy's command, not the "
+						  "caller's: only a type with \"command\": \"caller\" takes argv (see "
+						  "'vx11ctl types')",
+						  pt->name);
+				return refuse(m, &rec, "invalid_params", err);
+			}
+			if (ttl_seconds != PARAM_INT_UNSET && ttl_seconds > task_type_max_ttl(pt)) {
+				rpc_error(err, RPC_INVALID_PARAMS,
+					  "invalid params: %s: %" PRId64 " seconds is more than task type %s allows "
+					  "(max_ttl_seconds %" PRId64 "; see 'vx11ctl types')",
+					  p.ttl_seconds != PARAM_INT_UNSET ? "ttl_seconds" : "payload.ttl", ttl_seconds,
+					  pt->name, task_type_max_ttl(pt));
+				return refuse(m, &rec, "invalid_params", err);
+			}
 			if (*runner_spawn_problem(m->runner)) {
 				/* A task that can only fail is not queued. Once the daemon can
 				 * spawn, the same key must get through: it is not kept. */
@@ -363,7 +461,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					  pol->limits.max_queued);
 				return refuse(m, &rec, "queue_full", err);
 			}
-			r = create_task(m, &p, pt, &rec, plan, &t);
+			r = create_task(m, &p, ttl_seconds, pt, &rec, plan, &t);
 			if (r < 0)
 				return rpc_error(err, RPC_INTERNAL, "internal error: cannot store the task: %s",
 						 store_last_error(m->store));
@@ -426,6 +524,16 @@ static json_object *intent_params(const IntentRecord *rec, const Task *t)
 		json_object_object_add(o, "ttl_seconds", json_object_new_int64(t->ttl_seconds));
 	if (t)
 		json_object_object_add(o, "max_retries", json_object_new_int(t->max_retries));
+	if (rec->command_json) {
+		_cleanup_json_ json_object *c = json_tokener_parse(rec->command_json);
+
+		/* What the store kept is what intent.submit checked; a row that
+		 * is not an object (damaged) gives no argv, and the type refuses. */
+		if (json_object_is_type(c, json_type_object)) {
+			json_object_object_foreach(c, key, value)
+				json_object_object_add(o, key, json_object_get(value));
+		}
+	}
 	return o;
 }
 

@@ -27,6 +27,8 @@ json_object *task_to_json(const Task *t)
 	json_object_object_add(o, "mutation_level", json_object_new_int(t->mutation_level));
 	json_object_object_add(o, "next_attempt_at", json_timestamp(t->next_attempt_at));
 	json_object_object_add(o, "uid", json_object_new_int64(t->uid));
+	/* What a "command": "caller" type runs: {"argv", "cwd", "env"}; else null. */
+	json_object_object_add(o, "command", t->command_json ? json_tokener_parse(t->command_json) : NULL);
 	return o;
 }
 

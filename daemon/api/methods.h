@@ -78,6 +78,10 @@ json_object *methods_process_line(const char *line, size_t len, methods_run_fn r
 
 /* The connection an intent's plan answers on is gone (conn_close()). */
 void intent_plan_detach(void *plan_reply);
+/* The task types the caller may submit, for daemon.status (task-types.c). */
+json_object *task_types_json(const Call *call, const Policy *p);
+/* The longest TTL a caller may ask of a task type. */
+int64_t task_type_max_ttl(const PolicyTask *pt);
 
 /* Handlers. */
 int method_intent_submit(Call *call, json_object *params, json_object **ret, RpcError *err);

@@ -148,7 +148,33 @@ typedef struct TaskParse {
 
 static int parse_task_command(void *base, json_object *v, const char *path, char **error)
 {
-	return policy_get_command(v, path, &((TaskParse *)base)->task.command, error);
+	TaskParse *tp = base;
+	bool caller = json_object_is_type(v, json_type_string) && streq(json_object_get_string(v), "caller");
+	int r;
+
+	/* What a caller's argv replaces is the whole command: a retry that
+	 * switched between the two would run something nobody asked for. */
+	if (tp->in_mutation && tp->task.command_caller)
+		return policy_error(error, -EINVAL, path,
+				    "not allowed in a mutation of a task type whose command is \"caller\"");
+	if (tp->in_mutation && caller)
+		return policy_error(error, -EINVAL, path,
+				    "\"caller\" is not allowed in a mutation: a task type runs the caller's command "
+				    "at every level or at none");
+	if (caller) {
+		policy_strv_free(tp->task.command);
+		tp->task.command = NULL;
+		tp->task.command_caller = true;
+		return 0;
+	}
+	if (json_object_is_type(v, json_type_string))
+		return policy_error(error, -EINVAL, path,
+				    "expected \"caller\" or a non-empty array of strings whose first element is an "
+				    "absolute path");
+	r = policy_get_command(v, path, &tp->task.command, error);
+	if (r >= 0)
+		tp->task.command_caller = false;
+	return r;
 }
 
 static int parse_task_groups(void *base, json_object *v, const char *path, char **error)
@@ -158,7 +184,22 @@ static int parse_task_groups(void *base, json_object *v, const char *path, char 
 
 static int parse_task_user(void *base, json_object *v, const char *path, char **error)
 {
-	return policy_get_user(v, path, &((TaskParse *)base)->task.user, error);
+	PolicyTask *t = &((TaskParse *)base)->task;
+	int r;
+
+	/* The submitter's own uid, resolved per task (run/supervise.c). */
+	if (json_object_is_type(v, json_type_string) && streq(json_object_get_string(v), "caller")) {
+		free(t->user);
+		t->user = strdup("caller");
+		if (!t->user)
+			return policy_oom(error);
+		t->user_caller = true;
+		return 0;
+	}
+	r = policy_get_user(v, path, &t->user, error);
+	if (r >= 0)
+		t->user_caller = false;
+	return r;
 }
 
 static int parse_task_seccomp(void *base, json_object *v, const char *path, char **error)
@@ -421,6 +462,7 @@ static const PolicyField task_fields[] = {
 	  .size_max = OUTPUT_MAX },
 	/* task-only keys */
 	{ "command", POLICY_FIELD_CUSTOM, .fn = parse_task_command },
+	{ "max_ttl_seconds", POLICY_FIELD_INT, TASK_OFFSET(max_ttl_seconds), .min = 1, .max = SECONDS_MAX },
 	{ "groups", POLICY_FIELD_CUSTOM, .fn = parse_task_groups },
 	{ "user", POLICY_FIELD_CUSTOM, .fn = parse_task_user },
 	{ "limits", POLICY_FIELD_CUSTOM, .fn = parse_task_limits },
@@ -503,8 +545,9 @@ static int parse_task(Policy *p, const char *name, json_object *v, const char *p
 	r = policy_parse_object(v, path, task_fields, ELEMENTSOF(task_fields), &tp, error);
 	if (r < 0)
 		goto fail;
-	if (!tp.task.command) {
-		r = policy_error(error, -EINVAL, path, "missing required key \"command\"");
+	if (!tp.task.command && !tp.task.command_caller) {
+		r = policy_error(error, -EINVAL, path,
+				 "missing required key \"command\" (an argv array, or \"caller\" for the caller's)");
 		goto fail;
 	}
 	r = check_backoff(&tp.task, path, error);

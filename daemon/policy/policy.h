@@ -57,9 +57,17 @@ typedef enum PolicyEnforce {
 /* One task type, with the defaults already applied. */
 typedef struct PolicyTask {
 	char *name;
-	char **command;         /* NULL-terminated argv, absolute path first */
+	char **command;         /* NULL-terminated argv, absolute path first; NULL when command_caller */
+	/* "command": "caller": the caller gives the argv with each intent
+	 * (intent.submit's argv, vx11ctl run); confined like any other. */
+	bool command_caller;
+	/* The longest TTL a caller may ask for (ttl_seconds, payload.ttl);
+	 * 0: up to the protocol's bound. The policy's own ttl_seconds and its
+	 * mutations may be longer: this bounds callers, not the administrator. */
+	int64_t max_ttl_seconds;
 	PolicyGroups groups;
-	char *user;             /* NULL: "dynamic"; else a user name that existed at load */
+	char *user;             /* NULL: "dynamic"; else a user name that existed at load, or "caller" */
+	bool user_caller;       /* "user": "caller": the submitter's own uid (never root) */
 	int64_t ttl_seconds;
 	int64_t heartbeat_seconds; /* 0 = none */
 	int64_t max_retries;

@@ -64,7 +64,8 @@ struct Hija {
 	/* Prepared on the loop, spawned on the spawner thread (spawner.c). */
 	SpawnRequest req;
 	char **argv;
-	char *env[12];
+	char **env;        /* NULL-terminated: the daemon's variables, then a caller's */
+	char *cwd;         /* a caller's working directory, or NULL ("/") */
 	int stdin_fd, out_w[_OUT_MAX];
 	bool spawning;     /* with the spawner thread: only it touches req and the results */
 	bool clean_shm;    /* a transient uid and the host's /dev/shm: clean it up after */
@@ -181,5 +182,18 @@ int runner_start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret);
  * (argv points into *ret_payload, which the caller keeps while it is used). */
 int spawn_task_init(Runner *r, PolicyTask *pt, const Task *t, char **argv_storage, size_t n_max,
 		    json_object **ret_payload, const SeccompProgram **ret_prog, char **ret_error);
+/* command.c: h's argv, env and cwd, from the policy's command or (a
+ * "command": "caller" type) from the task's. 0, or a negative errno with
+ * *ret_error set unless it is -ENOMEM. */
+int hija_command_prepare(Hija *h, const Task *t, const PolicyTask *pt, char **ret_error);
+/* command.c: what a "command": "caller" task runs, from its
+ * command_json: argv, extra environment ("K=V", NULL-terminated, maybe
+ * empty) and working directory (NULL: none asked). */
+typedef struct CallerCommand {
+	char **argv, **env;
+	char *cwd;
+} CallerCommand;
+int caller_command_load(const char *json, CallerCommand *ret, char **ret_error);
+void caller_command_done(CallerCommand *c);
 /* A task whose attempt the daemon's death interrupted: retried or failed. */
 void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id);

@@ -537,6 +537,18 @@ static int fill_rows(Runner *r, Hija *h, const Task *t, const char *name, const 
 	return 0;
 }
 
+/* A daughter is named after its task type, but an admin's spawn is named
+ * by the admin (daughter.spawn's "name", kept in the task's payload). */
+static const char *daughter_name(const Task *t, const PolicyTask *pt, json_object *spawn_payload)
+{
+	json_object *name;
+
+	if (spawn_payload && json_object_object_get_ex(spawn_payload, "name", &name) &&
+	    json_object_is_type(name, json_type_string) && json_object_get_string_len(name) > 0)
+		return json_object_get_string(name);
+	return pt ? pt->name : t->task_type;
+}
+
 int runner_start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 {
 	RunnerConfig *env = &r->env;
@@ -566,7 +578,7 @@ int runner_start_attempt(Runner *r, Task *t, const char *purpose, Hija **ret)
 			prog = pt->seccomp_program;
 	}
 
-	k = fill_rows(r, h, t, pt ? pt->name : t->task_type, purpose);
+	k = fill_rows(r, h, t, daughter_name(t, pt, spawn_payload), purpose);
 	if (k >= 0 && ret && hija_write_rows(h) < 0)
 		k = log_error_errno(EIO, "cannot record daughter of task %s: %s", t->id, store_last_error(env->store));
 	if (k < 0) {

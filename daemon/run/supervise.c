@@ -352,7 +352,10 @@ static int prepare_landlock(Hija *h, const PolicyTask *pt, char **ret_error)
 	char lacks[256] = "";
 	LandlockPaths paths = {
 		.fs = pt->fs.set, .read = pt->fs.read, .write = pt->fs.write, .exec = pt->fs.exec,
-		.argv0 = h->argv[0],
+		/* The policy's own program may always run; a caller's only where
+		 * the type's "filesystem" lets it, or the allow-list would let a
+		 * caller run any one file it liked. */
+		.argv0 = pt->command_caller ? NULL : h->argv[0],
 		.tcp = pt->tcp.set, .tcp_bind = pt->tcp.bind, .n_tcp_bind = pt->tcp.n_bind,
 		.tcp_connect = pt->tcp.connect, .n_tcp_connect = pt->tcp.n_connect,
 		.scope_abstract_unix = pt->scope_abstract_unix, .scope_signal = pt->scope_signal,
@@ -397,8 +400,25 @@ static int prepare_landlock(Hija *h, const PolicyTask *pt, char **ret_error)
 	return 0;
 }
 
-static int resolve_user(Hija *h, const PolicyTask *pt, char **ret_error)
+static int resolve_user(Hija *h, const Task *t, const PolicyTask *pt, char **ret_error)
 {
+	if (pt->user_caller) {
+		/* The submitter's own uid and primary group, looked up now: never
+		 * root, never a uid without a user (intent.submit refuses uid 0
+		 * already; this is the last word). */
+		errno = 0;
+		struct passwd *pw = getpwuid(t->uid);
+		if (!pw)
+			return asprintf(ret_error, "user: the caller's uid %u has no user on this host",
+					(unsigned)t->uid) < 0 ? -ENOMEM : -ENOENT;
+		if (pw->pw_uid == 0 || pw->pw_gid == 0)
+			return asprintf(ret_error, "user: the caller is root; daughters never run as uid or gid 0") < 0
+				       ? -ENOMEM
+				       : -EPERM;
+		h->uid = pw->pw_uid;
+		h->gid = pw->pw_gid;
+		return 0;
+	}
 	if (!pt->user) {
 		h->uid = pick_dynamic_uid(h->runner, h->runner->env.policy);
 		if (h->uid == (uid_t)-1)
@@ -478,7 +498,6 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	_cleanup_free_ char *unapplied = NULL, *cg_error = NULL;
 	SpawnRequest *req = &h->req;
 	CgroupLimits cl;
-	size_t n = 0;
 	int k;
 
 	spawn_request_init(req);
@@ -486,7 +505,7 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	if (!r->cgroups)
 		return asprintf(ret_error, "cgroup: %s", r->cgroup_problem ?: "no cgroup hierarchy") < 0 ? -ENOMEM
 													  : -EOPNOTSUPP;
-	k = resolve_user(h, pt, ret_error);
+	k = resolve_user(h, t, pt, ret_error);
 	if (k < 0)
 		return k;
 	h->a.uid = h->uid;
@@ -527,31 +546,12 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 		(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
 	}
 
-	/* Copies: the spawner thread reads them while the policy may be replaced. */
-	for (size_t i = 0; pt->command[i]; i++)
-		n++;
-	h->argv = calloc(n + 1, sizeof(char *));
-	if (!h->argv)
-		return fail(ret_error, -ENOMEM, "argv");
-	for (size_t i = 0; i < n; i++)
-		if (!(h->argv[i] = strdup(pt->command[i])))
-			return fail(ret_error, -ENOMEM, "argv");
-	n = 0;
-	char tp[TRACEPARENT_MAX];
-	if (asprintf(&h->env[n++], "VX11_TASK_ID=%s", t->id) < 0 ||
-	    asprintf(&h->env[n++], "TRACEPARENT=%s", hija_traceparent(h, tp)) < 0 ||
-	    asprintf(&h->env[n++], "VX11_DAUGHTER_ID=%s", h->d.id) < 0 ||
-	    asprintf(&h->env[n++], "VX11_ATTEMPT=%d", h->a.number) < 0 ||
-	    asprintf(&h->env[n++], "VX11_MUTATION_LEVEL=%d", t->mutation_level) < 0 ||
-	    asprintf(&h->env[n++], "VX11_DAUGHTER_TOKEN=%s", h->token) < 0 ||
-	    asprintf(&h->env[n++], "VX11_SOCKET=%s", r->daughter_socket) < 0 ||
-	    asprintf(&h->env[n++], "NOTIFY_SOCKET=%s", r->notify_path) < 0 ||
-	    (h->hb_usec > 0 && asprintf(&h->env[n++], "WATCHDOG_USEC=%" PRIu64, h->hb_usec) < 0)) {
-		h->env[n - 1] = NULL;
-		return fail(ret_error, -ENOMEM, "environment");
-	}
+	k = hija_command_prepare(h, t, pt, ret_error);
+	if (k < 0)
+		return k == -ENOMEM && !*ret_error ? fail(ret_error, k, "command") : k;
 
 	req->argv = h->argv;
+	req->working_directory = h->cwd;
 	k = prepare_landlock(h, pt, ret_error);
 	if (k < 0)
 		return k;
@@ -648,8 +648,10 @@ void hija_free(Hija *h)
 	for (char **a = h->argv; a && *a; a++)
 		free(*a);
 	free(h->argv);
-	for (size_t i = 0; i < ELEMENTSOF(h->env); i++)
-		free(h->env[i]);
+	for (char **e = h->env; e && *e; e++)
+		free(*e);
+	free(h->env);
+	free(h->cwd);
 	free(h->spawn_error);
 	if (h->cgroup)
 		cgroup_release(h->runner->cgroups, h->cgroup);

@@ -64,6 +64,7 @@ void intent_record_done(IntentRecord *r)
 	FREE_AND_NULL(r->params_digest);
 	FREE_AND_NULL(r->result_status);
 	FREE_AND_NULL(r->notes);
+	FREE_AND_NULL(r->command_json);
 }
 
 void task_done(Task *t)
@@ -79,6 +80,7 @@ void task_done(Task *t)
 	FREE_AND_NULL(t->provider);
 	FREE_AND_NULL(t->model);
 	FREE_AND_NULL(t->plan_json);
+	FREE_AND_NULL(t->command_json);
 }
 
 void daughter_done(Daughter *d)

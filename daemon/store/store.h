@@ -69,6 +69,7 @@ typedef struct IntentRecord {
 	uint64_t processed_at; /* realtime usec madre finished with it (replied, or planned); 0 = not yet */
 	char *result_status;   /* kept current until its task ends: QUEUED, RUNNING, DONE, ERROR, CANCELLED, EXPIRED */
 	char *notes;           /* how it was planned (switch.md), may be NULL */
+	char *command_json;    /* a caller's command ({"argv","cwd","env"}) for a "command": "caller" type; may be NULL */
 } IntentRecord;
 void intent_record_done(IntentRecord *r);
 
@@ -90,6 +91,7 @@ typedef struct Task {
 	int64_t ttl_seconds;      /* as submitted, -1 = policy default */
 	char *result_json;        /* the final result object, may be NULL */
 	char *traceparent;        /* the W3C traceparent given at submit, may be NULL (schema step 9) */
+	char *command_json;       /* what a "command": "caller" type runs ({"argv","cwd","env"}), else NULL */
 	uint64_t seq;             /* insertion order, assigned by the store */
 	bool degraded;            /* planning fell back to the local plan */
 	char *provider;           /* who planned it: "switch", "fallback_local"; NULL = not planned */

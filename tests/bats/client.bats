@@ -8,7 +8,7 @@
 
 load helpers
 
-VERBS=(submit result wait rerun tasks task logs cancel daughters spawn status audit watch reload heartbeat report)
+VERBS=(submit run result wait rerun tasks task logs cancel daughters spawn status types audit watch reload heartbeat report)
 
 setup() {
 	vx11_setup

@@ -156,7 +156,7 @@ commands_as_in_help() {
 	expect_reply "$VX11CTL --json --socket $T/x.sock " "${cmds[@]}"
 	expect_reply "$VX11CTL --socket=$T/x.sock --json " "${cmds[@]}"
 	expect_reply "$VX11CTL -- " "${cmds[@]}"
-	expect_reply "$VX11CTL --json t" task tasks
+	expect_reply "$VX11CTL --json t" task tasks types
 	expect_reply "$VX11CTL d" daughters
 	expect_reply "$VX11CTL x"
 	# Before the command: the global options, exactly those of --help.
@@ -175,8 +175,8 @@ options_as_in_help() {
 		((${#opts[@]} >= 5)) # at least the global ones: the format is understood
 		expect_reply "$VX11CTL $v -" "${opts[@]}"
 		# After the global options before the command, and after an operand
-		# (but spawn's first operand is the command to run: its options follow).
-		if [[ $v == spawn ]]; then
+		# (but the first operand of spawn and run is the command to run: its options follow).
+		if [[ $v == spawn || $v == run ]]; then
 			expect_reply "$VX11CTL --json $v --ttl 5 -" "${opts[@]}"
 		else
 			expect_reply "$VX11CTL --json $v x -" "${opts[@]}"
@@ -425,7 +425,7 @@ hung_daemon_is_bounded() {
 		_vx11_test_real_init_completion "$@"
 	}
 	INIT_CALLS=0
-	expect_reply "$VX11CTL --json t" task tasks
+	expect_reply "$VX11CTL --json t" task tasks types
 	equals "$INIT_CALLS" 1
 }
 

@@ -30,7 +30,7 @@ expected_files() {
 		"$compl/vx11ctl" \
 		"$man/man1/vx11ctl.1" "$man/man5/vx11-policy.5" "$man/man7/vx11-protocol.7" "$man/man8/vx11d.8" \
 		"$data/policy/default.json" "$data/seccomp/default.json" "$data/seccomp/strict.json" \
-		"$VX11_CONFDIR/policy.json" | sort
+		"$VX11_CONFDIR/policy.json" "$VX11_TASKDIR/analysis" | sort
 }
 
 @test "make install DESTDIR: exactly the expected files, with their modes" {
@@ -38,9 +38,12 @@ expected_files() {
 	diff -u <(expected_files) <(cd "$D" && find . -type f -o -type l | sed 's|^\.||' | sort)
 	[[ $(stat -c %a "$D$(install_dir sbindir)/vx11d") == 755 ]]
 	[[ $(stat -c %a "$D$(install_dir bindir)/vx11ctl") == 755 ]]
+	# Daughters run it under uids of their own.
+	[[ $(stat -c %a "$D$VX11_TASKDIR/analysis") == 755 && $(stat -c %a "$D$VX11_TASKDIR") == 755 ]]
 	[[ $(stat -c %a "$D$(install_dir systemdsystemunitdir)/vx11d.service") == 644 ]]
-	# Nothing outside the prefix but the configuration directory.
-	run bash -c "cd '$D' && find . -type f | sed 's|^\.||' | grep -v '^$VX11_PREFIX/' | grep -v '^$VX11_CONFDIR/'"
+	# Nothing outside the prefix but the configuration directory and the task programs.
+	run bash -c "cd '$D' && find . -type f | sed 's|^\.||' | grep -v '^$VX11_PREFIX/' | grep -v '^$VX11_CONFDIR/' |
+		grep -v '^$VX11_TASKDIR/'"
 	[[ -z $output ]]
 }
 

@@ -149,14 +149,14 @@ confdir_in_etc() {
 	[[ $VX11_CONFDIR == /etc/* ]] && [[ $(id -u) -eq 0 ]] && unshare --mount true 2>/dev/null
 }
 
-@test "without --policy and no system file: the bundled policy (echo, noop, sleep)" {
+@test "without --policy and no system file: the bundled policy (analysis, echo, noop, sleep)" {
 	if confdir_in_etc; then
 		VX11D_WRAP="$VX11_SRCDIR/tests/host-state fresh --"
 	else
 		[[ ! -e $VX11_CONFDIR/policy.json ]] || skip "$VX11_CONFDIR/policy.json exists and cannot be hidden"
 	fi
 	VX11D_WRAP=$VX11D_WRAP VX11_NO_POLICY_ARG=1 start_daemon
-	for t in echo noop sleep; do
+	for t in analysis echo noop sleep; do
 		equals "$(submit_status "$t")" QUEUED
 	done
 	equals "$(submit_status extra)" ERROR

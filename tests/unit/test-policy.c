@@ -45,7 +45,20 @@ static void test_bundled_default(void)
 	CHECK_INTEQ(p->defaults.max_retries, 3);
 	CHECK_INTEQ(p->defaults.grace_seconds, 2);
 
-	CHECK_INTEQ(p->n_tasks, 3);
+	CHECK_INTEQ(p->n_tasks, 4);
+	/* The seed's example task type, its program installed in /usr/libexec/vx11. */
+	t = policy_find_task(p, "analysis");
+	CHECK(t);
+	if (t) {
+		CHECK_STREQ(t->command[0], "/usr/libexec/vx11/analysis");
+		CHECK(!t->command[1]);
+		CHECK(!t->command_caller);
+		CHECK(!t->user);
+		CHECK(!t->groups.set);
+		CHECK_INTEQ(t->ttl_seconds, 60);
+		CHECK_INTEQ(t->limits.memory_max, 256 * 1024 * 1024);
+		CHECK(!t->network);
+	}
 	t = policy_find_task(p, "echo");
 	CHECK(t);
 	if (t) {
@@ -469,10 +482,13 @@ static void test_error_command(void)
 	CHECK_ERROR("{'tasks':{'x':{'command':[]}}}", m);
 	CHECK_ERROR("{'tasks':{'x':{'command':['bin/true']}}}", m);
 	CHECK_ERROR("{'tasks':{'x':{'command':['']}}}", m);
-	CHECK_ERROR("{'tasks':{'x':{'command':'/bin/true'}}}", m);
+	CHECK_ERROR("{'tasks':{'x':{'command':'/bin/true'}}}",
+		    "tasks.x.command: expected \"caller\" or a non-empty array of strings whose first element is an "
+		    "absolute path");
 	CHECK_ERROR("{'tasks':{'x':{'command':[1]}}}", m);
 	CHECK_ERROR("{'tasks':{'x':{'command':['/bin/echo', 1]}}}", "tasks.x.command[1]: expected a string");
-	CHECK_ERROR("{'tasks':{'x':{'ttl_seconds':5}}}", "tasks.x: missing required key \"command\"");
+	CHECK_ERROR("{'tasks':{'x':{'ttl_seconds':5}}}",
+		    "tasks.x: missing required key \"command\" (an argv array, or \"caller\" for the caller's)");
 }
 
 static void test_error_mutations(void)
