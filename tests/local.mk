@@ -15,6 +15,7 @@ unit_tests = \
 	tests/unit/test-store-txn \
 	tests/unit/test-store-migrate \
 	tests/unit/test-store-runner \
+	tests/unit/test-store-hold \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
 	tests/unit/test-rpc \
@@ -52,6 +53,8 @@ tests_unit_test_store_migrate_SOURCES = tests/unit/test-store-migrate.c tests/un
 tests_unit_test_store_migrate_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_runner_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_hold_SOURCES = tests/unit/test-store-hold.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_hold_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/policy-test.h tests/unit/tap.h

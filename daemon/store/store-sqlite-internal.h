@@ -2,7 +2,8 @@
 /*
  * Shared by the parts of the SQLite store: store-sqlite-schema.c says what is
  * in the database and which SQL reads and writes it; store-sqlite.c runs it
- * (connection, transactions, writes, errors); store-sqlite-query.c reads.
+ * (connection, transactions, writes, errors); store-sqlite-query.c reads;
+ * store-sqlite-hold.c keeps what holds a task back (pauses, dependencies).
  */
 #pragma once
 
@@ -103,6 +104,12 @@ enum {
 	STMT_ATTEMPT_LIST,
 	STMT_ATTEMPT_LIST_TASK,
 	STMT_ATTEMPT_LIST_RUNNING,
+	STMT_PAUSE_SET,
+	STMT_PAUSE_CLEAR,
+	STMT_PAUSE_LIST,
+	STMT_DEP_INSERT,
+	STMT_DEP_LIST,
+	STMT_DEP_DEPENDENTS,
 	_STMT_MAX,
 };
 
@@ -136,6 +143,8 @@ int store_bind_row(Store *s, sqlite3_stmt *st, const Table *t, const void *rec, 
 /* Fill rec from the current row. copy: strings are strdup()ed and the caller
  * owns them; else they point into the statement until its next step. */
 int store_read_row(Store *s, sqlite3_stmt *st, const Table *t, void *rec, bool copy);
+/* Open the write transaction, if none is (store-sqlite.c). */
+int store_begin_write(Store *s);
 /* NULL binds NULL. */
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
 

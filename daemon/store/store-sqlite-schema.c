@@ -4,7 +4,7 @@
  * record maps onto a row.
  *
  * Tables keep an INTEGER PRIMARY KEY "seq" (the rowid: insertion order, which
- * is Task.seq) plus a UNIQUE index on the text id. Nothing is ever deleted, so
+ * is Task.seq) plus a UNIQUE index on the text id. No row of them is ever deleted, so
  * SQLite's max(rowid)+1 rule keeps seq increasing across restarts. Ids are
  * UUIDv7 strings, so every index keyed by (something, id) grows at the right
  * edge of its range, and an insert touches the same few pages however big the
@@ -104,6 +104,19 @@ const char *const store_migrations[] = {
 	/* 4: what each attempt ran with (run/attest.c), as JSON, written once
 	 * at its start. Rows from before have none. */
 	"ALTER TABLE attempts ADD COLUMN confinement TEXT;",
+
+	/* 7: what holds a task back (issue 15). pauses: the whole queue
+	 * (scope '*') or one task type, kept across restarts. task_deps: the
+	 * tasks a task waits for, in the order given (seq), and whether any
+	 * end will do (after_any, the same on each row of a task); looked up
+	 * both ways, by the waiting task and by the one waited for. */
+	"CREATE TABLE pauses (scope TEXT PRIMARY KEY, paused_at INTEGER NOT NULL, uid INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
+	"CREATE TABLE task_deps ("
+	" seq INTEGER PRIMARY KEY,"
+	" task_id TEXT NOT NULL, after_id TEXT NOT NULL, after_any INTEGER NOT NULL,"
+	" UNIQUE (task_id, after_id));"
+	"CREATE INDEX task_deps_after ON task_deps(after_id, task_id);",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -315,6 +328,13 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	[STMT_ATTEMPT_LIST] = {SQL_SELECT, &store_table_attempts, "WHERE daughter_id = ?1 ORDER BY number, seq"},
 	[STMT_ATTEMPT_LIST_TASK] = {SQL_SELECT, &store_table_attempts, "WHERE task_id = ?1 ORDER BY number, seq"},
 	[STMT_ATTEMPT_LIST_RUNNING] = {SQL_SELECT, &store_table_attempts, "WHERE status = 'running' ORDER BY seq"},
+	[STMT_PAUSE_SET] = {SQL_PLAIN, NULL, "INSERT OR REPLACE INTO pauses (scope, paused_at, uid) VALUES (?1, ?2, ?3)"},
+	[STMT_PAUSE_CLEAR] = {SQL_PLAIN, NULL, "DELETE FROM pauses WHERE ?1 IS NULL OR scope = ?1"},
+	[STMT_PAUSE_LIST] = {SQL_PLAIN, NULL, "SELECT scope, paused_at, uid FROM pauses ORDER BY scope"},
+	[STMT_DEP_INSERT] = {SQL_PLAIN, NULL,
+			     "INSERT OR IGNORE INTO task_deps (task_id, after_id, after_any) VALUES (?1, ?2, ?3)"},
+	[STMT_DEP_LIST] = {SQL_PLAIN, NULL, "SELECT after_id, after_any FROM task_deps WHERE task_id = ?1 ORDER BY seq"},
+	[STMT_DEP_DEPENDENTS] = {SQL_PLAIN, NULL, "SELECT task_id FROM task_deps WHERE after_id = ?1 ORDER BY task_id"},
 };
 
 typedef enum PutMode {

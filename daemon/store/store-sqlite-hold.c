@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* What holds a task back: pauses and dependencies (store.h), in SQLite. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-sqlite-internal.h"
+
+int store_pause_set(Store *s, const char *scope, uint64_t at, uid_t uid)
+{
+	sqlite3_stmt *st = s->stmt[STMT_PAUSE_SET];
+	int rc, r;
+
+	r = store_begin_write(s);
+	if (r < 0)
+		return r;
+	rc = sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, (int64_t)at);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, uid);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	return store_step_done(s, st, "pauses");
+}
+
+int store_pause_clear(Store *s, const char *scope)
+{
+	sqlite3_stmt *st = s->stmt[STMT_PAUSE_CLEAR];
+	int rc, r;
+
+	r = store_begin_write(s);
+	if (r < 0)
+		return r;
+	rc = store_bind_text(st, 1, scope);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	return store_step_done(s, st, "pauses");
+}
+
+int store_pause_list(Store *s, store_pause_cb cb, void *userdata)
+{
+	sqlite3_stmt *st = store_stmt_for_walk(s, STMT_PAUSE_LIST);
+	int rc, r = 0;
+
+	if (!st)
+		return -EBUSY;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = cb((const char *)sqlite3_column_text(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+		       (uid_t)sqlite3_column_int64(st, 2), userdata);
+		if (r != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail_sqlite(s, rc, "pauses");
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_dep_insert(Store *s, const char *task_id, const char *after_id, bool after_any)
+{
+	sqlite3_stmt *st = s->stmt[STMT_DEP_INSERT];
+	int rc, r;
+
+	r = store_begin_write(s);
+	if (r < 0)
+		return r;
+	rc = sqlite3_bind_text(st, 1, task_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, after_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 3, after_any);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	return store_step_done(s, st, "task_deps");
+}
+
+/* Each row's first column as an id (and the second as a bool, with_any) into
+ * an array grown as needed: TaskDep or bare ids, elem bytes each. */
+static int collect(Store *s, unsigned idx, const char *key, size_t elem, bool with_any, void **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = s->stmt[idx];
+	char *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+
+		if (n == cap) {
+			char *nv = reallocarray(v, cap = cap ? 2 * cap : 4, elem);
+			if (!nv) {
+				sqlite3_reset(st);
+				free(v);
+				return store_fail(s, -ENOMEM, "task_deps: out of memory");
+			}
+			v = nv;
+		}
+		memset(v + n * elem, 0, elem);
+		/* Both layouts start with the id. */
+		snprintf(v + n * elem, ID_STRING_MAX, "%s", id ?: "");
+		if (with_any)
+			((TaskDep *)(void *)v)[n].after_any = sqlite3_column_int(st, 1) != 0;
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return store_fail_sqlite(s, rc, "task_deps");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int store_dep_list(Store *s, const char *task_id, TaskDep **ret, size_t *ret_n)
+{
+	_Static_assert(offsetof(TaskDep, after_id) == 0, "the id comes first");
+	return collect(s, STMT_DEP_LIST, task_id, sizeof(TaskDep), true, (void **)ret, ret_n);
+}
+
+int store_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_MAX], size_t *ret_n)
+{
+	return collect(s, STMT_DEP_DEPENDENTS, after_id, ID_STRING_MAX, false, (void **)ret, ret_n);
+}
