@@ -15,7 +15,8 @@ const char status_usage[] =
 	"\n"
 	"Show the daemon's state (daemon.status) as \"key: value\" lines: version, pid,\n"
 	"uptime, policy_mode, cgroup mode, seccomp, task counts by status,\n"
-	"daughters_running, queue_depth, then whatever else the daemon reports.\n";
+	"daughters_running, queue_depth, paused (everything, the task types paused,\n"
+	"or nothing: see 'vx11ctl pause'), then whatever else the daemon reports.\n";
 
 const struct option audit_options[] = {
 	{ "limit", required_argument },
@@ -76,6 +77,9 @@ static void print_status_member(const char *key, json_object *v)
 
 		printf("cgroup: %s\n", mode);
 		print_members(stdout, v, 2, 0, skip);
+	} else if (streq(key, "paused") && json_object_is_type(v, json_type_object)) {
+		_cleanup_free_ char *what = paused_to_text(v);
+		printf("paused: %s\n", what);
 	} else
 		print_member(stdout, key, v, 0, 0);
 }
@@ -85,7 +89,7 @@ int verb_status(const Cmd *cmd)
 	/* First these, in this order; then anything newer, as the daemon sends it. */
 	static const char *const known[] = {
 		"version", "pid",    "uptime_seconds",    "policy_mode", "cgroup",
-		"seccomp", "counts", "daughters_running", "queue_depth", NULL,
+		"seccomp", "counts", "daughters_running", "queue_depth", "paused", NULL,
 	};
 	_cleanup_json_ json_object *result = NULL;
 	int r;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "after.h"
 #include "follow.h"
 #include "ids.h"
 #include "output.h"
@@ -27,6 +28,7 @@ const struct option submit_options[] = {
 	{ "idempotency-key", required_argument },
 	{ "wait", no_argument },
 	{ "timeout", required_argument },
+	AFTER_OPTIONS,
 	{}
 };
 
@@ -60,6 +62,8 @@ const char submit_usage[] =
 	"  --retries N            retries after a failed attempt\n"
 	"  --idempotency-key KEY  a resubmission with the same key returns the first\n"
 	"                         envelope and creates nothing\n"
+	AFTER_USAGE
+	"                         (with --spawner: only a task waits)\n"
 	"  --wait                 wait for the task to end and exit with its outcome\n"
 	"  --timeout SECONDS      with --wait: give up after SECONDS (exit 7)\n";
 
@@ -269,6 +273,11 @@ int verb_submit(const Cmd *cmd)
 	}
 
 	r = wait_options_check(cmd, &timeout);
+	if (r != 0)
+		return r;
+	if (cmd_option(cmd, "after") && !cmd_flag(cmd, "spawner"))
+		return cmd_usage_error(cmd, "--after goes with --spawner: only a task waits for others");
+	r = after_params(cmd, params);
 	if (r != 0)
 		return r;
 

@@ -13,7 +13,8 @@
 
 # The verbs, in the order of `vx11ctl --help`.
 _vx11ctl_verbs() {
-	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status audit watch reload heartbeat report)
+	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status pause resume audit watch reload heartbeat
+		report)
 }
 
 # The options of verb $1 into opts, those that take an argument into args.
@@ -22,8 +23,8 @@ _vx11ctl_verb_options() {
 	case $1 in
 	submit)
 		opts=(--text --payload --task --spawner --switch --priority --source --ttl --retries
-			--idempotency-key --wait --timeout)
-		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout)
+			--idempotency-key --wait --timeout --after --after-any)
+		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout --after)
 		;;
 	result) opts=(--wait) args=(--wait) ;;
 	wait) opts=(--timeout) args=(--timeout) ;;
@@ -35,6 +36,7 @@ _vx11ctl_verb_options() {
 	logs) opts=(--attempt --stderr --both -f --follow) args=(--attempt) ;;
 	daughters) opts=(--status --limit) args=("${opts[@]}") ;;
 	spawn) opts=(--name --purpose --ttl --profile --parent) args=("${opts[@]}") ;;
+	pause | resume) opts=(--type) args=(--type) ;;
 	audit) opts=(--limit --after --all --full-ids) args=(--limit --after) ;;
 	heartbeat) opts=(--status) args=(--status) ;;
 	report)
@@ -153,7 +155,7 @@ _vx11ctl_option_argument() {
 	tasks:--source | submit:--source) _vx11ctl_filter shub operator madre hijas ;;
 	submit:--priority) _vx11ctl_filter P0 P1 P2 P3 ;;
 	spawn:--profile) _vx11ctl_filter default strict none ;;
-	tasks:--after | spawn:--parent) _vx11ctl_task_ids id ;;
+	tasks:--after | spawn:--parent | submit:--after) _vx11ctl_task_ids id ;;
 	esac
 	# Anything else (numbers, free text, JSON): nothing to offer.
 	return 0

@@ -42,6 +42,8 @@ static const Verb verbs[] = {
 	{ "spawn",     verb_spawn,     1, UINT_MAX, spawn_options, "run a command as a daughter",
 	  spawn_usage, .options_first = true },
 	{ "status",    verb_status,    0, 0, NULL,              "show the daemon's state", status_usage },
+	{ "pause",     verb_pause,     0, 0, pause_options,     "start no new tasks",      pause_usage },
+	{ "resume",    verb_resume,    0, 0, pause_options,     "start tasks again",       resume_usage },
 	{ "audit",     verb_audit,     0, 0, audit_options,     "list the audit log",      audit_usage },
 	{ "watch",     verb_watch,     0, 1, NULL,              "print events live",       watch_usage },
 	{ "reload",    verb_reload,    0, 0, NULL,              "reload the policy",       reload_usage },
@@ -151,6 +153,15 @@ const char *cmd_option(const Cmd *cmd, const char *name)
 
 	assert(i >= 0); /* a handler asked for an option its verb does not declare */
 	return cmd->values[i];
+}
+
+const char *const *cmd_option_all(const Cmd *cmd, const char *name, unsigned *ret_n)
+{
+	int i = verb_option_index(cmd->verb, name);
+
+	assert(i >= 0);
+	*ret_n = cmd->n_values[i];
+	return cmd->all_values[i];
 }
 
 void cmd_param_string(const Cmd *cmd, const char *name, json_object *params, const char *key)
@@ -292,7 +303,14 @@ static int parse_options(Cmd *cmd, int argc, char *argv[])
 			if (c < ARG_VERB_FIRST)
 				c = ARG_VERB_FIRST + verb_letter_index(cmd->verb, c);
 			assert(c >= ARG_VERB_FIRST && c < ARG_VERB_FIRST + VERB_OPTIONS_MAX);
-			cmd->values[c - ARG_VERB_FIRST] = optarg ? optarg : "";
+			c -= ARG_VERB_FIRST;
+			cmd->values[c] = optarg ? optarg : "";
+			/* Kept for the process's life, as argv is. */
+			const char **v = reallocarray(cmd->all_values[c], cmd->n_values[c] + 1, sizeof *v);
+			if (!v)
+				oom();
+			v[cmd->n_values[c]++] = cmd->values[c];
+			cmd->all_values[c] = v;
 		}
 	}
 	return PARSE_GO_ON;

@@ -48,12 +48,18 @@ struct Cmd {
 	const char *socket_path;
 	bool json;                              /* --json: print the reply's JSON instead of text */
 	const char *values[VERB_OPTIONS_MAX];   /* per verb option: its argument, "" for a flag, or NULL */
+	/* per verb option: every argument it was given, in order (a repeatable
+	 * option: --after ID --after ID); values[] holds the last one */
+	const char **all_values[VERB_OPTIONS_MAX];
+	unsigned n_values[VERB_OPTIONS_MAX];
 	char **args;                            /* operands, after the verb */
 	unsigned n_args;
 };
 
 /* The value of the verb option `name` (NULL when not given); see Cmd.values. */
 const char *cmd_option(const Cmd *cmd, const char *name);
+/* Every value of the verb option `name`, in the order given; *ret_n of them. */
+const char *const *cmd_option_all(const Cmd *cmd, const char *name, unsigned *ret_n);
 static inline bool cmd_flag(const Cmd *cmd, const char *name)
 {
 	return cmd_option(cmd, name) != NULL;
@@ -91,6 +97,13 @@ int verb_cancel(const Cmd *cmd);
 int verb_daughters(const Cmd *cmd);
 extern const struct option tasks_options[], daughters_options[];
 extern const char tasks_usage[], task_usage[], cancel_usage[], daughters_usage[];
+
+int verb_pause(const Cmd *cmd);
+int verb_resume(const Cmd *cmd);
+extern const struct option pause_options[];
+extern const char pause_usage[], resume_usage[];
+/* daemon.status "paused" in words: "everything", "task types a, b", "nothing". */
+char *paused_to_text(json_object *paused);
 
 int verb_status(const Cmd *cmd);
 int verb_audit(const Cmd *cmd);

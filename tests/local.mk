@@ -122,6 +122,7 @@ bats_tests = \
 	tests/bats/permissions.bats \
 	tests/bats/client.bats \
 	tests/bats/everyday.bats \
+	tests/bats/housekeeping.bats \
 	tests/bats/daemon.bats \
 	tests/bats/daughters.bats \
 	tests/bats/deadlines.bats \

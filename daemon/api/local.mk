@@ -9,5 +9,6 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/api/caller.c daemon/api/caller.h \
 	daemon/api/events.c daemon/api/events.h \
 	daemon/api/methods.c daemon/api/methods.h \
-	daemon/api/method-intent.c daemon/api/method-task.c daemon/api/method-daemon.c daemon/api/method-daughter.c
+	daemon/api/method-intent.c daemon/api/method-task.c daemon/api/method-daemon.c daemon/api/method-daughter.c \
+	daemon/api/method-queue.c
 EXTRA_DIST += daemon/api/README.md

@@ -22,6 +22,8 @@ typedef struct SubmitParams {
 	int64_t ttl_seconds;
 	int64_t max_retries;
 	const char *idempotency_key;
+	json_object *after;
+	int after_any;
 } SubmitParams;
 
 const ParamSpec submit_params[] = {
@@ -34,8 +36,59 @@ const ParamSpec submit_params[] = {
 	{ "ttl_seconds", PARAM_INT, offsetof(SubmitParams, ttl_seconds), 0, 1, 30 * 24 * 3600 },
 	{ "max_retries", PARAM_INT, offsetof(SubmitParams, max_retries), 0, 0, 1000 },
 	{ "idempotency_key", PARAM_STRING, offsetof(SubmitParams, idempotency_key), PARAM_NONEMPTY, 0, 256 },
+	{ "after", PARAM_STRING_OR_ARRAY, offsetof(SubmitParams, after), 0, 0, 0 },
+	{ "after_any", PARAM_BOOL, offsetof(SubmitParams, after_any), 0, 0, 0 },
 	{}
 };
+
+/* Dependencies of one task, at most: each is a lookup when it ends. */
+#define AFTER_MAX 64
+
+/*
+ * "after": the tasks a new one waits for, each by its task id or its intent's
+ * correlation id, each one the caller may see (someone else's is unknown, as
+ * everywhere). They exist before the new task does, so no cycle can form.
+ * Their task ids go to ids (repeats once).
+ */
+static int parse_after(Call *call, json_object *v, char (*ids)[ID_STRING_MAX], size_t *ret_n, RpcError *err)
+{
+	Manager *m = call->m;
+	bool one = json_object_is_type(v, json_type_string);
+	size_t n = one ? 1 : json_object_array_length(v), k = 0;
+
+	if (n > AFTER_MAX)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: after: %zu tasks, at most %d", n, AFTER_MAX);
+	for (size_t i = 0; i < n; i++) {
+		const char *id = json_object_get_string(one ? v : json_object_array_get_idx(v, i));
+		IntentRecord rec;
+		Task t;
+		int r;
+
+		r = strlen(id) < ID_STRING_MAX ? store_task_get(m->store, id, &t) : -ENOENT;
+		if (r == -ENOENT && strlen(id) < ID_STRING_MAX && store_intent_get(m->store, id, &rec) == 0) {
+			r = rec.task_id ? store_task_get(m->store, rec.task_id, &t) : -ENOENT;
+			intent_record_done(&rec);
+		}
+		if (r == 0 && !caller_may_see(call->caller, m->policy, t.uid)) {
+			task_done(&t);
+			r = -ENOENT;
+		}
+		if (r == -ENOENT)
+			return rpc_error(err, RPC_INVALID_PARAMS,
+					 "invalid params: after: no task \"%.64s\" (give the id of a task you submitted, or "
+					 "of its intent; 'vx11ctl tasks' lists them)", id);
+		if (r < 0)
+			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+		bool seen = false;
+		for (size_t j = 0; j < k; j++)
+			seen = seen || streq(ids[j], t.id);
+		if (!seen)
+			memcpy(ids[k++], t.id, ID_STRING_MAX);
+		task_done(&t);
+	}
+	*ret_n = k;
+	return 0;
+}
 
 typedef struct RequireParams {
 	int switch_;
@@ -140,10 +193,16 @@ static char *intent_digest(const SubmitParams *p, const RequireParams *req, Poli
 			       p->ttl_seconds != PARAM_INT_UNSET ? json_object_new_int64(p->ttl_seconds) : NULL);
 	json_object_object_add(o, "max_retries",
 			       p->max_retries != PARAM_INT_UNSET ? json_object_new_int64(p->max_retries) : NULL);
+	/* Only when given: digests of intents from before "after" stay as they were. */
+	if (p->after)
+		json_object_object_add(o, "after", json_object_get(p->after));
+	if (p->after_any == 1)
+		json_object_object_add(o, "after_any", json_object_new_boolean(true));
 	return json_digest(o);
 }
 
-static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec, Task *t)
+static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, const IntentRecord *rec,
+		       char (*after)[ID_STRING_MAX], size_t n_after, Task *t)
 {
 	size_t len;
 	int r;
@@ -167,6 +226,12 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 	r = store_task_insert(m->store, t);
 	if (r < 0)
 		return log_error_errno(r, "cannot store task %s: %s", t->id, store_last_error(m->store));
+	for (size_t i = 0; i < n_after; i++) {
+		r = store_dep_insert(m->store, t->id, after[i], p->after_any == 1);
+		if (r < 0)
+			return log_error_errno(r, "cannot store what task %s waits for: %s", t->id,
+					       store_last_error(m->store));
+	}
 	/* A QUEUED reply promises the task survives a power cut. */
 	store_want_durable(m->store);
 
@@ -176,7 +241,7 @@ static int create_task(Manager *m, const SubmitParams *p, const PolicyTask *pt, 
 	if (r < 0)
 		return log_error_errno(r, "cannot queue task %s: %m", t->id);
 	/* Started from the dispatch source, after this iteration's commit has
-	 * made the task durable. */
+	 * made the task durable; its gate (run/gate.c) sees what it waits for. */
 	runner_schedule(m->runner);
 	return 0;
 }
@@ -190,6 +255,8 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	PolicySourceId src = SOURCE_OPERATOR;
 	_cleanup_free_ char *payload_json = NULL, *digest = NULL;
 	char correlation_id[ID_STRING_MAX], task_id[ID_STRING_MAX] = "";
+	char after[AFTER_MAX][ID_STRING_MAX];
+	size_t n_after = 0;
 	json_object *envelope;
 	IntentRecord rec;
 	int priority, r;
@@ -200,6 +267,16 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	r = params_parse(require_params, p.require, "require.", &req, err);
 	if (r < 0)
 		return r;
+	if (p.after_any == 1 && !p.after)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: after_any: goes with after (the tasks to wait for)");
+	if (p.after && req.spawner != 1)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: after: only a task waits (require.spawner true); this intent is answered at once");
+	if (p.after) {
+		r = parse_after(call, p.after, after, &n_after, err);
+		if (r < 0)
+			return r;
+	}
 
 	if (p.source) {
 		src = policy_source_from_string(p.source);
@@ -334,7 +411,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 					  pol->limits.max_queued);
 				return refuse(m, &rec, "queue_full", err);
 			}
-			r = create_task(m, &p, pt, &rec, &t);
+			r = create_task(m, &p, pt, &rec, after, n_after, &t);
 			if (r < 0)
 				return rpc_error(err, RPC_INTERNAL, "internal error: cannot store the task: %s",
 						 store_last_error(m->store));

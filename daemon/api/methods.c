@@ -20,6 +20,8 @@ static const Method method_table[] = {
 	{ "events.subscribe", ROLE_SUBMITTER, method_events_subscribe, subscribe_params },
 	{ "audit.list", ROLE_ADMIN, method_audit_list, audit_params },
 	{ "policy.reload", ROLE_ADMIN, method_policy_reload, no_params },
+	{ "queue.pause", ROLE_ADMIN, method_queue_pause, pause_params },
+	{ "queue.resume", ROLE_ADMIN, method_queue_resume, pause_params },
 	{ "task.logs", ROLE_SUBMITTER, method_task_logs, logs_params },
 	{ "daughter.heartbeat", ROLE_DAUGHTER, method_daughter_heartbeat, heartbeat_params },
 	{ "daughter.report", ROLE_DAUGHTER, method_daughter_report, report_params },

@@ -223,6 +223,10 @@ void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
 	m->task_counts[t->status]++;
 	if (m->listener.task_changed)
 		m->listener.task_changed(m->listener.userdata, t, old);
+	/* What waits for it may go on now (m->runner is NULL while start-up
+	 * reconciles: every pending task is queued then, the gate sees each). */
+	if (task_status_is_terminal(t->status) && (old == _TASK_STATUS_INVALID || !task_status_is_terminal(old)))
+		runner_task_ended(m->runner, t);
 }
 
 static void on_runner_task_changed(void *userdata, const Task *t, TaskStatus old)

@@ -291,6 +291,15 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 	}
 	warn_unreachable(r->notify_dir);
 
+	r->held = queue_new();
+	if (!r->held) {
+		k = log_error_errno(ENOMEM, "out of memory");
+		goto fail;
+	}
+	k = runner_load_pauses(r);
+	if (k < 0)
+		goto fail;
+
 	k = runner_setup_sources(r);
 	if (k >= 0)
 		k = spawner_new(r, &r->spawner);
@@ -349,6 +358,10 @@ Runner *runner_free(Runner *r)
 	free(r->output_dir);
 	free(r->notify_dir);
 	free(r->daughter_socket);
+	queue_free(r->held);
+	for (size_t i = 0; i < r->n_paused_types; i++)
+		free(r->paused_types[i]);
+	free(r->paused_types);
 	free(r);
 	return NULL;
 }

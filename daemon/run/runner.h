@@ -83,6 +83,21 @@ int runner_retry_later(Runner *r, const struct Task *t);
  * its attempt ends "cancelled". Returns how many daughters were stopped. */
 int runner_cancel(Runner *r, const char *task_id);
 
+/*
+ * Pauses (gate.c): while the whole queue or a task type is paused, no attempt
+ * of it starts (a first one or a retry); daughters already running go on.
+ * Kept in the store, so a restart keeps them. task_type NULL: the whole
+ * queue; resume(NULL) ends every pause.
+ */
+int runner_pause(Runner *r, const char *task_type, uid_t uid);
+int runner_resume(Runner *r, const char *task_type);
+bool runner_is_paused(const Runner *r, const char *task_type);
+bool runner_paused_all(const Runner *r);
+char *const *runner_paused_types(const Runner *r, size_t *ret_n);
+/* A task ended (any terminal status): the tasks that wait for it are looked
+ * at again (gate.c): started, left waiting, or failed (dependency_failed). */
+void runner_task_ended(Runner *r, const Task *t);
+
 size_t runner_running(const Runner *r);
 /* The job cgroups, for daemon.status; NULL where they could not be set up. */
 const CgroupManager *runner_cgroups(const Runner *r);
