@@ -106,8 +106,7 @@ const char daughters_usage[] =
 	"              failed, expired, killed\n"
 	"  --limit N   at most N daughters (default 100, at most 1000)\n";
 
-/* "a,b" becomes ["a","b"]; a single state stays a string, as the protocol allows both. */
-static json_object *status_filter(const char *s)
+json_object *status_filter(const char *s)
 {
 	json_object *a;
 

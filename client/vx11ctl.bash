@@ -13,8 +13,8 @@
 
 # The verbs, in the order of `vx11ctl --help`.
 _vx11ctl_verbs() {
-	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status pause resume audit watch reload heartbeat
-		report)
+	verbs=(submit result wait rerun tasks task logs cancel daughters spawn status pause resume prune audit watch reload
+		heartbeat report)
 }
 
 # The options of verb $1 into opts, those that take an argument into args.
@@ -37,6 +37,7 @@ _vx11ctl_verb_options() {
 	daughters) opts=(--status --limit) args=("${opts[@]}") ;;
 	spawn) opts=(--name --purpose --ttl --profile --parent) args=("${opts[@]}") ;;
 	pause | resume) opts=(--type) args=(--type) ;;
+	prune) opts=(--older-than --status) args=(--older-than --status) ;;
 	audit) opts=(--limit --after --all --full-ids) args=(--limit --after) ;;
 	heartbeat) opts=(--status) args=(--status) ;;
 	report)
@@ -152,6 +153,7 @@ _vx11ctl_option_argument() {
 		_vx11ctl_comma_list pending planning running retrying completed failed expired cancelled
 		;;
 	daughters:--status) _vx11ctl_filter spawning running exited failed expired killed ;;
+	prune:--status) _vx11ctl_comma_list completed failed expired cancelled ;;
 	tasks:--source | submit:--source) _vx11ctl_filter shub operator madre hijas ;;
 	submit:--priority) _vx11ctl_filter P0 P1 P2 P3 ;;
 	spawn:--profile) _vx11ctl_filter default strict none ;;

@@ -44,6 +44,7 @@ static const Verb verbs[] = {
 	{ "status",    verb_status,    0, 0, NULL,              "show the daemon's state", status_usage },
 	{ "pause",     verb_pause,     0, 0, pause_options,     "start no new tasks",      pause_usage },
 	{ "resume",    verb_resume,    0, 0, pause_options,     "start tasks again",       resume_usage },
+	{ "prune",     verb_prune,     0, 0, prune_options,     "remove finished tasks",   prune_usage },
 	{ "audit",     verb_audit,     0, 0, audit_options,     "list the audit log",      audit_usage },
 	{ "watch",     verb_watch,     0, 1, NULL,              "print events live",       watch_usage },
 	{ "reload",    verb_reload,    0, 0, NULL,              "reload the policy",       reload_usage },

@@ -18,6 +18,7 @@ unit_tests = \
 	tests/unit/test-store-hold \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
+	tests/unit/test-policy-retention \
 	tests/unit/test-rpc \
 	tests/unit/test-params \
 	tests/unit/test-seccomp \
@@ -57,6 +58,8 @@ tests_unit_test_store_hold_SOURCES = tests/unit/test-store-hold.c tests/unit/sto
 tests_unit_test_store_hold_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
+tests_unit_test_policy_retention_SOURCES = tests/unit/test-policy-retention.c tests/unit/policy-test.h tests/unit/tap.h
+tests_unit_test_policy_retention_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_seccomp_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \

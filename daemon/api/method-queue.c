@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* queue.pause and queue.resume: no new attempt starts, for the whole queue or
- * one task type (run/gate.c), until resumed; kept across restarts. */
+/* Housekeeping: queue.pause and queue.resume (no new attempt starts, for the
+ * whole queue or one task type (run/gate.c), until resumed; kept across
+ * restarts), and task.prune (finished tasks removed, run/prune.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -75,4 +76,86 @@ int method_queue_pause(Call *call, json_object *params, json_object **ret, RpcEr
 int method_queue_resume(Call *call, json_object *params, json_object **ret, RpcError *err)
 {
 	return pause_or_resume(call, params, false, ret, err);
+}
+
+/* ---- task.prune ---- */
+
+typedef struct PruneParams {
+	const char *before;
+	json_object *status;
+	int64_t limit;
+} PruneParams;
+
+const ParamSpec prune_params[] = {
+	{ "before", PARAM_STRING, offsetof(PruneParams, before), 0, 0, 64 },
+	{ "status", PARAM_STRING_OR_ARRAY, offsetof(PruneParams, status), 0, 0, 0 },
+	{ "limit", PARAM_INT, offsetof(PruneParams, limit), 0, 1, 10000 },
+	{}
+};
+
+/* "status": finished states only; the running ones are never removed. */
+static int prune_statuses(json_object *v, unsigned *ret, RpcError *err)
+{
+	size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 1;
+	unsigned mask = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_is_type(v, json_type_array) ? json_object_array_get_idx(v, i) : v;
+		TaskStatus s = task_status_from_string(json_object_get_string(e));
+
+		if (s == _TASK_STATUS_INVALID || !task_status_is_terminal(s))
+			return rpc_error(err, RPC_INVALID_PARAMS,
+					 "invalid params: status: \"%.32s\" is not the state of a finished task (expected "
+					 "completed, failed, expired or cancelled: only those are removed)",
+					 json_object_get_string(e));
+		mask |= 1u << s;
+	}
+	if (mask == 0)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: status: an empty list matches nothing");
+	*ret = mask;
+	return 0;
+}
+
+/*
+ * One batch of finished tasks, each with its daughters, attempts, and output
+ * files: at most `limit` (default 1000) per call, one commit; "more" says
+ * to call again. Their intents stay in the audit log.
+ */
+int method_task_prune(Call *call, json_object *params, json_object **ret, RpcError *err)
+{
+	Manager *m = call->m;
+	uint64_t before = now_realtime_usec();
+	unsigned mask = (1u << TASK_COMPLETED) | (1u << TASK_FAILED) | (1u << TASK_EXPIRED) | (1u << TASK_CANCELLED);
+	PruneCounts c = {};
+	PruneParams p;
+	unsigned limit;
+	int r;
+
+	r = params_parse(prune_params, params, "", &p, err);
+	if (r < 0)
+		return r;
+	r = param_timestamp("before", p.before, &before, err);
+	if (r < 0)
+		return r;
+	if (p.status && (r = prune_statuses(p.status, &mask, err)) < 0)
+		return r;
+	limit = p.limit == PARAM_INT_UNSET ? 1000 : (unsigned)p.limit;
+	for (TaskStatus s = 0; s < _TASK_STATUS_MAX && c.tasks < limit; s++) {
+		if (!(mask & (1u << s)))
+			continue;
+		if (runner_prune_tasks(m->runner, s, before, -1, limit - c.tasks, &c) < 0)
+			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+	}
+
+	AuditFields f = AUDIT_FIELDS_INIT;
+	f.uid = call->caller->uid;
+	f.status = "pruned";
+	log_audit(LOG_NOTICE, VX11_MSG_QUEUE_PAUSE, &f, "uid %u pruned %u finished tasks (%u output files)",
+		  (unsigned)call->caller->uid, c.tasks, c.files);
+
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "pruned", json_object_new_int64(c.tasks));
+	json_object_object_add(*ret, "output_files", json_object_new_int64(c.files));
+	json_object_object_add(*ret, "more", json_object_new_boolean(c.more));
+	return 0;
 }

@@ -22,6 +22,7 @@ static const Method method_table[] = {
 	{ "policy.reload", ROLE_ADMIN, method_policy_reload, no_params },
 	{ "queue.pause", ROLE_ADMIN, method_queue_pause, pause_params },
 	{ "queue.resume", ROLE_ADMIN, method_queue_resume, pause_params },
+	{ "task.prune", ROLE_ADMIN, method_task_prune, prune_params },
 	{ "task.logs", ROLE_SUBMITTER, method_task_logs, logs_params },
 	{ "daughter.heartbeat", ROLE_DAUGHTER, method_daughter_heartbeat, heartbeat_params },
 	{ "daughter.report", ROLE_DAUGHTER, method_daughter_report, report_params },

@@ -234,6 +234,14 @@ static void on_runner_task_changed(void *userdata, const Task *t, TaskStatus old
 	manager_task_changed(userdata, t, old);
 }
 
+static void on_runner_task_removed(void *userdata, const char *task_id, TaskStatus status)
+{
+	Manager *m = userdata;
+
+	if (m->task_counts[status] > 0)
+		m->task_counts[status]--;
+}
+
 static void on_runner_daughter_status(void *userdata, const char *task_id, const Daughter *d, const Attempt *a)
 {
 	Manager *m = userdata;
@@ -370,7 +378,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		.state_dir = m->state_dir,
 		.runtime_dir = m->runtime_dir,
 		.cgroup_root = cfg->cgroup_root,
-		.hooks = { on_runner_task_changed, on_runner_daughter_status, m },
+		.hooks = { on_runner_task_changed, on_runner_daughter_status, m, on_runner_task_removed },
 	};
 	r = runner_new(&rc, &m->runner);
 	if (r < 0)

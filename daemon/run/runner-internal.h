@@ -119,6 +119,8 @@ struct Runner {
 	bool paused_all;       /* the whole queue */
 	char **paused_types;
 	size_t n_paused_types;
+
+	sd_event_source *prune_timer; /* prune.c */
 };
 
 /* supervise.c */
@@ -163,6 +165,9 @@ typedef enum GateVerdict {
 GateVerdict runner_gate(Runner *r, Task *t);
 /* The pauses the store keeps (at start). */
 int runner_load_pauses(Runner *r);
+/* prune.c: the retention timer, and after a policy change. */
+int runner_prune_setup(Runner *r);
+void runner_prune_rearm(Runner *r);
 
 /* runner.c: the audit entry of a task's change. */
 void runner_audit_task(const Task *t, const char *daughter_id, const char *what, const char *detail,

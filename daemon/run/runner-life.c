@@ -302,6 +302,8 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 
 	k = runner_setup_sources(r);
 	if (k >= 0)
+		k = runner_prune_setup(r);
+	if (k >= 0)
 		k = spawner_new(r, &r->spawner);
 	if (k < 0) {
 		log_error_errno(k, "cannot set up the runner's event sources: %m");
@@ -350,6 +352,7 @@ Runner *runner_free(Runner *r)
 	}
 	sd_event_source_disable_unref(r->dispatch_source);
 	sd_event_source_disable_unref(r->retry_timer);
+	sd_event_source_disable_unref(r->prune_timer);
 	cgroup_manager_free(r->cgroups);
 	safe_close(r->netns_fd);
 	free(r->cgroup_problem);

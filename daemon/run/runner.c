@@ -68,6 +68,7 @@ void runner_set_policy(Runner *r, Policy *p)
 	/* Requests in the spawner thread point into the old policy. */
 	spawner_drain(r->spawner);
 	r->env.policy = p;
+	runner_prune_rearm(r);
 	runner_schedule(r);
 }
 

@@ -39,6 +39,8 @@ typedef struct RunnerHooks {
 	/* A daughter started or ended (a->reason is NULL while it runs). */
 	void (*daughter_status)(void *userdata, const char *task_id, const Daughter *d, const Attempt *a);
 	void *userdata;
+	/* A finished task was removed (retention, task.prune); may be NULL. */
+	void (*task_removed)(void *userdata, const char *task_id, TaskStatus status);
 } RunnerHooks;
 
 /* What the runner works with; owned by the caller, alive as long as the runner. */
@@ -97,6 +99,19 @@ char *const *runner_paused_types(const Runner *r, size_t *ret_n);
 /* A task ended (any terminal status): the tasks that wait for it are looked
  * at again (gate.c): started, left waiting, or failed (dependency_failed). */
 void runner_task_ended(Runner *r, const Task *t);
+
+/*
+ * Retention (prune.c): with a policy "retention", a timer removes finished
+ * tasks (daughters, attempts, output files) and audit rows as it says, in
+ * small batches off the request path. runner_prune_tasks is one batch for
+ * task.prune: at most `limit` finished tasks of `status` that ended before
+ * `before` (0: no bound) or are older than the newest `keep` (-1: no bound).
+ */
+typedef struct PruneCounts {
+	unsigned tasks, files, audit;
+	bool more; /* a full batch: there may be more */
+} PruneCounts;
+int runner_prune_tasks(Runner *r, TaskStatus status, uint64_t before, int64_t keep, unsigned limit, PruneCounts *c);
 
 size_t runner_running(const Runner *r);
 /* The job cgroups, for daemon.status; NULL where they could not be set up. */

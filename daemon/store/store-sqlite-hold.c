@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* What holds a task back: pauses and dependencies (store.h), in SQLite. */
+/* What holds a task back (pauses, dependencies) and what lets one go
+ * (retention), in SQLite (store.h). */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,4 +129,105 @@ int store_dep_list(Store *s, const char *task_id, TaskDep **ret, size_t *ret_n)
 int store_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_MAX], size_t *ret_n)
 {
 	return collect(s, STMT_DEP_DEPENDENTS, after_id, ID_STRING_MAX, false, (void **)ret, ret_n);
+}
+
+/* ---- Retention ---- */
+
+int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
+			   char (**ret)[ID_STRING_MAX], size_t *ret_n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_PRUNE_TASKS];
+	char (*v)[ID_STRING_MAX] = NULL;
+	size_t n = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!task_status_is_terminal(status))
+		return store_fail(s, -EINVAL, "only finished tasks are pruned");
+	v = calloc(limit ?: 1, sizeof *v);
+	if (!v)
+		return store_fail(s, -ENOMEM, "prune: out of memory");
+	rc = sqlite3_bind_text(st, 1, task_status_to_string(status), -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, (int64_t)before);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, keep);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, limit);
+	if (rc != SQLITE_OK) {
+		free(v);
+		return store_fail_sqlite(s, rc, "bind");
+	}
+	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		snprintf(v[n++], ID_STRING_MAX, "%s", (const char *)sqlite3_column_text(st, 0) ?: "");
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(v);
+		return store_fail_sqlite(s, rc, "prune");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int store_task_delete(Store *s, const char *task_id)
+{
+	/* Rows that point at the task first: the references are enforced. */
+	static const unsigned order[] = { STMT_TASK_DELETE_ATTEMPTS, STMT_TASK_DELETE_DAUGHTERS, STMT_TASK_DELETE_DEPS,
+					  STMT_TASK_DELETE };
+	int r;
+
+	r = store_begin_write(s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+		sqlite3_stmt *st = s->stmt[order[i]];
+		int rc = sqlite3_bind_text(st, 1, task_id, -1, SQLITE_STATIC);
+
+		if (rc != SQLITE_OK)
+			return store_fail_sqlite(s, rc, "bind");
+		r = store_step_done(s, st, "delete task");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The lowest id made at `at`: every id made before it sorts below
+ * ("0190a1b2-c3d4" for its millisecond); "" for 0. */
+static void id_floor(uint64_t at, char buf[static ID_STRING_MAX])
+{
+	uint64_t ms = at / USEC_PER_MSEC;
+
+	if (at == 0)
+		buf[0] = '\0';
+	else
+		snprintf(buf, ID_STRING_MAX, "%08" PRIx64 "-%04" PRIx64, (ms >> 16) & 0xffffffff, ms & 0xffff);
+}
+
+int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_PRUNE_INTENTS];
+	char floor_id[ID_STRING_MAX];
+	int rc, r;
+
+	*ret_n = 0;
+	r = store_begin_write(s);
+	if (r < 0)
+		return r;
+	/* By correlation id, a UUIDv7 made at the row's created_at: an index range. */
+	id_floor(before, floor_id);
+	rc = sqlite3_bind_text(st, 1, floor_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, keep);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, limit);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	r = store_step_done(s, st, "prune intents_log");
+	if (r < 0)
+		return r;
+	*ret_n = (unsigned)sqlite3_changes(s->db);
+	return 0;
 }

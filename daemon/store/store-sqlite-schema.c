@@ -4,8 +4,10 @@
  * record maps onto a row.
  *
  * Tables keep an INTEGER PRIMARY KEY "seq" (the rowid: insertion order, which
- * is Task.seq) plus a UNIQUE index on the text id. No row of them is ever deleted, so
- * SQLite's max(rowid)+1 rule keeps seq increasing across restarts. Ids are
+ * is Task.seq) plus a UNIQUE index on the text id. SQLite gives a new row
+ * max(rowid)+1, so seq keeps increasing across restarts as long as the row
+ * with the highest seq of a table stays: retention (STMT_PRUNE_*) removes
+ * old finished tasks with their rows and old audit rows, never that one. Ids are
  * UUIDv7 strings, so every index keyed by (something, id) grows at the right
  * edge of its range, and an insert touches the same few pages however big the
  * table is. Large text columns come last in each row. Links from intents_log
@@ -335,6 +337,36 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 			     "INSERT OR IGNORE INTO task_deps (task_id, after_id, after_any) VALUES (?1, ?2, ?3)"},
 	[STMT_DEP_LIST] = {SQL_PLAIN, NULL, "SELECT after_id, after_any FROM task_deps WHERE task_id = ?1 ORDER BY seq"},
 	[STMT_DEP_DEPENDENTS] = {SQL_PLAIN, NULL, "SELECT task_id FROM task_deps WHERE after_id = ?1 ORDER BY task_id"},
+	/* Finished tasks of one status (?1) that ended before ?2 (0: no age
+	 * bound) or are older than the newest ?3 (-1: no count bound), oldest
+	 * first, ?4 at most. Never one a task still waits for, nor the row with
+	 * the highest seq of its table (which keeps seq increasing). */
+	[STMT_PRUNE_TASKS] = {SQL_PLAIN, NULL,
+			      "SELECT id FROM tasks WHERE status = ?1"
+			      " AND ((?2 > 0 AND updated_at < ?2) OR (?3 >= 0 AND id <= (SELECT id FROM tasks"
+			      " WHERE status = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?3)))"
+			      " AND seq < (SELECT max(seq) FROM tasks)"
+			      " AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks w ON w.id = d.task_id"
+			      " WHERE d.after_id = tasks.id AND w.status IN ('pending', 'planning', 'running', 'retrying'))"
+			      " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.task_id = tasks.id"
+			      " AND a.seq = (SELECT max(seq) FROM attempts))"
+			      " AND NOT EXISTS (SELECT 1 FROM daughters h WHERE h.task_id = tasks.id"
+			      " AND h.seq = (SELECT max(seq) FROM daughters))"
+			      " ORDER BY id LIMIT ?4"},
+	[STMT_TASK_DELETE_ATTEMPTS] = {SQL_PLAIN, NULL, "DELETE FROM attempts WHERE task_id = ?1"},
+	[STMT_TASK_DELETE_DAUGHTERS] = {SQL_PLAIN, NULL, "DELETE FROM daughters WHERE task_id = ?1"},
+	[STMT_TASK_DELETE_DEPS] = {SQL_PLAIN, NULL, "DELETE FROM task_deps WHERE task_id = ?1"},
+	[STMT_TASK_DELETE] = {SQL_PLAIN, NULL, "DELETE FROM tasks WHERE id = ?1"},
+	/* Audit rows made before the id ?1 ('' : no age bound) or older than
+	 * the newest ?2 (-1: no count bound), ?3 at most; never one whose task
+	 * is still kept, nor the highest seq. */
+	[STMT_PRUNE_INTENTS] = {SQL_PLAIN, NULL,
+				"DELETE FROM intents_log WHERE seq IN (SELECT seq FROM intents_log i"
+				" WHERE ((?1 != '' AND correlation_id < ?1) OR (?2 >= 0 AND seq <= (SELECT seq FROM"
+				" intents_log ORDER BY seq DESC LIMIT 1 OFFSET ?2)))"
+				" AND seq < (SELECT max(seq) FROM intents_log)"
+				" AND (task_id IS NULL OR NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = i.task_id))"
+				" ORDER BY seq LIMIT ?3)"},
 };
 
 typedef enum PutMode {

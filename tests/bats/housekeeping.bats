@@ -274,3 +274,108 @@ restart_daemon() {
 	run -1 ctl submit noop --spawner --after ffffffff
 	check "$(result task.list '{"total":true}')" '.total == 3'
 }
+
+# ---------------------------------------------------------------------------
+# 3. Retention and prune
+
+# output_files TASK_ID: the output files of its attempts, one a line.
+output_files() {
+	local a
+	for a in $(task_get "$1" | jq -r '.daughters[].attempts[].id'); do
+		ls "$T/state/output/$a".* 2>/dev/null || true
+	done
+}
+
+@test "vx11ctl prune: finished tasks go with their output files; pending and running stay; the audit log stays" {
+	start_daemon
+	done1=$(ctl_submit echo --text "kept in a file")
+	wait_status "$done1" completed >/dev/null
+	files=$(output_files "$done1")
+	[[ -n $files ]]
+	bad=$(ctl_submit fails)
+	wait_status "$bad" failed >/dev/null
+	running=$(ctl_submit sleeper)
+	ctl pause --type noop >/dev/null
+	pending=$(ctl_submit noop)
+	wait_status "$running" running >/dev/null
+
+	# --status: only those.
+	run -0 ctl prune --status failed
+	equals "$output" "pruned 1 task (0 output files)"
+	check "$(call task.get "$(jq -cn --arg id "$bad" '{task_id:$id}')")" '.error.code == -32002'
+	check "$(task_get "$done1")" '.task.status == "completed"'
+
+	run -0 ctl --json prune --older-than 1h
+	check "$output" '.pruned == 0 and .output_files == 0'
+	run -0 ctl prune
+	[[ $output == "pruned 1 task ("*" output file"*")" ]]
+	check "$(call task.get "$(jq -cn --arg id "$done1" '{task_id:$id}')")" '.error.code == -32002'
+	for f in $files; do
+		[[ ! -e $f ]]
+	done
+	check "$(task_get "$running")" '.task.status == "running"'
+	check "$(task_get "$pending")" '.task.status == "pending"'
+	check "$(result daemon.status)" '.counts.completed == 0 and .counts.failed == 0'
+	# Their intents stay in the audit log, and say what they were.
+	check "$(result audit.list '{"limit":100}')" '[.entries[].task_id] | index($a) != null and index($b) != null' \
+		--arg a "$done1" --arg b "$bad"
+	grep -q "uid 0 pruned 1 finished tasks" "$T/vx11d.log"
+
+	ctl resume >/dev/null
+	wait_status "$running" completed 200 >/dev/null
+	wait_status "$pending" completed >/dev/null
+}
+
+@test "task.prune: admins only; bad params refused with what to do" {
+	require_root
+	start_daemon
+	id=$(ctl_submit noop)
+	wait_status "$id" completed >/dev/null
+	reply=$(as_submitter_nobody socat -t 5 - "UNIX-CONNECT:$VX11_SOCKET" <<<"$(req task.prune)")
+	check_error "$reply" -32001 vx11.PermissionDenied 1
+	run -1 as_submitter_nobody "$VX11CTL" prune
+	[[ $output == *"permission denied"* ]]
+
+	reply=$(call task.prune '{"status":"running"}')
+	check_error "$reply" -32602 vx11.InvalidParams 1
+	check "$reply" '.error.message | test("completed, failed, expired or cancelled")'
+	check_error "$(call task.prune '{"status":["completed","pending"]}')" -32602 vx11.InvalidParams 1
+	check_error "$(call task.prune '{"before":"yesterday"}')" -32602 vx11.InvalidParams 1
+	check_error "$(call task.prune '{"limit":0}')" -32602 vx11.InvalidParams 1
+	check_error "$(call task.prune '{"older_than":3600}')" -32602 vx11.InvalidParams 1
+	run -2 ctl prune --older-than soon
+	[[ $output == *"--older-than"* ]]
+	# Nothing went.
+	check "$(task_get "$id")" '.task.status == "completed"'
+	# The newest task is never removed (its seq must stay the highest).
+	run -0 ctl prune
+	equals "$output" "pruned 0 tasks (0 output files)"
+}
+
+@test "policy retention: the daemon removes finished tasks and audit rows on its own, as the policy says" {
+	policy_file '.tasks.sleeper = {"command": ["/bin/sleep", "2"]}
+		| .retention = {"interval_seconds": 1, "completed": {"max_count": 1}, "audit": {"max_count": 2}}'
+	start_daemon
+	for i in 1 2 3; do
+		submit "{\"intent_type\":\"i$i\"}" >/dev/null
+	done
+	ids=()
+	files=
+	for i in 1 2 3 4; do
+		ids+=("$(ctl_submit echo --text "n$i")")
+		wait_status "${ids[-1]}" completed >/dev/null
+		# Read while it is the newest completed one, which the policy keeps.
+		((i > 1)) || files=$(output_files "${ids[0]}")
+	done
+	[[ -n $files ]]
+	wait_for 200 bash -c "[[ \$(\"$VX11CTL\" --json tasks --all | jq .count) == 1 ]]"
+	check "$(result task.list '{}')" '[.tasks[].id] == [$k]' --arg k "${ids[3]}"
+	for f in $files; do
+		[[ ! -e $f ]]
+	done
+	# The audit log keeps its newest two rows: n3's and n4's.
+	wait_for 100 bash -c "[[ \$(\"$VX11CTL\" --json audit --all | jq .count) == 2 ]]"
+	check "$(result audit.list '{}')" '[.entries[].task_id] == [$a, $b]' --arg a "${ids[2]}" --arg b "${ids[3]}"
+	check "$(result daemon.status)" '.counts.completed == 1'
+	grep -q "retention: removed" "$T/vx11d.log"
+}

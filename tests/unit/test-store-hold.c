@@ -41,6 +41,12 @@ static Pauses list_pauses(Store *s)
 	return p;
 }
 
+static int count_attempts(const Attempt *a, void *userdata)
+{
+	(*(size_t *)userdata)++;
+	return 0;
+}
+
 static void make_task(Task *t)
 {
 	*t = (Task){
@@ -182,6 +188,169 @@ static void test_dependencies(void)
 	store_free(s);
 }
 
+/* ---- retention ---- */
+
+static void finished(Store *s, Task *t, TaskStatus status, uint64_t ended)
+{
+	make_task(t);
+	t->status = status;
+	t->updated_at = ended;
+	CHECK_INTEQ(store_task_insert(s, t), 0);
+}
+
+static size_t candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, char (**ids)[ID_STRING_MAX])
+{
+	size_t n = 0;
+
+	free(*ids);
+	*ids = NULL;
+	CHECK_INTEQ(store_prune_candidates(s, status, before, keep, 100, ids, &n), 0);
+	return n;
+}
+
+static void test_prune_tasks(void)
+{
+	char path[256];
+	Store *s = open_new(path, sizeof path);
+	char (*ids)[ID_STRING_MAX] = NULL;
+	Task t[6], waiting, last;
+	Daughter d = { .name = (char *)"w", .status = (char *)"exited", .started_at = 1 };
+	Attempt a = { .number = 1, .status = (char *)"succeeded", .started_at = 1, .exit_code = 0 };
+	size_t n;
+
+	if (!s)
+		return;
+	/* Completed at 100..500, one failed at 50, one completed still waited for. */
+	for (int i = 0; i < 5; i++)
+		finished(s, &t[i], TASK_COMPLETED, 100 * (uint64_t)(i + 1));
+	finished(s, &t[5], TASK_FAILED, 50);
+	make_task(&waiting);
+	CHECK_INTEQ(store_task_insert(s, &waiting), 0);
+	CHECK_INTEQ(store_dep_insert(s, waiting.id, t[1].id, false), 0);
+	/* t[0] has a daughter and an attempt, which go with it. */
+	id_new_string(d.id);
+	memcpy(d.task_id, t[0].id, ID_STRING_MAX);
+	id_new_string(a.id);
+	memcpy(a.daughter_id, d.id, ID_STRING_MAX);
+	memcpy(a.task_id, t[0].id, ID_STRING_MAX);
+	CHECK_INTEQ(store_daughter_insert(s, &d), 0);
+	CHECK_INTEQ(store_attempt_insert(s, &a), 0);
+	/* The newest row: never removed, whatever its age; it has the newest
+	 * daughter and attempt too (or t[0] would keep them, and so stay). */
+	finished(s, &last, TASK_COMPLETED, 1);
+	Daughter d2 = d;
+	Attempt a2 = a;
+	id_new_string(d2.id);
+	memcpy(d2.task_id, last.id, ID_STRING_MAX);
+	id_new_string(a2.id);
+	memcpy(a2.daughter_id, d2.id, ID_STRING_MAX);
+	memcpy(a2.task_id, last.id, ID_STRING_MAX);
+	CHECK_INTEQ(store_daughter_insert(s, &d2), 0);
+	CHECK_INTEQ(store_attempt_insert(s, &a2), 0);
+
+	CHECK(store_prune_candidates(s, TASK_PENDING, 1000, -1, 10, &ids, &n) < 0);
+	/* Neither bound: nothing. */
+	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 0, -1, &ids), 0);
+	/* Ended before 350: t[0] (t[1] is waited for); oldest first. */
+	n = candidates(s, TASK_COMPLETED, 350, -1, &ids);
+	CHECK_INTEQ(n, 2);
+	if (n == 2) {
+		CHECK_STREQ(ids[0], t[0].id);
+		CHECK_STREQ(ids[1], t[2].id);
+	}
+	/* Keep the newest 2 of 6 completed: t[0], t[2] and t[3] beyond them (t[1] waited for). */
+	n = candidates(s, TASK_COMPLETED, 0, 2, &ids);
+	CHECK_INTEQ(n, 3);
+	if (n == 3)
+		CHECK_STREQ(ids[2], t[3].id);
+	/* Keep none: all but the waited for and the newest. */
+	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 0, 0, &ids), 4);
+	/* Age or count: either one is enough. */
+	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 150, 5, &ids), 1);
+	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 350, 5, &ids), 2);
+	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 150, 3, &ids), 2);
+	CHECK_INTEQ(candidates(s, TASK_FAILED, 51, -1, &ids), 1);
+	CHECK_INTEQ(candidates(s, TASK_FAILED, 50, -1, &ids), 0);
+
+	/* Deleting t[0] takes its daughter and attempt; its neighbours stay. */
+	CHECK_INTEQ(store_task_delete(s, t[0].id), 0);
+	Task got;
+	CHECK_INTEQ(store_task_get(s, t[0].id, &got), -ENOENT);
+	CHECK_INTEQ(store_task_get(s, t[2].id, &got), 0);
+	task_done(&got);
+	size_t na = 0;
+	CHECK_INTEQ(store_attempt_list_task(s, t[0].id, count_attempts, &na), 0);
+	CHECK_INTEQ(na, 0);
+	CHECK_INTEQ(store_commit(s), 0);
+
+	/* Once the waiting task has ended, what it waited for may go too. */
+	waiting.status = TASK_COMPLETED;
+	waiting.updated_at = 10;
+	CHECK_INTEQ(store_task_update(s, &waiting), 0);
+	n = candidates(s, TASK_COMPLETED, 250, -1, &ids);
+	CHECK_INTEQ(n, 2);
+	if (n == 2)
+		CHECK_STREQ(ids[0], t[1].id);
+	free(ids);
+
+	/* A task made after a removal gets a higher seq than any before. */
+	Task more;
+	uint64_t top = last.seq;
+	for (int i = 1; i < 5; i++)
+		CHECK_INTEQ(store_task_delete(s, t[i].id), 0);
+	make_task(&more);
+	CHECK_INTEQ(store_task_insert(s, &more), 0);
+	CHECK(more.seq > top);
+	CHECK_INTEQ(store_commit(s), 0);
+	store_free(s);
+}
+
+static void test_prune_intents(void)
+{
+	char path[256];
+	Store *s = open_new(path, sizeof path);
+	IntentRecord r[4];
+	Task t;
+	unsigned n = 99;
+
+	if (!s)
+		return;
+	make_task(&t);
+	CHECK_INTEQ(store_task_insert(s, &t), 0);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (IntentRecord){ .created_at = 1, .source = (char *)"operator", .intent_type = (char *)"x",
+				       .status = (char *)"DONE", .mode = (char *)"MADRE" };
+		id_new_string(r[i].correlation_id);
+		usleep(2000); /* ids of different milliseconds */
+	}
+	r[1].task_id = t.id; /* its task is kept: so is it */
+	for (int i = 0; i < 4; i++)
+		CHECK_INTEQ(store_intent_insert(s, &r[i]), 0);
+	CHECK_INTEQ(store_commit(s), 0);
+
+	/* Nothing bounded: nothing goes. */
+	CHECK_INTEQ(store_intent_prune(s, 0, -1, 100, &n), 0);
+	CHECK_INTEQ(n, 0);
+	/* Made before now: all but the one with a task and the newest. */
+	CHECK_INTEQ(store_intent_prune(s, now_realtime_usec() + USEC_PER_SEC, -1, 1, &n), 0);
+	CHECK_INTEQ(n, 1);
+	CHECK_INTEQ(store_intent_prune(s, now_realtime_usec() + USEC_PER_SEC, -1, 100, &n), 0);
+	CHECK_INTEQ(n, 1);
+	uint64_t total = 0;
+	CHECK_INTEQ(store_intent_count(s, &total), 0);
+	CHECK_INTEQ(total, 2);
+	IntentRecord got;
+	CHECK_INTEQ(store_intent_get(s, r[1].correlation_id, &got), 0);
+	intent_record_done(&got);
+	CHECK_INTEQ(store_intent_get(s, r[3].correlation_id, &got), 0);
+	intent_record_done(&got);
+	/* By count: keep the newest 0, but never those two. */
+	CHECK_INTEQ(store_intent_prune(s, 0, 0, 100, &n), 0);
+	CHECK_INTEQ(n, 0);
+	CHECK_INTEQ(store_commit(s), 0);
+	store_free(s);
+}
+
 /* ---- the upgrade of a database from before step 7 ---- */
 
 static int64_t query_int(sqlite3 *db, const char *sql)
@@ -287,6 +456,8 @@ int main(void)
 
 	TEST(test_pauses);
 	TEST(test_dependencies);
+	TEST(test_prune_tasks);
+	TEST(test_prune_intents);
 	TEST(test_upgrade_keeps_rows);
 
 	remove_tmpdir();
