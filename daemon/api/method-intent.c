@@ -406,7 +406,9 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 							 "spawner_unavailable", rec.created_at);
 				goto record;
 			}
-			if (queue_size(m->queue) >= pol->limits.max_queued) {
+			/* Pending tasks held by a pause or waiting for others are out
+			 * of the run queue but count all the same. */
+			if (MAX(queue_size(m->queue), m->task_counts[TASK_PENDING]) >= pol->limits.max_queued) {
 				rpc_error(err, RPC_BUSY, "the queue is full (%" PRIu64 " tasks, policy limits.max_queued)",
 					  pol->limits.max_queued);
 				return refuse(m, &rec, "queue_full", err);

@@ -136,6 +136,19 @@ restart_daemon() {
 	grep -q "queue resumed by uid 0" "$T/vx11d.log"
 }
 
+@test "limits.max_queued counts the tasks a pause or a dependency holds out of the run queue" {
+	policy_file '.limits.max_queued = 2'
+	start_daemon
+	ctl pause --type noop >/dev/null
+	held=$(ctl_submit noop)
+	waiting=$(ctl_submit echo --after "$held")
+	# Both popped by now: one held for the pause, one dropped until the other ends.
+	wait_for 100 bash -c "[[ \$(\"$VX11CTL\" --json status | jq .queue_depth) == 0 ]]"
+	check_error "$(call intent.submit '{"intent_type":"noop","require":{"spawner":true}}')" -32004 vx11.Busy 1
+	ctl resume >/dev/null
+	wait_status "$waiting" completed >/dev/null
+}
+
 # ---------------------------------------------------------------------------
 # 2. Dependencies
 
