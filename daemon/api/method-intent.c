@@ -655,6 +655,15 @@ int method_result_get(Call *call, json_object *params, json_object **ret, RpcErr
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
 
 	r = result_build(m, p.correlation_id, &res);
+	if (r == -ENOENT && rec.task_id) {
+		/* The intent is kept, its finished task was not (retention, task.prune). */
+		rpc_error(err, RPC_NOT_FOUND,
+			  "task %.64s of intent %.64s was removed after it ended (the policy's retention, or vx11ctl "
+			  "prune); 'vx11ctl audit' still lists the intent",
+			  rec.task_id, rec.correlation_id);
+		intent_record_done(&rec);
+		return err->code;
+	}
 	if (r < 0) {
 		intent_record_done(&rec);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));

@@ -306,7 +306,7 @@ output_files() {
 	files=$(output_files "$done1")
 	[[ -n $files ]]
 	bad=$(ctl_submit fails)
-	wait_status "$bad" failed >/dev/null
+	bad_intent=$(wait_status "$bad" failed | jq -r .task.intent_id)
 	running=$(ctl_submit sleeper)
 	ctl pause --type noop >/dev/null
 	pending=$(ctl_submit noop)
@@ -316,6 +316,10 @@ output_files() {
 	run -0 ctl prune --status failed
 	equals "$output" "pruned 1 task (0 output files)"
 	check "$(call task.get "$(jq -cn --arg id "$bad" '{task_id:$id}')")" '.error.code == -32002'
+	# Its intent is kept: result.get says where the task went.
+	reply=$(call result.get "$(jq -cn --arg id "$bad_intent" '{correlation_id:$id}')")
+	check_error "$reply" -32002 vx11.NotFound 1
+	check "$reply" '.error.message | test("removed after it ended")'
 	check "$(task_get "$done1")" '.task.status == "completed"'
 
 	run -0 ctl --json prune --older-than 1h
