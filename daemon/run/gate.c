@@ -194,7 +194,7 @@ GateVerdict runner_gate(Runner *r, Task *t)
 		return GATE_HELD;
 	}
 	/* Only a first attempt waits: a retry's dependencies were met. */
-	if (t->status != TASK_PENDING)
+	if (t->status == TASK_RETRYING)
 		return GATE_GO;
 	if (store_dep_list(r->env.store, t->id, &deps, &n) < 0) {
 		log_error("cannot read what task %s waits for: %s", t->id, store_last_error(r->env.store));
