@@ -48,6 +48,10 @@ const char submit_usage[] =
 	"error is a terminal, it shows meanwhile how the task goes: its states, which\n"
 	"attempt of how many, and the countdown to a retry; nothing otherwise.\n"
 	"\n"
+	"With --after TASK (and --spawner: only a task waits), the new task stays\n"
+	"pending until TASK has completed; 'vx11ctl tasks' shows it as \"pending\n"
+	"(waits for N)\".\n"
+	"\n"
 	"Options:\n"
 	"  --text TEXT            what the intent asks, in words\n"
 	"  --payload JSON         a JSON object given to the task\n"
@@ -63,7 +67,6 @@ const char submit_usage[] =
 	"  --idempotency-key KEY  a resubmission with the same key returns the first\n"
 	"                         envelope and creates nothing\n"
 	AFTER_USAGE
-	"                         (with --spawner: only a task waits)\n"
 	"  --wait                 wait for the task to end and exit with its outcome\n"
 	"  --timeout SECONDS      with --wait: give up after SECONDS (exit 7)\n";
 
