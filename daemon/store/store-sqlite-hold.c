@@ -133,13 +133,58 @@ int store_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_
 
 /* ---- Retention ---- */
 
+/* The lowest id made at `at`: every id made before it sorts below
+ * ("0190a1b2-c3d4" for its millisecond). */
+static void id_floor(uint64_t at, char buf[static ID_STRING_MAX])
+{
+	uint64_t ms = at / USEC_PER_MSEC;
+
+	snprintf(buf, ID_STRING_MAX, "%08" PRIx64 "-%04" PRIx64, (ms >> 16) & 0xffffffff, ms & 0xffff);
+}
+
+/* The ids one statement gives (?1 status, ?2 before, ?3 keep, ?4 limit, ?5
+ * id floor), added to v[*n..limit) unless there already. */
+static int collect_candidates(Store *s, unsigned idx, TaskStatus status, uint64_t before, int64_t keep,
+			      unsigned limit, char (*v)[ID_STRING_MAX], size_t *n)
+{
+	sqlite3_stmt *st = s->stmt[idx];
+	char floor_id[ID_STRING_MAX];
+	int rc;
+
+	id_floor(before, floor_id);
+	rc = sqlite3_bind_text(st, 1, task_status_to_string(status), -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, (int64_t)before);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, keep);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, limit);
+	/* Only the age statement has ?5. */
+	if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) >= 5)
+		rc = sqlite3_bind_text(st, 5, floor_id, -1, SQLITE_TRANSIENT);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0) ?: "";
+		bool seen = false;
+
+		for (size_t i = 0; i < *n && !seen; i++)
+			seen = streq(v[i], id);
+		if (!seen)
+			snprintf(v[(*n)++], ID_STRING_MAX, "%s", id);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail_sqlite(s, rc, "prune");
+	return 0;
+}
+
 int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
 			   char (**ret)[ID_STRING_MAX], size_t *ret_n)
 {
-	sqlite3_stmt *st = s->stmt[STMT_PRUNE_TASKS];
 	char (*v)[ID_STRING_MAX] = NULL;
 	size_t n = 0;
-	int rc;
+	int r = 0;
 
 	*ret = NULL;
 	*ret_n = 0;
@@ -148,24 +193,17 @@ int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t
 	v = calloc(limit ?: 1, sizeof *v);
 	if (!v)
 		return store_fail(s, -ENOMEM, "prune: out of memory");
-	rc = sqlite3_bind_text(st, 1, task_status_to_string(status), -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, (int64_t)before);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, keep);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 4, limit);
-	if (rc != SQLITE_OK) {
+	/* Each an index range: beyond the count, then by age. */
+	if (keep >= 0)
+		r = collect_candidates(s, STMT_PRUNE_TASKS_COUNT, status, before, keep, limit, v, &n);
+	if (r >= 0 && before > 0)
+		r = collect_candidates(s, STMT_PRUNE_TASKS_AGE, status, before, keep, limit, v, &n);
+	if (r < 0) {
 		free(v);
-		return store_fail_sqlite(s, rc, "bind");
+		return r;
 	}
-	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		snprintf(v[n++], ID_STRING_MAX, "%s", (const char *)sqlite3_column_text(st, 0) ?: "");
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		free(v);
-		return store_fail_sqlite(s, rc, "prune");
-	}
+	/* Oldest first, whichever bound found them. */
+	qsort(v, n, sizeof *v, (int (*)(const void *, const void *))strcmp);
 	*ret = v;
 	*ret_n = n;
 	return 0;
@@ -194,31 +232,15 @@ int store_task_delete(Store *s, const char *task_id)
 	return 0;
 }
 
-/* The lowest id made at `at`: every id made before it sorts below
- * ("0190a1b2-c3d4" for its millisecond); "" for 0. */
-static void id_floor(uint64_t at, char buf[static ID_STRING_MAX])
+static int prune_intents(Store *s, unsigned idx, uint64_t before, int64_t keep, unsigned limit, unsigned *n)
 {
-	uint64_t ms = at / USEC_PER_MSEC;
-
-	if (at == 0)
-		buf[0] = '\0';
-	else
-		snprintf(buf, ID_STRING_MAX, "%08" PRIx64 "-%04" PRIx64, (ms >> 16) & 0xffffffff, ms & 0xffff);
-}
-
-int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n)
-{
-	sqlite3_stmt *st = s->stmt[STMT_PRUNE_INTENTS];
+	sqlite3_stmt *st = s->stmt[idx];
 	char floor_id[ID_STRING_MAX];
 	int rc, r;
 
-	*ret_n = 0;
-	r = store_begin_write(s);
-	if (r < 0)
-		return r;
-	/* By correlation id, a UUIDv7 made at the row's created_at: an index range. */
+	/* By correlation id, a UUIDv7 made at the row's created_at. */
 	id_floor(before, floor_id);
-	rc = sqlite3_bind_text(st, 1, floor_id, -1, SQLITE_STATIC);
+	rc = sqlite3_bind_text(st, 1, floor_id, -1, SQLITE_TRANSIENT);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 2, keep);
 	if (rc == SQLITE_OK)
@@ -228,6 +250,21 @@ int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, 
 	r = store_step_done(s, st, "prune intents_log");
 	if (r < 0)
 		return r;
-	*ret_n = (unsigned)sqlite3_changes(s->db);
+	*n += (unsigned)sqlite3_changes(s->db);
 	return 0;
+}
+
+int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n)
+{
+	int r;
+
+	*ret_n = 0;
+	r = store_begin_write(s);
+	if (r < 0)
+		return r;
+	if (keep >= 0)
+		r = prune_intents(s, STMT_PRUNE_INTENTS_COUNT, before, keep, limit, ret_n);
+	if (r >= 0 && before > 0 && *ret_n < limit)
+		r = prune_intents(s, STMT_PRUNE_INTENTS_AGE, before, keep, limit - *ret_n, ret_n);
+	return r;
 }

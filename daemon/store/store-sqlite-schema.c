@@ -337,36 +337,43 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 			     "INSERT OR IGNORE INTO task_deps (task_id, after_id, after_any) VALUES (?1, ?2, ?3)"},
 	[STMT_DEP_LIST] = {SQL_PLAIN, NULL, "SELECT after_id, after_any FROM task_deps WHERE task_id = ?1 ORDER BY seq"},
 	[STMT_DEP_DEPENDENTS] = {SQL_PLAIN, NULL, "SELECT task_id FROM task_deps WHERE after_id = ?1 ORDER BY task_id"},
-	/* Finished tasks of one status (?1) that ended before ?2 (0: no age
-	 * bound) or are older than the newest ?3 (-1: no count bound), oldest
-	 * first, ?4 at most. Never one a task still waits for, nor the row with
-	 * the highest seq of its table (which keeps seq increasing). */
-	[STMT_PRUNE_TASKS] = {SQL_PLAIN, NULL,
-			      "SELECT id FROM tasks WHERE status = ?1"
-			      " AND ((?2 > 0 AND updated_at < ?2) OR (?3 >= 0 AND id <= (SELECT id FROM tasks"
-			      " WHERE status = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?3)))"
-			      " AND seq < (SELECT max(seq) FROM tasks)"
-			      " AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks w ON w.id = d.task_id"
-			      " WHERE d.after_id = tasks.id AND w.status IN ('pending', 'planning', 'running', 'retrying'))"
-			      " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.task_id = tasks.id"
-			      " AND a.seq = (SELECT max(seq) FROM attempts))"
-			      " AND NOT EXISTS (SELECT 1 FROM daughters h WHERE h.task_id = tasks.id"
-			      " AND h.seq = (SELECT max(seq) FROM daughters))"
-			      " ORDER BY id LIMIT ?4"},
+	/* Finished tasks of one status (?1), oldest first, ?4 at most: those
+	 * that ended before ?2, looked for among those made before the id ?5
+	 * (a task ends after it is made: an index range), or those older than
+	 * the newest ?3. Never one a task still waits for, nor one holding the
+	 * highest seq of its table (which keeps seq increasing). */
+#define PRUNE_GUARDS                                                                                       \
+	" AND seq < (SELECT max(seq) FROM tasks)"                                                          \
+	" AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks w ON w.id = d.task_id"                      \
+	" WHERE d.after_id = tasks.id AND w.status IN ('pending', 'planning', 'running', 'retrying'))"     \
+	" AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.task_id = tasks.id"                             \
+	" AND a.seq = (SELECT max(seq) FROM attempts))"                                                     \
+	" AND NOT EXISTS (SELECT 1 FROM daughters h WHERE h.task_id = tasks.id"                            \
+	" AND h.seq = (SELECT max(seq) FROM daughters))"                                                    \
+	" ORDER BY id LIMIT ?4"
+	[STMT_PRUNE_TASKS_AGE] = {SQL_PLAIN, NULL,
+				  "SELECT id FROM tasks WHERE status = ?1 AND id < ?5 AND updated_at < ?2" PRUNE_GUARDS},
+	[STMT_PRUNE_TASKS_COUNT] = {SQL_PLAIN, NULL,
+				    "SELECT id FROM tasks WHERE status = ?1 AND id <= (SELECT id FROM tasks"
+				    " WHERE status = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?3)" PRUNE_GUARDS},
 	[STMT_TASK_DELETE_ATTEMPTS] = {SQL_PLAIN, NULL, "DELETE FROM attempts WHERE task_id = ?1"},
 	[STMT_TASK_DELETE_DAUGHTERS] = {SQL_PLAIN, NULL, "DELETE FROM daughters WHERE task_id = ?1"},
 	[STMT_TASK_DELETE_DEPS] = {SQL_PLAIN, NULL, "DELETE FROM task_deps WHERE task_id = ?1"},
 	[STMT_TASK_DELETE] = {SQL_PLAIN, NULL, "DELETE FROM tasks WHERE id = ?1"},
-	/* Audit rows made before the id ?1 ('' : no age bound) or older than
-	 * the newest ?2 (-1: no count bound), ?3 at most; never one whose task
-	 * is still kept, nor the highest seq. */
-	[STMT_PRUNE_INTENTS] = {SQL_PLAIN, NULL,
-				"DELETE FROM intents_log WHERE seq IN (SELECT seq FROM intents_log i"
-				" WHERE ((?1 != '' AND correlation_id < ?1) OR (?2 >= 0 AND seq <= (SELECT seq FROM"
-				" intents_log ORDER BY seq DESC LIMIT 1 OFFSET ?2)))"
-				" AND seq < (SELECT max(seq) FROM intents_log)"
-				" AND (task_id IS NULL OR NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = i.task_id))"
-				" ORDER BY seq LIMIT ?3)"},
+	/* Audit rows made before the id ?1 (an index range), or older than the
+	 * newest ?2 (a rowid range), ?3 at most; never one whose task is still
+	 * kept, nor the highest seq. */
+#define PRUNE_INTENT_GUARDS                                                                                \
+	" AND seq < (SELECT max(seq) FROM intents_log)"                                                    \
+	" AND (task_id IS NULL OR NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = i.task_id))"
+	[STMT_PRUNE_INTENTS_AGE] = {SQL_PLAIN, NULL,
+				    "DELETE FROM intents_log WHERE correlation_id IN (SELECT correlation_id"
+				    " FROM intents_log i WHERE correlation_id < ?1" PRUNE_INTENT_GUARDS
+				    " ORDER BY correlation_id LIMIT ?3)"},
+	[STMT_PRUNE_INTENTS_COUNT] = {SQL_PLAIN, NULL,
+				      "DELETE FROM intents_log WHERE seq IN (SELECT seq FROM intents_log i"
+				      " WHERE seq <= (SELECT seq FROM intents_log ORDER BY seq DESC LIMIT 1 OFFSET ?2)"
+				      PRUNE_INTENT_GUARDS " ORDER BY seq LIMIT ?3)"},
 };
 
 typedef enum PutMode {

@@ -217,13 +217,16 @@ static void test_prune_tasks(void)
 	Daughter d = { .name = (char *)"w", .status = (char *)"exited", .started_at = 1 };
 	Attempt a = { .number = 1, .status = (char *)"succeeded", .started_at = 1, .exit_code = 0 };
 	size_t n;
+	/* Times after every id made here, as a task's end always is. */
+	const uint64_t base = now_realtime_usec() + 10 * USEC_PER_SEC;
+#define AT(ms) (base + (uint64_t)(ms) * USEC_PER_MSEC)
 
 	if (!s)
 		return;
 	/* Completed at 100..500, one failed at 50, one completed still waited for. */
 	for (int i = 0; i < 5; i++)
-		finished(s, &t[i], TASK_COMPLETED, 100 * (uint64_t)(i + 1));
-	finished(s, &t[5], TASK_FAILED, 50);
+		finished(s, &t[i], TASK_COMPLETED, AT(100 * (i + 1)));
+	finished(s, &t[5], TASK_FAILED, AT(50));
 	make_task(&waiting);
 	CHECK_INTEQ(store_task_insert(s, &waiting), 0);
 	CHECK_INTEQ(store_dep_insert(s, waiting.id, t[1].id, false), 0);
@@ -237,7 +240,7 @@ static void test_prune_tasks(void)
 	CHECK_INTEQ(store_attempt_insert(s, &a), 0);
 	/* The newest row: never removed, whatever its age; it has the newest
 	 * daughter and attempt too (or t[0] would keep them, and so stay). */
-	finished(s, &last, TASK_COMPLETED, 1);
+	finished(s, &last, TASK_COMPLETED, AT(1));
 	Daughter d2 = d;
 	Attempt a2 = a;
 	id_new_string(d2.id);
@@ -248,11 +251,11 @@ static void test_prune_tasks(void)
 	CHECK_INTEQ(store_daughter_insert(s, &d2), 0);
 	CHECK_INTEQ(store_attempt_insert(s, &a2), 0);
 
-	CHECK(store_prune_candidates(s, TASK_PENDING, 1000, -1, 10, &ids, &n) < 0);
+	CHECK(store_prune_candidates(s, TASK_PENDING, AT(1000), -1, 10, &ids, &n) < 0);
 	/* Neither bound: nothing. */
 	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 0, -1, &ids), 0);
 	/* Ended before 350: t[0] (t[1] is waited for); oldest first. */
-	n = candidates(s, TASK_COMPLETED, 350, -1, &ids);
+	n = candidates(s, TASK_COMPLETED, AT(350), -1, &ids);
 	CHECK_INTEQ(n, 2);
 	if (n == 2) {
 		CHECK_STREQ(ids[0], t[0].id);
@@ -266,11 +269,11 @@ static void test_prune_tasks(void)
 	/* Keep none: all but the waited for and the newest. */
 	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 0, 0, &ids), 4);
 	/* Age or count: either one is enough. */
-	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 150, 5, &ids), 1);
-	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 350, 5, &ids), 2);
-	CHECK_INTEQ(candidates(s, TASK_COMPLETED, 150, 3, &ids), 2);
-	CHECK_INTEQ(candidates(s, TASK_FAILED, 51, -1, &ids), 1);
-	CHECK_INTEQ(candidates(s, TASK_FAILED, 50, -1, &ids), 0);
+	CHECK_INTEQ(candidates(s, TASK_COMPLETED, AT(150), 5, &ids), 1);
+	CHECK_INTEQ(candidates(s, TASK_COMPLETED, AT(350), 5, &ids), 2);
+	CHECK_INTEQ(candidates(s, TASK_COMPLETED, AT(150), 3, &ids), 2);
+	CHECK_INTEQ(candidates(s, TASK_FAILED, AT(51), -1, &ids), 1);
+	CHECK_INTEQ(candidates(s, TASK_FAILED, AT(50), -1, &ids), 0);
 
 	/* Deleting t[0] takes its daughter and attempt; its neighbours stay. */
 	CHECK_INTEQ(store_task_delete(s, t[0].id), 0);
@@ -285,9 +288,9 @@ static void test_prune_tasks(void)
 
 	/* Once the waiting task has ended, what it waited for may go too. */
 	waiting.status = TASK_COMPLETED;
-	waiting.updated_at = 10;
+	waiting.updated_at = AT(10);
 	CHECK_INTEQ(store_task_update(s, &waiting), 0);
-	n = candidates(s, TASK_COMPLETED, 250, -1, &ids);
+	n = candidates(s, TASK_COMPLETED, AT(250), -1, &ids);
 	CHECK_INTEQ(n, 2);
 	if (n == 2)
 		CHECK_STREQ(ids[0], t[1].id);
@@ -303,6 +306,7 @@ static void test_prune_tasks(void)
 	CHECK(more.seq > top);
 	CHECK_INTEQ(store_commit(s), 0);
 	store_free(s);
+#undef AT
 }
 
 static void test_prune_intents(void)
