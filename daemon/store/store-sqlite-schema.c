@@ -344,8 +344,8 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	 * highest seq of its table (which keeps seq increasing). */
 #define PRUNE_GUARDS                                                                                       \
 	" AND seq < (SELECT max(seq) FROM tasks)"                                                          \
-	" AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks w ON w.id = d.task_id"                      \
-	" WHERE d.after_id = tasks.id AND w.status IN ('pending', 'planning', 'running', 'retrying'))"     \
+	" AND NOT EXISTS (SELECT 1 FROM task_deps d WHERE d.after_id = tasks.id AND (SELECT w.status"      \
+	" FROM tasks w WHERE w.id = d.task_id) IN ('pending', 'planning', 'running', 'retrying'))"         \
 	" AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.task_id = tasks.id"                             \
 	" AND a.seq = (SELECT max(seq) FROM attempts))"                                                     \
 	" AND NOT EXISTS (SELECT 1 FROM daughters h WHERE h.task_id = tasks.id"                            \
