@@ -15,7 +15,8 @@ const char status_usage[] =
 	"\n"
 	"Show the daemon's state (daemon.status) as \"key: value\" lines: version, pid,\n"
 	"uptime, policy_mode, cgroup mode, seccomp, task counts by status,\n"
-	"daughters_running, queue_depth, the names of the task types you may submit\n"
+	"daughters_running, queue_depth, paused (everything, the task types paused,\n"
+	"or nothing: see 'vx11ctl pause'), the names of the task types you may submit\n"
 	"(see 'vx11ctl types'), then whatever else the daemon reports.\n";
 
 const struct option audit_options[] = {
@@ -99,6 +100,9 @@ static void print_status_member(const char *key, json_object *v)
 			printf("%s %s", i ? "," : "", name);
 		}
 		fputs(json_array_length(v) ? " (see 'vx11ctl types')\n" : " -\n", stdout);
+	} else if (streq(key, "paused") && json_object_is_type(v, json_type_object)) {
+		_cleanup_free_ char *what = paused_to_text(v);
+		printf("paused: %s\n", what);
 	} else
 		print_member(stdout, key, v, 0, 0);
 }
@@ -108,7 +112,7 @@ int verb_status(const Cmd *cmd)
 	/* First these, in this order; then anything newer, as the daemon sends it. */
 	static const char *const known[] = {
 		"version", "pid",    "uptime_seconds",    "policy_mode", "cgroup",
-		"seccomp", "counts", "daughters_running", "queue_depth", "task_types", NULL,
+		"seccomp", "counts", "daughters_running", "queue_depth", "paused", "task_types", NULL,
 	};
 	_cleanup_json_ json_object *result = NULL;
 	int r;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "after.h"
 #include "follow.h"
 #include "ids.h"
 #include "output.h"
@@ -29,6 +30,7 @@ const struct option submit_options[] = {
 	{ "idempotency-key", required_argument },
 	{ "wait", no_argument },
 	{ "timeout", required_argument },
+	AFTER_OPTIONS,
 	{}
 };
 
@@ -48,6 +50,10 @@ const char submit_usage[] =
 	"error is a terminal, it shows meanwhile how the task goes: its states, which\n"
 	"attempt of how many, and the countdown to a retry; nothing otherwise.\n"
 	"\n"
+	"With --after TASK (and --spawner: only a task waits), the new task stays\n"
+	"pending until TASK has completed; 'vx11ctl tasks' shows it as \"pending\n"
+	"(waits for N)\".\n"
+	"\n"
 	"Options:\n"
 	"  --text TEXT            what the intent asks, in words\n"
 	"  --payload JSON         a JSON object given to the task\n"
@@ -64,6 +70,7 @@ const char submit_usage[] =
 	"  --retries N            retries after a failed attempt\n"
 	"  --idempotency-key KEY  a resubmission with the same key returns the first\n"
 	"                         envelope and creates nothing\n"
+	AFTER_USAGE
 	"  --wait                 wait for the task to end and exit with its outcome\n"
 	"  --timeout SECONDS      with --wait: give up after SECONDS (exit 7)\n";
 
@@ -73,6 +80,7 @@ const struct option run_options[] = {
 	{ "env", required_argument },
 	{ "ttl", required_argument },
 	{ "retries", required_argument },
+	AFTER_OPTIONS,
 	{ "wait", no_argument },
 	{ "timeout", required_argument },
 	{}
@@ -102,6 +110,7 @@ const char run_usage[] =
 	"  --env NAME=VALUE   a variable of its environment; repeat for more\n"
 	"  --ttl SECONDS      time limit of each attempt\n"
 	"  --retries N        retries after a failed attempt\n"
+	AFTER_USAGE
 	"  --wait             wait for the task to end and exit with its outcome\n"
 	"  --timeout SECONDS  with --wait: give up after SECONDS (exit 7)\n";
 
@@ -340,6 +349,9 @@ int verb_run(const Cmd *cmd)
 	r = cmd_param_int(cmd, "retries", 0, params, "max_retries");
 	if (r != 0)
 		return r;
+	r = after_params(cmd, params);
+	if (r != 0)
+		return r;
 
 	r = rpc_call(cmd, "intent.submit", params, &envelope);
 	if (r != 0)
@@ -383,6 +395,11 @@ int verb_submit(const Cmd *cmd)
 	}
 
 	r = wait_options_check(cmd, &timeout);
+	if (r != 0)
+		return r;
+	if (cmd_option(cmd, "after") && !cmd_flag(cmd, "spawner"))
+		return cmd_usage_error(cmd, "--after goes with --spawner: only a task waits for others");
+	r = after_params(cmd, params);
 	if (r != 0)
 		return r;
 

@@ -30,9 +30,10 @@ const char tasks_usage[] =
 	"\n"
 	"List tasks (task.list), newest first, as a table with the columns\n"
 	"  ID  STATUS  PRIO  SOURCE  TYPE  RETRY  RUNTIME  CREATED\n"
-	"RUNTIME is from the start of the first attempt to the end, or so far (- when\n"
-	"none has started); CREATED is a local time (UTC with --utc).\n"
-	"or \"no tasks\". A submitter sees its own tasks, an admin everyone's. Ids are\n"
+	"or \"no tasks\". RUNTIME is from the start of the first attempt to the end, or\n"
+	"so far (- when none has started); CREATED is a local time (UTC with --utc).\n"
+	"A pending task that waits for others (submit --after) shows how many of them\n"
+	"have not ended yet: \"pending (waits for 2)\". A submitter sees its own tasks, an admin everyone's. Ids are\n"
 	"cut short (13 characters, more when two would look the same); any unique\n"
 	"start of a task's id or of its correlation id names it to the other commands.\n"
 	"When there are more tasks than are shown, stderr says how many (\"100 of\n"
@@ -72,7 +73,10 @@ const char task_usage[] =
 	"then to its end, \"so far\" while it goes on), then each of its daughters\n"
 	"(\"daughter ID\") with its attempts (\"attempt N\", with its duration),\n"
 	"indented; \"no daughters yet\" when none has started. Fields without a value\n"
-	"are left out.\n";
+	"are left out. A task submitted with --after shows after: the tasks it waits\n"
+	"for (\"(any end)\" with --after-any) and, while pending, waiting_on: those that\n"
+	"have not ended yet. A task failed for one of them has reason\n"
+	"dependency_failed in its result.\n";
 
 const char cancel_usage[] =
 	"Usage: vx11ctl cancel TASK\n"
@@ -102,8 +106,7 @@ const char daughters_usage[] =
 	"              failed, expired, killed\n"
 	"  --limit N   at most N daughters (default 100, at most 1000)\n";
 
-/* "a,b" becomes ["a","b"]; a single state stays a string, as the protocol allows both. */
-static json_object *status_filter(const char *s)
+json_object *status_filter(const char *s)
 {
 	json_object *a;
 
@@ -242,7 +245,11 @@ int verb_tasks(const Cmd *cmd)
 				    *prio = priority_to_text(json_get(task, "priority"));
 
 		table_addf(&t, "%.*s", (int)MIN(width, (size_t)INT_MAX), json_get_string(task, "id") ?: "-");
-		table_add_value(&t, json_get(task, "status"));
+		size_t waits = json_array_length(json_get(task, "waiting_on"));
+		if (waits > 0)
+			table_addf(&t, "%s (waits for %zu)", json_get_string(task, "status") ?: "-", waits);
+		else
+			table_add_value(&t, json_get(task, "status"));
 		table_add(&t, prio);
 		table_add_value(&t, json_get(task, "source"));
 		table_add_value(&t, json_get(task, "task_type"));
@@ -282,6 +289,47 @@ static void print_daughter(json_object *d)
 	}
 }
 
+/* "id, id", or null: a list of ids on one line. */
+static json_object *ids_to_text(json_object *ids)
+{
+	size_t n = json_array_length(ids);
+	_cleanup_free_ char *s = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	if (n == 0)
+		return NULL;
+	f = open_memstream(&s, &size);
+	if (!f)
+		oom();
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? ", " : "", json_object_get_string(json_object_array_get_idx(ids, i)) ?: "?");
+	if (fclose(f) != 0)
+		oom();
+	return json_object_new_string(s);
+}
+
+/* after: the ids it waits for, " (any end)" with after_any; waiting_on: those
+ * not ended; neither when it waits for nothing (replaced in place). */
+static void after_to_text(json_object *task)
+{
+	json_object *after = ids_to_text(json_get(task, "after"));
+	json_object *any = json_get(task, "after_any");
+
+	if (after && json_object_is_type(any, json_type_boolean) && json_object_get_boolean(any)) {
+		char *s = NULL;
+		if (asprintf(&s, "%s (any end)", json_object_get_string(after)) < 0)
+			oom();
+		json_object_put(after);
+		after = json_object_new_string(s);
+		free(s);
+	}
+	/* null: left out, as fields without a value are. */
+	json_object_object_add(task, "after", after);
+	json_object_object_add(task, "after_any", NULL);
+	json_object_object_add(task, "waiting_on", ids_to_text(json_get(task, "waiting_on")));
+}
+
 int verb_task(const Cmd *cmd)
 {
 	_cleanup_json_ json_object *params = json_new_object(), *result = NULL;
@@ -316,6 +364,7 @@ int verb_task(const Cmd *cmd)
 		json_set(task, "waited", span_to_json(usec, !started && !json_get(task, "ended_at")));
 	if (span(started, json_get(task, "ended_at"), &usec))
 		json_set(task, "runtime", span_to_json(usec, !json_get(task, "ended_at")));
+	after_to_text(task);
 	print_members(stdout, task, 0, MEMBERS_SKIP_NULL, NULL);
 	daughters = json_get(result, "daughters");
 	n = json_array_length(daughters);

@@ -5,7 +5,8 @@ client_vx11ctl_SOURCES = \
 	client/output.c client/output.h client/ids.c client/ids.h client/when.c client/when.h \
 	client/follow.c client/follow.h \
 	client/cmd-intent.c client/cmd-task.c client/cmd-daemon.c client/cmd-daughter.c \
-	client/cmd-types.c
+	client/cmd-types.c \
+	client/cmd-queue.c client/after.c client/after.h
 client_vx11ctl_LDADD = common/libvx11common.a $(JSONC_LIBS)
 
 # bash-completion loads a completion by the command's name.

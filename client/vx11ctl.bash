@@ -13,7 +13,8 @@
 
 # The verbs, in the order of `vx11ctl --help`.
 _vx11ctl_verbs() {
-	verbs=(submit run result wait rerun tasks task logs cancel daughters spawn status types audit watch reload metrics heartbeat report subtask)
+	verbs=(submit run result wait rerun tasks task logs cancel daughters spawn status types pause resume prune audit watch
+		reload metrics heartbeat report subtask)
 }
 
 # The options of verb $1 into opts, those that take an argument into args.
@@ -22,8 +23,8 @@ _vx11ctl_verb_options() {
 	case $1 in
 	submit)
 		opts=(--text --payload --task --spawner --switch --priority --source --ttl --retries
-			--idempotency-key --wait --timeout)
-		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout)
+			--idempotency-key --wait --timeout --after --after-any)
+		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout --after)
 		;;
 	run)
 		opts=(--type --cwd --env --ttl --retries --wait --timeout)
@@ -42,6 +43,8 @@ _vx11ctl_verb_options() {
 		opts=(--name --purpose --ttl --profile --parent --wait --timeout)
 		args=(--name --purpose --ttl --profile --parent --timeout)
 		;;
+	pause | resume) opts=(--type) args=(--type) ;;
+	prune) opts=(--older-than --status) args=(--older-than --status) ;;
 	audit) opts=(--limit --after --all --full-ids) args=(--limit --after) ;;
 	heartbeat) opts=(--status) args=(--status) ;;
 	subtask) opts=(--payload) args=(--payload) ;;
@@ -158,10 +161,11 @@ _vx11ctl_option_argument() {
 		_vx11ctl_comma_list pending planning running retrying completed failed expired cancelled
 		;;
 	daughters:--status) _vx11ctl_filter spawning running exited failed expired killed ;;
+	prune:--status) _vx11ctl_comma_list completed failed expired cancelled ;;
 	tasks:--source | submit:--source) _vx11ctl_filter shub operator madre hijas ;;
 	submit:--priority) _vx11ctl_filter P0 P1 P2 P3 ;;
 	spawn:--profile) _vx11ctl_filter default strict none ;;
-	tasks:--after | spawn:--parent) _vx11ctl_task_ids id ;;
+	tasks:--after | spawn:--parent | submit:--after | run:--after) _vx11ctl_task_ids id ;;
 	run:--cwd) _vx11ctl_files ;;
 	esac
 	# Anything else (numbers, free text, JSON): nothing to offer.

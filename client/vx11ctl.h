@@ -99,6 +99,16 @@ int verb_daughters(const Cmd *cmd);
 extern const struct option tasks_options[], daughters_options[];
 extern const char tasks_usage[], task_usage[], cancel_usage[], daughters_usage[];
 
+int verb_pause(const Cmd *cmd);
+int verb_resume(const Cmd *cmd);
+int verb_prune(const Cmd *cmd);
+extern const struct option pause_options[], prune_options[];
+extern const char pause_usage[], resume_usage[], prune_usage[];
+/* --status "a,b" becomes ["a","b"]; a single state stays a string, as the protocol allows both. */
+json_object *status_filter(const char *s);
+/* daemon.status "paused" in words: "everything", "task types a, b", "nothing". */
+char *paused_to_text(json_object *paused);
+
 int verb_status(const Cmd *cmd);
 int verb_audit(const Cmd *cmd);
 int verb_watch(const Cmd *cmd);

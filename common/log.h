@@ -62,6 +62,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define VX11_MSG_DAUGHTER_HEARTBEAT "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f0e"
 #define VX11_MSG_DAUGHTER_SPAWN_FAILED "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f0f"
 #define VX11_MSG_RECOVERED "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f14"
+#define VX11_MSG_QUEUE_PAUSE "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f16"
 #define VX11_MSG_DAEMON_STARTED "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f10"
 #define VX11_MSG_DAEMON_STOPPING "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f11"
 #define VX11_MSG_POLICY_LOADED "6f1c1f3e8b0a4d5c9e2a7b4c3d2e1f12"

@@ -18,9 +18,11 @@ unit_tests = \
 	tests/unit/test-store-command \
 	tests/unit/test-store-runner \
 	tests/unit/test-store-plan \
+	tests/unit/test-store-hold \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
 	tests/unit/test-policy-types \
+	tests/unit/test-policy-retention \
 	tests/unit/test-rpc \
 	tests/unit/test-params \
 	tests/unit/test-command \
@@ -71,6 +73,10 @@ tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/policy-test
 tests_unit_test_policy_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_types_SOURCES = tests/unit/test-policy-types.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_types_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_hold_SOURCES = tests/unit/test-store-hold.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_hold_LDADD = $(UNIT_LDADD)
+tests_unit_test_policy_retention_SOURCES = tests/unit/test-policy-retention.c tests/unit/policy-test.h tests/unit/tap.h
+tests_unit_test_policy_retention_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_seccomp_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_CPPFLAGS = $(AM_CPPFLAGS) \
@@ -148,6 +154,7 @@ bats_tests = \
 	tests/bats/permissions.bats \
 	tests/bats/client.bats \
 	tests/bats/everyday.bats \
+	tests/bats/housekeeping.bats \
 	tests/bats/daemon.bats \
 	tests/bats/daughters.bats \
 	tests/bats/deadlines.bats \

@@ -75,6 +75,7 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(o, "daughters_running", json_object_new_int64((int64_t)runner_running(m->runner)));
 	json_object_object_add(o, "retry_depth", json_object_new_int64((int64_t)queue_size(m->retry_queue)));
 	json_object_object_add(o, "queue_depth", json_object_new_int64((int64_t)queue_size(m->queue)));
+	json_object_object_add(o, "paused", paused_json(m));
 	json_object_object_add(o, "connections", json_object_new_int64(call->conn ? (int64_t)call->conn->server->n_conns : 0));
 	json_object_object_add(o, "intents_total", json_object_new_int64((int64_t)m->intents_total));
 	StoreStats ss;

@@ -29,6 +29,8 @@ typedef struct SubmitParams {
 	json_object *argv; /* with cwd and env: the caller's command (command.h) */
 	const char *cwd;
 	json_object *env;
+	json_object *after;
+	int after_any;
 } SubmitParams;
 
 const ParamSpec submit_params[] = {
@@ -45,8 +47,59 @@ const ParamSpec submit_params[] = {
 	{ "argv", PARAM_STRING_OR_ARRAY, offsetof(SubmitParams, argv), 0, 0, 0 },
 	{ "cwd", PARAM_STRING, offsetof(SubmitParams, cwd), 0, 0, 0 },
 	{ "env", PARAM_OBJECT, offsetof(SubmitParams, env), 0, 0, 0 },
+	{ "after", PARAM_STRING_OR_ARRAY, offsetof(SubmitParams, after), 0, 0, 0 },
+	{ "after_any", PARAM_BOOL, offsetof(SubmitParams, after_any), 0, 0, 0 },
 	{}
 };
+
+/* Dependencies of one task, at most: each is a lookup when it ends. */
+#define AFTER_MAX 64
+
+/*
+ * "after": the tasks a new one waits for, each by its task id or its intent's
+ * correlation id, each one the caller may see (someone else's is unknown, as
+ * everywhere). They exist before the new task does, so no cycle can form.
+ * Their task ids go to ids (repeats once).
+ */
+static int parse_after(Call *call, json_object *v, char (*ids)[ID_STRING_MAX], size_t *ret_n, RpcError *err)
+{
+	Manager *m = call->m;
+	bool one = json_object_is_type(v, json_type_string);
+	size_t n = one ? 1 : json_object_array_length(v), k = 0;
+
+	if (n > AFTER_MAX)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: after: %zu tasks, at most %d", n, AFTER_MAX);
+	for (size_t i = 0; i < n; i++) {
+		const char *id = json_object_get_string(one ? v : json_object_array_get_idx(v, i));
+		IntentRecord rec;
+		Task t;
+		int r;
+
+		r = strlen(id) < ID_STRING_MAX ? store_task_get(m->store, id, &t) : -ENOENT;
+		if (r == -ENOENT && strlen(id) < ID_STRING_MAX && store_intent_get(m->store, id, &rec) == 0) {
+			r = rec.task_id ? store_task_get(m->store, rec.task_id, &t) : -ENOENT;
+			intent_record_done(&rec);
+		}
+		if (r == 0 && !caller_may_see(call->caller, m->policy, t.uid)) {
+			task_done(&t);
+			r = -ENOENT;
+		}
+		if (r == -ENOENT)
+			return rpc_error(err, RPC_INVALID_PARAMS,
+					 "invalid params: after: no task \"%.64s\" (give the id of a task you submitted, or "
+					 "of its intent; 'vx11ctl tasks' lists them)", id);
+		if (r < 0)
+			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+		bool seen = false;
+		for (size_t j = 0; j < k; j++)
+			seen = seen || streq(ids[j], t.id);
+		if (!seen)
+			memcpy(ids[k++], t.id, ID_STRING_MAX);
+		task_done(&t);
+	}
+	*ret_n = k;
+	return 0;
+}
 
 typedef struct RequireParams {
 	int switch_;
@@ -166,12 +219,16 @@ static char *intent_digest(const SubmitParams *p, const RequireParams *req, Poli
 		json_object_object_add(o, "cwd", json_object_new_string(p->cwd));
 	if (p->env)
 		json_object_object_add(o, "env", json_object_get(p->env));
+	if (p->after)
+		json_object_object_add(o, "after", json_object_get(p->after));
+	if (p->after_any == 1)
+		json_object_object_add(o, "after_any", json_object_new_boolean(true));
 	return json_digest(o);
 }
 
 /* planning: the switch plans it first (planner.c queues it once planned). */
 static int create_task(Manager *m, const SubmitParams *p, int64_t ttl_seconds, const PolicyTask *pt,
-		       const IntentRecord *rec, bool planning, Task *t)
+		       const IntentRecord *rec, bool planning, char (*after)[ID_STRING_MAX], size_t n_after, Task *t)
 {
 	size_t len;
 	int r;
@@ -197,6 +254,12 @@ static int create_task(Manager *m, const SubmitParams *p, int64_t ttl_seconds, c
 	r = store_task_insert(m->store, t);
 	if (r < 0)
 		return log_error_errno(r, "cannot store task %s: %s", t->id, store_last_error(m->store));
+	for (size_t i = 0; i < n_after; i++) {
+		r = store_dep_insert(m->store, t->id, after[i], p->after_any == 1);
+		if (r < 0)
+			return log_error_errno(r, "cannot store what task %s waits for: %s", t->id,
+					       store_last_error(m->store));
+	}
 	/* A QUEUED reply promises the task survives a power cut. */
 	store_want_durable(m->store);
 	if (planning)
@@ -208,7 +271,7 @@ static int create_task(Manager *m, const SubmitParams *p, int64_t ttl_seconds, c
 	if (r < 0)
 		return log_error_errno(r, "cannot queue task %s: %m", t->id);
 	/* Started from the dispatch source, after this iteration's commit has
-	 * made the task durable. */
+	 * made the task durable; its gate (run/gate.c) sees what it waits for. */
 	runner_schedule(m->runner);
 	return 0;
 }
@@ -255,6 +318,8 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	PolicySourceId src = SOURCE_OPERATOR;
 	_cleanup_free_ char *payload_json = NULL, *digest = NULL, *command_json = NULL;
 	char correlation_id[ID_STRING_MAX], task_id[ID_STRING_MAX] = "";
+	char after[AFTER_MAX][ID_STRING_MAX];
+	size_t n_after = 0;
 	json_object *envelope;
 	IntentRecord rec;
 	int64_t ttl_seconds;
@@ -266,6 +331,16 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 	r = params_parse(require_params, p.require, "require.", &req, err);
 	if (r < 0)
 		return r;
+	if (p.after_any == 1 && !p.after)
+		return rpc_error(err, RPC_INVALID_PARAMS, "invalid params: after_any: goes with after (the tasks to wait for)");
+	if (p.after && req.spawner != 1)
+		return rpc_error(err, RPC_INVALID_PARAMS,
+				 "invalid params: after: only a task waits (require.spawner true); this intent is answered at once");
+	if (p.after) {
+		r = parse_after(call, p.after, after, &n_after, err);
+		if (r < 0)
+			return r;
+	}
 
 	if (p.source) {
 		src = policy_source_from_string(p.source);
@@ -456,12 +531,14 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 							 "spawner_unavailable", rec.created_at);
 				goto record;
 			}
-			if (queue_size(m->queue) >= pol->limits.max_queued) {
+			/* Pending tasks held by a pause or waiting for others are out
+			 * of the run queue but count all the same. */
+			if (MAX(queue_size(m->queue), m->task_counts[TASK_PENDING]) >= pol->limits.max_queued) {
 				rpc_error(err, RPC_BUSY, "the queue is full (%" PRIu64 " tasks, policy limits.max_queued)",
 					  pol->limits.max_queued);
 				return refuse(m, &rec, "queue_full", err);
 			}
-			r = create_task(m, &p, ttl_seconds, pt, &rec, plan, &t);
+			r = create_task(m, &p, ttl_seconds, pt, &rec, plan, after, n_after, &t);
 			if (r < 0)
 				return rpc_error(err, RPC_INTERNAL, "internal error: cannot store the task: %s",
 						 store_last_error(m->store));
@@ -703,6 +780,15 @@ int method_result_get(Call *call, json_object *params, json_object **ret, RpcErr
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
 
 	r = result_build(m, p.correlation_id, &res);
+	if (r == -ENOENT && rec.task_id) {
+		/* The intent is kept, its finished task was not (retention, task.prune). */
+		rpc_error(err, RPC_NOT_FOUND,
+			  "task %.64s of intent %.64s was removed after it ended (the policy's retention, or vx11ctl "
+			  "prune); 'vx11ctl audit' still lists the intent",
+			  rec.task_id, rec.correlation_id);
+		intent_record_done(&rec);
+		return err->code;
+	}
 	if (r < 0) {
 		intent_record_done(&rec);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));

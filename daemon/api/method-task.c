@@ -50,6 +50,42 @@ static int add_times(Store *store, json_object *o, const Task *t)
 	return 0;
 }
 
+/*
+ * What the task waits for (intent.submit "after"): "after", the ids in the
+ * order given, "after_any", and for a pending task "waiting_on", those that
+ * have not ended yet (nothing else holds it back but a pause or a free slot).
+ * An index lookup per task, one more per dependency of a pending one.
+ */
+static int add_after(Store *store, json_object *o, const Task *t)
+{
+	_cleanup_free_ TaskDep *deps = NULL;
+	json_object *after = json_object_new_array(), *waiting = NULL;
+	size_t n;
+	int r;
+
+	r = store_dep_list(store, t->id, &deps, &n);
+	if (r < 0) {
+		json_object_put(after);
+		return r;
+	}
+	if (t->status == TASK_PENDING)
+		waiting = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		Task d;
+
+		json_object_array_add(after, json_object_new_string(deps[i].after_id));
+		if (!waiting || store_task_get(store, deps[i].after_id, &d) < 0)
+			continue;
+		if (!task_status_is_terminal(d.status))
+			json_object_array_add(waiting, json_object_new_string(d.id));
+		task_done(&d);
+	}
+	json_object_object_add(o, "after", after);
+	json_object_object_add(o, "after_any", json_object_new_boolean(n > 0 && deps[0].after_any));
+	json_object_object_add(o, "waiting_on", waiting ?: json_object_new_array());
+	return 0;
+}
+
 static int status_mask_from_json(json_object *v, unsigned *ret, RpcError *err)
 {
 	unsigned mask = 0;
@@ -113,6 +149,8 @@ static int add_task(const Task *t, void *userdata)
 	int r;
 
 	r = add_times(p->store, o, t);
+	if (r >= 0)
+		r = add_after(p->store, o, t);
 	if (r < 0) {
 		json_object_put(o);
 		return r;
@@ -396,7 +434,7 @@ int method_task_get(Call *call, json_object *params, json_object **ret, RpcError
 	/* The seed's metadata_json; only here, not in task.list, where it would
 	 * weigh on every page. */
 	json_object_object_add(task, "payload", t.payload_json ? json_tokener_parse(t.payload_json) : NULL);
-	if (add_times(call->m->store, task, &t) < 0) {
+	if (add_times(call->m->store, task, &t) < 0 || add_after(call->m->store, task, &t) < 0) {
 		json_object_put(task);
 		task_done(&t);
 		json_object_put(w.array);

@@ -55,7 +55,7 @@ typedef struct Method {
 extern const ParamSpec submit_params[], require_params[], result_params[], list_params[], task_id_params[], resolve_params[],
 	rerun_params[],
 	daughter_list_params[], no_params[], audit_params[], subscribe_params[], logs_params[], heartbeat_params[],
-	report_params[], subtask_params[], spawn_params[];
+	report_params[], subtask_params[], spawn_params[], pause_params[], prune_params[];
 const Method *methods_table(size_t *ret_n);
 
 const Method *methods_find(const char *name);
@@ -102,6 +102,12 @@ int method_daughter_heartbeat(Call *call, json_object *params, json_object **ret
 int method_daughter_report(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_daughter_subtask(Call *call, json_object *params, json_object **ret, RpcError *err);
 int method_daughter_spawn(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_queue_pause(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_queue_resume(Call *call, json_object *params, json_object **ret, RpcError *err);
+int method_task_prune(Call *call, json_object *params, json_object **ret, RpcError *err);
+
+/* daemon.status "paused" and the pause replies: {"all": bool, "task_types": [...]}. */
+json_object *paused_json(Manager *m);
 
 /* Shared by handlers: a task / a timestamp / an intent in their wire form. */
 json_object *json_timestamp(uint64_t usec); /* null for 0 */

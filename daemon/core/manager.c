@@ -335,6 +335,10 @@ void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
 	m->task_counts[t->status]++;
 	if (m->listener.task_changed)
 		m->listener.task_changed(m->listener.userdata, t, old);
+	/* What waits for it may go on now (m->runner is NULL while start-up
+	 * reconciles: every pending task is queued then, the gate sees each). */
+	if (task_status_is_terminal(t->status) && (old == _TASK_STATUS_INVALID || !task_status_is_terminal(old)))
+		runner_task_ended(m->runner, t);
 }
 
 static void on_runner_task_changed(void *userdata, const Task *t, TaskStatus old)
@@ -345,6 +349,14 @@ static void on_runner_task_changed(void *userdata, const Task *t, TaskStatus old
 static bool on_runner_replan(void *userdata, Task *t)
 {
 	return manager_replan_retry(userdata, t);
+}
+
+static void on_runner_task_removed(void *userdata, const char *task_id, TaskStatus status)
+{
+	Manager *m = userdata;
+
+	if (m->task_counts[status] > 0)
+		m->task_counts[status]--;
 }
 
 static void on_runner_daughter_status(void *userdata, const char *task_id, const Daughter *d, const Attempt *a)
@@ -492,6 +504,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 			.task_changed = on_runner_task_changed,
 			.daughter_status = on_runner_daughter_status,
 			.replan = on_runner_replan,
+			.task_removed = on_runner_task_removed,
 			.userdata = m,
 		},
 	};

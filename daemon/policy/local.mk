@@ -1,6 +1,7 @@
 # policy/: the policy file's model and validation, seccomp profiles compiled.
 daemon_libvx11d_a_SOURCES += \
 	daemon/policy/policy.c daemon/policy/policy-task.c daemon/policy/policy-validate.c daemon/policy/policy-seccomp.c \
+	daemon/policy/policy-retention.c \
 	daemon/policy/policy.h daemon/policy/policy-internal.h \
 	daemon/policy/seccomp-profile.c daemon/policy/seccomp-oci.c daemon/policy/seccomp-profile.h
 nodist_daemon_libvx11d_a_SOURCES += daemon/policy/default-policy.c

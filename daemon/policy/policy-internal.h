@@ -121,4 +121,7 @@ char **policy_strv_free(char **l);
  * "defaults" object into p->defaults; policy_task_done() frees one. */
 int policy_parse_tasks(Policy *p, json_object *o, char **error);
 int policy_parse_defaults(Policy *p, json_object *v, const char *path, char **error);
+/* policy-retention.c: "retention" into p->retention (defaults set by policy_new). */
+int policy_parse_retention(Policy *p, json_object *v, const char *path, char **error);
+void policy_retention_init(Policy *p);
 void policy_task_done(PolicyTask *t);

@@ -242,6 +242,11 @@ static int parse_defaults(void *base, json_object *v, const char *path, char **e
 	return policy_parse_defaults(((LoadContext *)base)->policy, v, path, error);
 }
 
+static int parse_retention(void *base, json_object *v, const char *path, char **error)
+{
+	return policy_parse_retention(((LoadContext *)base)->policy, v, path, error);
+}
+
 static int stash_tasks(void *base, json_object *v, const char *path, char **error)
 {
 	((LoadContext *)base)->tasks = v;
@@ -257,6 +262,7 @@ static const PolicyField top_fields[] = {
 	{ "defaults", POLICY_FIELD_CUSTOM, .fn = parse_defaults },
 	{ "tasks", POLICY_FIELD_CUSTOM, .fn = stash_tasks },
 	{ "switch", POLICY_FIELD_CUSTOM, .fn = parse_switch },
+	{ "retention", POLICY_FIELD_CUSTOM, .fn = parse_retention },
 };
 
 static Policy *policy_new(const char *origin)
@@ -299,6 +305,7 @@ static Policy *policy_new(const char *origin)
 	p->switch_.timeout_ms = 2000;
 	p->switch_.failure_threshold = 3;
 	p->switch_.cooldown_seconds = 30;
+	policy_retention_init(p);
 	return TAKE_PTR(p);
 }
 

@@ -107,6 +107,21 @@ typedef struct PolicyTask {
 	size_t n_mutations;
 } PolicyTask;
 
+/* The statuses of a finished task, as "retention" names them. */
+typedef enum PolicyRetainStatus {
+	POLICY_RETAIN_COMPLETED,
+	POLICY_RETAIN_FAILED,
+	POLICY_RETAIN_EXPIRED,
+	POLICY_RETAIN_CANCELLED,
+	_POLICY_RETAIN_MAX,
+} PolicyRetainStatus;
+extern const char *const policy_retain_status_names[_POLICY_RETAIN_MAX];
+
+typedef struct PolicyRetention {
+	int64_t max_age_seconds; /* older (since it ended, or was made) goes; -1: no bound */
+	int64_t max_count;       /* beyond the newest N goes; -1: no bound */
+} PolicyRetention;
+
 typedef struct Policy {
 	char *origin;             /* file path, or "(bundled)" */
 	PolicyMode mode;
@@ -151,6 +166,13 @@ typedef struct Policy {
 		uint64_t failure_threshold; /* consecutive failures that open the breaker */
 		uint64_t cooldown_seconds;  /* how long an open breaker stays open */
 	} switch_;
+	/* "retention": how long finished tasks (per status) and audit rows are
+	 * kept; -1: no bound of that kind. Nothing bounded: nothing is removed. */
+	struct {
+		uint64_t interval_seconds; /* how often the daemon looks */
+		PolicyRetention tasks[_POLICY_RETAIN_MAX];
+		PolicyRetention audit;
+	} retention;
 	PolicyTask *tasks;
 	size_t n_tasks;
 	/* Every distinct profile the tasks name, compiled once per load. */

@@ -121,6 +121,13 @@ struct Runner {
 	Spawner *spawner;
 	MetricsHistogram spawn_latency; /* seconds from clone to exec, daughters that started */
 
+	/* gate.c */
+	Queue *held;           /* popped while their type was paused, until resume */
+	bool paused_all;       /* the whole queue */
+	char **paused_types;
+	size_t n_paused_types;
+
+	sd_event_source *prune_timer; /* prune.c */
 };
 
 /* trace.c: "00-<trace id>-<span id>-01" for TRACEPARENT (see there). */
@@ -166,6 +173,23 @@ char *hija_output_tail(const Hija *h, int stream);
 /* Read what is left in the pipes (the writers are gone once the cgroup is empty). */
 void hija_drain(Hija *h);
 
+/* gate.c: may task t (pending or retrying, just popped) start now? */
+typedef enum GateVerdict {
+	GATE_GO,
+	GATE_HELD,   /* paused: kept in r->held until resume */
+	GATE_WAIT,   /* a task it waits for has not ended: queued again when one does */
+	GATE_FAILED, /* one ended otherwise than completed: t is failed (dependency_failed) */
+} GateVerdict;
+GateVerdict runner_gate(Runner *r, Task *t);
+/* The pauses the store keeps (at start). */
+int runner_load_pauses(Runner *r);
+/* prune.c: the retention timer, and after a policy change. */
+int runner_prune_setup(Runner *r);
+void runner_prune_rearm(Runner *r);
+
+/* runner.c: the audit entry of a task's change. */
+void runner_audit_task(const Task *t, const char *daughter_id, const char *what, const char *detail,
+		       const char *confinement);
 /* runner.c: tell the layer above (RunnerHooks). */
 void runner_task_changed(Runner *r, const Task *t, TaskStatus old);
 void runner_daughter_status(Runner *r, const char *task_id, const Daughter *d, const Attempt *a);

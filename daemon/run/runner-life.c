@@ -298,7 +298,18 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 		goto fail;
 	}
 
+	r->held = queue_new();
+	if (!r->held) {
+		k = log_error_errno(ENOMEM, "out of memory");
+		goto fail;
+	}
+	k = runner_load_pauses(r);
+	if (k < 0)
+		goto fail;
+
 	k = runner_setup_sources(r);
+	if (k >= 0)
+		k = runner_prune_setup(r);
 	if (k >= 0)
 		k = spawner_new(r, &r->spawner);
 	if (k < 0) {
@@ -349,6 +360,7 @@ Runner *runner_free(Runner *r)
 	sd_event_source_disable_unref(r->dispatch_source);
 	sd_event_source_disable_unref(r->retry_timer);
 	notify_close(r);
+	sd_event_source_disable_unref(r->prune_timer);
 	cgroup_manager_free(r->cgroups);
 	safe_close(r->netns_fd);
 	free(r->cgroup_problem);
@@ -357,6 +369,10 @@ Runner *runner_free(Runner *r)
 	free(r->output_dir);
 	free(r->notify_dir);
 	free(r->daughter_socket);
+	queue_free(r->held);
+	for (size_t i = 0; i < r->n_paused_types; i++)
+		free(r->paused_types[i]);
+	free(r->paused_types);
 	free(r);
 	return NULL;
 }

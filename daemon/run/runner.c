@@ -91,6 +91,7 @@ void runner_set_policy(Runner *r, Policy *p)
 	/* Requests in the spawner thread point into the old policy. */
 	spawner_drain(r->spawner);
 	r->env.policy = p;
+	runner_prune_rearm(r);
 	runner_schedule(r);
 }
 
@@ -147,7 +148,7 @@ static const char *message_id_for(TaskStatus s)
 	}
 }
 
-static void audit_task(const Task *t, const char *daughter_id, const char *what, const char *detail,
+void runner_audit_task(const Task *t, const char *daughter_id, const char *what, const char *detail,
 		       const char *confinement)
 {
 	AuditFields f = AUDIT_FIELDS_INIT;
@@ -225,7 +226,7 @@ static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const ch
 	if (t->status == TASK_RETRYING)
 		(void)runner_retry_later(r, t);
 	runner_task_changed(r, t, old);
-	audit_task(t, daughter_id, t->status == TASK_RETRYING ? "retrying" : "ended",
+	runner_audit_task(t, daughter_id, t->status == TASK_RETRYING ? "retrying" : "ended",
 		   detail, NULL);
 }
 
@@ -443,7 +444,7 @@ static void attempt_end(Hija *h, const char *spawn_error)
 				log_error("cannot update task %s: %s", t.id, store_last_error(env->store));
 			else {
 				runner_task_changed(r, &t, old);
-				audit_task(&t, h->d.id, "ended", o.reason, NULL);
+				runner_audit_task(&t, h->d.id, "ended", o.reason, NULL);
 			}
 		} else
 			settle_unsuccessful(r, &t, o.reason, h->d.id, at, final != NULL);
@@ -656,7 +657,7 @@ void runner_spawned(Hija *h)
 	char detail[128];
 	snprintf(detail, sizeof detail, "daughter %s, attempt %d, uid %u, cgroup %s", h->d.id, h->a.number,
 		 (unsigned)h->uid, h->a.cgroup ?: "-");
-	audit_task(&t, h->d.id, "started", detail, h->a.confinement);
+	runner_audit_task(&t, h->d.id, "started", detail, h->a.confinement);
 	task_done(&t);
 }
 
@@ -675,7 +676,8 @@ static void start_task_by_id(Runner *r, const Id *id)
 		return;
 	}
 	/* The queue may hold a task cancelled since: the store has the last word. */
-	if (t.status == TASK_PENDING || t.status == TASK_PLANNING || t.status == TASK_RETRYING)
+	if ((t.status == TASK_PENDING || t.status == TASK_PLANNING || t.status == TASK_RETRYING) &&
+	    runner_gate(r, &t) == GATE_GO)
 		(void)runner_start_attempt(r, &t, NULL, NULL);
 	task_done(&t);
 }
@@ -688,6 +690,9 @@ static int on_dispatch(sd_event_source *s, void *userdata)
 
 	/* Each attempt could only fail: they keep their place and their retries. */
 	if (r->spawn_problem)
+		return 0;
+	/* Paused: everything keeps its place in the queue. */
+	if (r->paused_all)
 		return 0;
 	for (int n = 0; n < DISPATCH_BATCH && r->n_running < env->policy->limits.max_running; n++) {
 		if (!queue_pop(env->queue, &e))

@@ -44,6 +44,8 @@ typedef struct RunnerHooks {
 	 * planned), false to queue it now. May be NULL. */
 	bool (*replan)(void *userdata, Task *t);
 	void *userdata;
+	/* A finished task was removed (retention, task.prune); may be NULL. */
+	void (*task_removed)(void *userdata, const char *task_id, TaskStatus status);
 } RunnerHooks;
 
 /* What the runner works with; owned by the caller, alive as long as the runner. */
@@ -87,6 +89,34 @@ int runner_retry_later(Runner *r, const struct Task *t);
 /* Stop the daughter of a running task (task.cancel): its cgroup is killed and
  * its attempt ends "cancelled". Returns how many daughters were stopped. */
 int runner_cancel(Runner *r, const char *task_id);
+
+/*
+ * Pauses (gate.c): while the whole queue or a task type is paused, no attempt
+ * of it starts (a first one or a retry); daughters already running go on.
+ * Kept in the store, so a restart keeps them. task_type NULL: the whole
+ * queue; resume(NULL) ends every pause.
+ */
+int runner_pause(Runner *r, const char *task_type, uid_t uid);
+int runner_resume(Runner *r, const char *task_type);
+bool runner_is_paused(const Runner *r, const char *task_type);
+bool runner_paused_all(const Runner *r);
+char *const *runner_paused_types(const Runner *r, size_t *ret_n);
+/* A task ended (any terminal status): the tasks that wait for it are looked
+ * at again (gate.c): started, left waiting, or failed (dependency_failed). */
+void runner_task_ended(Runner *r, const Task *t);
+
+/*
+ * Retention (prune.c): with a policy "retention", a timer removes finished
+ * tasks (daughters, attempts, output files) and audit rows as it says, in
+ * small batches off the request path. runner_prune_tasks is one batch for
+ * task.prune: at most `limit` finished tasks of `status` that ended before
+ * `before` (0: no bound) or are older than the newest `keep` (-1: no bound).
+ */
+typedef struct PruneCounts {
+	unsigned tasks, files, audit;
+	bool more; /* a full batch: there may be more */
+} PruneCounts;
+int runner_prune_tasks(Runner *r, TaskStatus status, uint64_t before, int64_t keep, unsigned limit, PruneCounts *c);
 
 size_t runner_running(const Runner *r);
 /* For daemon.metrics: seconds from clone to exec of each daughter that started. */

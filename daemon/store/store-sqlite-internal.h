@@ -2,7 +2,8 @@
 /*
  * Shared by the parts of the SQLite store: store-sqlite-schema.c says what is
  * in the database and which SQL reads and writes it; store-sqlite.c runs it
- * (connection, transactions, writes, errors); store-sqlite-query.c reads.
+ * (connection, transactions, writes, errors); store-sqlite-query.c reads;
+ * store-sqlite-hold.c keeps what holds a task back (pauses, dependencies).
  */
 #pragma once
 
@@ -107,6 +108,20 @@ enum {
 	STMT_ATTEMPT_LIST,
 	STMT_ATTEMPT_LIST_TASK,
 	STMT_ATTEMPT_LIST_RUNNING,
+	STMT_PAUSE_SET,
+	STMT_PAUSE_CLEAR,
+	STMT_PAUSE_LIST,
+	STMT_DEP_INSERT,
+	STMT_DEP_LIST,
+	STMT_DEP_DEPENDENTS,
+	STMT_PRUNE_TASKS_AGE,
+	STMT_PRUNE_TASKS_COUNT,
+	STMT_TASK_DELETE_ATTEMPTS,
+	STMT_TASK_DELETE_DAUGHTERS,
+	STMT_TASK_DELETE_DEPS,
+	STMT_TASK_DELETE,
+	STMT_PRUNE_INTENTS_AGE,
+	STMT_PRUNE_INTENTS_COUNT,
 	_STMT_MAX,
 };
 
@@ -148,6 +163,8 @@ int store_bind_row(Store *s, sqlite3_stmt *st, const Table *t, const void *rec, 
 /* Fill rec from the current row. copy: strings are strdup()ed and the caller
  * owns them; else they point into the statement until its next step. */
 int store_read_row(Store *s, sqlite3_stmt *st, const Table *t, void *rec, bool copy);
+/* Open the write transaction, if none is (store-sqlite.c). */
+int store_begin_write(Store *s);
 /* NULL binds NULL. */
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
 

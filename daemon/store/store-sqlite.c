@@ -187,7 +187,7 @@ sqlite3_stmt *store_stmt_for_walk(Store *s, unsigned idx)
 
 /* ---- Transactions ---- */
 
-static int begin_write(Store *s)
+int store_begin_write(Store *s)
 {
 	int r;
 
@@ -562,7 +562,7 @@ static int insert_row(Store *s, unsigned idx, const Table *t, const void *rec)
 	sqlite3_stmt *st = s->stmt[idx];
 	int r;
 
-	r = begin_write(s);
+	r = store_begin_write(s);
 	if (r < 0)
 		return r;
 	r = store_bind_row(s, st, t, rec, 0);
@@ -579,7 +579,7 @@ static int update_row(Store *s, unsigned idx, const Table *t, const void *rec)
 	sqlite3_stmt *st = s->stmt[idx];
 	int r;
 
-	r = begin_write(s);
+	r = store_begin_write(s);
 	if (r < 0)
 		return r;
 	r = store_bind_row(s, st, t, rec, COL_MUTABLE | COL_KEY);

@@ -282,3 +282,46 @@ int store_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, v
 int store_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, void *userdata);
 /* Attempts still marked running (after a crash: the ones it interrupted). */
 int store_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata);
+
+/*
+ * What holds a task back (run/gate.c): pauses and dependencies.
+ *
+ * A pause's scope is a task type's name, or STORE_PAUSE_ALL for the whole
+ * queue. Setting one again replaces it; store_pause_clear(s, NULL) clears
+ * every pause.
+ */
+#define STORE_PAUSE_ALL "*"
+int store_pause_set(Store *s, const char *scope, uint64_t at, uid_t uid);
+int store_pause_clear(Store *s, const char *scope);
+typedef int (*store_pause_cb)(const char *scope, uint64_t paused_at, uid_t uid, void *userdata);
+/* By scope ("*" first). */
+int store_pause_list(Store *s, store_pause_cb cb, void *userdata);
+
+/* One task another waits for. */
+typedef struct TaskDep {
+	char after_id[ID_STRING_MAX];
+	bool after_any; /* any end will do, not only completed */
+} TaskDep;
+/* task_id waits for after_id (a second time: nothing). */
+int store_dep_insert(Store *s, const char *task_id, const char *after_id, bool after_any);
+/* What task_id waits for, in the order given: *ret malloc()ed (NULL when none). */
+int store_dep_list(Store *s, const char *task_id, TaskDep **ret, size_t *ret_n);
+/* The tasks that wait for after_id, by id: *ret malloc()ed (NULL when none). */
+int store_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_MAX], size_t *ret_n);
+
+/*
+ * Retention. The finished tasks of one status (terminal) that ended before
+ * `before` (realtime usec; 0: no age bound) or are older than its newest
+ * `keep` (-1: no count bound), oldest first, at most `limit`: *ret malloc()ed.
+ * Never a task another one that has not ended waits for, nor one holding the
+ * highest seq of tasks, daughters or attempts (seq must keep increasing).
+ */
+int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
+			   char (**ret)[ID_STRING_MAX], size_t *ret_n);
+/* A task and its daughters, attempts and dependencies; its intent stays
+ * (the audit log has its own retention). */
+int store_task_delete(Store *s, const char *task_id);
+/* Audit rows made before `before` (0: no age bound) or older than the newest
+ * `keep` (-1: none), at most `limit`; never one whose task is kept, nor the
+ * highest seq. *ret_n: how many went. */
+int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n);

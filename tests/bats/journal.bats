@@ -187,10 +187,10 @@ check_prio() {
 	command -v journalctl >/dev/null || skip "journalctl is not installed"
 	cat=$VX11_SRCDIR/units/vx11.catalog
 	log_ids=$(sed -nE 's/^#define VX11_MSG_[A-Z_]+ "([0-9a-f]{32})".*/\1/p' "$VX11_SRCDIR/common/log.h" | sort)
-	# log.h itself: 21 distinct ids, as vx11d(8) lists them.
-	equals "$(count_lines "$log_ids")" 21
-	equals "$(sort -u <<<"$log_ids" | wc -l)" 21
-	equals "${#ID[@]}" 21
+	# log.h itself: 22 distinct ids, as vx11d(8) lists them.
+	equals "$(count_lines "$log_ids")" 22
+	equals "$(sort -u <<<"$log_ids" | wc -l)" 22
+	equals "${#ID[@]}" 22
 
 	cat_ids=$(sed -nE 's/^-- ([0-9a-f]{32})$/\1/p' "$cat" | sort)
 	# Each id once, and exactly the ids of log.h.
@@ -198,7 +198,7 @@ check_prio() {
 	equals "$cat_ids" "$log_ids"
 	# No header line that journalctl would not take for one ("-- " with something else).
 	run -0 grep -c '^--' "$cat"
-	equals "$output" 21
+	equals "$output" 22
 
 	# Every entry: Subject, Defined-By: vx11d, Support, Documentation naming
 	# vx11d(8), then a body of some substance.

@@ -312,7 +312,7 @@ readme_names() {
 
 # What those pages set in bold or as code, looks like a key, and is none:
 # attempt reasons, fields of results and of daemon.status, functions.
-NOT_POLICY_KEYS=" spawn_failed ttl_expired heartbeat_missed output_tail stderr_tail status_text cgroup.job_root
+NOT_POLICY_KEYS=" spawn_failed ttl_expired heartbeat_missed dependency_failed output_tail stderr_tail status_text cgroup.job_root
 	sd_notify sd_listen_fds fallback_local oom_score_adj do_seccomp spawn_daughter
 	default_provider default_route intent_type plan_id task_type task_types tokens_used_cli tokens_used_local "
 # (the last line: keys of vx11-switch's own configuration and of its plans, in the README's switch section)
