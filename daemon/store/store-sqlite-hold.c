@@ -74,7 +74,10 @@ int store_dep_insert(Store *s, const char *task_id, const char *after_id, bool a
 		rc = sqlite3_bind_int(st, 3, after_any);
 	if (rc != SQLITE_OK)
 		return store_fail_sqlite(s, rc, "bind");
-	return store_step_done(s, st, "task_deps");
+	r = store_step_done(s, st, "task_deps");
+	if (r >= 0)
+		store_count_write(s, STMT_DEP_INSERT);
+	return r;
 }
 
 /* Each row's first column as an id (and the second as a bool, with_any) into

@@ -609,7 +609,7 @@ int store_intent_set_result(Store *s, const char *correlation_id, const char *re
 	sqlite3_stmt *st = s->stmt[STMT_INTENT_SET_RESULT];
 	int r;
 
-	r = begin_write(s);
+	r = store_begin_write(s);
 	if (r < 0)
 		return r;
 	r = store_bind_text(st, 1, correlation_id);
@@ -617,7 +617,10 @@ int store_intent_set_result(Store *s, const char *correlation_id, const char *re
 		r = store_bind_text(st, 2, result_status);
 	if (r != SQLITE_OK)
 		return store_fail_sqlite(s, r, "bind");
-	return store_step_done(s, st, "intents_log");
+	r = store_step_done(s, st, "intents_log");
+	if (r >= 0 && sqlite3_changes(s->db) > 0)
+		store_count_write(s, STMT_INTENT_SET_RESULT);
+	return r;
 }
 
 int store_task_insert(Store *s, Task *t)
@@ -651,7 +654,7 @@ int store_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at)
 	sqlite3_stmt *st = s->stmt[STMT_DAUGHTER_HEARTBEAT];
 	int r;
 
-	r = begin_write(s);
+	r = store_begin_write(s);
 	if (r < 0)
 		return r;
 	if (store_bind_text(st, 1, daughter_id) != SQLITE_OK || sqlite3_bind_int64(st, 2, (sqlite3_int64)at) != SQLITE_OK)
