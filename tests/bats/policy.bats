@@ -314,8 +314,11 @@ readme_names() {
 # attempt reasons, fields of results and of daemon.status, functions.
 NOT_POLICY_KEYS=" spawn_failed ttl_expired heartbeat_missed dependency_failed output_tail stderr_tail status_text cgroup.job_root
 	sd_notify sd_listen_fds fallback_local oom_score_adj do_seccomp spawn_daughter
-	default_provider default_route intent_type plan_id task_type task_types tokens_used_cli tokens_used_local "
-# (the last line: keys of vx11-switch's own configuration and of its plans, in the README's switch section)
+	default_provider default_route intent_type plan_id task_type task_types tokens_used_cli tokens_used_local
+	vx11_switch_degraded_total vx11_switch_plans_total vx11_switch_subtasks_total
+	attempts_running daughters_status off_by_policy solo_madre "
+# (the third line: keys of vx11-switch's own configuration and of its plans, in the README's switch section;
+# then metric names, index names, an error and a mode)
 
 # parser_knows NAME: true when the parser takes NAME (a key, or a dotted path
 # of keys) somewhere in a policy: at the top, in limits, a source, defaults,
