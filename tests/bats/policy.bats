@@ -316,7 +316,7 @@ NOT_POLICY_KEYS=" spawn_failed ttl_expired heartbeat_missed dependency_failed ou
 	sd_notify sd_listen_fds fallback_local oom_score_adj do_seccomp spawn_daughter
 	default_provider default_route intent_type plan_id task_type task_types tokens_used_cli tokens_used_local
 	vx11_switch_degraded_total vx11_switch_plans_total vx11_switch_subtasks_total
-	attempts_running daughters_status off_by_policy solo_madre "
+	attempts_running daughters_status off_by_policy solo_madre result_status "
 # (the third line: keys of vx11-switch's own configuration and of its plans, in the README's switch section;
 # then metric names, index names, an error and a mode)
 
