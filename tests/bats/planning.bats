@@ -489,3 +489,16 @@ audit_entry() {
 	check_json "$t" '.daughters | length == 2'
 	check_json "$(jq -sc . "$T/fake.log")" 'length == 2 and .[1].params.attempt == 2 and (.[1].params.last_reason | type == "string")'
 }
+
+@test "daemon.metrics counts the plans and those that degraded" {
+	start_switch
+	switch_policy
+	start_daemon
+	metric() { result daemon.metrics | jq -r .text | awk -v n="$1" '$1 == n { print $2 }'; }
+	equals "$(metric vx11_switch_plans_total)" 0
+	check_json "$(plan_intent)" '.provider == "switch" and .degraded == false'
+	switch_teardown # the switch stops: the next plan degrades
+	check_json "$(plan_intent)" '.provider == "fallback_local" and .degraded == true'
+	equals "$(metric vx11_switch_plans_total)" 2
+	equals "$(metric vx11_switch_degraded_total)" 1
+}
