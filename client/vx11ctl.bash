@@ -27,8 +27,8 @@ _vx11ctl_verb_options() {
 		args=(--text --payload --task --priority --source --ttl --retries --idempotency-key --timeout --after)
 		;;
 	run)
-		opts=(--type --cwd --env --ttl --retries --wait --timeout)
-		args=(--type --cwd --env --ttl --retries --timeout)
+		opts=(--type --cwd --env --ttl --retries --after --after-any --wait --timeout)
+		args=(--type --cwd --env --ttl --retries --after --timeout)
 		;;
 	result) opts=(--wait) args=(--wait) ;;
 	wait) opts=(--timeout) args=(--timeout) ;;
