@@ -328,6 +328,7 @@ bundled_policy_built_analysis() {
 }
 
 @test "analysis reads its intent (plan absent or null) and writes a summary as its result" {
+	# Its stdin carries "plan": null and "degraded": false when no switch planned it.
 	bundled_policy_built_analysis
 	start_daemon
 	run -0 ctl submit analysis --spawner --text "summarise the auth logs of last night" \
@@ -338,7 +339,7 @@ bundled_policy_built_analysis() {
 	# On stdout (output_tail), and as its report through daughter.report.
 	summary=$(jq -r '.result.output_tail' <<<"$res")
 	check "$summary" '.summary == "analysis: 7 words of text, 2 payload keys, no plan" and .words == 7
-		and .payload_keys == ["host","since"] and .planned == false and .degraded == null and .attempt == 1'
+		and .payload_keys == ["host","since"] and .planned == false and .degraded == false and .attempt == 1'
 	check "$res" '.result.report == ($s | fromjson)' --arg s "$summary"
 	tid=$(jq -r .result.task_id <<<"$res")
 	check "$(result task.get "{\"task_id\":\"$tid\"}")" '.daughters[0].attempts[0] | .reported_status == "done"
