@@ -311,7 +311,7 @@ static int parse_options(Cmd *cmd, int argc, char *argv[])
 			assert(c >= ARG_VERB_FIRST && c < ARG_VERB_FIRST + VERB_OPTIONS_MAX);
 			c -= ARG_VERB_FIRST;
 			cmd->values[c] = optarg ? optarg : "";
-			/* Freed at exit. */
+			/* Kept for the process's life (main's Cmd is static), as argv is. */
 			cmd->all_values[c] = realloc(cmd->all_values[c], (cmd->n_all_values[c] + 1) * sizeof(char *));
 			if (!cmd->all_values[c])
 				oom();
@@ -323,7 +323,9 @@ static int parse_options(Cmd *cmd, int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
-	Cmd cmd = {};
+	/* Static: what parse_options() allocates for repeated options stays
+	 * reachable until the process exits, with argv. */
+	static Cmd cmd;
 	const char *e = getenv("VX11_SOCKET");
 	int r;
 
