@@ -680,17 +680,18 @@ local_short_of() {
 	# So far: over a second, and growing.
 	[[ ${lines[2]} =~ ^$long\ +running\ .*\ 0/0\ +([0-9.]+)s\  ]]
 	holds "${BASH_REMATCH[1]} >= 1"
-	# Sleeping 1.5 s takes at least that; how much more depends on the
-	# machine's load, so the upper bounds are loose.
+	# Sleeping 1.5 s takes about that. The start is taken when the spawner
+	# thread is back from the exec, which a loaded machine may delay by a
+	# tenth of a second or more, and the end as late: both bounds are loose.
 	[[ ${lines[3]} =~ ^$nap\ +completed\ .*\ 0/0\ +([0-9.]+)s\  ]]
-	holds "${BASH_REMATCH[1]} >= 1.5 && ${BASH_REMATCH[1]} < 30"
+	holds "${BASH_REMATCH[1]} >= 1 && ${BASH_REMATCH[1]} < 30"
 
 	run -0 ctl task "$nap"
 	[[ $output =~ (^|$'\n')runtime:\ ([0-9.]+)s($'\n'|$) ]]
-	holds "${BASH_REMATCH[2]} >= 1.5 && ${BASH_REMATCH[2]} < 30"
+	holds "${BASH_REMATCH[2]} >= 1 && ${BASH_REMATCH[2]} < 30"
 	grep -Eqx 'waited: [0-9]+\.[0-9]s' <<<"$output"
 	[[ $output =~ (^|$'\n')\ \ \ \ duration:\ ([0-9.]+)s($'\n'|$) ]]
-	holds "${BASH_REMATCH[2]} >= 1.5 && ${BASH_REMATCH[2]} < 30"
+	holds "${BASH_REMATCH[2]} >= 1 && ${BASH_REMATCH[2]} < 30"
 	run -0 ctl task "$long"
 	grep -Eqx 'runtime: [0-9.]+s so far' <<<"$output"
 	grep -Eqx '    duration: [0-9.]+s so far' <<<"$output"
