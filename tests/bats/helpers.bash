@@ -194,7 +194,12 @@ stop_daemon() {
 kill9_daemon() {
 	[[ -n $DAEMON_PID ]] || return 0
 	kill -9 "$DAEMON_PID"
-	wait_exit "$DAEMON_PID" 50
+	# A sanitizer build takes a while to unmap its shadow memory; a daemon
+	# started before it is gone would find the socket still listening.
+	if ! wait_exit "$DAEMON_PID" 300; then
+		echo "vx11d (pid $DAEMON_PID) still there 30 s after kill -9" >&2
+		return 1
+	fi
 	DAEMON_PID=
 }
 
