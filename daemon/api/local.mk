@@ -13,5 +13,5 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/api/method-intent.c daemon/api/intent-plan.c daemon/api/intent.h \
 	daemon/api/method-task.c daemon/api/method-daemon.c daemon/api/method-daughter.c \
 	daemon/api/task-types.c daemon/api/command.c daemon/api/command.h \
-	daemon/api/method-queue.c
+	daemon/api/method-queue.c daemon/api/method-rerun.c
 EXTRA_DIST += daemon/api/README.md
