@@ -107,10 +107,6 @@ typedef struct Manager {
 	ManagerPlan *plans;          /* outstanding, oldest last */
 	sd_event_source *plan_defer; /* starts (or fails) plans after the commit */
 	bool plans_stopping;
-	struct {
-		uint64_t plans;    /* plans made, by the switch or degraded */
-		uint64_t degraded; /* of which fell back to the local plan */
-	} switch_stats;
 } Manager;
 
 /* Opens the store, loads the policy, reconciles after a crash (runner). */

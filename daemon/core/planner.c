@@ -165,9 +165,6 @@ static void plan_finish(ManagerPlan *p, json_object *res, const char *error)
 			 attempt, param_str(res, "provider"), param_str(res, "model") ?: "-", param_str(res, "approach"),
 			 to ? ", re-routed to " : "", to ?: "");
 	}
-	m->switch_stats.plans++;
-	if (error)
-		m->switch_stats.degraded++;
 	stats_switch_plan(&m->stats, error != NULL);
 	o.plan = plan;
 	o.degraded = error != NULL;
@@ -458,8 +455,8 @@ json_object *manager_switch_status(Manager *m)
 	json_object_object_add(o, "consecutive_failures",
 			       st && json_object_object_get_ex(st, "consecutive_failures", &v) ? json_object_get(v)
 											      : json_object_new_int(0));
-	json_object_object_add(o, "plans", json_object_new_int64((int64_t)m->switch_stats.plans));
-	json_object_object_add(o, "degraded", json_object_new_int64((int64_t)m->switch_stats.degraded));
+	json_object_object_add(o, "plans", json_object_new_int64((int64_t)m->stats.switch_plans));
+	json_object_object_add(o, "degraded", json_object_new_int64((int64_t)m->stats.switch_degraded));
 	json_object_object_add(o, "subtasks", json_object_new_int64((int64_t)subtasks_count(m->subtasks)));
 	json_object_object_add(o, "last_error",
 			       st && json_object_object_get_ex(st, "last_error", &v) ? json_object_get(v) : NULL);
