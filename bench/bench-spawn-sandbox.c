@@ -100,6 +100,7 @@ int sandbox_setup(const char *seccomp_dir, char *why, size_t size)
 
 void sandbox_done(void)
 {
+	zygote_done();
 	sb.mgr = cgroup_manager_free(sb.mgr);
 	if (sb.netns_fd >= 0)
 		close(sb.netns_fd);
@@ -164,7 +165,16 @@ static int wait_end(int pidfd, const Cgroup *cg, char **ret_error)
 	return -ETIMEDOUT; /* cgroup_release() kills what is left */
 }
 
-int sandbox_run(char *const argv[], char *const envp[], unsigned k, char **ret_error)
+/* Row 2z (bench-spawn-zygote.c): its zygotes, forked once the filter is compiled. */
+int sandbox_zygote_setup(char *why, size_t size)
+{
+	if (!sb.prog)
+		return skipped(-ENOENT, why, size, "row 2 is not set up");
+	return zygote_setup(sb.prog, sb.netns_fd, why, size);
+}
+
+/* Rows 2 and 2z: the same job cgroup, uid, rlimits and end; through spawn_daughter() or a zygote. */
+static int run(char *const argv[], char *const envp[], unsigned k, bool zygote, char **ret_error)
 {
 	CgroupLimits lim = CGROUP_LIMITS_NONE;
 	_cleanup_free_ char *unapplied = NULL;
@@ -192,7 +202,11 @@ int sandbox_run(char *const argv[], char *const envp[], unsigned k, char **ret_e
 	req.seccomp = sb.prog;
 	req.rlimits.nofile = BENCH_NOFILE;
 	req.rlimits.fsize = BENCH_FSIZE_BYTES;
-	r = spawn_daughter(&req, &pid, &pidfd, ret_error);
+	if (zygote)
+		r = zygote_spawn(argv[0], req.uid, req.rlimits.nofile, req.rlimits.fsize, cg, k, &pidfd,
+		                 ret_error);
+	else
+		r = spawn_daughter(&req, &pid, &pidfd, ret_error);
 	if (r >= 0) {
 		r = wait_end(pidfd, cg, ret_error);
 		close(pidfd);
@@ -201,6 +215,16 @@ int sandbox_run(char *const argv[], char *const envp[], unsigned k, char **ret_e
 	cgroup_release(sb.mgr, cg);
 	pthread_mutex_unlock(&sb.lock);
 	return r;
+}
+
+int sandbox_run(char *const argv[], char *const envp[], unsigned k, char **ret_error)
+{
+	return run(argv, envp, k, false, ret_error);
+}
+
+int sandbox_zygote_run(char *const argv[], char *const envp[], unsigned k, char **ret_error)
+{
+	return run(argv, envp, k, true, ret_error);
 }
 
 const char *sandbox_cgroup_mode(void)

@@ -9,6 +9,9 @@
  *      dynamic-style uid, the shared loopback netns, rlimits; the end
  *      awaited as the daemon will, through the pidfd and then the job
  *      cgroup's "populated 0", and the cgroup given back
+ *   2z the same through a zygote prototype that holds the filter already
+ *      and spawns with CLONE_PARENT (bench-spawn-zygote.c); its daughters
+ *      share one IPC namespace, so it is not row 2's confinement exactly
  *   3  bwrap --unshare-all --ro-bind / /, firejail --noprofile --quiet
  *      (each skipped when not installed)
  *   4  vx11d end to end: 1,000 QUEUED intents at once, timed until every
@@ -55,7 +58,7 @@
 #define GOAL_WRITE_KIB   16.0
 #define GOAL_BTREE_WRITES 12.0
 
-typedef enum RowId { ROW_FORK, ROW_SPAWN, ROW_BWRAP, ROW_FIREJAIL, _ROW_MAX } RowId;
+typedef enum RowId { ROW_FORK, ROW_SPAWN, ROW_ZYGOTE, ROW_BWRAP, ROW_FIREJAIL, _ROW_MAX } RowId;
 
 typedef struct Row Row;
 /* One spawn to its reap by worker k: 0, or -errno with *ret_error (optional, malloc'd). */
@@ -198,6 +201,11 @@ static int sandbox_spawn(Row *row, unsigned k, char **ret_error)
 
 /* ---- measuring -------------------------------------------------------------------------------- */
 
+static int zygote_spawn_row(Row *row, unsigned k, char **ret_error)
+{
+	return sandbox_zygote_run(row->argv, daughter_env, k, ret_error);
+}
+
 static bool spawn_one(Row *row, unsigned k)
 {
 	_cleanup_free_ char *error = NULL;
@@ -295,6 +303,7 @@ static void row_finish(Row *row)
 static Row rows[_ROW_MAX] = {
     [ROW_FORK] = {.label = "1  fork+exec+wait (the floor)", .fn = fork_exec_wait, .argv = true_argv},
     [ROW_SPAWN] = {.label = "2  spawn_daughter, no daemon", .fn = sandbox_spawn, .argv = true_argv},
+    [ROW_ZYGOTE] = {.label = "2z zygote under the filter (prototype)", .fn = zygote_spawn_row, .argv = true_argv},
     [ROW_BWRAP] = {.label = "3a bwrap --unshare-all --ro-bind / /", .fn = sandbox_tool, .argv = bwrap_argv},
     [ROW_FIREJAIL] = {.label = "3b firejail --noprofile --quiet", .fn = sandbox_tool, .argv = firejail_argv},
 };
@@ -375,6 +384,11 @@ static void print_details(const Options *o, const DaemonBench *d, bool ran, bool
 		       BENCH_MEMORY_MAX, BENCH_PIDS_MAX, BENCH_UID, BENCH_NOFILE, BENCH_FSIZE,
 		       spawn_method_to_string(spawn_method_default()), sandbox_cgroup_mode(),
 		       sandbox_unapplied()[0] ? "; not applied: " : "", sandbox_unapplied());
+	if (rows[ROW_ZYGOTE].skip[0] == 0)
+		printf("row 2z: as row 2, spawned by a zygote per worker already under the filter "
+		       "(clone CLONE_VM|CLONE_VFORK|CLONE_PARENT|CLONE_PIDFD, pidfd back by SCM_RIGHTS), "
+		       "moved into the job cgroups by writes; its daughters share the zygote's IPC and "
+		       "network namespaces (row 2: an IPC namespace each)\n");
 	for (RowId i = 0; i < _ROW_MAX; i++)
 		if (rows[i].failures)
 			printf("  %s: %" PRIu64 " failed spawns; first: %s\n", rows[i].label,
@@ -588,8 +602,8 @@ static int parse_options(int argc, char *argv[], Options *o)
 static void setup_rows(const Options *o)
 {
 	/* per round: timed one at a time, then per worker with 2 at once */
-	static const unsigned full[_ROW_MAX][2] = {{60, 100}, {60, 100}, {10, 10}, {3, 3}};
-	static const unsigned quick[_ROW_MAX][2] = {{30, 50}, {30, 50}, {5, 5}, {2, 2}};
+	static const unsigned full[_ROW_MAX][2] = {{60, 100}, {60, 100}, {60, 100}, {10, 10}, {3, 3}};
+	static const unsigned quick[_ROW_MAX][2] = {{30, 50}, {30, 50}, {30, 50}, {5, 5}, {2, 2}};
 	_cleanup_free_ char *bwrap = find_program("bwrap"), *firejail = find_program("firejail");
 
 	true_argv[0] = (char *)o->true_path;
@@ -600,7 +614,10 @@ static void setup_rows(const Options *o)
 		if (!rows[i].samples)
 			snprintf(rows[i].skip, sizeof(rows[i].skip), "skipped (out of memory)");
 	}
-	(void)sandbox_setup(o->seccomp_dir, rows[ROW_SPAWN].skip, sizeof(rows[ROW_SPAWN].skip));
+	if (sandbox_setup(o->seccomp_dir, rows[ROW_SPAWN].skip, sizeof(rows[ROW_SPAWN].skip)) < 0)
+		snprintf(rows[ROW_ZYGOTE].skip, sizeof(rows[ROW_ZYGOTE].skip), "%s", rows[ROW_SPAWN].skip);
+	else
+		(void)sandbox_zygote_setup(rows[ROW_ZYGOTE].skip, sizeof(rows[ROW_ZYGOTE].skip));
 	if (!bwrap)
 		snprintf(rows[ROW_BWRAP].skip, sizeof(rows[ROW_BWRAP].skip), "skipped (not installed)");
 	else {

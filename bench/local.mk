@@ -11,7 +11,7 @@ bench_bench_submit_LDADD = daemon/libvx11d.a common/libvx11common.a \
 # and firejail, all running bench/true-static.
 EXTRA_PROGRAMS += bench/bench-spawn
 bench_bench_spawn_SOURCES = \
-	bench/bench-spawn.c bench/bench-spawn-sandbox.c bench/bench-spawn-daemon.c bench/bench-spawn.h \
+	bench/bench-spawn.c bench/bench-spawn-sandbox.c bench/bench-spawn-zygote.c bench/bench-spawn-daemon.c bench/bench-spawn.h \
 	bench/bench-client.c bench/bench-util.c bench/bench.h
 bench_bench_spawn_LDADD = daemon/libvx11d.a common/libvx11common.a \
 	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
