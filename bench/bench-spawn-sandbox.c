@@ -11,6 +11,9 @@
  * cgroup.events saying "populated 0" (POLLPRI); then the cgroup goes back.
  */
 #include <errno.h>
+#include <json.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +40,7 @@ static struct {
 	CgroupInfo info;
 	CgroupManager *mgr;
 	SeccompProgram *prog;
+	SeccompProgram *prog_ipc; /* row 2zi: without the rule against clone(CLONE_NEWIPC) */
 	int netns_fd;
 	char unapplied[160];
 	pthread_mutex_t lock;
@@ -58,9 +62,39 @@ static int skipped(int r, char *why, size_t size, const char *fmt, ...)
 	return r;
 }
 
+/* The profile without its rule that denies clone with CLONE_NEWIPC (args[0] masked 0x08000000), for a
+ * zygote that gives each daughter an IPC namespace: NULL if there is no such rule. */
+static char *without_newipc_rule(const char *json)
+{
+	json_object *root = json_tokener_parse(json), *calls, *kept;
+	char *out = NULL;
+	bool dropped = false;
+
+	if (!root || !json_object_object_get_ex(root, "syscalls", &calls))
+		goto done;
+	kept = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(calls); i++) {
+		json_object *rule = json_object_array_get_idx(calls, i), *args, *value;
+
+		if (json_object_object_get_ex(rule, "args", &args) && json_object_array_length(args) == 1 &&
+		    json_object_object_get_ex(json_object_array_get_idx(args, 0), "value", &value) &&
+		    json_object_get_int64(value) == CLONE_NEWIPC && strstr(json_object_to_json_string(rule), "\"clone\"")) {
+			dropped = true;
+			continue;
+		}
+		json_object_array_add(kept, json_object_get(rule));
+	}
+	json_object_object_add(root, "syscalls", kept);
+	if (dropped)
+		out = strdup(json_object_to_json_string(root));
+done:
+	json_object_put(root);
+	return out;
+}
+
 int sandbox_setup(const char *seccomp_dir, char *why, size_t size)
 {
-	_cleanup_free_ char *err = NULL, *json = NULL, *path = NULL;
+	_cleanup_free_ char *err = NULL, *json = NULL, *path = NULL, *json_ipc = NULL;
 	char rel[64];
 	FILE *f;
 	size_t len = 0;
@@ -95,6 +129,9 @@ int sandbox_setup(const char *seccomp_dir, char *why, size_t size)
 	r = seccomp_program_compile_json(json, "default", &sb.prog, &err);
 	if (r < 0)
 		return skipped(r, why, size, "%s: %s", path, err ?: strerror(-r));
+	json_ipc = without_newipc_rule(json);
+	if (json_ipc)
+		(void)seccomp_program_compile_json(json_ipc, "default-newipc", &sb.prog_ipc, NULL);
 	return 0;
 }
 
@@ -105,6 +142,7 @@ void sandbox_done(void)
 	if (sb.netns_fd >= 0)
 		close(sb.netns_fd);
 	sb.prog = seccomp_program_free(sb.prog);
+	sb.prog_ipc = seccomp_program_free(sb.prog_ipc);
 	cgroup_info_done(&sb.info);
 }
 
@@ -165,16 +203,20 @@ static int wait_end(int pidfd, const Cgroup *cg, char **ret_error)
 	return -ETIMEDOUT; /* cgroup_release() kills what is left */
 }
 
-/* Row 2z (bench-spawn-zygote.c): its zygotes, forked once the filter is compiled. */
-int sandbox_zygote_setup(char *why, size_t size)
+/* Rows 2z and 2zi (bench-spawn-zygote.c): their zygotes, forked once the filter is compiled. */
+int sandbox_zygote_setup(bool ipc_each, char *why, size_t size)
 {
-	if (!sb.prog)
-		return skipped(-ENOENT, why, size, "row 2 is not set up");
-	return zygote_setup(sb.prog, sb.netns_fd, why, size);
+	const SeccompProgram *prog = ipc_each ? sb.prog_ipc : sb.prog;
+
+	if (!prog)
+		return skipped(-ENOENT, why, size, "%s", ipc_each ? "no clone(CLONE_NEWIPC) rule to drop" : "row 2 is not set up");
+	return zygote_setup(ipc_each, prog, sb.netns_fd, why, size);
 }
 
-/* Rows 2 and 2z: the same job cgroup, uid, rlimits and end; through spawn_daughter() or a zygote. */
-static int run(char *const argv[], char *const envp[], unsigned k, bool zygote, char **ret_error)
+typedef enum Via { VIA_SPAWN, VIA_ZYGOTE, VIA_ZYGOTE_IPC } Via;
+
+/* Rows 2, 2z and 2zi: the same job cgroup, uid, rlimits and end; through spawn_daughter() or a zygote. */
+static int run(char *const argv[], char *const envp[], unsigned k, Via via, char **ret_error)
 {
 	CgroupLimits lim = CGROUP_LIMITS_NONE;
 	_cleanup_free_ char *unapplied = NULL;
@@ -202,8 +244,8 @@ static int run(char *const argv[], char *const envp[], unsigned k, bool zygote, 
 	req.seccomp = sb.prog;
 	req.rlimits.nofile = BENCH_NOFILE;
 	req.rlimits.fsize = BENCH_FSIZE_BYTES;
-	if (zygote)
-		r = zygote_spawn(argv[0], req.uid, req.rlimits.nofile, req.rlimits.fsize, cg, k, &pidfd,
+	if (via != VIA_SPAWN)
+		r = zygote_spawn(via == VIA_ZYGOTE_IPC, argv[0], req.uid, req.rlimits.nofile, req.rlimits.fsize, cg, k, &pidfd,
 		                 ret_error);
 	else
 		r = spawn_daughter(&req, &pid, &pidfd, ret_error);
@@ -219,12 +261,12 @@ static int run(char *const argv[], char *const envp[], unsigned k, bool zygote, 
 
 int sandbox_run(char *const argv[], char *const envp[], unsigned k, char **ret_error)
 {
-	return run(argv, envp, k, false, ret_error);
+	return run(argv, envp, k, VIA_SPAWN, ret_error);
 }
 
-int sandbox_zygote_run(char *const argv[], char *const envp[], unsigned k, char **ret_error)
+int sandbox_zygote_run(bool ipc_each, char *const argv[], char *const envp[], unsigned k, char **ret_error)
 {
-	return run(argv, envp, k, true, ret_error);
+	return run(argv, envp, k, ipc_each ? VIA_ZYGOTE_IPC : VIA_ZYGOTE, ret_error);
 }
 
 const char *sandbox_cgroup_mode(void)

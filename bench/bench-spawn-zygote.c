@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Row 2z of bench-spawn: a zygote prototype (issue 12), to decide whether
+ * Rows 2z and 2zi of bench-spawn: a zygote prototype (issue 12), to decide whether
  * the daemon should spawn through one. What it tries to save: attaching the
  * seccomp filter in every child (the kernel builds the filter's per-syscall
  * action cache per ABI at each attach; inherited through clone, the filter
  * is only referenced).
  *
  * The zygote is forked once per worker at setup. It joins the shared
- * loopback netns and an IPC namespace of its own, sets no_new_privs,
+ * loopback netns (and, for 2z, an IPC namespace of its own), sets no_new_privs,
  * attaches the default filter, and from then on only serves requests on a
  * socketpair: {uid, rlimits} plus fds (the error pipe's write end, the job's
  * cgroup2 and v1 procs files). It clone()s vfork-style with CLONE_PARENT |
@@ -17,12 +17,12 @@
  * filter, so no CLONE_INTO_CGROUP: it is born in the zygote's cgroup and
  * moved), then runs spawn_child_run()'s steps without namespaces or seccomp.
  *
- * Not the same confinement as row 2, and why a real one cannot be: the
- * default filter denies unshare, setns, mount and clone3 to the zygote too,
- * so its daughters cannot get namespaces of their own (here they share the
- * zygote's IPC namespace, where row 2 gives each its own) nor mounts
- * (private_tmp, read_only_system, hide_processes), nor Landlock rules on
- * those mounts.
+ * Row 2z's daughters share the zygote's IPC namespace (row 2 gives each its
+ * own); row 2zi's zygote clones each with CLONE_NEWIPC, which needs the
+ * default profile minus its rule against clone(CLONE_NEWIPC): as shipped,
+ * the filter denies unshare, setns, mount, clone3 and clone with namespace
+ * flags to the zygote too, so a zygote under it cannot give its daughters
+ * namespaces of their own (README.md, "The zygote").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,7 +67,7 @@ typedef struct ZygoteChild {
 static struct {
 	pid_t pid;
 	int sock;
-} zygotes[ZYGOTES] = {{0, -1}, {0, -1}};
+} zygotes[2][ZYGOTES] = {{{0, -1}, {0, -1}}, {{0, -1}, {0, -1}}};
 
 /* fds: sent (n_fds > 0) or received (up to *n_fds). */
 static ssize_t msg_io(int sock, bool send, void *buf, size_t size, int *fds, size_t *n_fds)
@@ -122,7 +122,8 @@ static int zygote_child(void *arg)
 	return spawn_child_run((void *)&z->child);
 }
 
-static __attribute__((noreturn)) void zygote_main(int sock, const SeccompProgram *prog, int netns_fd)
+static __attribute__((noreturn)) void zygote_main(int sock, bool ipc_each, const SeccompProgram *prog,
+                                                  int netns_fd)
 {
 	char *const envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
 	ZygoteReply rep = {0};
@@ -134,7 +135,7 @@ static __attribute__((noreturn)) void zygote_main(int sock, const SeccompProgram
 	/* Everything a daughter cannot do for itself under the filter, once, for all of them. */
 	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
 		e = errno;
-	if (!e && unshare(CLONE_NEWIPC) < 0)
+	if (!e && !ipc_each && unshare(CLONE_NEWIPC) < 0)
 		e = errno;
 	if (!e && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		e = errno;
@@ -170,7 +171,7 @@ static __attribute__((noreturn)) void zygote_main(int sock, const SeccompProgram
 		r.gid = q.gid;
 		r.rlimits.nofile = q.nofile;
 		r.rlimits.fsize = q.fsize;
-		r.private_ipc = false; /* the zygote's, shared */
+		r.private_ipc = false; /* the zygote's, shared; or made at clone */
 		ZygoteChild z = {
 		    .child = {.r = &r, .error_fd = fds[0], .netns_fd = -1, .landlock_fd = -1, .keep = fds,
 		              .n_keep = 1},
@@ -179,7 +180,8 @@ static __attribute__((noreturn)) void zygote_main(int sock, const SeccompProgram
 		};
 		/* Returns once the child has exec'd or failed: the stack is free again. */
 		long pid = clone(zygote_child, stack + STACK_SIZE,
-		                 CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD, &z, &pidfd);
+		                 CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | (ipc_each ? CLONE_NEWIPC : 0),
+		                 &z, &pidfd);
 		rep.pid = pid < 0 ? -errno : (int32_t)pid;
 	reply:
 		for (size_t j = 0; j < n; j++)
@@ -191,7 +193,7 @@ static __attribute__((noreturn)) void zygote_main(int sock, const SeccompProgram
 	}
 }
 
-int zygote_setup(const SeccompProgram *prog, int netns_fd, char *why, size_t size)
+int zygote_setup(bool ipc_each, const SeccompProgram *prog, int netns_fd, char *why, size_t size)
 {
 	for (unsigned i = 0; i < ZYGOTES; i++) {
 		ZygoteReply rep = {0};
@@ -206,13 +208,15 @@ int zygote_setup(const SeccompProgram *prog, int netns_fd, char *why, size_t siz
 			return snprintf(why, size, "skipped (fork: %m)"), -errno;
 		if (pid == 0) {
 			close(sv[0]);
-			for (unsigned j = 0; j < i; j++) /* else zygote j never sees EOF */
-				close(zygotes[j].sock);
-			zygote_main(sv[1], prog, netns_fd);
+			for (unsigned t = 0; t < 2; t++) /* else the others never see EOF */
+				for (unsigned j = 0; j < ZYGOTES; j++)
+					if (zygotes[t][j].sock >= 0)
+						close(zygotes[t][j].sock);
+			zygote_main(sv[1], ipc_each, prog, netns_fd);
 		}
 		close(sv[1]);
-		zygotes[i].pid = pid;
-		zygotes[i].sock = sv[0];
+		zygotes[ipc_each][i].pid = pid;
+		zygotes[ipc_each][i].sock = sv[0];
 		if (msg_io(sv[0], false, &rep, sizeof(rep), NULL, &n) != sizeof(rep) || rep.pid < 0)
 			return snprintf(why, size, "skipped (zygote: %s)", strerror(rep.pid < 0 ? -rep.pid : EIO)),
 			       -EIO;
@@ -222,17 +226,18 @@ int zygote_setup(const SeccompProgram *prog, int netns_fd, char *why, size_t siz
 
 void zygote_done(void)
 {
-	for (unsigned i = 0; i < ZYGOTES; i++) {
-		if (zygotes[i].sock >= 0)
-			close(zygotes[i].sock); /* EOF: it exits */
-		if (zygotes[i].pid > 0)
-			(void)waitpid(zygotes[i].pid, NULL, 0);
-		zygotes[i].sock = -1;
-		zygotes[i].pid = 0;
-	}
+	for (unsigned t = 0; t < 2; t++)
+		for (unsigned i = 0; i < ZYGOTES; i++) {
+			if (zygotes[t][i].sock >= 0)
+				close(zygotes[t][i].sock); /* EOF: it exits */
+			if (zygotes[t][i].pid > 0)
+				(void)waitpid(zygotes[t][i].pid, NULL, 0);
+			zygotes[t][i].sock = -1;
+			zygotes[t][i].pid = 0;
+		}
 }
 
-int zygote_spawn(const char *path, uid_t uid, uint64_t nofile, uint64_t fsize, const Cgroup *cg,
+int zygote_spawn(bool ipc_each, const char *path, uid_t uid, uint64_t nofile, uint64_t fsize, const Cgroup *cg,
                  unsigned k, int *ret_pidfd, char **ret_error)
 {
 	ZygoteRequest q = {.uid = uid, .gid = uid, .nofile = nofile, .fsize = fsize};
@@ -255,9 +260,9 @@ int zygote_spawn(const char *path, uid_t uid, uint64_t nofile, uint64_t fsize, c
 	}
 	for (size_t j = 0; j < cg->n_join; j++)
 		fds[n++] = cg->join_fd[j];
-	m = msg_io(zygotes[k % ZYGOTES].sock, true, &q, sizeof(q), fds, &n);
+	m = msg_io(zygotes[ipc_each][k % ZYGOTES].sock, true, &q, sizeof(q), fds, &n);
 	if (m >= 0)
-		m = msg_io(zygotes[k % ZYGOTES].sock, false, &rep, sizeof(rep), &pidfd, &got);
+		m = msg_io(zygotes[ipc_each][k % ZYGOTES].sock, false, &rep, sizeof(rep), &pidfd, &got);
 	close(p[1]);
 	if (cg->dir_fd >= 0)
 		close(fds[1]);

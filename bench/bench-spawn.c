@@ -10,8 +10,9 @@
  *      awaited as the daemon will, through the pidfd and then the job
  *      cgroup's "populated 0", and the cgroup given back
  *   2z the same through a zygote prototype that holds the filter already
- *      and spawns with CLONE_PARENT (bench-spawn-zygote.c); its daughters
- *      share one IPC namespace, so it is not row 2's confinement exactly
+ *      and spawns with CLONE_PARENT (bench-spawn-zygote.c); 2z's daughters
+ *      share one IPC namespace, 2zi's get one each as row 2's do (under the
+ *      default profile minus its rule against clone(CLONE_NEWIPC))
  *   3  bwrap --unshare-all --ro-bind / /, firejail --noprofile --quiet
  *      (each skipped when not installed)
  *   4  vx11d end to end: 1,000 QUEUED intents at once, timed until every
@@ -58,7 +59,7 @@
 #define GOAL_WRITE_KIB   16.0
 #define GOAL_BTREE_WRITES 12.0
 
-typedef enum RowId { ROW_FORK, ROW_SPAWN, ROW_ZYGOTE, ROW_BWRAP, ROW_FIREJAIL, _ROW_MAX } RowId;
+typedef enum RowId { ROW_FORK, ROW_SPAWN, ROW_ZYGOTE, ROW_ZYGOTE_IPC, ROW_BWRAP, ROW_FIREJAIL, _ROW_MAX } RowId;
 
 typedef struct Row Row;
 /* One spawn to its reap by worker k: 0, or -errno with *ret_error (optional, malloc'd). */
@@ -203,7 +204,12 @@ static int sandbox_spawn(Row *row, unsigned k, char **ret_error)
 
 static int zygote_spawn_row(Row *row, unsigned k, char **ret_error)
 {
-	return sandbox_zygote_run(row->argv, daughter_env, k, ret_error);
+	return sandbox_zygote_run(false, row->argv, daughter_env, k, ret_error);
+}
+
+static int zygote_ipc_spawn_row(Row *row, unsigned k, char **ret_error)
+{
+	return sandbox_zygote_run(true, row->argv, daughter_env, k, ret_error);
 }
 
 static bool spawn_one(Row *row, unsigned k)
@@ -304,6 +310,7 @@ static Row rows[_ROW_MAX] = {
     [ROW_FORK] = {.label = "1  fork+exec+wait (the floor)", .fn = fork_exec_wait, .argv = true_argv},
     [ROW_SPAWN] = {.label = "2  spawn_daughter, no daemon", .fn = sandbox_spawn, .argv = true_argv},
     [ROW_ZYGOTE] = {.label = "2z zygote under the filter (prototype)", .fn = zygote_spawn_row, .argv = true_argv},
+    [ROW_ZYGOTE_IPC] = {.label = "2zi zygote, an IPC namespace each", .fn = zygote_ipc_spawn_row, .argv = true_argv},
     [ROW_BWRAP] = {.label = "3a bwrap --unshare-all --ro-bind / /", .fn = sandbox_tool, .argv = bwrap_argv},
     [ROW_FIREJAIL] = {.label = "3b firejail --noprofile --quiet", .fn = sandbox_tool, .argv = firejail_argv},
 };
@@ -389,6 +396,9 @@ static void print_details(const Options *o, const DaemonBench *d, bool ran, bool
 		       "(clone CLONE_VM|CLONE_VFORK|CLONE_PARENT|CLONE_PIDFD, pidfd back by SCM_RIGHTS), "
 		       "moved into the job cgroups by writes; its daughters share the zygote's IPC and "
 		       "network namespaces (row 2: an IPC namespace each)\n");
+	if (rows[ROW_ZYGOTE_IPC].skip[0] == 0)
+		printf("row 2zi: as row 2z, each daughter cloned with CLONE_NEWIPC, under the default profile "
+		       "without its rule that denies clone(CLONE_NEWIPC): the same confinement as row 2\n");
 	for (RowId i = 0; i < _ROW_MAX; i++)
 		if (rows[i].failures)
 			printf("  %s: %" PRIu64 " failed spawns; first: %s\n", rows[i].label,
@@ -602,8 +612,8 @@ static int parse_options(int argc, char *argv[], Options *o)
 static void setup_rows(const Options *o)
 {
 	/* per round: timed one at a time, then per worker with 2 at once */
-	static const unsigned full[_ROW_MAX][2] = {{60, 100}, {60, 100}, {60, 100}, {10, 10}, {3, 3}};
-	static const unsigned quick[_ROW_MAX][2] = {{30, 50}, {30, 50}, {30, 50}, {5, 5}, {2, 2}};
+	static const unsigned full[_ROW_MAX][2] = {{60, 100}, {60, 100}, {60, 100}, {60, 100}, {10, 10}, {3, 3}};
+	static const unsigned quick[_ROW_MAX][2] = {{30, 50}, {30, 50}, {30, 50}, {30, 50}, {5, 5}, {2, 2}};
 	_cleanup_free_ char *bwrap = find_program("bwrap"), *firejail = find_program("firejail");
 
 	true_argv[0] = (char *)o->true_path;
@@ -614,10 +624,13 @@ static void setup_rows(const Options *o)
 		if (!rows[i].samples)
 			snprintf(rows[i].skip, sizeof(rows[i].skip), "skipped (out of memory)");
 	}
-	if (sandbox_setup(o->seccomp_dir, rows[ROW_SPAWN].skip, sizeof(rows[ROW_SPAWN].skip)) < 0)
+	if (sandbox_setup(o->seccomp_dir, rows[ROW_SPAWN].skip, sizeof(rows[ROW_SPAWN].skip)) < 0) {
 		snprintf(rows[ROW_ZYGOTE].skip, sizeof(rows[ROW_ZYGOTE].skip), "%s", rows[ROW_SPAWN].skip);
-	else
-		(void)sandbox_zygote_setup(rows[ROW_ZYGOTE].skip, sizeof(rows[ROW_ZYGOTE].skip));
+		snprintf(rows[ROW_ZYGOTE_IPC].skip, sizeof(rows[ROW_ZYGOTE_IPC].skip), "%s", rows[ROW_SPAWN].skip);
+	} else {
+		(void)sandbox_zygote_setup(false, rows[ROW_ZYGOTE].skip, sizeof(rows[ROW_ZYGOTE].skip));
+		(void)sandbox_zygote_setup(true, rows[ROW_ZYGOTE_IPC].skip, sizeof(rows[ROW_ZYGOTE_IPC].skip));
+	}
 	if (!bwrap)
 		snprintf(rows[ROW_BWRAP].skip, sizeof(rows[ROW_BWRAP].skip), "skipped (not installed)");
 	else {

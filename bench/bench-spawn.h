@@ -65,16 +65,20 @@ int sandbox_setup(const char *seccomp_dir, char *why, size_t size);
 void sandbox_done(void);
 /* One daughter, as worker k (its own uid), to its end and its cgroup's release: 0 or -errno. */
 int sandbox_run(char *const argv[], char *const envp[], unsigned k, char **ret_error);
-/* Row 2z: the same through a zygote under the filter (bench-spawn-zygote.c); after sandbox_setup(). */
-int sandbox_zygote_setup(char *why, size_t size);
-int sandbox_zygote_run(char *const argv[], char *const envp[], unsigned k, char **ret_error);
+/* Rows 2z and 2zi: the same through a zygote under the filter (bench-spawn-zygote.c); after
+ * sandbox_setup(). 2zi (ipc_each): an IPC namespace each, under the default profile without its
+ * rule against clone(CLONE_NEWIPC). */
+int sandbox_zygote_setup(bool ipc_each, char *why, size_t size);
+int sandbox_zygote_run(bool ipc_each, char *const argv[], char *const envp[], unsigned k, char **ret_error);
 const char *sandbox_cgroup_mode(void);
 /* What the host could not apply of the limits ("" when all were). */
 const char *sandbox_unapplied(void);
 
-/* bench-spawn-zygote.c: ZYGOTES zygotes under prog, worker k uses number k % ZYGOTES. */
-int zygote_setup(const SeccompProgram *prog, int netns_fd, char *why, size_t size);
+/* bench-spawn-zygote.c: ZYGOTES zygotes under prog, worker k uses number k % ZYGOTES. Their
+ * daughters share the zygote's IPC namespace, or (ipc_each) get one each at clone, which prog must
+ * allow. */
+int zygote_setup(bool ipc_each, const SeccompProgram *prog, int netns_fd, char *why, size_t size);
 void zygote_done(void);
 /* Spawns path; its end is the caller's to await through *ret_pidfd (it is our child). */
-int zygote_spawn(const char *path, uid_t uid, uint64_t nofile, uint64_t fsize, const Cgroup *cg,
+int zygote_spawn(bool ipc_each, const char *path, uid_t uid, uint64_t nofile, uint64_t fsize, const Cgroup *cg,
                  unsigned k, int *ret_pidfd, char **ret_error);
