@@ -11,7 +11,7 @@
  * cgroup.events saying "populated 0" (POLLPRI); then the cgroup goes back.
  */
 #include <errno.h>
-#include <json.h>
+#include <json-c/json.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <poll.h>
