@@ -8,6 +8,7 @@ unit_tests = \
 	tests/unit/test-metrics \
 	tests/unit/test-netns \
 	tests/unit/test-shm \
+	tests/unit/test-uidlock \
 	tests/unit/test-landlock \
 	tests/unit/test-frame \
 	tests/unit/test-queue \
@@ -43,6 +44,8 @@ tests_unit_test_landlock_SOURCES = tests/unit/test-landlock.c tests/unit/tap.h
 tests_unit_test_landlock_LDADD = $(UNIT_LDADD)
 tests_unit_test_shm_SOURCES = tests/unit/test-shm.c tests/unit/tap.h
 tests_unit_test_shm_LDADD = $(UNIT_LDADD)
+tests_unit_test_uidlock_SOURCES = tests/unit/test-uidlock.c tests/unit/tap.h
+tests_unit_test_uidlock_LDADD = $(UNIT_LDADD)
 tests_unit_test_netns_SOURCES = tests/unit/test-netns.c tests/unit/tap.h
 tests_unit_test_netns_LDADD = $(UNIT_LDADD)
 tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c tests/unit/tap.h

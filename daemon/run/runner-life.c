@@ -170,9 +170,14 @@ static void reconcile(Runner *r)
 		free(names);
 	}
 	/* Nothing of theirs runs any more: their transient uids' leftovers in
-	 * /dev/shm go, as at any attempt's end (a uid of the range is ours). */
-	for (size_t i = 0; i < n_uids; i++)
-		(void)shm_remove_owned(NULL, uids[i]);
+	 * /dev/shm go, as at any attempt's end, each under the uid's lock: a
+	 * uid that another instance has taken meanwhile is its own now. */
+	for (size_t i = 0; i < n_uids; i++) {
+		int fd = uid_lock_one(&r->uid_locks, uids[i]);
+		if (fd >= 0)
+			(void)shm_remove_owned(NULL, uids[i]);
+		(void)uid_lock_release(fd);
+	}
 }
 
 /* quiet: the caller says it in a line of its own. */
@@ -268,6 +273,8 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 		return log_error_errno(ENOMEM, "out of memory");
 	r->env = *cfg;
 	r->env.cgroup_root = NULL; /* only needed here */
+	r->uid_locks.dir = UID_LOCK_DIR;
+	r->uid_locks.systemd_dir = UID_LOCK_SYSTEMD_DIR;
 	r->netns_fd = r->notify_fd = -1;
 	metrics_histogram_init(&r->spawn_latency, metrics_latency_bounds, metrics_latency_n_bounds);
 	r->landlock_abi = landlock_abi();
