@@ -208,7 +208,14 @@ static void setup_cgroups(Runner *r, const char *root, bool quiet)
 				  r->cgroup_problem ?: "cannot use the delegated cgroup");
 		return;
 	}
-	k = cgroup_manager_new(env->cgroup, root, &r->cgroups, &error);
+	/* One root per instance, so that one vx11d's reconciliation or pool
+	 * never meets another's job cgroups on the same host. */
+	_cleanup_free_ char *scoped = NULL;
+	if (asprintf(&scoped, "%s/%s", root ?: "vx11", env->instance ?: "default") < 0) {
+		r->cgroup_problem = strdup("out of memory");
+		return;
+	}
+	k = cgroup_manager_new(env->cgroup, scoped, &r->cgroups, &error);
 	if (k < 0) {
 		if (asprintf(&r->cgroup_problem, "cannot set up job cgroups: %s", error ?: strerror(-k)) < 0)
 			r->cgroup_problem = NULL;
