@@ -161,3 +161,18 @@ int instance_runtime_dir(const char *socket_path, const char *explicit_dir, cons
 	*ret_dir = TAKE_PTR(dir);
 	return fd;
 }
+
+int instance_runtime_dir_done(const char *dir, const char *name, int lock_fd)
+{
+	_cleanup_free_ char *own = NULL, *notify = NULL;
+
+	if (lock_fd < 0)
+		return -1;
+	if (dir && asprintf(&own, "/run/vx11/%s", name) >= 0 && streq(dir, own) &&
+	    asprintf(&notify, "%s/notify", dir) >= 0) {
+		(void)rmdir(notify);
+		(void)rmdir(dir);
+	}
+	close(lock_fd);
+	return -1;
+}

@@ -40,3 +40,6 @@ bool instance_dir_reachable(const char *dir);
  * (malloc'd), or -errno, said in the log.
  */
 int instance_runtime_dir(const char *socket_path, const char *explicit_dir, const char *name, char **ret_dir);
+/* At the end, once its sockets are gone: drop the lock; /run/vx11/<name>,
+ * made for this instance alone, is removed (when empty). Returns -1. */
+int instance_runtime_dir_done(const char *dir, const char *name, int lock_fd);

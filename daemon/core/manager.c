@@ -614,8 +614,8 @@ Manager *manager_free(Manager *m)
 	free(m->policy_path);
 	free(m->state_dir);
 	free(m->socket_path);
+	instance_runtime_dir_done(m->runtime_dir, m->instance, m->runtime_lock_fd);
 	free(m->runtime_dir);
-	safe_close(m->runtime_lock_fd);
 	safe_close(m->state_lock_fd);
 	free(m);
 	return NULL;

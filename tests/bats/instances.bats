@@ -262,6 +262,10 @@ check_hb() {
 	! grep -q "not searchable by other users" "$T/a/vx11d.log" || return 1
 
 	check_hb a "/run/vx11/$inst"
+	# Made for this instance alone: gone once it stops.
+	kill -TERM "${PID[a]}"
+	wait_exit "${PID[a]}"
+	[[ ! -e /run/vx11/$inst ]]
 }
 
 @test "two instances with their sockets in one directory: the second's daughters find it in /run/vx11/<instance>, neither disturbs the other" {

@@ -107,9 +107,12 @@ static void test_runtime_dir(void)
 	f2 = instance_runtime_dir(sock, NULL, name, &d2);
 	CHECK(f2 >= 0);
 	CHECK_STREQ(d2, own);
-	close(f2);
+	/* Its own, made for it: gone at the end (not someone else's). */
+	instance_runtime_dir_done(d2, name, f2);
+	CHECK(access(own, F_OK) < 0 && errno == ENOENT);
 	free(d2);
-	close(f1);
+	instance_runtime_dir_done(d1, name, f1);
+	CHECK(access(exp, F_OK) == 0);
 	free(d1);
 	/* Free again: beside the socket. */
 	f2 = instance_runtime_dir(sock, NULL, name, &d2);
