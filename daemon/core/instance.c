@@ -42,33 +42,74 @@ int instance_name_default(const char *state_dir, const char *system_state_dir,
 	return 0;
 }
 
+/* Lock path (an OFD write lock, dropped with the process) and write
+ * "<pid> <text>" in it: the fd, or -EBUSY with *ret_holder the pid the
+ * holder wrote (0 if unknown), or -errno. */
+static int lock_file(const char *path, const char *text, pid_t *ret_holder)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	_cleanup_free_ char *line = NULL;
+	_cleanup_close_ int fd = -1;
+	char buf[64];
+	int n;
+
+	*ret_holder = 0;
+	/* A holder that stops may remove the file (instance_unlock_name): a
+	 * lock taken on the file it has just removed is no lock: again. */
+	for (int i = 0;; i++) {
+		struct stat a, b;
+
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+		if (fd < 0)
+			return -errno;
+		if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+			if (errno != EAGAIN && errno != EACCES)
+				return -errno;
+			/* OFD locks do not say their holder (F_OFD_GETLK gives
+			 * pid -1): the holder wrote its pid in the file. */
+			ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
+			buf[k > 0 ? k : 0] = 0;
+			*ret_holder = (pid_t)strtol(buf, NULL, 10);
+			return -EBUSY;
+		}
+		if (fstat(fd, &a) < 0)
+			return -errno;
+		if (stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			break;
+		if (i == 3)
+			return -EBUSY;
+		fd = safe_close(fd);
+	}
+	n = asprintf(&line, "%d %s\n", (int)getpid(), text);
+	if (n < 0)
+		return -ENOMEM;
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
+		return errno ? -errno : -EIO;
+	return TAKE_FD(fd);
+}
+
 int instance_lock_state_dir(const char *state_dir, const char *name, pid_t *ret_holder)
 {
 	_cleanup_free_ char *path = NULL;
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	char buf[64 + INSTANCE_NAME_MAX];
-	int n;
 
 	*ret_holder = 0;
 	if (asprintf(&path, "%s/vx11d.lock", state_dir) < 0)
 		return -ENOMEM;
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
-	if (fd < 0)
-		return -errno;
-	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
-		if (errno != EAGAIN && errno != EACCES)
-			return -errno;
-		/* OFD locks do not say their holder (F_OFD_GETLK gives pid -1):
-		 * the holder wrote its pid in the file. */
-		ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
-		buf[k > 0 ? k : 0] = 0;
-		*ret_holder = (pid_t)strtol(buf, NULL, 10);
-		return -EBUSY;
-	}
-	n = snprintf(buf, sizeof buf, "%d %s\n", (int)getpid(), name);
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-		return errno ? -errno : -EIO;
-	return TAKE_FD(fd);
+	return lock_file(path, name, ret_holder);
+}
+
+int instance_lock_name(const char *lock_dir, const char *name, const char *state_dir, pid_t *ret_holder)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	int k;
+
+	*ret_holder = 0;
+	k = mkdir_p(lock_dir, 0755);
+	if (k < 0)
+		return k;
+	if (asprintf(&path, "%s/%s", lock_dir, name) < 0 || asprintf(&text, "%s", state_dir) < 0)
+		return -ENOMEM;
+	return lock_file(path, text, ret_holder);
 }
 
 bool instance_dir_reachable(const char *dir)
@@ -174,5 +215,19 @@ int instance_runtime_dir_done(const char *dir, const char *name, int lock_fd)
 		(void)rmdir(dir);
 	}
 	close(lock_fd);
+	return -1;
+}
+
+int instance_unlock_name(const char *lock_dir, const char *name, int fd)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (fd < 0)
+		return -1;
+	/* Still holding it: whoever opens the file meanwhile finds it unlinked
+	 * once it has the lock, and makes a new one (lock_file). */
+	if (asprintf(&path, "%s/%s", lock_dir, name) >= 0)
+		(void)unlink(path);
+	close(fd);
 	return -1;
 }

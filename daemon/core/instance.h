@@ -29,6 +29,15 @@ int instance_name_default(const char *state_dir, const char *system_state_dir,
  * *ret_holder the pid the running one wrote (0 if unknown), or -errno.
  */
 int instance_lock_state_dir(const char *state_dir, const char *name, pid_t *ret_holder);
+/*
+ * One daemon per name on the host (root's daemons: the name scopes their job
+ * cgroups and /run/vx11/<name>): lock <lock_dir>/<name> (the daemon uses
+ * INSTANCE_LOCK_DIR) the same way, writing our pid and state_dir in it.
+ */
+#define INSTANCE_LOCK_DIR "/run/vx11/instance"
+int instance_lock_name(const char *lock_dir, const char *name, const char *state_dir, pid_t *ret_holder);
+/* At the end: remove the file and drop the lock. Returns -1. */
+int instance_unlock_name(const char *lock_dir, const char *name, int fd);
 /* Can another user reach dir, i.e. is it and every directory above it searchable by others? */
 bool instance_dir_reachable(const char *dir);
 /*

@@ -405,7 +405,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	m->start_monotonic = now_monotonic_usec();
 	stats_init(&m->stats);
 	m->state_dir = strdup(cfg->state_dir);
-	m->state_lock_fd = m->runtime_lock_fd = -1;
+	m->state_lock_fd = m->runtime_lock_fd = m->name_lock_fd = -1;
 	m->socket_path = activated_socket_path() ?: strdup(cfg->socket_path);
 	if (!m->state_dir || !m->socket_path || asprintf(&m->db_path, "%s/vx11.db", cfg->state_dir) < 0) {
 		r = log_error_errno(ENOMEM, "out of memory");
@@ -462,6 +462,21 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	if (m->state_lock_fd < 0) {
 		r = log_error_errno(m->state_lock_fd, "cannot lock the state directory %s: %m", m->state_dir);
 		goto fail;
+	}
+	/* Root's daemons share the host's cgroups and /run/vx11: a name given
+	 * twice (--instance) would mix them up. */
+	if (geteuid() == 0) {
+		m->name_lock_fd = instance_lock_name(INSTANCE_LOCK_DIR, m->instance, m->state_dir, &holder);
+		if (m->name_lock_fd == -EBUSY) {
+			r = log_error_errno(EBUSY, "the instance name %s is in use by vx11d pid %d (another state "
+					    "directory): give this one another --instance", m->instance, (int)holder);
+			goto fail;
+		}
+		if (m->name_lock_fd < 0) {
+			r = log_error_errno(m->name_lock_fd, "cannot lock the instance name %s under %s: %m",
+					    m->instance, INSTANCE_LOCK_DIR);
+			goto fail;
+		}
 	}
 	m->runtime_lock_fd = instance_runtime_dir(m->socket_path, cfg->runtime_dir, m->instance, &m->runtime_dir);
 	if (m->runtime_lock_fd < 0) {
@@ -616,6 +631,7 @@ Manager *manager_free(Manager *m)
 	free(m->socket_path);
 	instance_runtime_dir_done(m->runtime_dir, m->instance, m->runtime_lock_fd);
 	free(m->runtime_dir);
+	instance_unlock_name(INSTANCE_LOCK_DIR, m->instance, m->name_lock_fd);
 	safe_close(m->state_lock_fd);
 	free(m);
 	return NULL;

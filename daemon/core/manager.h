@@ -86,6 +86,7 @@ typedef struct Manager {
 	char instance[INSTANCE_NAME_MAX + 1];
 	int state_lock_fd;   /* <state_dir>/vx11d.lock, held while we run */
 	int runtime_lock_fd; /* <runtime_dir>/notify, flock'd while we run */
+	int name_lock_fd;    /* /run/vx11/instance/<instance> (root only) */
 
 	Queue *queue;                           /* runnable tasks, priority order */
 	Queue *retry_queue;                     /* retrying tasks, by deadline (the entry's seq) */

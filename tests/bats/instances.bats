@@ -248,6 +248,16 @@ check_hb() {
 	check_json "${out[1]}" '.id == 1 and .result.status == "ok"'
 }
 
+@test "an instance name given twice on one host is refused, naming the daemon that has it" {
+	require_root
+	inst_start a --instance "t$$-$BATS_TEST_NUMBER"
+	inst_launch b --instance "t$$-$BATS_TEST_NUMBER"
+	wait_exit "${PID[b]}"
+	[[ $DAEMON_STATUS -ne 0 ]]
+	grep -q "the instance name t$$-$BATS_TEST_NUMBER is in use by vx11d pid ${PID[a]}" "$T/b/vx11d.log"
+	check_json "$(on a result daemon.status)" '.instance == $i' --arg i "t$$-$BATS_TEST_NUMBER"
+}
+
 @test "a socket in a directory daughters cannot search: their sockets go to /run/vx11/<instance>, and they reach the daemon" {
 	require_root
 	hb_policy

@@ -5,6 +5,7 @@
  * whether daughters can reach a directory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,36 @@ static void test_state_dir_lock(void)
 	fd = instance_lock_state_dir(base, "two", &holder);
 	CHECK(fd >= 0);
 	close(fd);
+}
+
+static void test_name_lock(void)
+{
+	char dir[160];
+	pid_t holder = -1;
+	int fd, fd2;
+
+	snprintf(dir, sizeof dir, "%s/names", base);
+	fd = instance_lock_name(dir, "one", "/var/lib/a", &holder);
+	CHECK(fd >= 0);
+	/* The same name from another state dir: refused, naming the holder. */
+	CHECK_INTEQ(instance_lock_name(dir, "one", "/var/lib/b", &holder), -EBUSY);
+	CHECK_INTEQ(holder, getpid());
+	fd2 = instance_lock_name(dir, "two", "/var/lib/b", &holder);
+	CHECK(fd2 >= 0);
+	close(fd2);
+	/* A daemon that stops removes its file; one that opened it just
+	 * before gets a lock on a file of its own, not on the removed one. */
+	char path[192];
+	snprintf(path, sizeof path, "%s/one", dir);
+	int early = open(path, O_RDWR | O_CLOEXEC);
+	instance_unlock_name(dir, "one", fd);
+	CHECK(access(path, F_OK) < 0);
+	CHECK(fcntl(early, F_OFD_SETLK, &(struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET}) == 0);
+	fd = instance_lock_name(dir, "one", "/var/lib/b", &holder);
+	CHECK(fd >= 0);
+	CHECK(access(path, F_OK) == 0);
+	close(early);
+	instance_unlock_name(dir, "one", fd);
 }
 
 static void test_reachable(void)
@@ -133,6 +164,7 @@ int main(void)
 	TEST(test_names);
 	TEST(test_default_names);
 	TEST(test_state_dir_lock);
+	TEST(test_name_lock);
 	TEST(test_reachable);
 	TEST(test_runtime_dir);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
