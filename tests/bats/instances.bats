@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Instances on one host: two vx11d with state dirs of their own run side by
 # side and never touch each other's daughters, job cgroups or uids; a second
-# one on the same state dir is refused; daughters find a daemon whose socket
-# they cannot reach. Both daemons are given the SAME --cgroup-root: what
+# one on the same state dir, or with the same --instance, is refused;
+# daughters find a daemon whose socket they cannot reach, or whose socket
+# directory another daemon's daughters use already. Both daemons are given the SAME --cgroup-root: what
 # keeps them apart is each instance's own root under it, not the test's
 # usual one-root-per-daemon.
 
