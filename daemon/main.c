@@ -22,9 +22,12 @@ static void help(void)
 	       "  -p, --policy FILE       policy file (default %s/policy.json if it\n"
 	       "                          exists, else the bundled policy)\n"
 	       "      --runtime-dir DIR   notify sockets and daughter.sock for daughters\n"
-	       "                          (default: the directory of the socket)\n"
-	       "      --cgroup-root PATH  job cgroups under PATH (default vx11, or the\n"
-	       "                          delegated cgroup when started by systemd)\n"
+	       "                          (default: the directory of the socket, or\n"
+	       "                          /run/vx11/INSTANCE when daughters cannot use it)\n"
+	       "      --cgroup-root PATH  job cgroups under PATH/INSTANCE (default vx11, or\n"
+	       "                          the delegated cgroup when started by systemd)\n"
+	       "      --instance NAME     this daemon's name on the host (default: \"default\"\n"
+	       "                          for the system state dir, else a hash of the state dir)\n"
 	       "      --metrics-socket PATH  also serve the metrics (vx11ctl metrics) over\n"
 	       "                          HTTP on the Unix socket PATH: GET /metrics\n"
 	       "      --log-target T      auto, journal or stderr (default auto)\n"
@@ -54,13 +57,14 @@ static int parse_level(const char *s)
 int main(int argc, char *argv[])
 {
 	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION, ARG_RUNTIME_DIR, ARG_CGROUP_ROOT,
-	       ARG_METRICS_SOCKET };
+	       ARG_METRICS_SOCKET, ARG_INSTANCE };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
 		{ "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
+		{ "instance", required_argument, NULL, ARG_INSTANCE },
 		{ "metrics-socket", required_argument, NULL, ARG_METRICS_SOCKET },
 		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
 		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -99,6 +103,14 @@ int main(int argc, char *argv[])
 			break;
 		case ARG_CGROUP_ROOT:
 			cfg.cgroup_root = optarg;
+			break;
+		case ARG_INSTANCE:
+			if (!instance_name_valid(optarg)) {
+				fprintf(stderr, "vx11d: --instance: expected 1 to %d letters, digits, '_' or '-' (not first), "
+					"not \"%s\"\n", INSTANCE_NAME_MAX, optarg);
+				return 2;
+			}
+			cfg.instance = optarg;
 			break;
 		case ARG_METRICS_SOCKET:
 			if (optarg[0] != '/') {

@@ -8,6 +8,8 @@ unit_tests = \
 	tests/unit/test-metrics \
 	tests/unit/test-netns \
 	tests/unit/test-shm \
+	tests/unit/test-uidlock \
+	tests/unit/test-instance \
 	tests/unit/test-landlock \
 	tests/unit/test-frame \
 	tests/unit/test-queue \
@@ -43,6 +45,10 @@ tests_unit_test_landlock_SOURCES = tests/unit/test-landlock.c tests/unit/tap.h
 tests_unit_test_landlock_LDADD = $(UNIT_LDADD)
 tests_unit_test_shm_SOURCES = tests/unit/test-shm.c tests/unit/tap.h
 tests_unit_test_shm_LDADD = $(UNIT_LDADD)
+tests_unit_test_uidlock_SOURCES = tests/unit/test-uidlock.c tests/unit/tap.h
+tests_unit_test_uidlock_LDADD = $(UNIT_LDADD)
+tests_unit_test_instance_SOURCES = tests/unit/test-instance.c tests/unit/tap.h
+tests_unit_test_instance_LDADD = $(UNIT_LDADD)
 tests_unit_test_netns_SOURCES = tests/unit/test-netns.c tests/unit/tap.h
 tests_unit_test_netns_LDADD = $(UNIT_LDADD)
 tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c tests/unit/tap.h
@@ -168,7 +174,8 @@ bats_tests = \
 	tests/bats/subtask.bats \
 	tests/bats/metrics.bats \
 	tests/bats/planning.bats \
-	tests/bats/types.bats
+	tests/bats/types.bats \
+	tests/bats/instances.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS

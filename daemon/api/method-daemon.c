@@ -58,6 +58,9 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	o = json_object_new_object();
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(o, "instance", json_object_new_string(m->instance));
+	json_object_object_add(o, "state_dir", json_object_new_string(m->state_dir));
+	json_object_object_add(o, "runtime_dir", json_object_new_string(m->runtime_dir));
 	json_object_object_add(o, "uptime_seconds",
 			       json_object_new_int64((int64_t)((now_monotonic_usec() - m->start_monotonic) / USEC_PER_SEC)));
 	json_object_object_add(o, "policy_mode",

@@ -1,6 +1,7 @@
 # core/: the manager: the loop, group commit, task state changes.
 daemon_libvx11d_a_SOURCES += \
 	daemon/core/manager.c daemon/core/manager.h \
+	daemon/core/instance.c daemon/core/instance.h \
 	daemon/core/subtask.c daemon/core/subtask.h \
 	daemon/core/stats.c daemon/core/stats.h \
 	daemon/core/planner.c daemon/core/planner.h \

@@ -405,17 +405,9 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	m->start_monotonic = now_monotonic_usec();
 	stats_init(&m->stats);
 	m->state_dir = strdup(cfg->state_dir);
+	m->state_lock_fd = m->runtime_lock_fd = m->name_lock_fd = -1;
 	m->socket_path = activated_socket_path() ?: strdup(cfg->socket_path);
-	if (cfg->runtime_dir)
-		m->runtime_dir = strdup(cfg->runtime_dir);
-	else if (m->socket_path && (m->runtime_dir = strdup(m->socket_path))) {
-		char *slash = strrchr(m->runtime_dir, '/');
-		if (slash && slash != m->runtime_dir)
-			*slash = 0;
-		else
-			strcpy(m->runtime_dir, slash ? "/" : ".");
-	}
-	if (!m->state_dir || !m->socket_path || !m->runtime_dir || asprintf(&m->db_path, "%s/vx11.db", cfg->state_dir) < 0) {
+	if (!m->state_dir || !m->socket_path || asprintf(&m->db_path, "%s/vx11.db", cfg->state_dir) < 0) {
 		r = log_error_errno(ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -446,6 +438,49 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 				    "the state directory %s is writable by others (mode %04o, owner uid %u): refusing "
 				    "to use it; make it the daemon's own (chown, chmod go-w)",
 				    m->state_dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		goto fail;
+	}
+	/* One daemon per state dir, before anything in it is touched. */
+	if (cfg->instance)
+		snprintf(m->instance, sizeof m->instance, "%s", cfg->instance);
+	else if ((r = instance_name_default(m->state_dir, VX11_STATEDIR, m->instance)) < 0) {
+		r = log_error_errno(r, "cannot resolve the state directory %s: %m", m->state_dir);
+		goto fail;
+	}
+	pid_t holder;
+	m->state_lock_fd = instance_lock_state_dir(m->state_dir, m->instance, &holder);
+	if (m->state_lock_fd == -EBUSY) {
+		if (holder > 0)
+			r = log_error_errno(EBUSY, "the state directory %s is in use by vx11d pid %d: refusing to start "
+					    "a second daemon on it (give this one a --state-dir of its own)",
+					    m->state_dir, (int)holder);
+		else
+			r = log_error_errno(EBUSY, "the state directory %s is in use by another vx11d: refusing to "
+					    "start a second daemon on it", m->state_dir);
+		goto fail;
+	}
+	if (m->state_lock_fd < 0) {
+		r = log_error_errno(m->state_lock_fd, "cannot lock the state directory %s: %m", m->state_dir);
+		goto fail;
+	}
+	/* Root's daemons share the host's cgroups and /run/vx11: a name given
+	 * twice (--instance) would mix them up. */
+	if (geteuid() == 0) {
+		m->name_lock_fd = instance_lock_name(INSTANCE_LOCK_DIR, m->instance, m->state_dir, &holder);
+		if (m->name_lock_fd == -EBUSY) {
+			r = log_error_errno(EBUSY, "the instance name %s is in use by vx11d pid %d (another state "
+					    "directory): give this one another --instance", m->instance, (int)holder);
+			goto fail;
+		}
+		if (m->name_lock_fd < 0) {
+			r = log_error_errno(m->name_lock_fd, "cannot lock the instance name %s under %s: %m",
+					    m->instance, INSTANCE_LOCK_DIR);
+			goto fail;
+		}
+	}
+	m->runtime_lock_fd = instance_runtime_dir(m->socket_path, cfg->runtime_dir, m->instance, &m->runtime_dir);
+	if (m->runtime_lock_fd < 0) {
+		r = m->runtime_lock_fd;
 		goto fail;
 	}
 	r = store_open(m->db_path, &m->store);
@@ -500,6 +535,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		.state_dir = m->state_dir,
 		.runtime_dir = m->runtime_dir,
 		.cgroup_root = cfg->cgroup_root,
+		.instance = m->instance,
 		.hooks = {
 			.task_changed = on_runner_task_changed,
 			.daughter_status = on_runner_daughter_status,
@@ -593,7 +629,10 @@ Manager *manager_free(Manager *m)
 	free(m->policy_path);
 	free(m->state_dir);
 	free(m->socket_path);
+	instance_runtime_dir_done(m->runtime_dir, m->instance, m->runtime_lock_fd);
 	free(m->runtime_dir);
+	instance_unlock_name(INSTANCE_LOCK_DIR, m->instance, m->name_lock_fd);
+	safe_close(m->state_lock_fd);
 	free(m);
 	return NULL;
 }
@@ -604,8 +643,8 @@ int manager_run(Manager *m, const char *socket_desc)
 	int r;
 
 	log_audit(LOG_INFO, VX11_MSG_DAEMON_STARTED, &f,
-		  "vx11d %s started: socket %s%s, state %s, policy %s, cgroups %s, %zu tasks queued", PACKAGE_VERSION,
-		  socket_desc, "", m->state_dir,
+		  "vx11d %s started: instance %s, socket %s, state %s, policy %s, cgroups %s, %zu tasks queued",
+		  PACKAGE_VERSION, m->instance, socket_desc, m->state_dir,
 		  m->policy->origin, cgroup_mode_to_string(m->cgroup.mode), queue_size(m->queue));
 	(void)sd_notifyf(false, "READY=1\nSTATUS=Serving, %zu tasks queued.", queue_size(m->queue));
 	fflush(stderr);

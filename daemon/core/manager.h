@@ -24,6 +24,7 @@
 #include "planner.h"
 #include "policy/policy.h"
 #include "run/queue.h"
+#include "instance.h"
 #include "run/runner.h"
 #include "sandbox/cgroup.h"
 #include "store/store.h"
@@ -57,8 +58,10 @@ typedef struct ManagerConfig {
 	const char *state_dir;
 	const char *policy_path; /* NULL: the system file if it exists, else the bundled policy */
 	bool policy_explicit;    /* --policy given: a missing file is an error */
-	const char *runtime_dir; /* NULL: the socket's directory. Notify sockets, daughter.sock */
-	const char *cgroup_root; /* NULL: "vx11", or the delegated cgroup under systemd */
+	const char *runtime_dir; /* NULL: the socket's directory, or /run/vx11/<instance> when daughters
+				  * cannot reach that one (root only). Notify sockets, daughter.sock */
+	const char *cgroup_root; /* NULL: "vx11", or the delegated cgroup under systemd; then /<instance> */
+	const char *instance;    /* NULL: instance_name_default() (instance.h) */
 } ManagerConfig;
 
 typedef struct Manager {
@@ -80,6 +83,10 @@ typedef struct Manager {
 	char *state_dir;
 	char *socket_path;
 	char *runtime_dir;
+	char instance[INSTANCE_NAME_MAX + 1];
+	int state_lock_fd;   /* <state_dir>/vx11d.lock, held while we run */
+	int runtime_lock_fd; /* <runtime_dir>/notify, flock'd while we run */
+	int name_lock_fd;    /* /run/vx11/instance/<instance> (root only) */
 
 	Queue *queue;                           /* runnable tasks, priority order */
 	Queue *retry_queue;                     /* retrying tasks, by deadline (the entry's seq) */

@@ -16,6 +16,7 @@
 #include "runner.h"
 #include "policy/seccomp-profile.h"
 #include "sandbox/spawn.h"
+#include "sandbox/uidlock.h"
 #include "store/store.h"
 
 /* Why the daemon stopped a daughter; the first reason wins. */
@@ -57,6 +58,7 @@ struct Hija {
 
 	uid_t uid;
 	gid_t gid;
+	int uid_lock_fd;   /* a dynamic uid's host-wide lock (uidlock.h); -1: none */
 	Cgroup *cgroup;
 	pid_t pid;
 	int pidfd;
@@ -111,6 +113,7 @@ struct Runner {
 	int landlock_abi;       /* the kernel's, found at start; 0: none */
 	bool netns_is_own;      /* netns_fd is the daemon's own namespace (loopback-only already) */
 	uid_t next_uid;         /* next-fit cursor in the dynamic range */
+	UidLockDirs uid_locks;  /* host-wide locks of dynamic uids (uidlock.h) */
 
 	Hija *hijas;
 	size_t n_running;

@@ -170,9 +170,14 @@ static void reconcile(Runner *r)
 		free(names);
 	}
 	/* Nothing of theirs runs any more: their transient uids' leftovers in
-	 * /dev/shm go, as at any attempt's end (a uid of the range is ours). */
-	for (size_t i = 0; i < n_uids; i++)
-		(void)shm_remove_owned(NULL, uids[i]);
+	 * /dev/shm go, as at any attempt's end, each under the uid's lock: a
+	 * uid that another instance has taken meanwhile is its own now. */
+	for (size_t i = 0; i < n_uids; i++) {
+		int fd = uid_lock_one(&r->uid_locks, uids[i]);
+		if (fd >= 0)
+			(void)shm_remove_owned(NULL, uids[i]);
+		(void)uid_lock_release(fd);
+	}
 }
 
 /* quiet: the caller says it in a line of its own. */
@@ -203,7 +208,14 @@ static void setup_cgroups(Runner *r, const char *root, bool quiet)
 				  r->cgroup_problem ?: "cannot use the delegated cgroup");
 		return;
 	}
-	k = cgroup_manager_new(env->cgroup, root, &r->cgroups, &error);
+	/* One root per instance, so that one vx11d's reconciliation or pool
+	 * never meets another's job cgroups on the same host. */
+	_cleanup_free_ char *scoped = NULL;
+	if (asprintf(&scoped, "%s/%s", root ?: "vx11", env->instance ?: "default") < 0) {
+		r->cgroup_problem = strdup("out of memory");
+		return;
+	}
+	k = cgroup_manager_new(env->cgroup, scoped, &r->cgroups, &error);
 	if (k < 0) {
 		if (asprintf(&r->cgroup_problem, "cannot set up job cgroups: %s", error ?: strerror(-k)) < 0)
 			r->cgroup_problem = NULL;
@@ -268,6 +280,8 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 		return log_error_errno(ENOMEM, "out of memory");
 	r->env = *cfg;
 	r->env.cgroup_root = NULL; /* only needed here */
+	r->uid_locks.dir = UID_LOCK_DIR;
+	r->uid_locks.systemd_dir = UID_LOCK_SYSTEMD_DIR;
 	r->netns_fd = r->notify_fd = -1;
 	metrics_histogram_init(&r->spawn_latency, metrics_latency_bounds, metrics_latency_n_bounds);
 	r->landlock_abi = landlock_abi();

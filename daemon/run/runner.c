@@ -482,7 +482,7 @@ static Hija *hija_new(Runner *r, const Task *t)
 		return NULL;
 	h->runner = r;
 	h->pid = 0;
-	h->pidfd = h->stdin_fd = h->landlock_fd = -1;
+	h->pidfd = h->stdin_fd = h->landlock_fd = h->uid_lock_fd = -1;
 	for (int i = 0; i < _OUT_MAX; i++)
 		h->out[i].pipe_fd = h->out[i].file_fd = h->out_w[i] = -1;
 	memcpy(h->task_id, t->id, ID_STRING_MAX);

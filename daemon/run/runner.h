@@ -59,16 +59,19 @@ typedef struct RunnerConfig {
 	const char *state_dir;    /* output files go under <state_dir>/output */
 	const char *runtime_dir;  /* notify sockets, daughter.sock */
 	const char *cgroup_root;  /* see runner_new() */
+	const char *instance;     /* this vx11d's name: its job cgroups are under <root>/<instance> */
 	RunnerHooks hooks;
 } RunnerConfig;
 
 /*
- * Set up the spawner side: the job cgroup root (cfg->cgroup_root: see
- * cgroup_manager_new(); NULL: "vx11", or the delegated subtree under systemd),
+ * Set up the spawner side: the job cgroup root (cfg->cgroup_root, then
+ * cfg->instance below it: see cgroup_manager_new(); NULL: "vx11/<instance>",
+ * or the delegated subtree under systemd, which is the unit's own already),
  * the shared loopback network namespace, the notify and output directories.
  * Then reconcile after a crash: attempts the store says were running are
  * recorded as interrupted and their tasks retried or failed, and every job
- * cgroup left under the root is killed and removed. A host without usable
+ * cgroup left under this instance's root is killed and removed (another
+ * instance's, beside it, are not this one's to touch). A host without usable
  * cgroups still starts (every spawn then fails, saying why).
  */
 int runner_new(const RunnerConfig *cfg, Runner **ret);

@@ -27,6 +27,7 @@
 
 #include "sandbox/netns.h"
 #include "runner-internal.h"
+#include "sandbox/uidlock.h"
 #include "sandbox/spawn.h"
 
 #define KILL_STUCK_USEC (5 * USEC_PER_SEC) /* after cgroup.kill, give up waiting for "populated 0" */
@@ -320,25 +321,26 @@ static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
 /* ---- Start ---------------------------------------------------------------------------------- */
 
-static uid_t pick_dynamic_uid(Runner *r, const Policy *p)
+static bool uid_used_here(uid_t uid, void *userdata)
 {
-	uid_t first = p->dynamic_uids.first, last = p->dynamic_uids.last;
-	uint64_t n = (uint64_t)last - first + 1;
+	for (Hija *o = ((Runner *)userdata)->hijas; o; o = o->hijas_next)
+		if (o->uid == uid)
+			return true;
+	return false;
+}
 
-	if (r->next_uid < first || r->next_uid > last)
-		r->next_uid = first;
-	/* Next fit: a uid is not reused while any daughter still runs under it,
-	 * and not soon after either, which keeps stray files' owners distinct. */
-	for (uint64_t k = 0; k < n; k++) {
-		uid_t uid = r->next_uid;
-		bool used = false;
-		r->next_uid = uid == last ? first : uid + 1;
-		for (Hija *o = r->hijas; o && !used; o = o->hijas_next)
-			used = o->uid == uid;
-		if (!used)
-			return uid;
-	}
-	return (uid_t)-1;
+/* A uid of the range that no daughter of any vx11d on this host runs under
+ * (uidlock.h), held by h until its cgroup is empty. */
+static uid_t pick_dynamic_uid(Hija *h, const Policy *p, int *ret_error)
+{
+	Runner *r = h->runner;
+	uid_t uid = uid_lock_acquire(&r->uid_locks, p->dynamic_uids.first, p->dynamic_uids.last, &r->next_uid,
+				     uid_used_here, r, &h->uid_lock_fd);
+
+	*ret_error = uid == (uid_t)-1 ? h->uid_lock_fd : 0;
+	if (uid == (uid_t)-1)
+		h->uid_lock_fd = -1;
+	return uid;
 }
 
 /* The task's "filesystem", "tcp" and "scope" as one Landlock ruleset for the
@@ -420,9 +422,17 @@ static int resolve_user(Hija *h, const Task *t, const PolicyTask *pt, char **ret
 		return 0;
 	}
 	if (!pt->user) {
-		h->uid = pick_dynamic_uid(h->runner, h->runner->env.policy);
+		int k;
+		h->uid = pick_dynamic_uid(h, h->runner->env.policy, &k);
+		if (h->uid == (uid_t)-1 && k == -EBUSY)
+			return asprintf(ret_error, "user: every uid of dynamic_uid_range is in use (on this host)") < 0
+				       ? -ENOMEM
+				       : -EBUSY;
 		if (h->uid == (uid_t)-1)
-			return asprintf(ret_error, "user: every uid of dynamic_uid_range is in use") < 0 ? -ENOMEM : -EBUSY;
+			return asprintf(ret_error, "user: cannot lock a dynamic uid under %s: %s", h->runner->uid_locks.dir,
+					strerror(-k)) < 0
+				       ? -ENOMEM
+				       : k;
 		h->gid = (gid_t)h->uid;
 		return 0;
 	}
@@ -520,6 +530,9 @@ int hija_prepare(Hija *h, const Task *t, const PolicyTask *pt, const SeccompProg
 	}
 	h->a.cgroup = strdup(cgroup_name(h->cgroup));
 	h->a.unapplied = TAKE_PTR(unapplied);
+	/* Its uid stays taken while this cgroup has processes, whatever happens to us. */
+	if (h->uid_lock_fd >= 0 && (k = uid_lock_set_cgroup(h->uid_lock_fd, cgroup_path(h->cgroup))) < 0)
+		return fail(ret_error, k, "uid lock");
 
 	if (pt->private_network)
 		req->private_network = true;
@@ -655,6 +668,8 @@ void hija_free(Hija *h)
 	free(h->spawn_error);
 	if (h->cgroup)
 		cgroup_release(h->runner->cgroups, h->cgroup);
+	/* After the cgroup: a uid is free only once nothing runs under it. */
+	h->uid_lock_fd = uid_lock_release(h->uid_lock_fd);
 	free(h->source);
 	free(h->task_type);
 	daughter_done(&h->d);

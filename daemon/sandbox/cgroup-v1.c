@@ -207,9 +207,7 @@ int cg_remove_job_dir(int dfd, const char *name)
 	return r;
 }
 
-/* mkdir -p of a relative path; *created counts the components that were new.
- * On failure nothing it made is left behind. */
-int cg_mkdir_p(int dfd, const char *rel, unsigned *created)
+static int mkdir_p_once(int dfd, const char *rel, unsigned *created)
 {
 	_cleanup_free_ char *p = strdup(rel);
 	unsigned n = 0;
@@ -239,6 +237,20 @@ int cg_mkdir_p(int dfd, const char *rel, unsigned *created)
 	}
 	*created = n;
 	return 0;
+}
+
+/* mkdir -p of a relative path; *created counts the components that were new.
+ * On failure nothing it made is left behind. A parent may vanish between two
+ * steps: another vx11d instance that made the shared base ("vx11" of
+ * "vx11/<instance>") removes it as it stops; then the path is made again. */
+int cg_mkdir_p(int dfd, const char *rel, unsigned *created)
+{
+	int r;
+
+	for (int i = 0; i < 3; i++)
+		if ((r = mkdir_p_once(dfd, rel, created)) != -ENOENT)
+			break;
+	return r;
 }
 
 /* Undo cg_mkdir_p(): rmdir the last `created` components of rel, deepest first. */

@@ -7,5 +7,6 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/sandbox/spawn.c daemon/sandbox/spawn-child.c daemon/sandbox/spawn.h \
 	daemon/sandbox/netns.c daemon/sandbox/netns.h \
 	daemon/sandbox/shm.c daemon/sandbox/shm.h \
+	daemon/sandbox/uidlock.c daemon/sandbox/uidlock.h \
 	daemon/sandbox/landlock.c daemon/sandbox/landlock.h
 EXTRA_DIST += daemon/sandbox/README.md

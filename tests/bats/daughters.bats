@@ -460,7 +460,8 @@ EOF
 	check_json "$st" '.daughters_running == 1 and .counts.running == 1 and .cgroup.mode == $m and .cgroup.problem == null' \
 		--arg m "$(expected_cgroup_mode)"
 	root=$(jq -r .cgroup.job_root <<<"$st")
-	[[ $root == */"$VX11_CGROUP_ROOT" ]]
+	# The instance's own root under the one asked for (instances.bats).
+	[[ $root == */"$VX11_CGROUP_ROOT"/"$(jq -r .instance <<<"$st")" ]]
 	job=$(attempt_of "$t" | jq -r .cgroup)
 	grep -qx "$pid" "$root/$job/cgroup.procs"
 
