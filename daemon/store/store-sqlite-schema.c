@@ -152,6 +152,39 @@ const char *const store_migrations[] = {
 	 * daughters' TRACEPARENT carries. Rows from before have none (their
 	 * daughters' trace id is the correlation id). */
 	"ALTER TABLE tasks ADD COLUMN traceparent TEXT;",
+
+	/* 10: fewer b-trees per daughter (issue 12; the count per statement
+	 * is in README.md). attempts keeps one index beside its rows,
+	 * attempts_task: a daughter's attempts are found among its task's
+	 * (a daughter and its attempt share the task), the attempts a crash
+	 * left running through their daughters' status (daughters_status;
+	 * both rows are written in one transaction), and an attempt is
+	 * updated by its task and id, so the UNIQUE index on its id goes:
+	 * that needs the table rebuilt (same columns, same seq). */
+	"CREATE TABLE attempts_10 ("
+	" seq INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL,"
+	" daughter_id TEXT NOT NULL REFERENCES daughters(id),"
+	" task_id TEXT NOT NULL REFERENCES tasks(id),"
+	" number INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT,"
+	" started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL,"
+	" exit_code INTEGER NOT NULL, signal INTEGER NOT NULL,"
+	" cpu_usec INTEGER NOT NULL, memory_peak_bytes INTEGER NOT NULL,"
+	" tokens_used_cli INTEGER NOT NULL, tokens_used_local INTEGER NOT NULL,"
+	" switch_model_used TEXT, cli_provider_used TEXT, error_message TEXT,"
+	" uid INTEGER NOT NULL DEFAULT 0, cgroup TEXT, reported_status TEXT, status_text TEXT,"
+	" unapplied TEXT, result_json TEXT, confinement TEXT);"
+	"INSERT INTO attempts_10 (seq, id, daughter_id, task_id, number, status, reason, started_at,"
+	" finished_at, exit_code, signal, cpu_usec, memory_peak_bytes, tokens_used_cli, tokens_used_local,"
+	" switch_model_used, cli_provider_used, error_message, uid, cgroup, reported_status, status_text,"
+	" unapplied, result_json, confinement)"
+	" SELECT seq, id, daughter_id, task_id, number, status, reason, started_at,"
+	" finished_at, exit_code, signal, cpu_usec, memory_peak_bytes, tokens_used_cli, tokens_used_local,"
+	" switch_model_used, cli_provider_used, error_message, uid, cgroup, reported_status, status_text,"
+	" unapplied, result_json, confinement FROM attempts ORDER BY seq;"
+	"DROP TABLE attempts;"
+	"ALTER TABLE attempts_10 RENAME TO attempts;"
+	"CREATE INDEX attempts_task ON attempts(task_id, number);",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -160,7 +193,16 @@ const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 _Static_assert(sizeof(pid_t) == sizeof(int), "pid_t is read as an int");
 _Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t), "ids are 32 bits");
 
-#define C(type, rec, field, flags) {#field, type, offsetof(rec, field), flags}
+#define C(type, rec, field, flags) {#field, type, offsetof(rec, field), flags, NULL}
+/* A column read through an expression rather than as stored. */
+#define CX(type, rec, field, flags, expr) {#field, type, offsetof(rec, field), flags, expr}
+
+/* The word an intent stands at while its task is kept (result.get's words,
+ * manager_result_status()), from the task's status. */
+#define RESULT_STATUS_OF(status)                                                                           \
+	"CASE " status " WHEN 'running' THEN 'RUNNING' WHEN 'completed' THEN 'DONE'"                        \
+	" WHEN 'failed' THEN 'ERROR' WHEN 'expired' THEN 'EXPIRED' WHEN 'cancelled' THEN 'CANCELLED'"      \
+	" ELSE 'QUEUED' END"
 
 static const Column intent_columns[] = {
 	C(COL_ID, IntentRecord, correlation_id, COL_KEY),
@@ -184,7 +226,11 @@ static const Column intent_columns[] = {
 	C(COL_STR, IntentRecord, envelope_json, COL_MUTABLE),
 	C(COL_STR, IntentRecord, params_digest, 0),
 	C(COL_U64, IntentRecord, processed_at, COL_MUTABLE),
-	C(COL_STR, IntentRecord, result_status, COL_MUTABLE),
+	/* Not written as the task moves on (two rows per daughter): read from
+	 * the task while it is kept, and written once when it goes (prune). */
+	CX(COL_STR, IntentRecord, result_status, COL_MUTABLE,
+	   "coalesce((SELECT " RESULT_STATUS_OF("t.status") " FROM tasks t WHERE t.id = intents_log.task_id),"
+	   " result_status)"),
 	C(COL_STR, IntentRecord, notes, COL_MUTABLE),
 	C(COL_STR, IntentRecord, command_json, 0),
 };
@@ -236,7 +282,7 @@ static const Column daughter_columns[] = {
 static const Column attempt_columns[] = {
 	C(COL_ID, Attempt, id, COL_KEY),
 	C(COL_ID, Attempt, daughter_id, 0),
-	C(COL_ID, Attempt, task_id, 0),
+	C(COL_ID, Attempt, task_id, COL_KEY), /* an update finds its row through attempts_task */
 	C(COL_INT, Attempt, number, 0), /* in two indexes; fixed at insert */
 	C(COL_STR, Attempt, status, COL_MUTABLE),
 	C(COL_STR, Attempt, reason, COL_MUTABLE),
@@ -381,9 +427,17 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 				      "WHERE owner_uid = ?4 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3"},
 	[STMT_ATTEMPT_INSERT] = {SQL_INSERT, &store_table_attempts, NULL},
 	[STMT_ATTEMPT_UPDATE] = {SQL_UPDATE, &store_table_attempts, NULL},
-	[STMT_ATTEMPT_LIST] = {SQL_SELECT, &store_table_attempts, "WHERE daughter_id = ?1 ORDER BY number, seq"},
+	/* Through attempts_task: a daughter's attempts are among its task's. */
+	[STMT_ATTEMPT_LIST] = {SQL_SELECT, &store_table_attempts,
+			       "WHERE task_id = (SELECT task_id FROM daughters WHERE id = ?1) AND daughter_id = ?1"
+			       " ORDER BY number, seq"},
 	[STMT_ATTEMPT_LIST_TASK] = {SQL_SELECT, &store_table_attempts, "WHERE task_id = ?1 ORDER BY number, seq"},
-	[STMT_ATTEMPT_LIST_RUNNING] = {SQL_SELECT, &store_table_attempts, "WHERE status = 'running' ORDER BY seq"},
+	/* Through daughters_status: an attempt runs while its daughter does
+	 * (their rows are written together), and few daughters run at once. */
+	[STMT_ATTEMPT_LIST_RUNNING] = {SQL_SELECT, &store_table_attempts,
+				       "WHERE task_id IN (SELECT task_id FROM daughters WHERE status IN ('spawning', 'running'))"
+				       " AND daughter_id IN (SELECT id FROM daughters WHERE status IN ('spawning', 'running'))"
+				       " AND status = 'running' ORDER BY seq"},
 	[STMT_PAUSE_SET] = {SQL_PLAIN, NULL, "INSERT OR REPLACE INTO pauses (scope, paused_at, uid) VALUES (?1, ?2, ?3)"},
 	[STMT_PAUSE_CLEAR] = {SQL_PLAIN, NULL, "DELETE FROM pauses WHERE ?1 IS NULL OR scope = ?1"},
 	[STMT_PAUSE_LIST] = {SQL_PLAIN, NULL, "SELECT scope, paused_at, uid FROM pauses ORDER BY scope"},
@@ -413,6 +467,12 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	[STMT_TASK_DELETE_ATTEMPTS] = {SQL_PLAIN, NULL, "DELETE FROM attempts WHERE task_id = ?1"},
 	[STMT_TASK_DELETE_DAUGHTERS] = {SQL_PLAIN, NULL, "DELETE FROM daughters WHERE task_id = ?1"},
 	[STMT_TASK_DELETE_DEPS] = {SQL_PLAIN, NULL, "DELETE FROM task_deps WHERE task_id = ?1"},
+	/* What its intent's result_status read from the task, kept with the intent. */
+	[STMT_TASK_DELETE_KEEP_RESULT] = {SQL_PLAIN, NULL,
+					  "UPDATE intents_log SET result_status = (SELECT " RESULT_STATUS_OF("status")
+					  " FROM tasks WHERE id = ?1)"
+					  " WHERE correlation_id = (SELECT intent_id FROM tasks WHERE id = ?1)"
+					  " AND task_id = ?1"},
 	[STMT_TASK_DELETE] = {SQL_PLAIN, NULL, "DELETE FROM tasks WHERE id = ?1"},
 	/* Audit rows made before the id ?1 (an index range), or older than the
 	 * newest ?2 (a rowid range), ?3 at most; never one whose task is still
@@ -432,8 +492,10 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 
 typedef enum PutMode {
 	PUT_NAMES,  /* a, b */
+	PUT_SELECT, /* a, b, or the expression a column is read through */
 	PUT_PARAMS, /* ?1, ?2 */
 	PUT_ASSIGN, /* a = ?1, b = ?2 */
+	PUT_MATCH,  /* a = ?1 AND b = ?2 */
 } PutMode;
 
 /* The columns that have one of want (any if 0) and none of skip. A column's
@@ -447,13 +509,15 @@ static void put_columns(FILE *f, const Table *t, unsigned want, unsigned skip, P
 
 		if ((want && !(c->flags & want)) || (c->flags & skip))
 			continue;
-		if (mode == PUT_NAMES)
+		if (mode == PUT_SELECT && c->select)
+			fprintf(f, "%s%s", sep, c->select);
+		else if (mode == PUT_NAMES || mode == PUT_SELECT)
 			fprintf(f, "%s%s", sep, c->name);
 		else if (mode == PUT_PARAMS)
 			fprintf(f, "%s?%u", sep, i + 1);
 		else
 			fprintf(f, "%s%s = ?%u", sep, c->name, i + 1);
-		sep = ", ";
+		sep = mode == PUT_MATCH ? " AND " : ", ";
 	}
 }
 
@@ -473,7 +537,7 @@ char *store_statement_sql(unsigned i)
 	switch (d->kind) {
 	case SQL_SELECT:
 		fputs("SELECT ", f);
-		put_columns(f, t, 0, 0, PUT_NAMES);
+		put_columns(f, t, 0, 0, PUT_SELECT);
 		fprintf(f, " FROM %s %s", t->name, d->sql);
 		break;
 	case SQL_INSERT:
@@ -487,7 +551,7 @@ char *store_statement_sql(unsigned i)
 		fprintf(f, "UPDATE %s SET ", t->name);
 		put_columns(f, t, COL_MUTABLE, 0, PUT_ASSIGN);
 		fputs(" WHERE ", f);
-		put_columns(f, t, COL_KEY, 0, PUT_ASSIGN);
+		put_columns(f, t, COL_KEY, 0, PUT_MATCH);
 		break;
 	default:
 		abort();
