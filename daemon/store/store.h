@@ -317,7 +317,7 @@ int store_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_
  * `before` (realtime usec; 0: no age bound) or are older than its newest
  * `keep` (-1: no count bound), oldest first, at most `limit`: *ret malloc()ed.
  * Never a task another one that has not ended waits for, nor one holding the
- * highest seq of tasks, daughters or attempts (seq must keep increasing).
+ * highest seq of tasks (seq must keep increasing).
  */
 int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
 			   char (**ret)[ID_STRING_MAX], size_t *ret_n);
@@ -326,5 +326,5 @@ int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t
 int store_task_delete(Store *s, const char *task_id);
 /* Audit rows made before `before` (0: no age bound) or older than the newest
  * `keep` (-1: none), at most `limit`; never one whose task is kept, nor the
- * highest seq. *ret_n: how many went. */
+ * newest. *ret_n: how many went. */
 int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n);
