@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The store floor of bench-submit: what the QUEUED path writes per request
- * (an intents_log row with its reply envelope and a task row), inserted by
+ * (an intents_log row and a task row; a keyless intent with a task keeps no
+ * copy of its reply, method-intent.c intent_record()), inserted by
  * this process through the daemon's own store code into a fresh database on
  * the daemon's disk, in transactions of `batch` requests, each synced as a
  * durable commit is (the WAL synced at the commit, what synchronous=FULL
@@ -27,7 +28,7 @@ static uint64_t cpu_ns(void)
 
 int sqlite_floor(const char *dir, uint64_t n, unsigned batch, double *ret_rate, double *ret_cpu_us)
 {
-	char path[4096], side[4200], envelope[512];
+	char path[4096], side[4200];
 	Store *s = NULL;
 	uint64_t t0, c0;
 	int r;
@@ -52,7 +53,6 @@ int sqlite_floor(const char *dir, uint64_t n, unsigned batch, double *ret_rate, 
 			.status = (char *)"QUEUED",
 			.mode = (char *)"SPAWNER",
 			.provider = (char *)"spawner",
-			.envelope_json = envelope,
 		};
 		Task t = {
 			.source = (char *)"operator",
@@ -69,12 +69,6 @@ int sqlite_floor(const char *dir, uint64_t n, unsigned batch, double *ret_rate, 
 		id_new_string(t.id);
 		memcpy(t.intent_id, in.correlation_id, ID_STRING_MAX);
 		in.task_id = t.id;
-		/* The daemon's envelope, give or take the timestamp's digits. */
-		snprintf(envelope, sizeof(envelope),
-		         "{\"correlation_id\":\"%s\",\"status\":\"QUEUED\",\"mode\":\"SPAWNER\",\"provider\":\"spawner\","
-		         "\"response\":{\"task_id\":\"%s\"},\"error\":null,\"degraded\":false,"
-		         "\"timestamp\":\"2026-12-07T09:00:00.000000Z\"}",
-		         in.correlation_id, t.id);
 		r = store_intent_insert(s, &in);
 		if (r >= 0)
 			r = store_task_insert(s, &t);

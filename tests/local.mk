@@ -17,6 +17,7 @@ unit_tests = \
 	tests/unit/test-store-list \
 	tests/unit/test-store-txn \
 	tests/unit/test-store-migrate \
+	tests/unit/test-store-step10 \
 	tests/unit/test-store-command \
 	tests/unit/test-store-runner \
 	tests/unit/test-store-plan \
@@ -67,6 +68,8 @@ tests_unit_test_store_txn_SOURCES = tests/unit/test-store-txn.c tests/unit/store
 tests_unit_test_store_txn_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_migrate_SOURCES = tests/unit/test-store-migrate.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_migrate_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_step10_SOURCES = tests/unit/test-store-step10.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_step10_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_command_SOURCES = tests/unit/test-store-command.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_command_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit/store-test.h tests/unit/tap.h

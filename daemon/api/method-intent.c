@@ -142,7 +142,10 @@ int intent_record(Manager *m, IntentRecord *rec, json_object *envelope)
 	size_t len;
 	int r;
 
-	if (envelope)
+	/* The reply is kept for what reads it again: a replay of its
+	 * idempotency key, and result.get of an intent without a task (which
+	 * of one with a task reads the task). */
+	if (envelope && (rec->idempotency_key || !rec->task_id))
 		rec->envelope_json = (char *)rpc_serialize(envelope, &len);
 	/* Madre is done with it: replied, or handed it to the run queue (an
 	 * intent being planned is done with once planned). */

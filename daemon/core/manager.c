@@ -324,12 +324,8 @@ const char *manager_result_status(TaskStatus s)
 
 void manager_task_changed(Manager *m, const Task *t, TaskStatus old)
 {
-	/* intents_log.result_status follows the task until it ends; written
-	 * only when the word changes (pending -> planning is no change). */
-	if (old != _TASK_STATUS_INVALID &&
-	    !streq(manager_result_status(old), manager_result_status(t->status)) &&
-	    store_intent_set_result(m->store, t->intent_id, manager_result_status(t->status)) < 0)
-		log_warning("cannot update the result status of intent %s: %s", t->intent_id, store_last_error(m->store));
+	/* intents_log.result_status follows the task without a write here:
+	 * the store reads it from the task while the task is kept. */
 	if (old != _TASK_STATUS_INVALID && m->task_counts[old] > 0)
 		m->task_counts[old]--;
 	m->task_counts[t->status]++;

@@ -115,8 +115,9 @@ static int settle_task(ManagerPlan *p, json_object *plan, const char *reason, co
 		_cleanup_free_ char *env = NULL;
 
 		/* The envelope replied is the first plan's; a retry's re-plan only
-		 * adds its notes. */
-		if (!rec.envelope_json) {
+		 * adds its notes. (An intent replied at once has processed_at and
+		 * keeps its envelope only where it is read again: intent_record().) */
+		if (!rec.envelope_json && !rec.processed_at) {
 			o->envelope = queued_envelope(&t, provider, plan, reason != NULL, now);
 			env = strdup(json_object_to_json_string_ext(o->envelope, JSON_C_TO_STRING_PLAIN));
 			free(rec.envelope_json), rec.envelope_json = TAKE_PTR(env);

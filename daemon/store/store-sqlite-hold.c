@@ -216,7 +216,7 @@ int store_task_delete(Store *s, const char *task_id)
 {
 	/* Rows that point at the task first: the references are enforced. */
 	static const unsigned order[] = { STMT_TASK_DELETE_ATTEMPTS, STMT_TASK_DELETE_DAUGHTERS, STMT_TASK_DELETE_DEPS,
-					  STMT_TASK_DELETE };
+					  STMT_TASK_DELETE_KEEP_RESULT, STMT_TASK_DELETE };
 	int r;
 
 	r = store_begin_write(s);

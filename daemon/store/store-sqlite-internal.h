@@ -28,7 +28,7 @@ typedef enum ColumnType {
 } ColumnType;
 
 enum {
-	COL_KEY = 1 << 0,     /* the id: WHERE of the UPDATE */
+	COL_KEY = 1 << 0,     /* the id (and what finds it): WHERE of the UPDATE */
 	COL_MUTABLE = 1 << 1, /* written by the UPDATE */
 	COL_ROWID = 1 << 2,   /* assigned by SQLite, not inserted */
 };
@@ -38,6 +38,7 @@ typedef struct Column {
 	ColumnType type;
 	size_t offset;
 	unsigned flags;
+	const char *select; /* read as this expression; NULL: the column as stored */
 } Column;
 
 typedef union AnyRecord {
@@ -119,6 +120,7 @@ enum {
 	STMT_TASK_DELETE_ATTEMPTS,
 	STMT_TASK_DELETE_DAUGHTERS,
 	STMT_TASK_DELETE_DEPS,
+	STMT_TASK_DELETE_KEEP_RESULT,
 	STMT_TASK_DELETE,
 	STMT_PRUNE_INTENTS_AGE,
 	STMT_PRUNE_INTENTS_COUNT,

@@ -3,14 +3,16 @@
  * What the SQLite store keeps, the SQL that reads and writes it, and how a
  * record maps onto a row.
  *
- * Tables keep an INTEGER PRIMARY KEY "seq" (the rowid: insertion order, which
- * is Task.seq) plus a UNIQUE index on the text id. SQLite gives a new row
- * max(rowid)+1, so seq keeps increasing across restarts as long as the row
- * with the highest seq of a table stays: retention (STMT_PRUNE_*) removes
- * old finished tasks with their rows and old audit rows, never that one. Ids are
- * UUIDv7 strings, so every index keyed by (something, id) grows at the right
- * edge of its range, and an insert touches the same few pages however big the
- * table is. Large text columns come last in each row. Links from intents_log
+ * tasks keep an INTEGER PRIMARY KEY "seq" (the rowid: insertion order,
+ * which is Task.seq) plus a UNIQUE index on the text id. SQLite gives a new
+ * row max(rowid)+1, so seq keeps increasing across restarts as long as the
+ * row with the highest seq stays: retention (STMT_PRUNE_*) removes old
+ * finished tasks with their rows, never that one. intents_log, daughters and
+ * attempts (since step 10) are WITHOUT ROWID tables kept in the b-tree of
+ * their key, one b-tree fewer per row; their order is their ids'. Ids are UUIDv7 strings, time ordered (common/util.c makes them
+ * increase within a process), so every index keyed by (something, id) grows
+ * at the right edge of its range, and an insert touches the same few pages
+ * however big the table is. Large text columns come last in each row. Links from intents_log
  * to tasks are not foreign keys: the audit log is written in whatever order
  * the daemon likes, and a foreign key there would cost a lookup per insert.
  *
@@ -152,6 +154,89 @@ const char *const store_migrations[] = {
 	 * daughters' TRACEPARENT carries. Rows from before have none (their
 	 * daughters' trace id is the correlation id). */
 	"ALTER TABLE tasks ADD COLUMN traceparent TEXT;",
+
+	/* 10: fewer b-trees per submit and per daughter (issue 12; what each
+	 * statement writes is in daemon/store/README.md). Intents, daughters
+	 * and attempts become WITHOUT ROWID tables, each row kept in the
+	 * b-tree of its key, so no second b-tree holds the key: an intent by
+	 * its correlation id (the idempotency lookup orders by id, time
+	 * ordered, instead of by seq); a daughter by (task_id, id), which was
+	 * daughters_task, with a unique index on its id beside it; an attempt
+	 * by (task_id, number, id) with no index at all: a daughter's attempts
+	 * are found among its task's, the attempts a crash left running
+	 * through their daughters' status (daughters_status; both rows are
+	 * written in one transaction). An attempt refers to its daughter by
+	 * (task_id, id), which its own key serves when a daughter goes (by id
+	 * alone, each would scan the attempts). Every row and column is
+	 * copied; nothing else refers to these tables. */
+	"CREATE TABLE intents_log_10 ("
+	" correlation_id TEXT NOT NULL PRIMARY KEY,"
+	" created_at INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL, gid INTEGER NOT NULL, pid INTEGER NOT NULL,"
+	" source TEXT NOT NULL, intent_type TEXT NOT NULL,"
+	" require_switch INTEGER NOT NULL, require_spawner INTEGER NOT NULL,"
+	" priority INTEGER NOT NULL,"
+	" status TEXT NOT NULL, mode TEXT NOT NULL, provider TEXT, error TEXT,"
+	" task_id TEXT, idempotency_key TEXT, params_digest TEXT,"
+	" processed_at INTEGER NOT NULL DEFAULT 0, result_status TEXT, notes TEXT,"
+	" text TEXT, payload_json TEXT, envelope_json TEXT, command_json TEXT) WITHOUT ROWID;"
+	"INSERT INTO intents_log_10 (correlation_id, created_at, uid, gid, pid, source, intent_type, require_switch,"
+	" require_spawner, priority, status, mode, provider, error, task_id,"
+	" idempotency_key, params_digest, processed_at, result_status, notes, text,"
+	" payload_json, envelope_json, command_json)"
+	" SELECT correlation_id, created_at, uid, gid, pid, source, intent_type, require_switch,"
+	" require_spawner, priority, status, mode, provider, error, task_id,"
+	" idempotency_key, params_digest, processed_at, result_status, notes, text,"
+	" payload_json, envelope_json, command_json FROM intents_log;"
+	"DROP TABLE intents_log;"
+	"ALTER TABLE intents_log_10 RENAME TO intents_log;"
+	"CREATE INDEX intents_log_idempotency ON intents_log(uid, idempotency_key)"
+	" WHERE idempotency_key IS NOT NULL;"
+
+	"CREATE TABLE daughters_10 ("
+	" task_id TEXT NOT NULL REFERENCES tasks(id),"
+	" id TEXT NOT NULL,"
+	" name TEXT NOT NULL, purpose TEXT, status TEXT NOT NULL,"
+	" mutation_level INTEGER NOT NULL, started_at INTEGER NOT NULL,"
+	" last_heartbeat_at INTEGER NOT NULL, ended_at INTEGER NOT NULL,"
+	" error_last TEXT, owner_uid INTEGER NOT NULL DEFAULT 0,"
+	" ttl_seconds INTEGER NOT NULL DEFAULT -1, tools_json TEXT,"
+	" PRIMARY KEY (task_id, id)) WITHOUT ROWID;"
+	"INSERT INTO daughters_10 (task_id, id, name, purpose, status, mutation_level, started_at,"
+	" last_heartbeat_at, ended_at, error_last, owner_uid, ttl_seconds, tools_json)"
+	" SELECT task_id, id, name, purpose, status, mutation_level, started_at,"
+	" last_heartbeat_at, ended_at, error_last, owner_uid, ttl_seconds, tools_json FROM daughters;"
+	"CREATE TABLE attempts_10 ("
+	" task_id TEXT NOT NULL REFERENCES tasks(id),"
+	" number INTEGER NOT NULL,"
+	" id TEXT NOT NULL,"
+	" daughter_id TEXT NOT NULL,"
+	" status TEXT NOT NULL, reason TEXT,"
+	" started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL,"
+	" exit_code INTEGER NOT NULL, signal INTEGER NOT NULL,"
+	" cpu_usec INTEGER NOT NULL, memory_peak_bytes INTEGER NOT NULL,"
+	" tokens_used_cli INTEGER NOT NULL, tokens_used_local INTEGER NOT NULL,"
+	" switch_model_used TEXT, cli_provider_used TEXT, error_message TEXT,"
+	" uid INTEGER NOT NULL DEFAULT 0, cgroup TEXT, reported_status TEXT, status_text TEXT,"
+	" unapplied TEXT, result_json TEXT, confinement TEXT,"
+	" PRIMARY KEY (task_id, number, id),"
+	" FOREIGN KEY (task_id, daughter_id) REFERENCES daughters_10(task_id, id)) WITHOUT ROWID;"
+	"INSERT INTO attempts_10 (task_id, number, id, daughter_id, status, reason, started_at, finished_at,"
+	" exit_code, signal, cpu_usec, memory_peak_bytes, tokens_used_cli,"
+	" tokens_used_local, switch_model_used, cli_provider_used, error_message, uid,"
+	" cgroup, reported_status, status_text, unapplied, result_json, confinement)"
+	" SELECT task_id, number, id, daughter_id, status, reason, started_at, finished_at,"
+	" exit_code, signal, cpu_usec, memory_peak_bytes, tokens_used_cli,"
+	" tokens_used_local, switch_model_used, cli_provider_used, error_message, uid,"
+	" cgroup, reported_status, status_text, unapplied, result_json, confinement FROM attempts;"
+	/* Children first; renaming daughters_10 renames the reference to it. */
+	"DROP TABLE attempts;"
+	"DROP TABLE daughters;"
+	"ALTER TABLE daughters_10 RENAME TO daughters;"
+	"ALTER TABLE attempts_10 RENAME TO attempts;"
+	"CREATE UNIQUE INDEX daughters_id ON daughters(id);"
+	"CREATE INDEX daughters_status ON daughters(status, id);"
+	"CREATE INDEX daughters_owner ON daughters(owner_uid, id);",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -160,7 +245,16 @@ const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 _Static_assert(sizeof(pid_t) == sizeof(int), "pid_t is read as an int");
 _Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t), "ids are 32 bits");
 
-#define C(type, rec, field, flags) {#field, type, offsetof(rec, field), flags}
+#define C(type, rec, field, flags) {#field, type, offsetof(rec, field), flags, NULL}
+/* A column read through an expression rather than as stored. */
+#define CX(type, rec, field, flags, expr) {#field, type, offsetof(rec, field), flags, expr}
+
+/* The word an intent stands at while its task is kept (result.get's words,
+ * manager_result_status()), from the task's status. */
+#define RESULT_STATUS_OF(status)                                                                           \
+	"CASE " status " WHEN 'running' THEN 'RUNNING' WHEN 'completed' THEN 'DONE'"                        \
+	" WHEN 'failed' THEN 'ERROR' WHEN 'expired' THEN 'EXPIRED' WHEN 'cancelled' THEN 'CANCELLED'"      \
+	" ELSE 'QUEUED' END"
 
 static const Column intent_columns[] = {
 	C(COL_ID, IntentRecord, correlation_id, COL_KEY),
@@ -184,7 +278,11 @@ static const Column intent_columns[] = {
 	C(COL_STR, IntentRecord, envelope_json, COL_MUTABLE),
 	C(COL_STR, IntentRecord, params_digest, 0),
 	C(COL_U64, IntentRecord, processed_at, COL_MUTABLE),
-	C(COL_STR, IntentRecord, result_status, COL_MUTABLE),
+	/* Not written as the task moves on (two rows per daughter): read from
+	 * the task while it is kept, and written once when it goes (prune). */
+	CX(COL_STR, IntentRecord, result_status, COL_MUTABLE,
+	   "coalesce((SELECT " RESULT_STATUS_OF("t.status") " FROM tasks t WHERE t.id = intents_log.task_id),"
+	   " result_status)"),
 	C(COL_STR, IntentRecord, notes, COL_MUTABLE),
 	C(COL_STR, IntentRecord, command_json, 0),
 };
@@ -219,7 +317,7 @@ static const Column task_columns[] = {
 
 static const Column daughter_columns[] = {
 	C(COL_ID, Daughter, id, COL_KEY),
-	C(COL_ID, Daughter, task_id, 0),
+	C(COL_ID, Daughter, task_id, COL_KEY), /* with id, the key of its row */
 	C(COL_STR, Daughter, name, COL_MUTABLE),
 	C(COL_STR, Daughter, purpose, COL_MUTABLE),
 	C(COL_STR, Daughter, status, COL_MUTABLE),
@@ -236,8 +334,8 @@ static const Column daughter_columns[] = {
 static const Column attempt_columns[] = {
 	C(COL_ID, Attempt, id, COL_KEY),
 	C(COL_ID, Attempt, daughter_id, 0),
-	C(COL_ID, Attempt, task_id, 0),
-	C(COL_INT, Attempt, number, 0), /* in two indexes; fixed at insert */
+	C(COL_ID, Attempt, task_id, COL_KEY), /* with number and id, the key of its row */
+	C(COL_INT, Attempt, number, COL_KEY), /* fixed at insert */
 	C(COL_STR, Attempt, status, COL_MUTABLE),
 	C(COL_STR, Attempt, reason, COL_MUTABLE),
 	C(COL_U64, Attempt, started_at, COL_MUTABLE),
@@ -320,7 +418,7 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	[STMT_INTENT_INSERT] = {SQL_INSERT, &store_table_intents, NULL},
 	[STMT_INTENT_GET] = {SQL_SELECT, &store_table_intents, "WHERE correlation_id = ?1"},
 	[STMT_INTENT_IDEMPOTENT] = {SQL_SELECT, &store_table_intents,
-				    "WHERE uid = ?1 AND idempotency_key = ?2 ORDER BY seq LIMIT 1"},
+				    "WHERE uid = ?1 AND idempotency_key = ?2 ORDER BY correlation_id LIMIT 1"},
 	[STMT_INTENT_LIST] = {SQL_SELECT, &store_table_intents,
 			      "WHERE correlation_id > ?1 AND " INTENT_LIST_WHERE " ORDER BY correlation_id LIMIT ?3"},
 	[STMT_INTENT_LIST_DESC] = {SQL_SELECT, &store_table_intents,
@@ -350,7 +448,7 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	/* An attempt that never started (spawn_failed) has no start. */
 	[STMT_TASK_FIRST_START] = {SQL_PLAIN, NULL,
 				   "SELECT started_at FROM attempts WHERE task_id = ?1 AND started_at > 0"
-				   " ORDER BY number, seq LIMIT 1"},
+				   " ORDER BY number, id LIMIT 1"},
 	/* Both ranges are index ranges (the UNIQUE ids); UNION drops the row a
 	 * task and its own intent both give, the caller merges the rest. */
 	[STMT_ID_PREFIX] = {SQL_PLAIN, NULL,
@@ -381,9 +479,17 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 				      "WHERE owner_uid = ?4 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3"},
 	[STMT_ATTEMPT_INSERT] = {SQL_INSERT, &store_table_attempts, NULL},
 	[STMT_ATTEMPT_UPDATE] = {SQL_UPDATE, &store_table_attempts, NULL},
-	[STMT_ATTEMPT_LIST] = {SQL_SELECT, &store_table_attempts, "WHERE daughter_id = ?1 ORDER BY number, seq"},
-	[STMT_ATTEMPT_LIST_TASK] = {SQL_SELECT, &store_table_attempts, "WHERE task_id = ?1 ORDER BY number, seq"},
-	[STMT_ATTEMPT_LIST_RUNNING] = {SQL_SELECT, &store_table_attempts, "WHERE status = 'running' ORDER BY seq"},
+	/* Through attempts_task: a daughter's attempts are among its task's. */
+	[STMT_ATTEMPT_LIST] = {SQL_SELECT, &store_table_attempts,
+			       "WHERE task_id = (SELECT task_id FROM daughters WHERE id = ?1) AND daughter_id = ?1"
+			       " ORDER BY number, id"},
+	[STMT_ATTEMPT_LIST_TASK] = {SQL_SELECT, &store_table_attempts, "WHERE task_id = ?1 ORDER BY number, id"},
+	/* Through daughters_status: an attempt runs while its daughter does
+	 * (their rows are written together), and few daughters run at once. */
+	[STMT_ATTEMPT_LIST_RUNNING] = {SQL_SELECT, &store_table_attempts,
+				       "WHERE task_id IN (SELECT task_id FROM daughters WHERE status IN ('spawning', 'running'))"
+				       " AND daughter_id IN (SELECT id FROM daughters WHERE status IN ('spawning', 'running'))"
+				       " AND status = 'running' ORDER BY id"},
 	[STMT_PAUSE_SET] = {SQL_PLAIN, NULL, "INSERT OR REPLACE INTO pauses (scope, paused_at, uid) VALUES (?1, ?2, ?3)"},
 	[STMT_PAUSE_CLEAR] = {SQL_PLAIN, NULL, "DELETE FROM pauses WHERE ?1 IS NULL OR scope = ?1"},
 	[STMT_PAUSE_LIST] = {SQL_PLAIN, NULL, "SELECT scope, paused_at, uid FROM pauses ORDER BY scope"},
@@ -395,15 +501,11 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	 * that ended before ?2, looked for among those made before the id ?5
 	 * (a task ends after it is made: an index range), or those older than
 	 * the newest ?3. Never one a task still waits for, nor one holding the
-	 * highest seq of its table (which keeps seq increasing). */
+	 * highest seq of tasks (which keeps seq increasing). */
 #define PRUNE_GUARDS                                                                                       \
 	" AND seq < (SELECT max(seq) FROM tasks)"                                                          \
 	" AND NOT EXISTS (SELECT 1 FROM task_deps d WHERE d.after_id = tasks.id AND (SELECT w.status"      \
 	" FROM tasks w WHERE w.id = d.task_id) IN ('pending', 'planning', 'running', 'retrying'))"         \
-	" AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.task_id = tasks.id"                             \
-	" AND a.seq = (SELECT max(seq) FROM attempts))"                                                     \
-	" AND NOT EXISTS (SELECT 1 FROM daughters h WHERE h.task_id = tasks.id"                            \
-	" AND h.seq = (SELECT max(seq) FROM daughters))"                                                    \
 	" ORDER BY id LIMIT ?4"
 	[STMT_PRUNE_TASKS_AGE] = {SQL_PLAIN, NULL,
 				  "SELECT id FROM tasks WHERE status = ?1 AND id < ?5 AND updated_at < ?2" PRUNE_GUARDS},
@@ -413,27 +515,36 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 	[STMT_TASK_DELETE_ATTEMPTS] = {SQL_PLAIN, NULL, "DELETE FROM attempts WHERE task_id = ?1"},
 	[STMT_TASK_DELETE_DAUGHTERS] = {SQL_PLAIN, NULL, "DELETE FROM daughters WHERE task_id = ?1"},
 	[STMT_TASK_DELETE_DEPS] = {SQL_PLAIN, NULL, "DELETE FROM task_deps WHERE task_id = ?1"},
+	/* What its intent's result_status read from the task, kept with the intent. */
+	[STMT_TASK_DELETE_KEEP_RESULT] = {SQL_PLAIN, NULL,
+					  "UPDATE intents_log SET result_status = (SELECT " RESULT_STATUS_OF("status")
+					  " FROM tasks WHERE id = ?1)"
+					  " WHERE correlation_id = (SELECT intent_id FROM tasks WHERE id = ?1)"
+					  " AND task_id = ?1"},
 	[STMT_TASK_DELETE] = {SQL_PLAIN, NULL, "DELETE FROM tasks WHERE id = ?1"},
-	/* Audit rows made before the id ?1 (an index range), or older than the
-	 * newest ?2 (a rowid range), ?3 at most; never one whose task is still
-	 * kept, nor the highest seq. */
+	/* Audit rows made before the id ?1, or older than the newest ?2 (both
+	 * ranges of the table's key), ?3 at most; never one whose task is still
+	 * kept, nor the newest. */
 #define PRUNE_INTENT_GUARDS                                                                                \
-	" AND seq < (SELECT max(seq) FROM intents_log)"                                                    \
+	" AND correlation_id < (SELECT max(correlation_id) FROM intents_log)"                              \
 	" AND (task_id IS NULL OR NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = i.task_id))"
 	[STMT_PRUNE_INTENTS_AGE] = {SQL_PLAIN, NULL,
 				    "DELETE FROM intents_log WHERE correlation_id IN (SELECT correlation_id"
 				    " FROM intents_log i WHERE correlation_id < ?1" PRUNE_INTENT_GUARDS
 				    " ORDER BY correlation_id LIMIT ?3)"},
 	[STMT_PRUNE_INTENTS_COUNT] = {SQL_PLAIN, NULL,
-				      "DELETE FROM intents_log WHERE seq IN (SELECT seq FROM intents_log i"
-				      " WHERE seq <= (SELECT seq FROM intents_log ORDER BY seq DESC LIMIT 1 OFFSET ?2)"
-				      PRUNE_INTENT_GUARDS " ORDER BY seq LIMIT ?3)"},
+				      "DELETE FROM intents_log WHERE correlation_id IN (SELECT correlation_id FROM intents_log i"
+				      " WHERE correlation_id <= (SELECT correlation_id FROM intents_log"
+				      " ORDER BY correlation_id DESC LIMIT 1 OFFSET ?2)"
+				      PRUNE_INTENT_GUARDS " ORDER BY correlation_id LIMIT ?3)"},
 };
 
 typedef enum PutMode {
 	PUT_NAMES,  /* a, b */
+	PUT_SELECT, /* a, b, or the expression a column is read through */
 	PUT_PARAMS, /* ?1, ?2 */
 	PUT_ASSIGN, /* a = ?1, b = ?2 */
+	PUT_MATCH,  /* a = ?1 AND b = ?2 */
 } PutMode;
 
 /* The columns that have one of want (any if 0) and none of skip. A column's
@@ -447,13 +558,15 @@ static void put_columns(FILE *f, const Table *t, unsigned want, unsigned skip, P
 
 		if ((want && !(c->flags & want)) || (c->flags & skip))
 			continue;
-		if (mode == PUT_NAMES)
+		if (mode == PUT_SELECT && c->select)
+			fprintf(f, "%s%s", sep, c->select);
+		else if (mode == PUT_NAMES || mode == PUT_SELECT)
 			fprintf(f, "%s%s", sep, c->name);
 		else if (mode == PUT_PARAMS)
 			fprintf(f, "%s?%u", sep, i + 1);
 		else
 			fprintf(f, "%s%s = ?%u", sep, c->name, i + 1);
-		sep = ", ";
+		sep = mode == PUT_MATCH ? " AND " : ", ";
 	}
 }
 
@@ -473,7 +586,7 @@ char *store_statement_sql(unsigned i)
 	switch (d->kind) {
 	case SQL_SELECT:
 		fputs("SELECT ", f);
-		put_columns(f, t, 0, 0, PUT_NAMES);
+		put_columns(f, t, 0, 0, PUT_SELECT);
 		fprintf(f, " FROM %s %s", t->name, d->sql);
 		break;
 	case SQL_INSERT:
@@ -487,7 +600,7 @@ char *store_statement_sql(unsigned i)
 		fprintf(f, "UPDATE %s SET ", t->name);
 		put_columns(f, t, COL_MUTABLE, 0, PUT_ASSIGN);
 		fputs(" WHERE ", f);
-		put_columns(f, t, COL_KEY, 0, PUT_ASSIGN);
+		put_columns(f, t, COL_KEY, 0, PUT_MATCH);
 		break;
 	default:
 		abort();

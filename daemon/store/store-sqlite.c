@@ -383,8 +383,11 @@ static int migrate(Store *s)
  * The b-tree entries one execution of a write statement puts, read off the
  * program SQLite compiled for it (EXPLAIN): one per Insert (a table row) and
  * IdxInsert (an index entry; a rewritten one counts once). A partial index
- * counts as written whether or not the row falls in it this time. So the
- * count follows the schema and the statements, not the machine's speed.
+ * counts as written whether or not the row falls in it this time. An Insert
+ * flagged as a no-op (p5 OPFLAG_ISNOOP, 0x40: what a WITHOUT ROWID table
+ * emits only to call the pre-update hook; its row is the IdxInsert beside
+ * it) writes nothing. So the count follows the schema and the statements,
+ * not the machine's speed.
  */
 static unsigned btree_ops(Store *s, const char *sql)
 {
@@ -397,7 +400,8 @@ static unsigned btree_ops(Store *s, const char *sql)
 		return 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *op = (const char *)sqlite3_column_text(st, 1);
-		if (op && (strcmp(op, "Insert") == 0 || strcmp(op, "IdxInsert") == 0))
+		bool noop = sqlite3_column_int(st, 6) & 0x40;
+		if (op && ((strcmp(op, "Insert") == 0 && !noop) || strcmp(op, "IdxInsert") == 0))
 			n++;
 	}
 	sqlite3_finalize(st);

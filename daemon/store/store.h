@@ -64,10 +64,12 @@ typedef struct IntentRecord {
 	char *error;           /* may be NULL */
 	char *task_id;         /* may be NULL; set when a task was created */
 	char *idempotency_key; /* may be NULL */
-	char *envelope_json;   /* the intent.submit result exactly as replied */
+	char *envelope_json;   /* the intent.submit result exactly as replied, where it is read again
+				* (a keyed intent, one without a task, a planned one); else NULL */
 	char *params_digest;   /* with a key: the digest of the params that define the intent; may be NULL */
 	uint64_t processed_at; /* realtime usec madre finished with it (replied, or planned); 0 = not yet */
-	char *result_status;   /* kept current until its task ends: QUEUED, RUNNING, DONE, ERROR, CANCELLED, EXPIRED */
+	char *result_status;   /* QUEUED, RUNNING, DONE, ERROR, CANCELLED, EXPIRED: read from its task's status
+				* while the task is kept (no write as it moves on), as written once it is not */
 	char *notes;           /* how it was planned (switch.md), may be NULL */
 	char *command_json;    /* a caller's command ({"argv","cwd","env"}) for a "command": "caller" type; may be NULL */
 } IntentRecord;
@@ -193,8 +195,9 @@ int store_intent_get(Store *s, const char *correlation_id, IntentRecord *ret);
 /* Writes status, mode, provider, error, envelope_json, processed_at,
  * result_status and notes of the row r->correlation_id names (-ENOENT). */
 int store_intent_update(Store *s, const IntentRecord *r);
-/* Only result_status (kept current while the intent's task runs); a row that
- * does not exist is not an error. */
+/* Only result_status (what it reads once its task is gone, or for an
+ * intent whose task_id names no task); a row that does not exist is not an
+ * error. */
 int store_intent_set_result(Store *s, const char *correlation_id, const char *result_status);
 /* -ENOENT when uid never used this key. */
 int store_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret);
@@ -314,14 +317,14 @@ int store_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_
  * `before` (realtime usec; 0: no age bound) or are older than its newest
  * `keep` (-1: no count bound), oldest first, at most `limit`: *ret malloc()ed.
  * Never a task another one that has not ended waits for, nor one holding the
- * highest seq of tasks, daughters or attempts (seq must keep increasing).
+ * highest seq of tasks (seq must keep increasing).
  */
 int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
 			   char (**ret)[ID_STRING_MAX], size_t *ret_n);
-/* A task and its daughters, attempts and dependencies; its intent stays
- * (the audit log has its own retention). */
+/* A task and its daughters, attempts and dependencies; its intent stays,
+ * with the result_status its task gave (the audit log has its own retention). */
 int store_task_delete(Store *s, const char *task_id);
 /* Audit rows made before `before` (0: no age bound) or older than the newest
  * `keep` (-1: none), at most `limit`; never one whose task is kept, nor the
- * highest seq. *ret_n: how many went. */
+ * newest. *ret_n: how many went. */
 int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n);
