@@ -135,15 +135,48 @@ static json_object *reason_response(const char *reason)
 	return r;
 }
 
-/* Record the intent (audit log row + journal); the envelope, if any, is what was replied. */
+/* The envelope's text as intent_record() serialized it, length first. */
+typedef struct EnvelopeText {
+	size_t len;
+	char text[];
+} EnvelopeText;
+
+static int envelope_write_text(json_object *envelope, struct printbuf *pb, int level, int flags)
+{
+	const EnvelopeText *t = json_object_get_userdata(envelope);
+
+	return printbuf_memappend(pb, t->text, (int)t->len);
+}
+
+void intent_envelope_changed(json_object *envelope)
+{
+	/* json-c's own object serializer again (and the text freed). */
+	json_object_set_serializer(envelope, NULL, NULL, NULL);
+}
+
+/* The reply writes this text instead of serializing the envelope twice;
+ * without memory for it, it is serialized twice, as before. */
+static void envelope_keep_text(json_object *envelope, const char *text, size_t len)
+{
+	EnvelopeText *t = malloc(sizeof(*t) + len + 1);
+
+	if (!t)
+		return;
+	t->len = len;
+	memcpy(t->text, text, len + 1);
+	json_object_set_serializer(envelope, envelope_write_text, t, json_object_free_userdata);
+}
+
 int intent_record(Manager *m, IntentRecord *rec, json_object *envelope)
 {
 	AuditFields f = AUDIT_FIELDS_INIT;
 	size_t len;
 	int r;
 
-	if (envelope)
+	if (envelope) {
 		rec->envelope_json = (char *)rpc_serialize(envelope, &len);
+		envelope_keep_text(envelope, rec->envelope_json, len);
+	}
 	/* Madre is done with it: replied, or handed it to the run queue (an
 	 * intent being planned is done with once planned). */
 	if (!rec->processed_at && !(rec->notes && streq(rec->notes, "planning")))
