@@ -11,9 +11,10 @@
  *          the process's global locale (json-c then makes and frees two
  *          locale objects per parse) and with the thread on glibc's static
  *          "C" object (json_parse_locale_init(), what vx11d does since).
- *   reply  the QUEUED reply built and serialized compactly, then freed
- *          (cJSON prints into a buffer of the caller's, as a connection's
- *          output buffer would be).
+ *   reply  the QUEUED reply built (json-c: json_add_new(), as vx11d builds
+ *          its replies) and serialized compactly, then freed (cJSON prints
+ *          into a buffer of the caller's, as a connection's output buffer
+ *          would be).
  *   vx11d  for scale: rpc_parse_line() and rpc_validate_request(), the
  *          daemon's own envelope path (UTF-8 and strictness checks around
  *          json-c), on the QUEUED line.
@@ -108,18 +109,18 @@ static void jsonc_reply(void)
 	json_object *o = json_object_new_object(), *r = json_object_new_object(), *resp = json_object_new_object();
 	size_t n;
 
-	json_object_object_add(resp, "task_id", json_object_new_string("019af7c2d1e44b7a9c5e2f0a1b3c4d5e"));
-	json_object_object_add(r, "correlation_id", json_object_new_string("019af7c2d1e34a1b8c2d3e4f5a6b7c8d"));
-	json_object_object_add(r, "status", json_object_new_string("QUEUED"));
-	json_object_object_add(r, "mode", json_object_new_string("SPAWNER"));
-	json_object_object_add(r, "provider", json_object_new_string("spawner"));
-	json_object_object_add(r, "response", resp);
-	json_object_object_add(r, "error", NULL);
-	json_object_object_add(r, "degraded", json_object_new_boolean(false));
-	json_object_object_add(r, "timestamp", json_object_new_string("2026-12-07T12:00:00.123456Z"));
-	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(o, "id", json_object_new_int64(123457));
-	json_object_object_add(o, "result", r);
+	json_add_new(resp, "task_id", json_object_new_string("019af7c2d1e44b7a9c5e2f0a1b3c4d5e"));
+	json_add_new(r, "correlation_id", json_object_new_string("019af7c2d1e34a1b8c2d3e4f5a6b7c8d"));
+	json_add_new(r, "status", json_object_new_string("QUEUED"));
+	json_add_new(r, "mode", json_object_new_string("SPAWNER"));
+	json_add_new(r, "provider", json_object_new_string("spawner"));
+	json_add_new(r, "response", resp);
+	json_add_new(r, "error", NULL);
+	json_add_new(r, "degraded", json_object_new_boolean(false));
+	json_add_new(r, "timestamp", json_object_new_string("2026-12-07T12:00:00.123456Z"));
+	json_add_new(o, "jsonrpc", json_object_new_string("2.0"));
+	json_add_new(o, "id", json_object_new_int64(123457));
+	json_add_new(o, "result", r);
 	const char *s = rpc_serialize(o, &n);
 	if (n < sizeof(reply_jsonc))
 		memcpy(reply_jsonc, s, n + 1);

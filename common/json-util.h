@@ -14,6 +14,14 @@ static inline void json_object_putp(json_object **j)
 }
 #define _cleanup_json_ _cleanup_(json_object_putp)
 
+/* Add a member to an object being built: key a string literal (kept, not
+ * copied) that o does not have yet (not looked up). Replies are built of
+ * these, one request at a time. */
+static inline int json_add_new(json_object *o, const char *key, json_object *v)
+{
+	return json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
 /*
  * json-c (0.16 to 0.18 at least) brackets every json_tokener_parse_ex() with
  * uselocale(NULL), duplocale(), newlocale(LC_NUMERIC_MASK, "C", ...),

@@ -117,14 +117,14 @@ json_object *intent_envelope(const char *correlation_id, const char *status, con
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "correlation_id", json_object_new_string(correlation_id));
-	json_object_object_add(o, "status", json_object_new_string(status));
-	json_object_object_add(o, "mode", json_object_new_string(mode));
-	json_object_object_add(o, "provider", provider ? json_object_new_string(provider) : NULL);
-	json_object_object_add(o, "response", response ? response : json_object_new_object());
-	json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
-	json_object_object_add(o, "degraded", json_object_new_boolean(false));
-	json_object_object_add(o, "timestamp", json_timestamp(at));
+	json_add_new(o, "correlation_id", json_object_new_string(correlation_id));
+	json_add_new(o, "status", json_object_new_string(status));
+	json_add_new(o, "mode", json_object_new_string(mode));
+	json_add_new(o, "provider", provider ? json_object_new_string(provider) : NULL);
+	json_add_new(o, "response", response ? response : json_object_new_object());
+	json_add_new(o, "error", error ? json_object_new_string(error) : NULL);
+	json_add_new(o, "degraded", json_object_new_boolean(false));
+	json_add_new(o, "timestamp", json_timestamp(at));
 	return o;
 }
 
@@ -498,10 +498,10 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		char plan_id[ID_STRING_MAX];
 		json_object *resp = json_object_new_object();
 
-		json_object_object_add(resp, "plan_id", json_object_new_string(id_new_string(plan_id)));
-		json_object_object_add(resp, "steps_executed", json_object_new_int(1));
-		json_object_object_add(resp, "result", json_object_new_string("intent_processed"));
-		json_object_object_add(resp, "notes", json_object_new_string("fallback_local execution"));
+		json_add_new(resp, "plan_id", json_object_new_string(id_new_string(plan_id)));
+		json_add_new(resp, "steps_executed", json_object_new_int(1));
+		json_add_new(resp, "result", json_object_new_string("intent_processed"));
+		json_add_new(resp, "notes", json_object_new_string("fallback_local execution"));
 		rec.status = (char *)"DONE", rec.mode = (char *)"MADRE", rec.provider = (char *)"fallback_local";
 		envelope = intent_envelope(correlation_id, "DONE", "MADRE", "fallback_local", resp, NULL, rec.created_at);
 	} else {
@@ -582,7 +582,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 			rec.status = (char *)"QUEUED", rec.provider = (char *)"spawner";
 
 			json_object *resp = json_object_new_object();
-			json_object_object_add(resp, "task_id", json_object_new_string(task_id));
+			json_add_new(resp, "task_id", json_object_new_string(task_id));
 			envelope = intent_envelope(correlation_id, "QUEUED", "SPAWNER", "spawner", resp, NULL, rec.created_at);
 			manager_task_changed(m, &t, _TASK_STATUS_INVALID);
 		}
