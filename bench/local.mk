@@ -16,6 +16,14 @@ bench_bench_spawn_SOURCES = \
 bench_bench_spawn_LDADD = daemon/libvx11d.a common/libvx11common.a \
 	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
 
+# bench-json: the request path's JSON work, json-c as vx11d uses it beside
+# cJSON (a column of its own when configure found libcjson).
+EXTRA_PROGRAMS += bench/bench-json
+bench_bench_json_SOURCES = bench/bench-json.c bench/bench-util.c bench/bench.h
+bench_bench_json_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+bench_bench_json_LDADD = daemon/libvx11d.a common/libvx11common.a \
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(CJSON_LIBS) -lpthread
+
 # The daughter of every row: static, so that no row pays for the dynamic
 # loader. Built with $(CC) alone (no AM_CFLAGS: sanitizers cannot link
 # -static); without glibc's libc.a, a -nostdlib _start instead, which
@@ -29,9 +37,10 @@ bench/true-static: $(top_srcdir)/bench/true-static.c
 	fi
 
 EXTRA_DIST += bench/run.sh bench/true-static.c
-CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/true-static
+CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/bench-json$(EXEEXT) bench/true-static
 
 BENCH_FLAGS =
 .PHONY: bench
-bench: daemon/vx11d$(EXEEXT) switch/vx11-switch$(EXEEXT) bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/true-static
+bench: daemon/vx11d$(EXEEXT) switch/vx11-switch$(EXEEXT) bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) \
+	bench/bench-json$(EXEEXT) bench/true-static
 	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/run.sh $(BENCH_FLAGS)

@@ -10,13 +10,17 @@
 #                 spawn_daughter() without the daemon, bwrap, firejail, and
 #                 vx11d end to end (it starts its own daemon); rows 2 and 4
 #                 need root, bwrap and firejail rows need those installed
+#   bench-json    the JSON work of one intent.submit, json-c as vx11d uses
+#                 it beside cJSON (when configure found libcjson)
 #
 #   bench/run.sh [--keep] [--quick] [bench-submit options ...]
 #   bench/run.sh [--keep] --submit-only [bench-submit options ...]
 #   bench/run.sh [--keep] --spawn-only [bench-spawn options ...]
+#   bench/run.sh --json-only [--quick]
 #
-# --quick makes both short. Without --spawn-only, bench-spawn gets --quick
-# and --keep only, plus whatever $VX11_BENCH_SPAWN_FLAGS holds.
+# --quick makes all of them short. Without --spawn-only, bench-spawn gets
+# --quick and --keep only, plus whatever $VX11_BENCH_SPAWN_FLAGS holds;
+# bench-json gets --quick only.
 #
 # Run it from a configured build directory (`make bench` does), or set
 # VX11_BUILDDIR. The state directories go under $VX11_BENCH_DIR (default
@@ -39,6 +43,7 @@ while :; do
 	--keep) keep=yes ;;
 	--submit-only) only=submit ;;
 	--spawn-only) only=spawn ;;
+	--json-only) only=json ;;
 	*) break ;;
 	esac
 	shift
@@ -54,7 +59,8 @@ if [ ! -f "$builddir/Makefile" ]; then
 	exit 2
 fi
 if [ -z "${VX11_BENCH_BUILT:-}" ]; then
-	make -s -C "$builddir" daemon/vx11d switch/vx11-switch bench/bench-submit bench/bench-spawn bench/true-static >&2
+	make -s -C "$builddir" daemon/vx11d switch/vx11-switch bench/bench-submit bench/bench-spawn bench/bench-json \
+		bench/true-static >&2
 	VX11_BENCH_BUILT=1
 	export VX11_BENCH_BUILT
 fi
@@ -74,7 +80,13 @@ if [ -z "$only" ]; then
 	echo
 	# shellcheck disable=SC2086 # word splitting of the flags is wanted
 	sh "$0" $keep_flag --spawn-only $quick ${VX11_BENCH_SPAWN_FLAGS:-} || rc=$?
+	echo
+	sh "$0" --json-only $quick || rc=$?
 	exit $rc
+fi
+
+if [ "$only" = json ]; then
+	exec "$builddir/bench/bench-json" "$@"
 fi
 
 if [ "$only" = spawn ]; then

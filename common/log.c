@@ -30,18 +30,26 @@ static int log_max_level = LOG_INFO;
 #define LOG_TIMESTAMP_MAX 64
 static const char *log_timestamp(char buf[static LOG_TIMESTAMP_MAX])
 {
+	/* The second's text and its zone, kept per thread: a busy daemon logs
+	 * many lines a second, and localtime and strftime are most of a line. */
+	static __thread time_t last_sec = -1;
+	static __thread char last[32], last_zone[8];
 	struct timespec ts;
-	struct tm tm;
-	char zone[8];
-	size_t n;
 
-	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || !localtime_r(&ts.tv_sec, &tm))
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
 		return "-";
-	n = strftime(buf, LOG_TIMESTAMP_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-	/* %z is "+0000"; RFC 3339 wants "+00:00". */
-	if (n == 0 || strftime(zone, sizeof(zone), "%z", &tm) != 5)
-		return "-";
-	snprintf(buf + n, LOG_TIMESTAMP_MAX - n, ".%03ld%.3s:%.2s", ts.tv_nsec / 1000000, zone, zone + 3);
+	if (ts.tv_sec != last_sec) {
+		struct tm tm;
+
+		if (!localtime_r(&ts.tv_sec, &tm) || strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
+		    /* %z is "+0000"; RFC 3339 wants "+00:00". */
+		    strftime(last_zone, sizeof(last_zone), "%z", &tm) != 5) {
+			last_sec = -1;
+			return "-";
+		}
+		last_sec = ts.tv_sec;
+	}
+	snprintf(buf, LOG_TIMESTAMP_MAX, "%s.%03ld%.3s:%.2s", last, ts.tv_nsec / 1000000, last_zone, last_zone + 3);
 	return buf;
 }
 

@@ -37,17 +37,26 @@ uint64_t now_monotonic_usec(void)
 
 char *format_timestamp(char buf[static TIMESTAMP_MAX], uint64_t realtime_usec)
 {
+	/* Most calls fall in the same second as the one before (an envelope
+	 * per request): that second's text is kept, per thread. */
+	static __thread time_t last_sec = -1;
+	static __thread char last[20];
 	time_t sec = (time_t)(realtime_usec / USEC_PER_SEC);
 	unsigned usec = (unsigned)(realtime_usec % USEC_PER_SEC);
-	struct tm tm;
 
-	/* Years past 9999 do not fit RFC 3339; they can only come from garbage. */
-	if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999) {
-		snprintf(buf, TIMESTAMP_MAX, "9999-12-31T23:59:59.999999Z");
-		return buf;
+	if (sec != last_sec) {
+		struct tm tm;
+
+		/* Years past 9999 do not fit RFC 3339; they can only come from garbage. */
+		if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999) {
+			snprintf(buf, TIMESTAMP_MAX, "9999-12-31T23:59:59.999999Z");
+			return buf;
+		}
+		/* Years are 1970..9999 here, so "%Y" is always four digits: 19 chars. */
+		strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = sec;
 	}
-	/* Years are 1970..9999 here, so "%Y" is always four digits: 19 chars. */
-	strftime(buf, TIMESTAMP_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+	memcpy(buf, last, 19);
 	snprintf(buf + 19, TIMESTAMP_MAX - 19, ".%06uZ", usec);
 	return buf;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json-util.h"
 #include "log.h"
 #include "api/metrics-http.h"
 #include "api/server.h"
@@ -172,6 +173,8 @@ int main(int argc, char *argv[])
 
 	/* A log reader that goes away must not take the daemon with it. */
 	signal(SIGPIPE, SIG_IGN);
+	/* The event loop parses every request line: no locale made per parse. */
+	json_parse_locale_init();
 	log_setup(target);
 	/* Lines go out once per loop iteration (see manager.c), not one write each. */
 	if (!log_to_journal())

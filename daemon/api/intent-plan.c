@@ -51,8 +51,10 @@ static void plan_reply_send(PlanReply *pr, json_object *envelope, const char *in
 		rpc_error(&err, RPC_INTERNAL, "internal error: %s", internal);
 		reply = rpc_make_error(pr->id, &err);
 	} else {
-		if (pr->rerun_of)
+		if (pr->rerun_of) {
+			intent_envelope_changed(envelope);
 			json_object_object_add(envelope, "rerun_of", json_object_new_string(pr->rerun_of));
+		}
 		reply = rpc_make_result(pr->id, envelope);
 	}
 	conn_plan_finish(pr->conn, reply);

@@ -117,14 +117,14 @@ json_object *intent_envelope(const char *correlation_id, const char *status, con
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "correlation_id", json_object_new_string(correlation_id));
-	json_object_object_add(o, "status", json_object_new_string(status));
-	json_object_object_add(o, "mode", json_object_new_string(mode));
-	json_object_object_add(o, "provider", provider ? json_object_new_string(provider) : NULL);
-	json_object_object_add(o, "response", response ? response : json_object_new_object());
-	json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
-	json_object_object_add(o, "degraded", json_object_new_boolean(false));
-	json_object_object_add(o, "timestamp", json_timestamp(at));
+	json_add_new(o, "correlation_id", json_object_new_string(correlation_id));
+	json_add_new(o, "status", json_object_new_string(status));
+	json_add_new(o, "mode", json_object_new_string(mode));
+	json_add_new(o, "provider", provider ? json_object_new_string(provider) : NULL);
+	json_add_new(o, "response", response ? response : json_object_new_object());
+	json_add_new(o, "error", error ? json_object_new_string(error) : NULL);
+	json_add_new(o, "degraded", json_object_new_boolean(false));
+	json_add_new(o, "timestamp", json_timestamp(at));
 	return o;
 }
 
@@ -135,7 +135,38 @@ static json_object *reason_response(const char *reason)
 	return r;
 }
 
-/* Record the intent (audit log row + journal); the envelope, if any, is what was replied. */
+/* The envelope's text as intent_record() serialized it, length first. */
+typedef struct EnvelopeText {
+	size_t len;
+	char text[];
+} EnvelopeText;
+
+static int envelope_write_text(json_object *envelope, struct printbuf *pb, int level, int flags)
+{
+	const EnvelopeText *t = json_object_get_userdata(envelope);
+
+	return printbuf_memappend(pb, t->text, (int)t->len);
+}
+
+void intent_envelope_changed(json_object *envelope)
+{
+	/* json-c's own object serializer again (and the text freed). */
+	json_object_set_serializer(envelope, NULL, NULL, NULL);
+}
+
+/* The reply writes this text instead of serializing the envelope twice;
+ * without memory for it, it is serialized twice, as before. */
+static void envelope_keep_text(json_object *envelope, const char *text, size_t len)
+{
+	EnvelopeText *t = malloc(sizeof(*t) + len + 1);
+
+	if (!t)
+		return;
+	t->len = len;
+	memcpy(t->text, text, len + 1);
+	json_object_set_serializer(envelope, envelope_write_text, t, json_object_free_userdata);
+}
+
 int intent_record(Manager *m, IntentRecord *rec, json_object *envelope)
 {
 	AuditFields f = AUDIT_FIELDS_INIT;
@@ -144,9 +175,12 @@ int intent_record(Manager *m, IntentRecord *rec, json_object *envelope)
 
 	/* The reply is kept for what reads it again: a replay of its
 	 * idempotency key, and result.get of an intent without a task (which
-	 * of one with a task reads the task). */
-	if (envelope && (rec->idempotency_key || !rec->task_id))
+	 * of one with a task reads the task). The reply then writes the same
+	 * text; otherwise it is serialized once, as it goes out. */
+	if (envelope && (rec->idempotency_key || !rec->task_id)) {
 		rec->envelope_json = (char *)rpc_serialize(envelope, &len);
+		envelope_keep_text(envelope, rec->envelope_json, len);
+	}
 	/* Madre is done with it: replied, or handed it to the run queue (an
 	 * intent being planned is done with once planned). */
 	if (!rec->processed_at && !(rec->notes && streq(rec->notes, "planning")))
@@ -468,10 +502,10 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		char plan_id[ID_STRING_MAX];
 		json_object *resp = json_object_new_object();
 
-		json_object_object_add(resp, "plan_id", json_object_new_string(id_new_string(plan_id)));
-		json_object_object_add(resp, "steps_executed", json_object_new_int(1));
-		json_object_object_add(resp, "result", json_object_new_string("intent_processed"));
-		json_object_object_add(resp, "notes", json_object_new_string("fallback_local execution"));
+		json_add_new(resp, "plan_id", json_object_new_string(id_new_string(plan_id)));
+		json_add_new(resp, "steps_executed", json_object_new_int(1));
+		json_add_new(resp, "result", json_object_new_string("intent_processed"));
+		json_add_new(resp, "notes", json_object_new_string("fallback_local execution"));
 		rec.status = (char *)"DONE", rec.mode = (char *)"MADRE", rec.provider = (char *)"fallback_local";
 		envelope = intent_envelope(correlation_id, "DONE", "MADRE", "fallback_local", resp, NULL, rec.created_at);
 	} else {
@@ -552,7 +586,7 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 			rec.status = (char *)"QUEUED", rec.provider = (char *)"spawner";
 
 			json_object *resp = json_object_new_object();
-			json_object_object_add(resp, "task_id", json_object_new_string(task_id));
+			json_add_new(resp, "task_id", json_object_new_string(task_id));
 			envelope = intent_envelope(correlation_id, "QUEUED", "SPAWNER", "spawner", resp, NULL, rec.created_at);
 			manager_task_changed(m, &t, _TASK_STATUS_INVALID);
 		}

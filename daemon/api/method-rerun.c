@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/manager.h"
+#include "intent.h"
 #include "methods.h"
 #include "params.h"
 
@@ -107,8 +108,10 @@ int method_task_rerun(Call *call, json_object *params, json_object **ret, RpcErr
 		call->rerun_of = rec.correlation_id;
 		r = method_intent_submit(call, again, ret, err);
 		call->rerun_of = NULL;
-		if (r == 0 && *ret)
+		if (r == 0 && *ret) {
+			intent_envelope_changed(*ret);
 			json_object_object_add(*ret, "rerun_of", json_object_new_string(rec.correlation_id));
+		}
 	}
 	intent_record_done(&rec);
 	task_done(&t);

@@ -246,9 +246,9 @@ json_object *rpc_make_result(json_object *id, json_object *result)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(o, "id", json_object_get(id));
-	json_object_object_add(o, "result", result ? result : json_object_new_object());
+	json_add_new(o, "jsonrpc", json_object_new_string("2.0"));
+	json_add_new(o, "id", json_object_get(id));
+	json_add_new(o, "result", result ? result : json_object_new_object());
 	return o;
 }
 
@@ -256,13 +256,13 @@ json_object *rpc_make_error(json_object *id, const RpcError *e)
 {
 	json_object *o = json_object_new_object(), *eo = json_object_new_object(), *data = json_object_new_object();
 
-	json_object_object_add(data, "name", json_object_new_string(e->name ? e->name : rpc_code_to_name(e->code)));
-	json_object_object_add(eo, "code", json_object_new_int(e->code));
-	json_object_object_add(eo, "message", json_object_new_string(e->message));
-	json_object_object_add(eo, "data", data);
-	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(o, "id", json_object_get(id));
-	json_object_object_add(o, "error", eo);
+	json_add_new(data, "name", json_object_new_string(e->name ? e->name : rpc_code_to_name(e->code)));
+	json_add_new(eo, "code", json_object_new_int(e->code));
+	json_add_new(eo, "message", json_object_new_string(e->message));
+	json_add_new(eo, "data", data);
+	json_add_new(o, "jsonrpc", json_object_new_string("2.0"));
+	json_add_new(o, "id", json_object_get(id));
+	json_add_new(o, "error", eo);
 	return o;
 }
 

@@ -149,6 +149,11 @@ audit_entry() {
 	[[ $output == *"approach: split-and-summarise"* && $output == *"model: m-7b"* ]]
 	run -0 "$VX11CTL" status
 	[[ $output == *$'switch:\n  mode: switch\n'* && $output == *"  state: closed"* && $output == *"  plans: 2"* ]]
+
+	# Submitted again: planned again, and the reply names the intent it repeats.
+	local again
+	again=$(result task.rerun "$(jq -cn --arg c "$cid" '{correlation_id:$c}')")
+	check_json "$again" '.status == "DONE" and .provider == "switch" and .rerun_of == $c and .correlation_id != $c' --arg c "$cid"
 }
 
 @test "planned QUEUED: the plan in the reply, task.get and the daughter's stdin; re-routed to another allowed type" {
