@@ -24,6 +24,21 @@ bench_bench_json_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 bench_bench_json_LDADD = daemon/libvx11d.a common/libvx11common.a \
 	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(CJSON_LIBS) -lpthread
 
+# bench-pg: durable submits on PostgreSQL (issue 13, P0) on a private cluster
+# that bench/pg-cluster.sh starts; only where configure found libpq.
+if HAVE_LIBPQ
+EXTRA_PROGRAMS += bench/bench-pg
+bench_bench_pg_SOURCES = bench/bench-pg.c bench/bench-sqlite.c bench/bench-util.c bench/bench.h
+bench_bench_pg_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+bench_bench_pg_LDADD = daemon/libvx11d.a common/libvx11common.a \
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) -lpthread
+BENCH_PG = bench/bench-pg$(EXEEXT)
+else
+BENCH_PG =
+endif
+# Not built without libpq, yet part of every tarball.
+EXTRA_DIST += bench/bench-pg.c
+
 # The daughter of every row: static, so that no row pays for the dynamic
 # loader. Built with $(CC) alone (no AM_CFLAGS: sanitizers cannot link
 # -static); without glibc's libc.a, a -nostdlib _start instead, which
@@ -36,11 +51,12 @@ bench/true-static: $(top_srcdir)/bench/true-static.c
 	    -o $@ $(top_srcdir)/bench/true-static.c; \
 	fi
 
-EXTRA_DIST += bench/run.sh bench/true-static.c
-CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/bench-json$(EXEEXT) bench/true-static
+EXTRA_DIST += bench/run.sh bench/pg-cluster.sh bench/true-static.c
+CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/bench-json$(EXEEXT) bench/true-static \
+	$(BENCH_PG)
 
 BENCH_FLAGS =
 .PHONY: bench
 bench: daemon/vx11d$(EXEEXT) switch/vx11-switch$(EXEEXT) bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) \
-	bench/bench-json$(EXEEXT) bench/true-static
+	bench/bench-json$(EXEEXT) bench/true-static $(BENCH_PG)
 	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/run.sh $(BENCH_FLAGS)

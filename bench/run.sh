@@ -12,15 +12,19 @@
 #                 need root, bwrap and firejail rows need those installed
 #   bench-json    the JSON work of one intent.submit, json-c as vx11d uses
 #                 it beside cJSON (when configure found libcjson)
+#   bench-pg      durable submits on PostgreSQL (issue 13), on a private
+#                 cluster started by bench/pg-cluster.sh in $VX11_BENCH_DIR
+#                 (when configure found libpq; the server is postgresql-15)
 #
 #   bench/run.sh [--keep] [--quick] [bench-submit options ...]
 #   bench/run.sh [--keep] --submit-only [bench-submit options ...]
 #   bench/run.sh [--keep] --spawn-only [bench-spawn options ...]
 #   bench/run.sh --json-only [--quick]
+#   bench/run.sh --pg-only [--quick] [bench-pg options ...]
 #
 # --quick makes all of them short. Without --spawn-only, bench-spawn gets
 # --quick and --keep only, plus whatever $VX11_BENCH_SPAWN_FLAGS holds;
-# bench-json gets --quick only.
+# bench-json and bench-pg get --quick only.
 #
 # Run it from a configured build directory (`make bench` does), or set
 # VX11_BUILDDIR. The state directories go under $VX11_BENCH_DIR (default
@@ -44,6 +48,7 @@ while :; do
 	--submit-only) only=submit ;;
 	--spawn-only) only=spawn ;;
 	--json-only) only=json ;;
+	--pg-only) only=pg ;;
 	*) break ;;
 	esac
 	shift
@@ -58,9 +63,12 @@ if [ ! -f "$builddir/Makefile" ]; then
 	echo "run.sh: $builddir is not a configured build directory; run it from one or set VX11_BUILDDIR" >&2
 	exit 2
 fi
+# bench-pg is there to build only when configure found libpq.
+bench_pg=
+grep -q '^BENCH_PG = bench/bench-pg' "$builddir/Makefile" && bench_pg=bench/bench-pg
 if [ -z "${VX11_BENCH_BUILT:-}" ]; then
 	make -s -C "$builddir" daemon/vx11d switch/vx11-switch bench/bench-submit bench/bench-spawn bench/bench-json \
-		bench/true-static >&2
+		bench/true-static $bench_pg >&2
 	VX11_BENCH_BUILT=1
 	export VX11_BENCH_BUILT
 fi
@@ -82,11 +90,32 @@ if [ -z "$only" ]; then
 	sh "$0" $keep_flag --spawn-only $quick ${VX11_BENCH_SPAWN_FLAGS:-} || rc=$?
 	echo
 	sh "$0" --json-only $quick || rc=$?
+	if [ -n "$bench_pg" ]; then
+		echo
+		sh "$0" --pg-only $quick || rc=$?
+	fi
 	exit $rc
 fi
 
 if [ "$only" = json ]; then
 	exec "$builddir/bench/bench-json" "$@"
+fi
+
+if [ "$only" = pg ]; then
+	if [ -z "$bench_pg" ]; then
+		echo "run.sh: bench-pg is not built: configure found no libpq >= 14 (Debian: libpq-dev)" >&2
+		exit 2
+	fi
+	# The cluster's data and the floors' files on the same disk: fsync
+	# costs what it costs there (never tmpfs).
+	pg_dir=$(mktemp -d "$base/vx11-bench-pg.XXXXXX")
+	trap 'sh "$srcdir/bench/pg-cluster.sh" stop "$pg_dir"' EXIT
+	trap 'exit 130' INT TERM
+	uri=$(sh "$srcdir/bench/pg-cluster.sh" start "$pg_dir")
+	echo "cluster: $pg_dir ($(findmnt -n -o FSTYPE -T "$pg_dir" 2>/dev/null || stat -f -c %T "$pg_dir"))"
+	rc=0
+	"$builddir/bench/bench-pg" --conninfo "$uri" --sync-dir "$base" "$@" || rc=$?
+	exit $rc
 fi
 
 if [ "$only" = spawn ]; then
