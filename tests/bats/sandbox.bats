@@ -122,8 +122,9 @@ EOF
 @test "a fork bomb is held to pids_max and ended by its TTL while the daemon keeps answering; nothing is left" {
 	# prlimit's RLIMIT_NPROC (the daughter's uid is its own) is a second
 	# bound in case pids_max were not applied: this test must never run wild.
-	# A cap of 4: low enough that the bomb reaches it while the test looks,
-	# even in the emulated v2 VM, where forks are slow (5 processes in 6 s).
+	# The bomb collapses once its forks fail, so a sampled peak may miss it
+	# (in the emulated v2 VM it did); the forks the cap refused leave bash's
+	# complaint in the daughter's stderr.
 	policy_file '.tasks.bomb = {command: ["/usr/bin/prlimit", "--nproc=64", "/bin/bash", "-c", ":(){ :|:& };:; exec /bin/sleep 100"],
 		ttl_seconds: 6, grace_seconds: 0, max_retries: 0, limits: {pids_max: 4}}'
 	start_daemon
@@ -146,8 +147,7 @@ EOF
 		sleep 0.1
 	done
 	echo "most processes at once: $most; slowest daemon.status: $slowest s"
-	# The bomb got going, and the cap held.
-	((most >= 3))
+	# The cap held.
 	((most <= 4))
 	holds "$slowest < 1"
 
@@ -156,6 +156,9 @@ EOF
 	took=$(jq "$JQ_TS"'(.daughters[0].ended_at | ts) - (.daughters[0].started_at | ts)' <<<"$t")
 	holds "$took >= 6 - 0.01 && $took <= 6 + 0 + 1"
 	no_task_pids "$id"
+	# The bomb ran into the cap: forks refused (EAGAIN).
+	err=$(task_logs "$id" stderr)
+	[[ $err == *fork*"Resource temporarily unavailable"* ]]
 }
 
 @test "user: a named user runs the daughter with that user's ids; root is refused when the policy loads" {
