@@ -18,6 +18,7 @@ unit_tests = \
 	tests/unit/test-store-txn \
 	tests/unit/test-store-migrate \
 	tests/unit/test-store-step10 \
+	tests/unit/test-store-step11 \
 	tests/unit/test-store-command \
 	tests/unit/test-store-runner \
 	tests/unit/test-store-plan \
@@ -70,6 +71,8 @@ tests_unit_test_store_migrate_SOURCES = tests/unit/test-store-migrate.c tests/un
 tests_unit_test_store_migrate_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_step10_SOURCES = tests/unit/test-store-step10.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_step10_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_step11_SOURCES = tests/unit/test-store-step11.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_step11_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_command_SOURCES = tests/unit/test-store-command.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_command_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_runner_SOURCES = tests/unit/test-store-runner.c tests/unit/store-test.h tests/unit/tap.h

@@ -237,6 +237,12 @@ const char *const store_migrations[] = {
 	"CREATE UNIQUE INDEX daughters_id ON daughters(id);"
 	"CREATE INDEX daughters_status ON daughters(status, id);"
 	"CREATE INDEX daughters_owner ON daughters(owner_uid, id);",
+
+	/* 11: the node that ran an attempt (vx11d --node; issue 13, a fleet
+	 * sharing one queue). Attempts made before have none (NULL). No
+	 * index: nothing looks attempts up by node here, and issue 12 counts
+	 * the b-tree entries a daughter writes. */
+	"ALTER TABLE attempts ADD COLUMN node TEXT;",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 
@@ -356,6 +362,7 @@ static const Column attempt_columns[] = {
 	C(COL_STR, Attempt, unapplied, COL_MUTABLE),
 	C(COL_STR, Attempt, result_json, COL_MUTABLE),
 	C(COL_STR, Attempt, confinement, COL_MUTABLE),
+	C(COL_STR, Attempt, node, 0), /* fixed at insert */
 };
 
 #undef C

@@ -91,6 +91,7 @@ static inline void check_attempt_eq(const Attempt *a, const Attempt *b)
 	CHECK_STR_OR_NULL(a->unapplied, b->unapplied);
 	CHECK_STR_OR_NULL(a->result_json, b->result_json);
 	CHECK_STR_OR_NULL(a->confinement, b->confinement);
+	CHECK_STR_OR_NULL(a->node, b->node);
 }
 
 /* ---- owned copies of what a walk produced ---- */
@@ -165,6 +166,7 @@ static inline int copy_attempt(const Attempt *x, void *userdata)
 	a->unapplied = dup_or_null(x->unapplied);
 	a->result_json = dup_or_null(x->result_json);
 	a->confinement = dup_or_null(x->confinement);
+	a->node = dup_or_null(x->node);
 	return as->stop_after > 0 && as->n >= (size_t)as->stop_after;
 }
 
