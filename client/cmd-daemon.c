@@ -14,7 +14,7 @@ const char status_usage[] =
 	"Usage: vx11ctl status\n"
 	"\n"
 	"Show the daemon's state (daemon.status) as \"key: value\" lines: version, pid,\n"
-	"instance, uptime, policy_mode, cgroup mode, seccomp, task counts by status,\n"
+	"instance, node, uptime, policy_mode, cgroup mode, seccomp, task counts by status,\n"
 	"daughters_running, queue_depth, paused (everything, the task types paused,\n"
 	"or nothing: see 'vx11ctl pause'), the names of the task types you may submit\n"
 	"(see 'vx11ctl types'), then whatever else the daemon reports.\n";
@@ -111,7 +111,7 @@ int verb_status(const Cmd *cmd)
 {
 	/* First these, in this order; then anything newer, as the daemon sends it. */
 	static const char *const known[] = {
-		"version", "pid",    "instance", "uptime_seconds",    "policy_mode", "cgroup",
+		"version", "pid",    "instance", "node", "uptime_seconds",    "policy_mode", "cgroup",
 		"seccomp", "counts", "daughters_running", "queue_depth", "paused", "task_types", NULL,
 	};
 	_cleanup_json_ json_object *result = NULL;

@@ -156,8 +156,8 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 		snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)f->uid);
 
 	if (log_target == LOG_TARGET_JOURNAL) {
-		char b[13][1200], conf[8192];
-		struct iovec iov[15];
+		char b[14][1200], conf[8192];
+		struct iovec iov[16];
 		size_t n = 0;
 		char prio[2] = { (char)('0' + level), 0 };
 
@@ -174,6 +174,7 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_ERROR", f->error);
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_PROVIDER", f->provider);
 		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_DEGRADED", f->degraded);
+		n = add_field(iov, n, b[n], sizeof(b[n]), "VX11_NODE", f->node);
 		n = add_field(iov, n, conf, sizeof(conf), "VX11_CONFINEMENT", f->confinement);
 		/* Up to 64 KiB, which intent.submit does not let it exceed (api/command.h). */
 		_cleanup_free_ char *cmd = f->command ? malloc(65536 + 32) : NULL;
@@ -212,6 +213,8 @@ void log_audit(int level, const char *message_id, const AuditFields *f, const ch
 			APPEND(" VX11_PROVIDER=%s", f->provider);
 		if (f->degraded)
 			APPEND(" VX11_DEGRADED=%s", f->degraded);
+		if (f->node)
+			APPEND(" VX11_NODE=%s", f->node);
 		if (f->confinement)
 			APPEND(" VX11_CONFINEMENT=%s", f->confinement);
 		if (f->command)

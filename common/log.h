@@ -82,6 +82,7 @@ typedef struct AuditFields {
 	const char *provider;    /* a plan: "switch" or "fallback_local" */
 	const char *degraded;    /* a plan: "true" or "false" */
 	const char *command;     /* JSON: a caller's command line ({"argv","cwd","env"}), for "caller" task types */
+	const char *node;        /* the node (vx11d --node) that runs, ran or is this daemon */
 } AuditFields;
 
 #define AUDIT_FIELDS_INIT ((AuditFields){ .uid = (uid_t)-1 })

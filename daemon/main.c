@@ -29,6 +29,8 @@ static void help(void)
 	       "                          the delegated cgroup when started by systemd)\n"
 	       "      --instance NAME     this daemon's name on the host (default: \"default\"\n"
 	       "                          for the system state dir, else a hash of the state dir)\n"
+	       "      --node NAME         the node recorded on every attempt this daemon runs\n"
+	       "                          (default: the host name)\n"
 	       "      --metrics-socket PATH  also serve the metrics (vx11ctl metrics) over\n"
 	       "                          HTTP on the Unix socket PATH: GET /metrics\n"
 	       "      --log-target T      auto, journal or stderr (default auto)\n"
@@ -58,7 +60,7 @@ static int parse_level(const char *s)
 int main(int argc, char *argv[])
 {
 	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION, ARG_RUNTIME_DIR, ARG_CGROUP_ROOT,
-	       ARG_METRICS_SOCKET, ARG_INSTANCE };
+	       ARG_METRICS_SOCKET, ARG_INSTANCE, ARG_NODE };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
@@ -66,6 +68,7 @@ int main(int argc, char *argv[])
 		{ "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
 		{ "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
 		{ "instance", required_argument, NULL, ARG_INSTANCE },
+		{ "node", required_argument, NULL, ARG_NODE },
 		{ "metrics-socket", required_argument, NULL, ARG_METRICS_SOCKET },
 		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
 		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -112,6 +115,14 @@ int main(int argc, char *argv[])
 				return 2;
 			}
 			cfg.instance = optarg;
+			break;
+		case ARG_NODE:
+			if (!node_name_valid(optarg)) {
+				fprintf(stderr, "vx11d: --node: expected 1 to %d letters, digits, '.', '_' or '-', not \"%s\"\n",
+					NODE_NAME_MAX, optarg);
+				return 2;
+			}
+			cfg.node = optarg;
 			break;
 		case ARG_METRICS_SOCKET:
 			if (optarg[0] != '/') {

@@ -59,6 +59,7 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
 	json_object_object_add(o, "instance", json_object_new_string(m->instance));
+	json_object_object_add(o, "node", json_object_new_string(m->node));
 	json_object_object_add(o, "state_dir", json_object_new_string(m->state_dir));
 	json_object_object_add(o, "runtime_dir", json_object_new_string(m->runtime_dir));
 	json_object_object_add(o, "uptime_seconds",

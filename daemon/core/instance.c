@@ -24,6 +24,26 @@ bool instance_name_valid(const char *name)
 	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
 
+bool node_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= NODE_NAME_MAX &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+int node_name_default(char ret[static NODE_NAME_MAX + 1])
+{
+	/* Room for any host name Linux allows (HOST_NAME_MAX, 64: one more than
+	 * a node name), so that a longer one is refused, not cut to fit. */
+	char host[HOST_NAME_MAX + 1] = "";
+
+	if (gethostname(host, sizeof host) < 0)
+		return -errno;
+	snprintf(ret, NODE_NAME_MAX + 1, "%s", host);
+	return node_name_valid(host) ? 0 : -EINVAL;
+}
+
 int instance_name_default(const char *state_dir, const char *system_state_dir,
                           char ret[static INSTANCE_NAME_MAX + 1])
 {

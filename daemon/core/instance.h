@@ -17,6 +17,16 @@
 /* [A-Za-z0-9_-], 1 to INSTANCE_NAME_MAX characters, not starting with '-'. */
 bool instance_name_valid(const char *name);
 /*
+ * The node: this daemon's name in a fleet sharing one queue (issue 13), kept
+ * on every attempt it runs. [A-Za-z0-9._-], 1 to NODE_NAME_MAX characters
+ * (a DNS label's length, so that a host name fits).
+ */
+#define NODE_NAME_MAX 63
+bool node_name_valid(const char *name);
+/* The host name (gethostname()) when it is a valid node name: 0, -EINVAL
+ * (*ret holds it all the same, to say so), or -errno. */
+int node_name_default(char ret[static NODE_NAME_MAX + 1]);
+/*
  * The default name for an existing state_dir: "default" for the compiled-in
  * state dir (the system service), else "s" and 8 hex digits of a hash of its
  * absolute path, stable across restarts. 0 or -errno.

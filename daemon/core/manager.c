@@ -443,6 +443,16 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		r = log_error_errno(r, "cannot resolve the state directory %s: %m", m->state_dir);
 		goto fail;
 	}
+	if (cfg->node)
+		snprintf(m->node, sizeof m->node, "%s", cfg->node);
+	else if ((r = node_name_default(m->node)) == -EINVAL) {
+		r = log_error_errno(EINVAL, "the host name \"%s\" is not a valid node name (1 to %d letters, digits, "
+				    "'.', '_' or '-'): give one with --node", m->node, NODE_NAME_MAX);
+		goto fail;
+	} else if (r < 0) {
+		r = log_error_errno(r, "cannot read the host name for the node name: %m");
+		goto fail;
+	}
 	pid_t holder;
 	m->state_lock_fd = instance_lock_state_dir(m->state_dir, m->instance, &holder);
 	if (m->state_lock_fd == -EBUSY) {
@@ -532,6 +542,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		.runtime_dir = m->runtime_dir,
 		.cgroup_root = cfg->cgroup_root,
 		.instance = m->instance,
+		.node = m->node,
 		.hooks = {
 			.task_changed = on_runner_task_changed,
 			.daughter_status = on_runner_daughter_status,
@@ -638,9 +649,10 @@ int manager_run(Manager *m, const char *socket_desc)
 	AuditFields f = AUDIT_FIELDS_INIT;
 	int r;
 
+	f.node = m->node;
 	log_audit(LOG_INFO, VX11_MSG_DAEMON_STARTED, &f,
-		  "vx11d %s started: instance %s, socket %s, state %s, policy %s, cgroups %s, %zu tasks queued",
-		  PACKAGE_VERSION, m->instance, socket_desc, m->state_dir,
+		  "vx11d %s started: instance %s, node %s, socket %s, state %s, policy %s, cgroups %s, %zu tasks queued",
+		  PACKAGE_VERSION, m->instance, m->node, socket_desc, m->state_dir,
 		  m->policy->origin, cgroup_mode_to_string(m->cgroup.mode), queue_size(m->queue));
 	(void)sd_notifyf(false, "READY=1\nSTATUS=Serving, %zu tasks queued.", queue_size(m->queue));
 	fflush(stderr);

@@ -62,6 +62,7 @@ typedef struct ManagerConfig {
 				  * cannot reach that one (root only). Notify sockets, daughter.sock */
 	const char *cgroup_root; /* NULL: "vx11", or the delegated cgroup under systemd; then /<instance> */
 	const char *instance;    /* NULL: instance_name_default() (instance.h) */
+	const char *node;        /* NULL: the host name (node_name_default(), instance.h) */
 } ManagerConfig;
 
 typedef struct Manager {
@@ -84,6 +85,7 @@ typedef struct Manager {
 	char *socket_path;
 	char *runtime_dir;
 	char instance[INSTANCE_NAME_MAX + 1];
+	char node[NODE_NAME_MAX + 1]; /* the node that runs our attempts (--node) */
 	int state_lock_fd;   /* <state_dir>/vx11d.lock, held while we run */
 	int runtime_lock_fd; /* <runtime_dir>/notify, flock'd while we run */
 	int name_lock_fd;    /* /run/vx11/instance/<instance> (root only) */

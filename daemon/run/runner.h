@@ -60,6 +60,7 @@ typedef struct RunnerConfig {
 	const char *runtime_dir;  /* notify sockets, daughter.sock */
 	const char *cgroup_root;  /* see runner_new() */
 	const char *instance;     /* this vx11d's name: its job cgroups are under <root>/<instance> */
+	const char *node;         /* the node (--node) each new attempt records, and the journal says */
 	RunnerHooks hooks;
 } RunnerConfig;
 

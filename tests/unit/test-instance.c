@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/instance.c: names, the default name of a state dir, the state-dir
- * lock that keeps a second daemon off it (naming the first one's pid), and
- * whether daughters can reach a directory.
+ * core/instance.c: names (an instance's, a node's), the default name of a
+ * state dir and of a node, the state-dir lock that keeps a second daemon off
+ * it (naming the first one's pid), and whether daughters can reach a
+ * directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,30 @@ static void test_names(void)
 	CHECK(!instance_name_valid(".."));
 	CHECK(!instance_name_valid("012345678901234567890123456789012"));
 	CHECK(instance_name_valid("01234567890123456789012345678901"));
+}
+
+static void test_node_names(void)
+{
+	char host[256] = "", node[NODE_NAME_MAX + 1];
+	int r;
+
+	CHECK(node_name_valid("alpha"));
+	CHECK(node_name_valid("web-1.example.org"));
+	CHECK(node_name_valid("-a_b."));
+	CHECK(!node_name_valid(""));
+	CHECK(!node_name_valid("a/b"));
+	CHECK(!node_name_valid("a b"));
+	CHECK(!node_name_valid("caf\xc3\xa9"));
+	CHECK(node_name_valid("012345678901234567890123456789012345678901234567890123456789012"));
+	CHECK(!node_name_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+	/* The default is the host name, when it is a valid one. */
+	CHECK_INTEQ(gethostname(host, sizeof host), 0);
+	r = node_name_default(node);
+	if (node_name_valid(host)) {
+		CHECK_INTEQ(r, 0);
+		CHECK_STREQ(node, host);
+	} else
+		CHECK_INTEQ(r, -EINVAL);
 }
 
 static void test_default_names(void)
@@ -162,6 +187,7 @@ int main(void)
 	if (mkdir(base, 0700) < 0)
 		return 1;
 	TEST(test_names);
+	TEST(test_node_names);
 	TEST(test_default_names);
 	TEST(test_state_dir_lock);
 	TEST(test_name_lock);
