@@ -181,7 +181,8 @@ bats_tests = \
 	tests/bats/metrics.bats \
 	tests/bats/planning.bats \
 	tests/bats/types.bats \
-	tests/bats/instances.bats
+	tests/bats/instances.bats \
+	tests/bats/node.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS

@@ -345,9 +345,31 @@ static int visible_task(Call *call, json_object *params, Task *ret, RpcError *er
 	return task_visible(call, p.task_id, ret, err);
 }
 
+typedef struct DaughterWalk {
+	Store *store;
+	json_object *array;
+	json_object *attempts; /* the daughter's, being filled */
+	int latest;            /* the task's latest attempt so far: its number, */
+	char *latest_node;     /* and its node (NULL: none recorded) */
+	int r;
+} DaughterWalk;
+
 static int add_attempt(const Attempt *a, void *userdata)
 {
-	json_object *o = json_object_new_object();
+	DaughterWalk *w = userdata;
+	json_object *o;
+
+	/* Daughters come in the order they started: of two attempts with one
+	 * number (cannot happen today), the later one. */
+	if (a->number >= w->latest) {
+		char *node = a->node ? strdup(a->node) : NULL;
+		if (a->node && !node)
+			return -ENOMEM;
+		free(w->latest_node);
+		w->latest_node = node;
+		w->latest = a->number;
+	}
+	o = json_object_new_object();
 
 	json_object_object_add(o, "number", json_object_new_int(a->number));
 	json_object_object_add(o, "status", a->status ? json_object_new_string(a->status) : NULL);
@@ -372,7 +394,10 @@ static int add_attempt(const Attempt *a, void *userdata)
 	json_object_object_add(o, "unapplied", a->unapplied ? json_object_new_string(a->unapplied) : NULL);
 	json_object_object_add(o, "confinement", a->confinement ? json_tokener_parse(a->confinement) : NULL);
 	json_object_object_add(o, "result", a->result_json ? json_tokener_parse(a->result_json) : NULL);
-	json_object_array_add(userdata, o);
+	/* The node that ran it (vx11d --node); null for attempts of a daemon
+	 * before schema step 11. */
+	json_object_object_add(o, "node", a->node ? json_object_new_string(a->node) : NULL);
+	json_object_array_add(w->attempts, o);
 	return 0;
 }
 
@@ -393,12 +418,6 @@ static json_object *daughter_to_json(const Daughter *d, bool with_task)
 	return o;
 }
 
-typedef struct DaughterWalk {
-	Store *store;
-	json_object *array;
-	int r;
-} DaughterWalk;
-
 static int add_daughter_nested(const Daughter *d, void *userdata)
 {
 	DaughterWalk *w = userdata;
@@ -407,7 +426,8 @@ static int add_daughter_nested(const Daughter *d, void *userdata)
 	json_object_object_add(o, "last_heartbeat_at", json_timestamp(d->last_heartbeat_at));
 	json_object_object_add(o, "ended_at", json_timestamp(d->ended_at));
 	json_object_object_add(o, "error_last", d->error_last ? json_object_new_string(d->error_last) : NULL);
-	w->r = store_attempt_list(w->store, d->id, add_attempt, attempts);
+	w->attempts = attempts;
+	w->r = store_attempt_list(w->store, d->id, add_attempt, w);
 	json_object_object_add(o, "attempts", attempts);
 	json_object_array_add(w->array, o);
 	return w->r < 0 ? w->r : 0;
@@ -427,6 +447,7 @@ int method_task_get(Call *call, json_object *params, json_object **ret, RpcError
 	r = store_daughter_list(call->m->store, t.id, NULL, (uid_t)-1, 0, add_daughter_nested, &w);
 	if (r < 0) {
 		task_done(&t);
+		free(w.latest_node);
 		json_object_put(w.array);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	}
@@ -437,6 +458,7 @@ int method_task_get(Call *call, json_object *params, json_object **ret, RpcError
 	if (add_times(call->m->store, task, &t) < 0 || add_after(call->m->store, task, &t) < 0) {
 		json_object_put(task);
 		task_done(&t);
+		free(w.latest_node);
 		json_object_put(w.array);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(call->m->store));
 	}
@@ -445,6 +467,9 @@ int method_task_get(Call *call, json_object *params, json_object **ret, RpcError
 	json_object_object_add(task, "degraded", json_object_new_boolean(t.degraded));
 	json_object_object_add(task, "provider", t.provider ? json_object_new_string(t.provider) : NULL);
 	json_object_object_add(task, "model", t.model ? json_object_new_string(t.model) : NULL);
+	/* Where it ran last: null when it never ran (or only before step 11). */
+	json_object_object_add(task, "node", w.latest_node ? json_object_new_string(w.latest_node) : NULL);
+	free(w.latest_node);
 	o = json_object_new_object();
 	json_object_object_add(o, "task", task);
 	json_object_object_add(o, "daughters", w.array);

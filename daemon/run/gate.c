@@ -178,7 +178,7 @@ static void fail_dependency(Runner *r, Task *t, const TaskDep *dep, TaskStatus d
 		return;
 	}
 	runner_task_changed(r, t, old);
-	runner_audit_task(t, NULL, "ended", detail, NULL);
+	runner_audit_task(t, NULL, NULL, "ended", detail, NULL);
 }
 
 GateVerdict runner_gate(Runner *r, Task *t)

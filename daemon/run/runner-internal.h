@@ -190,9 +190,10 @@ int runner_load_pauses(Runner *r);
 int runner_prune_setup(Runner *r);
 void runner_prune_rearm(Runner *r);
 
-/* runner.c: the audit entry of a task's change. */
-void runner_audit_task(const Task *t, const char *daughter_id, const char *what, const char *detail,
-		       const char *confinement);
+/* runner.c: the audit entry of a task's change; daughter_id and node those of
+ * the attempt it follows, if any. */
+void runner_audit_task(const Task *t, const char *daughter_id, const char *node, const char *what,
+		       const char *detail, const char *confinement);
 /* runner.c: tell the layer above (RunnerHooks). */
 void runner_task_changed(Runner *r, const Task *t, TaskStatus old);
 void runner_daughter_status(Runner *r, const char *task_id, const Daughter *d, const Attempt *a);
@@ -223,4 +224,4 @@ typedef struct CallerCommand {
 int caller_command_load(const char *json, CallerCommand *ret, char **ret_error);
 void caller_command_done(CallerCommand *c);
 /* A task whose attempt the daemon's death interrupted: retried or failed. */
-void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id);
+void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id, const char *node);

@@ -63,12 +63,14 @@ static int collect_attempt(const Attempt *a, void *userdata)
 	}
 	Attempt *c = &l->a[l->n];
 	*c = *a;
-	/* Only the fields written back are copied deep. */
+	/* Only the fields written back (and the node, for the journal) are copied deep. */
 	c->status = c->reason = c->switch_model_used = c->cli_provider_used = c->error_message = NULL;
 	c->cgroup = c->reported_status = c->status_text = c->unapplied = c->result_json = c->confinement = NULL;
+	c->node = NULL;
 #define DUP(f) (a->f && !(c->f = strdup(a->f)))
 	if (DUP(switch_model_used) || DUP(cli_provider_used) || DUP(error_message) || DUP(cgroup) ||
-	    DUP(reported_status) || DUP(status_text) || DUP(unapplied) || DUP(result_json) || DUP(confinement))
+	    DUP(reported_status) || DUP(status_text) || DUP(unapplied) || DUP(result_json) || DUP(confinement) ||
+	    DUP(node))
 		return -ENOMEM;
 #undef DUP
 	l->n++;
@@ -139,6 +141,7 @@ static void reconcile(Runner *r)
 		f.task_id = a->task_id;
 		f.daughter_id = a->daughter_id;
 		f.status = "interrupted";
+		f.node = a->node;
 		if (have_task) {
 			f.correlation_id = t.intent_id;
 			f.source = t.source;
@@ -150,7 +153,7 @@ static void reconcile(Runner *r)
 			  a->number, a->task_id, a->daughter_id, a->cgroup ?: "-");
 		if (have_task) {
 			if (t.status == TASK_RUNNING)
-				runner_settle_interrupted(r, &t, a->daughter_id);
+				runner_settle_interrupted(r, &t, a->daughter_id, a->node);
 			task_done(&t);
 		}
 		attempt_done(a);

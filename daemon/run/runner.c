@@ -148,13 +148,14 @@ static const char *message_id_for(TaskStatus s)
 	}
 }
 
-void runner_audit_task(const Task *t, const char *daughter_id, const char *what, const char *detail,
-		       const char *confinement)
+void runner_audit_task(const Task *t, const char *daughter_id, const char *node, const char *what,
+		       const char *detail, const char *confinement)
 {
 	AuditFields f = AUDIT_FIELDS_INIT;
 	f.confinement = confinement;
 	f.task_id = t->id;
 	f.daughter_id = daughter_id;
+	f.node = node;
 	f.correlation_id = t->intent_id;
 	f.source = t->source;
 	f.uid = t->uid;
@@ -194,8 +195,8 @@ int runner_retry_later(Runner *r, const Task *t)
  * retry with the next mutation level after the backoff, or end the task.
  * final: the failure would only repeat, so the task ends now, retries left or not.
  */
-static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const char *daughter_id, uint64_t at,
-				bool final)
+static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const char *daughter_id,
+				const char *node, uint64_t at, bool final)
 {
 	RunnerConfig *env = &r->env;
 	TaskStatus old = t->status;
@@ -226,8 +227,7 @@ static void settle_unsuccessful(Runner *r, Task *t, const char *reason, const ch
 	if (t->status == TASK_RETRYING)
 		(void)runner_retry_later(r, t);
 	runner_task_changed(r, t, old);
-	runner_audit_task(t, daughter_id, t->status == TASK_RETRYING ? "retrying" : "ended",
-		   detail, NULL);
+	runner_audit_task(t, daughter_id, node, t->status == TASK_RETRYING ? "retrying" : "ended", detail, NULL);
 }
 
 /* ---- A failure that can only repeat ----------------------------------------------------------- */
@@ -425,6 +425,7 @@ static void attempt_end(Hija *h, const char *spawn_error)
 	f.intent_type = h->task_type;
 	f.status = o.reason;
 	f.error = o.success ? NULL : text;
+	f.node = h->a.node;
 	log_audit(o.success ? LOG_INFO : LOG_WARNING, o.msg_id, &f, "daughter %s of task %s (attempt %d, uid %u) %s",
 		  h->d.id, h->task_id, h->a.number, (unsigned)h->uid, text);
 
@@ -444,10 +445,10 @@ static void attempt_end(Hija *h, const char *spawn_error)
 				log_error("cannot update task %s: %s", t.id, store_last_error(env->store));
 			else {
 				runner_task_changed(r, &t, old);
-				runner_audit_task(&t, h->d.id, "ended", o.reason, NULL);
+				runner_audit_task(&t, h->d.id, h->a.node, "ended", o.reason, NULL);
 			}
 		} else
-			settle_unsuccessful(r, &t, o.reason, h->d.id, at, final != NULL);
+			settle_unsuccessful(r, &t, o.reason, h->d.id, h->a.node, at, final != NULL);
 	} else if (t.status == TASK_CANCELLED && !t.result_json) {
 		/* Cancelled while it ran: keep how its daughter ended. */
 		t.result_json = result_json(h, o.reason);
@@ -533,7 +534,8 @@ static int fill_rows(Runner *r, Hija *h, const Task *t, const char *name, const 
 	h->a.status = strdup("running");
 	h->a.started_at = now;
 	h->a.exit_code = -1;
-	if (!h->d.name || !h->d.status || !h->a.status)
+	h->a.node = r->env.node ? strdup(r->env.node) : NULL;
+	if (!h->d.name || !h->d.status || !h->a.status || (r->env.node && !h->a.node))
 		return log_error_errno(ENOMEM, "out of memory");
 	return 0;
 }
@@ -657,7 +659,7 @@ void runner_spawned(Hija *h)
 	char detail[128];
 	snprintf(detail, sizeof detail, "daughter %s, attempt %d, uid %u, cgroup %s", h->d.id, h->a.number,
 		 (unsigned)h->uid, h->a.cgroup ?: "-");
-	runner_audit_task(&t, h->d.id, "started", detail, h->a.confinement);
+	runner_audit_task(&t, h->d.id, h->a.node, "started", detail, h->a.confinement);
 	task_done(&t);
 }
 
@@ -775,9 +777,9 @@ void runner_rearm(Runner *r)
 	runner_schedule(r);
 }
 
-void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id)
+void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id, const char *node)
 {
-	settle_unsuccessful(r, t, "interrupted", daughter_id, now_realtime_usec(), false);
+	settle_unsuccessful(r, t, "interrupted", daughter_id, node, now_realtime_usec(), false);
 }
 
 int runner_cancel(Runner *r, const char *task_id)
