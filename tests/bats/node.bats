@@ -81,3 +81,23 @@ teardown() {
 	got=$(wait_status "$queued" completed)
 	check "$got" '.task.node == "beta" and .daughters[0].attempts[0].node == "beta"'
 }
+
+@test "kill -9 mid-attempt, restarted as another node: the interrupted attempt keeps the node that ran it" {
+	require_root
+	policy_file '.limits.max_running = 2
+		| .tasks.work = {command: ["/bin/sleep", "100"], max_retries: 1, backoff: {base_seconds: 0.1, max_seconds: 1},
+			mutations: [{command: ["/bin/true"]}]}'
+	start_daemon --node alpha
+	id=$(submit_task work)
+	wait_running "$id" >/dev/null
+	kill9_daemon
+
+	start_daemon --node beta
+	got=$(wait_status "$id" completed)
+	check "$got" '[.daughters[].attempts[] | [.reason, .node]] == [["interrupted", "alpha"], ["exited", "beta"]]
+		and .task.node == "beta"'
+	# The recovery entry names the node the attempt ran on, not the one that found it.
+	grep -q "recovery: attempt 1 of task $id .*VX11_NODE=alpha" "$T/vx11d.log"
+	grep -q "task $id retrying: interrupted.*VX11_NODE=alpha" "$T/vx11d.log"
+	grep -q "task $id started: .*attempt 2,.*VX11_NODE=beta" "$T/vx11d.log"
+}
