@@ -14,10 +14,11 @@ const char status_usage[] =
 	"Usage: vx11ctl status\n"
 	"\n"
 	"Show the daemon's state (daemon.status) as \"key: value\" lines: version, pid,\n"
-	"instance, node, uptime, policy_mode, cgroup mode, seccomp, task counts by status,\n"
-	"daughters_running, queue_depth, paused (everything, the task types paused,\n"
-	"or nothing: see 'vx11ctl pause'), the names of the task types you may submit\n"
-	"(see 'vx11ctl types'), then whatever else the daemon reports.\n";
+	"instance, node (vx11d --node), uptime, policy_mode, cgroup mode, seccomp,\n"
+	"task counts by status, daughters_running, queue_depth, paused (everything,\n"
+	"the task types paused, or nothing: see 'vx11ctl pause'), the names of the\n"
+	"task types you may submit (see 'vx11ctl types'), then whatever else the\n"
+	"daemon reports.\n";
 
 const struct option audit_options[] = {
 	{ "limit", required_argument },
