@@ -338,8 +338,9 @@ call() {
 result() {
 	local reply
 	reply=$(call "$@") || return 1
-	if ! jq -e 'has("result")' >/dev/null <<<"$reply"; then
-		echo "$1 failed: $reply" >&2
+	# Not jq -e alone: jq 1.6 -e succeeds on no input (a daemon that hung up).
+	if [[ $reply != *[![:space:]]* ]] || ! jq -e 'has("result")' >/dev/null <<<"$reply"; then
+		echo "$1 failed: ${reply:-no reply}" >&2
 		return 1
 	fi
 	jq -c .result <<<"$reply"
