@@ -408,3 +408,24 @@ int mkdir_parents(const char *path, unsigned mode)
 {
 	return mkdir_upto(path, mode, false);
 }
+
+FileId file_id(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return (FileId){ 0, 0 };
+	return (FileId){ (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+}
+
+int unlink_if_same(const char *path, FileId id)
+{
+	FileId now = file_id(path);
+
+	/* Not atomic (no unlink by inode): a replacement between the check
+	 * and the unlink is still possible, a window of two system calls
+	 * instead of the whole life of the daemon. */
+	if (id.ino == 0 || now.dev != id.dev || now.ino != id.ino)
+		return -ESTALE;
+	return unlink(path) < 0 ? -errno : 0;
+}

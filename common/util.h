@@ -120,5 +120,16 @@ ssize_t utf8_invalid_at(const char *s, size_t len);
 int mkdir_p(const char *path, unsigned mode);
 int mkdir_parents(const char *path, unsigned mode);
 
+/* A file by device and inode, to tell later whether a path still names it. */
+typedef struct FileId {
+	uint64_t dev, ino;
+} FileId;
+/* The file at path itself (not a symlink's target); {0, 0} when none. */
+FileId file_id(const char *path);
+/* unlink(path) only while path is still the file id names: a socket file a
+ * daemon bound may since have been replaced by another daemon's, which is
+ * not its to remove. 0 when removed, -ESTALE when not the same, -errno. */
+int unlink_if_same(const char *path, FileId id);
+
 /* Strict decimal integer parsing, whole string. */
 int parse_int64(const char *s, int64_t *ret);

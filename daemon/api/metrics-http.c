@@ -41,6 +41,7 @@ struct HttpConn {
 struct MetricsHttp {
 	Manager *m;
 	char *path;
+	FileId path_id; /* the socket file bound: only that one is removed at exit */
 	int fd;
 	sd_event_source *source;
 	HttpConn *conns;
@@ -176,7 +177,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	}
 }
 
-static int bind_socket(const char *path, gid_t group, bool grouped, int *ret)
+static int bind_socket(const char *path, gid_t group, bool grouped, int *ret, FileId *ret_id)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
@@ -206,6 +207,7 @@ static int bind_socket(const char *path, gid_t group, bool grouped, int *ret)
 	umask(old);
 	if (r < 0)
 		return -errno;
+	*ret_id = file_id(path);
 	if (grouped && chown(path, 0, group) == 0 && chmod(path, 0660) < 0)
 		return -errno;
 	if (listen(fd, 16) < 0)
@@ -225,7 +227,7 @@ int metrics_http_new(Manager *m, const char *path, MetricsHttp **ret)
 	}
 	h->m = m;
 	h->fd = -1;
-	r = bind_socket(path, m->policy->admin_gid, m->policy->admin_gid_valid, &h->fd);
+	r = bind_socket(path, m->policy->admin_gid, m->policy->admin_gid_valid, &h->fd, &h->path_id);
 	if (r < 0) {
 		log_error_errno(r, "cannot listen on the metrics socket %s: %s", path,
 				r == -EEXIST ? "a file that is not a socket is there" :
@@ -252,7 +254,7 @@ MetricsHttp *metrics_http_free(MetricsHttp *h)
 	sd_event_source_disable_unref(h->source);
 	if (h->fd >= 0) {
 		close(h->fd);
-		(void)unlink(h->path);
+		(void)unlink_if_same(h->path, h->path_id);
 	}
 	free(h->path);
 	free(h);

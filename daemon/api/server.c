@@ -19,8 +19,9 @@
 
 static int server_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
-/* mode 0660 and group vx11 for clients; 0666 for daughter.sock (a token authenticates there). */
-static int socket_bind(const char *path, mode_t mode, int *ret_fd)
+/* mode 0660 and group vx11 for clients; 0666 for daughter.sock (a token authenticates there).
+ * *ret_id: the socket file made, so that only that one is removed at exit. */
+static int socket_bind(const char *path, mode_t mode, int *ret_fd, FileId *ret_id)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
@@ -55,6 +56,7 @@ static int socket_bind(const char *path, mode_t mode, int *ret_fd)
 	umask(old_umask);
 	if (r < 0)
 		return log_error_errno(errno, "cannot bind %s: %m", path);
+	*ret_id = file_id(path);
 
 	gr = mode == 0660 ? getgrnam("vx11") : NULL;
 	if (gr && chown(path, 0, gr->gr_gid) < 0)
@@ -186,7 +188,7 @@ int server_new(Manager *m, const char *path, Server **ret)
 		s->socket_activated = true;
 		(void)fcntl(s->listen_fd, F_SETFL, fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK);
 	} else {
-		r = socket_bind(path, 0660, &s->listen_fd);
+		r = socket_bind(path, 0660, &s->listen_fd, &s->path_id);
 		if (r < 0)
 			goto fail;
 		s->path = strdup(path);
@@ -199,7 +201,7 @@ int server_new(Manager *m, const char *path, Server **ret)
 		r = log_error_errno(ENOMEM, "out of memory");
 		goto fail;
 	}
-	r = socket_bind(s->daughter_path, 0666, &s->daughter_fd);
+	r = socket_bind(s->daughter_path, 0666, &s->daughter_fd, &s->daughter_id);
 	if (r < 0)
 		goto fail;
 
@@ -244,12 +246,15 @@ Server *server_free(Server *s)
 		close(s->listen_fd);
 	if (s->daughter_fd >= 0)
 		close(s->daughter_fd);
+	/* Leave no socket file behind, unless it belongs to the service
+	 * manager, or is no longer ours: removed by hand while we ran and
+	 * bound again by another vx11d, it is that one's way in. (A failed
+	 * bind recorded no file: a path someone else listens on stays.) */
 	if (s->daughter_path)
-		(void)unlink(s->daughter_path);
+		(void)unlink_if_same(s->daughter_path, s->daughter_id);
 	free(s->daughter_path);
-	/* Leave no socket file behind, unless it belongs to the service manager. */
 	if (s->path)
-		(void)unlink(s->path);
+		(void)unlink_if_same(s->path, s->path_id);
 	if (s->reserve_fd >= 0)
 		close(s->reserve_fd);
 	free(s->path);

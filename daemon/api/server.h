@@ -23,8 +23,10 @@ struct Server {
 	int listen_fd;
 	bool socket_activated;
 	char *path;               /* NULL when socket-activated */
+	FileId path_id;           /* the socket file bound at path: removed at exit if still there */
 	int daughter_fd;          /* daughter.sock: daughter.* methods only */
 	char *daughter_path;
+	FileId daughter_id;
 	sd_event_source *daughter_source;
 	sd_event_source *listen_source;
 	bool accept_paused;       /* out of fds: resumes when a connection closes */

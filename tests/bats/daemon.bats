@@ -188,6 +188,23 @@ teardown() {
 	check "$(result daemon.status)" '.pid == $p' --argjson p "$first"
 }
 
+@test "a daemon that stops removes its socket file only while it is its own, not a second daemon's that replaced it" {
+	start_daemon
+	first=$DAEMON_PID
+	# Removed by hand while the first one runs, then bound by a second one
+	# (a state and runtime directory of its own: the first holds $T's).
+	rm "$VX11_SOCKET"
+	mkdir "$T/second"
+	start_daemon --state-dir "$T/second/state" --runtime-dir "$T/second/run"
+	kill -TERM "$first"
+	wait_exit "$first"
+	[[ $DAEMON_STATUS -eq 0 ]]
+	# The second one is still reached; its own stop removes the file.
+	check "$(result daemon.status)" '.pid == $p' --argjson p "$DAEMON_PID"
+	stop_daemon
+	[[ ! -e $VX11_SOCKET && ! -e $T/second/run/daughter.sock ]]
+}
+
 @test "socket activation: systemd-socket-activate passes the socket, vx11d serves on it" {
 	sa=$(command -v systemd-socket-activate || true)
 	[[ -n $sa ]] || sa=/lib/systemd/systemd-socket-activate

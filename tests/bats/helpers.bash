@@ -135,15 +135,27 @@ launch_daemon() {
 	DAEMON_STATUS=
 }
 
+# True when daemon.status on $VX11_SOCKET answers with a pid: DAEMON_PID's,
+# when that is set. -S alone proves nothing: a daemon killed with -9 leaves
+# its socket file, where a connect is refused until the next one has bound
+# its own; and jq 1.6 -e succeeds on empty input, so the reply is checked
+# to be there before jq looks at it (that once let a refused connect count
+# as ready, and the test's next connection was refused).
+daemon_answers() {
+	local reply
+	[[ -S $VX11_SOCKET ]] || return 1
+	reply=$(rpc '{"jsonrpc":"2.0","id":"ready","method":"daemon.status"}' 2>/dev/null) || return 1
+	[[ $reply == *[![:space:]]* ]] || return 1
+	jq -e --argjson p "${DAEMON_PID:-null}" '.result.pid | type == "number" and ($p == null or . == $p)' \
+		>/dev/null 2>&1 <<<"$reply"
+}
+
 # Wait (bounded) until the daemon answers daemon.status; fail with its log if
 # it exits or never answers.
 wait_daemon_ready() {
 	local i
 	for ((i = 0; i < 2 * VX11_START_TENTHS; i++)); do
-		if [[ -S $VX11_SOCKET ]] &&
-			rpc '{"jsonrpc":"2.0","id":"ready","method":"daemon.status"}' 2>/dev/null | jq -e '.result.pid' >/dev/null 2>&1; then
-			return 0
-		fi
+		daemon_answers && return 0
 		if [[ -n $DAEMON_PID ]] && ! alive "$DAEMON_PID"; then
 			wait "$DAEMON_PID"
 			DAEMON_STATUS=$?
@@ -326,8 +338,9 @@ call() {
 result() {
 	local reply
 	reply=$(call "$@") || return 1
-	if ! jq -e 'has("result")' >/dev/null <<<"$reply"; then
-		echo "$1 failed: $reply" >&2
+	# Not jq -e alone: jq 1.6 -e succeeds on no input (a daemon that hung up).
+	if [[ $reply != *[![:space:]]* ]] || ! jq -e 'has("result")' >/dev/null <<<"$reply"; then
+		echo "$1 failed: ${reply:-no reply}" >&2
 		return 1
 	fi
 	jq -c .result <<<"$reply"
@@ -756,12 +769,13 @@ srpc() {
 # start_switch [ARGS...]: launch_switch, then wait (bounded) until it answers
 # switch.health; fail with its log if it exits or never answers.
 start_switch() {
-	local i
+	local i reply
 	launch_switch "$@"
 	for ((i = 0; i < VX11_START_TENTHS; i++)); do
+		# Not a pipe into jq -e: jq 1.6 -e succeeds on empty input (see daemon_answers).
 		if [[ -S $SWITCH_SOCKET ]] &&
-			srpc '{"jsonrpc":"2.0","id":0,"method":"switch.health"}' 2>/dev/null |
-			jq -e '.result.status == "ok"' >/dev/null 2>&1; then
+			reply=$(srpc '{"jsonrpc":"2.0","id":0,"method":"switch.health"}' 2>/dev/null) &&
+			[[ $reply == *[![:space:]]* ]] && jq -e '.result.status == "ok"' >/dev/null 2>&1 <<<"$reply"; then
 			return 0
 		fi
 		if ! alive "$SWITCH_PID"; then

@@ -345,6 +345,34 @@ static void test_mkdir_p(void)
 	CHECK(system(cmd) == 0);
 }
 
+/* A daemon removes its socket file on the way out only if it is still the
+ * one it bound: one that replaced it since belongs to someone else. */
+static void test_unlink_if_same(void)
+{
+	char base[] = "/tmp/vx11-test-util-XXXXXX", path[128], other[128];
+	FileId mine, theirs;
+
+	CHECK(mkdtemp(base) != NULL);
+	snprintf(path, sizeof path, "%s/sock", base);
+	snprintf(other, sizeof other, "%s/new", base);
+	CHECK(file_id(path).ino == 0);
+	CHECK_INTEQ(unlink_if_same(path, file_id(path)), -ESTALE);
+
+	fclose(fopen(path, "w"));
+	mine = file_id(path);
+	CHECK(mine.ino != 0);
+	/* Replaced (removed and made again, as a second daemon's bind does). */
+	fclose(fopen(other, "w"));
+	theirs = file_id(other);
+	CHECK(rename(other, path) == 0);
+	CHECK_INTEQ(unlink_if_same(path, mine), -ESTALE);
+	CHECK(access(path, F_OK) == 0);
+	/* The same file goes. */
+	CHECK_INTEQ(unlink_if_same(path, theirs), 0);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+	CHECK(rmdir(base) == 0);
+}
+
 /* FIPS 180-2's examples, and a length that crosses a block. */
 static void test_sha256(void)
 {
@@ -387,6 +415,7 @@ int main(void)
 	TEST(test_random_bytes);
 	TEST(test_utf8_scrub);
 	TEST(test_mkdir_p);
+	TEST(test_unlink_if_same);
 	TEST(test_sha256);
 	return tap_done();
 }
