@@ -51,8 +51,10 @@ ct_wait_task() {
 	wait_for "$1" task_holds "$2" "$3"
 }
 
+# jq 1.6 -e exits 0 on empty input: a failed vx11ctl must not count as true.
 task_holds() {
-	ctl --json task "$1" | jq -e "$2" >/dev/null
+	local out
+	out=$(ctl --json task "$1") && [[ -n $out ]] && jq -e "$2" <<<"$out" >/dev/null
 }
 
 main_pid() {
