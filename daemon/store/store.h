@@ -141,9 +141,12 @@ typedef struct Attempt {
 } Attempt;
 void attempt_done(Attempt *a);
 
-/* Open (creating and migrating as needed) the database at path. */
+/* Open (creating and migrating as needed) the SQLite database at path. */
 int store_open(const char *path, Store **ret);
+/* Closes s with its backend; s == NULL is nothing. Returns NULL. */
 Store *store_free(Store *s);
+/* The backend that opened s: "sqlite" (or "postgresql"), for daemon.status. */
+const char *store_backend_name(const Store *s);
 /* What the backend said about the last failure of s (never NULL, "" if none),
  * for the caller's log message. s == NULL: the last failed store_open() of
  * this thread. */
