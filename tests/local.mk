@@ -163,6 +163,7 @@ bats_tests = \
 	tests/bats/audit.bats \
 	tests/bats/policy.bats \
 	tests/bats/persistence.bats \
+	tests/bats/database.bats \
 	tests/bats/permissions.bats \
 	tests/bats/client.bats \
 	tests/bats/everyday.bats \
