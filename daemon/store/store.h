@@ -4,7 +4,8 @@
  *
  * This is the only module that talks to SQLite; no SQL exists anywhere else.
  * Its interface is narrow and typed so that a second backend (PostgreSQL, for
- * fleets sharing one queue) can slot in beside store-sqlite.c.
+ * fleets sharing one queue) can slot in beside store-sqlite.c: each call goes
+ * to the backend that opened s, through its table of store-ops.h.
  *
  * Transactions are implicit and grouped: the first write after a commit opens
  * one, and the daemon calls store_commit() once per event-loop iteration
