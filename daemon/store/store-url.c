@@ -7,8 +7,9 @@
  *
  * Anything else that starts like a URI scheme ("mysql://", "sqlite://", ...)
  * is refused rather than taken for a file name: a typo must not quietly make
- * a fresh database beside the real one. A file whose relative name looks like
- * a scheme ("a:b.db") is given as sqlite:a:b.db or ./a:b.db.
+ * a fresh database beside the real one. So is libpq's "host=... dbname=..."
+ * form. A file whose relative name looks like a scheme ("a:b.db") or a
+ * keyword=value is given as sqlite:a:b.db or ./a:b.db.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,6 +46,21 @@ static size_t scheme_len(const char *url)
 	return url[n] == ':' ? n : 0;
 }
 
+/* libpq's other form, "host=db password=... dbname=vx11": a keyword, then '='.
+ * Taken for a file name it would make one, and show its password. */
+static bool is_conninfo(const char *url)
+{
+	size_t n;
+
+	url += strspn(url, " \t");
+	n = strspn(url, "abcdefghijklmnopqrstuvwxyz_");
+	if (n == 0)
+		return false;
+	url += n;
+	url += strspn(url, " \t");
+	return *url == '=';
+}
+
 const char *store_url_sqlite_path(const char *url)
 {
 	if (!url || !*url)
@@ -54,7 +70,7 @@ const char *store_url_sqlite_path(const char *url)
 		/* sqlite://x has two readings (SQLAlchemy's relative ///x): refused, not guessed. */
 		return *path && !has_prefix(path, "//") ? path : NULL;
 	}
-	return scheme_len(url) == 0 ? url : NULL;
+	return scheme_len(url) == 0 && !is_conninfo(url) ? url : NULL;
 }
 
 int store_url_check(const char *url)
@@ -82,6 +98,11 @@ int store_url_check(const char *url)
 	if (has_prefix(url, "sqlite://")) {
 		store_set_open_error("sqlite:// is ambiguous: give sqlite:PATH (an absolute path, or one relative to "
 				     "the state directory)");
+		return -EINVAL;
+	}
+	if (is_conninfo(url)) {
+		store_set_open_error("a libpq key=value string is not taken: give a postgresql://... URI (or "
+				     "sqlite:PATH for a file of that name)");
 		return -EINVAL;
 	}
 	n = scheme_len(url);
@@ -129,11 +150,45 @@ static void drop_password_param(char *q)
 		q[l - 1] = '\0';
 }
 
+/* Leave out each "password=VALUE" (VALUE maybe '-quoted) of a key=value string. */
+static void drop_conninfo_password(char *s)
+{
+	char *p = s;
+
+	while ((p = strstr(p, "password"))) {
+		char *v = p + strlen("password"), *end;
+
+		v += strspn(v, " \t");
+		if ((p != s && p[-1] != ' ' && p[-1] != '\t') || *v != '=') {
+			p++;
+			continue;
+		}
+		v++;
+		v += strspn(v, " \t");
+		if (*v == '\'') {
+			for (end = v + 1; *end && *end != '\''; end++)
+				if (*end == '\\' && end[1])
+					end++;
+			if (*end)
+				end++;
+		} else
+			end = v + strcspn(v, " \t");
+		end += strspn(end, " \t");
+		memmove(p, end, strlen(end) + 1);
+	}
+	for (size_t l = strlen(s); l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t'); l--)
+		s[l - 1] = '\0';
+}
+
 char *store_url_redact(const char *url)
 {
 	char *s, *auth, *end, *at, *colon, *q;
 
 	s = strdup(url ?: "");
+	if (s && is_conninfo(s)) {
+		drop_conninfo_password(s);
+		return s;
+	}
 	if (!s || !scheme_len(s) || !strstr(s, "://"))
 		return s; /* a path: nothing secret in it */
 	auth = strstr(s, "://") + 3;

@@ -72,6 +72,10 @@ refused() {
 	rm -f "$T/vx11d.log"
 	refused 'mysql://vx11:s3cret@db.example/vx11' '--database "mysql://vx11@db.example/vx11": unknown database scheme'
 	! grep -q s3cret "$T/vx11d.log"
+	rm -f "$T/vx11d.log"
+	refused 'host=db.example password=s3cret dbname=vx11' \
+		'--database "host=db.example dbname=vx11": a libpq key=value string is not taken'
+	! grep -q s3cret "$T/vx11d.log"
 }
 
 @test "--database postgresql://: refused by a build without PostgreSQL support" {

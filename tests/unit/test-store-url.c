@@ -92,6 +92,10 @@ static void test_other_forms_are_refused(void)
 		      "sqlite:// is ambiguous: give sqlite:PATH (an absolute path, or one relative to the state "
 		      "directory)");
 	check_refused("", -EINVAL, "no database given: " ACCEPTED);
+	check_refused("host=db.example dbname=vx11", -EINVAL,
+		      "a libpq key=value string is not taken: give a postgresql://... URI (or sqlite:PATH for a file of "
+		      "that name)");
+	CHECK_STREQ(store_url_sqlite_path("sqlite:host=x.db"), "host=x.db");
 }
 
 static void test_postgresql_without_support(void)
@@ -141,6 +145,11 @@ static void test_redact(void)
 		     "postgresql://db/vx11?sslmode=require&connect_timeout=5");
 	check_redact("postgresql://db/vx11?sslmode=require&password=s3cret", "postgresql://db/vx11?sslmode=require");
 	check_redact("mysql://root:hunter2@x", "mysql://root@x");
+	check_redact("host=db password=s3cret dbname=vx11", "host=db dbname=vx11");
+	check_redact("host=db password = 'a b\\' c' dbname=vx11", "host=db dbname=vx11");
+	check_redact("password=s3cret host=db", "host=db");
+	check_redact("host=db dbname=vx11 password=s3cret", "host=db dbname=vx11");
+	check_redact("password=a password=b host=db", "host=db");
 }
 
 int main(void)
