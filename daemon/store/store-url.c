@@ -129,7 +129,7 @@ int store_open_url(const char *url, const char *node, Store **ret)
 #endif
 }
 
-/* Leave out a query parameter password=... of [q, end). */
+/* Leave out each parameter password=... of the query q (after the '?'). */
 static void drop_password_param(char *q)
 {
 	char *p = q;
@@ -183,15 +183,22 @@ static void drop_conninfo_password(char *s)
 char *store_url_redact(const char *url)
 {
 	char *s, *auth, *end, *at, *colon, *q;
+	size_t n;
 
 	s = strdup(url ?: "");
-	if (s && is_conninfo(s)) {
+	if (!s || store_url_sqlite_path(s))
+		return s; /* a path: nothing secret in it */
+	if (is_conninfo(s)) {
 		drop_conninfo_password(s);
 		return s;
 	}
-	if (!s || !scheme_len(s) || !strstr(s, "://"))
-		return s; /* a path: nothing secret in it */
-	auth = strstr(s, "://") + 3;
+	n = scheme_len(s);
+	if (n == 0)
+		return s;
+	/* Refused URLs are shown too: "mysql:u:pw@x" as well as "mysql://u:pw@x". */
+	auth = s + n + 1;
+	if (has_prefix(auth, "//"))
+		auth += 2;
 	end = auth + strcspn(auth, "/?#");
 	/* user:password@host: the last '@' of the authority ends the user info. */
 	at = NULL;

@@ -145,6 +145,11 @@ static void test_redact(void)
 		     "postgresql://db/vx11?sslmode=require&connect_timeout=5");
 	check_redact("postgresql://db/vx11?sslmode=require&password=s3cret", "postgresql://db/vx11?sslmode=require");
 	check_redact("mysql://root:hunter2@x", "mysql://root@x");
+	check_redact("mysql:root:hunter2@x", "mysql:root@x");
+	check_redact("sqlite://u:pw@x", "sqlite://u@x");
+	/* A SQLite path is shown as it is, whatever it holds. */
+	check_redact("sqlite:/srv/a:b@c/db?password=x", "sqlite:/srv/a:b@c/db?password=x");
+	check_redact("", "");
 	check_redact("host=db password=s3cret dbname=vx11", "host=db dbname=vx11");
 	check_redact("host=db password = 'a b\\' c' dbname=vx11", "host=db dbname=vx11");
 	check_redact("password=s3cret host=db", "host=db");
