@@ -16,9 +16,10 @@ const char status_usage[] =
 	"Show the daemon's state (daemon.status) as \"key: value\" lines: version, pid,\n"
 	"instance, node (vx11d --node), uptime, policy_mode, cgroup mode, seccomp,\n"
 	"task counts by status, daughters_running, queue_depth, paused (everything,\n"
-	"the task types paused, or nothing: see 'vx11ctl pause'), the names of the\n"
-	"task types you may submit (see 'vx11ctl types'), then whatever else the\n"
-	"daemon reports.\n";
+	"the task types paused, or nothing: see 'vx11ctl pause'), the store (its\n"
+	"backend, the database's path or URL, what it wrote), the names of the task\n"
+	"types you may submit (see 'vx11ctl types'), then whatever else the daemon\n"
+	"reports.\n";
 
 const struct option audit_options[] = {
 	{ "limit", required_argument },
@@ -93,6 +94,14 @@ static void print_status_member(const char *key, json_object *v)
 
 		printf("cgroup: %s\n", mode);
 		print_members(stdout, v, 2, 0, skip);
+	} else if (streq(key, "store") && json_get_string(v, "backend")) {
+		/* Which database first; the counts after it. */
+		static const char *const skip[] = { "backend", "database", NULL };
+		_cleanup_free_ char *backend = text_escape(json_get_string(v, "backend"));
+		_cleanup_free_ char *database = text_escape(json_get_string(v, "database") ?: "-");
+
+		printf("store: %s %s\n", backend, database);
+		print_members(stdout, v, 2, 0, skip);
 	} else if (streq(key, "task_types") && json_object_is_type(v, json_type_array)) {
 		/* The names; 'vx11ctl types' has the rest. */
 		fputs("task_types:", stdout);
@@ -113,7 +122,7 @@ int verb_status(const Cmd *cmd)
 	/* First these, in this order; then anything newer, as the daemon sends it. */
 	static const char *const known[] = {
 		"version", "pid",    "instance", "node", "uptime_seconds",    "policy_mode", "cgroup",
-		"seccomp", "counts", "daughters_running", "queue_depth", "paused", "task_types", NULL,
+		"seccomp", "counts", "daughters_running", "queue_depth", "paused", "store", "task_types", NULL,
 	};
 	_cleanup_json_ json_object *result = NULL;
 	int r;

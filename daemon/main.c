@@ -20,6 +20,8 @@ static void help(void)
 	       "\n"
 	       "  -s, --socket PATH       listen on PATH (default %s/vx11.sock)\n"
 	       "  -d, --state-dir DIR     database and logs in DIR (default %s)\n"
+	       "      --database URL      the store: a PATH or sqlite:PATH (relative to the\n"
+	       "                          state dir; default vx11.db), or postgresql://...\n"
 	       "  -p, --policy FILE       policy file (default %s/policy.json if it\n"
 	       "                          exists, else the bundled policy)\n"
 	       "      --runtime-dir DIR   notify sockets and daughter.sock for daughters\n"
@@ -60,10 +62,11 @@ static int parse_level(const char *s)
 int main(int argc, char *argv[])
 {
 	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION, ARG_RUNTIME_DIR, ARG_CGROUP_ROOT,
-	       ARG_METRICS_SOCKET, ARG_INSTANCE, ARG_NODE };
+	       ARG_METRICS_SOCKET, ARG_INSTANCE, ARG_NODE, ARG_DATABASE };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "database", required_argument, NULL, ARG_DATABASE },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
 		{ "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
@@ -97,6 +100,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'd':
 			cfg.state_dir = optarg;
+			break;
+		case ARG_DATABASE:
+			cfg.database = optarg; /* checked by manager_new(), before anything is made */
 			break;
 		case 'p':
 			cfg.policy_path = optarg;

@@ -85,6 +85,8 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	StoreStats ss;
 	store_stats(m->store, &ss);
 	json_object *so = json_object_new_object();
+	json_object_object_add(so, "backend", json_object_new_string(store_backend_name(m->store)));
+	json_object_object_add(so, "database", json_object_new_string(m->db_shown));
 	json_object_object_add(so, "commits", json_object_new_int64((int64_t)ss.commits));
 	json_object_object_add(so, "durable_commits", json_object_new_int64((int64_t)ss.durable_commits));
 	json_object_object_add(so, "rows_written", json_object_new_int64((int64_t)ss.rows_written));

@@ -386,6 +386,41 @@ static char *activated_socket_path(void)
 	return strndup(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
 }
 
+/*
+ * Which database --database names (store_open_url()), checked before anything
+ * is made or locked, so a wrong URL leaves nothing behind. A relative SQLite
+ * path is under the state dir, as the default vx11.db is.
+ */
+static int manager_resolve_database(Manager *m, const char *url)
+{
+	const char *path;
+	int r;
+
+	url = url ?: "vx11.db";
+	m->db_shown = store_url_redact(url);
+	if (!m->db_shown)
+		return log_error_errno(ENOMEM, "out of memory");
+	r = store_url_check(url);
+	if (r < 0)
+		return log_error_errno(r, "--database \"%s\": %s", m->db_shown, store_last_error(NULL));
+	path = store_url_sqlite_path(url);
+	if (!path) {
+		m->db_url = strdup(url);
+		return m->db_url ? 0 : log_error_errno(ENOMEM, "out of memory");
+	}
+	free(m->db_shown);
+	if (path[0] == '/')
+		m->db_path = strdup(path);
+	else if (asprintf(&m->db_path, "%s/%s", m->state_dir, path) < 0)
+		m->db_path = NULL;
+	m->db_shown = m->db_path ? strdup(m->db_path) : NULL;
+	if (!m->db_shown || asprintf(&m->db_url, "sqlite:%s", m->db_path) < 0) {
+		m->db_url = NULL;
+		return log_error_errno(ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int manager_new(const ManagerConfig *cfg, Manager **ret)
 {
 	_cleanup_free_ char *error = NULL;
@@ -403,10 +438,13 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	m->state_dir = strdup(cfg->state_dir);
 	m->state_lock_fd = m->runtime_lock_fd = m->name_lock_fd = -1;
 	m->socket_path = activated_socket_path() ?: strdup(cfg->socket_path);
-	if (!m->state_dir || !m->socket_path || asprintf(&m->db_path, "%s/vx11.db", cfg->state_dir) < 0) {
+	if (!m->state_dir || !m->socket_path) {
 		r = log_error_errno(ENOMEM, "out of memory");
 		goto fail;
 	}
+	r = manager_resolve_database(m, cfg->database);
+	if (r < 0)
+		goto fail;
 
 	/* Without --policy, the system file is optional: the bundled one runs. */
 	if (cfg->policy_path && (cfg->policy_explicit || access(cfg->policy_path, F_OK) == 0))
@@ -489,9 +527,10 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		r = m->runtime_lock_fd;
 		goto fail;
 	}
-	r = store_open(m->db_path, &m->store);
+	/* PostgreSQL records the node in the rows it writes; SQLite ignores it. */
+	r = store_open_url(m->db_url, m->node, &m->store);
 	if (r < 0) {
-		r = log_error_errno(r, "cannot open the database %s: %m", m->db_path);
+		r = log_error_errno(r, "cannot open the database %s: %s", m->db_shown, store_last_error(NULL));
 		goto fail;
 	}
 	m->queue = queue_new();
@@ -579,12 +618,15 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	if (r < 0)
 		goto fail;
 
-	r = pthread_create(&m->ckpt_thread, NULL, checkpoint_thread, m);
-	if (r != 0) {
-		r = log_error_errno(r, "cannot start the checkpoint thread: %m");
-		goto fail;
+	/* SQLite's WAL only: another backend has nothing to checkpoint. */
+	if (m->db_path) {
+		r = pthread_create(&m->ckpt_thread, NULL, checkpoint_thread, m);
+		if (r != 0) {
+			r = log_error_errno(r, "cannot start the checkpoint thread: %m");
+			goto fail;
+		}
+		m->ckpt_running = true;
 	}
-	m->ckpt_running = true;
 	*ret = m;
 	return 0;
 fail:
@@ -633,6 +675,8 @@ Manager *manager_free(Manager *m)
 	pthread_mutex_destroy(&m->ckpt_lock);
 	pthread_cond_destroy(&m->ckpt_cond);
 	free(m->db_path);
+	free(m->db_url);
+	free(m->db_shown);
 	free(m->policy_path);
 	free(m->state_dir);
 	free(m->socket_path);
@@ -651,8 +695,10 @@ int manager_run(Manager *m, const char *socket_desc)
 
 	f.node = m->node;
 	log_audit(LOG_INFO, VX11_MSG_DAEMON_STARTED, &f,
-		  "vx11d %s started: instance %s, node %s, socket %s, state %s, policy %s, cgroups %s, %zu tasks queued",
-		  PACKAGE_VERSION, m->instance, m->node, socket_desc, m->state_dir,
+		  "vx11d %s started: instance %s, node %s, socket %s, state %s, database %s %s, policy %s, "
+		  "cgroups %s, %zu tasks queued",
+		  PACKAGE_VERSION, m->instance, m->node, socket_desc, m->state_dir, store_backend_name(m->store),
+		  m->db_shown,
 		  m->policy->origin, cgroup_mode_to_string(m->cgroup.mode), queue_size(m->queue));
 	(void)sd_notifyf(false, "READY=1\nSTATUS=Serving, %zu tasks queued.", queue_size(m->queue));
 	fflush(stderr);

@@ -56,6 +56,7 @@ typedef struct ManagerListener {
 typedef struct ManagerConfig {
 	const char *socket_path;
 	const char *state_dir;
+	const char *database;    /* --database URL (store_open_url()); NULL: vx11.db in state_dir */
 	const char *policy_path; /* NULL: the system file if it exists, else the bundled policy */
 	bool policy_explicit;    /* --policy given: a missing file is an error */
 	const char *runtime_dir; /* NULL: the socket's directory, or /run/vx11/<instance> when daughters
@@ -78,7 +79,9 @@ typedef struct Manager {
 
 	ManagerListener listener;
 	Store *store;
-	char *db_path;
+	char *db_url;   /* what store_open_url() opens: a relative SQLite path made absolute */
+	char *db_shown; /* for daemon.status and the log: the path, or the URL without its password */
+	char *db_path;  /* SQLite's file, for the checkpoint thread's connection; NULL for another backend */
 	Policy *policy;
 	char *policy_path;  /* NULL: bundled */
 	char *state_dir;
