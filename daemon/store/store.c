@@ -109,4 +109,5 @@ void attempt_done(Attempt *a)
 	FREE_AND_NULL(a->unapplied);
 	FREE_AND_NULL(a->confinement);
 	FREE_AND_NULL(a->result_json);
+	FREE_AND_NULL(a->node);
 }

@@ -138,6 +138,7 @@ typedef struct Attempt {
 	char *unapplied;       /* best-effort: the limits the host could not apply, may be NULL */
 	char *confinement;     /* JSON: what it ran with (uid, limits, seccomp, namespaces, Landlock) */
 	char *result_json;     /* the last daughter.report "result" object, may be NULL */
+	char *node;            /* the node that ran it (vx11d --node), may be NULL */
 } Attempt;
 void attempt_done(Attempt *a);
 
