@@ -1,7 +1,7 @@
 # make check: C unit tests per module, then bats suites through the real
 # daemon and client. Everything speaks TAP so each case is counted.
 UNIT_LDADD = daemon/libvx11d.a common/libvx11common.a \
-	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) -lpthread
 
 unit_tests = \
 	tests/unit/test-util \
