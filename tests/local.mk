@@ -22,6 +22,7 @@ unit_tests = \
 	tests/unit/test-store-runner \
 	tests/unit/test-store-plan \
 	tests/unit/test-store-hold \
+	tests/unit/test-store-url \
 	tests/unit/test-policy \
 	tests/unit/test-policy-seccomp \
 	tests/unit/test-policy-types \
@@ -84,6 +85,8 @@ tests_unit_test_policy_types_SOURCES = tests/unit/test-policy-types.c tests/unit
 tests_unit_test_policy_types_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_hold_SOURCES = tests/unit/test-store-hold.c tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_hold_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_url_SOURCES = tests/unit/test-store-url.c tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_url_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_retention_SOURCES = tests/unit/test-policy-retention.c tests/unit/policy-test.h tests/unit/tap.h
 tests_unit_test_policy_retention_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_seccomp_SOURCES = tests/unit/test-policy-seccomp.c tests/unit/policy-test.h tests/unit/tap.h

@@ -68,3 +68,7 @@ typedef struct StoreHead {
 } StoreHead;
 
 #define STORE_OPS(s) (((const StoreHead *)(s))->ops)
+
+/* For a backend's open function: what store_last_error(NULL) says on this
+ * thread until the next failed open, of whichever backend. */
+_printf_(1, 2) void store_set_open_error(const char *fmt, ...);

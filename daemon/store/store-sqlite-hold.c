@@ -8,7 +8,7 @@
 
 #include "store-sqlite-internal.h"
 
-int store_pause_set(Store *s, const char *scope, uint64_t at, uid_t uid)
+int sqlite_pause_set(Store *s, const char *scope, uint64_t at, uid_t uid)
 {
 	sqlite3_stmt *st = s->stmt[STMT_PAUSE_SET];
 	int rc, r;
@@ -26,7 +26,7 @@ int store_pause_set(Store *s, const char *scope, uint64_t at, uid_t uid)
 	return store_step_done(s, st, "pauses");
 }
 
-int store_pause_clear(Store *s, const char *scope)
+int sqlite_pause_clear(Store *s, const char *scope)
 {
 	sqlite3_stmt *st = s->stmt[STMT_PAUSE_CLEAR];
 	int rc, r;
@@ -40,7 +40,7 @@ int store_pause_clear(Store *s, const char *scope)
 	return store_step_done(s, st, "pauses");
 }
 
-int store_pause_list(Store *s, store_pause_cb cb, void *userdata)
+int sqlite_pause_list(Store *s, store_pause_cb cb, void *userdata)
 {
 	sqlite3_stmt *st = store_stmt_for_walk(s, STMT_PAUSE_LIST);
 	int rc, r = 0;
@@ -59,7 +59,7 @@ int store_pause_list(Store *s, store_pause_cb cb, void *userdata)
 	return r;
 }
 
-int store_dep_insert(Store *s, const char *task_id, const char *after_id, bool after_any)
+int sqlite_dep_insert(Store *s, const char *task_id, const char *after_id, bool after_any)
 {
 	sqlite3_stmt *st = s->stmt[STMT_DEP_INSERT];
 	int rc, r;
@@ -123,13 +123,13 @@ static int collect(Store *s, unsigned idx, const char *key, size_t elem, bool wi
 	return 0;
 }
 
-int store_dep_list(Store *s, const char *task_id, TaskDep **ret, size_t *ret_n)
+int sqlite_dep_list(Store *s, const char *task_id, TaskDep **ret, size_t *ret_n)
 {
 	_Static_assert(offsetof(TaskDep, after_id) == 0, "the id comes first");
 	return collect(s, STMT_DEP_LIST, task_id, sizeof(TaskDep), true, (void **)ret, ret_n);
 }
 
-int store_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_MAX], size_t *ret_n)
+int sqlite_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_MAX], size_t *ret_n)
 {
 	return collect(s, STMT_DEP_DEPENDENTS, after_id, ID_STRING_MAX, false, (void **)ret, ret_n);
 }
@@ -182,8 +182,8 @@ static int collect_candidates(Store *s, unsigned idx, TaskStatus status, uint64_
 	return 0;
 }
 
-int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
-			   char (**ret)[ID_STRING_MAX], size_t *ret_n)
+int sqlite_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
+			    char (**ret)[ID_STRING_MAX], size_t *ret_n)
 {
 	char (*v)[ID_STRING_MAX] = NULL;
 	size_t n = 0;
@@ -212,7 +212,7 @@ int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t
 	return 0;
 }
 
-int store_task_delete(Store *s, const char *task_id)
+int sqlite_task_delete(Store *s, const char *task_id)
 {
 	/* Rows that point at the task first: the references are enforced. */
 	static const unsigned order[] = { STMT_TASK_DELETE_ATTEMPTS, STMT_TASK_DELETE_DAUGHTERS, STMT_TASK_DELETE_DEPS,
@@ -257,7 +257,7 @@ static int prune_intents(Store *s, unsigned idx, uint64_t before, int64_t keep, 
 	return 0;
 }
 
-int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n)
+int sqlite_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n)
 {
 	int r;
 

@@ -11,7 +11,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "store-ops.h"
 #include "store.h"
+
+/* The table store.c dispatches through, and the open that fills it in
+ * (store_open() and store_open_url() for "sqlite:PATH" or a path). */
+extern const StoreOps store_sqlite_ops;
+int store_sqlite_open(const char *path, Store **ret);
 
 /* Each record type is described by a table of columns. Statements are
  * generated from it, and a row is bound (parameter ?N+1) and read (result
@@ -134,13 +140,14 @@ int store_commit_nosync(Store *s);
 
 /* One connection and its prepared statements. */
 struct Store {
+	StoreHead head; /* first: store.c finds store_sqlite_ops through it */
 	sqlite3 *db;
 	sqlite3_stmt *stmt[_STMT_MAX];
 	bool in_txn;   /* BEGIN ran and COMMIT has not */
 	bool txn_lost; /* SQLite rolled the open transaction back by itself */
 	bool durable;  /* the open or next commit must reach the disk */
 	int wal_pages; /* from the WAL hook after each commit, or our checkpoint */
-	StoreSyncer *syncer; /* started by the first store_commit_async() or store_sync_fd() */
+	StoreSyncer *syncer; /* started by the first sqlite_commit_async() or sqlite_sync_fd() */
 	uint8_t btree_ops[_STMT_MAX]; /* b-tree entries one execution writes (store_count_write) */
 	StoreStats stats;
 	char error[512];
@@ -153,7 +160,7 @@ char *store_statement_sql(unsigned i);
 extern const char *const store_migrations[];
 extern const unsigned store_n_migrations;
 
-/* Record the failure for store_last_error() and return its errno: from an
+/* Record the failure for sqlite_last_error() and return its errno: from an
  * SQLite result code, or r with a message of our own. */
 int store_fail_sqlite(Store *s, int rc, const char *what);
 _printf_(3, 4) int store_fail(Store *s, int r, const char *fmt, ...);
@@ -181,3 +188,43 @@ int store_get_one(Store *s, sqlite3_stmt *st, const Table *t, void *ret, size_t 
 int store_walk(Store *s, sqlite3_stmt *st, const Table *t, AnyCallback cb, void *userdata);
 /* Statement idx, unless a walk is already using it (NULL, the error set). */
 sqlite3_stmt *store_stmt_for_walk(Store *s, unsigned idx);
+
+/*
+ * The entries of store_sqlite_ops that live outside store-sqlite.c, and the
+ * two of store-sqlite.c that store-sqlite-sync.c calls. Each is the store_*()
+ * of store.h with the same name, for a Store that store_sqlite_open() made.
+ */
+int sqlite_commit(Store *s);
+bool sqlite_pending_is_durable(const Store *s);
+/* store-sqlite-sync.c */
+int sqlite_commit_async(Store *s, uint64_t *ret_ticket);
+int sqlite_sync_fd(Store *s);
+int sqlite_synced(Store *s, uint64_t *ret_done, uint64_t *ret_failed);
+/* store-sqlite-query.c */
+int sqlite_intent_get(Store *s, const char *correlation_id, IntentRecord *ret);
+int sqlite_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret);
+int sqlite_intent_list(Store *s, const IntentFilter *f, store_intent_cb cb, void *userdata);
+int sqlite_intent_count(Store *s, uint64_t *ret);
+int sqlite_id_prefix_find(Store *s, const char *prefix, uid_t uid, IdMatch *ret, size_t max, size_t *ret_n);
+int sqlite_task_get(Store *s, const char *id, Task *ret);
+int sqlite_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userdata);
+int sqlite_task_count(Store *s, const TaskFilter *f, uint64_t *ret);
+int sqlite_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX]);
+int sqlite_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata);
+int sqlite_task_first_start(Store *s, const char *task_id, uint64_t *ret);
+int sqlite_daughter_list(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
+			 store_daughter_cb cb, void *userdata);
+int sqlite_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata);
+int sqlite_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, void *userdata);
+int sqlite_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata);
+/* store-sqlite-hold.c */
+int sqlite_pause_set(Store *s, const char *scope, uint64_t at, uid_t uid);
+int sqlite_pause_clear(Store *s, const char *scope);
+int sqlite_pause_list(Store *s, store_pause_cb cb, void *userdata);
+int sqlite_dep_insert(Store *s, const char *task_id, const char *after_id, bool after_any);
+int sqlite_dep_list(Store *s, const char *task_id, TaskDep **ret, size_t *ret_n);
+int sqlite_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_MAX], size_t *ret_n);
+int sqlite_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
+			    char (**ret)[ID_STRING_MAX], size_t *ret_n);
+int sqlite_task_delete(Store *s, const char *task_id);
+int sqlite_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n);

@@ -28,7 +28,7 @@ static const char *after_or_edge(const char *after, bool desc)
 	return after ?: desc ? "~" : "";
 }
 
-int store_intent_get(Store *s, const char *correlation_id, IntentRecord *ret)
+int sqlite_intent_get(Store *s, const char *correlation_id, IntentRecord *ret)
 {
 	sqlite3_stmt *st = s->stmt[STMT_INTENT_GET];
 	int rc;
@@ -39,7 +39,7 @@ int store_intent_get(Store *s, const char *correlation_id, IntentRecord *ret)
 	return store_get_one(s, st, &store_table_intents, ret, sizeof *ret);
 }
 
-int store_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret)
+int sqlite_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret)
 {
 	sqlite3_stmt *st = s->stmt[STMT_INTENT_IDEMPOTENT];
 	int rc;
@@ -54,7 +54,7 @@ int store_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRec
 	return store_get_one(s, st, &store_table_intents, ret, sizeof *ret);
 }
 
-int store_intent_list(Store *s, const IntentFilter *f, store_intent_cb cb, void *userdata)
+int sqlite_intent_list(Store *s, const IntentFilter *f, store_intent_cb cb, void *userdata)
 {
 	sqlite3_stmt *st = store_stmt_for_walk(s, f->desc ? STMT_INTENT_LIST_DESC : STMT_INTENT_LIST);
 	int rc;
@@ -84,12 +84,12 @@ static int count_one(Store *s, sqlite3_stmt *st, const char *what, uint64_t *ret
 	return r;
 }
 
-int store_intent_count(Store *s, uint64_t *ret)
+int sqlite_intent_count(Store *s, uint64_t *ret)
 {
 	return count_one(s, s->stmt[STMT_INTENT_COUNT], "count intents", ret);
 }
 
-int store_id_prefix_find(Store *s, const char *prefix, uid_t uid, IdMatch *ret, size_t max, size_t *ret_n)
+int sqlite_id_prefix_find(Store *s, const char *prefix, uid_t uid, IdMatch *ret, size_t max, size_t *ret_n)
 {
 	sqlite3_stmt *st = s->stmt[STMT_ID_PREFIX];
 	char last[ID_STRING_MAX] = "";
@@ -138,7 +138,7 @@ int store_id_prefix_find(Store *s, const char *prefix, uid_t uid, IdMatch *ret, 
 	return 0;
 }
 
-int store_task_get(Store *s, const char *id, Task *ret)
+int sqlite_task_get(Store *s, const char *id, Task *ret)
 {
 	sqlite3_stmt *st = s->stmt[STMT_TASK_GET];
 	int rc;
@@ -149,7 +149,7 @@ int store_task_get(Store *s, const char *id, Task *ret)
 	return store_get_one(s, st, &store_table_tasks, ret, sizeof *ret);
 }
 
-int store_task_first_start(Store *s, const char *task_id, uint64_t *ret)
+int sqlite_task_first_start(Store *s, const char *task_id, uint64_t *ret)
 {
 	sqlite3_stmt *st = s->stmt[STMT_TASK_FIRST_START];
 	int rc, r = 0;
@@ -227,7 +227,7 @@ static bool comes_before(sqlite3_stmt *a, sqlite3_stmt *b, bool desc)
  * each already in id order, and merges them: a mask of several statuses
  * never sorts the table, and the walk stops after limit rows.
  */
-int store_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userdata)
+int sqlite_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userdata)
 {
 	const unsigned all = (1u << _TASK_STATUS_MAX) - 1;
 	unsigned mask = f->status_mask ? f->status_mask & all : all;
@@ -309,7 +309,7 @@ finish:
 	return r;
 }
 
-int store_task_count(Store *s, const TaskFilter *f, uint64_t *ret)
+int sqlite_task_count(Store *s, const TaskFilter *f, uint64_t *ret)
 {
 	bool rows = f->source || f->task_type || f->since || f->until;
 	unsigned idx = rows ? STMT_TASK_TOTAL : STMT_TASK_TOTAL_STATUS;
@@ -331,7 +331,7 @@ int store_task_count(Store *s, const TaskFilter *f, uint64_t *ret)
 	return count_one(s, st, "count tasks", ret);
 }
 
-int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX])
+int sqlite_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX])
 {
 	sqlite3_stmt *st = s->stmt[STMT_TASK_COUNT];
 	uint64_t c[_TASK_STATUS_MAX] = {};
@@ -356,7 +356,7 @@ int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX])
 	return 0;
 }
 
-int store_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata)
+int sqlite_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata)
 {
 	sqlite3_stmt *st = s->stmt[STMT_TASK_COUNT_TYPE];
 	int rc, r = 0;
@@ -379,8 +379,8 @@ int store_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata)
 	return r;
 }
 
-int store_daughter_list(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
-			store_daughter_cb cb, void *userdata)
+int sqlite_daughter_list(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
+			 store_daughter_cb cb, void *userdata)
 {
 	sqlite3_stmt *st = store_stmt_for_walk(s, task_id		? STMT_DAUGHTER_LIST_TASK
 					    : owner != (uid_t)-1 ? STMT_DAUGHTER_LIST_OWNER
@@ -417,17 +417,17 @@ static int attempt_walk(Store *s, unsigned idx, const char *key, store_attempt_c
 	return store_walk(s, st, &store_table_attempts, (AnyCallback){.attempt = cb}, userdata);
 }
 
-int store_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata)
+int sqlite_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata)
 {
 	return attempt_walk(s, STMT_ATTEMPT_LIST, daughter_id, cb, userdata);
 }
 
-int store_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, void *userdata)
+int sqlite_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, void *userdata)
 {
 	return attempt_walk(s, STMT_ATTEMPT_LIST_TASK, task_id, cb, userdata);
 }
 
-int store_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata)
+int sqlite_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata)
 {
 	return attempt_walk(s, STMT_ATTEMPT_LIST_RUNNING, NULL, cb, userdata);
 }

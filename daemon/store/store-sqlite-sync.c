@@ -41,7 +41,7 @@ struct StoreSyncer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int wal_fd;
-	int efd; /* readable when a sync ended: store_sync_fd() */
+	int efd; /* readable when a sync ended: sqlite_sync_fd() */
 	/* Under lock. */
 	uint64_t issued; /* the last ticket handed out */
 	uint64_t done;   /* every ticket <= done is on the disk */
@@ -130,18 +130,18 @@ void store_syncer_free(StoreSyncer *y)
 	free(y);
 }
 
-int store_commit_async(Store *s, uint64_t *ret_ticket)
+int sqlite_commit_async(Store *s, uint64_t *ret_ticket)
 {
-	bool durable = store_pending_is_durable(s);
+	bool durable = sqlite_pending_is_durable(s);
 	int r;
 
 	*ret_ticket = 0;
 	if (!durable || s->txn_lost)
-		return store_commit(s);
+		return sqlite_commit(s);
 	if (!s->syncer) {
 		r = syncer_start(s);
 		if (r < 0)
-			return store_commit(s); /* the old way: sync here */
+			return sqlite_commit(s); /* the old way: sync here */
 	}
 	r = store_commit_nosync(s);
 	if (r < 0)
@@ -153,7 +153,7 @@ int store_commit_async(Store *s, uint64_t *ret_ticket)
 	return 0;
 }
 
-int store_sync_fd(Store *s)
+int sqlite_sync_fd(Store *s)
 {
 	if (!s->syncer) {
 		int r = syncer_start(s);
@@ -163,7 +163,7 @@ int store_sync_fd(Store *s)
 	return s->syncer->efd;
 }
 
-int store_synced(Store *s, uint64_t *ret_done, uint64_t *ret_failed)
+int sqlite_synced(Store *s, uint64_t *ret_done, uint64_t *ret_failed)
 {
 	StoreSyncer *y = s->syncer;
 	eventfd_t v;

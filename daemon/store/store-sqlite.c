@@ -11,23 +11,23 @@
  * anything in it changes.
  *
  * Transactions: the first write after a commit runs BEGIN IMMEDIATE;
- * store_commit() runs COMMIT. The connection stays at synchronous=NORMAL:
+ * sqlite_commit() runs COMMIT. The connection stays at synchronous=NORMAL:
  * SQLite refuses to change the safety level inside a transaction ("Safety
  * level may not be changed inside a transaction"), and a transaction is often
  * open before anyone knows it must be durable. So a durable commit is COMMIT at
  * NORMAL followed by a sync of the WAL file, through the sqlite3_file that
  * SQLITE_FCNTL_JOURNAL_POINTER hands out. That is the one sync FULL would have
  * done at commit; the frames and their checksummed commit record reach the
- * disk before store_commit() returns.
+ * disk before sqlite_commit() returns.
  *
  * If SQLite rolls the whole transaction back on an error (I/O, disk full),
- * every further write fails until store_commit() reports -EIO, so a group of
+ * every further write fails until sqlite_commit() reports -EIO, so a group of
  * writes is all or nothing.
  *
  * Errors: SQLITE_NOMEM -ENOMEM, BUSY/LOCKED -EBUSY, FULL -ENOSPC, duplicate
  * id -EEXIST, a reference to a missing task or daughter -ENOENT, a NOT NULL
  * violation -EINVAL, a value the code does not know (status, id too long)
- * -EBADMSG, else -EIO. The message is kept for store_last_error().
+ * -EBADMSG, else -EIO. The message is kept for sqlite_last_error().
  *
  * A Store is one connection and must be used by one thread at a time (it is
  * opened SQLITE_OPEN_NOMUTEX); the checkpoint thread opens its own.
@@ -47,7 +47,7 @@
 
 #include "store-sqlite-internal.h"
 
-static _Thread_local char open_error[512];
+static Store *sqlite_free(Store *s);
 
 /* ---- Errors ---- */
 
@@ -85,7 +85,7 @@ static int errno_from_sqlite(sqlite3 *db, int rc)
 	}
 }
 
-/* Keep SQLite's words for store_last_error() and turn its code into an errno.
+/* Keep SQLite's words for sqlite_last_error() and turn its code into an errno.
  * Also notices when SQLite ended the open transaction on its own. */
 int store_fail_sqlite(Store *s, int rc, const char *what)
 {
@@ -112,9 +112,9 @@ int store_fail(Store *s, int r, const char *fmt, ...)
 	return r;
 }
 
-const char *store_last_error(const Store *s)
+static const char *sqlite_last_error(const Store *s)
 {
-	return s ? s->error : open_error;
+	return s->error;
 }
 
 int store_step_done(Store *s, sqlite3_stmt *st, const char *what)
@@ -219,7 +219,7 @@ static int sync_wal(Store *s)
 }
 
 /* COMMIT, without the sync a durable transaction needs: the caller syncs
- * (store_commit()) or hands the sync to the sync thread (store-sqlite-sync.c). */
+ * (sqlite_commit()) or hands the sync to the sync thread (store-sqlite-sync.c). */
 int store_commit_nosync(Store *s)
 {
 	int r;
@@ -246,9 +246,9 @@ int store_commit_nosync(Store *s)
 	return 0;
 }
 
-int store_commit(Store *s)
+int sqlite_commit(Store *s)
 {
-	bool durable = store_pending_is_durable(s);
+	bool durable = sqlite_pending_is_durable(s);
 	int r;
 
 	r = store_commit_nosync(s);
@@ -260,24 +260,24 @@ int store_commit(Store *s)
 	return 0;
 }
 
-bool store_has_pending(const Store *s)
+static bool sqlite_has_pending(const Store *s)
 {
 	/* A transaction SQLite rolled back on its own still has to be
-	 * reported by store_commit(), so its replies are withdrawn. */
+	 * reported by sqlite_commit(), so its replies are withdrawn. */
 	return s->in_txn || s->txn_lost;
 }
 
-void store_want_durable(Store *s)
+static void sqlite_want_durable(Store *s)
 {
 	s->durable = true;
 }
 
-bool store_pending_is_durable(const Store *s)
+bool sqlite_pending_is_durable(const Store *s)
 {
 	return s->txn_lost || (s->in_txn && s->durable);
 }
 
-int store_checkpoint(Store *s)
+static int sqlite_checkpoint(Store *s)
 {
 	int log = -1, done = -1, rc;
 
@@ -288,7 +288,7 @@ int store_checkpoint(Store *s)
 	return 0;
 }
 
-int store_wal_pages(const Store *s)
+static int sqlite_wal_pages(const Store *s)
 {
 	return s->wal_pages;
 }
@@ -431,7 +431,7 @@ void store_count_write(Store *s, unsigned idx)
 	s->stats.btree_writes += s->btree_ops[idx];
 }
 
-void store_stats(const Store *s, StoreStats *ret)
+static void sqlite_stats(const Store *s, StoreStats *ret)
 {
 	*ret = s->stats;
 }
@@ -443,7 +443,7 @@ static void sqlite_global_setup(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int store_open(const char *path, Store **ret)
+int store_sqlite_open(const char *path, Store **ret)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	char what[320], mode[16];
@@ -454,9 +454,10 @@ int store_open(const char *path, Store **ret)
 	(void)pthread_once(&once, sqlite_global_setup);
 	s = calloc(1, sizeof *s);
 	if (!s) {
-		snprintf(open_error, sizeof open_error, "out of memory");
+		store_set_open_error("out of memory");
 		return -ENOMEM;
 	}
+	s->head.ops = &store_sqlite_ops;
 
 	/* The daemon's alone, whatever the umask: SQLite would create the file
 	 * 0644 less the umask, and gives the WAL and shm files the database
@@ -467,7 +468,7 @@ int store_open(const char *path, Store **ret)
 			r = -errno;
 			if (fd >= 0)
 				close(fd);
-			snprintf(open_error, sizeof open_error, "%.300s: %s", path, strerror(-r));
+			store_set_open_error("%.300s: %s", path, strerror(-r));
 			free(s);
 			return r;
 		}
@@ -509,7 +510,7 @@ int store_open(const char *path, Store **ret)
 		r = store_fail(s, -EOPNOTSUPP, "journal_mode is '%s', WAL is not available", mode);
 		goto fail;
 	}
-	/* We checkpoint ourselves (store_checkpoint()), off the commit path;
+	/* We checkpoint ourselves (sqlite_checkpoint()), off the commit path;
 	 * a bigger page cache keeps the right edges of the indexes in memory. */
 	r = exec(s,
 		 "PRAGMA synchronous = NORMAL;"
@@ -540,12 +541,12 @@ int store_open(const char *path, Store **ret)
 	*ret = s;
 	return 0;
 fail:
-	snprintf(open_error, sizeof open_error, "%s", s->error);
-	store_free(s);
+	store_set_open_error("%s", s->error);
+	sqlite_free(s);
 	return r;
 }
 
-Store *store_free(Store *s)
+static Store *sqlite_free(Store *s)
 {
 	if (!s)
 		return NULL;
@@ -598,17 +599,17 @@ static int update_row(Store *s, unsigned idx, const Table *t, const void *rec)
 	return 0;
 }
 
-int store_intent_insert(Store *s, const IntentRecord *r)
+static int sqlite_intent_insert(Store *s, const IntentRecord *r)
 {
 	return insert_row(s, STMT_INTENT_INSERT, &store_table_intents, r);
 }
 
-int store_intent_update(Store *s, const IntentRecord *r)
+static int sqlite_intent_update(Store *s, const IntentRecord *r)
 {
 	return update_row(s, STMT_INTENT_UPDATE, &store_table_intents, r);
 }
 
-int store_intent_set_result(Store *s, const char *correlation_id, const char *result_status)
+static int sqlite_intent_set_result(Store *s, const char *correlation_id, const char *result_status)
 {
 	sqlite3_stmt *st = s->stmt[STMT_INTENT_SET_RESULT];
 	int r;
@@ -627,7 +628,7 @@ int store_intent_set_result(Store *s, const char *correlation_id, const char *re
 	return r;
 }
 
-int store_task_insert(Store *s, Task *t)
+static int sqlite_task_insert(Store *s, Task *t)
 {
 	int r;
 
@@ -638,22 +639,22 @@ int store_task_insert(Store *s, Task *t)
 	return 0;
 }
 
-int store_task_update(Store *s, const Task *t)
+static int sqlite_task_update(Store *s, const Task *t)
 {
 	return update_row(s, STMT_TASK_UPDATE, &store_table_tasks, t);
 }
 
-int store_daughter_insert(Store *s, const Daughter *d)
+static int sqlite_daughter_insert(Store *s, const Daughter *d)
 {
 	return insert_row(s, STMT_DAUGHTER_INSERT, &store_table_daughters, d);
 }
 
-int store_daughter_update(Store *s, const Daughter *d)
+static int sqlite_daughter_update(Store *s, const Daughter *d)
 {
 	return update_row(s, STMT_DAUGHTER_UPDATE, &store_table_daughters, d);
 }
 
-int store_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at)
+static int sqlite_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at)
 {
 	sqlite3_stmt *st = s->stmt[STMT_DAUGHTER_HEARTBEAT];
 	int r;
@@ -672,12 +673,62 @@ int store_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at)
 	return 0;
 }
 
-int store_attempt_insert(Store *s, const Attempt *a)
+static int sqlite_attempt_insert(Store *s, const Attempt *a)
 {
 	return insert_row(s, STMT_ATTEMPT_INSERT, &store_table_attempts, a);
 }
 
-int store_attempt_update(Store *s, const Attempt *a)
+static int sqlite_attempt_update(Store *s, const Attempt *a)
 {
 	return update_row(s, STMT_ATTEMPT_UPDATE, &store_table_attempts, a);
 }
+
+const StoreOps store_sqlite_ops = {
+	.name = "sqlite",
+	.free = sqlite_free,
+	.last_error = sqlite_last_error,
+	.commit = sqlite_commit,
+	.has_pending = sqlite_has_pending,
+	.commit_async = sqlite_commit_async,
+	.sync_fd = sqlite_sync_fd,
+	.synced = sqlite_synced,
+	.want_durable = sqlite_want_durable,
+	.pending_is_durable = sqlite_pending_is_durable,
+	.stats = sqlite_stats,
+	.checkpoint = sqlite_checkpoint,
+	.wal_pages = sqlite_wal_pages,
+	.intent_insert = sqlite_intent_insert,
+	.intent_get = sqlite_intent_get,
+	.intent_update = sqlite_intent_update,
+	.intent_set_result = sqlite_intent_set_result,
+	.intent_find_idempotent = sqlite_intent_find_idempotent,
+	.intent_list = sqlite_intent_list,
+	.intent_count = sqlite_intent_count,
+	.id_prefix_find = sqlite_id_prefix_find,
+	.task_insert = sqlite_task_insert,
+	.task_get = sqlite_task_get,
+	.task_update = sqlite_task_update,
+	.task_list = sqlite_task_list,
+	.task_count = sqlite_task_count,
+	.task_count_by_status = sqlite_task_count_by_status,
+	.task_count_by_type = sqlite_task_count_by_type,
+	.task_first_start = sqlite_task_first_start,
+	.daughter_insert = sqlite_daughter_insert,
+	.daughter_update = sqlite_daughter_update,
+	.daughter_heartbeat = sqlite_daughter_heartbeat,
+	.daughter_list = sqlite_daughter_list,
+	.attempt_insert = sqlite_attempt_insert,
+	.attempt_update = sqlite_attempt_update,
+	.attempt_list = sqlite_attempt_list,
+	.attempt_list_task = sqlite_attempt_list_task,
+	.attempt_list_running = sqlite_attempt_list_running,
+	.pause_set = sqlite_pause_set,
+	.pause_clear = sqlite_pause_clear,
+	.pause_list = sqlite_pause_list,
+	.dep_insert = sqlite_dep_insert,
+	.dep_list = sqlite_dep_list,
+	.dep_dependents = sqlite_dep_dependents,
+	.prune_candidates = sqlite_prune_candidates,
+	.task_delete = sqlite_task_delete,
+	.intent_prune = sqlite_intent_prune,
+};

@@ -1,8 +1,272 @@
 /* SPDX-License-Identifier: MIT */
-/* The parts of the store that do not depend on a backend. */
+/*
+ * The parts of the store that do not depend on a backend, and the dispatch of
+ * every public store_*() call to the backend that opened s (store-ops.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "store-ops.h"
+#include "store-sqlite-internal.h"
 #include "store.h"
+
+/* Why the last open of this thread failed, whichever backend it asked. */
+static _Thread_local char open_error[512];
+
+void store_set_open_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(open_error, sizeof open_error, fmt, ap);
+	va_end(ap);
+}
+
+int store_open(const char *path, Store **ret)
+{
+	return store_sqlite_open(path, ret);
+}
+
+const char *store_backend_name(const Store *s)
+{
+	return STORE_OPS(s)->name;
+}
+
+Store *store_free(Store *s)
+{
+	if (!s)
+		return NULL;
+	return STORE_OPS(s)->free(s);
+}
+
+const char *store_last_error(const Store *s)
+{
+	return s ? STORE_OPS(s)->last_error(s) : open_error;
+}
+
+int store_commit(Store *s)
+{
+	return STORE_OPS(s)->commit(s);
+}
+
+bool store_has_pending(const Store *s)
+{
+	return STORE_OPS(s)->has_pending(s);
+}
+
+int store_commit_async(Store *s, uint64_t *ret_ticket)
+{
+	return STORE_OPS(s)->commit_async(s, ret_ticket);
+}
+
+int store_sync_fd(Store *s)
+{
+	return STORE_OPS(s)->sync_fd(s);
+}
+
+int store_synced(Store *s, uint64_t *ret_done, uint64_t *ret_failed)
+{
+	return STORE_OPS(s)->synced(s, ret_done, ret_failed);
+}
+
+void store_want_durable(Store *s)
+{
+	STORE_OPS(s)->want_durable(s);
+}
+
+bool store_pending_is_durable(const Store *s)
+{
+	return STORE_OPS(s)->pending_is_durable(s);
+}
+
+void store_stats(const Store *s, StoreStats *ret)
+{
+	STORE_OPS(s)->stats(s, ret);
+}
+
+/* A backend without SQLite's WAL has nothing to checkpoint. */
+int store_checkpoint(Store *s)
+{
+	return STORE_OPS(s)->checkpoint ? STORE_OPS(s)->checkpoint(s) : 0;
+}
+
+int store_wal_pages(const Store *s)
+{
+	return STORE_OPS(s)->wal_pages ? STORE_OPS(s)->wal_pages(s) : 0;
+}
+
+int store_intent_insert(Store *s, const IntentRecord *r)
+{
+	return STORE_OPS(s)->intent_insert(s, r);
+}
+
+int store_intent_get(Store *s, const char *correlation_id, IntentRecord *ret)
+{
+	return STORE_OPS(s)->intent_get(s, correlation_id, ret);
+}
+
+int store_intent_update(Store *s, const IntentRecord *r)
+{
+	return STORE_OPS(s)->intent_update(s, r);
+}
+
+int store_intent_set_result(Store *s, const char *correlation_id, const char *result_status)
+{
+	return STORE_OPS(s)->intent_set_result(s, correlation_id, result_status);
+}
+
+int store_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret)
+{
+	return STORE_OPS(s)->intent_find_idempotent(s, uid, key, ret);
+}
+
+int store_intent_list(Store *s, const IntentFilter *f, store_intent_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->intent_list(s, f, cb, userdata);
+}
+
+int store_intent_count(Store *s, uint64_t *ret)
+{
+	return STORE_OPS(s)->intent_count(s, ret);
+}
+
+int store_id_prefix_find(Store *s, const char *prefix, uid_t uid, IdMatch *ret, size_t max, size_t *ret_n)
+{
+	return STORE_OPS(s)->id_prefix_find(s, prefix, uid, ret, max, ret_n);
+}
+
+int store_task_insert(Store *s, Task *t)
+{
+	return STORE_OPS(s)->task_insert(s, t);
+}
+
+int store_task_get(Store *s, const char *id, Task *ret)
+{
+	return STORE_OPS(s)->task_get(s, id, ret);
+}
+
+int store_task_update(Store *s, const Task *t)
+{
+	return STORE_OPS(s)->task_update(s, t);
+}
+
+int store_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->task_list(s, f, cb, userdata);
+}
+
+int store_task_count(Store *s, const TaskFilter *f, uint64_t *ret)
+{
+	return STORE_OPS(s)->task_count(s, f, ret);
+}
+
+int store_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX])
+{
+	return STORE_OPS(s)->task_count_by_status(s, counts);
+}
+
+int store_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->task_count_by_type(s, cb, userdata);
+}
+
+int store_task_first_start(Store *s, const char *task_id, uint64_t *ret)
+{
+	return STORE_OPS(s)->task_first_start(s, task_id, ret);
+}
+
+int store_daughter_insert(Store *s, const Daughter *d)
+{
+	return STORE_OPS(s)->daughter_insert(s, d);
+}
+
+int store_daughter_update(Store *s, const Daughter *d)
+{
+	return STORE_OPS(s)->daughter_update(s, d);
+}
+
+int store_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at)
+{
+	return STORE_OPS(s)->daughter_heartbeat(s, daughter_id, at);
+}
+
+int store_daughter_list(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
+			store_daughter_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->daughter_list(s, task_id, status, owner, limit, cb, userdata);
+}
+
+int store_attempt_insert(Store *s, const Attempt *a)
+{
+	return STORE_OPS(s)->attempt_insert(s, a);
+}
+
+int store_attempt_update(Store *s, const Attempt *a)
+{
+	return STORE_OPS(s)->attempt_update(s, a);
+}
+
+int store_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->attempt_list(s, daughter_id, cb, userdata);
+}
+
+int store_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->attempt_list_task(s, task_id, cb, userdata);
+}
+
+int store_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->attempt_list_running(s, cb, userdata);
+}
+
+int store_pause_set(Store *s, const char *scope, uint64_t at, uid_t uid)
+{
+	return STORE_OPS(s)->pause_set(s, scope, at, uid);
+}
+
+int store_pause_clear(Store *s, const char *scope)
+{
+	return STORE_OPS(s)->pause_clear(s, scope);
+}
+
+int store_pause_list(Store *s, store_pause_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->pause_list(s, cb, userdata);
+}
+
+int store_dep_insert(Store *s, const char *task_id, const char *after_id, bool after_any)
+{
+	return STORE_OPS(s)->dep_insert(s, task_id, after_id, after_any);
+}
+
+int store_dep_list(Store *s, const char *task_id, TaskDep **ret, size_t *ret_n)
+{
+	return STORE_OPS(s)->dep_list(s, task_id, ret, ret_n);
+}
+
+int store_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_MAX], size_t *ret_n)
+{
+	return STORE_OPS(s)->dep_dependents(s, after_id, ret, ret_n);
+}
+
+int store_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
+			   char (**ret)[ID_STRING_MAX], size_t *ret_n)
+{
+	return STORE_OPS(s)->prune_candidates(s, status, before, keep, limit, ret, ret_n);
+}
+
+int store_task_delete(Store *s, const char *task_id)
+{
+	return STORE_OPS(s)->task_delete(s, task_id);
+}
+
+int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n)
+{
+	return STORE_OPS(s)->intent_prune(s, before, keep, limit, ret_n);
+}
 
 /* The protocol's names; the store keeps them as text too. */
 static const char *const task_status_table[_TASK_STATUS_MAX] = {

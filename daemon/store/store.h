@@ -142,9 +142,31 @@ typedef struct Attempt {
 } Attempt;
 void attempt_done(Attempt *a);
 
-/* Open (creating and migrating as needed) the database at path. */
+/* Open (creating and migrating as needed) the SQLite database at path. */
 int store_open(const char *path, Store **ret);
+/* Closes s with its backend; s == NULL is nothing. Returns NULL. */
 Store *store_free(Store *s);
+/* The backend that opened s: "sqlite" (or "postgresql"), for daemon.status. */
+const char *store_backend_name(const Store *s);
+
+/*
+ * The database a URL names (vx11d --database): a PATH or "sqlite:PATH" is
+ * SQLite, opened as store_open(path) does; "postgresql://..." or
+ * "postgres://..." is PostgreSQL (a libpq URI), node being this daemon's name
+ * in the fleet (unused by SQLite). Anything else with a scheme ("mysql://",
+ * "sqlite:" without a path, ...) is -EINVAL; PostgreSQL in a build without it
+ * -EPROTONOSUPPORT. On failure store_last_error(NULL) says why, without the
+ * URL (the caller names it, redacted).
+ */
+int store_open_url(const char *url, const char *node, Store **ret);
+/* Only the checks of store_open_url() on the URL's form: 0 when a backend of
+ * this build takes it; no file or connection is touched. */
+int store_url_check(const char *url);
+/* The path a SQLite URL names (pointing into url); NULL for any other URL. */
+const char *store_url_sqlite_path(const char *url);
+/* url as it may be shown or logged: a URI's password (user:PASSWORD@host,
+ * ?password=) left out. malloc()ed; NULL when out of memory. */
+char *store_url_redact(const char *url);
 /* What the backend said about the last failure of s (never NULL, "" if none),
  * for the caller's log message. s == NULL: the last failed store_open() of
  * this thread. */
