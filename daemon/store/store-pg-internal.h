@@ -15,9 +15,6 @@
 #include "store-ops.h"
 #include "store.h"
 
-/* store.c's (store-ops.h on the branch that dispatches): what
- * store_last_error(NULL) says after a failed open. */
-_printf_(1, 2) void store_set_open_error(const char *fmt, ...);
 
 /* Columns of a record, as SQLite's backend describes them (same names, same
  * order); statements are generated from them and parameters bound in the
