@@ -391,8 +391,9 @@ const StoreOps store_pg_ops = {
 
 int store_pg_open(const char *url, const char *node, Store **ret)
 {
-	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-	const char *values[] = {url, "5", "vx11d", NULL};
+	/* Defaults first: what the URL itself says comes later and wins. */
+	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *values[] = {"5", "vx11d", url, NULL};
 	char host[256];
 	PgStore *s;
 	int r;
@@ -414,7 +415,6 @@ int store_pg_open(const char *url, const char *node, Store **ret)
 		r = pg_fail(s, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	/* The URL's own settings win over these defaults (expand_dbname). */
 	s->conn = PQconnectdbParams(keys, values, 1);
 	if (!s->conn) {
 		r = pg_fail(s, -ENOMEM, "out of memory");
