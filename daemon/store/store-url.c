@@ -76,7 +76,7 @@ int store_url_check(const char *url)
 #endif
 	}
 	if (streq(url, "sqlite:")) {
-		store_set_open_error("sqlite: without a path: " ACCEPTED);
+		store_set_open_error("\"sqlite:\" without a path: " ACCEPTED);
 		return -EINVAL;
 	}
 	if (has_prefix(url, "sqlite://")) {

@@ -87,7 +87,7 @@ static void test_other_forms_are_refused(void)
 	check_refused("file:/var/lib/vx11/vx11.db", -EINVAL, "unknown database scheme \"file:\": " ACCEPTED);
 	check_refused("postgresql:db", -EINVAL, "unknown database scheme \"postgresql:\": " ACCEPTED);
 	check_refused("a:b.db", -EINVAL, "unknown database scheme \"a:\": " ACCEPTED);
-	check_refused("sqlite:", -EINVAL, "sqlite: without a path: " ACCEPTED);
+	check_refused("sqlite:", -EINVAL, "\"sqlite:\" without a path: " ACCEPTED);
 	check_refused("sqlite:///tmp/x.db", -EINVAL,
 		      "sqlite:// is ambiguous: give sqlite:PATH (an absolute path, or one relative to the state "
 		      "directory)");
