@@ -97,7 +97,7 @@ static const char *const pg_migrations[] = {
 };
 #define PG_N_MIGRATIONS ELEMENTSOF(pg_migrations)
 
-/* The transaction status after an exec, for the message. */
+/* 0 if an exec or query succeeded; else its failure, recorded. */
 static int exec_ok(PgStore *s, PGresult *res, const char *what)
 {
 	ExecStatusType st = PQresultStatus(res);
