@@ -34,7 +34,6 @@ enum {
 	PG_KEY = 1 << 0,     /* WHERE of the UPDATE */
 	PG_MUTABLE = 1 << 1, /* written by the UPDATE */
 	PG_SERIAL = 1 << 2,  /* assigned by the database (identity), returned by the INSERT */
-	PG_NODE = 1 << 3,    /* a string that defaults to the store's node when NULL */
 };
 
 typedef struct PgColumn {

@@ -25,8 +25,9 @@
 /* Released steps never change; a new schema is a new step, in both backends. */
 static const char *const pg_migrations[] = {
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-	/* 11: SQLite's steps 1..10 as they stand, the node that wrote each
-	 * intent, daughter and attempt, and the fleet's claims and leases. */
+	/* 11: SQLite's steps 1..11 (11: the node that ran each attempt), the
+	 * node that wrote each intent and daughter, and the fleet's claims and
+	 * leases. */
 	"CREATE FUNCTION vx11_now() RETURNS bigint LANGUAGE sql STABLE"
 	" AS $$ SELECT (extract(epoch FROM now()) * 1000000)::bigint $$;"
 	"CREATE TABLE intents_log ("
@@ -75,7 +76,7 @@ static const char *const pg_migrations[] = {
 	" tokens_used_cli bigint NOT NULL, tokens_used_local bigint NOT NULL, switch_model_used text,"
 	" cli_provider_used text, error_message text, uid bigint NOT NULL DEFAULT 0, cgroup text,"
 	" reported_status text, status_text text, unapplied text, result_json text, confinement text,"
-	" node text NOT NULL, claim_seq integer NOT NULL DEFAULT 0,"
+	" node text, claim_seq integer NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (task_id, number, id),"
 	" FOREIGN KEY (task_id, daughter_id) REFERENCES daughters (task_id, id));"
 	"CREATE TABLE attempt_logs ("
@@ -289,8 +290,9 @@ static const PgColumn attempt_columns[] = {
 	C(PG_STR, Attempt, unapplied, PG_MUTABLE),
 	C(PG_STR, Attempt, result_json, PG_MUTABLE),
 	C(PG_STR, Attempt, confinement, PG_MUTABLE),
-	/* Fixed at insert: the node that ran it. */
-	C(PG_STR, Attempt, node, PG_NODE),
+	/* Fixed at insert: the node that ran it, as the runner says (NULL
+	 * stays NULL, as in SQLite's step 11). */
+	C(PG_STR, Attempt, node, 0),
 };
 
 #undef C
@@ -566,7 +568,7 @@ int pg_bind_row(PgStore *s, PgParams *p, const PgTable *t, const void *rec, unsi
 			pg_param_str(p, f);
 			break;
 		case PG_STR:
-			pg_param_str(p, *(char *const *)f ?: (c->flags & PG_NODE ? s->node : NULL));
+			pg_param_str(p, *(char *const *)f);
 			break;
 		case PG_INT:
 			pg_param_i64(p, *(const int *)f);
