@@ -18,6 +18,10 @@
  *       was faster
  *   (e) as (c), SET LOCAL synchronous_commit = off: not durable, for
  *       scale only (what the work costs without waiting for the flush)
+ * Then vx11d's own PostgreSQL store (store-pg*.c, blocking: one round trip
+ * per statement) through the store API, the rows of bench-sqlite.c: in
+ * durable batches of --batch (beside row b and the SQLite floor) and one per
+ * durable commit (beside row a), in a schema of its own.
  * Floors measured in the same run on the same disk (--sync-dir): a bare
  * write+fdatasync loop (the latency under row a) and the SQLite floor of
  * bench-submit (the same rows through vx11d's store, batches of --batch).
@@ -42,6 +46,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "store/store.h"
 
 #define GOAL_RATE     30000.0 /* issue 13: durable submits/s, pipelined */
 #define INFLIGHT_MAX  64
@@ -655,6 +660,32 @@ static int parse_options(int argc, char *argv[], Options *o)
 	return 0;
 }
 
+/* n submits through vx11d's PostgreSQL store, batches of `batch`, in a
+ * schema of its own (store_floor()). */
+static int pg_store_rate(PGconn *ctl, const char *conninfo, uint64_t n, unsigned batch, double *ret_rate,
+                         double *ret_cpu_us)
+{
+	char url[2048];
+	Store *s = NULL;
+	int r;
+
+	if (exec_sql(ctl, "DROP SCHEMA IF EXISTS vx11_store_bench CASCADE; CREATE SCHEMA vx11_store_bench") < 0)
+		return -EIO;
+	if (strncmp(conninfo, "postgres", 8) == 0)
+		snprintf(url, sizeof(url), "%s%soptions=-csearch_path%%3Dvx11_store_bench", conninfo,
+		         strchr(conninfo, '?') ? "&" : "?");
+	else
+		snprintf(url, sizeof(url), "%s options=-csearch_path=vx11_store_bench", conninfo);
+	r = store_open_url(url, "bench", &s);
+	if (r < 0)
+		fprintf(stderr, "bench-pg: the PostgreSQL store cannot open: %s\n", store_last_error(NULL));
+	else
+		r = store_floor(s, n, batch, ret_rate, ret_cpu_us);
+	store_free(s);
+	(void)exec_sql(ctl, "DROP SCHEMA IF EXISTS vx11_store_bench CASCADE");
+	return r;
+}
+
 static void goal_line(const Row *r)
 {
 	if (!r->measured)
@@ -674,7 +705,8 @@ int main(int argc, char *argv[])
 	PGconn *pgs[MAX_CONNS] = {}, *ctl;
 	int pids[MAX_CONNS], ctl_pid, rc = 0;
 	double fs_p50 = 0, fs_p99 = 0, fs_rate = 0, sq_rate = 0, sq_cpu = 0;
-	bool fs_ok = false, sq_ok = false;
+	double st_rate = 0, st_cpu = 0, st1_rate = 0, st1_cpu = 0;
+	bool fs_ok = false, sq_ok = false, st_ok, st1_ok;
 	char buf[4][64], name[5][96];
 	Options o;
 
@@ -732,6 +764,12 @@ int main(int argc, char *argv[])
 		        o.batch);
 		sq_ok = sqlite_floor(o.sync_dir, o.submits, o.batch, &sq_rate, &sq_cpu) >= 0;
 	}
+	fprintf(stderr, "  vx11d's PostgreSQL store: %" PRIu64 " submits in durable batches of %u, %" PRIu64
+	        " one per commit\n", o.submits, o.batch, o.one);
+	st_ok = pg_store_rate(ctl, o.conninfo, o.submits, o.batch, &st_rate, &st_cpu) >= 0;
+	st1_ok = pg_store_rate(ctl, o.conninfo, o.one, 1, &st1_rate, &st1_cpu) >= 0;
+	if (!st_ok || !st1_ok)
+		rc = 1;
 
 	printf("\n%-46s %9s %10s %7s %9s %9s %8s %8s %8s\n", "row", "submits", "submits/s", "x SQLite",
 	       "txn p50", "txn p99", "WAL B", "srv µs", "cli µs");
@@ -764,6 +802,15 @@ int main(int argc, char *argv[])
 		       "submits/s, "
 		       "%.1f µs CPU per submit\n",
 		       o.batch, GROUP(sq_rate), sq_cpu);
+	if (st_ok)
+		printf("store: vx11d's PostgreSQL store (blocking), the same rows in durable batches of %u: %s "
+		       "submits/s, %.2fx row (b), %.2fx the SQLite floor; %.1f µs CPU per submit\n",
+		       o.batch, GROUP(st_rate), rows[ROW_ROWS].rate > 0 ? st_rate / rows[ROW_ROWS].rate : 0,
+		       sq_ok && sq_rate > 0 ? st_rate / sq_rate : 0, st_cpu);
+	if (st1_ok)
+		printf("store: the same, one submit per durable commit: %s submits/s, %.2fx row (a); %.1f µs "
+		       "CPU per submit\n",
+		       GROUP(st1_rate), rows[ROW_ONE].rate > 0 ? st1_rate / rows[ROW_ONE].rate : 0, st1_cpu);
 	if (fs_ok && rows[ROW_ONE].measured && fs_p50 > 0)
 		printf("(a) p50 / fdatasync p50: %.2fx, p99 / fdatasync p99: %.2fx\n",
 		       rows[ROW_ONE].p50_us / fs_p50, fs_p99 > 0 ? rows[ROW_ONE].p99_us / fs_p99 : 0);

@@ -7,7 +7,8 @@
  * the daemon's disk, in transactions of `batch` requests, each synced as a
  * durable commit is (the WAL synced at the commit, what synchronous=FULL
  * does). No socket, no JSON, no event loop: the rate a daemon that batched
- * perfectly could reach on this disk with this schema.
+ * perfectly could reach on this disk with this schema. store_floor() is the
+ * same through any open store (bench-pg: the PostgreSQL backend's).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,19 +27,12 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int sqlite_floor(const char *dir, uint64_t n, unsigned batch, double *ret_rate, double *ret_cpu_us)
+/* n submits into s, durable batches of `batch`: what both floors measure. */
+int store_floor(Store *s, uint64_t n, unsigned batch, double *ret_rate, double *ret_cpu_us)
 {
-	char path[4096], side[4200];
-	Store *s = NULL;
 	uint64_t t0, c0;
-	int r;
+	int r = 0;
 
-	snprintf(path, sizeof(path), "%s/bench-floor-%d.db", dir, (int)getpid());
-	r = store_open(path, &s);
-	if (r < 0) {
-		fprintf(stderr, "bench-submit: the SQLite floor cannot open %s: %s\n", path, store_last_error(NULL));
-		return r;
-	}
 	t0 = bench_now_ns();
 	c0 = cpu_ns();
 	for (uint64_t i = 0; i < n && r >= 0; i++) {
@@ -80,7 +74,23 @@ int sqlite_floor(const char *dir, uint64_t n, unsigned batch, double *ret_rate, 
 	*ret_cpu_us = (double)(cpu_ns() - c0) / 1000.0 / (double)n;
 	*ret_rate = (double)n / ((double)(bench_now_ns() - t0) / 1e9);
 	if (r < 0)
-		fprintf(stderr, "bench-submit: the SQLite floor failed: %s\n", store_last_error(s));
+		fprintf(stderr, "bench: the store floor (%s) failed: %s\n", store_backend_name(s), store_last_error(s));
+	return r;
+}
+
+int sqlite_floor(const char *dir, uint64_t n, unsigned batch, double *ret_rate, double *ret_cpu_us)
+{
+	char path[4096], side[4200];
+	Store *s = NULL;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/bench-floor-%d.db", dir, (int)getpid());
+	r = store_open(path, &s);
+	if (r < 0) {
+		fprintf(stderr, "bench-submit: the SQLite floor cannot open %s: %s\n", path, store_last_error(NULL));
+		return r;
+	}
+	r = store_floor(s, n, batch, ret_rate, ret_cpu_us);
 	store_free(s);
 	(void)unlink(path);
 	for (const char *suffix = "-wal"; suffix; suffix = strcmp(suffix, "-wal") == 0 ? "-shm" : NULL) {

@@ -100,4 +100,7 @@ int echo_start(const char *name, const char *sync_path, pid_t *ret_pid);
 /* bench-sqlite.c: n QUEUED-path row pairs through the store, synced every
  * batch; rows per second and process CPU per row. */
 int sqlite_floor(const char *dir, uint64_t n, unsigned batch, double *ret_rate, double *ret_cpu_us);
+/* The same rows through any open store (bench-pg: the PostgreSQL backend). */
+struct Store;
+int store_floor(struct Store *s, uint64_t n, unsigned batch, double *ret_rate, double *ret_cpu_us);
 void echo_stop(pid_t pid);

@@ -5,7 +5,7 @@ bench_bench_submit_SOURCES = \
 	bench/bench-submit.c bench/bench-client.c bench/bench-echo.c bench/bench-sqlite.c bench/bench-util.c \
 	bench/bench.h
 bench_bench_submit_LDADD = daemon/libvx11d.a common/libvx11common.a \
-	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) -lpthread
 
 # bench-spawn: spawn_daughter() and vx11d end to end beside fork+exec, bwrap
 # and firejail, all running bench/true-static.
@@ -14,7 +14,7 @@ bench_bench_spawn_SOURCES = \
 	bench/bench-spawn.c bench/bench-spawn-sandbox.c bench/bench-spawn-zygote.c bench/bench-spawn-daemon.c bench/bench-spawn.h \
 	bench/bench-client.c bench/bench-util.c bench/bench.h
 bench_bench_spawn_LDADD = daemon/libvx11d.a common/libvx11common.a \
-	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) -lpthread
 
 # bench-json: the request path's JSON work, json-c as vx11d uses it beside
 # cJSON (a column of its own when configure found libcjson).
@@ -22,7 +22,7 @@ EXTRA_PROGRAMS += bench/bench-json
 bench_bench_json_SOURCES = bench/bench-json.c bench/bench-util.c bench/bench.h
 bench_bench_json_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 bench_bench_json_LDADD = daemon/libvx11d.a common/libvx11common.a \
-	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(CJSON_LIBS) -lpthread
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) $(CJSON_LIBS) -lpthread
 
 # bench-pg: durable submits on PostgreSQL (issue 13, P0) on a private cluster
 # that bench/pg-cluster.sh starts; only where configure found libpq.

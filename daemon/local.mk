@@ -15,7 +15,7 @@ include daemon/api/local.mk
 sbin_PROGRAMS += daemon/vx11d
 daemon_vx11d_SOURCES = daemon/main.c
 daemon_vx11d_LDADD = daemon/libvx11d.a common/libvx11common.a \
-	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) -lpthread
 
 EXTRA_DIST += daemon/README.md
 

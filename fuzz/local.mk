@@ -33,7 +33,7 @@ fuzz/fuzz-rpc$(EXEEXT): $(addprefix $(srcdir)/,$(fuzz_rpc_deps)) $(nodist_daemon
 	@$(MKDIR_P) fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(DEFS) $(AM_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) -Wno-error $(FUZZ_CFLAGS) \
 		-o $@ $(fuzz_rpc_sources) \
-		$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
+		$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) -lpthread
 
 .PHONY: fuzz fuzz-clean
 fuzz: fuzz/fuzz-rpc$(EXEEXT)

@@ -1,7 +1,7 @@
 # make check: C unit tests per module, then bats suites through the real
 # daemon and client. Everything speaks TAP so each case is counted.
 UNIT_LDADD = daemon/libvx11d.a common/libvx11common.a \
-	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) -lpthread
+	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) -lpthread
 
 unit_tests = \
 	tests/unit/test-util \
@@ -198,6 +198,16 @@ TESTS += tests/host-fresh.sh tests/host-used.sh
 endif
 # The cgroup and sandbox suites again in a pure cgroup v2 VM (tests/run-v2.sh).
 TESTS += tests/v2-suite.sh
+# The store's unit tests again on the PostgreSQL backend, on a private
+# cluster (tests/unit/with-pg.sh; skipped without PostgreSQL's server), and
+# what only PostgreSQL shows (test-store-pg: two nodes on one database).
+if HAVE_LIBPQ
+check_PROGRAMS += tests/unit/test-store-pg
+tests_unit_test_store_pg_SOURCES = tests/unit/test-store-pg.c tests/unit/store-core-test.h tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_pg_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/pg-store.sh
+endif
+EXTRA_DIST += tests/unit/with-pg.sh tests/unit/pg-store.sh
 
 TEST_EXTENSIONS = .bats
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh

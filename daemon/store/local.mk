@@ -4,3 +4,10 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/store/store-sqlite.c daemon/store/store-sqlite-sync.c daemon/store/store-sqlite-query.c \
 	daemon/store/store-sqlite-schema.c daemon/store/store-sqlite-hold.c daemon/store/store-sqlite-internal.h
 EXTRA_DIST += daemon/store/README.md
+# The PostgreSQL backend (issue 13, FLEET-DESIGN.md P6), where configure found
+# libpq (HAVE_STORE_PG); automake puts these in every tarball either way.
+if HAVE_LIBPQ
+daemon_libvx11d_a_SOURCES += \
+	daemon/store/store-pg.c daemon/store/store-pg.h daemon/store/store-pg-internal.h \
+	daemon/store/store-pg-schema.c daemon/store/store-pg-query.c daemon/store/store-pg-write.c
+endif

@@ -472,6 +472,7 @@ static void test_attempt_list_running(void)
  * digest (so its key answers as it always did); new rows keep theirs. */
 static void test_v2_file_migrates_to_v3_keeping_intents(void)
 {
+	SKIP_ON_PG("it writes an old SQLite file and migrates it; test-store-pg covers PostgreSQL's schema");
 	char path[256], cid[ID_STRING_MAX], sql[1024];
 	static const char digest[] = "5f2b51ca2fdc5baa31ec02e002f69aec6d6b5a9b0c0e0f1a2b3c4d5e6f708192";
 	IntentRecord got = {}, rec;
@@ -552,6 +553,7 @@ static void test_v2_file_migrates_to_v3_keeping_intents(void)
  * no tools; the fields are then written and read back, across a reopen. */
 static void test_daughters_gain_ttl_and_tools(void)
 {
+	SKIP_ON_PG("it writes an old SQLite file and migrates it; test-store-pg covers PostgreSQL's schema");
 	char path[256], tid[ID_STRING_MAX], did[ID_STRING_MAX], sql[2048];
 	static const char tools[] = "{\"argv\":[\"/bin/true\"],\"user\":\"dynamic\",\"uid\":61234}";
 	Daughters ds = {};

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared by the parts of the PostgreSQL store: store-pg-schema.c says what is
+ * in the database, which SQL reads and writes it and how a record maps onto
+ * parameters and result columns; store-pg.c runs it (connection,
+ * transactions, errors, the ops table); store-pg-query.c reads;
+ * store-pg-write.c writes. None of them sees SQLite's struct Store.
+ */
+#pragma once
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store-ops.h"
+#include "store.h"
+
+
+/* Columns of a record, as SQLite's backend describes them (same names, same
+ * order); statements are generated from them and parameters bound in the
+ * order of the columns a statement takes. */
+typedef enum PgColType {
+	PG_ID,     /* char[ID_STRING_MAX] */
+	PG_STR,    /* char *, NULL allowed unless the schema says otherwise */
+	PG_INT,    /* int */
+	PG_BOOL,   /* bool */
+	PG_U32,    /* uid_t, gid_t: bigint */
+	PG_I64,    /* int64_t */
+	PG_U64,    /* uint64_t, stored as the int64_t with the same bits */
+	PG_STATUS, /* TaskStatus, stored as its name */
+} PgColType;
+
+enum {
+	PG_KEY = 1 << 0,     /* WHERE of the UPDATE */
+	PG_MUTABLE = 1 << 1, /* written by the UPDATE */
+	PG_SERIAL = 1 << 2,  /* assigned by the database (identity), returned by the INSERT */
+};
+
+typedef struct PgColumn {
+	const char *name;
+	PgColType type;
+	size_t offset;
+	unsigned flags;
+	const char *select; /* read as this expression; NULL: the column as stored */
+} PgColumn;
+
+typedef union PgAnyRecord {
+	IntentRecord intent;
+	Task task;
+	Daughter daughter;
+	Attempt attempt;
+} PgAnyRecord;
+
+typedef union PgAnyCallback {
+	store_intent_cb intent;
+	store_task_cb task;
+	store_daughter_cb daughter;
+	store_attempt_cb attempt;
+} PgAnyCallback;
+
+typedef struct PgTable {
+	const char *name;
+	const PgColumn *columns;
+	unsigned n_columns;
+	bool node; /* a "node" column the record does not hold: the store's node, at insert */
+	int (*call)(PgAnyCallback cb, const PgAnyRecord *r, void *userdata);
+} PgTable;
+
+extern const PgTable pg_table_intents, pg_table_tasks, pg_table_daughters, pg_table_attempts;
+
+enum {
+	PG_INTENT_INSERT,
+	PG_INTENT_GET,
+	PG_INTENT_IDEMPOTENT,
+	PG_INTENT_LIST,
+	PG_INTENT_LIST_DESC,
+	PG_INTENT_COUNT,
+	PG_INTENT_UPDATE,
+	PG_INTENT_SET_RESULT,
+	PG_ID_PREFIX,
+	PG_TASK_INSERT,
+	PG_TASK_GET,
+	PG_TASK_UPDATE,
+	PG_TASK_LIST,
+	PG_TASK_LIST_DESC,
+	PG_TASK_TOTAL,
+	PG_TASK_COUNT_STATUS,
+	PG_TASK_COUNT_TYPE,
+	PG_TASK_FIRST_START,
+	PG_DAUGHTER_INSERT,
+	PG_DAUGHTER_UPDATE,
+	PG_DAUGHTER_HEARTBEAT,
+	PG_DAUGHTER_LIST,
+	PG_ATTEMPT_INSERT,
+	PG_ATTEMPT_UPDATE,
+	PG_ATTEMPT_LIST,
+	PG_ATTEMPT_LIST_TASK,
+	PG_ATTEMPT_LIST_RUNNING,
+	PG_PAUSE_SET,
+	PG_PAUSE_CLEAR,
+	PG_PAUSE_LIST,
+	PG_DEP_INSERT,
+	PG_DEP_LIST,
+	PG_DEP_DEPENDENTS,
+	PG_PRUNE_TASKS_AGE,
+	PG_PRUNE_TASKS_COUNT,
+	PG_TASK_DELETE_ATTEMPTS,
+	PG_TASK_DELETE_DAUGHTERS,
+	PG_TASK_DELETE_DEPS,
+	PG_TASK_DELETE_KEEP_RESULT,
+	PG_TASK_DELETE,
+	PG_PRUNE_INTENTS_AGE,
+	PG_PRUNE_INTENTS_COUNT,
+	_PG_STMT_MAX,
+};
+
+/* One connection, its prepared statements (named "vx11_<index>"). */
+struct Store {
+	StoreHead head;
+	PGconn *conn;
+	char *node;
+	bool in_txn;   /* BEGIN ran and COMMIT has not */
+	bool txn_lost; /* the open transaction was rolled back (connection lost, failed recovery) */
+	bool durable;  /* the open or next commit must reach the disk (synchronous_commit on) */
+	bool walking[_PG_STMT_MAX]; /* a list of this statement is being handed to callbacks */
+	StoreStats stats;
+	char error[512];
+};
+typedef struct Store PgStore;
+
+/* Parameters in text format; numbers are printed into buf. */
+#define PG_MAX_PARAMS 32
+typedef struct PgParams {
+	int n;
+	const char *v[PG_MAX_PARAMS];
+	char buf[PG_MAX_PARAMS][24];
+} PgParams;
+void pg_param_str(PgParams *p, const char *v); /* NULL: SQL NULL */
+void pg_param_i64(PgParams *p, int64_t v);
+void pg_param_bool(PgParams *p, bool v);
+
+/* The SQL of statement i, malloc()ed; NULL when out of memory. */
+char *pg_statement_sql(unsigned i);
+/* Create or migrate the schema (one transaction, under an advisory lock). */
+int pg_migrate(PgStore *s);
+
+/* Bind the columns of a record an INSERT (flags 0) or UPDATE (PG_MUTABLE |
+ * PG_KEY) takes, in column order. Strings are not copied. */
+int pg_bind_row(PgStore *s, PgParams *p, const PgTable *t, const void *rec, unsigned flags);
+/* Fill rec from row `row` of res. copy: strings strdup()ed (owned by the
+ * caller); else they point into res until it is cleared. */
+int pg_read_row(PgStore *s, const PGresult *res, int row, const PgTable *t, void *rec, bool copy);
+
+/* Record a failure for store_last_error(); returns r. */
+_printf_(3, 4) int pg_fail(PgStore *s, int r, const char *fmt, ...);
+/*
+ * Run prepared statement idx. A write opens the transaction if none is
+ * open. Inside a transaction the statement runs under a savepoint, so that
+ * a failed one (a duplicate id, a missing reference) leaves the transaction
+ * as it was, as SQLite's statements do. On success *ret is the result (rows
+ * or not), to PQclear(); on failure a negative errno, the message kept.
+ */
+int pg_run(PgStore *s, unsigned idx, const PgParams *p, bool write, PGresult **ret);
+/* Rows a write changed, from its result. */
+uint64_t pg_changes(const PGresult *res);
+/* A number column of a result. */
+int64_t pg_get_i64(const PGresult *res, int row, int col);
+
+/* Reads and writes (store-pg-query.c, store-pg-write.c), as store.h. */
+int pg_intent_get(Store *s, const char *correlation_id, IntentRecord *ret);
+int pg_intent_find_idempotent(Store *s, uid_t uid, const char *key, IntentRecord *ret);
+int pg_intent_list(Store *s, const IntentFilter *f, store_intent_cb cb, void *userdata);
+int pg_intent_count(Store *s, uint64_t *ret);
+int pg_id_prefix_find(Store *s, const char *prefix, uid_t uid, IdMatch *ret, size_t max, size_t *ret_n);
+int pg_task_get(Store *s, const char *id, Task *ret);
+int pg_task_list(Store *s, const TaskFilter *f, store_task_cb cb, void *userdata);
+int pg_task_count(Store *s, const TaskFilter *f, uint64_t *ret);
+int pg_task_count_by_status(Store *s, uint64_t counts[_TASK_STATUS_MAX]);
+int pg_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata);
+int pg_task_first_start(Store *s, const char *task_id, uint64_t *ret);
+int pg_daughter_list(Store *s, const char *task_id, const char *status, uid_t owner, unsigned limit,
+		     store_daughter_cb cb, void *userdata);
+int pg_attempt_list(Store *s, const char *daughter_id, store_attempt_cb cb, void *userdata);
+int pg_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, void *userdata);
+int pg_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata);
+int pg_pause_list(Store *s, store_pause_cb cb, void *userdata);
+int pg_dep_list(Store *s, const char *task_id, TaskDep **ret, size_t *ret_n);
+int pg_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING_MAX], size_t *ret_n);
+int pg_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
+			char (**ret)[ID_STRING_MAX], size_t *ret_n);
+
+int pg_intent_insert(Store *s, const IntentRecord *r);
+int pg_intent_update(Store *s, const IntentRecord *r);
+int pg_intent_set_result(Store *s, const char *correlation_id, const char *result_status);
+int pg_task_insert(Store *s, Task *t);
+int pg_task_update(Store *s, const Task *t);
+int pg_daughter_insert(Store *s, const Daughter *d);
+int pg_daughter_update(Store *s, const Daughter *d);
+int pg_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at);
+int pg_attempt_insert(Store *s, const Attempt *a);
+int pg_attempt_update(Store *s, const Attempt *a);
+int pg_pause_set(Store *s, const char *scope, uint64_t at, uid_t uid);
+int pg_pause_clear(Store *s, const char *scope);
+int pg_dep_insert(Store *s, const char *task_id, const char *after_id, bool after_any);
+int pg_task_delete(Store *s, const char *task_id);
+int pg_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n);
+
+/* The lowest id made at `at` ("0190a1b2-c3d4" for its millisecond); "" for 0. */
+void pg_id_floor(uint64_t at, char buf[static ID_STRING_MAX]);

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PostgreSQL store, what the SQLite-shaped tests cannot show: two Store
+ * handles on one database (two nodes), the node each row names, the schema
+ * and its migration record, durable commits, and a connection lost in the
+ * middle of a group. Needs VX11_TEST_DATABASE (tests/unit/with-pg.sh);
+ * without it every case is skipped.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "store-core-test.h"
+
+#define NEED_PG()                                                                                          \
+	do {                                                                                               \
+		if (!test_on_pg())                                                                         \
+			SKIP("needs VX11_TEST_DATABASE (tests/unit/with-pg.sh)");                          \
+	} while (0)
+
+static Store *open_node(const char *url, const char *node)
+{
+	Store *s = NULL;
+	int r = store_open_url(url, node, &s);
+
+	if (r < 0)
+		printf("# store_open_url(%s, %s): %d %s\n", url, node, r, store_last_error(NULL));
+	CHECK_INTEQ(r, 0);
+	return s;
+}
+
+static int64_t count_rows(const char *url, const char *sql)
+{
+	return test_pg_query(url, sql);
+}
+
+/* What one node committed the other reads; what it has not, the other does not. */
+static void test_two_nodes_share_tasks(void)
+{
+	char url[256];
+	Store *n1, *n2;
+	Task t, t2, got = {};
+	IntentRecord i, igot = {};
+
+	NEED_PG();
+	new_db_path(url, sizeof url);
+	n1 = open_node(url, "n1");
+	n2 = open_node(url, "n2");
+	if (!n1 || !n2)
+		goto out;
+	CHECK_STREQ(store_backend_name(n1), "postgresql");
+
+	make_intent(&i, 1000, "k");
+	make_task(&t, TASK_PENDING, 1000, "operator");
+	memcpy(t.intent_id, i.correlation_id, ID_STRING_MAX);
+	i.task_id = t.id; /* its result_status is read from the task */
+	CHECK_INTEQ(store_intent_insert(n1, &i), 0);
+	CHECK_INTEQ(store_task_insert(n1, &t), 0);
+	CHECK(t.seq > 0);
+	CHECK(store_has_pending(n1));
+	/* n1 sees its own open transaction; n2 does not. */
+	CHECK_INTEQ(store_task_get(n1, t.id, &got), 0);
+	task_done(&got);
+	CHECK_INTEQ(store_task_get(n2, t.id, &got), -ENOENT);
+	CHECK_INTEQ(store_intent_get(n2, i.correlation_id, &igot), -ENOENT);
+
+	CHECK_INTEQ(store_commit(n1), 0);
+	CHECK_INTEQ(store_task_get(n2, t.id, &got), 0);
+	CHECK_STREQ(got.intent_id, i.correlation_id);
+	CHECK_INTEQ(got.seq, t.seq);
+	task_done(&got);
+	CHECK_INTEQ(store_intent_get(n2, i.correlation_id, &igot), 0);
+	CHECK_STR_OR_NULL(igot.result_status, "QUEUED");
+	intent_record_done(&igot);
+
+	/* One sequence for the fleet: n2's task comes after n1's. */
+	make_task(&t2, TASK_PENDING, 1000, "operator");
+	CHECK_INTEQ(store_task_insert(n2, &t2), 0);
+	CHECK(t2.seq > t.seq);
+	CHECK_INTEQ(store_commit(n2), 0);
+
+	/* A write by n2 to n1's task, committed: n1 reads it. */
+	t.status = TASK_RUNNING;
+	CHECK_INTEQ(store_task_update(n2, &t), 0);
+	CHECK_INTEQ(store_task_get(n1, t.id, &got), 0);
+	CHECK_INTEQ(got.status, TASK_PENDING);
+	task_done(&got);
+	CHECK_INTEQ(store_commit(n2), 0);
+	CHECK_INTEQ(store_task_get(n1, t.id, &got), 0);
+	CHECK_INTEQ(got.status, TASK_RUNNING);
+	task_done(&got);
+	CHECK_INTEQ(store_intent_get(n1, i.correlation_id, &igot), 0);
+	CHECK_STR_OR_NULL(igot.result_status, "RUNNING");
+	intent_record_done(&igot);
+out:
+	store_free(n1);
+	store_free(n2);
+}
+
+/* Intents and daughters name the node that wrote them; an attempt keeps the
+ * node its runner gave (Attempt.node). */
+static void test_rows_name_their_node(void)
+{
+	char url[256], sql[200];
+	Store *n1, *n2;
+	IntentRecord i;
+	Daughter d;
+	Attempt a, b;
+	Attempts as = {};
+	Task t;
+
+	NEED_PG();
+	new_db_path(url, sizeof url);
+	n1 = open_node(url, "n1");
+	n2 = open_node(url, "n2");
+	if (!n1 || !n2)
+		goto out;
+	make_intent(&i, 1, NULL);
+	make_task(&t, TASK_RUNNING, 1, "operator");
+	make_daughter(&d, t.id, "running");
+	make_attempt(&a, &d, 1);
+	CHECK_INTEQ(store_intent_insert(n1, &i), 0);
+	CHECK_INTEQ(store_task_insert(n1, &t), 0);
+	CHECK_INTEQ(store_daughter_insert(n1, &d), 0);
+	CHECK_INTEQ(store_attempt_insert(n1, &a), 0); /* node NULL: as given, as SQLite keeps it */
+	CHECK_INTEQ(store_commit(n1), 0);
+	make_attempt(&b, &d, 2);
+	b.node = (char *)"elsewhere";
+	CHECK_INTEQ(store_attempt_insert(n2, &b), 0);
+	CHECK_INTEQ(store_commit(n2), 0);
+
+	CHECK_INTEQ(store_attempt_list_task(n2, t.id, copy_attempt, &as), 0);
+	CHECK_INTEQ(as.n, 2);
+	if (as.n == 2) {
+		CHECK(as.a[0].node == NULL);
+		CHECK_STR_OR_NULL(as.a[1].node, "elsewhere");
+	}
+	attempts_done(&as);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM intents_log WHERE node = 'n1' AND correlation_id = '%s'",
+		 i.correlation_id);
+	CHECK_INTEQ(count_rows(url, sql), 1);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM daughters WHERE node = 'n1' AND id = '%s'", d.id);
+	CHECK_INTEQ(count_rows(url, sql), 1);
+out:
+	store_free(n1);
+	store_free(n2);
+}
+
+/* Step 11 is the whole schema, fleet tables included, recorded once with
+ * the node that made it; a second open changes nothing. */
+static void test_schema_recorded(void)
+{
+	char url[256];
+	Store *s, *again;
+
+	NEED_PG();
+	new_db_path(url, sizeof url);
+	s = open_node(url, "maker");
+	if (!s)
+		return;
+	CHECK_INTEQ(count_rows(url, "SELECT max(step) FROM vx11_migrations"), 11);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 11);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations WHERE node = 'maker'"), 11);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
+				    " current_schema() AND table_name IN ('nodes', 'attempt_logs', 'task_deps', 'pauses')"),
+		    4);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM information_schema.columns WHERE table_schema ="
+				    " current_schema() AND table_name = 'tasks' AND column_name IN"
+				    " ('claimed_by', 'claim_seq', 'claimed_at')"),
+		    3);
+	again = open_node(url, "second");
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 11);
+	store_free(again);
+	store_free(s);
+}
+
+/* Durable commits are counted as such; there is no sync thread (ticket 0). */
+static void test_durable_commit(void)
+{
+	char url[256];
+	StoreStats st;
+	uint64_t ticket = 99;
+	Store *s;
+	Task t;
+
+	NEED_PG();
+	new_db_path(url, sizeof url);
+	s = open_node(url, "n1");
+	if (!s)
+		return;
+	CHECK(store_sync_fd(s) < 0);
+	CHECK(strlen(store_last_error(s)) > 0);
+	make_task(&t, TASK_PENDING, 1, "operator");
+	CHECK_INTEQ(store_task_insert(s, &t), 0);
+	store_want_durable(s);
+	CHECK(store_pending_is_durable(s));
+	CHECK_INTEQ(store_commit_async(s, &ticket), 0);
+	CHECK_INTEQ(ticket, 0);
+	CHECK(!store_has_pending(s));
+	make_task(&t, TASK_PENDING, 1, "operator");
+	CHECK_INTEQ(store_task_insert(s, &t), 0);
+	CHECK(!store_pending_is_durable(s));
+	CHECK_INTEQ(store_commit(s), 0);
+	store_stats(s, &st);
+	CHECK_INTEQ(st.commits, 2);
+	CHECK_INTEQ(st.durable_commits, 1);
+	CHECK_INTEQ(st.rows_written, 2);
+	CHECK_INTEQ(store_wal_pages(s), 0);
+	CHECK_INTEQ(store_checkpoint(s), 0);
+	store_free(s);
+}
+
+/* The connection goes in the middle of a group: the rest of the group
+ * fails, the commit says so, and none of it was written. */
+static void test_lost_connection_fails_group(void)
+{
+	char url[256];
+	Store *s, *other = NULL;
+	Task before, t2, after, got = {};
+
+	NEED_PG();
+	new_db_path(url, sizeof url);
+	s = open_node(url, "n1");
+	if (!s)
+		return;
+	make_task(&before, TASK_PENDING, 1, "operator");
+	CHECK_INTEQ(store_task_insert(s, &before), 0);
+	CHECK_INTEQ(store_commit(s), 0);
+
+	before.status = TASK_RUNNING;
+	CHECK_INTEQ(store_task_update(s, &before), 0);
+	make_task(&t2, TASK_PENDING, 1, "operator");
+	CHECK_INTEQ(store_task_insert(s, &t2), 0);
+	/* Ours is the one connection of vx11d in a transaction. */
+	CHECK_INTEQ(count_rows(url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+				    " WHERE application_name = 'vx11d' AND state LIKE 'idle in transaction%'"),
+		    1);
+	make_task(&after, TASK_PENDING, 1, "operator");
+	CHECK_INTEQ(store_task_insert(s, &after), -EIO);
+	CHECK(strlen(store_last_error(s)) > 0);
+	CHECK(store_has_pending(s));
+	CHECK_INTEQ(store_commit(s), -EIO);
+	CHECK(!store_has_pending(s));
+	store_free(s);
+
+	other = open_node(url, "n2");
+	if (!other)
+		return;
+	CHECK_INTEQ(store_task_get(other, before.id, &got), 0);
+	CHECK_INTEQ(got.status, TASK_PENDING);
+	task_done(&got);
+	CHECK_INTEQ(store_task_get(other, t2.id, &got), -ENOENT);
+	CHECK_INTEQ(store_task_get(other, after.id, &got), -ENOENT);
+	store_free(other);
+}
+
+/* An unreachable server is an open error that says so. */
+static void test_unreachable_refused(void)
+{
+	char url[256];
+	Store *s = (Store *)0x1;
+
+	NEED_PG();
+	snprintf(url, sizeof url, "postgresql:///vx11?host=%s/no-such-dir&connect_timeout=1", tmpdir);
+	CHECK(store_open_url(url, "n1", &s) < 0);
+	CHECK(s == (Store *)0x1);
+	CHECK(strstr(store_last_error(NULL), "connect") != NULL);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		printf("Bail out! mkdtemp: %m\n");
+		return EXIT_FAILURE;
+	}
+
+	TEST(test_two_nodes_share_tasks);
+	TEST(test_rows_name_their_node);
+	TEST(test_schema_recorded);
+	TEST(test_durable_commit);
+	TEST(test_lost_connection_fails_group);
+	TEST(test_unreachable_refused);
+
+	remove_tmpdir();
+	return tap_done();
+}
