@@ -186,7 +186,8 @@ bats_tests = \
 	tests/bats/planning.bats \
 	tests/bats/types.bats \
 	tests/bats/instances.bats \
-	tests/bats/node.bats
+	tests/bats/node.bats \
+	tests/bats/postgres.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS

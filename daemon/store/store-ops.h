@@ -27,6 +27,7 @@ typedef struct StoreOps {
 	void (*stats)(const Store *s, StoreStats *ret);
 	int (*checkpoint)(Store *s);
 	int (*wal_pages)(const Store *s);
+	int (*take_sole)(Store *s); /* NULL: nothing to take */
 	int (*intent_insert)(Store *s, const IntentRecord *r);
 	int (*intent_get)(Store *s, const char *correlation_id, IntentRecord *ret);
 	int (*intent_update)(Store *s, const IntentRecord *r);

@@ -339,6 +339,8 @@ static void ignore_notice(void *userdata, const char *message)
 {
 }
 
+static int pg_take_sole(Store *store);
+
 const StoreOps store_pg_ops = {
 	.name = "postgresql",
 	.free = pg_free,
@@ -387,14 +389,41 @@ const StoreOps store_pg_ops = {
 	.prune_candidates = pg_prune_candidates,
 	.task_delete = pg_task_delete,
 	.intent_prune = pg_intent_prune,
+	.take_sole = pg_take_sole,
 };
+
+/*
+ * One session-level advisory lock per database and schema: the server drops
+ * it when the connection ends, so a daemon killed with -9 frees it at once.
+ */
+static int pg_take_sole(Store *store)
+{
+	PgStore *s = (PgStore *)store;
+	const char *sql = "SELECT pg_try_advisory_lock(hashtext('vx11d.sole:' || current_schema())), "
+			  "(SELECT a.application_name || ' (server pid ' || a.pid || ')' FROM pg_locks l "
+			  "JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted "
+			  "AND l.objid = hashtext('vx11d.sole:' || current_schema())::oid AND a.pid <> pg_backend_pid() "
+			  "LIMIT 1)";
+	PGresult *res = PQexec(s->conn, sql);
+	int r = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		r = pg_fail(s, -EIO, "take the database: %s", PQerrorMessage(s->conn));
+	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		r = pg_fail(s, -EBUSY,
+			    "the database is in use by another vx11d (%s): several nodes on one database need "
+			    "the fleet's claims, which this vx11d does not have yet",
+			    PQgetisnull(res, 0, 1) ? "its session is gone" : PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return r;
+}
 
 int store_pg_open(const char *url, const char *node, Store **ret)
 {
 	/* Defaults first: what the URL itself says comes later and wins. */
 	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
 	const char *values[] = {"5", "vx11d", url, NULL};
-	char host[256];
+	char host[256], app[64];
 	PgStore *s;
 	int r;
 
@@ -415,6 +444,9 @@ int store_pg_open(const char *url, const char *node, Store **ret)
 		r = pg_fail(s, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	/* The node in pg_stat_activity: what names the holder of the database. */
+	snprintf(app, sizeof app, "vx11d node %.50s", node); /* NAMEDATALEN 64 */
+	values[1] = app;
 	s->conn = PQconnectdbParams(keys, values, 1);
 	if (!s->conn) {
 		r = pg_fail(s, -ENOMEM, "out of memory");

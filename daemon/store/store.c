@@ -91,6 +91,11 @@ int store_checkpoint(Store *s)
 	return STORE_OPS(s)->checkpoint ? STORE_OPS(s)->checkpoint(s) : 0;
 }
 
+int store_take_sole(Store *s)
+{
+	return STORE_OPS(s)->take_sole ? STORE_OPS(s)->take_sole(s) : 0;
+}
+
 int store_wal_pages(const Store *s)
 {
 	return STORE_OPS(s)->wal_pages ? STORE_OPS(s)->wal_pages(s) : 0;

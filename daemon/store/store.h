@@ -149,6 +149,14 @@ int store_open(const char *path, Store **ret);
 Store *store_free(Store *s);
 /* The backend that opened s: "sqlite" (or "postgresql"), for daemon.status. */
 const char *store_backend_name(const Store *s);
+/*
+ * Take the database for this daemon alone, for as long as s stays open:
+ * several daemons on one database need the fleet's claims (FLEET-DESIGN.md),
+ * which are not built yet, and without them each would run every task.
+ * -EBUSY (store_last_error() names the holder) when another daemon has it.
+ * SQLite: nothing to do (the state directory's lock already keeps it to one).
+ */
+int store_take_sole(Store *s);
 
 /*
  * The database a URL names (vx11d --database): a PATH or "sqlite:PATH" is
