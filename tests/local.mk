@@ -32,6 +32,7 @@ unit_tests = \
 	tests/unit/test-seccomp \
 	tests/unit/test-seccomp-shipped \
 	tests/unit/test-seccomp-filter \
+	tests/unit/test-seccomp-split \
 	tests/unit/test-cgroup \
 	tests/unit/test-cgroup-job \
 	tests/unit/test-spawn \
@@ -108,6 +109,9 @@ tests_unit_test_seccomp_shipped_CPPFLAGS = $(SECCOMP_TEST_CPPFLAGS)
 tests_unit_test_seccomp_filter_SOURCES = tests/unit/test-seccomp-filter.c tests/unit/seccomp-test.h tests/unit/tap.h
 tests_unit_test_seccomp_filter_LDADD = $(UNIT_LDADD)
 tests_unit_test_seccomp_filter_CPPFLAGS = $(SECCOMP_TEST_CPPFLAGS)
+tests_unit_test_seccomp_split_SOURCES = tests/unit/test-seccomp-split.c tests/unit/seccomp-test.h tests/unit/tap.h
+tests_unit_test_seccomp_split_LDADD = $(UNIT_LDADD)
+tests_unit_test_seccomp_split_CPPFLAGS = $(SECCOMP_TEST_CPPFLAGS)
 tests_unit_test_cgroup_SOURCES = tests/unit/test-cgroup.c tests/unit/cgroup-test.h tests/unit/tap.h
 tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
 tests_unit_test_cgroup_job_SOURCES = tests/unit/test-cgroup-job.c tests/unit/cgroup-test.h tests/unit/tap.h
