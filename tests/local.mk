@@ -173,6 +173,7 @@ bats_tests = \
 	tests/bats/deadlines.bats \
 	tests/bats/recovery.bats \
 	tests/bats/sandbox.bats \
+	tests/bats/zygote.bats \
 	tests/bats/journal.bats \
 	tests/bats/completion.bats \
 	tests/bats/install.bats \
