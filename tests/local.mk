@@ -37,6 +37,7 @@ unit_tests = \
 	tests/unit/test-cgroup-job \
 	tests/unit/test-spawn \
 	tests/unit/test-spawn-confine \
+	tests/unit/test-spawn-zygote \
 	tests/unit/test-switch-config \
 	tests/unit/test-switch-route \
 	tests/unit/test-switch-client \
@@ -125,6 +126,9 @@ tests_unit_test_spawn_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
 tests_unit_test_spawn_confine_SOURCES = tests/unit/test-spawn-confine.c tests/unit/spawn-test.h tests/unit/tap.h
 tests_unit_test_spawn_confine_LDADD = $(UNIT_LDADD)
 tests_unit_test_spawn_confine_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
+tests_unit_test_spawn_zygote_SOURCES = tests/unit/test-spawn-zygote.c tests/unit/spawn-test.h tests/unit/tap.h
+tests_unit_test_spawn_zygote_LDADD = $(UNIT_LDADD)
+tests_unit_test_spawn_zygote_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
 # vx11-switch's configuration and routing (switch/): its own library, no daemon.
 SWITCH_UNIT_LDADD = switch/libvx11switch.a common/libvx11common.a $(SYSTEMD_LIBS) $(JSONC_LIBS)
 tests_unit_test_switch_config_SOURCES = tests/unit/test-switch-config.c tests/unit/tap.h
