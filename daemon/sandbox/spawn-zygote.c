@@ -43,6 +43,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@
 #define MSG_MAX      (128u * 1024u) /* the request; larger ones go to the direct path */
 #define STRINGS_MAX  4096u          /* argv + envp entries */
 #define FDS_MAX      (2 + 3 + 8)    /* error pipe, cgroup2 procs, stdio, v1 join fds */
+#define ZYGOTE_REPLY_TIMEOUT_SEC 30 /* a clone takes a millisecond; this is a hang */
 
 typedef struct ZygoteWire {
 	uint32_t uid, gid;
@@ -359,6 +361,9 @@ int zygote_start(const SpawnRequest *r, Zygote **ret, char **ret_error)
 		zygote_main(theirs, &proto, self);
 	}
 	theirs = safe_close(theirs);
+	/* A zygote that stops answering (SIGSTOP, a hang) must not hold the spawner for ever. */
+	(void)setsockopt(mine, SOL_SOCKET, SO_RCVTIMEO,
+			 &(struct timeval){ .tv_sec = ZYGOTE_REPLY_TIMEOUT_SEC }, sizeof(struct timeval));
 	n = recv_fds(mine, &rep, sizeof(rep), fds, &n_fds);
 	if (n != (ssize_t)sizeof(rep) || rep.pid < 0) {
 		int e = n < 0 ? (int)n : rep.pid < 0 ? rep.pid : -EIO;
@@ -492,6 +497,9 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 	}
 	n = recv_fds(z->sock, &rep, sizeof(rep), &pidfd, &got);
 	replied = n == (ssize_t)sizeof(rep);
+	if (n == -EAGAIN)
+		/* No answer in time: it is ended, and then this is as if it had died. */
+		(void)syscall(SYS_pidfd_send_signal, z->pidfd, SIGKILL, NULL, 0);
 	if (replied && rep.pid < 0) {
 		/* It could not clone (a variant denying our flags?): no child. */
 		*ret_lost = true;
