@@ -455,7 +455,7 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 	size_t n_fds = 0, n_v1, size, got = 0;
 	ZygoteReply rep = { 0 };
 	SpawnReport sr = { 0 };
-	bool exec_reached = false, replied;
+	bool exec_reached = false, replied, hung;
 	pid_t pid;
 	ssize_t n;
 
@@ -497,7 +497,8 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 	}
 	n = recv_fds(z->sock, &rep, sizeof(rep), &pidfd, &got);
 	replied = n == (ssize_t)sizeof(rep);
-	if (n == -EAGAIN)
+	hung = n == -EAGAIN;
+	if (hung)
 		/* No answer in time: it is ended, and then this is as if it had died. */
 		(void)syscall(SYS_pidfd_send_signal, z->pidfd, SIGKILL, NULL, 0);
 	if (replied && rep.pid < 0) {
@@ -531,6 +532,9 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 		if (rep.pid <= 0 || (pidfd = pidfd_of_child(rep.pid)) < 0) {
 			/* No report: it died before cloning, nothing runs. */
 			*ret_lost = true;
+			if (hung)
+				return zy_error(ret_error, -ETIMEDOUT, "zygote %d: no answer in %d s, killed", (int)z->pid,
+						ZYGOTE_REPLY_TIMEOUT_SEC);
 			return zy_error(ret_error, -ECONNRESET, "zygote %d: died before replying", (int)z->pid);
 		}
 	}
