@@ -14,17 +14,23 @@
  * so adding the compat ABIs to the context applies the same rules to i386
  * (int 0x80) and x32 (__X32_SYSCALL_BIT) calls; any ABI not in the filter
  * hits the bad-arch action, KILL_PROCESS.
+ *
+ * The same reading, in another BuildMode, makes the two halves of the
+ * zygote's split of a profile (seccomp-split.c).
  */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "policy-internal.h"
+#include "seccomp-oci-internal.h"
 #include "seccomp-profile.h"
+
+/* Short: every error return below uses it. */
+#define fail seccomp_oci_fail
 
 #define ERRNO_MAX 4095 /* the kernel's MAX_ERRNO: larger values are not errors to libc */
 #define ARGS_MAX 6
@@ -93,42 +99,6 @@ static const char *const multiplexed[] = {
 	"msgsnd", "msgrcv", "msgget", "msgctl", "shmat", "shmdt", "shmget", "shmctl", NULL,
 };
 
-/* What one system call has been given so far, to refuse rules libseccomp would silently drop. */
-typedef struct Given {
-	int nr;
-	uint32_t action;
-	bool conditional;
-	size_t entry; /* syscalls[entry] */
-} Given;
-
-/* One step of the key path of the value being looked at: a key, or an index when key is NULL. */
-typedef struct PathStep {
-	const char *key;
-	size_t index;
-} PathStep;
-
-/* What a compile builds: the profile, or one half of its split for the zygote (seccomp-profile.h). */
-typedef enum BuildMode { BUILD_FULL, BUILD_VARIANT, BUILD_DROPPED } BuildMode;
-
-typedef struct Compiler {
-	scmp_filter_ctx ctx;
-	BuildMode mode;
-	const int *split;        /* VARIANT, DROPPED: the zygote's calls the profile restricts */
-	size_t n_split;
-	uint32_t profile_default; /* the profile's defaultAction (DROPPED's own default is ALLOW) */
-	uint32_t native;         /* SCMP_ARCH_* */
-	const char *native_name; /* SCMP_ARCH_* name, or NULL if not in arches[] */
-	const char *native_go;   /* the libseccomp-golang name, or NULL */
-	uint32_t default_action;
-	const char *multiplexing_arch; /* an ABI in the filter with socketcall/ipc, or NULL */
-	Given *given;
-	size_t n_given, n_given_alloc;
-	/* The path is formatted only for an error, so the common case costs no allocation. */
-	PathStep path[8];
-	size_t depth;
-	char *error;
-} Compiler;
-
 static void push(Compiler *c, const char *key, size_t index)
 {
 	assert(c->depth < ELEMENTSOF(c->path));
@@ -142,8 +112,7 @@ static void pop(Compiler *c)
 }
 
 /* Sets c->error to "path: message" for the current path and returns r. */
-static int fail(Compiler *c, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(Compiler *c, int r, const char *fmt, ...)
+int seccomp_oci_fail(Compiler *c, int r, const char *fmt, ...)
 {
 	_cleanup_free_ char *msg = NULL;
 	char path[512] = "";
@@ -690,62 +659,8 @@ static int compile_profile(Compiler *c, json_object *root)
 	return 0;
 }
 
-/* What the profile does with a call: its unconditional action (*ret_action), or conditional rules. */
-static bool unconditional(const Compiler *c, int nr, uint32_t *ret_action)
-{
-	bool conditional = false;
-
-	*ret_action = c->profile_default;
-	for (size_t i = 0; i < c->n_given; i++)
-		if (c->given[i].nr == nr) {
-			if (!c->given[i].conditional) {
-				*ret_action = c->given[i].action;
-				return true;
-			}
-			conditional = true;
-		}
-	return !conditional;
-}
-
-/* After the profile's rules: what the variant allows instead, and the dropped filter's
- * unconditional rules for the calls the profile leaves to its default. */
-static int split_finish(Compiler *c)
-{
-	int unshare = seccomp_syscall_resolve_name("unshare"), r = 0;
-
-	for (size_t k = 0; k < c->n_split && r >= 0; k++) {
-		int nr = c->split[k];
-		uint32_t a;
-		bool given = false;
-
-		(void)unconditional(c, nr, &a);
-		for (size_t i = 0; i < c->n_given; i++)
-			given = given || c->given[i].nr == nr;
-		if (c->mode == BUILD_DROPPED) {
-			if (!given && a != SCMP_ACT_ALLOW)
-				r = seccomp_rule_add(c->ctx, a, nr, 0);
-			continue;
-		}
-		/* The variant. unshare(CLONE_NEWUSER) keeps the profile's action, so the
-		 * zygote and its children never get a user namespace on the way. */
-		if (nr == unshare) {
-			/* libseccomp refuses a rule that repeats the default action. */
-			if (c->default_action != SCMP_ACT_ALLOW)
-				r = seccomp_rule_add(c->ctx, SCMP_ACT_ALLOW, nr, 1,
-						     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, 0));
-			if (r >= 0 && a != c->default_action)
-				r = seccomp_rule_add(c->ctx, a, nr, 1,
-						     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
-		} else if (c->default_action != SCMP_ACT_ALLOW)
-			r = seccomp_rule_add(c->ctx, SCMP_ACT_ALLOW, nr, 0);
-	}
-	if (r < 0)
-		return fail(c, r, "libseccomp refused a rule of the zygote's split: %s", strerror(-r));
-	return 0;
-}
-
-static int build(const char *text, size_t len, BuildMode mode, const int *split, size_t n_split,
-		 Compiler *c)
+int seccomp_oci_compile(const char *text, size_t len, BuildMode mode, const int *split, size_t n_split,
+			Compiler *c)
 {
 	_cleanup_(json_object_putp) json_object *root = NULL;
 	int r;
@@ -755,7 +670,7 @@ static int build(const char *text, size_t len, BuildMode mode, const int *split,
 	if (r >= 0)
 		r = compile_profile(c, root);
 	if (r >= 0 && mode != BUILD_FULL)
-		r = split_finish(c);
+		r = seccomp_split_finish(c);
 	if (r < 0 && c->ctx) {
 		seccomp_release(c->ctx);
 		c->ctx = NULL;
@@ -772,7 +687,7 @@ int seccomp_oci_build(const char *text, size_t len, scmp_filter_ctx *ret, char *
 	assert(ret);
 	assert(ret_error);
 
-	r = build(text, len, BUILD_FULL, NULL, 0, &c);
+	r = seccomp_oci_compile(text, len, BUILD_FULL, NULL, 0, &c);
 	free(c.given);
 	if (r < 0) {
 		*ret_error = c.error;
@@ -780,64 +695,5 @@ int seccomp_oci_build(const char *text, size_t len, scmp_filter_ctx *ret, char *
 	}
 	free(c.error);
 	*ret = c.ctx;
-	return 0;
-}
-
-int seccomp_oci_build_split(const char *text, size_t len, const char *const *needed, scmp_filter_ctx *ret_variant,
-			    scmp_filter_ctx *ret_dropped, const char **ret_why_not)
-{
-	int split[64], unshare = seccomp_syscall_resolve_name("unshare"), r;
-	size_t n_split = 0;
-	Compiler c;
-
-	assert(text && needed && ret_variant && ret_dropped && ret_why_not);
-	*ret_why_not = NULL;
-	r = build(text, len, BUILD_FULL, NULL, 0, &c);
-	if (r >= 0)
-		for (size_t k = 0; needed[k] && n_split < ELEMENTSOF(split); k++) {
-			int nr = seccomp_syscall_resolve_name(needed[k]);
-			uint32_t a;
-			bool plain = unconditional(&c, nr, &a);
-
-			if (nr == __NR_SCMP_ERROR)
-				continue; /* not a call of this ABI */
-			if (plain && a == SCMP_ACT_ALLOW)
-				continue;
-			/* Conditional rules fall through to the default action: the dropped filter, whose
-			 * default is ALLOW, reproduces them only where the profile's is ALLOW too. And
-			 * unshare(CLONE_NEWUSER) must keep exactly the profile's one action. */
-			if (!plain && (c.profile_default != SCMP_ACT_ALLOW || nr == unshare)) {
-				*ret_why_not = needed[k];
-				break;
-			}
-			split[n_split++] = nr;
-		}
-	if (c.ctx)
-		seccomp_release(c.ctx);
-	free(c.given);
-	free(c.error);
-	if (r < 0)
-		return r;
-	if (*ret_why_not)
-		return 0;
-
-	r = build(text, len, BUILD_VARIANT, split, n_split, &c);
-	free(c.given);
-	free(c.error);
-	if (r < 0)
-		return r;
-	*ret_variant = c.ctx;
-	*ret_dropped = NULL;
-	if (n_split == 0)
-		return 0; /* the profile allows all of them: nothing to stack */
-	r = build(text, len, BUILD_DROPPED, split, n_split, &c);
-	free(c.given);
-	free(c.error);
-	if (r < 0) {
-		seccomp_release(*ret_variant);
-		*ret_variant = NULL;
-		return r;
-	}
-	*ret_dropped = c.ctx;
 	return 0;
 }
