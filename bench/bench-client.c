@@ -498,10 +498,10 @@ int bench_wait_idle(const char *address, uint64_t timeout_usec)
 	return r;
 }
 
-/* daemon.status's result (a new reference), read on a connection of its own. */
-static int bench_status(const char *address, json_object **ret_result)
+/* A method's result (a new reference), read on a connection of its own. */
+static int bench_call(const char *address, const char *method, json_object **ret_result)
 {
-	static const char req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"daemon.status\"}\n";
+	char req[128];
 	_cleanup_close_ int fd = -1;
 	json_object *reply, *result;
 	LineBuf in;
@@ -512,7 +512,8 @@ static int bench_status(const char *address, json_object **ret_result)
 	r = bench_connect(address, 10 * USEC_PER_SEC, &fd);
 	if (r < 0)
 		return r;
-	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1)
+	len = (size_t)snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"}\n", method);
+	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
 		return -EIO;
 	linebuf_init(&in, MAX_LINE);
 	while ((r = linebuf_next(&in, &line, &len)) == 0) {
@@ -541,7 +542,7 @@ int bench_task_count(const char *address, uint64_t *ret_count)
 	uint64_t total = 0;
 	int r;
 
-	r = bench_status(address, &result);
+	r = bench_call(address, "daemon.status", &result);
 	if (r < 0)
 		return r;
 	r = -EBADMSG;
@@ -563,7 +564,7 @@ int bench_store_counts(const char *address, StoreCounts *ret)
 	json_object *result = NULL, *store, *v;
 	int r;
 
-	r = bench_status(address, &result);
+	r = bench_call(address, "daemon.status", &result);
 	if (r < 0)
 		return r;
 	r = -EBADMSG;
@@ -577,8 +578,26 @@ int bench_store_counts(const char *address, StoreCounts *ret)
 			ret->rows_written = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(store, "btree_writes", &v))
 			ret->btree_writes = (uint64_t)json_object_get_int64(v);
+		if (json_object_object_get_ex(result, "spawner", &store)) {
+			if (json_object_object_get_ex(store, "zygote_spawns", &v))
+				ret->zygote_spawns = (uint64_t)json_object_get_int64(v);
+			if (json_object_object_get_ex(store, "direct_spawns", &v))
+				ret->direct_spawns = (uint64_t)json_object_get_int64(v);
+		}
 		r = 0;
 	}
 	json_object_put(result);
+	/* The spawner thread's clone-to-exec time, from daemon.metrics' histogram. */
+	if (r == 0 && bench_call(address, "daemon.metrics", &result) >= 0) {
+		const char *text = json_object_object_get_ex(result, "text", &v) ? json_object_get_string(v) : NULL;
+		const char *sum = text ? strstr(text, "\nvx11_spawn_latency_seconds_sum ") : NULL;
+		const char *count = text ? strstr(text, "\nvx11_spawn_latency_seconds_count ") : NULL;
+
+		if (sum)
+			ret->spawn_seconds = strtod(strchr(sum + 1, ' ') + 1, NULL);
+		if (count)
+			ret->spawns = strtoull(strchr(count + 1, ' ') + 1, NULL, 10);
+		json_object_put(result);
+	}
 	return r;
 }

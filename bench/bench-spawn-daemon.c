@@ -166,7 +166,8 @@ static int start_daemon(DaemonBench *d, pid_t *ret_pid)
 		if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(127);
 		execl(d->vx11d, d->vx11d, "--socket", sock, "--state-dir", state, "--policy", policy,
-		      "--cgroup-root", cgroot, "--log-target", "stderr", (char *)NULL);
+		      "--cgroup-root", cgroot, "--log-target", "stderr", d->no_zygote ? "--no-zygote" : NULL,
+		      (char *)NULL);
 		dprintf(2, "bench-spawn: cannot execute %s: %m\n", d->vx11d);
 		_exit(127);
 	}
@@ -257,6 +258,8 @@ static void usage_read(const Client *c, Usage *u)
 	struct stat st;
 
 	u->cpu_ok = bench_proc_cpu_ns(c->pid, &u->cpu_ns) >= 0;
+	/* Its zygotes' work is the daemon's too (their clones; the daughters' own CPU is not in it). */
+	u->cpu_ns += bench_children_cpu_ns(c->pid, "vx11d-zygote");
 	u->io_ok = proc_write_bytes(c->pid, &u->write_bytes) >= 0;
 	snprintf(path, sizeof(path), "%s/vx11d.log", c->d->dir);
 	u->log_bytes = stat(path, &st) < 0 ? 0 : (uint64_t)st.st_size;
@@ -697,6 +700,10 @@ static int measure(Client *c)
 		d->rows_written = (double)(sc1.rows_written - sc0.rows_written) / d->daughters;
 		d->btree_writes = (double)(sc1.btree_writes - sc0.btree_writes) / d->daughters;
 		d->commits = (double)(sc1.commits - sc0.commits) / d->daughters;
+		d->zygote_spawns = sc1.zygote_spawns - sc0.zygote_spawns;
+		d->direct_spawns = sc1.direct_spawns - sc0.direct_spawns;
+		if (sc1.spawns > sc0.spawns)
+			d->spawn_us = (sc1.spawn_seconds - sc0.spawn_seconds) * 1e6 / (double)(sc1.spawns - sc0.spawns);
 	}
 	d->replied = c->replied;
 	d->completed = c->done;
@@ -724,7 +731,7 @@ int daemon_bench_run(DaemonBench *d)
 
 	d->error[0] = 0;
 	d->cpu_us = d->write_kib = -1;
-	d->rows_written = d->btree_writes = d->commits = -1;
+	d->rows_written = d->btree_writes = d->commits = d->spawn_us = -1;
 	for (size_t i = 0; i < ELEMENTSOF(d->rows); i++)
 		d->rows[i] = -1;
 	/* Paths under it get a short name added: keep room for that. */

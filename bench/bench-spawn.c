@@ -16,7 +16,10 @@
  *   3  bwrap --unshare-all --ro-bind / /, firejail --noprofile --quiet
  *      (each skipped when not installed)
  *   4  vx11d end to end: 1,000 QUEUED intents at once, timed until every
- *      task is completed (bench-spawn-daemon.c)
+ *      task is completed (bench-spawn-daemon.c); its daughters go through
+ *      the daemon's zygote (sandbox/spawn-zygote.c)
+ *   4n the same with vx11d --no-zygote, right after: spawn_daughter() in the
+ *      daemon, for the side by side
  *
  * Rows 1-3 give the time of one spawn alone (start to reap, p50 and p99)
  * and the rate with 2 at once (two threads spawning back to back), as
@@ -362,18 +365,58 @@ static void print_row(const Row *row)
 	       ratio_to_floor(row->rate), row->failures ? "ERRORS" : "");
 }
 
-static void print_daemon(const Options *o, const DaemonBench *d, bool measured)
+static void print_daemon(const Options *o, const char *label, const DaemonBench *d, bool measured)
 {
 	if (o->no_daemon) {
-		printf("%-44s skipped (%s)\n", "4  vx11d end to end", o->no_daemon_why);
+		printf("%-44s skipped (%s)\n", label, o->no_daemon_why);
 		return;
 	}
 	if (!measured) {
-		printf("%-44s %s\n", "4  vx11d end to end", "FAILED (below)");
+		printf("%-44s %s\n", label, "FAILED (below)");
 		return;
 	}
-	printf("%-44s %8s %8s %8s %10s %7.2fx\n", "4  vx11d end to end", "-", "-", "", GROUP(d->rate),
-	       ratio_to_floor(d->rate));
+	printf("%-44s %8s %8s %8s %10s %7.2fx\n", label, "-", "-", "", GROUP(d->rate), ratio_to_floor(d->rate));
+}
+
+static double mean2(double a, double b)
+{
+	return a >= 0 && b >= 0 ? (a + b) / 2 : -1;
+}
+
+static void compare_line(const char *what, double a, double b)
+{
+	printf("  %-46s %10s %10s", what, a >= 0 ? GROUP(a) : "?", b >= 0 ? GROUP(b) : "?");
+	if (a > 0 && b > 0)
+		printf(" %7.2fx", a / b);
+	printf("\n");
+}
+
+/* Row 4 with its zygotes (the default) against 4n, --no-zygote: two runs of each, 4 4n 4n 4. */
+static void print_zygote_compare(const DaemonBench *d, const DaemonBench *d2, bool measured, const DaemonBench *dn,
+				 const DaemonBench *dn2, bool measured_n)
+{
+	printf("\nvx11d with zygotes (row 4) against --no-zygote (row 4n), the same burst, run 4 4n 4n 4; "
+	       "means of two:\n");
+	if (!measured || !measured_n) {
+		printf("  NOT MEASURED: %s%s%s%s\n", d->error, d2->error, dn->error, dn2->error);
+		return;
+	}
+	printf("  %-46s %10s %10s %8s\n", "", "4 zygote", "4n direct", "4 / 4n");
+	compare_line("daughters/s, 2 at once", mean2(d->rate, d2->rate), mean2(dn->rate, dn2->rate));
+	printf("  %-46s %9.2fx %9.2fx\n", "x row 1 (2 at once)", ratio_to_floor(mean2(d->rate, d2->rate)),
+	       ratio_to_floor(mean2(dn->rate, dn2->rate)));
+	compare_line("spawn µs, mean on the spawner thread", mean2(d->spawn_us, d2->spawn_us),
+		     mean2(dn->spawn_us, dn2->spawn_us));
+	compare_line("running to completed p50 µs", mean2(d->run_p50_us, d2->run_p50_us),
+		     mean2(dn->run_p50_us, dn2->run_p50_us));
+	compare_line("daemon CPU per daughter µs (zygotes included)", mean2(d->cpu_us, d2->cpu_us),
+		     mean2(dn->cpu_us, dn2->cpu_us));
+	printf("  %-46s %s/s, %s/s   %s/s, %s/s\n", "each run's daughters/s", GROUP(d->rate), GROUP(d2->rate),
+	       GROUP(dn->rate), GROUP(dn2->rate));
+	printf("  %-46s %" PRIu64 "/%" PRIu64 ", %" PRIu64 "/%" PRIu64 "\n",
+	       "spawned through a zygote/directly, 4 and 4n", d->zygote_spawns + d2->zygote_spawns,
+	       d->direct_spawns + d2->direct_spawns, dn->zygote_spawns + dn2->zygote_spawns,
+	       dn->direct_spawns + dn2->direct_spawns);
 }
 
 static void print_details(const Options *o, const DaemonBench *d, bool ran, bool measured, double refloor)
@@ -650,9 +693,9 @@ static void setup_rows(const Options *o)
 
 int main(int argc, char *argv[])
 {
-	DaemonBench d = {0};
+	DaemonBench d = {0}, dn = {0}, d2 = {0}, dn2 = {0};
 	Options o;
-	bool ran = false, measured = false;
+	bool ran = false, measured = false, measured_n = false;
 	double refloor = 0;
 	uint64_t errors = 0;
 
@@ -708,9 +751,15 @@ int main(int argc, char *argv[])
 		                  .stall = o.quick ? 5 : 10,
 		                  .keep = o.keep};
 		ran = true;
+		dn = d2 = dn2 = d;
+		dn.no_zygote = dn2.no_zygote = true;
+		/* 4, 4n, 4n, 4: a drift of the machine's load over the run lands on both alike. */
 		measured = daemon_bench_run(&d) >= 0;
 		if (o.keep)
 			fprintf(stderr, "  row 4's policy, database and log are kept in %s\n", d.dir);
+		fprintf(stderr, "  again with --no-zygote (row 4n), twice, then row 4 again\n");
+		measured_n = daemon_bench_run(&dn) >= 0 && daemon_bench_run(&dn2) >= 0;
+		measured = daemon_bench_run(&d2) >= 0 && measured;
 		if (two_at_once(&rows[ROW_FORK], o.daughters / 2, &s, &ok) >= 0 && s > 0)
 			refloor = ok / s;
 	}
@@ -720,8 +769,11 @@ int main(int argc, char *argv[])
 	       "x row 1", "2 at once/s", "x row 1");
 	for (RowId i = 0; i < _ROW_MAX; i++)
 		print_row(&rows[i]);
-	print_daemon(&o, &d, measured);
+	print_daemon(&o, "4  vx11d end to end", &d, measured);
+	print_daemon(&o, "4n vx11d end to end, --no-zygote", &dn, measured_n);
 	print_details(&o, &d, ran, measured, refloor);
+	if (ran)
+		print_zygote_compare(&d, &d2, measured, &dn, &dn2, measured_n);
 	print_goals(&o, &d, measured);
 	printf("\n");
 	bench_print_load("at the end");
@@ -731,9 +783,9 @@ int main(int argc, char *argv[])
 		free(rows[i].samples);
 	free(bwrap_argv[0]);
 	free(firejail_argv[0]);
-	if (errors || (ran && !measured)) {
+	if (errors || (ran && (!measured || !measured_n))) {
 		printf("\nTHIS RUN HAD ERRORS: %s\n",
-		       errors ? "failed spawns (above)" : "row 4 was not measured");
+		       errors ? "failed spawns (above)" : "row 4 or 4n was not measured");
 		return 1;
 	}
 	return 0;

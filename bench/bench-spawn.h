@@ -34,6 +34,7 @@ typedef struct DaemonBench {
 	double timeout;         /* seconds, for the warm-up and the measured burst each */
 	double stall;           /* seconds without any event: give up early */
 	bool keep;              /* leave the state directory (policy, database, log) */
+	bool no_zygote;         /* run it with --no-zygote */
 
 	/* out */
 	char error[512];                     /* why the row has no valid figures; "" when it has */
@@ -53,6 +54,8 @@ typedef struct DaemonBench {
 	double rows[4];   /* rows in intents_log, tasks, daughters, attempts */
 	/* from daemon.status.store, per daughter (its submission included); < 0: unknown */
 	double rows_written, btree_writes, commits;
+	uint64_t zygote_spawns, direct_spawns; /* of the measured burst */
+	double spawn_us;                       /* its mean clone-to-exec on the spawner thread; < 0: unknown */
 } DaemonBench;
 
 extern const char *const daemon_bench_tables[4];

@@ -48,6 +48,41 @@ int bench_proc_cpu_ns(pid_t pid, uint64_t *ret)
 	return 0;
 }
 
+uint64_t bench_children_cpu_ns(pid_t parent, const char *comm)
+{
+	struct dirent *de;
+	uint64_t total = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[300], buf[512], *p;
+		int ppid;
+		uint64_t ns;
+		FILE *f;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f);
+		fclose(f);
+		/* "pid (comm) state ppid ...": comm may hold spaces, the last ')' ends it. */
+		if (!p || !(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %d", &ppid) != 1 || ppid != (int)parent)
+			continue;
+		*p = 0;
+		if (!strstr(buf, "(") || strcmp(strchr(buf, '(') + 1, comm) != 0)
+			continue;
+		if (bench_proc_cpu_ns((pid_t)atoi(de->d_name), &ns) >= 0)
+			total += ns;
+	}
+	closedir(d);
+	return total;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

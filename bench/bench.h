@@ -16,6 +16,8 @@
 uint64_t bench_now_ns(void); /* CLOCK_MONOTONIC */
 /* CPU time consumed so far by every thread of pid, in ns. */
 int bench_proc_cpu_ns(pid_t pid, uint64_t *ret);
+/* The same summed over parent's children named comm (vx11d's zygotes); 0 if none. */
+uint64_t bench_children_cpu_ns(pid_t parent, const char *comm);
 void bench_sort_u64(uint64_t *v, size_t n);
 /* Nearest-rank percentile (p in 0..1) of a sorted array, in its unit; 0 when empty. */
 double bench_percentile(const uint64_t *sorted, size_t n, double p);
@@ -88,6 +90,11 @@ int bench_task_count(const char *address, uint64_t *ret_count);
 /* daemon.status's store counts (speed does not change them). */
 typedef struct StoreCounts {
 	uint64_t commits, durable_commits, rows_written, btree_writes;
+	/* daemon.status.spawner: daughters spawned through a zygote, and directly */
+	uint64_t zygote_spawns, direct_spawns;
+	/* daemon.metrics vx11_spawn_latency_seconds: sum and count (clone to exec, spawner thread) */
+	double spawn_seconds;
+	uint64_t spawns;
 } StoreCounts;
 int bench_store_counts(const char *address, StoreCounts *ret);
 

@@ -38,6 +38,7 @@ static void help(void)
 	       "      --log-target T      auto, journal or stderr (default auto)\n"
 	       "      --log-level L       err, warning, notice, info or debug (default info)\n"
 	       "      --check-policy      validate the policy, print the result and exit\n"
+	       "      --no-zygote         spawn every daughter directly, without a zygote\n"
 	       "  -h, --help              show this help\n"
 	       "      --version           show the version\n"
 	       "\n"
@@ -62,7 +63,7 @@ static int parse_level(const char *s)
 int main(int argc, char *argv[])
 {
 	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION, ARG_RUNTIME_DIR, ARG_CGROUP_ROOT,
-	       ARG_METRICS_SOCKET, ARG_INSTANCE, ARG_NODE, ARG_DATABASE };
+	       ARG_METRICS_SOCKET, ARG_INSTANCE, ARG_NODE, ARG_DATABASE, ARG_NO_ZYGOTE };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
@@ -76,6 +77,7 @@ int main(int argc, char *argv[])
 		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
 		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
 		{ "check-policy", no_argument, NULL, ARG_CHECK_POLICY },
+		{ "no-zygote", no_argument, NULL, ARG_NO_ZYGOTE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, ARG_VERSION },
 		{}
@@ -152,6 +154,9 @@ int main(int argc, char *argv[])
 			break;
 		case ARG_CHECK_POLICY:
 			check_policy = true;
+			break;
+		case ARG_NO_ZYGOTE:
+			cfg.no_zygote = true;
 			break;
 		case 'h':
 			help();

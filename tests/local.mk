@@ -34,10 +34,12 @@ unit_tests = \
 	tests/unit/test-seccomp \
 	tests/unit/test-seccomp-shipped \
 	tests/unit/test-seccomp-filter \
+	tests/unit/test-seccomp-split \
 	tests/unit/test-cgroup \
 	tests/unit/test-cgroup-job \
 	tests/unit/test-spawn \
 	tests/unit/test-spawn-confine \
+	tests/unit/test-spawn-zygote \
 	tests/unit/test-switch-config \
 	tests/unit/test-switch-route \
 	tests/unit/test-switch-client \
@@ -114,6 +116,9 @@ tests_unit_test_seccomp_shipped_CPPFLAGS = $(SECCOMP_TEST_CPPFLAGS)
 tests_unit_test_seccomp_filter_SOURCES = tests/unit/test-seccomp-filter.c tests/unit/seccomp-test.h tests/unit/tap.h
 tests_unit_test_seccomp_filter_LDADD = $(UNIT_LDADD)
 tests_unit_test_seccomp_filter_CPPFLAGS = $(SECCOMP_TEST_CPPFLAGS)
+tests_unit_test_seccomp_split_SOURCES = tests/unit/test-seccomp-split.c tests/unit/seccomp-test.h tests/unit/tap.h
+tests_unit_test_seccomp_split_LDADD = $(UNIT_LDADD)
+tests_unit_test_seccomp_split_CPPFLAGS = $(SECCOMP_TEST_CPPFLAGS)
 tests_unit_test_cgroup_SOURCES = tests/unit/test-cgroup.c tests/unit/cgroup-test.h tests/unit/tap.h
 tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
 tests_unit_test_cgroup_job_SOURCES = tests/unit/test-cgroup-job.c tests/unit/cgroup-test.h tests/unit/tap.h
@@ -127,6 +132,9 @@ tests_unit_test_spawn_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
 tests_unit_test_spawn_confine_SOURCES = tests/unit/test-spawn-confine.c tests/unit/spawn-test.h tests/unit/tap.h
 tests_unit_test_spawn_confine_LDADD = $(UNIT_LDADD)
 tests_unit_test_spawn_confine_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
+tests_unit_test_spawn_zygote_SOURCES = tests/unit/test-spawn-zygote.c tests/unit/spawn-test.h tests/unit/tap.h
+tests_unit_test_spawn_zygote_LDADD = $(UNIT_LDADD)
+tests_unit_test_spawn_zygote_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
 # vx11-switch's configuration and routing (switch/): its own library, no daemon.
 SWITCH_UNIT_LDADD = switch/libvx11switch.a common/libvx11common.a $(SYSTEMD_LIBS) $(JSONC_LIBS)
 tests_unit_test_switch_config_SOURCES = tests/unit/test-switch-config.c tests/unit/tap.h
@@ -176,6 +184,7 @@ bats_tests = \
 	tests/bats/deadlines.bats \
 	tests/bats/recovery.bats \
 	tests/bats/sandbox.bats \
+	tests/bats/zygote.bats \
 	tests/bats/journal.bats \
 	tests/bats/completion.bats \
 	tests/bats/install.bats \

@@ -75,6 +75,13 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	const char *why = runner_spawn_problem(m->runner);
 	json_object_object_add(sp, "available", json_object_new_boolean(!*why));
 	json_object_object_add(sp, "problem", *why ? json_object_new_string(why) : NULL);
+	SpawnerStats st;
+	runner_spawner_stats(m->runner, &st);
+	json_object_object_add(sp, "zygote", json_object_new_boolean(st.zygote));
+	json_object_object_add(sp, "zygotes", json_object_new_int64((int64_t)st.zygotes));
+	json_object_object_add(sp, "zygote_starts", json_object_new_int64((int64_t)st.zygote_starts));
+	json_object_object_add(sp, "zygote_spawns", json_object_new_int64((int64_t)st.zygote_spawns));
+	json_object_object_add(sp, "direct_spawns", json_object_new_int64((int64_t)st.direct_spawns));
 	json_object_object_add(o, "spawner", sp);
 	json_object_object_add(o, "daughters_running", json_object_new_int64((int64_t)runner_running(m->runner)));
 	json_object_object_add(o, "retry_depth", json_object_new_int64((int64_t)queue_size(m->retry_queue)));

@@ -587,6 +587,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		.cgroup_root = cfg->cgroup_root,
 		.instance = m->instance,
 		.node = m->node,
+		.no_zygote = cfg->no_zygote,
 		.hooks = {
 			.task_changed = on_runner_task_changed,
 			.daughter_status = on_runner_daughter_status,

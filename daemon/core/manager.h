@@ -64,6 +64,7 @@ typedef struct ManagerConfig {
 	const char *cgroup_root; /* NULL: "vx11", or the delegated cgroup under systemd; then /<instance> */
 	const char *instance;    /* NULL: instance_name_default() (instance.h) */
 	const char *node;        /* NULL: the host name (node_name_default(), instance.h) */
+	bool no_zygote;          /* --no-zygote: spawn every daughter directly, no zygote */
 } ManagerConfig;
 
 typedef struct Manager {

@@ -3,7 +3,8 @@ daemon_libvx11d_a_SOURCES += \
 	daemon/policy/policy.c daemon/policy/policy-task.c daemon/policy/policy-validate.c daemon/policy/policy-seccomp.c \
 	daemon/policy/policy-retention.c \
 	daemon/policy/policy.h daemon/policy/policy-internal.h \
-	daemon/policy/seccomp-profile.c daemon/policy/seccomp-oci.c daemon/policy/seccomp-profile.h
+	daemon/policy/seccomp-profile.c daemon/policy/seccomp-oci.c daemon/policy/seccomp-profile.h \
+	daemon/policy/seccomp-oci-internal.h daemon/policy/seccomp-split.c
 nodist_daemon_libvx11d_a_SOURCES += daemon/policy/default-policy.c
 
 # The bundled policy is compiled in, so vx11d runs with no file installed.

@@ -14,6 +14,9 @@
  * so adding the compat ABIs to the context applies the same rules to i386
  * (int 0x80) and x32 (__X32_SYSCALL_BIT) calls; any ABI not in the filter
  * hits the bad-arch action, KILL_PROCESS.
+ *
+ * The same reading, in another BuildMode, makes the two halves of the
+ * zygote's split of a profile (seccomp-split.c).
  */
 #include <assert.h>
 #include <errno.h>
@@ -23,7 +26,11 @@
 #include <string.h>
 
 #include "policy-internal.h"
+#include "seccomp-oci-internal.h"
 #include "seccomp-profile.h"
+
+/* Short: every error return below uses it. */
+#define fail seccomp_oci_fail
 
 #define ERRNO_MAX 4095 /* the kernel's MAX_ERRNO: larger values are not errors to libc */
 #define ARGS_MAX 6
@@ -92,35 +99,6 @@ static const char *const multiplexed[] = {
 	"msgsnd", "msgrcv", "msgget", "msgctl", "shmat", "shmdt", "shmget", "shmctl", NULL,
 };
 
-/* What one system call has been given so far, to refuse rules libseccomp would silently drop. */
-typedef struct Given {
-	int nr;
-	uint32_t action;
-	bool conditional;
-	size_t entry; /* syscalls[entry] */
-} Given;
-
-/* One step of the key path of the value being looked at: a key, or an index when key is NULL. */
-typedef struct PathStep {
-	const char *key;
-	size_t index;
-} PathStep;
-
-typedef struct Compiler {
-	scmp_filter_ctx ctx;
-	uint32_t native;         /* SCMP_ARCH_* */
-	const char *native_name; /* SCMP_ARCH_* name, or NULL if not in arches[] */
-	const char *native_go;   /* the libseccomp-golang name, or NULL */
-	uint32_t default_action;
-	const char *multiplexing_arch; /* an ABI in the filter with socketcall/ipc, or NULL */
-	Given *given;
-	size_t n_given, n_given_alloc;
-	/* The path is formatted only for an error, so the common case costs no allocation. */
-	PathStep path[8];
-	size_t depth;
-	char *error;
-} Compiler;
-
 static void push(Compiler *c, const char *key, size_t index)
 {
 	assert(c->depth < ELEMENTSOF(c->path));
@@ -134,8 +112,7 @@ static void pop(Compiler *c)
 }
 
 /* Sets c->error to "path: message" for the current path and returns r. */
-static int fail(Compiler *c, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(Compiler *c, int r, const char *fmt, ...)
+int seccomp_oci_fail(Compiler *c, int r, const char *fmt, ...)
 {
 	_cleanup_free_ char *msg = NULL;
 	char path[512] = "";
@@ -512,6 +489,15 @@ static int add_rule(Compiler *c, const char *name, uint32_t action, const struct
 	r = remember(c, nr, name, action, n_cmps > 0, entry);
 	if (r < 0)
 		return r;
+	if (c->mode != BUILD_FULL) {
+		bool in_split = false;
+		for (size_t k = 0; k < c->n_split; k++)
+			in_split = in_split || c->split[k] == nr;
+		/* The variant leaves the split calls to what split_finish() adds; the dropped filter
+		 * holds their rules only. */
+		if (in_split != (c->mode == BUILD_DROPPED))
+			return 0;
+	}
 	/* libseccomp refuses a rule that repeats the default action; it would change nothing. */
 	if (action == c->default_action)
 		return 0;
@@ -627,6 +613,9 @@ static int compile_profile(Compiler *c, json_object *root)
 			 "defaultErrnoRet", &c->default_action);
 	if (r < 0)
 		return r;
+	c->profile_default = c->default_action;
+	if (c->mode == BUILD_DROPPED)
+		c->default_action = SCMP_ACT_ALLOW;
 
 	c->native = seccomp_arch_native();
 	for (size_t i = 0; i < ELEMENTSOF(arches); i++)
@@ -670,23 +659,37 @@ static int compile_profile(Compiler *c, json_object *root)
 	return 0;
 }
 
-int seccomp_oci_build(const char *text, size_t len, scmp_filter_ctx *ret, char **ret_error)
+int seccomp_oci_compile(const char *text, size_t len, BuildMode mode, const int *split, size_t n_split,
+			Compiler *c)
 {
 	_cleanup_(json_object_putp) json_object *root = NULL;
-	Compiler c = {};
+	int r;
+
+	*c = (Compiler){ .mode = mode, .split = split, .n_split = n_split };
+	r = policy_parse_json(text, len, &root, &c->error);
+	if (r >= 0)
+		r = compile_profile(c, root);
+	if (r >= 0 && mode != BUILD_FULL)
+		r = seccomp_split_finish(c);
+	if (r < 0 && c->ctx) {
+		seccomp_release(c->ctx);
+		c->ctx = NULL;
+	}
+	return r;
+}
+
+int seccomp_oci_build(const char *text, size_t len, scmp_filter_ctx *ret, char **ret_error)
+{
+	Compiler c;
 	int r;
 
 	assert(text);
 	assert(ret);
 	assert(ret_error);
 
-	r = policy_parse_json(text, len, &root, &c.error);
-	if (r >= 0)
-		r = compile_profile(&c, root);
+	r = seccomp_oci_compile(text, len, BUILD_FULL, NULL, 0, &c);
 	free(c.given);
 	if (r < 0) {
-		if (c.ctx)
-			seccomp_release(c.ctx);
 		*ret_error = c.error;
 		return r;
 	}

@@ -23,6 +23,7 @@
 
 #include "policy-internal.h"
 #include "seccomp-profile.h"
+#include "sandbox/spawn.h"
 #include "sha256.h"
 
 /* Sets *error to the formatted message (NULL if that fails) and returns r. */
@@ -94,6 +95,26 @@ static int hand_error(char **ret_error, char *error, int r)
 	return r;
 }
 
+/* The zygote's split of the profile (sandbox/seccomp.h), or the reason there is none. */
+static int compile_split(const char *text, size_t len, SeccompProgram *p, char **error)
+{
+	scmp_filter_ctx variant = NULL, dropped = NULL;
+	int r;
+
+	r = seccomp_oci_build_split(text, len, spawn_zygote_syscalls, &variant, &dropped, &p->zygote_why_not);
+	if (r < 0)
+		return export_fail(error, r, "splitting the profile for the zygote: %s", strerror(-r));
+	if (!variant)
+		return 0;
+	r = export_program(variant, &p->variant, error);
+	if (r >= 0 && dropped)
+		r = export_program(dropped, &p->dropped, error);
+	seccomp_release(variant);
+	if (dropped)
+		seccomp_release(dropped);
+	return r;
+}
+
 static int compile_text(const char *text, size_t len, const char *origin, SeccompProgram **ret,
 			char **ret_error)
 {
@@ -112,6 +133,8 @@ static int compile_text(const char *text, size_t len, const char *origin, Seccom
 	else
 		r = export_program(ctx, &p->prog, &error);
 	seccomp_release(ctx);
+	if (r >= 0)
+		r = compile_split(text, len, p, &error);
 	if (r >= 0)
 		sha256_hex(p->prog.filter, p->prog.len * sizeof(struct sock_filter), p->sha256);
 	if (r < 0)

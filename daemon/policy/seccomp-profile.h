@@ -87,3 +87,15 @@ int seccomp_program_compile_json(const char *json, const char *origin, SeccompPr
  */
 int seccomp_oci_build(const char *text, size_t len, scmp_filter_ctx *ret, char **ret_error);
 
+/*
+ * The zygote's split of a profile that seccomp_oci_build() accepted (sandbox/seccomp.h):
+ * *ret_variant, the profile without its rules for the calls of needed (NULL-terminated
+ * names) that it restricts, which it allows instead (unshare(CLONE_NEWUSER) excepted);
+ * *ret_dropped, a filter that allows everything but those calls and gives them exactly the
+ * profile's treatment (NULL when the profile restricts none of them). Where that cannot be exact (conditional rules on such a call under a
+ * default action other than SCMP_ACT_ALLOW, or on unshare), both stay NULL, *ret_why_not
+ * names the call, and the return is 0. -errno on failure.
+ */
+int seccomp_oci_build_split(const char *text, size_t len, const char *const *needed, scmp_filter_ctx *ret_variant,
+			    scmp_filter_ctx *ret_dropped, const char **ret_why_not);
+

@@ -165,6 +165,7 @@ void spawner_submit(Spawner *s, Hija *h);
 /* Wait until nothing is queued or in flight, and hand back what is done
  * (before a policy reload frees what requests point to). */
 void spawner_drain(Spawner *s);
+void spawner_stats(const Spawner *s, SpawnerStats *ret);
 /* runner.c: the spawner is done with h (h->spawn_rc, h->pidfd or h->spawn_error). */
 void runner_spawned(Hija *h);
 /* Stop it: SIGTERM and a grace period for TTL and heartbeat, at once otherwise. */

@@ -100,6 +100,11 @@ const char *runner_problem(const Runner *r)
 	return !r ? "" : r->cgroup_problem ? r->cgroup_problem : "";
 }
 
+void runner_spawner_stats(const Runner *r, SpawnerStats *ret)
+{
+	spawner_stats(r->spawner, ret);
+}
+
 const char *runner_spawn_problem(const Runner *r)
 {
 	return r && r->spawn_problem ? r->spawn_problem : "";

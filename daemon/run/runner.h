@@ -61,6 +61,7 @@ typedef struct RunnerConfig {
 	const char *cgroup_root;  /* see runner_new() */
 	const char *instance;     /* this vx11d's name: its job cgroups are under <root>/<instance> */
 	const char *node;         /* the node (--node) each new attempt records, and the journal says */
+	bool no_zygote;           /* --no-zygote: every daughter spawned directly (spawner.c) */
 	RunnerHooks hooks;
 } RunnerConfig;
 
@@ -133,6 +134,16 @@ const char *runner_problem(const Runner *r);
  * root's privileges. Then intents that need the spawner are refused, and
  * tasks already queued wait (dispatch holds) for a daemon that can run them. */
 const char *runner_spawn_problem(const Runner *r);
+
+/* For daemon.status: how daughters are spawned (run/spawner.c). */
+typedef struct SpawnerStats {
+	bool zygote;            /* zygotes in use (not --no-zygote) */
+	uint64_t zygotes;       /* running now */
+	uint64_t zygote_starts; /* started since the daemon started (restarts included) */
+	uint64_t zygote_spawns; /* daughters spawned through one */
+	uint64_t direct_spawns; /* daughters spawned by spawn_daughter() */
+} SpawnerStats;
+void runner_spawner_stats(const Runner *r, SpawnerStats *ret);
 
 /* daughter.heartbeat / daughter.report: the live daughter with this id whose
  * token matches, else NULL (a finished daughter cannot report). */

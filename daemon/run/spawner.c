@@ -6,9 +6,19 @@
  * request loop: the loop prepares each request (supervise.c), hands it over,
  * and gets it back through an eventfd. Requests are spawned in order.
  *
+ * Daughters go through a zygote (sandbox/spawn-zygote.h) where one can serve
+ * them: one per (seccomp filter, network namespace) in use, started here when
+ * a daughter first needs that pair, so that they inherit the filter rather
+ * than attach it. A zygote that died is noticed (its pidfd, or EOF on its
+ * socket) and replaced at the next spawn; the request it failed is spawned
+ * directly. One that cannot start, or cannot clone, is not tried again for
+ * that pair for a while: its daughters are spawned directly meanwhile.
+ * --no-zygote spawns every daughter directly.
+ *
  * Only this thread touches a request and its result fields while
  * h->spawning is set; the loop touches nothing else of h that this thread
  * reads (h->req and what it points to are immutable until handed back).
+ * The zygote table is this thread's alone; the counters are atomics.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -16,6 +26,18 @@
 #include <sys/eventfd.h>
 
 #include "runner-internal.h"
+#include "sandbox/spawn-zygote.h"
+
+#define ZYGOTES_MAX        8
+#define ZYGOTE_RETRY_USEC  (60 * USEC_PER_SEC) /* after one failed to start or to clone */
+
+typedef struct ZygoteSlot {
+	Zygote *z;               /* NULL: free, or failed (retry_after) */
+	char sha256[65];         /* the filter it is for */
+	int netns_fd;
+	uint64_t retry_after;    /* monotonic usec: until then, this pair is spawned directly */
+	uint64_t last_used;
+} ZygoteSlot;
 
 struct Spawner {
 	Runner *runner;
@@ -30,6 +52,9 @@ struct Spawner {
 	bool stop;
 	int efd;
 	sd_event_source *source;
+	bool zygote_on;
+	ZygoteSlot slots[ZYGOTES_MAX];
+	uint64_t n_zygotes, zygote_spawns, direct_spawns, zygote_starts; /* __atomic */
 };
 
 static void push(Hija **head, Hija **tail, Hija *h)
@@ -40,6 +65,97 @@ static void push(Hija **head, Hija **tail, Hija *h)
 	else
 		*head = h;
 	*tail = h;
+}
+
+static void count(uint64_t *counter, int64_t by)
+{
+	__atomic_add_fetch(counter, (uint64_t)by, __ATOMIC_RELAXED);
+}
+
+static void slot_drop(Spawner *s, ZygoteSlot *slot, uint64_t retry_after)
+{
+	if (slot->z) {
+		slot->z = zygote_free(slot->z);
+		count(&s->n_zygotes, -1);
+	}
+	slot->retry_after = retry_after;
+}
+
+/* The live zygote for r, started if needed; NULL: spawn it directly. */
+static Zygote *zygote_for(Spawner *s, const SpawnRequest *r)
+{
+	uint64_t now = now_monotonic_usec();
+	ZygoteSlot *slot = NULL, *lru = NULL;
+	_cleanup_free_ char *error = NULL;
+	int k;
+
+	for (size_t i = 0; i < ZYGOTES_MAX; i++) {
+		ZygoteSlot *x = &s->slots[i];
+		if (x->sha256[0] && streq(x->sha256, r->seccomp->sha256) && x->netns_fd == r->netns_fd)
+			slot = x;
+		else if (!lru || x->last_used < lru->last_used)
+			lru = x;
+	}
+	if (slot && slot->z && !zygote_alive(slot->z)) {
+		log_warning("zygote %d (seccomp %s) died; starting another", (int)zygote_pid(slot->z), r->seccomp->origin);
+		slot_drop(s, slot, 0);
+	}
+	if (slot && slot->z) {
+		slot->last_used = now;
+		return slot->z;
+	}
+	if (slot && now < slot->retry_after)
+		return NULL;
+	if (!slot) {
+		/* The least recently used pair gives its place (its zygote ends; its daughters,
+		 * which are ours, go on). */
+		slot = lru;
+		slot_drop(s, slot, 0);
+		memcpy(slot->sha256, r->seccomp->sha256, sizeof(slot->sha256));
+		slot->netns_fd = r->netns_fd;
+	}
+	slot->last_used = now;
+	k = zygote_start(r, &slot->z, &error);
+	if (k < 0) {
+		log_warning("%s; daughters with seccomp %s are spawned directly for %d s", error ?: strerror(-k),
+			    r->seccomp->origin, (int)(ZYGOTE_RETRY_USEC / USEC_PER_SEC));
+		slot->retry_after = now + ZYGOTE_RETRY_USEC;
+		return NULL;
+	}
+	count(&s->n_zygotes, 1);
+	count(&s->zygote_starts, 1);
+	return slot->z;
+}
+
+static ZygoteSlot *slot_of(Spawner *s, const Zygote *z)
+{
+	for (size_t i = 0; i < ZYGOTES_MAX; i++)
+		if (s->slots[i].z == z)
+			return &s->slots[i];
+	return NULL;
+}
+
+static void spawn_one(Spawner *s, Hija *h)
+{
+	const SpawnRequest *r = &h->req;
+	Zygote *z = s->zygote_on && zygote_can_serve(r) ? zygote_for(s, r) : NULL;
+
+	if (z) {
+		bool lost = false;
+		h->spawn_rc = zygote_spawn(z, r, &h->pid, &h->pidfd, &h->spawn_error, &h->spawn_step, &lost);
+		if (!lost) {
+			count(&s->zygote_spawns, 1);
+			return;
+		}
+		/* Nothing of this request ran: it goes the direct way, the zygote is replaced (or, if it
+		 * could not clone, its pair is spawned directly for a while). */
+		log_warning("%s; spawning directly", h->spawn_error ?: strerror(-h->spawn_rc));
+		free(h->spawn_error);
+		h->spawn_error = NULL;
+		slot_drop(s, slot_of(s, z), zygote_alive(z) ? now_monotonic_usec() + ZYGOTE_RETRY_USEC : 0);
+	}
+	h->spawn_rc = spawn_daughter_step(r, &h->pid, &h->pidfd, &h->spawn_error, &h->spawn_step);
+	count(&s->direct_spawns, 1);
 }
 
 static void *spawner_thread(void *userdata)
@@ -61,7 +177,7 @@ static void *spawner_thread(void *userdata)
 		pthread_mutex_unlock(&s->lock);
 
 		uint64_t begin = now_monotonic_usec();
-		h->spawn_rc = spawn_daughter_step(&h->req, &h->pid, &h->pidfd, &h->spawn_error, &h->spawn_step);
+		spawn_one(s, h);
 		h->spawn_usec = now_monotonic_usec() - begin;
 		/* The moment it runs (exec'd), not when the loop gets to hear of it. */
 		h->spawned_at = now_realtime_usec();
@@ -109,6 +225,7 @@ int spawner_new(Runner *r, Spawner **ret)
 	if (!s)
 		return -ENOMEM;
 	s->runner = r;
+	s->zygote_on = !r->env.no_zygote;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->idle, NULL);
@@ -164,6 +281,8 @@ Spawner *spawner_free(Spawner *s)
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
 	}
+	for (size_t i = 0; i < ZYGOTES_MAX; i++)
+		slot_drop(s, &s->slots[i], 0);
 	sd_event_source_disable_unref(s->source);
 	safe_close(s->efd);
 	pthread_mutex_destroy(&s->lock);
@@ -171,4 +290,16 @@ Spawner *spawner_free(Spawner *s)
 	pthread_cond_destroy(&s->idle);
 	free(s);
 	return NULL;
+}
+
+void spawner_stats(const Spawner *s, SpawnerStats *ret)
+{
+	*ret = (SpawnerStats){ 0 };
+	if (!s)
+		return;
+	ret->zygote = s->zygote_on;
+	ret->zygotes = __atomic_load_n(&s->n_zygotes, __ATOMIC_RELAXED);
+	ret->zygote_starts = __atomic_load_n(&s->zygote_starts, __ATOMIC_RELAXED);
+	ret->zygote_spawns = __atomic_load_n(&s->zygote_spawns, __ATOMIC_RELAXED);
+	ret->direct_spawns = __atomic_load_n(&s->direct_spawns, __ATOMIC_RELAXED);
 }

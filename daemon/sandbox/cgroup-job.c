@@ -398,6 +398,12 @@ int cgroup_events_fd(const Cgroup *c)
 	return c->events_fd;
 }
 
+size_t cgroup_join_v1_fds(const Cgroup *c, const int **ret)
+{
+	*ret = c->join_fd;
+	return c->n_join;
+}
+
 int cgroup_child_join_v1(const Cgroup *c)
 {
 	for (size_t k = 0; k < c->n_join; k++)

@@ -142,6 +142,9 @@ int cgroup_dir_fd(const Cgroup *c);
  * allocation: async-signal-safe, fine in a vfork-style child. 0 or -errno.
  */
 int cgroup_child_join_v1(const Cgroup *c);
+/* The fds cgroup_child_join_v1() writes to (*ret, valid while c is held): for a child
+ * created in another process (a zygote's), which gets copies. */
+size_t cgroup_join_v1_fds(const Cgroup *c, const int **ret);
 /* cgroup.events of the unified group, kept open (the same fd across reuse):
  * poll it for POLLPRI (sd-event: EPOLLPRI; inotify IN_MODIFY on the path also
  * works), then ask cgroup_is_populated(), which also re-arms it. -1 on legacy

@@ -14,19 +14,26 @@ SeccompProgram *seccomp_program_free(SeccompProgram *p)
 	if (!p)
 		return NULL;
 	free(p->prog.filter);
+	free(p->variant.filter);
+	free(p->dropped.filter);
 	free(p->origin);
 	free(p);
 	return NULL;
 }
 
-int seccomp_program_load(const SeccompProgram *p)
+int seccomp_fprog_load(const struct sock_fprog *prog)
 {
-	if (!p)
+	if (!prog || prog->len == 0)
 		return 0;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->prog) >= 0)
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) >= 0)
 		return 0;
 	/* Kernels before 3.17 have no seccomp(2), and an outer filter may hide it: prctl is the same. */
-	if (errno == ENOSYS && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p->prog, 0, 0) >= 0)
+	if (errno == ENOSYS && syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0) >= 0)
 		return 0;
 	return -errno;
+}
+
+int seccomp_program_load(const SeccompProgram *p)
+{
+	return p ? seccomp_fprog_load(&p->prog) : 0;
 }

@@ -14,6 +14,16 @@ typedef struct SeccompProgram {
 	struct sock_fprog prog; /* ready for SECCOMP_SET_MODE_FILTER; .filter is malloc'd */
 	char *origin;           /* "default", "strict", or the profile's path */
 	char sha256[65];        /* of the BPF instructions: which filter exactly a daughter ran under */
+	/* The same profile split in two for a zygote (spawn-zygote.c): the variant, which the
+	 * zygote runs under, allows the calls of spawn_zygote_syscalls that the profile
+	 * restricts (but unshare(CLONE_NEWUSER)); the dropped filter holds only the profile's
+	 * rules for those calls, and each child stacks it after its namespace steps. Stacked
+	 * filters all run and the strictest action wins (an equal one: the newest filter's), so
+	 * the daughter runs under exactly the profile. variant.len == 0: no split (the profile
+	 * has conditional rules on such a call that cannot be split exactly; zygote_why_not
+	 * names it), such daughters are spawned as before. dropped.len == 0: nothing to stack. */
+	struct sock_fprog variant, dropped;
+	const char *zygote_why_not;
 } SeccompProgram;
 
 /* Accepts NULL; returns NULL. */
@@ -36,4 +46,6 @@ static inline void seccomp_program_freep(SeccompProgram **p)
  * exit_group if the child reports a failed execve: both shipped profiles do.
  */
 int seccomp_program_load(const SeccompProgram *p);
+/* The same for one program; NULL or an empty one does nothing. */
+int seccomp_fprog_load(const struct sock_fprog *prog);
 

@@ -48,9 +48,26 @@ const char *const spawn_ro_paths[] = { "/usr", "/etc", "/boot", "/efi", "/opt",
 				       "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
 const size_t spawn_n_ro_paths = ELEMENTSOF(spawn_ro_paths);
 
+/*
+ * The zygote (spawn-zygote.c) and its children run these under the zygote's variant of the
+ * profile: every call from its recvmsg to the child's execve. A call missing here that the
+ * profile denies would fail a step (fail-closed, never a hole): the list is the raw calls
+ * below and in spawn-zygote.c's loop.
+ */
+const char *const spawn_zygote_syscalls[] = {
+	/* the zygote */
+	"recvmsg", "sendmsg", "close", "exit", "exit_group", "getppid",
+	/* its child, in spawn_child_run()'s order */
+	"getpid", "write", "rt_sigaction", "rt_sigprocmask", "openat", "fcntl", "dup3", "close_range",
+	"setsid", "prlimit64", "read", "pwrite64", "prctl", "setgroups", "setresgid", "setresuid",
+	"capset", "unshare", "mount", "mount_setattr", "newfstatat", "chdir", "seccomp", "execve",
+	NULL,
+};
+
 static int report(const SpawnChild *c, SpawnStep step, int error, int64_t arg)
 {
-	SpawnReport rep = { .step = step, .error = error, .arg = arg };
+	SpawnReport rep = { .step = step, .error = error, .arg = arg,
+			    .pid = c->zygote ? (int32_t)syscall(SYS_getpid) : 0 };
 
 	/* One write of a few bytes to a pipe is atomic; if it fails the parent sees EOF and exit 127. */
 	(void)syscall(SYS_write, c->error_fd, &rep, sizeof(rep));
@@ -323,6 +340,8 @@ int spawn_child_run(void *spawn_child)
 
 	/* 0. Born in the job's cgroup2 group (CLONE_INTO_CGROUP); on hybrid and legacy hosts also
 	 *    join its v1 groups, while we are root and their fds are still open. */
+	for (size_t j = 0; j < c->n_join_fds; j++)
+		TRY(syscall(SYS_write, c->join_fds[j], "0", 1), SPAWN_STEP_CGROUP_JOIN, (int64_t)j);
 	if (r->cgroup && (k = cgroup_child_join_v1(r->cgroup)) < 0)
 		return report(c, SPAWN_STEP_CGROUP_V1, -k, 0);
 	/* 1. Signals: default dispositions, nothing blocked. */
@@ -373,7 +392,7 @@ int spawn_child_run(void *spawn_child)
 		(void)syscall(SYS_close, c->landlock_fd);
 	}
 	/* 8. The seccomp filter, last: the steps above use calls a profile may deny. */
-	if ((k = seccomp_program_load(r->seccomp)) < 0)
+	if ((k = seccomp_fprog_load(c->filter)) < 0)
 		return report(c, SPAWN_STEP_SECCOMP, -k, 0);
 	/* 9. Tell the parent we got this far (EOF without it means we died on the way), then exec;
 	 *    execve only returns on failure. */

@@ -207,7 +207,7 @@ static const char *path_at(const char *const *paths, size_t n, int64_t k)
 }
 
 /* "<step>: <strerror>", from what the child reported. */
-static int report_error(const SpawnRequest *r, const SpawnReport *rep, char **ret_error)
+int spawn_report_error(const SpawnRequest *r, const SpawnReport *rep, char **ret_error)
 {
 	static const char *const stdio_names[] = { "stdin", "stdout", "stderr" };
 	int e = rep->error > 0 ? -rep->error : -EIO;
@@ -215,6 +215,9 @@ static int report_error(const SpawnRequest *r, const SpawnReport *rep, char **re
 	int64_t a = rep->arg;
 
 	switch ((SpawnStep)rep->step) {
+	case SPAWN_STEP_CGROUP_JOIN:
+		return spawn_error(ret_error, e, "joining cgroup %s (cgroup.procs): %s",
+		                   r->cgroup ? cgroup_name(r->cgroup) : "?", msg);
 	case SPAWN_STEP_CGROUP_V1:
 		return spawn_error(ret_error, e, "cgroup_child_join_v1(%s): %s", cgroup_name(r->cgroup),
 		                   msg);
@@ -522,6 +525,7 @@ int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, c
 		.n_keep = n_keep,
 		.mount_ns = r->private_tmp || r->read_only_system || r->hide_processes,
 		.net_admin = r->private_network && have_net_admin(),
+		.filter = r->seccomp ? &r->seccomp->prog : NULL,
 	};
 	struct clone_args a = {
 		.flags = CLONE_PIDFD | CLONE_CLEAR_SIGHAND,
@@ -576,5 +580,5 @@ int spawn_daughter_step(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, c
 				   n < 0 ? strerror(errno) : "short read");
 	if (ret_step && rep.step > SPAWN_STEP_NONE && rep.step < _SPAWN_STEP_MAX)
 		*ret_step = (SpawnStep)rep.step;
-	return report_error(r, &rep, ret_error);
+	return spawn_report_error(r, &rep, ret_error);
 }

@@ -126,6 +126,7 @@ const char *spawn_method_to_string(SpawnMethod m);
 /* The steps of the child, in their order; each failure is reported as one. */
 typedef enum SpawnStep {
 	SPAWN_STEP_NONE,
+	SPAWN_STEP_CGROUP_JOIN,    /* a zygote's child: cgroup.procs of the job (v2, then v1) */
 	SPAWN_STEP_CGROUP_V1,      /* cgroup_child_join_v1 */
 	SPAWN_STEP_SIGNALS,        /* rt_sigprocmask / rt_sigaction */
 	SPAWN_STEP_DEV_NULL,       /* open(/dev/null) */
@@ -166,6 +167,8 @@ typedef struct SpawnReport {
 	int32_t step;  /* SpawnStep */
 	int32_t error; /* positive errno; 0: about to exec */
 	int64_t arg;   /* see SpawnStep */
+	int32_t pid;   /* a zygote's child: its pid (the zygote may die before it can say) */
+	int32_t reserved;
 } SpawnReport;
 
 extern const char *const spawn_tmp_paths[];
@@ -189,7 +192,18 @@ typedef struct SpawnChild {
 	size_t n_keep;
 	bool mount_ns;        /* private_tmp, read_only_system or hide_processes */
 	bool net_admin;       /* the daemon holds CAP_NET_ADMIN: lo can be brought up */
+	const int *join_fds;  /* a zygote's child: cgroup.procs fds to write "0" to, first thing */
+	size_t n_join_fds;
+	const struct sock_fprog *filter; /* loaded last: the profile, or a zygote's dropped rules */
+	bool zygote;          /* reports carry the pid */
 } SpawnChild;
+
+/* The calls a zygote and its children make under the zygote's variant of a profile: the
+ * rules the profile has for them are split off (seccomp.h). NULL-terminated. */
+extern const char *const spawn_zygote_syscalls[];
+
+/* The text of a failed step, as spawn_daughter() gives it (r: the request it was for). */
+int spawn_report_error(const SpawnRequest *r, const SpawnReport *rep, char **ret_error);
 
 /* The child: runs the steps and execs, or reports and returns 127 (the caller _exits). */
 int spawn_child_run(void *spawn_child);
