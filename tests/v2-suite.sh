@@ -22,7 +22,7 @@ if [[ $(id -u) != 0 ]]; then
 	exit 0
 fi
 
-list=${VX11_V2_TESTS:-tests/unit/test-cgroup tests/unit/test-cgroup-job tests/unit/test-spawn tests/unit/test-spawn-confine tests/unit/test-seccomp tests/unit/test-seccomp-shipped tests/unit/test-seccomp-filter tests/bats/sandbox.bats}
+list=${VX11_V2_TESTS:-tests/unit/test-cgroup tests/unit/test-cgroup-job tests/unit/test-spawn tests/unit/test-spawn-confine tests/unit/test-seccomp tests/unit/test-seccomp-shipped tests/unit/test-seccomp-filter tests/unit/test-spawn-zygote tests/bats/sandbox.bats tests/bats/zygote.bats}
 cmds=()
 for t in $list; do
 	case $t in

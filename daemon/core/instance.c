@@ -35,13 +35,31 @@ bool node_name_valid(const char *name)
 int node_name_default(char ret[static NODE_NAME_MAX + 1])
 {
 	/* Room for any host name Linux allows (HOST_NAME_MAX, 64: one more than
-	 * a node name), so that a longer one is refused, not cut to fit. */
+	 * a node name), so that a longer one is seen whole. */
 	char host[HOST_NAME_MAX + 1] = "";
 
 	if (gethostname(host, sizeof host) < 0)
 		return -errno;
-	snprintf(ret, NODE_NAME_MAX + 1, "%s", host);
-	return node_name_valid(host) ? 0 : -EINVAL;
+	host[sizeof host - 1] = 0;
+	return node_name_from_host(host, ret);
+}
+
+int node_name_from_host(const char *host, char ret[static NODE_NAME_MAX + 1])
+{
+	size_t i;
+
+	if (node_name_valid(host)) {
+		strcpy(ret, host);
+		return 0;
+	}
+	if (!*host || streq(host, "(none)")) {
+		strcpy(ret, "localhost");
+		return 1;
+	}
+	for (i = 0; host[i] && i < NODE_NAME_MAX; i++)
+		ret[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", host[i]) ? host[i] : '-';
+	ret[i] = 0;
+	return 1;
 }
 
 int instance_name_default(const char *state_dir, const char *system_state_dir,

@@ -23,8 +23,15 @@ bool instance_name_valid(const char *name);
  */
 #define NODE_NAME_MAX 63
 bool node_name_valid(const char *name);
-/* The host name (gethostname()) when it is a valid node name: 0, -EINVAL
- * (*ret holds it all the same, to say so), or -errno. */
+/*
+ * A node name made of a host name: the host name itself when it is a valid
+ * one (0); else 1 and a name made valid: "localhost" for a host that has
+ * none ("" or the kernel's "(none)"), any other character '-', cut to
+ * NODE_NAME_MAX. A daemon must start on such a host (a VM, a fresh container):
+ * a fleet, where names must differ, gives --node.
+ */
+int node_name_from_host(const char *host, char ret[static NODE_NAME_MAX + 1]);
+/* node_name_from_host() of gethostname(): 0, 1 (made valid), or -errno. */
 int node_name_default(char ret[static NODE_NAME_MAX + 1]);
 /*
  * The default name for an existing state_dir: "default" for the compiled-in

@@ -483,11 +483,10 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 	}
 	if (cfg->node)
 		snprintf(m->node, sizeof m->node, "%s", cfg->node);
-	else if ((r = node_name_default(m->node)) == -EINVAL) {
-		r = log_error_errno(EINVAL, "the host name \"%s\" is not a valid node name (1 to %d letters, digits, "
-				    "'.', '_' or '-'): give one with --node", m->node, NODE_NAME_MAX);
-		goto fail;
-	} else if (r < 0) {
+	else if ((r = node_name_default(m->node)) == 1)
+		log_warning("the host name is not a valid node name (1 to %d letters, digits, '.', '_' or '-'): the "
+			    "node is \"%s\"; give one with --node", NODE_NAME_MAX, m->node);
+	else if (r < 0) {
 		r = log_error_errno(r, "cannot read the host name for the node name: %m");
 		goto fail;
 	}

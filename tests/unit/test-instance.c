@@ -52,7 +52,19 @@ static void test_node_names(void)
 		CHECK_INTEQ(r, 0);
 		CHECK_STREQ(node, host);
 	} else
-		CHECK_INTEQ(r, -EINVAL);
+		CHECK_INTEQ(r, 1);
+	CHECK(node_name_valid(node));
+	/* A host name that is not a node name still gives one (a VM's "(none)"). */
+	CHECK_INTEQ(node_name_from_host("web-1.example.org", node), 0);
+	CHECK_STREQ(node, "web-1.example.org");
+	CHECK_INTEQ(node_name_from_host("(none)", node), 1);
+	CHECK_STREQ(node, "localhost");
+	CHECK_INTEQ(node_name_from_host("", node), 1);
+	CHECK_STREQ(node, "localhost");
+	CHECK_INTEQ(node_name_from_host("caf\xc3\xa9 b", node), 1);
+	CHECK_STREQ(node, "caf---b");
+	CHECK_INTEQ(node_name_from_host("0123456789012345678901234567890123456789012345678901234567890123", node), 1);
+	CHECK_STREQ(node, "012345678901234567890123456789012345678901234567890123456789012");
 }
 
 static void test_default_names(void)
