@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The zygote (sandbox/spawn-zygote.c), for real: a daughter spawned through it
- * is our child (CLONE_PARENT), in its job cgroup, with its uid and gid, the
+ * is our child (CLONE_PARENT), born in its job cgroup (CLONE_INTO_CGROUP), with its uid and gid, the
  * shared network namespace, an IPC namespace of its own, its mounts, and the
  * profile's two filters; it looks to itself as one from spawn_daughter() does
  * (capabilities, no_new_privs, limits); a failed step is named as
@@ -12,6 +12,7 @@
 #include "spawn-test.h"
 
 static Zygote *zygote;
+static bool own_mounts; /* this program runs in a mount namespace of its own */
 
 static void zygote_request(SpawnRequest *r, char **argv, const Cgroup *cg)
 {
@@ -120,6 +121,49 @@ static void test_confined_as_direct(void)
 	}
 	run_done(z);
 	run_done(d);
+}
+
+/*
+ * lifecycle.md "One attempt" step 1: the daughter is created already inside its job cgroup.
+ * Here the job's cgroup.procs is masked by /dev/null (in our own mount namespace, where the
+ * cgroup's directory fd was opened): a child that joined by writing cgroup.procs would stay
+ * in our cgroup; only clone3(CLONE_INTO_CGROUP) on the directory fd puts it in the job's.
+ */
+static void test_born_in_cgroup(void)
+{
+	char *cat[] = { "/bin/cat", "/proc/self/cgroup", NULL };
+	char procs[PATH_MAX], line[128], out[OUT_MAX] = "";
+	_cleanup_free_ char *error = NULL;
+	int o[2], pidfd = -1, k;
+	bool lost = false;
+	SpawnRequest r;
+	Cgroup *cg;
+	pid_t pid;
+
+	if (!own_mounts)
+		SKIP("no mount namespace of our own to mask cgroup.procs in");
+	cg = acquire(64);
+	CHECK(cg && the_zygote() && pipe2(o, O_CLOEXEC) == 0);
+	pathf(procs, sizeof(procs), "%s/cgroup.procs", cgroup_path(cg));
+	CHECK(mount("/dev/null", procs, NULL, MS_BIND, NULL) == 0);
+	zygote_request(&r, cat, cg);
+	r.stdout_fd = o[1];
+	k = zygote_spawn(zygote, &r, &pid, &pidfd, &error, NULL, &lost);
+	close(o[1]);
+	if (error)
+		printf("# %s\n", error);
+	CHECK_INTEQ(k, 0);
+	if (k == 0) {
+		siginfo_t si;
+		CHECK(drain(o[0], out, sizeof(out)) >= 0);
+		si = reap(pidfd, cg);
+		CHECK(exited_0(&si));
+		close(pidfd);
+	}
+	close(o[0]);
+	CHECK(umount2(procs, 0) == 0);
+	CHECK(strstr(out, pathf(line, sizeof(line), "0::/%s/%s\n", rel, cgroup_name(cg))));
+	cgroup_release(mgr, cg);
 }
 
 static void mounts(SpawnRequest *r)
@@ -247,9 +291,14 @@ int main(int argc, char *argv[])
 {
 	int code;
 
+	/* Before the cgroup manager opens its directories: test_born_in_cgroup's mask must be seen
+	 * through them, and not outside this program. */
+	own_mounts = geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
+		     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
 	if (!spawn_test_setup(argv, &code))
 		return code;
 	RUN(test_confined_as_direct);
+	RUN(test_born_in_cgroup);
 	RUN(test_mounts);
 	RUN(test_failed_step_named_as_direct);
 	RUN(test_zygote_killed);
