@@ -35,6 +35,8 @@
  *    assembly that make the clone3 system call and, in the child, call
  *    spawn_child_run() on that stack and exit with its result. That the child only makes raw system calls
  *    (spawn-child.c) is what makes sharing our memory safe.
+ * Both are spawn_clone3_run(), which the zygote (spawn-zygote.c) uses too, on a
+ * stack of its own, so that its children are born in their cgroup the same way.
  * The vfork-style child also blocks only the calling thread: the daemon's
  * other threads go on. Run spawns from a thread of their own to keep the
  * request loop free (perf/FLOORS.md point 4). Threads may spawn at once: a
@@ -427,7 +429,12 @@ long spawn_clone3_run(struct clone_args *a, SpawnChild *c, uint8_t *stack, size_
 		a->stack = (uint64_t)(uintptr_t)stack;
 		a->stack_size = stack_size;
 		/* Returns once the child has exec'd or exited: the stack is free again. */
-		return spawn_clone3_vfork(a, sizeof(*a), spawn_child_run, c);
+		pid = spawn_clone3_vfork(a, sizeof(*a), spawn_child_run, c);
+#ifdef __SANITIZE_ADDRESS__
+		/* The child's frames never returned: clear their poison before the next child's. */
+		__asan_unpoison_memory_region(stack, stack_size);
+#endif
+		return pid;
 	}
 #else
 	(void)stack;
@@ -447,18 +454,12 @@ static long clone_child(struct clone_args *a, SpawnMethod method, SpawnChild *c)
 #if HAVE_VFORK_TRAMPOLINE
 	if (method == SPAWN_METHOD_VFORK) {
 		ChildStack *s = NULL;
-		long pid;
 		int r;
 
 		r = child_stack(&s);
 		if (r < 0)
 			return r;
-		pid = spawn_clone3_run(a, c, s->base + s->len - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
-#ifdef __SANITIZE_ADDRESS__
-		/* The child's frames never returned: clear their poison before the next child's. */
-		__asan_unpoison_memory_region(s->base, s->len);
-#endif
-		return pid;
+		return spawn_clone3_run(a, c, s->base + s->len - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
 	}
 #endif
 	return spawn_clone3_run(a, c, NULL, 0);
