@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The zygote (sandbox/spawn-zygote.c), for real: a daughter spawned through it
- * is our child (CLONE_PARENT), born in its job cgroup (CLONE_INTO_CGROUP), with its uid and gid, the
- * shared network namespace, an IPC namespace of its own, its mounts, and the
- * profile's two filters; it looks to itself as one from spawn_daughter() does
- * (capabilities, no_new_privs, limits); a failed step is named as
- * spawn_daughter() names it; and a zygote killed with SIGKILL is reported
- * lost with nothing started. What the filters allow is test-seccomp-split.c's.
+ * is our child (CLONE_PARENT), born in its job cgroup (CLONE_INTO_CGROUP),
+ * with its uid and gid, the shared network namespace, an IPC namespace of its
+ * own, its mounts, and the profile's two filters; it looks to itself as one
+ * from spawn_daughter() does (capabilities, no_new_privs, limits); a failed
+ * step is named as spawn_daughter() names it; and a zygote killed with
+ * SIGKILL, or one whose clone3 is refused, is reported lost with nothing
+ * started. What the filters allow is test-seccomp-split.c's.
  */
 #include "sandbox/spawn-zygote.h"
 #include "spawn-test.h"
@@ -287,6 +288,42 @@ static void test_dropped_rules_refused(void)
 	cgroup_release(mgr, cg);
 }
 
+/*
+ * Fail-closed: a zygote whose clone3 is refused (its variant here is the whole profile, which
+ * answers ENOSYS: as a kernel without CLONE_INTO_CGROUP would refuse) starts no daughter, not
+ * one outside its cgroup: the request is lost, for the direct path.
+ */
+static void test_clone3_refused(void)
+{
+	char *t[] = { "/bin/true", NULL };
+	SeccompProgram whole = *default_profile, *saved = default_profile;
+	_cleanup_free_ char *error = NULL;
+	Cgroup *cg = acquire(64);
+	Zygote *z = NULL;
+	SpawnRequest r;
+	int pidfd = -1, k;
+	bool lost = false;
+	pid_t pid = 0;
+
+	whole.variant = whole.prog;
+	whole.dropped = (struct sock_fprog){ 0 };
+	default_profile = &whole;
+	zygote_request(&r, t, cg);
+	default_profile = saved;
+	r.netns_fd = -1; /* the whole profile denies setns */
+	CHECK_INTEQ(zygote_start(&r, &z, &error), 0);
+	if (!z)
+		return;
+	k = zygote_spawn(z, &r, &pid, &pidfd, &error, NULL, &lost);
+	printf("# %s\n", error ?: "");
+	CHECK_INTEQ(k, -ENOSYS);
+	CHECK(lost);
+	CHECK(pidfd < 0 && pid == 0);
+	CHECK_INTEQ(cgroup_is_populated(cg), 0);
+	zygote_free(z);
+	cgroup_release(mgr, cg);
+}
+
 int main(int argc, char *argv[])
 {
 	int code;
@@ -303,6 +340,7 @@ int main(int argc, char *argv[])
 	RUN(test_failed_step_named_as_direct);
 	RUN(test_zygote_killed);
 	RUN(test_dropped_rules_refused);
+	RUN(test_clone3_refused);
 	zygote = zygote_free(zygote);
 	RUN(test_nothing_left);
 	return spawn_test_done();
