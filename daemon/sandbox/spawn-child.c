@@ -55,8 +55,8 @@ const size_t spawn_n_ro_paths = ELEMENTSOF(spawn_ro_paths);
  * below and in spawn-zygote.c's loop.
  */
 const char *const spawn_zygote_syscalls[] = {
-	/* the zygote */
-	"recvmsg", "sendmsg", "close", "exit", "exit_group", "getppid",
+	/* the zygote (clone3: its children are born in their cgroup, CLONE_INTO_CGROUP) */
+	"recvmsg", "sendmsg", "clone3", "close", "exit", "exit_group", "getppid",
 	/* its child, in spawn_child_run()'s order */
 	"getpid", "write", "rt_sigaction", "rt_sigprocmask", "openat", "fcntl", "dup3", "close_range",
 	"setsid", "prlimit64", "read", "pwrite64", "prctl", "setgroups", "setresgid", "setresuid",
@@ -338,10 +338,11 @@ int spawn_child_run(void *spawn_child)
 	const SpawnRequest *r = c->r;
 	int k;
 
-	/* 0. Born in the job's cgroup2 group (CLONE_INTO_CGROUP); on hybrid and legacy hosts also
-	 *    join its v1 groups, while we are root and their fds are still open. */
+	/* 0. Born in the job's cgroup2 group (CLONE_INTO_CGROUP, a zygote's children too); on
+	 *    hybrid and legacy hosts also join its v1 groups, while we are root and their fds are
+	 *    still open (a zygote's child through its copies of those fds). */
 	for (size_t j = 0; j < c->n_join_fds; j++)
-		TRY(syscall(SYS_write, c->join_fds[j], "0", 1), SPAWN_STEP_CGROUP_JOIN, (int64_t)j);
+		TRY(syscall(SYS_write, c->join_fds[j], "0", 1), SPAWN_STEP_CGROUP_V1, (int64_t)j);
 	if (r->cgroup && (k = cgroup_child_join_v1(r->cgroup)) < 0)
 		return report(c, SPAWN_STEP_CGROUP_V1, -k, 0);
 	/* 1. Signals: default dispositions, nothing blocked. */

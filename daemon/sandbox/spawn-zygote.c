@@ -12,15 +12,20 @@
  *
  * One spawn. The spawner sends one SOCK_SEQPACKET message: the request
  * (ZygoteWire, then argv, envp and the working directory as NUL-terminated
- * strings) and, by SCM_RIGHTS, the error pipe's write end, the job's
- * cgroup2 cgroup.procs, its v1 join fds, and stdio. The zygote clones
- * vfork-style with CLONE_PARENT | CLONE_PIDFD: the daemon is the daughter's
- * parent (it reaps it; the zygote could not). The child runs
- * spawn_child_run()'s steps with the received fds, its first step writing "0"
- * to the cgroup.procs fds (no clone3 under a filter that denies it, so no
- * CLONE_INTO_CGROUP: for a moment it is in the daemon's cgroup), its last
- * loading the dropped filter. The zygote replies {pid} with the pidfd. The
- * spawner then reads the error pipe exactly as spawn_daughter() does.
+ * strings) and, by SCM_RIGHTS, the error pipe's write end, the job's v1 join
+ * fds, its cgroup2 directory, and stdio. The zygote clones with clone3, as
+ * spawn_daughter() does (spawn_clone3_run(): vfork-style on its own stack),
+ * with CLONE_PARENT | CLONE_PIDFD | CLONE_INTO_CGROUP: the daemon is the
+ * daughter's parent (it reaps it; the zygote could not), and the daughter is
+ * born in its job's cgroup2 group, never for a moment in the daemon's
+ * (lifecycle.md, "One attempt" step 1). The variant allows clone3 for this;
+ * the dropped filter gives the daughter the profile's clone3 rule back. A
+ * clone3 refused (a kernel without CLONE_INTO_CGROUP, a variant that denies
+ * it) is a failed clone: nothing runs, the pair goes to the direct path. The
+ * child runs spawn_child_run()'s steps with the received fds, its first
+ * writing "0" to the v1 join fds (hybrid and legacy hosts), its last loading
+ * the dropped filter. The zygote replies {pid} with the pidfd. The spawner
+ * then reads the error pipe exactly as spawn_daughter() does.
  *
  * The zygote dies (kill -9). Before it read the request: sendmsg fails, or the
  * reply is EOF and the pipe says nothing: no child, the request goes to the
@@ -52,7 +57,7 @@
 #define STACK_SIZE   (256u * 1024u)
 #define MSG_MAX      (128u * 1024u) /* the request; larger ones go to the direct path */
 #define STRINGS_MAX  4096u          /* argv + envp entries */
-#define FDS_MAX      (2 + 3 + 8)    /* error pipe, cgroup2 procs, stdio, v1 join fds */
+#define FDS_MAX      (2 + 3 + 8)    /* error pipe, cgroup2 directory, stdio, v1 join fds */
 #define ZYGOTE_REPLY_TIMEOUT_SEC 30 /* a clone takes a millisecond; this is a hang */
 
 typedef struct ZygoteWire {
@@ -61,7 +66,8 @@ typedef struct ZygoteWire {
 	uint8_t private_ipc, private_tmp, read_only_system, hide_processes;
 	uint32_t argc, envc, has_cwd;
 	int32_t stdio[3]; /* index into the fds, or -1: /dev/null */
-	uint32_t n_join;  /* fds[1 .. n_join]: cgroup.procs to write to */
+	uint32_t n_join;  /* fds[1 .. n_join]: v1 cgroup.procs to write to */
+	uint32_t has_cgroup; /* fds[1 + n_join]: the job's cgroup2 directory, for CLONE_INTO_CGROUP */
 } ZygoteWire;
 
 typedef struct ZygoteReply {
@@ -167,11 +173,6 @@ static ssize_t recv_fds(int sock, void *buf, size_t size, int *fds, size_t *n_fd
 	return n;
 }
 
-static int zygote_child(void *arg)
-{
-	return spawn_child_run(&((ZygoteChild *)arg)->c);
-}
-
 /* Splits n bytes of NUL-terminated strings into out[count] + NULL; the next string after. */
 static const char *split_strings(const char *p, const char *end, uint32_t count, char **out)
 {
@@ -194,15 +195,22 @@ static int32_t serve(const SpawnRequest *proto, const SeccompProgram *prog, char
 	ZygoteChild z = { .r = *proto };
 	const char *p, *end = buf + n;
 	char **argv = strings, **envp;
-	long pid;
+	struct clone_args a = {
+		.flags = CLONE_PARENT | CLONE_PIDFD | CLONE_CLEAR_SIGHAND,
+		.pidfd = (uint64_t)(uintptr_t)ret_pidfd,
+		/* 0: with CLONE_PARENT the kernel takes the zygote's own (SIGCHLD, to the daemon). */
+		.exit_signal = 0,
+	};
+	size_t first_stdio;
 
 	if (n < sizeof(w) || n_fds < 1)
 		return -EBADMSG;
 	memcpy(&w, buf, sizeof(w));
-	if (w.argc < 1 || (size_t)w.argc + w.envc + 2 > STRINGS_MAX || 1 + (size_t)w.n_join > n_fds)
+	first_stdio = 1 + (size_t)w.n_join + (w.has_cgroup ? 1 : 0);
+	if (w.argc < 1 || (size_t)w.argc + w.envc + 2 > STRINGS_MAX || first_stdio > n_fds)
 		return -EBADMSG;
 	for (int i = 0; i < 3; i++)
-		if (w.stdio[i] >= (int32_t)n_fds || (w.stdio[i] >= 0 && w.stdio[i] <= (int32_t)w.n_join))
+		if (w.stdio[i] >= (int32_t)n_fds || (w.stdio[i] >= 0 && (size_t)w.stdio[i] < first_stdio))
 			return -EBADMSG;
 	envp = strings + w.argc + 1;
 	p = split_strings(buf + sizeof(w), end, w.argc, argv);
@@ -238,10 +246,12 @@ static int32_t serve(const SpawnRequest *proto, const SeccompProgram *prog, char
 		.filter = prog->dropped.len > 0 ? &prog->dropped : NULL,
 		.zygote = true,
 	};
-	/* Returns once the child has exec'd or exited: the stack is free again. */
-	pid = clone(zygote_child, stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD, &z,
-		    ret_pidfd);
-	return pid < 0 ? -errno : (int32_t)pid;
+	if (w.has_cgroup) {
+		a.flags |= CLONE_INTO_CGROUP;
+		a.cgroup = (uint64_t)fds[1 + w.n_join];
+	}
+	/* Vfork-style: returns once the child has exec'd or exited, the stack is free again. */
+	return (int32_t)spawn_clone3_run(&a, &z.c, stack, STACK_SIZE);
 }
 
 static _Noreturn void zygote_main(int sock, const SpawnRequest *proto, pid_t parent)
@@ -401,13 +411,14 @@ Zygote *zygote_free(Zygote *z)
 }
 
 /* The request as one message; *ret and *ret_size, or -errno. */
-static int encode(const SpawnRequest *r, const int32_t stdio[3], uint32_t n_join, char **ret, size_t *ret_size)
+static int encode(const SpawnRequest *r, const int32_t stdio[3], uint32_t n_join, bool has_cgroup, char **ret,
+		  size_t *ret_size)
 {
 	ZygoteWire w = {
 		.uid = r->uid, .gid = r->gid, .rlimits = r->rlimits,
 		.private_ipc = r->private_ipc, .private_tmp = r->private_tmp,
 		.read_only_system = r->read_only_system, .hide_processes = r->hide_processes,
-		.has_cwd = r->working_directory != NULL, .n_join = n_join,
+		.has_cwd = r->working_directory != NULL, .n_join = n_join, .has_cgroup = has_cgroup,
 		.stdio = { stdio[0], stdio[1], stdio[2] },
 	};
 	size_t size = sizeof(w), at;
@@ -446,9 +457,9 @@ static int pidfd_of_child(pid_t pid)
 int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, char **ret_error,
 		 SpawnStep *ret_step, bool *ret_lost)
 {
-	_cleanup_close_ int err_r = -1, err_w = -1, procs = -1, pidfd = -1;
+	_cleanup_close_ int err_r = -1, err_w = -1, pidfd = -1;
 	_cleanup_free_ char *msg = NULL;
-	int fds[FDS_MAX], p[2], k;
+	int fds[FDS_MAX], p[2];
 	int32_t stdio[3] = { -1, -1, -1 };
 	const int src[3] = { r->stdin_fd, r->stdout_fd, r->stderr_fd };
 	const int *v1;
@@ -469,28 +480,22 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 	err_r = p[0];
 	err_w = p[1];
 	fds[n_fds++] = err_w;
-	if (cgroup_dir_fd(r->cgroup) >= 0) {
-		procs = openat(cgroup_dir_fd(r->cgroup), "cgroup.procs", O_WRONLY | O_CLOEXEC);
-		if (procs < 0)
-			return zy_error(ret_error, -errno, "joining cgroup %s (cgroup.procs): %m",
-					cgroup_name(r->cgroup));
-		fds[n_fds++] = procs;
-	}
 	n_v1 = cgroup_join_v1_fds(r->cgroup, &v1);
 	for (size_t j = 0; j < n_v1; j++)
 		fds[n_fds++] = v1[j];
-	k = (int)n_fds - 1; /* the cgroup.procs fds */
+	/* The zygote clones into it: it never writes the unified tree's cgroup.procs. */
+	if (cgroup_dir_fd(r->cgroup) >= 0)
+		fds[n_fds++] = cgroup_dir_fd(r->cgroup);
 	for (int i = 0; i < 3; i++)
 		if (src[i] >= 0) {
 			stdio[i] = (int32_t)n_fds;
 			fds[n_fds++] = src[i];
 		}
-	if (encode(r, stdio, (uint32_t)k, &msg, &size) < 0)
+	if (encode(r, stdio, (uint32_t)n_v1, cgroup_dir_fd(r->cgroup) >= 0, &msg, &size) < 0)
 		return zy_error(ret_error, -ENOMEM, "%s", strerror(ENOMEM));
 
 	n = send_fds(z->sock, msg, size, fds, n_fds);
 	err_w = safe_close(err_w);
-	procs = safe_close(procs);
 	if (n < 0) {
 		*ret_lost = true;
 		return zy_error(ret_error, (int)n, "zygote %d: sendmsg: %s", (int)z->pid, strerror((int)-n));
@@ -502,7 +507,8 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 		/* No answer in time: it is ended, and then this is as if it had died. */
 		(void)syscall(SYS_pidfd_send_signal, z->pidfd, SIGKILL, NULL, 0);
 	if (replied && rep.pid < 0) {
-		/* It could not clone (a variant denying our flags?): no child. */
+		/* It could not clone (a kernel without CLONE_INTO_CGROUP, a variant denying clone3):
+		 * no child, and never one outside its cgroup. */
 		*ret_lost = true;
 		return zy_error(ret_error, rep.pid, "zygote %d: clone: %s", (int)z->pid, strerror(-rep.pid));
 	}

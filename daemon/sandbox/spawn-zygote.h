@@ -5,9 +5,10 @@
  * namespace, and spawns daughters with CLONE_PARENT, so that they inherit the
  * filter instead of attaching it (the kernel's per-call cache is what costs,
  * README.md "The zygote") while the daemon stays their parent and holds their
- * pidfds. Each child runs spawn_child_run()'s steps, joins the job's cgroups
- * by writing their cgroup.procs, and stacks the profile's dropped rules last:
- * the daughter runs under exactly its profile.
+ * pidfds. Each child is born in its job's cgroup2 group (clone3 with
+ * CLONE_INTO_CGROUP), runs spawn_child_run()'s steps (joining the v1 groups
+ * first on hybrid hosts), and stacks the profile's dropped rules last: the
+ * daughter runs under exactly its profile.
  *
  * Used by the spawner thread only (run/spawner.c); one call at a time per
  * zygote. The theory of operation is at the top of spawn-zygote.c.

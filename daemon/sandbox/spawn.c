@@ -35,6 +35,8 @@
  *    assembly that make the clone3 system call and, in the child, call
  *    spawn_child_run() on that stack and exit with its result. That the child only makes raw system calls
  *    (spawn-child.c) is what makes sharing our memory safe.
+ * Both are spawn_clone3_run(), which the zygote (spawn-zygote.c) uses too, on a
+ * stack of its own, so that its children are born in their cgroup the same way.
  * The vfork-style child also blocks only the calling thread: the daemon's
  * other threads go on. Run spawns from a thread of their own to keep the
  * request loop free (perf/FLOORS.md point 4). Threads may spawn at once: a
@@ -215,9 +217,6 @@ int spawn_report_error(const SpawnRequest *r, const SpawnReport *rep, char **ret
 	int64_t a = rep->arg;
 
 	switch ((SpawnStep)rep->step) {
-	case SPAWN_STEP_CGROUP_JOIN:
-		return spawn_error(ret_error, e, "joining cgroup %s (cgroup.procs): %s",
-		                   r->cgroup ? cgroup_name(r->cgroup) : "?", msg);
 	case SPAWN_STEP_CGROUP_V1:
 		return spawn_error(ret_error, e, "cgroup_child_join_v1(%s): %s", cgroup_name(r->cgroup),
 		                   msg);
@@ -420,36 +419,50 @@ static int child_stack(ChildStack **ret)
 }
 #endif
 
-static long clone_child(struct clone_args *a, SpawnMethod method, SpawnChild *c)
+long spawn_clone3_run(struct clone_args *a, SpawnChild *c, uint8_t *stack, size_t stack_size)
 {
-#if HAVE_VFORK_TRAMPOLINE
-	if (method == SPAWN_METHOD_VFORK) {
-		ChildStack *s = NULL;
-		long pid;
-		int r;
+	long pid;
 
-		r = child_stack(&s);
-		if (r < 0)
-			return r;
+#if HAVE_VFORK_TRAMPOLINE
+	if (stack) {
 		a->flags |= CLONE_VM | CLONE_VFORK;
-		a->stack = (uint64_t)(uintptr_t)(s->base + s->len - CHILD_STACK_SIZE);
-		a->stack_size = CHILD_STACK_SIZE;
+		a->stack = (uint64_t)(uintptr_t)stack;
+		a->stack_size = stack_size;
 		/* Returns once the child has exec'd or exited: the stack is free again. */
 		pid = spawn_clone3_vfork(a, sizeof(*a), spawn_child_run, c);
 #ifdef __SANITIZE_ADDRESS__
 		/* The child's frames never returned: clear their poison before the next child's. */
-		__asan_unpoison_memory_region(s->base, s->len);
+		__asan_unpoison_memory_region(stack, stack_size);
 #endif
 		return pid;
 	}
+#else
+	(void)stack;
+	(void)stack_size;
 #endif
-	long pid = syscall(SYS_clone3, a, sizeof(*a));
+	pid = syscall(SYS_clone3, a, sizeof(*a));
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
 		/* Not exit() or _exit(): nothing of the daemon's (atexit, sanitizer hooks) may run here. */
 		syscall(SYS_exit_group, spawn_child_run(c));
 	return pid;
+}
+
+static long clone_child(struct clone_args *a, SpawnMethod method, SpawnChild *c)
+{
+#if HAVE_VFORK_TRAMPOLINE
+	if (method == SPAWN_METHOD_VFORK) {
+		ChildStack *s = NULL;
+		int r;
+
+		r = child_stack(&s);
+		if (r < 0)
+			return r;
+		return spawn_clone3_run(a, c, s->base + s->len - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
+	}
+#endif
+	return spawn_clone3_run(a, c, NULL, 0);
 }
 
 int spawn_daughter(const SpawnRequest *r, pid_t *ret_pid, int *ret_pidfd, char **ret_error)

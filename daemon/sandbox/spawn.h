@@ -126,8 +126,7 @@ const char *spawn_method_to_string(SpawnMethod m);
 /* The steps of the child, in their order; each failure is reported as one. */
 typedef enum SpawnStep {
 	SPAWN_STEP_NONE,
-	SPAWN_STEP_CGROUP_JOIN,    /* a zygote's child: cgroup.procs of the job (v2, then v1) */
-	SPAWN_STEP_CGROUP_V1,      /* cgroup_child_join_v1 */
+	SPAWN_STEP_CGROUP_V1,      /* cgroup_child_join_v1, or a zygote's child's writes to the same fds */
 	SPAWN_STEP_SIGNALS,        /* rt_sigprocmask / rt_sigaction */
 	SPAWN_STEP_DEV_NULL,       /* open(/dev/null) */
 	SPAWN_STEP_STDIO,          /* arg: target fd 0..2 */
@@ -192,7 +191,7 @@ typedef struct SpawnChild {
 	size_t n_keep;
 	bool mount_ns;        /* private_tmp, read_only_system or hide_processes */
 	bool net_admin;       /* the daemon holds CAP_NET_ADMIN: lo can be brought up */
-	const int *join_fds;  /* a zygote's child: cgroup.procs fds to write "0" to, first thing */
+	const int *join_fds;  /* a zygote's child: v1 cgroup.procs fds to write "0" to, first thing */
 	size_t n_join_fds;
 	const struct sock_fprog *filter; /* loaded last: the profile, or a zygote's dropped rules */
 	bool zygote;          /* reports carry the pid */
@@ -207,3 +206,11 @@ int spawn_report_error(const SpawnRequest *r, const SpawnReport *rep, char **ret
 
 /* The child: runs the steps and execs, or reports and returns 127 (the caller _exits). */
 int spawn_child_run(void *spawn_child);
+struct clone_args; /* <linux/sched.h> */
+/*
+ * clone3(a) with the child running spawn_child_run(c) and exiting with its result:
+ * vfork-style on stack (stack_size bytes, its lowest address) where this architecture has
+ * the trampoline (x86_64), else, or with stack NULL, fork-style. Raw system calls only, so
+ * a zygote (a fork of the multithreaded daemon) may use it too. The pid, or -errno.
+ */
+long spawn_clone3_run(struct clone_args *a, SpawnChild *c, uint8_t *stack, size_t stack_size);

@@ -2,8 +2,8 @@
 /*
  * The seccomp module, part 4: a profile split for the zygote (sandbox/seccomp.h,
  * policy/seccomp-profile.h). In forked children, for real: under the variant
- * alone the zygote's namespace and mount calls go through (unshare(CLONE_NEWUSER)
- * excepted); with the dropped filter stacked on it, every call answers exactly as
+ * alone the zygote's clone3, namespace and mount calls go through
+ * (unshare(CLONE_NEWUSER) excepted); with the dropped filter stacked on it, every call answers exactly as
  * under the whole profile, errno values included. Profiles that cannot be split
  * exactly get no split.
  */
@@ -102,8 +102,10 @@ static void test_default_split(void)
 	/* ...but no user namespace, ever. */
 	CHECK_INTEQ(split_child(p, VARIANT, do_unshare, CLONE_NEWUSER), EPERM);
 	CHECK_INTEQ(split_child(p, VARIANT, do_unshare, CLONE_NEWUSER | CLONE_NEWIPC), EPERM);
+	/* The zygote's clone3 (CLONE_INTO_CGROUP) gets through: the kernel's own EINVAL (no args). */
+	CHECK_INTEQ(split_child(p, VARIANT, do_clone3, 0), EINVAL);
 	/* What the split leaves alone stays in the variant. */
-	CHECK_INTEQ(split_child(p, VARIANT, do_clone3, 0), ENOSYS);
+	CHECK_INTEQ(split_child(p, VARIANT, do_setns, 0), EPERM);
 	/* Stacked: exactly the profile. */
 	check_same(p, do_unshare, CLONE_NEWIPC, EPERM, "unshare(CLONE_NEWIPC)");
 	check_same(p, do_unshare, CLONE_NEWUSER, EPERM, "unshare(CLONE_NEWUSER)");
@@ -124,6 +126,7 @@ static void test_strict_split(void)
 	check_same(p, do_unshare, CLONE_NEWIPC, EPERM, "unshare(CLONE_NEWIPC)");
 	check_same(p, do_unshare, CLONE_NEWUSER, EPERM, "unshare(CLONE_NEWUSER)");
 	check_same(p, do_mount, 0, EPERM, "mount");
+	check_same(p, do_clone3, 0, ENOSYS, "clone3");
 	check_same(p, do_socket, AF_INET, EPERM, "socket(AF_INET)");
 	check_same(p, do_socket, AF_UNIX, 0, "socket(AF_UNIX)");
 	check_same(p, do_getpid, 0, 0, "getpid");

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The zygote (sandbox/spawn-zygote.c), for real: a daughter spawned through it
- * is our child (CLONE_PARENT), in its job cgroup, with its uid and gid, the
- * shared network namespace, an IPC namespace of its own, its mounts, and the
- * profile's two filters; it looks to itself as one from spawn_daughter() does
- * (capabilities, no_new_privs, limits); a failed step is named as
- * spawn_daughter() names it; and a zygote killed with SIGKILL is reported
- * lost with nothing started. What the filters allow is test-seccomp-split.c's.
+ * is our child (CLONE_PARENT), born in its job cgroup (CLONE_INTO_CGROUP),
+ * with its uid and gid, the shared network namespace, an IPC namespace of its
+ * own, its mounts, and the profile's two filters; it looks to itself as one
+ * from spawn_daughter() does (capabilities, no_new_privs, limits); a failed
+ * step is named as spawn_daughter() names it; and a zygote killed with
+ * SIGKILL, or one whose clone3 is refused, is reported lost with nothing
+ * started. What the filters allow is test-seccomp-split.c's.
  */
 #include "sandbox/spawn-zygote.h"
 #include "spawn-test.h"
 
 static Zygote *zygote;
+static bool own_mounts; /* this program runs in a mount namespace of its own */
 
 static void zygote_request(SpawnRequest *r, char **argv, const Cgroup *cg)
 {
@@ -120,6 +122,49 @@ static void test_confined_as_direct(void)
 	}
 	run_done(z);
 	run_done(d);
+}
+
+/*
+ * lifecycle.md "One attempt" step 1: the daughter is created already inside its job cgroup.
+ * Here the job's cgroup.procs is masked by /dev/null (in our own mount namespace, where the
+ * cgroup's directory fd was opened): a child that joined by writing cgroup.procs would stay
+ * in our cgroup; only clone3(CLONE_INTO_CGROUP) on the directory fd puts it in the job's.
+ */
+static void test_born_in_cgroup(void)
+{
+	char *cat[] = { "/bin/cat", "/proc/self/cgroup", NULL };
+	char procs[PATH_MAX], line[128], out[OUT_MAX] = "";
+	_cleanup_free_ char *error = NULL;
+	int o[2], pidfd = -1, k;
+	bool lost = false;
+	SpawnRequest r;
+	Cgroup *cg;
+	pid_t pid;
+
+	if (!own_mounts)
+		SKIP("no mount namespace of our own to mask cgroup.procs in");
+	cg = acquire(64);
+	CHECK(cg && the_zygote() && pipe2(o, O_CLOEXEC) == 0);
+	pathf(procs, sizeof(procs), "%s/cgroup.procs", cgroup_path(cg));
+	CHECK(mount("/dev/null", procs, NULL, MS_BIND, NULL) == 0);
+	zygote_request(&r, cat, cg);
+	r.stdout_fd = o[1];
+	k = zygote_spawn(zygote, &r, &pid, &pidfd, &error, NULL, &lost);
+	close(o[1]);
+	if (error)
+		printf("# %s\n", error);
+	CHECK_INTEQ(k, 0);
+	if (k == 0) {
+		siginfo_t si;
+		CHECK(drain(o[0], out, sizeof(out)) >= 0);
+		si = reap(pidfd, cg);
+		CHECK(exited_0(&si));
+		close(pidfd);
+	}
+	close(o[0]);
+	CHECK(umount2(procs, 0) == 0);
+	CHECK(strstr(out, pathf(line, sizeof(line), "0::/%s/%s\n", rel, cgroup_name(cg))));
+	cgroup_release(mgr, cg);
 }
 
 static void mounts(SpawnRequest *r)
@@ -243,17 +288,59 @@ static void test_dropped_rules_refused(void)
 	cgroup_release(mgr, cg);
 }
 
+/*
+ * Fail-closed: a zygote whose clone3 is refused (its variant here is the whole profile, which
+ * answers ENOSYS: as a kernel without CLONE_INTO_CGROUP would refuse) starts no daughter, not
+ * one outside its cgroup: the request is lost, for the direct path.
+ */
+static void test_clone3_refused(void)
+{
+	char *t[] = { "/bin/true", NULL };
+	SeccompProgram whole = *default_profile, *saved = default_profile;
+	_cleanup_free_ char *error = NULL;
+	Cgroup *cg = acquire(64);
+	Zygote *z = NULL;
+	SpawnRequest r;
+	int pidfd = -1, k;
+	bool lost = false;
+	pid_t pid = 0;
+
+	whole.variant = whole.prog;
+	whole.dropped = (struct sock_fprog){ 0 };
+	default_profile = &whole;
+	zygote_request(&r, t, cg);
+	default_profile = saved;
+	r.netns_fd = -1; /* the whole profile denies setns */
+	CHECK_INTEQ(zygote_start(&r, &z, &error), 0);
+	if (!z)
+		return;
+	k = zygote_spawn(z, &r, &pid, &pidfd, &error, NULL, &lost);
+	printf("# %s\n", error ?: "");
+	CHECK_INTEQ(k, -ENOSYS);
+	CHECK(lost);
+	CHECK(pidfd < 0 && pid == 0);
+	CHECK_INTEQ(cgroup_is_populated(cg), 0);
+	zygote_free(z);
+	cgroup_release(mgr, cg);
+}
+
 int main(int argc, char *argv[])
 {
 	int code;
 
+	/* Before the cgroup manager opens its directories: test_born_in_cgroup's mask must be seen
+	 * through them, and not outside this program. */
+	own_mounts = geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
+		     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
 	if (!spawn_test_setup(argv, &code))
 		return code;
 	RUN(test_confined_as_direct);
+	RUN(test_born_in_cgroup);
 	RUN(test_mounts);
 	RUN(test_failed_step_named_as_direct);
 	RUN(test_zygote_killed);
 	RUN(test_dropped_rules_refused);
+	RUN(test_clone3_refused);
 	zygote = zygote_free(zygote);
 	RUN(test_nothing_left);
 	return spawn_test_done();
