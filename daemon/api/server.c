@@ -480,13 +480,32 @@ void server_release_synced(Server *s, uint64_t done)
 
 void server_drop_unreleased(Server *s, bool held)
 {
+	Store *store = s->manager->store;
 	Conn *c, *n;
+	RpcError err;
 
+	/* Never a reply for rows that may not exist: an error that says the
+	 * outcome is unknown instead (protocol.md), and the connection stays. */
+	if (store_available(store))
+		rpc_error_named(&err, RPC_INTERNAL, "vx11.Internal",
+				"the store could not commit this (%s); the outcome is unknown: retry with the same "
+				"idempotency_key", store_last_error(store));
+	else
+		rpc_error_named(&err, RPC_INTERNAL, "vx11.StoreUnavailable",
+				"%s, before this was committed; the outcome is unknown: retry with the same "
+				"idempotency_key", store_unavailable(store));
 	LIST_FOREACH_SAFE(dirty, c, n, s->dirty)
-		conn_close(c, "the store could not commit; replies withdrawn");
+		conn_withdraw(c, false, &err);
 	if (held)
-		LIST_FOREACH_SAFE(held, c, n, s->held)
-			conn_close(c, "the store could not sync a commit; replies withdrawn");
+		LIST_FOREACH_SAFE(held, c, n, s->held) {
+			conn_withdraw(c, true, &err);
+			/* Nothing of it waits for a sync any more: the errors go now. */
+			if (c->in_held) {
+				LIST_REMOVE(held, s->held, c);
+				c->in_held = false;
+			}
+			conn_release_and_flush(c);
+		}
 }
 
 void server_gc(Server *s)

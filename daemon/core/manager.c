@@ -225,6 +225,47 @@ static bool commit_paced(Manager *m)
 	return true;
 }
 
+#define STORE_WATCH_USEC (1000 * 1000)
+
+/*
+ * The database went away (PostgreSQL): try to reconnect once a second. Once
+ * it is back, the caches are rebuilt from it and the ends of daughters whose
+ * commit failed meanwhile are written again; the post source that follows
+ * this timer commits them.
+ */
+static int on_store_watch(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	Manager *m = userdata;
+
+	if (!store_available(m->store) && store_reconnect(m->store) < 0) {
+		(void)sd_event_source_set_time(src, usec + STORE_WATCH_USEC);
+		(void)sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	log_info("the database is reachable again: resuming");
+	(void)manager_load_state(m);
+	runner_store_back(m->runner);
+	runner_rearm(m->runner);
+	return 0;
+}
+
+static void manager_watch_store(Manager *m)
+{
+	uint64_t at = now_monotonic_usec() + STORE_WATCH_USEC;
+
+	if (store_available(m->store))
+		return;
+	if (!m->store_watch) {
+		if (sd_event_add_time(m->event, &m->store_watch, CLOCK_MONOTONIC, at, 100 * 1000, on_store_watch, m) < 0)
+			return;
+		log_warning("%s; refusing what needs it and retrying every second", store_unavailable(m->store));
+	} else if (sd_event_source_get_enabled(m->store_watch, NULL) == 0) {
+		log_warning("%s; refusing what needs it and retrying every second", store_unavailable(m->store));
+		(void)sd_event_source_set_time(m->store_watch, at);
+		(void)sd_event_source_set_enabled(m->store_watch, SD_EVENT_ONESHOT);
+	}
+}
+
 static int on_post(sd_event_source *s, void *userdata)
 {
 	Manager *m = userdata;
@@ -253,6 +294,9 @@ static int on_post(sd_event_source *s, void *userdata)
 		} else
 			manager_after_commit(m);
 	}
+	/* Daughters' ends are kept until a commit has them (runner_store_back()). */
+	runner_ends_committed(m->runner, !withdrawn && store_available(m->store));
+	manager_watch_store(m);
 	manager_plans_committed(m, withdrawn);
 	release_output(m, withdrawn, ticket);
 	return 0;
@@ -670,6 +714,7 @@ Manager *manager_free(Manager *m)
 		sd_event_source_disable_unref(m->sig_sources[i]);
 	sd_event_source_disable_unref(m->post_source);
 	sd_event_source_disable_unref(m->commit_timer);
+	sd_event_source_disable_unref(m->store_watch);
 	sd_event_source_disable_unref(m->ckpt_idle);
 	sd_event_unref(m->event);
 	stats_done(&m->stats);

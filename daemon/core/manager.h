@@ -70,6 +70,7 @@ typedef struct Manager {
 	sd_event *event;
 	sd_event_source *post_source;  /* commit, then release replies */
 	sd_event_source *commit_timer; /* a paced commit (see on_post) */
+	sd_event_source *store_watch;  /* the store is unavailable: reconnect once a second */
 	/* Durable commits sync on the store's thread (store_commit_async()):
 	 * the last ticket synced, the last failure seen. */
 	sd_event_source *sync_source; /* NULL: commits sync on the loop */

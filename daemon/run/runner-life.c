@@ -374,6 +374,8 @@ Runner *runner_free(Runner *r)
 		}
 		runner_attempt_ended(h);
 	}
+	/* Ends not committed by now are the next start's to settle (interrupted). */
+	runner_ends_committed(r, true);
 	sd_event_source_disable_unref(r->dispatch_source);
 	sd_event_source_disable_unref(r->retry_timer);
 	notify_close(r);
