@@ -195,6 +195,12 @@ static json_object *run_method(void *userdata, const RpcRequest *req, bool in_ba
 error:
 	if (!err.code)
 		rpc_error(&err, RPC_INTERNAL, "internal error");
+	/* The store went away under this request: its write failed, so nothing
+	 * of it is done (or, inside an open group, the group's commit fails and
+	 * this reply is withdrawn). Said as the outage it is, not as a bug. */
+	if (err.code == RPC_INTERNAL && method && !store_available(m->store))
+		rpc_error_named(&err, RPC_BUSY, "vx11.StoreUnavailable", "%s; nothing was done: retry later",
+				store_unavailable(m->store));
 	/* Only names of the table are labels: a client cannot add label values. */
 	stats_request(&m->stats, method ? method->name : "unknown", err.code);
 	if (req->is_notification)
