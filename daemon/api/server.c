@@ -480,20 +480,20 @@ void server_release_synced(Server *s, uint64_t done)
 
 void server_drop_unreleased(Server *s, bool held)
 {
-	Store *store = s->manager->store;
+	Manager *m = s->manager;
 	Conn *c, *n;
 	RpcError err;
 
 	/* Never a reply for rows that may not exist: an error that says the
-	 * outcome is unknown instead (protocol.md), and the connection stays. */
-	if (store_available(store))
-		rpc_error_named(&err, RPC_INTERNAL, "vx11.Internal",
-				"the store could not commit this (%s); the outcome is unknown: retry with the same "
-				"idempotency_key", store_last_error(store));
-	else
+	 * outcome is unknown instead (vx11-protocol(7)), and the connection stays. */
+	if (m->withdrawn_outage)
 		rpc_error_named(&err, RPC_INTERNAL, "vx11.StoreUnavailable",
-				"%s, before this was committed; the outcome is unknown: retry with the same "
-				"idempotency_key", store_unavailable(store));
+				"%.400s, before this was committed; the outcome is unknown: retry with the same "
+				"idempotency_key", m->withdrawn_why);
+	else
+		rpc_error_named(&err, RPC_INTERNAL, "vx11.Internal",
+				"the store could not commit this (%.400s); the outcome is unknown: retry with the same "
+				"idempotency_key", m->withdrawn_why);
 	LIST_FOREACH_SAFE(dirty, c, n, s->dirty)
 		conn_withdraw(c, false, &err);
 	if (held)

@@ -168,6 +168,15 @@ static void release_output(Manager *m, bool withdrawn, uint64_t hold)
 		m->listener.release(m->listener.userdata, withdrawn, hold);
 }
 
+/* Before anything else uses the store: a reconnect would hide the outage. */
+static void manager_note_withdrawal(Manager *m)
+{
+	const char *down = store_unavailable(m->store);
+
+	m->withdrawn_outage = down != NULL;
+	snprintf(m->withdrawn_why, sizeof m->withdrawn_why, "%s", down ?: store_last_error(m->store));
+}
+
 static int on_synced(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	Manager *m = userdata;
@@ -181,6 +190,7 @@ static int on_synced(sd_event_source *src, int fd, uint32_t revents, void *userd
 		 * of them, and the caches are rebuilt from what the store holds. */
 		log_error("sync of committed writes failed: %s; withdrawing %s", store_last_error(m->store),
 			  "the replies that waited for it");
+		manager_note_withdrawal(m);
 		m->sync_failed = failed;
 		(void)manager_load_state(m);
 		runner_rearm(m->runner);
@@ -288,6 +298,7 @@ static int on_post(sd_event_source *s, void *userdata)
 			 * rebuild the caches from what the store really holds. */
 			log_error_errno(r, "commit failed: %s; withdrawing %s", store_last_error(m->store),
 					"the replies of this iteration");
+			manager_note_withdrawal(m);
 			withdrawn = true;
 			(void)manager_load_state(m);
 			runner_rearm(m->runner);

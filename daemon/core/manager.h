@@ -71,6 +71,10 @@ typedef struct Manager {
 	sd_event_source *post_source;  /* commit, then release replies */
 	sd_event_source *commit_timer; /* a paced commit (see on_post) */
 	sd_event_source *store_watch;  /* the store is unavailable: reconnect once a second */
+	/* Why the last withdrawn output was withdrawn, for the errors that
+	 * replace it: the store was unavailable (outage), and its words. */
+	bool withdrawn_outage;
+	char withdrawn_why[512];
 	/* Durable commits sync on the store's thread (store_commit_async()):
 	 * the last ticket synced, the last failure seen. */
 	sd_event_source *sync_source; /* NULL: commits sync on the loop */

@@ -276,6 +276,8 @@ static int pg_commit(Store *s)
 		return 0;
 	/* In one round trip; a later durable COMMIT flushes this one too. */
 	res = PQexec(s->conn, s->durable ? "COMMIT" : "SET LOCAL synchronous_commit = off; COMMIT");
+	/* Over, committed or not: a lost connection makes nothing lost after it. */
+	s->in_txn = false;
 	check_connection(s);
 	/* COMMIT of a transaction the server aborted answers ROLLBACK, not an error. */
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK && streq(PQcmdStatus(res), "COMMIT");
@@ -288,7 +290,6 @@ static int pg_commit(Store *s)
 	PQclear(res);
 	if (!ok && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
-	s->in_txn = false;
 	if (!ok) {
 		s->durable = false;
 		return -EIO;

@@ -179,3 +179,26 @@ store_is() {
 	equals "$(sql "SELECT status FROM tasks WHERE id = '$sleeper'")" completed
 	equals "$(sql "SELECT status FROM attempts WHERE task_id = '$sleeper'")" succeeded
 }
+
+@test "a commit lost with the connection: its reply becomes -32603 vx11.StoreUnavailable (outcome unknown), the connection stays, the daemon reconnects at once" {
+	policy_file '.tasks.doomed = {command: ["/bin/true"]}'
+	start_daemon --database "$URL" --node alpha
+	# A deferred trigger: the server ends its own session inside the COMMIT
+	# of a transaction that inserted a "doomed" task.
+	sql "CREATE FUNCTION vx11_test_die() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END \$\$;
+		CREATE CONSTRAINT TRIGGER vx11_test_die AFTER INSERT ON tasks DEFERRABLE INITIALLY DEFERRED
+		FOR EACH ROW WHEN (NEW.task_type = 'doomed') EXECUTE FUNCTION vx11_test_die()"
+	run -0 rpc "$(req intent.submit '{"intent_type":"doomed","require":{"spawner":true}}' 1)" \
+		"$(req daemon.status '' 2)"
+	[[ ${#lines[@]} -eq 2 ]]
+	check_error "${lines[0]}" -32603 vx11.StoreUnavailable 1
+	check "${lines[0]}" '.error.data.outcome == "unknown" and (.error.message | test("idempotency_key"))'
+	# The connection was not closed: the status read in the same iteration
+	# is answered too (withdrawn with the rest, or after it).
+	check "${lines[1]}" '.id == 2'
+	# The first call after the loss connected again.
+	check "$(result daemon.status)" '.store.available and .store.reconnects == 1 and .store.last_error == null'
+	equals "$(sql "SELECT count(*) FROM tasks WHERE task_type = 'doomed'")" 0
+	wait_status "$(submit_task noop)" completed >/dev/null
+}
