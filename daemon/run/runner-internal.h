@@ -184,6 +184,13 @@ void hija_free(Hija *h);
 /* Give back what the daughter held (sources, fds, cgroup, uid); h stays for
  * its rows. hija_free() after it frees the rest. */
 void hija_release(Hija *h);
+/*
+ * Write how the attempt ended (h->end_*) and move its task on (runner.c).
+ * given: the task as read before; NULL: read it now, as runner_store_back()
+ * does for an end whose commit failed, and then only a task still running is
+ * moved (the failed commit may have happened after all).
+ */
+void runner_attempt_settle(Hija *h, Task *given);
 /* The output tail of one stream, as a string (malloc'd, UTF-8 scrubbed). */
 char *hija_output_tail(const Hija *h, int stream);
 /* Read what is left in the pipes (the writers are gone once the cgroup is empty). */

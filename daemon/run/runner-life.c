@@ -395,3 +395,25 @@ Runner *runner_free(Runner *r)
 	free(r);
 	return NULL;
 }
+
+void runner_ends_committed(Runner *r, bool committed)
+{
+	Hija *h;
+
+	if (!r || !committed)
+		return;
+	while ((h = r->ended)) {
+		LIST_REMOVE(ended, r->ended, h);
+		hija_free(h);
+	}
+}
+
+void runner_store_back(Runner *r)
+{
+	Hija *h, *n;
+
+	if (!r)
+		return;
+	LIST_FOREACH_SAFE(ended, h, n, r->ended)
+		runner_attempt_settle(h, NULL);
+}

@@ -362,8 +362,6 @@ static void set_str(char **p, const char *v)
 	*p = v ? strdup(v) : NULL;
 }
 
-static void attempt_settle(Hija *h, Task *given);
-
 /* Record how the attempt ended and move its task on. spawn_error: it never ran. */
 static void attempt_end(Hija *h, const char *spawn_error)
 {
@@ -431,16 +429,10 @@ static void attempt_end(Hija *h, const char *spawn_error)
 	h->end_success = o.success;
 	h->end_final = final != NULL;
 	h->end_at = at;
-	attempt_settle(h, have_task ? &t : NULL);
+	runner_attempt_settle(h, have_task ? &t : NULL);
 }
 
-/*
- * Write how the attempt ended (h->end_*) and move its task on. t: the task
- * as read before; NULL: read it now, as runner_store_back() does for an end
- * whose commit failed, and then only a task still running is moved (the
- * failed commit may have happened after all).
- */
-static void attempt_settle(Hija *h, Task *given)
+void runner_attempt_settle(Hija *h, Task *given)
 {
 	Runner *r = h->runner;
 	RunnerConfig *env = &r->env;
@@ -499,28 +491,6 @@ void runner_attempt_ended(Hija *h)
 	hija_release(h);
 	LIST_PREPEND(ended, r->ended, h);
 	runner_schedule(r);
-}
-
-void runner_ends_committed(Runner *r, bool committed)
-{
-	Hija *h;
-
-	if (!r || !committed)
-		return;
-	while ((h = r->ended)) {
-		LIST_REMOVE(ended, r->ended, h);
-		hija_free(h);
-	}
-}
-
-void runner_store_back(Runner *r)
-{
-	Hija *h, *n;
-
-	if (!r)
-		return;
-	LIST_FOREACH_SAFE(ended, h, n, r->ended)
-		attempt_settle(h, NULL);
 }
 
 /* ---- Starting an attempt -------------------------------------------------------------------- */
