@@ -187,8 +187,8 @@ void hija_release(Hija *h);
 /*
  * Write how the attempt ended (h->end_*) and move its task on (runner.c).
  * given: the task as read before; NULL: read it now, as runner_store_back()
- * does for an end whose commit failed, and then only a task still running is
- * moved (the failed commit may have happened after all).
+ * does for an end whose commit failed, and then only a task still running
+ * this attempt is moved (the failed commit may have happened after all).
  */
 void runner_attempt_settle(Hija *h, Task *given);
 /* The output tail of one stream, as a string (malloc'd, UTF-8 scrubbed). */

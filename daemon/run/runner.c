@@ -448,7 +448,8 @@ void runner_attempt_settle(Hija *h, Task *given)
 	else if (store_task_get(env->store, h->task_id, &t) < 0) {
 		log_error("cannot read task %s of daughter %s: %s", h->task_id, h->d.id, store_last_error(env->store));
 		return;
-	} else if (t.status != TASK_RUNNING) {
+	} else if (t.status != TASK_RUNNING || t.current_retry + 1 != h->a.number) {
+		/* Settled already, or running a later attempt: not this end's to move. */
 		task_done(&t);
 		return;
 	}
