@@ -238,10 +238,10 @@ static bool commit_paced(Manager *m)
 #define STORE_WATCH_USEC (1000 * 1000)
 
 /*
- * The database went away (PostgreSQL): try to reconnect once a second. Once
- * it is back, the caches are rebuilt from it and the ends of daughters whose
- * commit failed meanwhile are written again; the post source that follows
- * this timer commits them.
+ * After a failed commit, once a second: reconnect if the database went away
+ * (PostgreSQL); once it is there, rebuild the caches from it and write again
+ * the ends of daughters that the failed commits had (runner_store_back());
+ * the post source that follows this timer commits them.
  */
 static int on_store_watch(sd_event_source *src, uint64_t usec, void *userdata)
 {
@@ -252,26 +252,30 @@ static int on_store_watch(sd_event_source *src, uint64_t usec, void *userdata)
 		(void)sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 		return 0;
 	}
-	log_info("the database is reachable again: resuming");
+	if (m->store_down)
+		log_info("the database is reachable again: resuming");
+	m->store_down = false;
 	(void)manager_load_state(m);
 	runner_store_back(m->runner);
 	runner_rearm(m->runner);
 	return 0;
 }
 
-static void manager_watch_store(Manager *m)
+static void manager_watch_store(Manager *m, bool withdrawn)
 {
-	uint64_t at = now_monotonic_usec() + STORE_WATCH_USEC;
+	bool down = !store_available(m->store);
 
-	if (store_available(m->store))
+	if (!down && !withdrawn)
 		return;
-	if (!m->store_watch) {
-		if (sd_event_add_time(m->event, &m->store_watch, CLOCK_MONOTONIC, at, 100 * 1000, on_store_watch, m) < 0)
-			return;
+	if (down && !m->store_down) {
+		m->store_down = true;
 		log_warning("%s; refusing what needs it and retrying every second", store_unavailable(m->store));
-	} else if (sd_event_source_get_enabled(m->store_watch, NULL) == 0) {
-		log_warning("%s; refusing what needs it and retrying every second", store_unavailable(m->store));
-		(void)sd_event_source_set_time(m->store_watch, at);
+	}
+	if (!m->store_watch)
+		(void)sd_event_add_time(m->event, &m->store_watch, CLOCK_MONOTONIC, now_monotonic_usec() + STORE_WATCH_USEC,
+					100 * 1000, on_store_watch, m);
+	else if (sd_event_source_get_enabled(m->store_watch, NULL) == 0) {
+		(void)sd_event_source_set_time(m->store_watch, now_monotonic_usec() + STORE_WATCH_USEC);
 		(void)sd_event_source_set_enabled(m->store_watch, SD_EVENT_ONESHOT);
 	}
 }
@@ -307,7 +311,7 @@ static int on_post(sd_event_source *s, void *userdata)
 	}
 	/* Daughters' ends are kept until a commit has them (runner_store_back()). */
 	runner_ends_committed(m->runner, !withdrawn && store_available(m->store));
-	manager_watch_store(m);
+	manager_watch_store(m, withdrawn);
 	manager_plans_committed(m, withdrawn);
 	release_output(m, withdrawn, ticket);
 	return 0;
