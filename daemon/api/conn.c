@@ -412,6 +412,68 @@ static void conn_write(Conn *c)
 	conn_update_events(c);
 }
 
+/* The error that replaces a withdrawn reply (or the array of them for a batch). */
+static json_object *withdrawn_reply(json_object *msg, const RpcError *err)
+{
+	json_object *id, *reply, *e, *data;
+
+	if (json_object_is_type(msg, json_type_array)) {
+		json_object *all = json_object_new_array();
+		for (size_t i = 0; i < json_object_array_length(msg); i++) {
+			reply = withdrawn_reply(json_object_array_get_idx(msg, i), err);
+			if (reply)
+				json_object_array_add(all, reply);
+		}
+		return all;
+	}
+	/* A notification (an event) has a method; a reply has an id. */
+	if (!json_object_is_type(msg, json_type_object) || json_object_object_get_ex(msg, "method", NULL) ||
+	    !json_object_object_get_ex(msg, "id", &id))
+		return NULL;
+	reply = rpc_make_error(id, err);
+	if (json_object_object_get_ex(reply, "error", &e) && json_object_object_get_ex(e, "data", &data))
+		json_object_object_add(data, "outcome", json_object_new_string("unknown"));
+	return reply;
+}
+
+void conn_withdraw(Conn *c, bool held, const RpcError *err)
+{
+	size_t from;
+	char *region, *line, *next;
+
+	if (c->dead)
+		return;
+	/* What waits for an earlier sync is not this commit's. */
+	if (held)
+		c->n_holds = 0;
+	from = c->n_holds > 0 ? c->hold_mark[c->n_holds - 1] : c->out_released;
+	if (from == c->out_len)
+		return;
+	region = strndup(c->out + from, c->out_len - from);
+	if (!region) {
+		conn_close(c, "out of memory withdrawing replies");
+		return;
+	}
+	c->out_len = from;
+	c->reply_queued = false;
+	for (line = region; *line; line = next) {
+		json_object *msg, *reply;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		else
+			next = line + strlen(line);
+		msg = json_tokener_parse(line);
+		reply = msg ? withdrawn_reply(msg, err) : NULL;
+		if (reply && !(json_object_is_type(reply, json_type_array) && json_object_array_length(reply) == 0))
+			conn_send(c, reply);
+		json_object_put(reply);
+		json_object_put(msg);
+	}
+	free(region);
+}
+
 void conn_release_and_flush(Conn *c)
 {
 	if (c->dead)

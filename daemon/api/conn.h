@@ -15,6 +15,7 @@
 #include "core/subtask.h"
 #include "frame.h"
 #include "list.h"
+#include "rpc.h"
 #include "util.h"
 
 typedef struct Server Server;
@@ -99,6 +100,10 @@ void conn_send_text(Conn *c, const char *s, size_t len);
 /* An event notification: queued like a reply, but nobody waits on it, so it
  * does not hurry the commit it follows (see ManagerListener.replies_waiting). */
 void conn_send_event(Conn *c, json_object *msg);
+/* The commit of what c's unreleased output reports failed (held: the sync
+ * of a held part failed): each reply there becomes err, with data.outcome
+ * "unknown"; events there are dropped. */
+void conn_withdraw(Conn *c, bool held, const RpcError *err);
 /* Close now: nothing more is read or sent. */
 void conn_close(Conn *c, const char *why);
 

@@ -98,6 +98,10 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(so, "durable_commits", json_object_new_int64((int64_t)ss.durable_commits));
 	json_object_object_add(so, "rows_written", json_object_new_int64((int64_t)ss.rows_written));
 	json_object_object_add(so, "btree_writes", json_object_new_int64((int64_t)ss.btree_writes));
+	json_object_object_add(so, "available", json_object_new_boolean(store_available(m->store)));
+	json_object_object_add(so, "last_error",
+			       store_available(m->store) ? NULL : json_object_new_string(store_unavailable(m->store)));
+	json_object_object_add(so, "reconnects", json_object_new_int64((int64_t)ss.reconnects));
 	json_object_object_add(o, "store", so);
 	json_object_object_add(o, "journal", json_object_new_boolean(log_to_journal()));
 	json_object_object_add(o, "task_types", task_types_json(call, m->policy));

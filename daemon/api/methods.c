@@ -16,7 +16,7 @@ static const Method method_table[] = {
 	{ "task.rerun", ROLE_SUBMITTER, method_task_rerun, rerun_params },
 	{ "task.cancel", ROLE_SUBMITTER, method_task_cancel, task_id_params },
 	{ "daughter.list", ROLE_SUBMITTER, method_daughter_list, daughter_list_params },
-	{ "daemon.status", ROLE_ANYONE, method_daemon_status, no_params },
+	{ "daemon.status", ROLE_ANYONE, method_daemon_status, no_params, .without_store = true },
 	{ "events.subscribe", ROLE_SUBMITTER, method_events_subscribe, subscribe_params },
 	{ "audit.list", ROLE_ADMIN, method_audit_list, audit_params },
 	{ "daemon.metrics", ROLE_ADMIN, method_daemon_metrics, no_params },
@@ -25,8 +25,9 @@ static const Method method_table[] = {
 	{ "queue.resume", ROLE_ADMIN, method_queue_resume, pause_params },
 	{ "task.prune", ROLE_ADMIN, method_task_prune, prune_params },
 	{ "task.logs", ROLE_SUBMITTER, method_task_logs, logs_params },
-	{ "daughter.heartbeat", ROLE_DAUGHTER, method_daughter_heartbeat, heartbeat_params },
-	{ "daughter.report", ROLE_DAUGHTER, method_daughter_report, report_params },
+	/* A running daughter is not told of an outage: what it says is kept in its Hija. */
+	{ "daughter.heartbeat", ROLE_DAUGHTER, method_daughter_heartbeat, heartbeat_params, .without_store = true },
+	{ "daughter.report", ROLE_DAUGHTER, method_daughter_report, report_params, .without_store = true },
 	{ "daughter.subtask", ROLE_DAUGHTER, method_daughter_subtask, subtask_params },
 	{ "daughter.spawn", ROLE_ADMIN, method_daughter_spawn, spawn_params },
 };
@@ -167,6 +168,13 @@ static json_object *run_method(void *userdata, const RpcRequest *req, bool in_ba
 		goto error;
 	}
 
+	/* Refused before any side effect: nothing half done to withdraw later. */
+	if (!method->without_store && !store_available(m->store)) {
+		rpc_error_named(&err, RPC_BUSY, "vx11.StoreUnavailable", "%s; nothing was done: retry later",
+				store_unavailable(m->store));
+		goto error;
+	}
+
 	r = method->handler(&call, req->params, &result, &err);
 	error_data = call.error_data;
 	if (r == METHOD_DEFERRED) {
@@ -187,6 +195,12 @@ static json_object *run_method(void *userdata, const RpcRequest *req, bool in_ba
 error:
 	if (!err.code)
 		rpc_error(&err, RPC_INTERNAL, "internal error");
+	/* The store went away under this request: its write failed, so nothing
+	 * of it is done (or, inside an open group, the group's commit fails and
+	 * this reply is withdrawn). Said as the outage it is, not as a bug. */
+	if (err.code == RPC_INTERNAL && method && !store_available(m->store))
+		rpc_error_named(&err, RPC_BUSY, "vx11.StoreUnavailable", "%s; nothing was done: retry later",
+				store_unavailable(m->store));
 	/* Only names of the table are labels: a client cannot add label values. */
 	stats_request(&m->stats, method ? method->name : "unknown", err.code);
 	if (req->is_notification)

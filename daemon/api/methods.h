@@ -48,6 +48,7 @@ typedef struct Method {
 	Role role;
 	MethodHandler handler;
 	const ParamSpec *params; /* the table the handler parses with (for the fuzzer) */
+	bool without_store;      /* answers while the store is unavailable (else vx11.StoreUnavailable) */
 } Method;
 
 /* Every method's parameter table; the structs they fill fit in PARAMS_SCRATCH bytes. */

@@ -480,13 +480,32 @@ void server_release_synced(Server *s, uint64_t done)
 
 void server_drop_unreleased(Server *s, bool held)
 {
+	Manager *m = s->manager;
 	Conn *c, *n;
+	RpcError err;
 
+	/* Never a reply for rows that may not exist: an error that says the
+	 * outcome is unknown instead (vx11-protocol(7)), and the connection stays. */
+	if (m->withdrawn_outage)
+		rpc_error_named(&err, RPC_INTERNAL, "vx11.StoreUnavailable",
+				"%.400s, before this was committed; the outcome is unknown: retry with the same "
+				"idempotency_key", m->withdrawn_why);
+	else
+		rpc_error_named(&err, RPC_INTERNAL, "vx11.Internal",
+				"the store could not commit this (%.400s); the outcome is unknown: retry with the same "
+				"idempotency_key", m->withdrawn_why);
 	LIST_FOREACH_SAFE(dirty, c, n, s->dirty)
-		conn_close(c, "the store could not commit; replies withdrawn");
+		conn_withdraw(c, false, &err);
 	if (held)
-		LIST_FOREACH_SAFE(held, c, n, s->held)
-			conn_close(c, "the store could not sync a commit; replies withdrawn");
+		LIST_FOREACH_SAFE(held, c, n, s->held) {
+			conn_withdraw(c, true, &err);
+			/* Nothing of it waits for a sync any more: the errors go now. */
+			if (c->in_held) {
+				LIST_REMOVE(held, s->held, c);
+				c->in_held = false;
+			}
+			conn_release_and_flush(c);
+		}
 }
 
 void server_gc(Server *s)

@@ -64,8 +64,10 @@ void server_flush(Server *s);
 void server_hold(Server *s, uint64_t ticket);
 /* Syncs up to ticket done ended: release what waited for them. */
 void server_release_synced(Server *s, uint64_t done);
-/* After a failed commit or sync: the pending replies would lie, so close
- * those connections (held ones too, with held). */
+/* After a failed commit or sync: the pending replies would lie, so each
+ * becomes an error saying its outcome is unknown (vx11.StoreUnavailable when
+ * the database went away) and the pending events go; the connections stay
+ * (held ones too, with held). */
 void server_drop_unreleased(Server *s, bool held);
 /* Free the connections closed during this iteration. */
 void server_gc(Server *s);

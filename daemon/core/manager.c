@@ -168,6 +168,15 @@ static void release_output(Manager *m, bool withdrawn, uint64_t hold)
 		m->listener.release(m->listener.userdata, withdrawn, hold);
 }
 
+/* Before anything else uses the store: a reconnect would hide the outage. */
+static void manager_note_withdrawal(Manager *m)
+{
+	const char *down = store_unavailable(m->store);
+
+	m->withdrawn_outage = down != NULL;
+	snprintf(m->withdrawn_why, sizeof m->withdrawn_why, "%s", down ?: store_last_error(m->store));
+}
+
 static int on_synced(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	Manager *m = userdata;
@@ -181,6 +190,7 @@ static int on_synced(sd_event_source *src, int fd, uint32_t revents, void *userd
 		 * of them, and the caches are rebuilt from what the store holds. */
 		log_error("sync of committed writes failed: %s; withdrawing %s", store_last_error(m->store),
 			  "the replies that waited for it");
+		manager_note_withdrawal(m);
 		m->sync_failed = failed;
 		(void)manager_load_state(m);
 		runner_rearm(m->runner);
@@ -225,6 +235,51 @@ static bool commit_paced(Manager *m)
 	return true;
 }
 
+#define STORE_WATCH_USEC (1000 * 1000)
+
+/*
+ * After a failed commit, once a second: reconnect if the database went away
+ * (PostgreSQL); once it is there, rebuild the caches from it and write again
+ * the ends of daughters that the failed commits had (runner_store_back());
+ * the post source that follows this timer commits them.
+ */
+static int on_store_watch(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	Manager *m = userdata;
+
+	if (!store_available(m->store) && store_reconnect(m->store) < 0) {
+		(void)sd_event_source_set_time(src, usec + STORE_WATCH_USEC);
+		(void)sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	if (m->store_down)
+		log_info("the database is reachable again: resuming");
+	m->store_down = false;
+	(void)manager_load_state(m);
+	runner_store_back(m->runner);
+	runner_rearm(m->runner);
+	return 0;
+}
+
+static void manager_watch_store(Manager *m, bool withdrawn)
+{
+	bool down = !store_available(m->store);
+
+	if (!down && !withdrawn)
+		return;
+	if (down && !m->store_down) {
+		m->store_down = true;
+		log_warning("%s; refusing what needs it and retrying every second", store_unavailable(m->store));
+	}
+	if (!m->store_watch)
+		(void)sd_event_add_time(m->event, &m->store_watch, CLOCK_MONOTONIC, now_monotonic_usec() + STORE_WATCH_USEC,
+					100 * 1000, on_store_watch, m);
+	else if (sd_event_source_get_enabled(m->store_watch, NULL) == 0) {
+		(void)sd_event_source_set_time(m->store_watch, now_monotonic_usec() + STORE_WATCH_USEC);
+		(void)sd_event_source_set_enabled(m->store_watch, SD_EVENT_ONESHOT);
+	}
+}
+
 static int on_post(sd_event_source *s, void *userdata)
 {
 	Manager *m = userdata;
@@ -247,12 +302,16 @@ static int on_post(sd_event_source *s, void *userdata)
 			 * rebuild the caches from what the store really holds. */
 			log_error_errno(r, "commit failed: %s; withdrawing %s", store_last_error(m->store),
 					"the replies of this iteration");
+			manager_note_withdrawal(m);
 			withdrawn = true;
 			(void)manager_load_state(m);
 			runner_rearm(m->runner);
 		} else
 			manager_after_commit(m);
 	}
+	/* Daughters' ends are kept until a commit has them (runner_store_back()). */
+	runner_ends_committed(m->runner, !withdrawn && store_available(m->store));
+	manager_watch_store(m, withdrawn);
 	manager_plans_committed(m, withdrawn);
 	release_output(m, withdrawn, ticket);
 	return 0;
@@ -670,6 +729,7 @@ Manager *manager_free(Manager *m)
 		sd_event_source_disable_unref(m->sig_sources[i]);
 	sd_event_source_disable_unref(m->post_source);
 	sd_event_source_disable_unref(m->commit_timer);
+	sd_event_source_disable_unref(m->store_watch);
 	sd_event_source_disable_unref(m->ckpt_idle);
 	sd_event_unref(m->event);
 	stats_done(&m->stats);

@@ -71,6 +71,12 @@ typedef struct Manager {
 	sd_event *event;
 	sd_event_source *post_source;  /* commit, then release replies */
 	sd_event_source *commit_timer; /* a paced commit (see on_post) */
+	sd_event_source *store_watch;  /* after a failed commit: reconnect, write the kept ends again */
+	bool store_down;               /* the store was found unavailable (said once in the log) */
+	/* Why the last withdrawn output was withdrawn, for the errors that
+	 * replace it: the store was unavailable (outage), and its words. */
+	bool withdrawn_outage;
+	char withdrawn_why[512];
 	/* Durable commits sync on the store's thread (store_commit_async()):
 	 * the last ticket synced, the last failure seen. */
 	sd_event_source *sync_source; /* NULL: commits sync on the loop */

@@ -94,7 +94,14 @@ struct Hija {
 	siginfo_t si;
 	KillReason kill_reason;
 
+	/* How it ended, to write again if the commit of its end failed
+	 * (runner_store_back()). */
+	const char *end_reason;
+	bool end_success, end_final;
+	uint64_t end_at;
+
 	LIST_FIELDS(Hija, hijas);
+	LIST_FIELDS(Hija, ended);
 };
 
 struct Runner {
@@ -117,6 +124,9 @@ struct Runner {
 
 	Hija *hijas;
 	size_t n_running;
+	/* Ended, its daughter's resources released: kept until the commit of
+	 * its end succeeds, to write that end again once the store is back. */
+	Hija *ended;
 
 	sd_event_source *dispatch_source;
 	sd_event_source *retry_timer;
@@ -172,6 +182,16 @@ void runner_spawned(Hija *h);
 void hija_kill(Hija *h, KillReason why);
 /* Release every resource (sources, fds, cgroup, files); h itself too. */
 void hija_free(Hija *h);
+/* Give back what the daughter held (sources, fds, cgroup, uid); h stays for
+ * its rows. hija_free() after it frees the rest. */
+void hija_release(Hija *h);
+/*
+ * Write how the attempt ended (h->end_*) and move its task on (runner.c).
+ * given: the task as read before; NULL: read it now, as runner_store_back()
+ * does for an end whose commit failed, and then only a task still running
+ * this attempt is moved (the failed commit may have happened after all).
+ */
+void runner_attempt_settle(Hija *h, Task *given);
 /* The output tail of one stream, as a string (malloc'd, UTF-8 scrubbed). */
 char *hija_output_tail(const Hija *h, int stream);
 /* Read what is left in the pipes (the writers are gone once the cgroup is empty). */

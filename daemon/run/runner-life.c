@@ -374,6 +374,8 @@ Runner *runner_free(Runner *r)
 		}
 		runner_attempt_ended(h);
 	}
+	/* Ends not committed by now are the next start's to settle (interrupted). */
+	runner_ends_committed(r, true);
 	sd_event_source_disable_unref(r->dispatch_source);
 	sd_event_source_disable_unref(r->retry_timer);
 	notify_close(r);
@@ -392,4 +394,26 @@ Runner *runner_free(Runner *r)
 	free(r->paused_types);
 	free(r);
 	return NULL;
+}
+
+void runner_ends_committed(Runner *r, bool committed)
+{
+	Hija *h;
+
+	if (!r || !committed)
+		return;
+	while ((h = r->ended)) {
+		LIST_REMOVE(ended, r->ended, h);
+		hija_free(h);
+	}
+}
+
+void runner_store_back(Runner *r)
+{
+	Hija *h, *n;
+
+	if (!r)
+		return;
+	LIST_FOREACH_SAFE(ended, h, n, r->ended)
+		runner_attempt_settle(h, NULL);
 }

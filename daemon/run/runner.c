@@ -417,10 +417,6 @@ static void attempt_end(Hija *h, const char *spawn_error)
 		if (!h->a.error_message || spawn_error)
 			set_str(&h->a.error_message, spawn_error ? spawn_error : text);
 	}
-	if (hija_write_rows(h) < 0)
-		log_error("cannot record the end of daughter %s: %s", h->d.id, store_last_error(env->store));
-	runner_daughter_status(r, h->task_id, &h->d, &h->a);
-
 	AuditFields f = AUDIT_FIELDS_INIT;
 	f.task_id = h->task_id;
 	f.daughter_id = h->d.id;
@@ -434,29 +430,53 @@ static void attempt_end(Hija *h, const char *spawn_error)
 	log_audit(o.success ? LOG_INFO : LOG_WARNING, o.msg_id, &f, "daughter %s of task %s (attempt %d, uid %u) %s",
 		  h->d.id, h->task_id, h->a.number, (unsigned)h->uid, text);
 
-	if (!have_task) {
-		log_error("task %s of daughter %s vanished", h->task_id, h->d.id);
+	h->end_reason = o.reason;
+	h->end_success = o.success;
+	h->end_final = final != NULL;
+	h->end_at = at;
+	runner_attempt_settle(h, have_task ? &t : NULL);
+}
+
+void runner_attempt_settle(Hija *h, Task *given)
+{
+	Runner *r = h->runner;
+	RunnerConfig *env = &r->env;
+	uint64_t at = h->end_at;
+	Task t;
+
+	if (hija_write_rows(h) < 0)
+		log_error("cannot record the end of daughter %s: %s", h->d.id, store_last_error(env->store));
+	runner_daughter_status(r, h->task_id, &h->d, &h->a);
+
+	if (given)
+		t = *given;
+	else if (store_task_get(env->store, h->task_id, &t) < 0) {
+		log_error("cannot read task %s of daughter %s: %s", h->task_id, h->d.id, store_last_error(env->store));
+		return;
+	} else if (t.status != TASK_RUNNING || t.current_retry + 1 != h->a.number) {
+		/* Settled already, or running a later attempt: not this end's to move. */
+		task_done(&t);
 		return;
 	}
 	if (!task_status_is_terminal(t.status)) {
 		free(t.result_json);
-		t.result_json = result_json(h, o.reason);
-		if (o.success || h->kill_reason == KILL_CANCEL) {
+		t.result_json = result_json(h, h->end_reason);
+		if (h->end_success || h->kill_reason == KILL_CANCEL) {
 			TaskStatus old = t.status;
-			t.status = o.success ? TASK_COMPLETED : TASK_CANCELLED;
+			t.status = h->end_success ? TASK_COMPLETED : TASK_CANCELLED;
 			t.updated_at = at;
 			t.next_attempt_at = 0;
 			if (store_task_update(env->store, &t) < 0)
 				log_error("cannot update task %s: %s", t.id, store_last_error(env->store));
 			else {
 				runner_task_changed(r, &t, old);
-				runner_audit_task(&t, h->d.id, h->a.node, "ended", o.reason, NULL);
+				runner_audit_task(&t, h->d.id, h->a.node, "ended", h->end_reason, NULL);
 			}
 		} else
-			settle_unsuccessful(r, &t, o.reason, h->d.id, h->a.node, at, final != NULL);
+			settle_unsuccessful(r, &t, h->end_reason, h->d.id, h->a.node, at, h->end_final);
 	} else if (t.status == TASK_CANCELLED && !t.result_json) {
 		/* Cancelled while it ran: keep how its daughter ended. */
-		t.result_json = result_json(h, o.reason);
+		t.result_json = result_json(h, h->end_reason);
 		(void)store_task_update(env->store, &t);
 	}
 	task_done(&t);
@@ -473,7 +493,9 @@ void runner_attempt_ended(Hija *h)
 		(void)shm_remove_owned(NULL, h->uid);
 	LIST_REMOVE(hijas, r->hijas, h);
 	r->n_running--;
-	hija_free(h);
+	/* Its end is written, not yet committed: kept until it is. */
+	hija_release(h);
+	LIST_PREPEND(ended, r->ended, h);
 	runner_schedule(r);
 }
 

@@ -89,6 +89,12 @@ void runner_set_policy(Runner *r, Policy *p);
 void runner_schedule(Runner *r);
 /* The queues were rebuilt from the store: arm the retry timer, dispatch. */
 void runner_rearm(Runner *r);
+/* After each commit attempt: committed, the ends of daughters written
+ * before it are in the store and their records go; else they are kept. */
+void runner_ends_committed(Runner *r, bool committed);
+/* The store is back after an outage: write the kept ends again (a task
+ * still running is moved on as its daughter ended). */
+void runner_store_back(Runner *r);
 /* A task entered retrying with next_attempt_at: queue it for then. */
 int runner_retry_later(Runner *r, const struct Task *t);
 /* Stop the daughter of a running task (task.cancel): its cgroup is killed and

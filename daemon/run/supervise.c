@@ -632,21 +632,19 @@ int hija_watch(Hija *h)
 	return k;
 }
 
-void hija_free(Hija *h)
+void hija_release(Hija *h)
 {
-	if (!h)
-		return;
-	sd_event_source_disable_unref(h->child_source);
-	sd_event_source_disable_unref(h->cgroup_source);
-	sd_event_source_disable_unref(h->ttl_timer);
-	sd_event_source_disable_unref(h->hb_timer);
-	sd_event_source_disable_unref(h->kill_timer);
-	sd_event_source_disable_unref(h->poll_timer);
+	h->child_source = sd_event_source_disable_unref(h->child_source);
+	h->cgroup_source = sd_event_source_disable_unref(h->cgroup_source);
+	h->ttl_timer = sd_event_source_disable_unref(h->ttl_timer);
+	h->hb_timer = sd_event_source_disable_unref(h->hb_timer);
+	h->kill_timer = sd_event_source_disable_unref(h->kill_timer);
+	h->poll_timer = sd_event_source_disable_unref(h->poll_timer);
 	h->landlock_fd = safe_close(h->landlock_fd);
 	for (int i = 0; i < _OUT_MAX; i++) {
-		sd_event_source_disable_unref(h->out[i].source);
-		safe_close(h->out[i].pipe_fd);
-		safe_close(h->out[i].file_fd);
+		h->out[i].source = sd_event_source_disable_unref(h->out[i].source);
+		h->out[i].pipe_fd = safe_close(h->out[i].pipe_fd);
+		h->out[i].file_fd = safe_close(h->out[i].file_fd);
 	}
 	if (h->pidfd >= 0) {
 		/* Never leave a zombie: a daughter not yet reaped is killed and reaped. */
@@ -656,20 +654,33 @@ void hija_free(Hija *h)
 			(void)waitid(P_PIDFD, (id_t)h->pidfd, &si, WEXITED);
 		}
 		close(h->pidfd);
+		h->pidfd = -1;
 	}
 	hija_spawn_done(h);
 	for (char **a = h->argv; a && *a; a++)
 		free(*a);
 	free(h->argv);
+	h->argv = NULL;
 	for (char **e = h->env; e && *e; e++)
 		free(*e);
 	free(h->env);
+	h->env = NULL;
 	free(h->cwd);
+	h->cwd = NULL;
 	free(h->spawn_error);
+	h->spawn_error = NULL;
 	if (h->cgroup)
 		cgroup_release(h->runner->cgroups, h->cgroup);
+	h->cgroup = NULL;
 	/* After the cgroup: a uid is free only once nothing runs under it. */
 	h->uid_lock_fd = uid_lock_release(h->uid_lock_fd);
+}
+
+void hija_free(Hija *h)
+{
+	if (!h)
+		return;
+	hija_release(h);
 	free(h->source);
 	free(h->task_type);
 	daughter_done(&h->d);

@@ -7,7 +7,7 @@
  *
  * The SQLite backend (store-sqlite*.c) fills every entry. A backend may leave
  * checkpoint and wal_pages NULL (they are SQLite's WAL): store.c then answers
- * 0. Every other entry is required.
+ * 0; reconnect and unavailable NULL (a file is always there). Every other entry is required.
  */
 #pragma once
 
@@ -28,6 +28,8 @@ typedef struct StoreOps {
 	int (*checkpoint)(Store *s);
 	int (*wal_pages)(const Store *s);
 	int (*take_sole)(Store *s); /* NULL: nothing to take */
+	int (*reconnect)(Store *s);                /* NULL: never unavailable */
+	const char *(*unavailable)(const Store *s); /* NULL: never unavailable */
 	int (*intent_insert)(Store *s, const IntentRecord *r);
 	int (*intent_get)(Store *s, const char *correlation_id, IntentRecord *ret);
 	int (*intent_update)(Store *s, const IntentRecord *r);

@@ -122,6 +122,14 @@ struct Store {
 	bool in_txn;   /* BEGIN ran and COMMIT has not */
 	bool txn_lost; /* the open transaction was rolled back (connection lost, failed recovery) */
 	bool durable;  /* the open or next commit must reach the disk (synchronous_commit on) */
+	/* The connection: how to make it again, and whether it is lost. */
+	char *url;
+	char app[64];
+	bool sole;              /* take_sole() took the database: again on each reconnect */
+	bool lost;              /* the connection is gone; calls fail until a reconnect */
+	uint64_t lost_at;       /* realtime usec it was found lost */
+	uint64_t next_attempt;  /* monotonic usec: no reconnect before (rate limit) */
+	char down[512];         /* why it is unavailable, for store_unavailable() */
 	bool walking[_PG_STMT_MAX]; /* a list of this statement is being handed to callbacks */
 	StoreStats stats;
 	char error[512];

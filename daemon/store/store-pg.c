@@ -18,8 +18,19 @@
  * (pipeline mode: SAVEPOINT, the statement, RELEASE), and a failure rolls
  * back to the savepoint: the transaction goes on without that statement.
  * If the connection is lost, the transaction is: every further write fails
- * until store_commit() reports -EIO, as with SQLite's own rollbacks. This
- * cut does not reconnect.
+ * until store_commit() reports -EIO, as with SQLite's own rollbacks.
+ *
+ * Reconnecting: a call that finds the connection gone (PQstatus
+ * CONNECTION_BAD after it) marks the store unavailable. The next call, or
+ * store_reconnect(), connects again, at most once per PG_RECONNECT_USEC,
+ * prepares the statements again and takes the database again if
+ * store_take_sole() had; until then every call fails at once (-ENOTCONN,
+ * "the database is unreachable since ..."). A call that was not inside a
+ * transaction and lost the connection is retried once after an immediate
+ * reconnect, so a server restarted between two calls is not seen. In this
+ * blocking cut an attempt blocks the caller: connection refused returns at
+ * once, an unanswered host takes up to connect_timeout (2 s on reconnect,
+ * libpq's least, unless the URL says otherwise).
  *
  * Errors: duplicate key -EEXIST, missing reference -ENOENT, NOT NULL or a
  * bad value -EINVAL, serialization/deadlock/lock timeout -EBUSY, disk full
@@ -113,15 +124,28 @@ static bool result_ok(const PGresult *res)
 	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-/* The connection went: so did the open transaction. */
+#define PG_RECONNECT_USEC (1000 * 1000)
+
+/* The connection went: so did the open transaction, and the store is
+ * unavailable until a reconnect. */
 static void check_connection(PgStore *s)
 {
+	char since[TIMESTAMP_MAX];
+
 	if (PQstatus(s->conn) != CONNECTION_BAD)
 		return;
 	if (s->in_txn) {
 		s->in_txn = false;
 		s->txn_lost = true;
 	}
+	if (s->lost)
+		return;
+	s->lost = true;
+	s->lost_at = now_realtime_usec();
+	s->next_attempt = 0; /* the first attempt at once: a restarted server is back already */
+	snprintf(s->down, sizeof s->down, "the database is unreachable since %s: %s",
+		 format_timestamp(since, s->lost_at), PQerrorMessage(s->conn));
+	s->down[strcspn(s->down, "\n")] = 0;
 }
 
 /* The one result of the next query of a pipeline (NULL if it has none). */
@@ -141,7 +165,7 @@ static void stmt_name(unsigned idx, char buf[static 16])
 	snprintf(buf, 16, "vx11_%u", idx);
 }
 
-int pg_run(PgStore *s, unsigned idx, const PgParams *p, bool write, PGresult **ret)
+static int pg_run_once(PgStore *s, unsigned idx, const PgParams *p, bool write, PGresult **ret)
 {
 	bool begin = write && !s->in_txn, guard = s->in_txn;
 	PGresult *res = NULL, *pre = NULL, *post = NULL, *sync = NULL;
@@ -177,6 +201,7 @@ int pg_run(PgStore *s, unsigned idx, const PgParams *p, bool write, PGresult **r
 			s->in_txn = false;
 			s->txn_lost = true;
 		}
+		check_connection(s);
 		return r;
 	}
 	pre = pipeline_result(s->conn);
@@ -219,6 +244,22 @@ int pg_run(PgStore *s, unsigned idx, const PgParams *p, bool write, PGresult **r
 	return 0;
 }
 
+static int pg_reconnect(Store *s);
+
+int pg_run(PgStore *s, unsigned idx, const PgParams *p, bool write, PGresult **ret)
+{
+	bool fresh = !s->in_txn; /* no open transaction to lose with the connection */
+	int r;
+
+	*ret = NULL;
+	if (s->lost && (r = pg_reconnect(s)) < 0)
+		return r;
+	r = pg_run_once(s, idx, p, write, ret);
+	if (r < 0 && fresh && s->lost && pg_reconnect(s) == 0)
+		r = pg_run_once(s, idx, p, write, ret);
+	return r;
+}
+
 /* ---- Transactions ---- */
 
 static int pg_commit(Store *s)
@@ -235,6 +276,9 @@ static int pg_commit(Store *s)
 		return 0;
 	/* In one round trip; a later durable COMMIT flushes this one too. */
 	res = PQexec(s->conn, s->durable ? "COMMIT" : "SET LOCAL synchronous_commit = off; COMMIT");
+	/* Over, committed or not: a lost connection makes nothing lost after it. */
+	s->in_txn = false;
+	check_connection(s);
 	/* COMMIT of a transaction the server aborted answers ROLLBACK, not an error. */
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK && streq(PQcmdStatus(res), "COMMIT");
 	if (!ok) {
@@ -246,7 +290,6 @@ static int pg_commit(Store *s)
 	PQclear(res);
 	if (!ok && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
-	s->in_txn = false;
 	if (!ok) {
 		s->durable = false;
 		return -EIO;
@@ -308,6 +351,7 @@ static Store *pg_free(Store *s)
 	/* An open transaction is rolled back by the server: uncommitted means never told. */
 	PQfinish(s->conn);
 	free(s->node);
+	free(s->url);
 	free(s);
 	return NULL;
 }
@@ -340,6 +384,60 @@ static void ignore_notice(void *userdata, const char *message)
 }
 
 static int pg_take_sole(Store *store);
+
+/* A new connection with this store's URL and name. connect_timeout is a
+ * default the URL may override. */
+static int pg_connect(PgStore *s, const char *connect_timeout)
+{
+	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *values[] = {connect_timeout, s->app, s->url, NULL};
+
+	PQfinish(s->conn);
+	/* Defaults first: what the URL itself says comes later and wins. */
+	s->conn = PQconnectdbParams(keys, values, 1);
+	if (!s->conn)
+		return pg_fail(s, -ENOMEM, "out of memory");
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return pg_fail(s, -ECONNREFUSED, "connect to PostgreSQL: %s", PQerrorMessage(s->conn));
+	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
+	return 0;
+}
+
+/* Connect again, at most once per PG_RECONNECT_USEC: the database comes back
+ * as it was left (statements prepared, the database taken). */
+static int pg_reconnect(Store *s)
+{
+	char since[TIMESTAMP_MAX];
+	uint64_t now = now_monotonic_usec();
+	int r;
+
+	if (!s->lost)
+		return 0;
+	if (now < s->next_attempt)
+		return pg_fail(s, -ENOTCONN, "%s", s->down);
+	s->next_attempt = now + PG_RECONNECT_USEC;
+	r = pg_connect(s, "2");
+	if (r >= 0)
+		r = prepare_all(s);
+	if (r >= 0 && s->sole)
+		r = pg_take_sole(s);
+	if (r < 0) {
+		/* Kept for store_unavailable(): why it is still down. */
+		snprintf(s->down, sizeof s->down, "the database is unreachable since %s: %.400s",
+			 format_timestamp(since, s->lost_at), s->error);
+		PQfinish(s->conn);
+		s->conn = NULL;
+		return pg_fail(s, -ENOTCONN, "%s", s->down);
+	}
+	s->lost = false;
+	s->stats.reconnects++;
+	return 0;
+}
+
+static const char *pg_unavailable(const Store *s)
+{
+	return s->lost ? s->down : NULL;
+}
 
 const StoreOps store_pg_ops = {
 	.name = "postgresql",
@@ -390,6 +488,8 @@ const StoreOps store_pg_ops = {
 	.task_delete = pg_task_delete,
 	.intent_prune = pg_intent_prune,
 	.take_sole = pg_take_sole,
+	.reconnect = pg_reconnect,
+	.unavailable = pg_unavailable,
 };
 
 /*
@@ -415,15 +515,15 @@ static int pg_take_sole(Store *store)
 			    "the fleet's claims, which this vx11d does not have yet",
 			    PQgetisnull(res, 0, 1) ? "its session is gone" : PQgetvalue(res, 0, 1));
 	PQclear(res);
+	check_connection(s);
+	if (r == 0)
+		s->sole = true;
 	return r;
 }
 
 int store_pg_open(const char *url, const char *node, Store **ret)
 {
-	/* Defaults first: what the URL itself says comes later and wins. */
-	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *values[] = {"5", "vx11d", url, NULL};
-	char host[256], app[64];
+	char host[256];
 	PgStore *s;
 	int r;
 
@@ -440,23 +540,16 @@ int store_pg_open(const char *url, const char *node, Store **ret)
 		node = host;
 	}
 	s->node = strdup(node);
-	if (!s->node) {
+	s->url = strdup(url);
+	if (!s->node || !s->url) {
 		r = pg_fail(s, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	/* The node in pg_stat_activity: what names the holder of the database. */
-	snprintf(app, sizeof app, "vx11d node %.50s", node); /* NAMEDATALEN 64 */
-	values[1] = app;
-	s->conn = PQconnectdbParams(keys, values, 1);
-	if (!s->conn) {
-		r = pg_fail(s, -ENOMEM, "out of memory");
+	snprintf(s->app, sizeof s->app, "vx11d node %.50s", node); /* NAMEDATALEN 64 */
+	r = pg_connect(s, "5");
+	if (r < 0)
 		goto fail;
-	}
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		r = pg_fail(s, -ECONNREFUSED, "connect to PostgreSQL: %s", PQerrorMessage(s->conn));
-		goto fail;
-	}
-	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
 	r = pg_migrate(s);
 	if (r < 0)
 		goto fail;

@@ -96,6 +96,21 @@ int store_take_sole(Store *s)
 	return STORE_OPS(s)->take_sole ? STORE_OPS(s)->take_sole(s) : 0;
 }
 
+const char *store_unavailable(const Store *s)
+{
+	return STORE_OPS(s)->unavailable ? STORE_OPS(s)->unavailable(s) : NULL;
+}
+
+bool store_available(const Store *s)
+{
+	return !store_unavailable(s);
+}
+
+int store_reconnect(Store *s)
+{
+	return STORE_OPS(s)->reconnect ? STORE_OPS(s)->reconnect(s) : 0;
+}
+
 int store_wal_pages(const Store *s)
 {
 	return STORE_OPS(s)->wal_pages ? STORE_OPS(s)->wal_pages(s) : 0;

@@ -157,6 +157,17 @@ const char *store_backend_name(const Store *s);
  * SQLite: nothing to do (the state directory's lock already keeps it to one).
  */
 int store_take_sole(Store *s);
+/*
+ * A database server can go away (PostgreSQL): store_available() is false
+ * from the call that found the connection lost until a reconnect, and every
+ * call meanwhile fails at once (-ENOTCONN). store_unavailable() says why
+ * ("the database is unreachable since T: ..."), NULL when available.
+ * store_reconnect() tries now, at most once a second (a call does too); it
+ * blocks for the attempt. SQLite: always available, nothing to do.
+ */
+bool store_available(const Store *s);
+const char *store_unavailable(const Store *s);
+int store_reconnect(Store *s);
 
 /*
  * The database a URL names (vx11d --database): a PATH or "sqlite:PATH" is
@@ -214,6 +225,7 @@ typedef struct StoreStats {
 	uint64_t durable_commits; /* of which synced before being reported */
 	uint64_t rows_written;    /* rows inserted or updated */
 	uint64_t btree_writes;    /* b-tree entries those writes put: table rows and index entries */
+	uint64_t reconnects;      /* connections made again after one was lost (PostgreSQL) */
 } StoreStats;
 void store_stats(const Store *s, StoreStats *ret);
 /* Checkpoint the WAL (PASSIVE); meant for a quiet moment or another thread. */

@@ -40,7 +40,26 @@ setup() {
 	B_PID=
 }
 
+# pg_ctl ARGS...: the private cluster's, as its user (bench/pg-cluster.sh).
+pg_ctl() {
+	local bin=${PG_BIN:-/usr/lib/postgresql/15/bin}/pg_ctl
+	if [[ $(id -u) -eq 0 ]]; then
+		runuser -u postgres -- "$bin" -D "$PG_DIR/data" "$@"
+	else
+		"$bin" -D "$PG_DIR/data" "$@"
+	fi
+}
+
+# Start the cluster again as pg-cluster.sh did.
+pg_start() {
+	pg_ctl -l "$PG_DIR/server.log" -w -t 60 -s \
+		-o "-k $PG_DIR -p ${PG_PORT:-5432} -c listen_addresses='' -c unix_socket_permissions=0700 -c fsync=on" start
+}
+
 teardown() {
+	# A test that stopped the cluster and failed: the next tests need it.
+	[[ -z ${PG_STOPPED:-} ]] || pg_start || :
+	[[ -z ${LOOP_PID:-} ]] || ! alive "$LOOP_PID" || kill "$LOOP_PID"
 	if [[ -n ${B_PID:-} ]] && alive "$B_PID"; then
 		kill -TERM "$B_PID"
 		wait_exit "$B_PID" 100 || kill -9 "$B_PID"
@@ -100,4 +119,86 @@ sql() {
 	grep -q "cannot open the database postgresql:///vx11?host=$T/nowhere&connect_timeout=2: connect to PostgreSQL: " \
 		"$T/vx11d.log"
 	[[ ! -e $T/vx11.sock ]]
+}
+
+store_is() {
+	check "$(result daemon.status)" '.store.available == $a' --argjson a "$1" 2>/dev/null
+}
+
+@test "PostgreSQL stopped for 10 s under load and started again: nothing acknowledged lost, clear errors meanwhile" {
+	policy_file '.tasks.sleeper = {command: ["/bin/sleep", "4"], max_retries: 0}'
+	start_daemon --database "$URL" --node alpha
+	sleeper=$(submit_task sleeper)
+	wait_running "$sleeper" >/dev/null
+
+	# A client submitting in a loop through the outage, a connection each.
+	(
+		_bg_close_fds
+		while [[ ! -e $T/stop-loop ]]; do
+			call intent.submit '{"intent_type":"noop","require":{"spawner":true}}' >>"$T/replies" ||
+				echo '{"no_reply":true}' >>"$T/replies"
+			sleep 0.1
+		done
+	) &
+	LOOP_PID=$!
+	sleep 1
+	PG_STOPPED=1
+	pg_ctl stop -m fast -w -s
+	# The daemon finds out at its next call (the loop's submits make some).
+	wait_for 50 store_is false
+	status=$(result daemon.status)
+	check "$status" '.store.available == false and (.store.last_error | test("unreachable since"))'
+	# The sleeper ends meanwhile (4 s): its end waits for the database.
+	sleep 9
+	check_error "$(call task.list '{}')" -32004 vx11.StoreUnavailable
+	pg_start
+	PG_STOPPED=
+	# Back without a restart of the daemon.
+	wait_for 50 store_is true
+	check "$(result daemon.status)" '.store.reconnects >= 1 and .store.last_error == null'
+	sleep 1
+	touch "$T/stop-loop"
+	wait "$LOOP_PID"
+	LOOP_PID=
+
+	replies=$(jq -s -c . "$T/replies")
+	# Each submit was acknowledged QUEUED or refused as unavailable: never a
+	# cut connection, never another error.
+	check "$replies" 'all(.[]; (.result.status == "QUEUED") or
+		(.error.data.name == "vx11.StoreUnavailable" and (.error.code == -32004 or .error.code == -32603)))'
+	check "$replies" 'any(.[]; .error.code == -32004) and any(.[]; .result.status == "QUEUED")'
+	# Every one acknowledged is in the database and completes.
+	for tid in $(jq -r 'select(.result) | .result.response.task_id' "$T/replies"); do
+		wait_status "$tid" completed >/dev/null
+	done
+	for tid in $(jq -r 'select(.result) | .result.response.task_id' "$T/replies"); do
+		equals "$(sql "SELECT status FROM tasks WHERE id = '$tid'")" completed
+	done
+	# The daughter that ran through the outage settled as it ended.
+	wait_status "$sleeper" completed >/dev/null
+	equals "$(sql "SELECT status FROM tasks WHERE id = '$sleeper'")" completed
+	equals "$(sql "SELECT status FROM attempts WHERE task_id = '$sleeper'")" succeeded
+}
+
+@test "a commit lost with the connection: its reply becomes -32603 vx11.StoreUnavailable (outcome unknown), the connection stays, the daemon reconnects at once" {
+	policy_file '.tasks.doomed = {command: ["/bin/true"]}'
+	start_daemon --database "$URL" --node alpha
+	# A deferred trigger: the server ends its own session inside the COMMIT
+	# of a transaction that inserted a "doomed" task.
+	sql "CREATE FUNCTION vx11_test_die() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END \$\$;
+		CREATE CONSTRAINT TRIGGER vx11_test_die AFTER INSERT ON tasks DEFERRABLE INITIALLY DEFERRED
+		FOR EACH ROW WHEN (NEW.task_type = 'doomed') EXECUTE FUNCTION vx11_test_die()"
+	run -0 rpc "$(req intent.submit '{"intent_type":"doomed","require":{"spawner":true}}' 1)" \
+		"$(req daemon.status '' 2)"
+	[[ ${#lines[@]} -eq 2 ]]
+	check_error "${lines[0]}" -32603 vx11.StoreUnavailable 1
+	check "${lines[0]}" '.error.data.outcome == "unknown" and (.error.message | test("idempotency_key"))'
+	# The connection was not closed: the status read in the same iteration
+	# is answered too (withdrawn with the rest, or after it).
+	check "${lines[1]}" '.id == 2'
+	# The first call after the loss connected again.
+	check "$(result daemon.status)" '.store.available and .store.reconnects == 1 and .store.last_error == null'
+	equals "$(sql "SELECT count(*) FROM tasks WHERE task_type = 'doomed'")" 0
+	wait_status "$(submit_task noop)" completed >/dev/null
 }

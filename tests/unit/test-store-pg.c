@@ -2,8 +2,8 @@
 /*
  * The PostgreSQL store, what the SQLite-shaped tests cannot show: two Store
  * handles on one database (two nodes), the node each row names, the schema
- * and its migration record, durable commits, and a connection lost in the
- * middle of a group. Needs VX11_TEST_DATABASE (tests/unit/with-pg.sh);
+ * and its migration record, durable commits, a connection lost in the
+ * middle of a group and the reconnect after it. Needs VX11_TEST_DATABASE (tests/unit/with-pg.sh);
  * without it every case is skipped.
  */
 #include <errno.h>
@@ -254,6 +254,71 @@ static void test_lost_connection_fails_group(void)
 	store_free(other);
 }
 
+/* The connection goes (pg_terminate_backend): the store says it is
+ * unavailable, reconnects on its own, prepares its statements again and
+ * holds the database again; a connection lost between two calls is not seen
+ * at all (the call reconnects and runs). */
+static void test_reconnect_after_terminate(void)
+{
+	char url[256];
+	Store *s, *other = NULL;
+	Task t, t2, got = {};
+	StoreStats st;
+
+	NEED_PG();
+	new_db_path(url, sizeof url);
+	s = open_node(url, "n1");
+	if (!s)
+		return;
+	CHECK_INTEQ(store_take_sole(s), 0);
+	CHECK(store_available(s));
+	CHECK(store_unavailable(s) == NULL);
+	make_task(&t, TASK_PENDING, 1, "operator");
+	CHECK_INTEQ(store_task_insert(s, &t), 0);
+	CHECK_INTEQ(store_commit(s), 0);
+
+	/* Lost inside a group: the group fails and the store is unavailable. */
+	t.status = TASK_RUNNING;
+	CHECK_INTEQ(store_task_update(s, &t), 0);
+	CHECK_INTEQ(count_rows(url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+				    " WHERE application_name = 'vx11d node n1'"),
+		    1);
+	make_task(&t2, TASK_PENDING, 1, "operator");
+	CHECK(store_task_insert(s, &t2) < 0);
+	CHECK(!store_available(s));
+	CHECK(store_unavailable(s) && strstr(store_unavailable(s), "unreachable since"));
+	CHECK_INTEQ(store_commit(s), -EIO);
+
+	/* The first attempt is at once; the statements are there again. */
+	CHECK_INTEQ(store_reconnect(s), 0);
+	CHECK(store_available(s));
+	store_stats(s, &st);
+	CHECK_INTEQ(st.reconnects, 1);
+	CHECK_INTEQ(store_task_get(s, t.id, &got), 0);
+	CHECK_INTEQ(got.status, TASK_PENDING); /* the lost group's update is not there */
+	task_done(&got);
+	CHECK_INTEQ(store_task_insert(s, &t2), 0);
+	CHECK_INTEQ(store_commit(s), 0);
+
+	/* Lost between two calls: the next call reconnects and runs. */
+	CHECK_INTEQ(count_rows(url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+				    " WHERE application_name = 'vx11d node n1'"),
+		    1);
+	CHECK_INTEQ(store_task_get(s, t2.id, &got), 0);
+	task_done(&got);
+	CHECK(store_available(s));
+	store_stats(s, &st);
+	CHECK_INTEQ(st.reconnects, 2);
+
+	/* It holds the database again: a second daemon is refused. */
+	other = open_node(url, "n2");
+	if (other) {
+		CHECK_INTEQ(store_take_sole(other), -EBUSY);
+		store_free(other);
+	}
+	store_free(s);
+}
+
 /* An unreachable server is an open error that says so. */
 static void test_unreachable_refused(void)
 {
@@ -279,6 +344,7 @@ int main(void)
 	TEST(test_schema_recorded);
 	TEST(test_durable_commit);
 	TEST(test_lost_connection_fails_group);
+	TEST(test_reconnect_after_terminate);
 	TEST(test_unreachable_refused);
 
 	remove_tmpdir();
