@@ -201,11 +201,15 @@ endif
 TESTS += tests/v2-suite.sh
 # The store's unit tests again on the PostgreSQL backend, on a private
 # cluster (tests/unit/with-pg.sh; skipped without PostgreSQL's server), and
-# what only PostgreSQL shows (test-store-pg: two nodes on one database).
+# what only PostgreSQL shows (test-store-pg: two nodes on one database;
+# test-store-fleet: their claims and fences).
 if HAVE_LIBPQ
 check_PROGRAMS += tests/unit/test-store-pg
 tests_unit_test_store_pg_SOURCES = tests/unit/test-store-pg.c tests/unit/store-core-test.h tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_pg_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test-store-fleet
+tests_unit_test_store_fleet_SOURCES = tests/unit/test-store-fleet.c tests/unit/store-core-test.h tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_fleet_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/pg-store.sh
 endif
 EXTRA_DIST += tests/unit/with-pg.sh tests/unit/pg-store.sh

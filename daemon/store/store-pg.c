@@ -226,15 +226,23 @@ static int pg_commit(Store *s)
 	PGresult *res;
 	bool ok;
 
+	pg_fleet_committed(s);
 	if (s->txn_lost) {
 		s->txn_lost = false;
 		s->durable = false;
+		s->notify_owed = false;
 		return -EIO; /* s->error still says why */
 	}
 	if (!s->in_txn)
 		return 0;
-	/* In one round trip; a later durable COMMIT flushes this one too. */
-	res = PQexec(s->conn, s->durable ? "COMMIT" : "SET LOCAL synchronous_commit = off; COMMIT");
+	/* In one round trip; a later durable COMMIT flushes this one too. One
+	 * notify per commit that made work, delivered by the COMMIT itself. */
+	static const char *const commits[2][2] = {
+		{"SET LOCAL synchronous_commit = off; COMMIT", "COMMIT"},
+		{"SET LOCAL synchronous_commit = off; NOTIFY vx11_work; COMMIT", "NOTIFY vx11_work; COMMIT"},
+	};
+	res = PQexec(s->conn, commits[s->notify_owed][s->durable]);
+	s->notify_owed = false;
 	/* COMMIT of a transaction the server aborted answers ROLLBACK, not an error. */
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK && streq(PQcmdStatus(res), "COMMIT");
 	if (!ok) {
@@ -306,7 +314,9 @@ static Store *pg_free(Store *s)
 	if (!s)
 		return NULL;
 	/* An open transaction is rolled back by the server: uncommitted means never told. */
+	pg_fleet_free(s);
 	PQfinish(s->conn);
+	free(s->url);
 	free(s->node);
 	free(s);
 	return NULL;
@@ -338,8 +348,6 @@ static int prepare_all(PgStore *s)
 static void ignore_notice(void *userdata, const char *message)
 {
 }
-
-static int pg_take_sole(Store *store);
 
 const StoreOps store_pg_ops = {
 	.name = "postgresql",
@@ -389,34 +397,13 @@ const StoreOps store_pg_ops = {
 	.prune_candidates = pg_prune_candidates,
 	.task_delete = pg_task_delete,
 	.intent_prune = pg_intent_prune,
-	.take_sole = pg_take_sole,
+	.claim = pg_claim,
+	.claim_task = pg_claim_task,
+	.task_release = pg_task_release,
+	.release_own = pg_release_own,
+	.wake_fd = pg_wake_fd,
+	.wake_drain = pg_wake_drain,
 };
-
-/*
- * One session-level advisory lock per database and schema: the server drops
- * it when the connection ends, so a daemon killed with -9 frees it at once.
- */
-static int pg_take_sole(Store *store)
-{
-	PgStore *s = (PgStore *)store;
-	const char *sql = "SELECT pg_try_advisory_lock(hashtext('vx11d.sole:' || current_schema())), "
-			  "(SELECT a.application_name || ' (server pid ' || a.pid || ')' FROM pg_locks l "
-			  "JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted "
-			  "AND l.objid = hashtext('vx11d.sole:' || current_schema())::oid AND a.pid <> pg_backend_pid() "
-			  "LIMIT 1)";
-	PGresult *res = PQexec(s->conn, sql);
-	int r = 0;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		r = pg_fail(s, -EIO, "take the database: %s", PQerrorMessage(s->conn));
-	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-		r = pg_fail(s, -EBUSY,
-			    "the database is in use by another vx11d (%s): several nodes on one database need "
-			    "the fleet's claims, which this vx11d does not have yet",
-			    PQgetisnull(res, 0, 1) ? "its session is gone" : PQgetvalue(res, 0, 1));
-	PQclear(res);
-	return r;
-}
 
 int store_pg_open(const char *url, const char *node, Store **ret)
 {
@@ -440,7 +427,8 @@ int store_pg_open(const char *url, const char *node, Store **ret)
 		node = host;
 	}
 	s->node = strdup(node);
-	if (!s->node) {
+	s->url = strdup(url);
+	if (!s->node || !s->url) {
 		r = pg_fail(s, -ENOMEM, "out of memory");
 		goto fail;
 	}
