@@ -187,7 +187,8 @@ bats_tests = \
 	tests/bats/types.bats \
 	tests/bats/instances.bats \
 	tests/bats/node.bats \
-	tests/bats/postgres.bats
+	tests/bats/postgres.bats \
+	tests/bats/fleet.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS
