@@ -27,14 +27,17 @@ static int on_claimed(const Task *claimed, void *userdata)
 
 	switch (runner_gate(r, t)) {
 	case GATE_GO:
-		(void)runner_start_attempt(r, t, NULL, NULL);
+		/* < 0: no attempt at all (out of memory), so nothing settles it either. */
+		if (runner_start_attempt(r, t, NULL, NULL) >= 0)
+			return 0;
 		break;
 	case GATE_FAILED:
-		break; /* settled failed: its claim went with it */
+		return 0; /* settled failed: its claim went with it */
 	default:
-		if (store_task_release(r->env.store, t->id) < 0)
-			log_error("cannot give back the claim on task %s: %s", t->id, store_last_error(r->env.store));
+		break;
 	}
+	if (store_task_release(r->env.store, t->id) < 0)
+		log_error("cannot give back the claim on task %s: %s", t->id, store_last_error(r->env.store));
 	return 0;
 }
 

@@ -244,8 +244,11 @@ int pg_claim(Store *s, const char *const *types, unsigned slots, store_task_cb c
 	for (int i = 0; r >= 0 && i < n; i++) {
 		Task t;
 
-		if (pg_task_get(s, ids[i], &t) < 0)
-			continue; /* stays claimed; settled at this node's next start */
+		if (pg_task_get(s, ids[i], &t) < 0) {
+			/* Not this node's to run unread: anyone's again. */
+			(void)pg_task_release(s, ids[i]);
+			continue;
+		}
 		r = cb(&t, userdata);
 		task_done(&t);
 	}

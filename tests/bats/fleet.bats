@@ -4,7 +4,8 @@
 # Each runs only what it claimed there, so every task runs once whichever
 # node it was submitted to, the fleet takes tasks in priority order, and a
 # node killed with -9 settles its own interrupted attempts when it is back
-# (nobody else does: that waits for leases, P9).
+# (nobody else does: that waits for leases, P9); daughter.spawn runs where
+# it was asked, its task claimed as it is inserted.
 #
 # A private cluster (bench/pg-cluster.sh) for the file, a database per test.
 # The nodes share one cgroup base (each instance has its own root under it,
@@ -200,4 +201,20 @@ sql_wait() {
 	# The daughters' own word: attempt 1, then 2.
 	equals "$(grep -c "^$tid " "$RUNS")" 2
 	equals "$(sql "SELECT claimed_by IS NULL FROM tasks WHERE id = '$tid'")" t
+}
+
+@test "fleet: daughter.spawn runs on the node asked, claimed in the transaction that inserts its task" {
+	policy_file '.limits.max_running = 4 | .tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
+	node_start a
+	node_start b
+	ids=()
+	for i in 1 2 3 4 5; do
+		ids+=("$(on b result daughter.spawn "$(jq -cn --arg s "$MARK" '{name: "m", cmd: [$s]}')" | jq -r .task_id)")
+	done
+	for id in "${ids[@]}"; do
+		sql_wait 100 "SELECT status FROM tasks WHERE id = '$id'" completed
+		equals "$(sql "SELECT string_agg(node, ',') FROM attempts WHERE task_id = '$id'")" b
+		equals "$(grep -c "^$id " "$RUNS")" 1
+	done
+	equals "$(sql "SELECT count(*) FROM tasks WHERE claimed_by IS NOT NULL OR claim_seq <> 1")" 0
 }
