@@ -211,6 +211,8 @@ tests_unit_test_store_pg_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test-store-fleet
 tests_unit_test_store_fleet_SOURCES = tests/unit/test-store-fleet.c tests/unit/store-core-test.h tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_fleet_LDADD = $(UNIT_LDADD)
+# Its SQLite case (no fleet) on its own; its PostgreSQL cases in pg-store.sh.
+TESTS += tests/unit/test-store-fleet
 TESTS += tests/unit/pg-store.sh
 endif
 EXTRA_DIST += tests/unit/with-pg.sh tests/unit/pg-store.sh

@@ -53,7 +53,7 @@ void runner_claim(Runner *r)
 	const Policy *p = env->policy;
 	const char **types;
 	QueueEntry e;
-	size_t free_slots;
+	size_t free_slots, n = 0;
 	int k;
 
 	/* Whatever it says is in the database, to be claimed with the rest. */
@@ -62,16 +62,20 @@ void runner_claim(Runner *r)
 	if (r->spawn_problem || r->paused_all || r->n_running >= p->limits.max_running)
 		return;
 	free_slots = MIN((size_t)(p->limits.max_running - r->n_running), (size_t)CLAIM_BATCH);
-	/* What this node's policy can run: a type only another node knows waits for it. */
+	/* What this node's policy can run (a type only another node knows waits
+	 * for it), less what it holds paused: claimed, such a task would only be
+	 * given back, and claimed again at once. */
 	types = calloc(p->n_tasks + 2, sizeof *types);
 	if (!types) {
 		log_error("out of memory");
 		return;
 	}
 	for (size_t i = 0; i < p->n_tasks; i++)
-		types[i] = p->tasks[i].name;
-	types[p->n_tasks] = "daughter.spawn";
-	k = store_claim(env->store, types, (unsigned)free_slots, on_claimed, r);
+		if (!runner_is_paused(r, p->tasks[i].name))
+			types[n++] = p->tasks[i].name;
+	if (!runner_is_paused(r, "daughter.spawn"))
+		types[n++] = "daughter.spawn";
+	k = n > 0 ? store_claim(env->store, types, (unsigned)free_slots, on_claimed, r) : 0;
 	free(types);
 	if (k == -EAGAIN) {
 		/* This iteration's writes are not committed yet: claim right after. */
