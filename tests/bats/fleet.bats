@@ -5,7 +5,8 @@
 # node it was submitted to, the fleet takes tasks in priority order, and a
 # node killed with -9 settles its own interrupted attempts when it is back
 # (nobody else does: that waits for leases, P9); daughter.spawn runs where
-# it was asked, its task claimed as it is inserted.
+# it was asked, its task claimed as it is inserted; a node whose claim was
+# taken stops that daughter at its next write and settles nothing.
 #
 # A private cluster (bench/pg-cluster.sh) for the file, a database per test.
 # The nodes share one cgroup base (each instance has its own root under it,
@@ -217,4 +218,36 @@ sql_wait() {
 		equals "$(grep -c "^$id " "$RUNS")" 1
 	done
 	equals "$(sql "SELECT count(*) FROM tasks WHERE claimed_by IS NOT NULL OR claim_seq <> 1")" 0
+}
+
+@test "fleet: a node whose claim was taken stops the daughter at its next write and settles nothing" {
+	beat=$(daughter_script beat.sh <<'EOF'
+#!/bin/sh
+i=0
+while [ $i -lt 100 ]; do
+	/bin/systemd-notify WATCHDOG=1
+	/bin/sleep 0.2
+	i=$((i + 1))
+done
+EOF
+)
+	policy_file '.tasks.beat = {command: ["'"$beat"'"], heartbeat_seconds: 10, max_retries: 0}'
+	node_start a
+	tid=$(on a submit_task beat)
+	on a wait_running "$tid" >/dev/null
+	wait_for 50 eval '[[ -n $(task_pids "$tid") ]]'
+	# What adoption will do (P9), by hand: the claim is someone else's now.
+	sql "UPDATE tasks SET claimed_by = 'thief', claim_seq = claim_seq + 1 WHERE id = '$tid'"
+	# Its next heartbeat write (at most a second apart) is refused: the daughter goes.
+	wait_for 50 no_task_pids "$tid"
+	grep -q "daughter .* of task $tid: task $tid: fenced: its claim 1 by node a is no longer this node's; stopping it" \
+		"$T/a/vx11d.log"
+	# Nothing of its end reached the rows: the holder of the claim has the last word.
+	sleep 0.5
+	equals "$(sql "SELECT status || ' ' || claimed_by FROM tasks WHERE id = '$tid'")" "running thief"
+	equals "$(sql "SELECT status FROM attempts WHERE task_id = '$tid'")" running
+	equals "$(sql "SELECT status FROM daughters WHERE task_id = '$tid'")" running
+	# The node goes on with other work.
+	t2=$(on a submit_task noop)
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$t2'" completed
 }
