@@ -58,7 +58,10 @@ static int hija_write_rows(Hija *h)
 
 int hija_attempt_save(Hija *h)
 {
-	return h->rows_written ? store_attempt_update(h->runner->env.store, &h->a) : 0;
+	int k = h->rows_written ? store_attempt_update(h->runner->env.store, &h->a) : 0;
+
+	runner_fenced(h->runner, h->task_id, k);
+	return k;
 }
 
 const MetricsHistogram *runner_spawn_latency(const Runner *r)
