@@ -4,7 +4,8 @@
  * in the database, which SQL reads and writes it and how a record maps onto
  * parameters and result columns; store-pg.c runs it (connection,
  * transactions, errors, the ops table); store-pg-query.c reads;
- * store-pg-write.c writes. None of them sees SQLite's struct Store.
+ * store-pg-write.c writes; store-pg-fleet.c claims, fences and wakes. None
+ * of them sees SQLite's struct Store.
  */
 #pragma once
 

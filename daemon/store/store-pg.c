@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The PostgreSQL backend of the store, first cut (FLEET-DESIGN.md P6):
- * blocking libpq calls on the caller's thread, one connection. The store
- * thread with its pipeline, claims, leases and NOTIFY come later; their
- * tables and columns exist already (store-pg-schema.c).
+ * blocking libpq calls on the caller's thread, one connection (and a
+ * second that only LISTENs, store-pg-fleet.c). The fleet's claims, fences
+ * and wake-ups are store-pg-fleet.c's (P8); the store thread with its
+ * pipeline, and leases, come later.
  *
  * Transactions as SQLite's: the first write after a commit opens one
  * (BEGIN), store_commit() commits it, reads see its writes (one
