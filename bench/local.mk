@@ -51,7 +51,7 @@ bench/true-static: $(top_srcdir)/bench/true-static.c
 	    -o $@ $(top_srcdir)/bench/true-static.c; \
 	fi
 
-EXTRA_DIST += bench/run.sh bench/pg-cluster.sh bench/true-static.c
+EXTRA_DIST += bench/run.sh bench/pg-cluster.sh bench/fleet-claim-latency.sh bench/true-static.c
 CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/bench-json$(EXEEXT) bench/true-static \
 	$(BENCH_PG)
 

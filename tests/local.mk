@@ -196,7 +196,8 @@ bats_tests = \
 	tests/bats/types.bats \
 	tests/bats/instances.bats \
 	tests/bats/node.bats \
-	tests/bats/postgres.bats
+	tests/bats/postgres.bats \
+	tests/bats/fleet.bats
 
 TESTS += $(unit_tests)
 if HAVE_BATS
@@ -210,11 +211,17 @@ endif
 TESTS += tests/v2-suite.sh
 # The store's unit tests again on the PostgreSQL backend, on a private
 # cluster (tests/unit/with-pg.sh; skipped without PostgreSQL's server), and
-# what only PostgreSQL shows (test-store-pg: two nodes on one database).
+# what only PostgreSQL shows (test-store-pg: two nodes on one database;
+# test-store-fleet: their claims and fences).
 if HAVE_LIBPQ
 check_PROGRAMS += tests/unit/test-store-pg
 tests_unit_test_store_pg_SOURCES = tests/unit/test-store-pg.c tests/unit/store-core-test.h tests/unit/store-test.h tests/unit/tap.h
 tests_unit_test_store_pg_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test-store-fleet
+tests_unit_test_store_fleet_SOURCES = tests/unit/test-store-fleet.c tests/unit/store-core-test.h tests/unit/store-test.h tests/unit/tap.h
+tests_unit_test_store_fleet_LDADD = $(UNIT_LDADD)
+# Its SQLite case (no fleet) on its own; its PostgreSQL cases in pg-store.sh.
+TESTS += tests/unit/test-store-fleet
 TESTS += tests/unit/pg-store.sh
 endif
 EXTRA_DIST += tests/unit/with-pg.sh tests/unit/pg-store.sh

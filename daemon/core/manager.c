@@ -591,11 +591,6 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		r = log_error_errno(r, "cannot open the database %s: %s", m->db_shown, store_last_error(NULL));
 		goto fail;
 	}
-	r = store_take_sole(m->store);
-	if (r < 0) {
-		r = log_error_errno(r, "cannot use the database %s: %s", m->db_shown, store_last_error(m->store));
-		goto fail;
-	}
 	m->queue = queue_new();
 	m->retry_queue = queue_new();
 	if (!m->queue || !m->retry_queue) {

@@ -26,6 +26,7 @@ typedef enum KillReason {
 	KILL_HEARTBEAT,
 	KILL_CANCEL,
 	KILL_SHUTDOWN,
+	KILL_FENCED, /* its task's claim is no longer this node's (store.h: the fleet) */
 } KillReason;
 
 enum { OUT_STDOUT, OUT_STDERR, _OUT_MAX };
@@ -131,6 +132,10 @@ struct Runner {
 	sd_event_source *dispatch_source;
 	sd_event_source *retry_timer;
 
+	/* source-claim.c: the fleet's (a shared database) */
+	sd_event_source *wake_source; /* another node's commit made work */
+	sd_event_source *poll_timer;  /* and in case a wake-up was missed */
+
 	Spawner *spawner;
 	MetricsHistogram spawn_latency; /* seconds from clone to exec, daughters that started */
 
@@ -142,6 +147,15 @@ struct Runner {
 
 	sd_event_source *prune_timer; /* prune.c */
 };
+
+/* source-claim.c: where a fleet node's runnable tasks come from (the
+ * database's claims, not the local queue, which is only a wake-up there). */
+void runner_claim(Runner *r);
+int runner_fleet_setup(Runner *r);
+void runner_fleet_free(Runner *r);
+/* k from a write about task_id's attempt: if -ESTALE (fenced), its daughter
+ * is stopped and the task left to whoever holds the claim now. */
+void runner_fenced(Runner *r, const char *task_id, int k);
 
 /* trace.c: "00-<trace id>-<span id>-01" for TRACEPARENT (see there). */
 #define TRACEPARENT_MAX 56

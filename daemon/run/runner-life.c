@@ -172,6 +172,11 @@ static void reconcile(Runner *r)
 			free(*s);
 		free(names);
 	}
+	/* A fleet node: what it claimed and did not start (or has just settled)
+	 * is anyone's again. Others' claims are not its to settle: a node that
+	 * does not come back holds them until leases exist (FLEET-DESIGN.md P9). */
+	if (store_release_own(env->store) < 0)
+		log_error("cannot give back this node's claims: %s", store_last_error(env->store));
 	/* Nothing of theirs runs any more: their transient uids' leftovers in
 	 * /dev/shm go, as at any attempt's end, each under the uid's lock: a
 	 * uid that another instance has taken meanwhile is its own now. */
@@ -326,6 +331,8 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 
 	k = runner_setup_sources(r);
 	if (k >= 0)
+		k = runner_fleet_setup(r);
+	if (k >= 0)
 		k = runner_prune_setup(r);
 	if (k >= 0)
 		k = spawner_new(r, &r->spawner);
@@ -378,6 +385,7 @@ Runner *runner_free(Runner *r)
 	runner_ends_committed(r, true);
 	sd_event_source_disable_unref(r->dispatch_source);
 	sd_event_source_disable_unref(r->retry_timer);
+	runner_fleet_free(r);
 	notify_close(r);
 	sd_event_source_disable_unref(r->prune_timer);
 	cgroup_manager_free(r->cgroups);

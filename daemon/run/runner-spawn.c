@@ -116,6 +116,10 @@ int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **
 	k = store_task_insert(env->store, &t);
 	if (k >= 0)
 		k = store_intent_insert(env->store, &rec);
+	/* Run here and now: claimed in the transaction that inserts it, so no
+	 * other node of a fleet ever sees it unclaimed. */
+	if (k >= 0)
+		k = store_claim_task(env->store, t.id);
 	if (k < 0) {
 		*ret_error = strdup(store_last_error(env->store));
 		return -EIO;

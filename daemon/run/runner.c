@@ -40,18 +40,28 @@ size_t runner_running(const Runner *r)
 static int hija_write_rows(Hija *h)
 {
 	Store *s = h->runner->env.store;
+	int k;
 
-	if (h->rows_written)
-		return store_attempt_update(s, &h->a) < 0 || store_daughter_update(s, &h->d) < 0 ? -EIO : 0;
-	if (store_daughter_insert(s, &h->d) < 0 || store_attempt_insert(s, &h->a) < 0)
-		return -EIO;
-	h->rows_written = true;
-	return 0;
+	if (h->rows_written) {
+		k = store_attempt_update(s, &h->a);
+		if (k >= 0)
+			k = store_daughter_update(s, &h->d);
+	} else {
+		k = store_daughter_insert(s, &h->d);
+		if (k >= 0)
+			k = store_attempt_insert(s, &h->a);
+		h->rows_written = k >= 0;
+	}
+	runner_fenced(h->runner, h->task_id, k);
+	return k < 0 ? -EIO : 0;
 }
 
 int hija_attempt_save(Hija *h)
 {
-	return h->rows_written ? store_attempt_update(h->runner->env.store, &h->a) : 0;
+	int k = h->rows_written ? store_attempt_update(h->runner->env.store, &h->a) : 0;
+
+	runner_fenced(h->runner, h->task_id, k);
+	return k;
 }
 
 const MetricsHistogram *runner_spawn_latency(const Runner *r)
@@ -328,6 +338,8 @@ static Outcome outcome_of(const Hija *h, const CgroupStats *st)
 		return (Outcome){ "cancelled", "killed", "killed", VX11_MSG_DAUGHTER_ENDED, false };
 	case KILL_SHUTDOWN:
 		return (Outcome){ "interrupted", "interrupted", "killed", VX11_MSG_DAUGHTER_ENDED, false };
+	case KILL_FENCED: /* recorded only if the claim came back meanwhile: it did not */
+		return (Outcome){ "fenced", "interrupted", "killed", VX11_MSG_DAUGHTER_ENDED, false };
 	case KILL_NONE:
 		break;
 	}
@@ -679,9 +691,12 @@ void runner_spawned(Hija *h)
 		t.status = TASK_RUNNING;
 		t.updated_at = at;
 		t.next_attempt_at = 0;
-		if (store_task_update(env->store, &t) < 0)
+		int k = store_task_update(env->store, &t);
+		if (k < 0) {
 			log_error("cannot update task %s: %s", t.id, store_last_error(env->store));
-		runner_task_changed(r, &t, old);
+			runner_fenced(r, t.id, k);
+		} else
+			runner_task_changed(r, &t, old);
 	}
 	char detail[128];
 	snprintf(detail, sizeof detail, "daughter %s, attempt %d, uid %u, cgroup %s", h->d.id, h->a.number,
@@ -723,6 +738,10 @@ static int on_dispatch(sd_event_source *s, void *userdata)
 	/* Paused: everything keeps its place in the queue. */
 	if (r->paused_all)
 		return 0;
+	if (store_is_fleet(env->store)) {
+		runner_claim(r);
+		return 0;
+	}
 	for (int n = 0; n < DISPATCH_BATCH && r->n_running < env->policy->limits.max_running; n++) {
 		if (!queue_pop(env->queue, &e))
 			return 0;

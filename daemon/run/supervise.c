@@ -150,7 +150,7 @@ void hija_heartbeat(Hija *h)
 	h->d.last_heartbeat_at = now;
 	if (h->rows_written && now >= h->heartbeat_persisted + USEC_PER_SEC) {
 		h->heartbeat_persisted = now;
-		(void)store_daughter_heartbeat(h->runner->env.store, h->d.id, now);
+		runner_fenced(h->runner, h->task_id, store_daughter_heartbeat(h->runner->env.store, h->d.id, now));
 	}
 	if (h->hb_timer && h->kill_reason == KILL_NONE) {
 		(void)sd_event_source_set_time_relative(h->hb_timer, h->hb_usec);
@@ -206,7 +206,7 @@ void hija_kill(Hija *h, KillReason why)
 	h->ttl_timer = sd_event_source_disable_unref(h->ttl_timer);
 	h->hb_timer = sd_event_source_disable_unref(h->hb_timer);
 
-	bool now = why == KILL_CANCEL || why == KILL_SHUTDOWN || h->exited || h->grace_usec == 0;
+	bool now = why == KILL_CANCEL || why == KILL_SHUTDOWN || why == KILL_FENCED || h->exited || h->grace_usec == 0;
 	if (!now) {
 		if (h->kill_timer)
 			return; /* already in its grace period */

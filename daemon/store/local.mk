@@ -9,5 +9,6 @@ EXTRA_DIST += daemon/store/README.md
 if HAVE_LIBPQ
 daemon_libvx11d_a_SOURCES += \
 	daemon/store/store-pg.c daemon/store/store-pg.h daemon/store/store-pg-internal.h \
-	daemon/store/store-pg-schema.c daemon/store/store-pg-query.c daemon/store/store-pg-write.c
+	daemon/store/store-pg-schema.c daemon/store/store-pg-query.c daemon/store/store-pg-write.c \
+	daemon/store/store-pg-fleet.c
 endif

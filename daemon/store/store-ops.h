@@ -7,7 +7,10 @@
  *
  * The SQLite backend (store-sqlite*.c) fills every entry. A backend may leave
  * checkpoint and wal_pages NULL (they are SQLite's WAL): store.c then answers
- * 0; reconnect and unavailable NULL (a file is always there). Every other entry is required.
+ * 0; reconnect and unavailable NULL (a file is always there). The fleet's
+ * entries (claim ... wake_drain) go together: all NULL for a database one
+ * daemon has alone (SQLite), all set for a shared one. Every other entry is
+ * required.
  */
 #pragma once
 
@@ -27,7 +30,6 @@ typedef struct StoreOps {
 	void (*stats)(const Store *s, StoreStats *ret);
 	int (*checkpoint)(Store *s);
 	int (*wal_pages)(const Store *s);
-	int (*take_sole)(Store *s); /* NULL: nothing to take */
 	int (*reconnect)(Store *s);                /* NULL: never unavailable */
 	const char *(*unavailable)(const Store *s); /* NULL: never unavailable */
 	int (*intent_insert)(Store *s, const IntentRecord *r);
@@ -64,6 +66,13 @@ typedef struct StoreOps {
 	int (*prune_candidates)(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit, char (**ret)[ID_STRING_MAX], size_t *ret_n);
 	int (*task_delete)(Store *s, const char *task_id);
 	int (*intent_prune)(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n);
+	/* The fleet's (PostgreSQL); all NULL for a store one daemon has alone. */
+	int (*claim)(Store *s, const char *const *types, unsigned slots, store_task_cb cb, void *userdata);
+	int (*claim_task)(Store *s, const char *task_id);
+	int (*task_release)(Store *s, const char *task_id);
+	int (*release_own)(Store *s);
+	int (*wake_fd)(Store *s);
+	int (*wake_drain)(Store *s);
 } StoreOps;
 
 typedef struct StoreHead {

@@ -4,7 +4,8 @@
  * in the database, which SQL reads and writes it and how a record maps onto
  * parameters and result columns; store-pg.c runs it (connection,
  * transactions, errors, the ops table); store-pg-query.c reads;
- * store-pg-write.c writes. None of them sees SQLite's struct Store.
+ * store-pg-write.c writes; store-pg-fleet.c claims, fences and wakes. None
+ * of them sees SQLite's struct Store.
  */
 #pragma once
 
@@ -111,21 +112,38 @@ enum {
 	PG_TASK_DELETE,
 	PG_PRUNE_INTENTS_AGE,
 	PG_PRUNE_INTENTS_COUNT,
+	/* The fleet's claims and fences: their SQL is store-pg-fleet.c's. */
+	PG_FLEET_CLAIM,
+	PG_FLEET_CLAIM_TASK,
+	PG_FLEET_FENCE,
+	PG_FLEET_RELEASE,
+	PG_FLEET_RELEASE_OWN,
 	_PG_STMT_MAX,
 };
+
+/* A task this node claimed: its writes carry the claim (FLEET-DESIGN.md 2.6). */
+typedef struct PgOwned {
+	char id[ID_STRING_MAX];
+	char daughter_id[ID_STRING_MAX]; /* its current daughter, once inserted ("" before) */
+	int64_t claim_seq;
+	bool locked; /* the open transaction holds the task's row under the claim */
+} PgOwned;
 
 /* One connection, its prepared statements (named "vx11_<index>"). */
 struct Store {
 	StoreHead head;
 	PGconn *conn;
+	PGconn *listen; /* LISTEN vx11_work, opened by store_wake_fd() */
+	char *url;
 	char *node;
+	PgOwned *owned;
+	size_t n_owned;
+	bool notify_owed; /* the open transaction made a task runnable: NOTIFY at its COMMIT */
 	bool in_txn;   /* BEGIN ran and COMMIT has not */
 	bool txn_lost; /* the open transaction was rolled back (connection lost, failed recovery) */
 	bool durable;  /* the open or next commit must reach the disk (synchronous_commit on) */
-	/* The connection: how to make it again, and whether it is lost. */
-	char *url;
+	/* The connection: how to make it again (url above), and whether it is lost. */
 	char app[64];
-	bool sole;              /* take_sole() took the database: again on each reconnect */
 	bool lost;              /* the connection is gone; calls fail until a reconnect */
 	uint64_t lost_at;       /* realtime usec it was found lost */
 	uint64_t next_attempt;  /* monotonic usec: no reconnect before (rate limit) */
@@ -212,6 +230,24 @@ int pg_pause_clear(Store *s, const char *scope);
 int pg_dep_insert(Store *s, const char *task_id, const char *after_id, bool after_any);
 int pg_task_delete(Store *s, const char *task_id);
 int pg_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n);
+
+/* The fleet (store-pg-fleet.c). */
+char *pg_fleet_sql(unsigned i);
+/* Before a write about task_id's attempt (or daughter_id's, task_id NULL):
+ * 0 if the task is not this node's or its claim holds (its row is then
+ * locked until COMMIT); -ESTALE, "fenced", if the claim was taken from it. */
+int pg_fence(PgStore *s, const char *task_id, const char *daughter_id);
+void pg_fence_note_daughter(PgStore *s, const char *task_id, const char *daughter_id);
+/* After t was written: a claim given back where t ended or waits for a retry. */
+int pg_fleet_task_written(PgStore *s, const Task *t, bool inserted);
+void pg_fleet_committed(PgStore *s);
+void pg_fleet_free(PgStore *s);
+int pg_claim(Store *s, const char *const *types, unsigned slots, store_task_cb cb, void *userdata);
+int pg_claim_task(Store *s, const char *task_id);
+int pg_task_release(Store *s, const char *task_id);
+int pg_release_own(Store *s);
+int pg_wake_fd(Store *s);
+int pg_wake_drain(Store *s);
 
 /* The lowest id made at `at` ("0190a1b2-c3d4" for its millisecond); "" for 0. */
 void pg_id_floor(uint64_t at, char buf[static ID_STRING_MAX]);

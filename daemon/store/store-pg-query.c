@@ -349,7 +349,7 @@ int pg_attempt_list_task(Store *s, const char *task_id, store_attempt_cb cb, voi
 
 int pg_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata)
 {
-	return attempt_walk(s, PG_ATTEMPT_LIST_RUNNING, NULL, cb, userdata);
+	return attempt_walk(s, PG_ATTEMPT_LIST_RUNNING, s->node, cb, userdata);
 }
 
 /* ---- What holds a task back ---- */

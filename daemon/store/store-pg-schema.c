@@ -408,7 +408,9 @@ static const StmtDef stmt_defs[_PG_STMT_MAX] = {
 	[PG_ATTEMPT_LIST_TASK] = {SQL_SELECT, &pg_table_attempts, "WHERE task_id = $1::text ORDER BY number, id"},
 	[PG_ATTEMPT_LIST_RUNNING] = {SQL_SELECT, &pg_table_attempts,
 				     "WHERE (task_id, daughter_id) IN (SELECT task_id, id FROM daughters"
-				     " WHERE status IN ('spawning', 'running')) AND status = 'running' ORDER BY id"},
+				     " WHERE status IN ('spawning', 'running')) AND status = 'running'"
+				     /* A node settles its own only (NULL: made before the fleet's step). */
+				     " AND (node IS NULL OR node = $1::text) ORDER BY id"},
 	[PG_PAUSE_SET] = {SQL_PLAIN, NULL,
 			  "INSERT INTO pauses (scope, paused_at, uid) VALUES ($1::text, $2::bigint, $3::bigint)"
 			  " ON CONFLICT (scope) DO UPDATE SET paused_at = EXCLUDED.paused_at, uid = EXCLUDED.uid"},
@@ -469,6 +471,8 @@ char *pg_statement_sql(unsigned i)
 	unsigned n = 0;
 	FILE *f;
 
+	if (i >= PG_FLEET_CLAIM)
+		return pg_fleet_sql(i);
 	if (d->kind == SQL_PLAIN)
 		return strdup(d->sql);
 	f = open_memstream(&sql, &size);

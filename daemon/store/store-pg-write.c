@@ -101,22 +101,35 @@ int pg_task_insert(Store *s, Task *t)
 	else
 		r = pg_fail(s, -EIO, "tasks: the insert returned no seq");
 	PQclear(res);
-	return r;
+	return r < 0 ? r : pg_fleet_task_written(s, t, true);
 }
 
+/* A task this node claimed is written under its claim (pg_fence()). */
 int pg_task_update(Store *s, const Task *t)
 {
-	return update_row(s, PG_TASK_UPDATE, &pg_table_tasks, t);
+	int r = pg_fence(s, t->id, NULL);
+
+	if (r >= 0)
+		r = update_row(s, PG_TASK_UPDATE, &pg_table_tasks, t);
+	return r < 0 ? r : pg_fleet_task_written(s, t, false);
 }
 
 int pg_daughter_insert(Store *s, const Daughter *d)
 {
-	return insert_row(s, PG_DAUGHTER_INSERT, &pg_table_daughters, d, NULL);
+	int r = pg_fence(s, d->task_id, NULL);
+
+	if (r >= 0)
+		r = insert_row(s, PG_DAUGHTER_INSERT, &pg_table_daughters, d, NULL);
+	if (r >= 0)
+		pg_fence_note_daughter(s, d->task_id, d->id);
+	return r;
 }
 
 int pg_daughter_update(Store *s, const Daughter *d)
 {
-	return update_row(s, PG_DAUGHTER_UPDATE, &pg_table_daughters, d);
+	int r = pg_fence(s, d->task_id, NULL);
+
+	return r < 0 ? r : update_row(s, PG_DAUGHTER_UPDATE, &pg_table_daughters, d);
 }
 
 int pg_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at)
@@ -125,6 +138,9 @@ int pg_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at)
 	uint64_t n = 0;
 	int r;
 
+	r = pg_fence(s, NULL, daughter_id);
+	if (r < 0)
+		return r;
 	pg_param_str(&p, daughter_id);
 	pg_param_i64(&p, (int64_t)at);
 	r = write_stmt(s, PG_DAUGHTER_HEARTBEAT, &p, &n);
@@ -138,12 +154,16 @@ int pg_daughter_heartbeat(Store *s, const char *daughter_id, uint64_t at)
 
 int pg_attempt_insert(Store *s, const Attempt *a)
 {
-	return insert_row(s, PG_ATTEMPT_INSERT, &pg_table_attempts, a, NULL);
+	int r = pg_fence(s, a->task_id, NULL);
+
+	return r < 0 ? r : insert_row(s, PG_ATTEMPT_INSERT, &pg_table_attempts, a, NULL);
 }
 
 int pg_attempt_update(Store *s, const Attempt *a)
 {
-	return update_row(s, PG_ATTEMPT_UPDATE, &pg_table_attempts, a);
+	int r = pg_fence(s, a->task_id, NULL);
+
+	return r < 0 ? r : update_row(s, PG_ATTEMPT_UPDATE, &pg_table_attempts, a);
 }
 
 int pg_pause_set(Store *s, const char *scope, uint64_t at, uid_t uid)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The PostgreSQL backend of the store, first cut (FLEET-DESIGN.md P6):
- * blocking libpq calls on the caller's thread, one connection. The store
- * thread with its pipeline, claims, leases and NOTIFY come later; their
- * tables and columns exist already (store-pg-schema.c).
+ * blocking libpq calls on the caller's thread, one connection (and a
+ * second that only LISTENs, store-pg-fleet.c). The fleet's claims, fences
+ * and wake-ups are store-pg-fleet.c's (P8); the store thread with its
+ * pipeline, and leases, come later.
  *
  * Transactions as SQLite's: the first write after a commit opens one
  * (BEGIN), store_commit() commits it, reads see its writes (one
@@ -23,8 +24,7 @@
  * Reconnecting: a call that finds the connection gone (PQstatus
  * CONNECTION_BAD after it) marks the store unavailable. The next call, or
  * store_reconnect(), connects again, at most once per PG_RECONNECT_USEC,
- * prepares the statements again and takes the database again if
- * store_take_sole() had; until then every call fails at once (-ENOTCONN,
+ * prepares the statements again; until then every call fails at once (-ENOTCONN,
  * "the database is unreachable since ..."). A call that was not inside a
  * transaction and lost the connection is retried once after an immediate
  * reconnect, so a server restarted between two calls is not seen. In this
@@ -267,15 +267,23 @@ static int pg_commit(Store *s)
 	PGresult *res;
 	bool ok;
 
+	pg_fleet_committed(s);
 	if (s->txn_lost) {
 		s->txn_lost = false;
 		s->durable = false;
+		s->notify_owed = false;
 		return -EIO; /* s->error still says why */
 	}
 	if (!s->in_txn)
 		return 0;
-	/* In one round trip; a later durable COMMIT flushes this one too. */
-	res = PQexec(s->conn, s->durable ? "COMMIT" : "SET LOCAL synchronous_commit = off; COMMIT");
+	/* In one round trip; a later durable COMMIT flushes this one too. One
+	 * notify per commit that made work, delivered by the COMMIT itself. */
+	static const char *const commits[2][2] = {
+		{"SET LOCAL synchronous_commit = off; COMMIT", "COMMIT"},
+		{"SET LOCAL synchronous_commit = off; NOTIFY vx11_work; COMMIT", "NOTIFY vx11_work; COMMIT"},
+	};
+	res = PQexec(s->conn, commits[s->notify_owed][s->durable]);
+	s->notify_owed = false;
 	/* Over, committed or not: a lost connection makes nothing lost after it. */
 	s->in_txn = false;
 	check_connection(s);
@@ -349,9 +357,10 @@ static Store *pg_free(Store *s)
 	if (!s)
 		return NULL;
 	/* An open transaction is rolled back by the server: uncommitted means never told. */
+	pg_fleet_free(s);
 	PQfinish(s->conn);
-	free(s->node);
 	free(s->url);
+	free(s->node);
 	free(s);
 	return NULL;
 }
@@ -382,8 +391,6 @@ static int prepare_all(PgStore *s)
 static void ignore_notice(void *userdata, const char *message)
 {
 }
-
-static int pg_take_sole(Store *store);
 
 /* A new connection with this store's URL and name. connect_timeout is a
  * default the URL may override. */
@@ -419,8 +426,6 @@ static int pg_reconnect(Store *s)
 	r = pg_connect(s, "2");
 	if (r >= 0)
 		r = prepare_all(s);
-	if (r >= 0 && s->sole)
-		r = pg_take_sole(s);
 	if (r < 0) {
 		/* Kept for store_unavailable(): why it is still down. */
 		snprintf(s->down, sizeof s->down, "the database is unreachable since %s: %.400s",
@@ -487,39 +492,15 @@ const StoreOps store_pg_ops = {
 	.prune_candidates = pg_prune_candidates,
 	.task_delete = pg_task_delete,
 	.intent_prune = pg_intent_prune,
-	.take_sole = pg_take_sole,
 	.reconnect = pg_reconnect,
 	.unavailable = pg_unavailable,
+	.claim = pg_claim,
+	.claim_task = pg_claim_task,
+	.task_release = pg_task_release,
+	.release_own = pg_release_own,
+	.wake_fd = pg_wake_fd,
+	.wake_drain = pg_wake_drain,
 };
-
-/*
- * One session-level advisory lock per database and schema: the server drops
- * it when the connection ends, so a daemon killed with -9 frees it at once.
- */
-static int pg_take_sole(Store *store)
-{
-	PgStore *s = (PgStore *)store;
-	const char *sql = "SELECT pg_try_advisory_lock(hashtext('vx11d.sole:' || current_schema())), "
-			  "(SELECT a.application_name || ' (server pid ' || a.pid || ')' FROM pg_locks l "
-			  "JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted "
-			  "AND l.objid = hashtext('vx11d.sole:' || current_schema())::oid AND a.pid <> pg_backend_pid() "
-			  "LIMIT 1)";
-	PGresult *res = PQexec(s->conn, sql);
-	int r = 0;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		r = pg_fail(s, -EIO, "take the database: %s", PQerrorMessage(s->conn));
-	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-		r = pg_fail(s, -EBUSY,
-			    "the database is in use by another vx11d (%s): several nodes on one database need "
-			    "the fleet's claims, which this vx11d does not have yet",
-			    PQgetisnull(res, 0, 1) ? "its session is gone" : PQgetvalue(res, 0, 1));
-	PQclear(res);
-	check_connection(s);
-	if (r == 0)
-		s->sole = true;
-	return r;
-}
 
 int store_pg_open(const char *url, const char *node, Store **ret)
 {

@@ -91,9 +91,41 @@ int store_checkpoint(Store *s)
 	return STORE_OPS(s)->checkpoint ? STORE_OPS(s)->checkpoint(s) : 0;
 }
 
-int store_take_sole(Store *s)
+/* The fleet's: a store one daemon has alone has no claims to take or give
+ * back, and nothing to wake it but its own submissions. */
+bool store_is_fleet(const Store *s)
 {
-	return STORE_OPS(s)->take_sole ? STORE_OPS(s)->take_sole(s) : 0;
+	return STORE_OPS(s)->claim != NULL;
+}
+
+int store_claim(Store *s, const char *const *types, unsigned slots, store_task_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->claim ? STORE_OPS(s)->claim(s, types, slots, cb, userdata) : -EOPNOTSUPP;
+}
+
+int store_claim_task(Store *s, const char *task_id)
+{
+	return STORE_OPS(s)->claim_task ? STORE_OPS(s)->claim_task(s, task_id) : 0;
+}
+
+int store_task_release(Store *s, const char *task_id)
+{
+	return STORE_OPS(s)->task_release ? STORE_OPS(s)->task_release(s, task_id) : 0;
+}
+
+int store_release_own(Store *s)
+{
+	return STORE_OPS(s)->release_own ? STORE_OPS(s)->release_own(s) : 0;
+}
+
+int store_wake_fd(Store *s)
+{
+	return STORE_OPS(s)->wake_fd ? STORE_OPS(s)->wake_fd(s) : -EOPNOTSUPP;
+}
+
+int store_wake_drain(Store *s)
+{
+	return STORE_OPS(s)->wake_drain ? STORE_OPS(s)->wake_drain(s) : 0;
 }
 
 const char *store_unavailable(const Store *s)

@@ -150,14 +150,6 @@ Store *store_free(Store *s);
 /* The backend that opened s: "sqlite" (or "postgresql"), for daemon.status. */
 const char *store_backend_name(const Store *s);
 /*
- * Take the database for this daemon alone, for as long as s stays open:
- * several daemons on one database need the fleet's claims (FLEET-DESIGN.md),
- * which are not built yet, and without them each would run every task.
- * -EBUSY (store_last_error() names the holder) when another daemon has it.
- * SQLite: nothing to do (the state directory's lock already keeps it to one).
- */
-int store_take_sole(Store *s);
-/*
  * A database server can go away (PostgreSQL): store_available() is false
  * from the call that found the connection lost until a reconnect, and every
  * call meanwhile fails at once (-ENOTCONN). store_unavailable() says why
@@ -310,6 +302,33 @@ typedef int (*store_type_count_cb)(const char *task_type, TaskStatus status, uin
 int store_task_count_by_type(Store *s, store_type_count_cb cb, void *userdata);
 /* When the task's first attempt started (realtime usec), 0 when none has. */
 int store_task_first_start(Store *s, const char *task_id, uint64_t *ret);
+
+/*
+ * The fleet (FLEET-DESIGN.md P8): several daemons, one PostgreSQL database.
+ * A daemon runs only the tasks it claimed; every later write about such a
+ * task's attempt (task, attempt, daughter rows, heartbeats) carries the claim
+ * and fails with -ESTALE ("fenced") if it is no longer this node's. A task
+ * written retrying or ended gives its claim back. SQLite: not a fleet; the
+ * calls below answer 0 (store_claim and store_wake_fd -EOPNOTSUPP).
+ */
+bool store_is_fleet(const Store *s);
+/* Claim up to `slots` runnable tasks (pending, or retrying and due; of one of
+ * `types`, NULL-terminated; not paused; whatever they wait for ended), in
+ * (priority, seq) order, and hand each to cb, which may write. The claim is
+ * committed before this returns: -EAGAIN, nothing claimed, while the
+ * caller's transaction is still open (commit it first). */
+int store_claim(Store *s, const char *const *types, unsigned slots, store_task_cb cb, void *userdata);
+/* Claim a task the open transaction inserted (daughter.spawn runs it now). */
+int store_claim_task(Store *s, const char *task_id);
+/* Give back a claimed task that does not start (held by a pause). */
+int store_task_release(Store *s, const char *task_id);
+/* At start, after the node's own interrupted attempts are settled: every
+ * claim still in this node's name is given back. */
+int store_release_own(Store *s);
+/* A descriptor that turns readable when another commit made work (NOTIFY
+ * vx11_work); store_wake_drain() reads it (>= 0: how many arrived). */
+int store_wake_fd(Store *s);
+int store_wake_drain(Store *s);
 
 /* daughters and attempts */
 int store_daughter_insert(Store *s, const Daughter *d);

@@ -12,7 +12,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 	tests/unit/test-store-runner \
 	tests/unit/test-store-hold \
 	tests/unit/test-store-plan \
-	tests/unit/test-store-pg
+	tests/unit/test-store-pg \
+	tests/unit/test-store-fleet
 rc=$?
 # 77 is with-pg.sh's skip, already said as "1..0 # SKIP"; the TAP driver
 # takes any other status than 0 for an error.

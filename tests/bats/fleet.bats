@@ -1,0 +1,253 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# A fleet: three vx11d nodes on one PostgreSQL database (FLEET-DESIGN.md P8).
+# Each runs only what it claimed there, so every task runs once whichever
+# node it was submitted to, the fleet takes tasks in priority order, and a
+# node killed with -9 settles its own interrupted attempts when it is back
+# (nobody else does: that waits for leases, P9); daughter.spawn runs where
+# it was asked, its task claimed as it is inserted; a node whose claim was
+# taken stops that daughter at its next write and settles nothing.
+#
+# A private cluster (bench/pg-cluster.sh) for the file, a database per test.
+# The nodes share one cgroup base (each instance has its own root under it,
+# as in instances.bats) and the policy; each has its socket, state dir, log.
+
+load helpers
+
+declare -gA PID
+
+setup_file() {
+	if ! grep -q '^#define HAVE_STORE_PG' "$VX11_BUILDDIR/config.h"; then
+		export PG_SKIP="this vx11d was built without libpq (configure found none)"
+		return 0
+	fi
+	if [[ ! -x ${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb ]]; then
+		export PG_SKIP="no PostgreSQL server binaries (install postgresql-15, or set PG_BIN)"
+		return 0
+	fi
+	PG_DIR=$(mktemp -d /var/tmp/vx11-bats-pg.XXXXXX)
+	rmdir "$PG_DIR"
+	PG_URL=$("$VX11_SRCDIR/bench/pg-cluster.sh" start "$PG_DIR")
+	export PG_DIR PG_URL
+}
+
+teardown_file() {
+	[[ -z ${PG_DIR:-} ]] || "$VX11_SRCDIR/bench/pg-cluster.sh" stop "$PG_DIR"
+}
+
+setup() {
+	[[ -z ${PG_SKIP:-} ]] || skip "$PG_SKIP"
+	vx11_setup
+	VX11_CGROUP_ROOT=vx11-test-$$-${BATS_TEST_NUMBER}
+	PID=()
+	DB=t$BATS_TEST_NUMBER
+	psql "$PG_URL" -qAtc "CREATE DATABASE $DB"
+	URL=${PG_URL/\/\/\/vx11\?/\/\/\/$DB?}
+	# What the daughters themselves say they ran: one line per run.
+	RUNS=$T/runs.log
+	: >"$RUNS"
+	chmod 0666 "$RUNS"
+	MARK=$(daughter_script mark.sh <<EOF
+#!/bin/sh
+echo "\$VX11_TASK_ID \$VX11_ATTEMPT" >>$RUNS
+[ "\${1:-0}" = 0 ] || sleep "\$1"
+EOF
+)
+}
+
+teardown() {
+	local x
+	for x in "${!PID[@]}"; do
+		if alive "${PID[$x]}"; then
+			kill -TERM "${PID[$x]}" 2>/dev/null || true
+			wait_exit "${PID[$x]}" 100 2>/dev/null || kill -9 "${PID[$x]}" 2>/dev/null || true
+		fi
+	done
+	for x in "${!PID[@]}"; do
+		echo "== node $x" >>"$T/vx11d.log"
+		cat "$T/$x/vx11d.log" >>"$T/vx11d.log" 2>/dev/null || true
+	done
+	vx11_teardown
+}
+
+sql() {
+	psql "$URL" -qAtc "$1"
+}
+
+# node_launch X [ARGS...]: node X of the fleet (--node X), in $T/X.
+node_launch() {
+	local x=$1
+	shift
+	mkdir -p "$T/$x"
+	(
+		_bg_close_fds
+		exec "$VX11D" --socket "$T/$x/vx11.sock" --state-dir "$T/$x/state" --log-target stderr \
+			--log-level debug --cgroup-root "$VX11_CGROUP_ROOT" --policy "$T/policy.json" \
+			--database "$URL" --node "$x" "$@"
+	) 2>>"$T/$x/vx11d.log" </dev/null >/dev/null &
+	PID[$x]=$!
+}
+
+node_start() {
+	node_launch "$@"
+	VX11_SOCKET=$T/$1/vx11.sock DAEMON_PID=${PID[$1]} wait_daemon_ready || { cat "$T/$1/vx11d.log" >&2; return 1; }
+}
+
+# on X CMD...: CMD (a helper of helpers.bash) talking to node X.
+on() {
+	local -x VX11_SOCKET=$T/$1/vx11.sock
+	shift
+	"$@"
+}
+
+# sql_wait TENTHS QUERY EXPECTED: poll until QUERY answers EXPECTED.
+sql_wait() {
+	local tenths=$1 q=$2 want=$3 got i
+	for ((i = 0; i <= tenths; i++)); do
+		got=$(sql "$q")
+		[[ $got == "$want" ]] && return 0
+		sleep 0.1
+	done
+	echo "after $((tenths / 10)) s, $q: '$got', not '$want'" >&2
+	return 1
+}
+
+@test "fleet: tasks submitted across three nodes all complete, each run exactly once, spread over the three" {
+	n=${FLEET_TASKS:-3000}
+	policy_file '.limits.max_running = 4 | .limits.max_queued = 100000
+		| .tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
+	node_start a
+	node_start b
+	subs=()
+	for x in a b; do
+		on "$x" submit_many $((n / 3)) mark >"$T/$x.ids" &
+		subs+=($!)
+	done
+	# c comes up while a and b work through theirs: its start finds their
+	# tasks pending in the database, and runs only those it claims.
+	sql_wait 300 "SELECT count(*) > 0 FROM tasks" t
+	node_start c
+	on c submit_many $((n / 3)) mark >"$T/c.ids"
+	wait "${subs[@]}"
+	sort -u "$T"/[abc].ids >"$T/ids"
+	equals "$(wc -l <"$T/ids")" "$n"
+
+	sql_wait 900 "SELECT count(*) FROM tasks WHERE status = 'completed'" "$n"
+	equals "$(sql "SELECT count(*) FROM tasks WHERE status <> 'completed' OR claimed_by IS NOT NULL")" 0
+	# Each task once, by the daughters' own word: n lines, n ids, all submitted.
+	equals "$(wc -l <"$RUNS")" "$n"
+	equals "$(cut -d' ' -f1 "$RUNS" | sort | uniq -d | wc -l)" 0
+	diff <(cut -d' ' -f1 "$RUNS" | sort) "$T/ids"
+	equals "$(sql "SELECT count(*) FROM attempts")" "$n"
+	# Spread: every node ran some.
+	echo "# $n tasks, attempts per node: $(sql "SELECT string_agg(node || ' ' || c, ', ' ORDER BY node)
+		FROM (SELECT node, count(*) c FROM attempts GROUP BY node) x")" >&3
+	equals "$(sql "SELECT string_agg(node, ',' ORDER BY node) FROM (SELECT DISTINCT node FROM attempts) x")" a,b,c
+}
+
+@test "fleet: one slot per node, the fleet claims in priority order, then submission order" {
+	policy_file '.limits.max_running = 1 | .tasks.mark = {command: ["'"$MARK"'", "0.5"], max_retries: 0}'
+	node_start a
+	node_start b
+	node_start c
+	# Paused in the database: no node claims while the queue fills.
+	on a "$VX11CTL" pause >/dev/null
+	for p in P3 P1 P2 P0; do
+		on b submit_many 3 mark "{\"priority\":\"$p\"}" >/dev/null
+	done
+	sleep 1.5
+	equals "$(sql "SELECT count(*) FROM tasks WHERE claim_seq > 0")" 0
+	on a "$VX11CTL" resume >/dev/null
+	sql_wait 300 "SELECT count(*) FROM tasks WHERE status = 'completed'" 12
+	# In the order they were claimed, the priorities never go back up: a
+	# lower one claimed before a higher one was still there would show as an
+	# inversion of a whole task's run (0.5 s); claims at the same instant
+	# (SKIP LOCKED passing over a row another node is taking) only by ms.
+	sql "SELECT priority, claimed_by, claimed_at, seq FROM tasks ORDER BY claimed_at"
+	equals "$(sql "SELECT count(*) FROM tasks h JOIN tasks l ON h.priority < l.priority
+		WHERE h.claimed_at > l.claimed_at + 100000")" 0
+	equals "$(sql "SELECT count(*) FROM tasks h JOIN tasks l ON h.priority = l.priority AND h.seq < l.seq
+		WHERE h.claimed_at > l.claimed_at + 100000")" 0
+	equals "$(sql "SELECT count(DISTINCT node) FROM attempts")" 3
+	equals "$(wc -l <"$RUNS")" 12
+}
+
+@test "fleet: a node killed with -9 settles its own interrupted attempt when it is back; nobody else touches it" {
+	policy_file '.limits.max_running = 2 | .defaults.backoff = {base_seconds: 0.2, max_seconds: 0.2}
+		| .tasks.mark = {command: ["'"$MARK"'", "100"], max_retries: 1,
+			mutations: [{command: ["'"$MARK"'", "0"]}]}'
+	node_start a
+	node_start b
+	node_start c
+	tid=$(on a submit_task mark)
+	on a wait_running "$tid" >/dev/null
+	x=$(sql "SELECT node FROM attempts WHERE task_id = '$tid'")
+	[[ $x == [abc] ]]
+	kill -9 "${PID[$x]}"
+	wait_exit "${PID[$x]}" 300
+	# Its claim holds: the other two neither settle nor run it.
+	sleep 2
+	equals "$(sql "SELECT status || ' ' || claimed_by FROM tasks WHERE id = '$tid'")" "running $x"
+	equals "$(sql "SELECT count(*) FROM attempts WHERE task_id = '$tid'")" 1
+
+	node_start "$x"
+	sql_wait 200 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	y=$(sql "SELECT node FROM attempts WHERE task_id = '$tid' AND number = 2")
+	equals "$(sql "SELECT string_agg(number || ':' || status || ':' || reason || ':' || node, ' ' ORDER BY number)
+		FROM attempts WHERE task_id = '$tid'")" "1:interrupted:interrupted:$x 2:succeeded:exited:$y"
+	grep -q "recovery: attempt 1 of task $tid" "$T/$x/vx11d.log"
+	for y in a b c; do
+		[[ $y == "$x" ]] || ! grep -q "recovery: attempt 1 of task $tid" "$T/$y/vx11d.log"
+	done
+	# The daughters' own word: attempt 1, then 2.
+	equals "$(grep -c "^$tid " "$RUNS")" 2
+	equals "$(sql "SELECT claimed_by IS NULL FROM tasks WHERE id = '$tid'")" t
+}
+
+@test "fleet: daughter.spawn runs on the node asked, claimed in the transaction that inserts its task" {
+	policy_file '.limits.max_running = 4 | .tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
+	node_start a
+	node_start b
+	ids=()
+	for i in 1 2 3 4 5; do
+		ids+=("$(on b result daughter.spawn "$(jq -cn --arg s "$MARK" '{name: "m", cmd: [$s]}')" | jq -r .task_id)")
+	done
+	for id in "${ids[@]}"; do
+		sql_wait 100 "SELECT status FROM tasks WHERE id = '$id'" completed
+		equals "$(sql "SELECT string_agg(node, ',') FROM attempts WHERE task_id = '$id'")" b
+		equals "$(grep -c "^$id " "$RUNS")" 1
+	done
+	equals "$(sql "SELECT count(*) FROM tasks WHERE claimed_by IS NOT NULL OR claim_seq <> 1")" 0
+}
+
+@test "fleet: a node whose claim was taken stops the daughter at its next write and settles nothing" {
+	beat=$(daughter_script beat.sh <<'EOF'
+#!/bin/sh
+i=0
+while [ $i -lt 100 ]; do
+	/bin/systemd-notify WATCHDOG=1
+	/bin/sleep 0.2
+	i=$((i + 1))
+done
+EOF
+)
+	policy_file '.tasks.beat = {command: ["'"$beat"'"], heartbeat_seconds: 10, max_retries: 0}'
+	node_start a
+	tid=$(on a submit_task beat)
+	on a wait_running "$tid" >/dev/null
+	wait_for 50 eval '[[ -n $(task_pids "$tid") ]]'
+	# What adoption will do (P9), by hand: the claim is someone else's now.
+	sql "UPDATE tasks SET claimed_by = 'thief', claim_seq = claim_seq + 1 WHERE id = '$tid'"
+	# Its next heartbeat write (at most a second apart) is refused: the daughter goes.
+	wait_for 50 no_task_pids "$tid"
+	grep -q "daughter .* of task $tid: task $tid: fenced: its claim 1 by node a is no longer this node's; stopping it" \
+		"$T/a/vx11d.log"
+	# Nothing of its end reached the rows: the holder of the claim has the last word.
+	sleep 0.5
+	equals "$(sql "SELECT status || ' ' || claimed_by FROM tasks WHERE id = '$tid'")" "running thief"
+	equals "$(sql "SELECT status FROM attempts WHERE task_id = '$tid'")" running
+	equals "$(sql "SELECT status FROM daughters WHERE task_id = '$tid'")" running
+	# The node goes on with other work.
+	t2=$(on a submit_task noop)
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$t2'" completed
+}
