@@ -98,7 +98,8 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 	if (k < 0) {
 		/* The poll goes on claiming; the wake-ups are lost until restart. */
-		log_warning("wake-ups from other nodes stop: %s; claiming once a second", store_last_error(r->env.store));
+		log_warning("wake-ups from other nodes stop: %s; claiming once a second until they are back",
+			    store_last_error(r->env.store));
 		r->wake_source = sd_event_source_disable_unref(r->wake_source);
 		return 0;
 	}
@@ -113,6 +114,13 @@ static int on_poll(sd_event_source *s, uint64_t usec, void *userdata)
 	uint64_t jitter;
 
 	runner_schedule(r);
+	/* Wake-ups lost with a connection come back with the database. */
+	if (!r->wake_source && store_available(r->env.store)) {
+		int fd = store_wake_fd(r->env.store);
+
+		if (fd >= 0 && sd_event_add_io(r->env.event, &r->wake_source, fd, EPOLLIN, on_wake, r) >= 0)
+			log_info("wake-ups from other nodes again");
+	}
 	/* 0.75 to 1.25 s */
 	jitter = (uint64_t)random() % (POLL_USEC / 2);
 	arm_poll(r, POLL_USEC * 3 / 4 + jitter);

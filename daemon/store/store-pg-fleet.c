@@ -310,8 +310,12 @@ int pg_wake_fd(Store *s)
 	PGresult *res;
 	bool ok;
 
-	if (s->listen)
+	/* A listening connection an outage broke is made again (the caller has
+	 * let go of the old descriptor's event source first). */
+	if (s->listen && PQstatus(s->listen) == CONNECTION_OK)
 		return PQsocket(s->listen);
+	PQfinish(s->listen);
+	s->listen = NULL;
 	snprintf(app, sizeof app, "vx11d node %.43s listen", s->node);
 	s->listen = PQconnectdbParams(keys, values, 1);
 	if (!s->listen || PQstatus(s->listen) != CONNECTION_OK) {
