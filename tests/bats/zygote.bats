@@ -100,21 +100,28 @@ if /usr/bin/unshare -U /bin/true 2>/dev/null; then echo "userns allowed"; else e
 }
 
 @test "the zygote killed with SIGKILL: its daughters run on and complete, the next submit completes through a new one" {
-	policy_file '.limits.max_running = 3
-		| .tasks.nap = {command: ["/bin/sleep", "3"], network: false, max_retries: 0}
+	# The naps end when the test says so, not on a clock: in a slow VM a
+	# fixed sleep ended before the test had seen both running.
+	nap=$(daughter_script nap.sh <<<"#!/bin/sh
+while [ ! -e $T/go ]; do /bin/sleep 0.1; done")
+	policy_file '.limits.max_running = 3 | .defaults.ttl_seconds = 300
+		| .tasks.nap = {command: ["'"$nap"'"], network: false, max_retries: 0}
 		| .tasks.quick = {command: ["/bin/true"], network: false, max_retries: 0}'
 	start_daemon
 	a=$(submit_task nap)
 	b=$(submit_task nap)
-	wait_status "$a" running 100 >/dev/null
-	wait_status "$b" running 100 >/dev/null
+	wait_status "$a" running 300 >/dev/null
+	wait_status "$b" running 300 >/dev/null
 	z=$(zygotes)
 	[[ -n $z && $z != *" "* ]] || { echo "zygotes: '$z'" >&2; return 1; }
 	kill -9 "$z"
 	wait_for 50 eval '! alive '"$z"
 	# They are the daemon's children, not the zygote's: untouched.
-	wait_status "$a" completed 100 >/dev/null
-	wait_status "$b" completed 100 >/dev/null
+	check_json "$(task_get "$a")" '.task.status == "running"'
+	check_json "$(task_get "$b")" '.task.status == "running"'
+	touch "$T/go"
+	wait_status "$a" completed 300 >/dev/null
+	wait_status "$b" completed 300 >/dev/null
 	id=$(submit_task quick)
 	wait_status "$id" completed 100 >/dev/null
 	z2=$(zygotes)
