@@ -260,3 +260,17 @@ int caller_command_load(const char *json, CallerCommand *ret, char **ret_error);
 void caller_command_done(CallerCommand *c);
 /* A task whose attempt the daemon's death interrupted: retried or failed. */
 void runner_settle_interrupted(Runner *r, Task *t, const char *daughter_id, const char *node);
+
+/* outcome.c: how an ended attempt is judged. */
+typedef struct Outcome {
+	const char *reason;   /* attempt reason */
+	const char *attempt;  /* attempt status */
+	const char *daughter; /* daughter status */
+	const char *msg_id;
+	bool success;
+} Outcome;
+Outcome runner_outcome_of(const Hija *h, const CgroupStats *st);
+/* NULL, or why the failed spawn of h would fail again at the next attempt. */
+const char *runner_spawn_failure_is_final(const Hija *h);
+/* The result object (JSON text, malloc()ed) a task keeps of its attempt h. */
+char *runner_result_json(const Hija *h, const char *reason);
