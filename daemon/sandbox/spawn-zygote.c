@@ -459,7 +459,7 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 {
 	_cleanup_close_ int err_r = -1, err_w = -1, pidfd = -1;
 	_cleanup_free_ char *msg = NULL;
-	int fds[FDS_MAX], p[2];
+	int fds[FDS_MAX], got_fds[FDS_MAX], p[2];
 	int32_t stdio[3] = { -1, -1, -1 };
 	const int src[3] = { r->stdin_fd, r->stdout_fd, r->stderr_fd };
 	const int *v1;
@@ -475,6 +475,11 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 		*ret_error = NULL;
 	if (ret_step)
 		*ret_step = SPAWN_STEP_NONE;
+	/* The direct path's checks (never root, an absolute argv[0], ...): the
+	 * last word before a daughter runs is the same on both paths. */
+	int k = spawn_request_validate(r, ret_error);
+	if (k < 0)
+		return k;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return zy_error(ret_error, -errno, "pipe2: %m");
 	err_r = p[0];
@@ -500,7 +505,14 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 		*ret_lost = true;
 		return zy_error(ret_error, (int)n, "zygote %d: sendmsg: %s", (int)z->pid, strerror((int)-n));
 	}
-	n = recv_fds(z->sock, &rep, sizeof(rep), &pidfd, &got);
+	/* Room for as many as a message can carry: one is expected, the rest closed. */
+	n = recv_fds(z->sock, &rep, sizeof(rep), got_fds, &got);
+	for (size_t i = 0; i < got; i++) {
+		if (i == 0)
+			pidfd = got_fds[0];
+		else
+			(void)safe_close(got_fds[i]);
+	}
 	replied = n == (ssize_t)sizeof(rep);
 	hung = n == -EAGAIN;
 	if (hung)
@@ -511,6 +523,11 @@ int zygote_spawn(Zygote *z, const SpawnRequest *r, pid_t *ret_pid, int *ret_pidf
 		 * no child, and never one outside its cgroup. */
 		*ret_lost = true;
 		return zy_error(ret_error, rep.pid, "zygote %d: clone: %s", (int)z->pid, strerror(-rep.pid));
+	}
+	if (replied && rep.pid == 0) {
+		/* Not a child's pid (0 would name our own process group below). */
+		*ret_lost = true;
+		return zy_error(ret_error, -EBADMSG, "zygote %d: a reply without a pid", (int)z->pid);
 	}
 	if (replied && got != 1 && (pidfd = pidfd_of_child(rep.pid)) < 0) {
 		/* A child runs and we cannot hold it: end it (ours, unreaped: the pid is its own). */

@@ -296,6 +296,13 @@ int spawn_report_error(const SpawnRequest *r, const SpawnReport *rep, char **ret
 	return spawn_error(ret_error, -EIO, "child: unknown step %d: %s", (int)rep->step, msg);
 }
 
+static int validate(const SpawnRequest *r, SpawnMethod method, char **ret_error);
+
+int spawn_request_validate(const SpawnRequest *r, char **ret_error)
+{
+	return validate(r, SPAWN_METHOD_FORK, ret_error);
+}
+
 static int validate(const SpawnRequest *r, SpawnMethod method, char **ret_error)
 {
 	if (!r->argv || !r->argv[0] || r->argv[0][0] != '/')

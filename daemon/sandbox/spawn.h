@@ -175,6 +175,9 @@ extern const size_t spawn_n_tmp_paths;
 extern const char *const spawn_ro_paths[];
 extern const size_t spawn_n_ro_paths;
 
+/* The checks every spawn passes first, whichever way it goes (a zygote's
+ * too): 0, or negative errno with *ret_error saying which field is wrong. */
+int spawn_request_validate(const SpawnRequest *r, char **ret_error);
 /* spawn_daughter(), also saying on failure which step failed (SPAWN_STEP_NONE:
  * one of the parent's, before the child ran any), so that a caller can tell a
  * failure that would repeat (execve: ENOENT) from one that may not. */

@@ -60,6 +60,11 @@ char *pg_fleet_sql(unsigned i)
 			      " AND claim_seq = $3::integer");
 	case PG_FLEET_RELEASE_OWN:
 		return strdup("UPDATE tasks SET claimed_by = NULL WHERE claimed_by = $1::text");
+	case PG_FLEET_RELEASE_MINE: /* $1 task, $2 node: whatever claim of ours it still has */
+		return strdup("UPDATE tasks SET claimed_by = NULL WHERE id = $1::text AND claimed_by = $2::text");
+	case PG_FLEET_RELEASE_UNOWNED: /* $1 node, $2 the tasks it knows it has (text[]) */
+		return strdup("UPDATE tasks SET claimed_by = NULL WHERE claimed_by = $1::text"
+			      " AND status IN ('pending', 'retrying') AND NOT (id = ANY ($2::text[]))");
 	default:
 		return NULL;
 	}
@@ -175,6 +180,23 @@ int pg_fleet_task_written(PgStore *s, const Task *t, bool inserted)
 	/* Retrying: any node may run the retry once its backoff is over. */
 	if (o && (t->status == TASK_RETRYING || task_status_is_terminal(t->status)))
 		return release(s, o);
+	/* Not known as ours, yet ours in the database: a release whose commit
+	 * was lost with the connection forgot it (the settle is written again
+	 * when the database is back). Give it back with the settle. */
+	if (!o && (t->status == TASK_RETRYING || task_status_is_terminal(t->status))) {
+		PgParams p = {};
+		PGresult *res;
+		int r;
+
+		pg_param_str(&p, t->id);
+		pg_param_str(&p, s->node);
+		r = pg_run(s, PG_FLEET_RELEASE_MINE, &p, true, &res);
+		if (r < 0)
+			return r;
+		if (pg_changes(res) > 0)
+			s->notify_owed = true;
+		PQclear(res);
+	}
 	return 0;
 }
 
@@ -351,4 +373,39 @@ int pg_wake_drain(Store *s)
 		count++;
 	}
 	return count;
+}
+
+/*
+ * After a reconnect: the claims of this node on runnable tasks it does not
+ * know it has are given back. A claim whose answer was lost with the
+ * connection (the statement ran, its reply never came), or a release the
+ * server rolled back with a lost commit, would else hold its task until this
+ * node restarts.
+ */
+int pg_fleet_release_unowned(PgStore *s)
+{
+	_cleanup_free_ const char **ids = calloc(s->n_owned + 1, sizeof *ids);
+	_cleanup_free_ char *array = NULL;
+	PgParams p = {};
+	PGresult *res;
+	int r;
+
+	if (!ids)
+		return pg_fail(s, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->n_owned; i++)
+		ids[i] = s->owned[i].id;
+	array = types_array(ids);
+	if (!array)
+		return pg_fail(s, -ENOMEM, "out of memory");
+	pg_param_str(&p, s->node);
+	pg_param_str(&p, array);
+	/* On its own, not in a group: a claim retried after this reconnect must
+	 * not land in a transaction that commits only later. */
+	r = pg_run(s, PG_FLEET_RELEASE_UNOWNED, &p, false, &res);
+	if (r < 0)
+		return r;
+	if (pg_changes(res) > 0)
+		s->notify_owed = true;
+	PQclear(res);
+	return 0;
 }

@@ -118,6 +118,8 @@ enum {
 	PG_FLEET_FENCE,
 	PG_FLEET_RELEASE,
 	PG_FLEET_RELEASE_OWN,
+	PG_FLEET_RELEASE_MINE,
+	PG_FLEET_RELEASE_UNOWNED,
 	_PG_STMT_MAX,
 };
 
@@ -246,6 +248,7 @@ int pg_claim(Store *s, const char *const *types, unsigned slots, store_task_cb c
 int pg_claim_task(Store *s, const char *task_id);
 int pg_task_release(Store *s, const char *task_id);
 int pg_release_own(Store *s);
+int pg_fleet_release_unowned(PgStore *s);
 int pg_wake_fd(Store *s);
 int pg_wake_drain(Store *s);
 

@@ -412,6 +412,35 @@ static int pg_connect(PgStore *s, const char *connect_timeout)
 
 /* Connect again, at most once per PG_RECONNECT_USEC: the database comes back
  * as it was left (statements prepared, the database taken). */
+/*
+ * The node's name, held for as long as its session lasts: claims, fences and
+ * a restart's recovery all go by the name, so two daemons under one name
+ * would settle and give back each other's tasks. The server drops the lock
+ * with the session, so a node killed with -9 frees its name at once.
+ */
+static int pg_take_node(PgStore *s)
+{
+	const char *sql = "SELECT pg_try_advisory_lock(hashtext('vx11d.node:' || current_schema() || ':' || $1)), "
+			  "(SELECT a.application_name || ' (server pid ' || a.pid || ')' FROM pg_locks l "
+			  "JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted "
+			  "AND l.objid = hashtext('vx11d.node:' || current_schema() || ':' || $1)::oid "
+			  "AND a.pid <> pg_backend_pid() LIMIT 1)";
+	const char *v[1] = {s->node};
+	PGresult *res = PQexecParams(s->conn, sql, 1, NULL, v, NULL, NULL, 0);
+	int r = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		r = pg_fail(s, -EIO, "take the node name: %s", PQerrorMessage(s->conn));
+	else if (!streq(PQgetvalue(res, 0, 0), "t"))
+		r = pg_fail(s, -EBUSY,
+			    "the node name \"%s\" is in use by another vx11d on this database (%s): give each "
+			    "node its own --node",
+			    s->node, PQgetisnull(res, 0, 1) ? "its session is ending" : PQgetvalue(res, 0, 1));
+	PQclear(res);
+	check_connection(s);
+	return r;
+}
+
 static int pg_reconnect(Store *s)
 {
 	char since[TIMESTAMP_MAX];
@@ -426,6 +455,8 @@ static int pg_reconnect(Store *s)
 	r = pg_connect(s, "2");
 	if (r >= 0)
 		r = prepare_all(s);
+	if (r >= 0)
+		r = pg_take_node(s);
 	if (r < 0) {
 		/* Kept for store_unavailable(): why it is still down. */
 		snprintf(s->down, sizeof s->down, "the database is unreachable since %s: %.400s",
@@ -436,6 +467,9 @@ static int pg_reconnect(Store *s)
 	}
 	s->lost = false;
 	s->stats.reconnects++;
+	/* Claims this node holds without knowing (a lost answer or commit). */
+	if (pg_fleet_release_unowned(s) < 0 && s->lost)
+		return pg_fail(s, -ENOTCONN, "%s", s->down);
 	return 0;
 }
 
@@ -535,6 +569,9 @@ int store_pg_open(const char *url, const char *node, Store **ret)
 	if (r < 0)
 		goto fail;
 	r = prepare_all(s);
+	if (r < 0)
+		goto fail;
+	r = pg_take_node(s);
 	if (r < 0)
 		goto fail;
 	*ret = s;

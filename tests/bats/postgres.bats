@@ -116,6 +116,25 @@ sql() {
 	equals "$(sql "SELECT node FROM attempts WHERE task_id = '$tid'")" beta
 }
 
+@test "--database postgresql://: a second vx11d under a node name in use is refused naming it; kill -9 of the first frees the name" {
+	start_daemon --database "$URL" --node alpha
+	mkdir -p "$T/b"
+	# Claims, fences and recovery go by the name: two daemons under one would
+	# settle and give back each other's tasks.
+	run timeout 60 "$VX11D" --socket "$T/b/vx11.sock" --state-dir "$T/b/state" --log-target stderr \
+		--cgroup-root "$VX11_CGROUP_ROOT" --policy "$T/policy.json" --database "$URL" --node alpha
+	echo "$output"
+	equals "$status" 1
+	[[ $output == *'the node name "alpha" is in use by another vx11d on this database (vx11d node alpha (server pid '* ]]
+	[[ ! -e $T/b/vx11.sock ]]
+	tid=$(submit_task noop)
+	wait_status "$tid" completed >/dev/null
+
+	kill9_daemon
+	start_daemon --database "$URL" --node alpha
+	check "$(task_get "$tid")" '.task.status == "completed" and .task.node == "alpha"'
+}
+
 @test "--database postgresql://: a server that is not there is a clear error at start" {
 	launch_daemon --database "postgresql:///vx11?host=$T/nowhere&connect_timeout=2"
 	wait_exit "$DAEMON_PID" 200

@@ -107,10 +107,16 @@ static inline int64_t test_pg_query(const char *url, const char *sql)
 }
 #endif
 
-/* A path or a URI (store_open_url()). */
+/* A path or a URI (store_open_url()). Each handle is a node of its own: on
+ * PostgreSQL a node's name is held by one session at a time, and the tests
+ * open a second handle on a database the first still has. */
 static inline int test_open(const char *path, Store **ret)
 {
-	return store_open_url(path, "test-node", ret);
+	static unsigned n;
+	char node[32];
+
+	snprintf(node, sizeof node, "test-node-%u", n++);
+	return store_open_url(path, node, ret);
 }
 
 static inline Store *open_path(const char *path)

@@ -324,6 +324,31 @@ static void test_clone3_refused(void)
 	cgroup_release(mgr, cg);
 }
 
+/* The zygote path checks a request as the direct path does: never root. */
+static void test_root_refused(void)
+{
+	char *t[] = { "/bin/true", NULL };
+	_cleanup_free_ char *error = NULL;
+	Cgroup *cg = acquire(64);
+	SpawnRequest r;
+	int pidfd = -1, k;
+	bool lost = false;
+	pid_t pid = 0;
+
+	CHECK(cg && the_zygote());
+	if (!cg || !zygote)
+		return;
+	zygote_request(&r, t, cg);
+	r.uid = 0;
+	k = zygote_spawn(zygote, &r, &pid, &pidfd, &error, NULL, &lost);
+	CHECK_INTEQ(k, -EINVAL);
+	CHECK(!lost);
+	CHECK(error && strstr(error, "uid 0: a daughter never runs as root"));
+	CHECK(pidfd < 0 && pid == 0);
+	CHECK_INTEQ(cgroup_is_populated(cg), 0);
+	cgroup_release(mgr, cg);
+}
+
 int main(int argc, char *argv[])
 {
 	int code;
@@ -341,6 +366,7 @@ int main(int argc, char *argv[])
 	RUN(test_zygote_killed);
 	RUN(test_dropped_rules_refused);
 	RUN(test_clone3_refused);
+	RUN(test_root_refused);
 	zygote = zygote_free(zygote);
 	RUN(test_nothing_left);
 	return spawn_test_done();

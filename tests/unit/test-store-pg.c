@@ -324,6 +324,68 @@ static void test_unreachable_refused(void)
 	CHECK(strstr(store_last_error(NULL), "connect") != NULL);
 }
 
+/* A node's name is one session's at a time; its end frees it. */
+static void test_node_name_held(void)
+{
+	char url[256];
+	Store *a, *b = NULL;
+
+	NEED_PG();
+	new_db_path(url, sizeof url);
+	a = open_node(url, "same");
+	if (!a)
+		return;
+	CHECK_INTEQ(store_open_url(url, "same", &b), -EBUSY);
+	CHECK(strstr(store_last_error(NULL), "the node name \"same\" is in use by another vx11d"));
+	CHECK(strstr(store_last_error(NULL), "(vx11d node same (server pid "));
+	store_free(a);
+	b = open_node(url, "same");
+	store_free(b);
+}
+
+static int ignore_task(const Task *t, void *userdata)
+{
+	return 0;
+}
+
+/* A claim whose answer was lost with the connection: the node does not know
+ * it holds the task. The reconnect gives it back; what it knows it keeps. */
+static void test_reconnect_releases_unknown_claims(void)
+{
+	const char *types[] = {"echo", NULL};
+	char url[256], sql[256];
+	Store *s;
+	Task lost, kept, got = {};
+
+	NEED_PG();
+	new_db_path(url, sizeof url);
+	s = open_node(url, "r1");
+	if (!s)
+		return;
+	make_task(&lost, TASK_PENDING, 1, "operator");
+	make_task(&kept, TASK_PENDING, 1, "operator");
+	CHECK_INTEQ(store_task_insert(s, &lost), 0);
+	CHECK_INTEQ(store_task_insert(s, &kept), 0);
+	CHECK_INTEQ(store_commit(s), 0);
+	snprintf(sql, sizeof sql,
+		 "WITH u AS (UPDATE tasks SET claimed_by = 'r1', claim_seq = claim_seq + 1 WHERE id = '%s'"
+		 " RETURNING 1) SELECT count(*) FROM u", lost.id);
+	CHECK_INTEQ(count_rows(url, sql), 1);
+	CHECK_INTEQ(store_claim(s, types, 5, ignore_task, NULL), 1); /* kept: the other is taken */
+	CHECK_INTEQ(store_commit(s), 0);
+
+	CHECK_INTEQ(count_rows(url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+				    " WHERE application_name = 'vx11d node r1'"),
+		    1);
+	CHECK_INTEQ(store_task_get(s, kept.id, &got), 0); /* reconnects */
+	task_done(&got);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM tasks WHERE id = '%s' AND claimed_by IS NULL", lost.id);
+	CHECK_INTEQ(count_rows(url, sql), 1);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM tasks WHERE id = '%s' AND claimed_by = 'r1'", kept.id);
+	CHECK_INTEQ(count_rows(url, sql), 1);
+	store_free(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -338,6 +400,8 @@ int main(void)
 	TEST(test_lost_connection_fails_group);
 	TEST(test_reconnect_after_terminate);
 	TEST(test_unreachable_refused);
+	TEST(test_node_name_held);
+	TEST(test_reconnect_releases_unknown_claims);
 
 	remove_tmpdir();
 	return tap_done();
