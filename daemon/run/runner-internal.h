@@ -99,6 +99,7 @@ struct Hija {
 	 * (runner_store_back()). */
 	const char *end_reason;
 	bool end_success, end_final;
+	bool end_written; /* the last settle's writes went into the open transaction */
 	uint64_t end_at;
 
 	LIST_FIELDS(Hija, hijas);

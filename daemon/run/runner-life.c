@@ -383,6 +383,10 @@ Runner *runner_free(Runner *r)
 	}
 	/* Ends not committed by now are the next start's to settle (interrupted). */
 	runner_ends_committed(r, true);
+	while ((h = r->ended)) {
+		LIST_REMOVE(ended, r->ended, h);
+		hija_free(h);
+	}
 	sd_event_source_disable_unref(r->dispatch_source);
 	sd_event_source_disable_unref(r->retry_timer);
 	runner_fleet_free(r);
@@ -406,13 +410,20 @@ Runner *runner_free(Runner *r)
 
 void runner_ends_committed(Runner *r, bool committed)
 {
-	Hija *h;
+	Hija *h, *n;
 
-	if (!r || !committed)
+	if (!r)
 		return;
-	while ((h = r->ended)) {
-		LIST_REMOVE(ended, r->ended, h);
-		hija_free(h);
+	/* Rolled back: each is written again when the store is back. Committed:
+	 * only the ends whose writes were in it are done (one whose settle failed
+	 * while the store was away waits for runner_store_back()). */
+	LIST_FOREACH_SAFE(ended, h, n, r->ended) {
+		if (!committed)
+			h->end_written = false;
+		else if (h->end_written) {
+			LIST_REMOVE(ended, r->ended, h);
+			hija_free(h);
+		}
 	}
 }
 

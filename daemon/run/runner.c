@@ -330,6 +330,9 @@ void runner_attempt_settle(Hija *h, Task *given)
 	uint64_t at = h->end_at;
 	Task t;
 
+	/* Kept (runner_ends_committed()) until a commit has these writes: a
+	 * commit of other writes, after the store came back, does not. */
+	h->end_written = false;
 	if (hija_write_rows(h) < 0)
 		log_error("cannot record the end of daughter %s: %s", h->d.id, store_last_error(env->store));
 	runner_daughter_status(r, h->task_id, &h->d, &h->a);
@@ -342,6 +345,7 @@ void runner_attempt_settle(Hija *h, Task *given)
 	} else if (t.status != TASK_RUNNING || t.current_retry + 1 != h->a.number) {
 		/* Settled already, or running a later attempt: not this end's to move. */
 		task_done(&t);
+		h->end_written = store_available(env->store);
 		return;
 	}
 	if (!task_status_is_terminal(t.status)) {
@@ -366,6 +370,8 @@ void runner_attempt_settle(Hija *h, Task *given)
 		(void)store_task_update(env->store, &t);
 	}
 	task_done(&t);
+	/* A write lost with the database made the store say so (SQLite: always there). */
+	h->end_written = store_available(env->store);
 }
 
 void runner_attempt_ended(Hija *h)
