@@ -250,4 +250,4 @@ check-v2: $(check_PROGRAMS) daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT)
 .PHONY: check-v2
 
 EXTRA_DIST += tests/v2vm tests/run-v2.sh tests/v2-suite.sh \
-	tests/host-state tests/host-suite.sh tests/host-fresh.sh tests/host-used.sh $(bats_tests) tests/bats/helpers.bash tests/unit/tap.h
+	tests/host-state tests/host-suite.sh tests/host-fresh.sh tests/host-used.sh $(bats_tests) tests/bats/helpers.bash tests/bats/pg.bash tests/unit/tap.h

@@ -13,36 +13,23 @@
 # as in instances.bats) and the policy; each has its socket, state dir, log.
 
 load helpers
+load pg
 
 declare -gA PID
 
 setup_file() {
-	if ! grep -q '^#define HAVE_STORE_PG' "$VX11_BUILDDIR/config.h"; then
-		export PG_SKIP="this vx11d was built without libpq (configure found none)"
-		return 0
-	fi
-	if [[ ! -x ${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb ]]; then
-		export PG_SKIP="no PostgreSQL server binaries (install postgresql-15, or set PG_BIN)"
-		return 0
-	fi
-	PG_DIR=$(mktemp -d /var/tmp/vx11-bats-pg.XXXXXX)
-	rmdir "$PG_DIR"
-	PG_URL=$("$VX11_SRCDIR/bench/pg-cluster.sh" start "$PG_DIR")
-	export PG_DIR PG_URL
+	pg_setup_file
 }
 
 teardown_file() {
-	[[ -z ${PG_DIR:-} ]] || "$VX11_SRCDIR/bench/pg-cluster.sh" stop "$PG_DIR"
+	pg_teardown_file
 }
 
 setup() {
-	[[ -z ${PG_SKIP:-} ]] || skip "$PG_SKIP"
+	pg_setup_test
 	vx11_setup
 	VX11_CGROUP_ROOT=vx11-test-$$-${BATS_TEST_NUMBER}
 	PID=()
-	DB=t$BATS_TEST_NUMBER
-	psql "$PG_URL" -qAtc "CREATE DATABASE $DB"
-	URL=${PG_URL/\/\/\/vx11\?/\/\/\/$DB?}
 	# What the daughters themselves say they ran: one line per run.
 	RUNS=$T/runs.log
 	: >"$RUNS"
