@@ -342,8 +342,12 @@ void runner_attempt_settle(Hija *h, Task *given)
 	else if (store_task_get(env->store, h->task_id, &t) < 0) {
 		log_error("cannot read task %s of daughter %s: %s", h->task_id, h->d.id, store_last_error(env->store));
 		return;
-	} else if (t.status != TASK_RUNNING || t.current_retry + 1 != h->a.number) {
-		/* Settled already, or running a later attempt: not this end's to move. */
+	} else if (!(t.status == TASK_RUNNING || t.status == TASK_PENDING || t.status == TASK_RETRYING) ||
+		   t.current_retry + 1 != h->a.number) {
+		/* Settled already, or running a later attempt: not this end's to move.
+		 * Pending or retrying at this attempt's number is this attempt whose
+		 * start was lost with the database (runner_spawned()): it ran, and
+		 * ends here, or its claim would be held by nobody's daughter. */
 		task_done(&t);
 		h->end_written = store_available(env->store);
 		return;
