@@ -5,7 +5,7 @@
 # as one stream, each case prefixed "[v2] <program>:", so `make check` counts
 # them like any other test. bats suites given as *.bats run with `bats --tap`.
 #
-#   VX11_V2=0      skip the whole suite (says so)
+#   VX11_V2=0      skip the whole suite (says so, with VX11_V2_WHY if set)
 #   VX11_V2_TESTS  override the list ("tests/unit/test-cgroup tests/bats/sandbox.bats")
 set -uo pipefail
 
@@ -14,7 +14,7 @@ build=${VX11_BUILDDIR:-$(pwd)}
 src=${VX11_SRCDIR:-$(cd "$here/.." && pwd)}
 
 if [[ ${VX11_V2:-1} == 0 ]]; then
-	echo "1..0 # SKIP VX11_V2=0: the pure cgroup v2 suite was turned off"
+	echo "1..0 # SKIP VX11_V2=0: ${VX11_V2_WHY:-the pure cgroup v2 suite was turned off}"
 	exit 0
 fi
 if [[ $(id -u) != 0 ]]; then
