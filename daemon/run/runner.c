@@ -36,7 +36,9 @@ size_t runner_running(const Runner *r)
 	return r ? r->n_running : 0;
 }
 
-/* The daughter's and attempt's rows: inserted the first time, updated after. */
+/* The daughter's and attempt's rows: inserted the first time, updated after.
+ * An update that finds no row had its insert rolled back with a lost commit
+ * (PostgreSQL: the connection went with it): inserted again. */
 static int hija_write_rows(Hija *h)
 {
 	Store *s = h->runner->env.store;
@@ -46,7 +48,10 @@ static int hija_write_rows(Hija *h)
 		k = store_attempt_update(s, &h->a);
 		if (k >= 0)
 			k = store_daughter_update(s, &h->d);
-	} else {
+		if (k == -ENOENT)
+			h->rows_written = false;
+	}
+	if (!h->rows_written) {
 		k = store_daughter_insert(s, &h->d);
 		if (k >= 0)
 			k = store_attempt_insert(s, &h->a);

@@ -212,3 +212,27 @@ store_is() {
 	equals "$(sql "SELECT count(*) FROM tasks WHERE task_type = 'doomed'")" 0
 	wait_status "$(submit_task noop)" completed >/dev/null
 }
+
+once_fired() {
+	[[ $(sql "SELECT is_called FROM vx11_test_once") == t ]]
+}
+
+@test "a daughter whose start was lost with a commit: its end still settles the task, once, with its attempt" {
+	policy_file '.tasks.gated = {command: ["/bin/sh", "-c", "while [ ! -e '"$T"'/go ]; do sleep 0.05; done"], max_retries: 0}'
+	start_daemon --database "$URL" --node alpha
+	# The first commit that marks a task running ends its own session: the
+	# start is lost with the connection while the daughter runs on.
+	sql "CREATE SEQUENCE vx11_test_once;
+		CREATE FUNCTION vx11_test_die() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$ BEGIN IF nextval('vx11_test_once') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+		RETURN NULL; END \$\$;
+		CREATE CONSTRAINT TRIGGER vx11_test_die AFTER UPDATE ON tasks DEFERRABLE INITIALLY DEFERRED
+		FOR EACH ROW WHEN (NEW.status = 'running') EXECUTE FUNCTION vx11_test_die()"
+	tid=$(submit_task gated)
+	wait_for 100 once_fired
+	touch "$T/go"
+	wait_status "$tid" completed >/dev/null
+	equals "$(sql "SELECT status FROM tasks WHERE id = '$tid'")" completed
+	equals "$(sql "SELECT count(*) || ' ' || string_agg(status, ',') FROM attempts WHERE task_id = '$tid'")" "1 succeeded"
+	equals "$(sql "SELECT claimed_by IS NULL FROM tasks WHERE id = '$tid'")" t
+}
