@@ -338,3 +338,34 @@ EOF
 	check_json "$(cat "$T/waited.rpc")" '.status == "DONE"'
 	check_json "$(cat "$T/waited")" '.status == "DONE"'
 }
+
+@test "fleet: the same idempotency key on two nodes gives one task, one after the other and at once" {
+	policy_file '.tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
+	node_start a
+	node_start b
+	keyed() { # NODE KEY: the envelope of a keyed submission
+		on "$1" submit "$(jq -cn --arg k "$2" '{intent_type: "mark", require: {spawner: true}, idempotency_key: $k}')"
+	}
+	e1=$(keyed a k0)
+	e2=$(keyed b k0)
+	equals "$(jq -r .response.task_id <<<"$e2")" "$(jq -r .response.task_id <<<"$e1")"
+	equals "$(jq -r .correlation_id <<<"$e2")" "$(jq -r .correlation_id <<<"$e1")"
+	# At once: each key sent to both nodes together.
+	subs=()
+	for i in $(seq 1 20); do
+		keyed a "k$i" >"$T/a.$i" &
+		subs+=($!)
+		keyed b "k$i" >"$T/b.$i" &
+		subs+=($!)
+	done
+	wait "${subs[@]}"
+	for i in $(seq 1 20); do
+		ta=$(jq -r .response.task_id <"$T/a.$i")
+		[[ $ta == ????????-* ]]
+		equals "$(jq -r .response.task_id <"$T/b.$i")" "$ta"
+	done
+	equals "$(sql "SELECT count(*) FROM tasks")" 21
+	equals "$(sql "SELECT count(DISTINCT task_id) FROM intents_log WHERE idempotency_key IS NOT NULL")" 21
+	sql_wait 100 "SELECT count(*) FROM tasks WHERE status = 'completed'" 21
+	equals "$(wc -l <"$RUNS")" 21
+}
