@@ -106,6 +106,11 @@ static int on_waiters_poll(sd_event_source *source, uint64_t usec, void *userdat
 		n++;
 	if (n == 0)
 		return 0; /* off until the next waiter */
+	/* Down: looked for again once it is back. */
+	if (!store_available(store)) {
+		events_check_waiters(s, WAITERS_POLL_USEC);
+		return 0;
+	}
 	ids = calloc(n, sizeof *ids);
 	if (!ids)
 		return 0;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What other nodes of a fleet ask of this one (FLEET-DESIGN.md 2.7): a
- * task.cancel on another node of a task whose daughter runs here. That node
+ * task.cancel on another node of a task whose daughter runs here, and
+ * "pauses": queue.pause or resume on any node, read again from the database
+ * (claims skip paused types in SQL anyway; this is what a node started
+ * while paused, or holding a pause another node lifted, needs to claim). That node
  * writes the task cancelled and, with its commit, NOTIFY vx11_ctl "cancel
  * <id>"; this node kills the daughter as a local cancel would (KILL_CANCEL:
  * its attempt ends cancelled, the task stays so, the claim is given back with
@@ -21,6 +24,14 @@ void runner_fleet_control(Runner *r)
 	while (store_ctl_next(r->env.store, msg, sizeof msg) > 0) {
 		const char *id = strncmp(msg, "cancel ", 7) == 0 ? msg + 7 : NULL;
 
+		if (streq(msg, "pauses")) {
+			/* queue.pause/resume on a node (this one too): what this
+			 * node holds back is the database's again, and a resume
+			 * lets it claim at once. */
+			if (runner_load_pauses(r) >= 0)
+				runner_schedule(r);
+			continue;
+		}
 		if (!id) {
 			log_debug("control message from another node not understood: %s", msg);
 			continue;
@@ -44,7 +55,8 @@ void runner_fleet_poll_cancels(Runner *r)
 	const char **ids;
 	size_t n = 0;
 
-	if (!r->hijas)
+	/* Down: said once by the store's reconnects, not by every poll. */
+	if (!r->hijas || !store_available(r->env.store))
 		return;
 	for (Hija *h = r->hijas; h; h = h->hijas_next)
 		n++;

@@ -77,6 +77,7 @@ typedef struct StoreOps {
 	/* The fleet's again; NULL for a store one daemon has alone. */
 	int (*tasks_ended)(Store *s, const char *const *ids, size_t n, store_ended_cb cb, void *userdata);
 	int (*ctl_next)(Store *s, char *buf, size_t size);
+	int (*ctl_send)(Store *s, const char *msg);
 	int (*intent_key_lock)(Store *s, uid_t uid, const char *key);
 } StoreOps;
 

@@ -2,8 +2,8 @@
 /*
  * What one node asks of another through the shared database (FLEET-DESIGN.md
  * 2.7, 2.8, 5.3): cancel a task whichever node runs it, see which awaited
- * tasks other nodes ended, and keep two nodes from taking one idempotency
- * key twice.
+ * tasks other nodes ended, keep two nodes from taking one idempotency key
+ * twice, and tell every node that the pauses changed.
  *
  * A cancel is one conditional statement in the open transaction: the task
  * ends cancelled only if it has not ended (a cancel never overwrites a
@@ -44,6 +44,8 @@ char *pg_control_sql(unsigned i)
 		return strdup("SELECT id, status FROM tasks WHERE id = ANY ($1::text[]) AND status IN " TERMINAL);
 	case PG_CTL_KEY_LOCK: /* $1 "uid key": held to the end of the transaction */
 		return strdup("SELECT pg_advisory_xact_lock(1983, hashtext($1::text))");
+	case PG_CTL_SEND: /* $1 the message: sent with the COMMIT */
+		return strdup("SELECT pg_notify('vx11_ctl', $1::text)");
 	default:
 		return NULL;
 	}
@@ -180,6 +182,22 @@ int pg_ctl_next(Store *s, char *buf, size_t size)
 	snprintf(buf, size, "%s", s->ctl[0]);
 	memmove(s->ctl, s->ctl + 1, --s->n_ctl * sizeof *s->ctl);
 	return 1;
+}
+
+int pg_ctl_send(Store *s, const char *msg)
+{
+	PgParams p = {};
+	PGresult *res;
+	int r;
+
+	if (strlen(msg) >= PG_CTL_MAX)
+		return pg_fail(s, -EINVAL, "control message too long: %.32s...", msg);
+	pg_param_str(&p, msg);
+	r = pg_run(s, PG_CTL_SEND, &p, true, &res);
+	if (r < 0)
+		return r;
+	PQclear(res);
+	return 0;
 }
 
 void pg_ctl_free(PgStore *s)

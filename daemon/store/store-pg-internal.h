@@ -124,6 +124,7 @@ enum {
 	PG_CTL_CANCEL,
 	PG_CTL_ENDED,
 	PG_CTL_KEY_LOCK,
+	PG_CTL_SEND,
 	_PG_STMT_MAX,
 };
 
@@ -268,6 +269,7 @@ int pg_intent_key_lock(Store *s, uid_t uid, const char *key);
 /* A vx11_ctl notification read by pg_wake_drain(), kept for pg_ctl_next(). */
 int pg_ctl_push(PgStore *s, const char *payload);
 int pg_ctl_next(Store *s, char *buf, size_t size);
+int pg_ctl_send(Store *s, const char *msg);
 void pg_ctl_free(PgStore *s);
 
 /* The lowest id made at `at` ("0190a1b2-c3d4" for its millisecond); "" for 0. */

@@ -538,6 +538,7 @@ const StoreOps store_pg_ops = {
 	.task_cancel = pg_task_cancel,
 	.tasks_ended = pg_tasks_ended,
 	.ctl_next = pg_ctl_next,
+	.ctl_send = pg_ctl_send,
 	.intent_key_lock = pg_intent_key_lock,
 };
 

@@ -145,6 +145,11 @@ int store_ctl_next(Store *s, char *buf, size_t size)
 	return STORE_OPS(s)->ctl_next ? STORE_OPS(s)->ctl_next(s, buf, size) : 0;
 }
 
+int store_ctl_send(Store *s, const char *msg)
+{
+	return STORE_OPS(s)->ctl_send ? STORE_OPS(s)->ctl_send(s, msg) : 0;
+}
+
 int store_intent_key_lock(Store *s, uid_t uid, const char *key)
 {
 	return STORE_OPS(s)->intent_key_lock ? STORE_OPS(s)->intent_key_lock(s, uid, key) : 0;

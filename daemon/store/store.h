@@ -348,6 +348,9 @@ int store_tasks_ended(Store *s, const char *const *ids, size_t n, store_ended_cb
 /* The next control message from another node (vx11_ctl, read by
  * store_wake_drain()): 1 with it in buf ("cancel <task id>"), 0 when none. */
 int store_ctl_next(Store *s, char *buf, size_t size);
+/* Tell every node (this one too) msg with the open transaction's commit
+ * (NOTIFY vx11_ctl). SQLite: 0, nobody to tell. */
+int store_ctl_send(Store *s, const char *msg);
 /* Before looking a keyed submission up: on a fleet, hold (uid, key) to the
  * end of the open transaction, so that the same key submitted on two nodes
  * at once is looked up by the second only once the first's intent is

@@ -369,3 +369,26 @@ EOF
 	sql_wait 100 "SELECT count(*) FROM tasks WHERE status = 'completed'" 21
 	equals "$(wc -l <"$RUNS")" 21
 }
+
+@test "fleet: queue.pause and queue.resume on one node hold and free every node, one started while paused too" {
+	policy_file '.tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
+	node_start a
+	node_start b
+	paused() { # NODE: its daemon.status says the whole queue is paused (true/false)
+		on "$1" result daemon.status | jq -r .paused.all
+	}
+	on a result queue.pause '{}' >/dev/null
+	wait_for 50 eval '[[ $(paused b) == true ]]'
+	tid=$(on b submit_task mark)
+	# Started while paused: it holds too.
+	node_start c
+	equals "$(paused c)" true
+	# Two polls of every node later, nobody took it.
+	sleep 2.5
+	equals "$(sql "SELECT status || ' ' || coalesce(claimed_by, '-') FROM tasks WHERE id = '$tid'")" "pending -"
+	# Resumed on b: a and c know it, and the task runs.
+	on b result queue.resume '{}' >/dev/null
+	wait_for 50 eval '[[ $(paused a) == false && $(paused c) == false ]]'
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	equals "$(grep -c "^$tid " "$RUNS")" 1
+}
