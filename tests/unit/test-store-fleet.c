@@ -301,6 +301,55 @@ out:
 	free(e.ids);
 }
 
+typedef struct KeyLocker {
+	Store *s;
+	int r;
+	volatile bool got;
+} KeyLocker;
+
+static void *lock_key(void *userdata)
+{
+	KeyLocker *k = userdata;
+
+	k->r = store_intent_key_lock(k->s, 1000, "k");
+	k->got = true;
+	return NULL;
+}
+
+/* Keyed submits on two nodes: the second's lookup waits for the first's
+ * commit (the key held to the end of its transaction); another uid or key
+ * does not wait. */
+static void test_key_lock(void)
+{
+	KeyLocker k = {};
+	char url[256];
+	Store *n1 = NULL;
+	pthread_t th;
+
+	if (!test_on_pg())
+		SKIP("needs VX11_TEST_DATABASE (tests/unit/with-pg.sh)");
+	new_db_path(url, sizeof url);
+	n1 = open_node(url, "n1");
+	k.s = open_node(url, "n2");
+	if (!n1 || !k.s)
+		goto out;
+	CHECK_INTEQ(store_intent_key_lock(n1, 1000, "k"), 0);
+	CHECK_INTEQ(store_intent_key_lock(k.s, 1001, "k"), 0);
+	CHECK_INTEQ(store_intent_key_lock(k.s, 1000, "other"), 0);
+	CHECK_INTEQ(store_commit(k.s), 0);
+	CHECK_INTEQ(pthread_create(&th, NULL, lock_key, &k), 0);
+	usleep(300 * 1000);
+	CHECK(!k.got); /* still waiting for n1 */
+	CHECK_INTEQ(store_commit(n1), 0);
+	CHECK_INTEQ(pthread_join(th, NULL), 0);
+	CHECK(k.got);
+	CHECK_INTEQ(k.r, 0);
+	CHECK_INTEQ(store_commit(k.s), 0);
+out:
+	store_free(n1);
+	store_free(k.s);
+}
+
 /* One daemon's own database: no claims. */
 static void test_sqlite_is_no_fleet(void)
 {
@@ -315,6 +364,11 @@ static void test_sqlite_is_no_fleet(void)
 	CHECK(!store_is_fleet(s));
 	CHECK_INTEQ(store_claim(s, types, 1, collect, NULL), -EOPNOTSUPP);
 	CHECK_INTEQ(store_release_own(s), 0);
+	/* Nobody else to hear from or to wait for. */
+	CHECK_INTEQ(store_intent_key_lock(s, 1000, "k"), 0);
+	CHECK_INTEQ(store_ctl_send(s, "pauses"), 0);
+	CHECK_INTEQ(store_ctl_next(s, (char[8]){}, 8), 0);
+	CHECK_INTEQ(store_tasks_ended(s, (const char *[]){ "x" }, 1, NULL, NULL), 0);
 	store_free(s);
 }
 
@@ -330,6 +384,7 @@ int main(void)
 	TEST(test_claim_order_and_filters);
 	TEST(test_fenced_writes);
 	TEST(test_cancel_across_nodes);
+	TEST(test_key_lock);
 
 	remove_tmpdir();
 	return tap_done();
