@@ -257,8 +257,9 @@ other() {
 	# The reply says what a cancel on the running node says.
 	r=$(on "$y" result task.cancel "$(jq -cn --arg t "$tid" '{task_id: $t}')")
 	check "$r" '. == {status: "cancelled", task_id: $t, cancelled_daughters_count: 1}' --arg t "$tid"
-	# Its node kills it (told by NOTIFY, else its poll): the kill, not a time.
-	wait_for 50 no_task_pids "$tid"
+	# Its node kills it (told by NOTIFY, else its poll, ~1 s): the kill, not a
+	# time (10 s: generous under load).
+	wait_for 100 no_task_pids "$tid"
 	for p in $pids; do
 		! alive "$p"
 	done
