@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Live notifications (see events.h). */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "conn.h"
 #include "core/manager.h"
@@ -76,6 +77,79 @@ void events_task_status(Server *s, const Task *t)
 	broadcast(s, t->id, t->uid, note);
 }
 
+#define WAITERS_POLL_USEC USEC_PER_SEC
+
+static int on_wait_timeout(sd_event_source *source, uint64_t usec, void *userdata);
+
+static int answer_ended(const char *task_id, TaskStatus status, void *userdata)
+{
+	Server *s = userdata;
+	Conn *c, *n;
+
+	/* As events_wake_waiters() for an end here. */
+	LIST_FOREACH_SAFE(waiters, c, n, s->waiters)
+		if (streq(c->wait.task_id, task_id))
+			on_wait_timeout(NULL, 0, c);
+	return 0;
+}
+
+static int on_waiters_poll(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Server *s = userdata;
+	Store *store = s->manager->store;
+	const char **ids;
+	size_t n = 0;
+	Conn *c;
+	int r;
+
+	for (c = s->waiters; c; c = c->waiters_next)
+		n++;
+	if (n == 0)
+		return 0; /* off until the next waiter */
+	/* Down: looked for again once it is back. */
+	if (!store_available(store)) {
+		events_check_waiters(s, WAITERS_POLL_USEC);
+		return 0;
+	}
+	ids = calloc(n, sizeof *ids);
+	if (!ids)
+		return 0;
+	n = 0;
+	for (c = s->waiters; c; c = c->waiters_next)
+		ids[n++] = c->wait.task_id;
+	r = store_tasks_ended(store, ids, n, answer_ended, s);
+	free(ids);
+	if (r < 0)
+		log_warning("cannot look for the ends of awaited tasks: %s", store_last_error(store));
+	events_check_waiters(s, WAITERS_POLL_USEC);
+	return 0;
+}
+
+void events_check_waiters(Server *s, uint64_t usec)
+{
+	sd_event *e = s->manager->event;
+	uint64_t now, when, armed;
+	int enabled = SD_EVENT_OFF;
+
+	if (!s->waiters || !store_is_fleet(s->manager->store))
+		return;
+	if (!s->waiters_poll) {
+		if (sd_event_add_time_relative(e, &s->waiters_poll, CLOCK_MONOTONIC, usec, USEC_PER_MSEC,
+					       on_waiters_poll, s) < 0)
+			log_warning("result.get waits for tasks of other nodes until their timeout: out of memory");
+		return;
+	}
+	if (sd_event_now(e, CLOCK_MONOTONIC, &now) < 0)
+		return;
+	when = now + usec;
+	/* One pending sooner stands. */
+	(void)sd_event_source_get_enabled(s->waiters_poll, &enabled);
+	if (enabled != SD_EVENT_OFF && sd_event_source_get_time(s->waiters_poll, &armed) >= 0 && armed <= when)
+		return;
+	(void)sd_event_source_set_time(s->waiters_poll, when);
+	(void)sd_event_source_set_enabled(s->waiters_poll, SD_EVENT_ONESHOT);
+}
+
 static int on_wait_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	Conn *c = userdata;
@@ -105,6 +179,8 @@ int events_wait_result(Conn *c, json_object *id, const char *correlation_id, con
 	snprintf(c->wait.correlation_id, sizeof(c->wait.correlation_id), "%s", correlation_id);
 	snprintf(c->wait.task_id, sizeof(c->wait.task_id), "%s", task_id);
 	LIST_PREPEND(waiters, c->server->waiters, c);
+	/* Run on another node, it ends there: looked for about once a second. */
+	events_check_waiters(c->server, WAITERS_POLL_USEC);
 	return 0;
 }
 

@@ -23,3 +23,8 @@ void events_daughter_status(Server *s, const char *task_id, const Daughter *d, c
 int events_wait_result(Conn *c, json_object *id, const char *correlation_id, const char *task_id, uint64_t usec);
 /* The task ended: its waiters get their answer now. */
 void events_wake_waiters(Server *s, const Task *t);
+/* A fleet: answer the waiters whose task another node ended, in one read,
+ * after `usec` (0: at once; a later call than one pending keeps the
+ * earlier); then again about once a second while any waits, for a wake-up
+ * lost with its connection. Nothing on a store one daemon has alone. */
+void events_check_waiters(Server *s, uint64_t usec);

@@ -449,6 +449,12 @@ int method_intent_submit(Call *call, json_object *params, json_object **ret, Rpc
 		if (!digest)
 			return rpc_error(err, RPC_INTERNAL, "internal error: out of memory");
 		rec.params_digest = digest;
+		/* A fleet: the same key on another node at once waits here for
+		 * that one's commit, then finds its intent (one task, both
+		 * replies naming it). */
+		r = store_intent_key_lock(m->store, call->caller->uid, p.idempotency_key);
+		if (r < 0)
+			return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
 		r = store_intent_find_idempotent(m->store, call->caller->uid, p.idempotency_key, &old);
 		if (r == 0 && old.params_digest && !streq(old.params_digest, digest)) {
 			call->error_data = json_object_new_object();

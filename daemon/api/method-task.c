@@ -481,6 +481,7 @@ int method_task_get(Call *call, json_object *params, json_object **ret, RpcError
 int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcError *err)
 {
 	Manager *m = call->m;
+	char node[NODE_NAME_MAX + 1];
 	TaskStatus old;
 	json_object *o;
 	int killed;
@@ -496,19 +497,28 @@ int method_task_cancel(Call *call, json_object *params, json_object **ret, RpcEr
 		task_done(&t);
 		return err->code;
 	}
-	/* A running task's daughter is killed now (its whole cgroup); its
-	 * attempt ends "cancelled" once the cgroup is empty. */
-	killed = runner_cancel(m->runner, t.id); /* also one still being spawned */
-
-	old = t.status;
-	t.status = TASK_CANCELLED;
+	/* Only if it has not ended meanwhile (on a fleet, on another node): a
+	 * cancel never overwrites a completed or failed task. The node that
+	 * runs it, if another, is told with the commit and kills its daughter. */
 	t.updated_at = now_realtime_usec();
-	t.next_attempt_at = 0;
-	r = store_task_update(m->store, &t);
+	r = store_task_cancel(m->store, t.id, t.updated_at, &old, node, sizeof node);
+	if (r == -EALREADY) {
+		rpc_error(err, RPC_CONFLICT, "task %s is already %s", t.id, task_status_to_string(old));
+		task_done(&t);
+		return err->code;
+	}
 	if (r < 0) {
 		task_done(&t);
 		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
 	}
+	/* A running task's daughter is killed now (its whole cgroup); its
+	 * attempt ends "cancelled" once the cgroup is empty. */
+	killed = runner_cancel(m->runner, t.id); /* also one still being spawned */
+	if (killed == 0 && old == TASK_RUNNING && node[0] && !streq(node, m->node))
+		killed = 1; /* by its node, within a second */
+
+	t.status = TASK_CANCELLED;
+	t.next_attempt_at = 0;
 	store_want_durable(m->store);
 	if (id_from_string(t.id, &id) == 0)
 		(void)queue_remove(m->queue, &id);

@@ -94,6 +94,13 @@ static void on_task_changed(void *userdata, const Task *t, TaskStatus old)
 		events_wake_waiters(s, t);
 }
 
+/* Another node's commit may have ended a task waited for here. */
+static void on_fleet_woken(void *userdata)
+{
+	/* Gathered: a burst of commits costs one read. */
+	events_check_waiters(userdata, 10 * USEC_PER_MSEC);
+}
+
 static void on_daughter_status(void *userdata, const char *task_id, const Daughter *d, const Attempt *a)
 {
 	events_daughter_status(userdata, task_id, d, a);
@@ -220,7 +227,7 @@ int server_new(Manager *m, const char *path, Server **ret)
 		goto fail;
 	}
 	manager_set_listener(m, &(ManagerListener){ on_task_changed, on_daughter_status, on_release, on_synced,
-						    on_replies_waiting, s });
+						    on_replies_waiting, s, on_fleet_woken });
 	*ret = s;
 	return 0;
 fail:
@@ -240,6 +247,7 @@ Server *server_free(Server *s)
 		conn_close(c, NULL);
 	server_gc(s);
 	sd_event_source_disable_unref(s->kick_source);
+	sd_event_source_disable_unref(s->waiters_poll);
 	sd_event_source_disable_unref(s->listen_source);
 	sd_event_source_disable_unref(s->daughter_source);
 	if (s->listen_fd >= 0)

@@ -40,6 +40,7 @@ struct Server {
 	Conn *held;               /* output released once a durable commit's sync ends */
 	Conn *dead;               /* closed, to be freed after the callback */
 	Conn *waiters;            /* parked in result.get (wait_seconds): events.c */
+	sd_event_source *waiters_poll; /* a fleet: their tasks may end on other nodes (events.c) */
 	Conn *subscribers;        /* called events.subscribe: events.c */
 	Conn *resumable;          /* paused connections to run again from kick_source */
 	sd_event_source *kick_source;

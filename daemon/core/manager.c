@@ -401,6 +401,14 @@ static void on_runner_task_changed(void *userdata, const Task *t, TaskStatus old
 	manager_task_changed(userdata, t, old);
 }
 
+static void on_runner_fleet_woken(void *userdata)
+{
+	Manager *m = userdata;
+
+	if (m->listener.fleet_woken)
+		m->listener.fleet_woken(m->listener.userdata);
+}
+
 static bool on_runner_replan(void *userdata, Task *t)
 {
 	return manager_replan_retry(userdata, t);
@@ -646,6 +654,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 			.daughter_status = on_runner_daughter_status,
 			.replan = on_runner_replan,
 			.task_removed = on_runner_task_removed,
+			.fleet_woken = on_runner_fleet_woken,
 			.userdata = m,
 		},
 	};

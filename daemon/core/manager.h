@@ -51,6 +51,8 @@ typedef struct ManagerListener {
 	 * paced: only background writes (daughter bookkeeping) wait for company. */
 	bool (*replies_waiting)(void *userdata);
 	void *userdata;
+	/* A fleet: another node's commit woke this one; may be NULL. */
+	void (*fleet_woken)(void *userdata);
 } ManagerListener;
 
 typedef struct ManagerConfig {

@@ -95,6 +95,8 @@ int runner_pause(Runner *r, const char *task_type, uid_t uid)
 	int k;
 
 	k = store_pause_set(r->env.store, scope, now_realtime_usec(), uid);
+	if (k >= 0) /* the other nodes read the pauses again (source-control.c) */
+		k = store_ctl_send(r->env.store, "pauses");
 	if (k < 0)
 		return k;
 	return remember_pause(r, scope);
@@ -115,6 +117,8 @@ int runner_resume(Runner *r, const char *task_type)
 	int k;
 
 	k = store_pause_clear(r->env.store, task_type);
+	if (k >= 0)
+		k = store_ctl_send(r->env.store, "pauses");
 	if (k < 0)
 		return k;
 	if (!task_type)

@@ -157,6 +157,10 @@ void runner_fleet_free(Runner *r);
 /* k from a write about task_id's attempt: if -ESTALE (fenced), its daughter
  * is stopped and the task left to whoever holds the claim now. */
 void runner_fenced(Runner *r, const char *task_id, int k);
+/* source-control.c: cancels asked by other nodes, from their notifications
+ * (after each wake-up) and from the poll (daughters' tasks cancelled). */
+void runner_fleet_control(Runner *r);
+void runner_fleet_poll_cancels(Runner *r);
 
 /* trace.c: "00-<trace id>-<span id>-01" for TRACEPARENT (see there). */
 #define TRACEPARENT_MAX 56

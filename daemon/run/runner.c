@@ -378,6 +378,10 @@ void runner_attempt_settle(Hija *h, Task *given)
 		t.result_json = runner_result_json(h, h->end_reason);
 		(void)store_task_update(env->store, &t);
 	}
+	/* Cancelled while it ran (on a fleet, maybe by another node): the claim
+	 * goes back with this end whether or not the task was written above. */
+	if (task_status_is_terminal(t.status))
+		(void)store_task_release(env->store, t.id);
 	task_done(&t);
 	/* A write lost with the database made the store say so (SQLite: always there). */
 	h->end_written = store_available(env->store);

@@ -46,6 +46,9 @@ typedef struct RunnerHooks {
 	void *userdata;
 	/* A finished task was removed (retention, task.prune); may be NULL. */
 	void (*task_removed)(void *userdata, const char *task_id, TaskStatus status);
+	/* A fleet: another node's commit woke this one (NOTIFY vx11_work), maybe
+	 * ending a task something here waits for; may be NULL. */
+	void (*fleet_woken)(void *userdata);
 } RunnerHooks;
 
 /* What the runner works with; owned by the caller, alive as long as the runner. */

@@ -25,6 +25,11 @@ static int on_claimed(const Task *claimed, void *userdata)
 	/* The store's own copy, read for this call: the gate may settle it. */
 	Task *t = (Task *)claimed;
 
+	/* Cancelled on another node between the claim and this read. */
+	if (task_status_is_terminal(t->status)) {
+		(void)store_task_release(r->env.store, t->id);
+		return 0;
+	}
 	switch (runner_gate(r, t)) {
 	case GATE_GO:
 		/* < 0: no attempt at all (out of memory), so nothing settles it either. */
@@ -103,8 +108,12 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		r->wake_source = sd_event_source_disable_unref(r->wake_source);
 		return 0;
 	}
-	if (k > 0)
+	if (k > 0) {
 		runner_schedule(r);
+		if (r->env.hooks.fleet_woken)
+			r->env.hooks.fleet_woken(r->env.hooks.userdata);
+	}
+	runner_fleet_control(r);
 	return 0;
 }
 
@@ -114,6 +123,7 @@ static int on_poll(sd_event_source *s, uint64_t usec, void *userdata)
 	uint64_t jitter;
 
 	runner_schedule(r);
+	runner_fleet_poll_cancels(r);
 	/* Wake-ups lost with a connection come back with the database. */
 	if (!r->wake_source && store_available(r->env.store)) {
 		int fd = store_wake_fd(r->env.store);

@@ -73,6 +73,12 @@ typedef struct StoreOps {
 	int (*release_own)(Store *s);
 	int (*wake_fd)(Store *s);
 	int (*wake_drain)(Store *s);
+	int (*task_cancel)(Store *s, const char *task_id, uint64_t at, TaskStatus *ret_was, char *ret_node, size_t size); /* required */
+	/* The fleet's again; NULL for a store one daemon has alone. */
+	int (*tasks_ended)(Store *s, const char *const *ids, size_t n, store_ended_cb cb, void *userdata);
+	int (*ctl_next)(Store *s, char *buf, size_t size);
+	int (*ctl_send)(Store *s, const char *msg);
+	int (*intent_key_lock)(Store *s, uid_t uid, const char *key);
 } StoreOps;
 
 typedef struct StoreHead {

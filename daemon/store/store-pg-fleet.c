@@ -66,7 +66,7 @@ char *pg_fleet_sql(unsigned i)
 		return strdup("UPDATE tasks SET claimed_by = NULL WHERE claimed_by = $1::text"
 			      " AND status IN ('pending', 'retrying') AND NOT (id = ANY ($2::text[]))");
 	default:
-		return NULL;
+		return pg_control_sql(i);
 	}
 }
 
@@ -347,7 +347,8 @@ int pg_wake_fd(Store *s)
 		s->listen = NULL;
 		return -ECONNREFUSED;
 	}
-	res = PQexec(s->listen, "LISTEN vx11_work");
+	/* vx11_ctl: what another node asks of this one (store-pg-control.c). */
+	res = PQexec(s->listen, "LISTEN vx11_work; LISTEN vx11_ctl");
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	if (!ok || PQsetnonblocking(s->listen, 1) != 0) {
@@ -369,6 +370,9 @@ int pg_wake_drain(Store *s)
 	if (PQconsumeInput(s->listen) != 1)
 		return pg_fail(s, -EIO, "listen: %s", PQerrorMessage(s->listen));
 	while ((n = PQnotifies(s->listen))) {
+		/* Out of memory: lost, the receiver's poll makes up for it. */
+		if (streq(n->relname, "vx11_ctl"))
+			(void)pg_ctl_push(s, n->extra);
 		PQfreemem(n);
 		count++;
 	}

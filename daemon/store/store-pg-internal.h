@@ -120,6 +120,11 @@ enum {
 	PG_FLEET_RELEASE_OWN,
 	PG_FLEET_RELEASE_MINE,
 	PG_FLEET_RELEASE_UNOWNED,
+	/* Cancel across nodes, ends seen, keyed submits: store-pg-control.c's. */
+	PG_CTL_CANCEL,
+	PG_CTL_ENDED,
+	PG_CTL_KEY_LOCK,
+	PG_CTL_SEND,
 	_PG_STMT_MAX,
 };
 
@@ -130,6 +135,8 @@ typedef struct PgOwned {
 	int64_t claim_seq;
 	bool locked; /* the open transaction holds the task's row under the claim */
 } PgOwned;
+
+#define PG_CTL_MAX 128 /* a control message: "cancel <task id>" */
 
 /* One connection, its prepared statements (named "vx11_<index>"). */
 struct Store {
@@ -150,6 +157,8 @@ struct Store {
 	uint64_t lost_at;       /* realtime usec it was found lost */
 	uint64_t next_attempt;  /* monotonic usec: no reconnect before (rate limit) */
 	char down[512];         /* why it is unavailable, for store_unavailable() */
+	char (*ctl)[PG_CTL_MAX]; /* vx11_ctl messages read, not yet taken (store_ctl_next) */
+	size_t n_ctl;
 	bool walking[_PG_STMT_MAX]; /* a list of this statement is being handed to callbacks */
 	StoreStats stats;
 	char error[512];
@@ -251,6 +260,17 @@ int pg_release_own(Store *s);
 int pg_fleet_release_unowned(PgStore *s);
 int pg_wake_fd(Store *s);
 int pg_wake_drain(Store *s);
+
+/* Cancel across nodes, ends seen, keyed submits (store-pg-control.c). */
+char *pg_control_sql(unsigned i);
+int pg_task_cancel(Store *s, const char *task_id, uint64_t at, TaskStatus *ret_was, char *ret_node, size_t size);
+int pg_tasks_ended(Store *s, const char *const *ids, size_t n, store_ended_cb cb, void *userdata);
+int pg_intent_key_lock(Store *s, uid_t uid, const char *key);
+/* A vx11_ctl notification read by pg_wake_drain(), kept for pg_ctl_next(). */
+int pg_ctl_push(PgStore *s, const char *payload);
+int pg_ctl_next(Store *s, char *buf, size_t size);
+int pg_ctl_send(Store *s, const char *msg);
+void pg_ctl_free(PgStore *s);
 
 /* The lowest id made at `at` ("0190a1b2-c3d4" for its millisecond); "" for 0. */
 void pg_id_floor(uint64_t at, char buf[static ID_STRING_MAX]);

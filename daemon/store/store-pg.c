@@ -358,6 +358,7 @@ static Store *pg_free(Store *s)
 		return NULL;
 	/* An open transaction is rolled back by the server: uncommitted means never told. */
 	pg_fleet_free(s);
+	pg_ctl_free(s);
 	PQfinish(s->conn);
 	free(s->url);
 	free(s->node);
@@ -534,6 +535,11 @@ const StoreOps store_pg_ops = {
 	.release_own = pg_release_own,
 	.wake_fd = pg_wake_fd,
 	.wake_drain = pg_wake_drain,
+	.task_cancel = pg_task_cancel,
+	.tasks_ended = pg_tasks_ended,
+	.ctl_next = pg_ctl_next,
+	.ctl_send = pg_ctl_send,
+	.intent_key_lock = pg_intent_key_lock,
 };
 
 int store_pg_open(const char *url, const char *node, Store **ret)

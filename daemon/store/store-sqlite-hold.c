@@ -271,3 +271,35 @@ int sqlite_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit,
 		r = prune_intents(s, STMT_PRUNE_INTENTS_AGE, before, keep, limit - *ret_n, ret_n);
 	return r;
 }
+
+int sqlite_task_cancel(Store *s, const char *task_id, uint64_t at, TaskStatus *ret_was, char *ret_node, size_t size)
+{
+	sqlite3_stmt *st = s->stmt[STMT_TASK_CANCEL];
+	Task t;
+	int rc, r;
+
+	(void)ret_node, (void)size; /* one daemon: no claims ("" from store.c) */
+	r = sqlite_task_get(s, task_id, &t);
+	if (r < 0)
+		return r;
+	*ret_was = t.status;
+	task_done(&t);
+	if (task_status_is_terminal(*ret_was))
+		return store_fail(s, -EALREADY, "task %s is already %s", task_id, task_status_to_string(*ret_was));
+	r = store_begin_write(s);
+	if (r < 0)
+		return r;
+	rc = store_bind_text(st, 1, task_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, (int64_t)at);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(s, rc, "bind");
+	r = store_step_done(s, st, "tasks");
+	if (r < 0)
+		return r;
+	/* One connection, one writer: what was read above is still so. */
+	if (sqlite3_changes(s->db) == 0)
+		return store_fail(s, -EALREADY, "task %s has ended", task_id);
+	store_count_write(s, STMT_TASK_CANCEL);
+	return 0;
+}

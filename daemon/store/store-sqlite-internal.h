@@ -130,6 +130,7 @@ enum {
 	STMT_TASK_DELETE,
 	STMT_PRUNE_INTENTS_AGE,
 	STMT_PRUNE_INTENTS_COUNT,
+	STMT_TASK_CANCEL,
 	_STMT_MAX,
 };
 
@@ -227,4 +228,5 @@ int sqlite_dep_dependents(Store *s, const char *after_id, char (**ret)[ID_STRING
 int sqlite_prune_candidates(Store *s, TaskStatus status, uint64_t before, int64_t keep, unsigned limit,
 			    char (**ret)[ID_STRING_MAX], size_t *ret_n);
 int sqlite_task_delete(Store *s, const char *task_id);
+int sqlite_task_cancel(Store *s, const char *task_id, uint64_t at, TaskStatus *ret_was, char *ret_node, size_t size);
 int sqlite_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n);

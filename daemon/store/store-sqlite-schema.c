@@ -544,6 +544,10 @@ static const StmtDef stmt_defs[_STMT_MAX] = {
 				      " WHERE correlation_id <= (SELECT correlation_id FROM intents_log"
 				      " ORDER BY correlation_id DESC LIMIT 1 OFFSET ?2)"
 				      PRUNE_INTENT_GUARDS " ORDER BY correlation_id LIMIT ?3)"},
+	/* Never over an end: a cancel that lost the race to it changes nothing. */
+	[STMT_TASK_CANCEL] = {SQL_PLAIN, NULL,
+			      "UPDATE tasks SET status = 'cancelled', updated_at = ?2, next_attempt_at = 0"
+			      " WHERE id = ?1 AND status NOT IN ('completed', 'failed', 'expired', 'cancelled')"},
 };
 
 typedef enum PutMode {

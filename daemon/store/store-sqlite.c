@@ -731,4 +731,5 @@ const StoreOps store_sqlite_ops = {
 	.prune_candidates = sqlite_prune_candidates,
 	.task_delete = sqlite_task_delete,
 	.intent_prune = sqlite_intent_prune,
+	.task_cancel = sqlite_task_cancel,
 };

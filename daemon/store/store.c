@@ -128,6 +128,33 @@ int store_wake_drain(Store *s)
 	return STORE_OPS(s)->wake_drain ? STORE_OPS(s)->wake_drain(s) : 0;
 }
 
+int store_task_cancel(Store *s, const char *task_id, uint64_t at, TaskStatus *ret_was, char *ret_node, size_t size)
+{
+	if (ret_node && size > 0)
+		ret_node[0] = 0;
+	return STORE_OPS(s)->task_cancel(s, task_id, at, ret_was, ret_node, size);
+}
+
+int store_tasks_ended(Store *s, const char *const *ids, size_t n, store_ended_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->tasks_ended && n > 0 ? STORE_OPS(s)->tasks_ended(s, ids, n, cb, userdata) : 0;
+}
+
+int store_ctl_next(Store *s, char *buf, size_t size)
+{
+	return STORE_OPS(s)->ctl_next ? STORE_OPS(s)->ctl_next(s, buf, size) : 0;
+}
+
+int store_ctl_send(Store *s, const char *msg)
+{
+	return STORE_OPS(s)->ctl_send ? STORE_OPS(s)->ctl_send(s, msg) : 0;
+}
+
+int store_intent_key_lock(Store *s, uid_t uid, const char *key)
+{
+	return STORE_OPS(s)->intent_key_lock ? STORE_OPS(s)->intent_key_lock(s, uid, key) : 0;
+}
+
 const char *store_unavailable(const Store *s)
 {
 	return STORE_OPS(s)->unavailable ? STORE_OPS(s)->unavailable(s) : NULL;

@@ -330,6 +330,33 @@ int store_release_own(Store *s);
 int store_wake_fd(Store *s);
 int store_wake_drain(Store *s);
 
+/*
+ * task.cancel (FLEET-DESIGN.md 2.7): the task ends cancelled unless it has
+ * ended already, in one conditional write, so that a cancel racing its
+ * task's end (here or on another node) never overwrites a completed or
+ * failed task. 0: cancelled, *ret_was its status before; -EALREADY: it had
+ * ended (*ret_was says how); -ENOENT: no such task. ret_node (size bytes):
+ * the node that holds its claim, "" for none (SQLite: always ""); on a
+ * fleet that node is told (NOTIFY vx11_ctl "cancel <id>") by the commit.
+ */
+int store_task_cancel(Store *s, const char *task_id, uint64_t at, TaskStatus *ret_was, char *ret_node, size_t size);
+/* Of ids (n), those that have ended, each handed to cb with its status (one
+ * read; a fleet's poll for what other nodes settled or cancelled). SQLite:
+ * 0, nothing (this daemon knows its own ends). */
+typedef int (*store_ended_cb)(const char *task_id, TaskStatus status, void *userdata);
+int store_tasks_ended(Store *s, const char *const *ids, size_t n, store_ended_cb cb, void *userdata);
+/* The next control message from another node (vx11_ctl, read by
+ * store_wake_drain()): 1 with it in buf ("cancel <task id>"), 0 when none. */
+int store_ctl_next(Store *s, char *buf, size_t size);
+/* Tell every node (this one too) msg with the open transaction's commit
+ * (NOTIFY vx11_ctl). SQLite: 0, nobody to tell. */
+int store_ctl_send(Store *s, const char *msg);
+/* Before looking a keyed submission up: on a fleet, hold (uid, key) to the
+ * end of the open transaction, so that the same key submitted on two nodes
+ * at once is looked up by the second only once the first's intent is
+ * committed (one task). SQLite: 0 (one daemon; the loop orders them). */
+int store_intent_key_lock(Store *s, uid_t uid, const char *key);
+
 /* daughters and attempts */
 int store_daughter_insert(Store *s, const Daughter *d);
 int store_daughter_update(Store *s, const Daughter *d);

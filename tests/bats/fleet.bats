@@ -238,3 +238,158 @@ EOF
 	t2=$(on a submit_task noop)
 	sql_wait 100 "SELECT status FROM tasks WHERE id = '$t2'" completed
 }
+
+# other X: the other node of a and b.
+other() {
+	[[ $1 == a ]] && echo b || echo a
+}
+
+@test "fleet: task.cancel on one node stops the daughter running on another; the task ends cancelled" {
+	policy_file '.limits.max_running = 2 | .tasks.slow = {command: ["'"$MARK"'", "100"], max_retries: 0}'
+	node_start a
+	node_start b
+	tid=$(on b submit_task slow)
+	on b wait_running "$tid" >/dev/null
+	x=$(sql "SELECT node FROM attempts WHERE task_id = '$tid'")
+	y=$(other "$x")
+	wait_for 50 eval '[[ -n $(task_pids "$tid") ]]'
+	pids=$(task_pids "$tid")
+	# The reply says what a cancel on the running node says.
+	r=$(on "$y" result task.cancel "$(jq -cn --arg t "$tid" '{task_id: $t}')")
+	check "$r" '. == {status: "cancelled", task_id: $t, cancelled_daughters_count: 1}' --arg t "$tid"
+	# Its node kills it (told by NOTIFY, else its poll, ~1 s): the kill, not a
+	# time (10 s: generous under load).
+	wait_for 100 no_task_pids "$tid"
+	for p in $pids; do
+		! alive "$p"
+	done
+	grep -Eq "task $tid (was )?cancelled on another node: its daughter is stopped" "$T/$x/vx11d.log"
+	# Ended as a local cancel ends: cancelled, the attempt killed for it, the claim given back.
+	sql_wait 50 "SELECT t.status || ' ' || a.status || ' ' || a.reason || ' ' || coalesce(t.claimed_by, '-')
+		FROM tasks t JOIN attempts a ON a.task_id = t.id WHERE t.id = '$tid'" "cancelled killed cancelled -"
+	check_json "$(on "$x" task_get "$tid")" '.task.status == "cancelled" and .daughters[-1].status == "killed"'
+	equals "$(grep -c "^$tid " "$RUNS")" 1
+}
+
+@test "fleet: a queued task cancelled on another node never runs; a cancel after the end changes nothing" {
+	policy_file '.limits.max_running = 1 | .tasks.slow = {command: ["'"$MARK"'", "100"], max_retries: 0}
+		| .tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
+	node_start a
+	node_start b
+	# One slot per node, both taken: what comes next waits in the database.
+	s1=$(on a submit_task slow)
+	s2=$(on b submit_task slow)
+	on a wait_running "$s1" >/dev/null
+	on a wait_running "$s2" >/dev/null
+	q=$(on a submit_task mark)
+	equals "$(sql "SELECT status || ' ' || coalesce(claimed_by, '-') FROM tasks WHERE id = '$q'")" "pending -"
+	r=$(on b result task.cancel "$(jq -cn --arg t "$q" '{task_id: $t}')")
+	check "$r" '. == {status: "cancelled", task_id: $t, cancelled_daughters_count: 0}' --arg t "$q"
+	# The slots free up (each slow one cancelled from the node it does not run on)...
+	for s in "$s1" "$s2"; do
+		x=$(sql "SELECT node FROM attempts WHERE task_id = '$s'")
+		on "$(other "$x")" result task.cancel "$(jq -cn --arg t "$s" '{task_id: $t}')" >/dev/null
+	done
+	for s in "$s1" "$s2"; do
+		sql_wait 50 "SELECT status FROM tasks WHERE id = '$s'" cancelled
+	done
+	# ... and the fleet moves on past the cancelled one, never running it.
+	n=$(on b submit_task mark)
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$n'" completed
+	equals "$(sql "SELECT status || ' ' || (SELECT count(*) FROM attempts WHERE task_id = '$q')
+		FROM tasks WHERE id = '$q'")" "cancelled 0"
+	equals "$(grep -c "^$q " "$RUNS")" 0
+
+	# Ended on one node, cancelled on the other: refused, the end kept.
+	before=$(sql "SELECT status || ' ' || updated_at || ' ' || coalesce(result_json, '') FROM tasks WHERE id = '$n'")
+	reply=$(on a call task.cancel "$(jq -cn --arg t "$n" '{task_id: $t}')")
+	check "$reply" '.error.code == -32003 and (.error.message | test("already completed"))'
+	equals "$(sql "SELECT status || ' ' || updated_at || ' ' || coalesce(result_json, '') FROM tasks WHERE id = '$n'")" "$before"
+}
+
+@test "fleet: result.get --wait on one node is answered when another node settles the task" {
+	gate=$(daughter_script gate.sh <<EOF
+#!/bin/sh
+while [ ! -e $T/go ]; do /bin/sleep 0.05; done
+echo done
+EOF
+)
+	policy_file '.tasks.gate = {command: ["'"$gate"'"], max_retries: 0}'
+	# b alone takes it; a comes up once it runs there.
+	node_start b
+	env=$(on b submit_queued gate)
+	cid=$(jq -r .correlation_id <<<"$env")
+	tid=$(jq -r .response.task_id <<<"$env")
+	on b wait_running "$tid" >/dev/null
+	node_start a
+	# Waits on a far longer than the test allows: only b's settle can answer it.
+	on a "$VX11CTL" --json result "$cid" --wait 120 >"$T/waited" 2>&1 &
+	w=$!
+	on a result result.get "$(jq -cn --arg c "$cid" '{correlation_id: $c, wait_seconds: 120}')" >"$T/waited.rpc" &
+	r=$!
+	sleep 0.5
+	alive "$w"
+	alive "$r"
+	touch "$T/go"
+	wait_exit "$w" 200
+	wait_exit "$r" 200
+	wait "$w"
+	wait "$r"
+	equals "$(sql "SELECT node FROM attempts WHERE task_id = '$tid'")" b
+	check_json "$(cat "$T/waited.rpc")" '.status == "DONE"'
+	check_json "$(cat "$T/waited")" '.status == "DONE"'
+}
+
+@test "fleet: the same idempotency key on two nodes gives one task, one after the other and at once" {
+	policy_file '.tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
+	node_start a
+	node_start b
+	keyed() { # NODE KEY: the envelope of a keyed submission
+		on "$1" submit "$(jq -cn --arg k "$2" '{intent_type: "mark", require: {spawner: true}, idempotency_key: $k}')"
+	}
+	e1=$(keyed a k0)
+	e2=$(keyed b k0)
+	equals "$(jq -r .response.task_id <<<"$e2")" "$(jq -r .response.task_id <<<"$e1")"
+	equals "$(jq -r .correlation_id <<<"$e2")" "$(jq -r .correlation_id <<<"$e1")"
+	# At once: each key sent to both nodes together.
+	subs=()
+	for i in $(seq 1 20); do
+		keyed a "k$i" >"$T/a.$i" &
+		subs+=($!)
+		keyed b "k$i" >"$T/b.$i" &
+		subs+=($!)
+	done
+	wait "${subs[@]}"
+	for i in $(seq 1 20); do
+		ta=$(jq -r .response.task_id <"$T/a.$i")
+		[[ $ta == ????????-* ]]
+		equals "$(jq -r .response.task_id <"$T/b.$i")" "$ta"
+	done
+	equals "$(sql "SELECT count(*) FROM tasks")" 21
+	equals "$(sql "SELECT count(DISTINCT task_id) FROM intents_log WHERE idempotency_key IS NOT NULL")" 21
+	sql_wait 100 "SELECT count(*) FROM tasks WHERE status = 'completed'" 21
+	equals "$(wc -l <"$RUNS")" 21
+}
+
+@test "fleet: queue.pause and queue.resume on one node hold and free every node, one started while paused too" {
+	policy_file '.tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
+	node_start a
+	node_start b
+	paused() { # NODE: its daemon.status says the whole queue is paused (true/false)
+		on "$1" result daemon.status | jq -r .paused.all
+	}
+	on a result queue.pause '{}' >/dev/null
+	wait_for 50 eval '[[ $(paused b) == true ]]'
+	tid=$(on b submit_task mark)
+	# Started while paused: it holds too.
+	node_start c
+	equals "$(paused c)" true
+	# Two polls of every node later, nobody took it.
+	sleep 2.5
+	equals "$(sql "SELECT status || ' ' || coalesce(claimed_by, '-') FROM tasks WHERE id = '$tid'")" "pending -"
+	# Resumed on b: a and c know it, and the task runs.
+	on b result queue.resume '{}' >/dev/null
+	wait_for 50 eval '[[ $(paused a) == false && $(paused c) == false ]]'
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	equals "$(grep -c "^$tid " "$RUNS")" 1
+}

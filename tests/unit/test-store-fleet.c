@@ -8,6 +8,7 @@
  * is no fleet, which is checked without it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -215,6 +216,140 @@ out:
 	free(c.ids);
 }
 
+static int collect_ended(const char *task_id, TaskStatus status, void *userdata)
+{
+	Claimer *c = userdata;
+
+	CHECK_INTEQ(status, TASK_CANCELLED);
+	memcpy(c->ids[c->n++], task_id, ID_STRING_MAX);
+	return 0;
+}
+
+/* A cancel on n2 of a task n1 runs: the row says cancelled, the claim stays
+ * n1's, and n1 hears it (NOTIFY vx11_ctl with the commit, or its poll). */
+static void test_cancel_across_nodes(void)
+{
+	Task t[2];
+	Claimer c = {}, e = {};
+	char url[256], node[64], msg[128], want[128];
+	const char *ids[2];
+	TaskStatus was;
+	Store *n2 = NULL;
+	struct pollfd pfd;
+
+	if (!test_on_pg())
+		SKIP("needs VX11_TEST_DATABASE (tests/unit/with-pg.sh)");
+	new_db_path(url, sizeof url);
+	c.s = open_node(url, "n1");
+	n2 = open_node(url, "n2");
+	c.ids = calloc(2, ID_STRING_MAX);
+	e.ids = calloc(2, ID_STRING_MAX);
+	if (!c.s || !n2 || !c.ids || !e.ids)
+		goto out;
+	pfd = (struct pollfd){ .fd = store_wake_fd(c.s), .events = POLLIN };
+	CHECK(pfd.fd >= 0);
+	insert_tasks(c.s, t, 2);
+	CHECK_INTEQ(store_claim(c.s, types, 1, collect, &c), 1);
+	CHECK_STREQ(c.ids[0], t[0].id); /* priority 0 first */
+	t[0].status = TASK_RUNNING;
+	CHECK_INTEQ(store_task_update(c.s, &t[0]), 0);
+	CHECK_INTEQ(store_commit(c.s), 0);
+	while (poll(&pfd, 1, 0) > 0 && store_wake_drain(c.s) > 0)
+		; /* its own wake-ups, not the point */
+	while (store_ctl_next(c.s, msg, sizeof msg) > 0)
+		CHECK(false);
+
+	CHECK_INTEQ(store_task_cancel(n2, t[0].id, 99, &was, node, sizeof node), 0);
+	CHECK_INTEQ(was, TASK_RUNNING);
+	CHECK_STREQ(node, "n1");
+	/* Told with the commit, not before. */
+	CHECK_INTEQ(poll(&pfd, 1, 200), 0);
+	CHECK_INTEQ(store_commit(n2), 0);
+	CHECK_INTEQ(poll(&pfd, 1, 5000), 1);
+	CHECK(store_wake_drain(c.s) >= 1);
+	CHECK_INTEQ(store_ctl_next(c.s, msg, sizeof msg), 1);
+	snprintf(want, sizeof want, "cancel %s", t[0].id);
+	CHECK_STREQ(msg, want);
+	CHECK_INTEQ(store_ctl_next(c.s, msg, sizeof msg), 0);
+	snprintf(want, sizeof want, "SELECT count(*) FROM tasks WHERE id = '%s' AND claimed_by = 'n1' AND status = 'cancelled'",
+		 t[0].id);
+	CHECK_INTEQ(test_pg_query(url, want), 1);
+	/* The poll's view: of n1's tasks, which ended elsewhere. */
+	ids[0] = t[0].id;
+	ids[1] = t[1].id;
+	CHECK_INTEQ(store_tasks_ended(c.s, ids, 2, collect_ended, &e), 1);
+	CHECK_INTEQ(e.n, 1);
+	CHECK_STREQ(e.ids[0], t[0].id);
+
+	/* A pending task nobody claimed: cancelled, nobody told. */
+	CHECK_INTEQ(store_task_cancel(n2, t[1].id, 99, &was, node, sizeof node), 0);
+	CHECK_INTEQ(was, TASK_PENDING);
+	CHECK_STREQ(node, "");
+	CHECK_INTEQ(store_commit(n2), 0);
+	(void)poll(&pfd, 1, 200);
+	(void)store_wake_drain(c.s);
+	CHECK_INTEQ(store_ctl_next(c.s, msg, sizeof msg), 0);
+	/* Ended: a cancel changes nothing, here or there. */
+	CHECK_INTEQ(store_task_cancel(c.s, t[1].id, 100, &was, node, sizeof node), -EALREADY);
+	CHECK_INTEQ(was, TASK_CANCELLED);
+	CHECK_INTEQ(store_commit(c.s), 0);
+	CHECK_INTEQ(store_claim(c.s, types, 2, collect, &c), 0);
+out:
+	store_free(c.s);
+	store_free(n2);
+	free(c.ids);
+	free(e.ids);
+}
+
+typedef struct KeyLocker {
+	Store *s;
+	int r;
+	volatile bool got;
+} KeyLocker;
+
+static void *lock_key(void *userdata)
+{
+	KeyLocker *k = userdata;
+
+	k->r = store_intent_key_lock(k->s, 1000, "k");
+	k->got = true;
+	return NULL;
+}
+
+/* Keyed submits on two nodes: the second's lookup waits for the first's
+ * commit (the key held to the end of its transaction); another uid or key
+ * does not wait. */
+static void test_key_lock(void)
+{
+	KeyLocker k = {};
+	char url[256];
+	Store *n1 = NULL;
+	pthread_t th;
+
+	if (!test_on_pg())
+		SKIP("needs VX11_TEST_DATABASE (tests/unit/with-pg.sh)");
+	new_db_path(url, sizeof url);
+	n1 = open_node(url, "n1");
+	k.s = open_node(url, "n2");
+	if (!n1 || !k.s)
+		goto out;
+	CHECK_INTEQ(store_intent_key_lock(n1, 1000, "k"), 0);
+	CHECK_INTEQ(store_intent_key_lock(k.s, 1001, "k"), 0);
+	CHECK_INTEQ(store_intent_key_lock(k.s, 1000, "other"), 0);
+	CHECK_INTEQ(store_commit(k.s), 0);
+	CHECK_INTEQ(pthread_create(&th, NULL, lock_key, &k), 0);
+	usleep(300 * 1000);
+	CHECK(!k.got); /* still waiting for n1 */
+	CHECK_INTEQ(store_commit(n1), 0);
+	CHECK_INTEQ(pthread_join(th, NULL), 0);
+	CHECK(k.got);
+	CHECK_INTEQ(k.r, 0);
+	CHECK_INTEQ(store_commit(k.s), 0);
+out:
+	store_free(n1);
+	store_free(k.s);
+}
+
 /* One daemon's own database: no claims. */
 static void test_sqlite_is_no_fleet(void)
 {
@@ -229,6 +364,11 @@ static void test_sqlite_is_no_fleet(void)
 	CHECK(!store_is_fleet(s));
 	CHECK_INTEQ(store_claim(s, types, 1, collect, NULL), -EOPNOTSUPP);
 	CHECK_INTEQ(store_release_own(s), 0);
+	/* Nobody else to hear from or to wait for. */
+	CHECK_INTEQ(store_intent_key_lock(s, 1000, "k"), 0);
+	CHECK_INTEQ(store_ctl_send(s, "pauses"), 0);
+	CHECK_INTEQ(store_ctl_next(s, (char[8]){}, 8), 0);
+	CHECK_INTEQ(store_tasks_ended(s, (const char *[]){ "x" }, 1, NULL, NULL), 0);
 	store_free(s);
 }
 
@@ -243,6 +383,8 @@ int main(void)
 	TEST(test_concurrent_claims_disjoint);
 	TEST(test_claim_order_and_filters);
 	TEST(test_fenced_writes);
+	TEST(test_cancel_across_nodes);
+	TEST(test_key_lock);
 
 	remove_tmpdir();
 	return tap_done();

@@ -108,6 +108,56 @@ static void test_pauses(void)
 	store_free(s);
 }
 
+/* task.cancel's write: never over an end, even one made after the caller
+ * read the task (the lost update a whole-row write from that read made). */
+static void test_cancel_never_over_an_end(void)
+{
+	char path[256], node[64];
+	Store *s = open_new(path, sizeof path);
+	Task t[2], stale, got;
+	TaskStatus was = _TASK_STATUS_INVALID;
+
+	if (!s)
+		return;
+	make_task(&t[0]);
+	make_task(&t[1]);
+	t[1].status = TASK_RUNNING;
+	CHECK_INTEQ(store_task_insert(s, &t[0]), 0);
+	CHECK_INTEQ(store_task_insert(s, &t[1]), 0);
+	CHECK_INTEQ(store_commit(s), 0);
+
+	CHECK_INTEQ(store_task_cancel(s, t[0].id, 77, &was, node, sizeof node), 0);
+	CHECK_INTEQ(was, TASK_PENDING);
+	CHECK_STREQ(node, ""); /* nobody's claim */
+	CHECK_INTEQ(store_commit(s), 0);
+	CHECK_INTEQ(store_task_get(s, t[0].id, &got), 0);
+	CHECK_INTEQ(got.status, TASK_CANCELLED);
+	CHECK(got.updated_at == 77 && got.next_attempt_at == 0);
+	task_done(&got);
+	/* Twice: the second says it has ended. */
+	CHECK_INTEQ(store_task_cancel(s, t[0].id, 78, &was, node, sizeof node), -EALREADY);
+	CHECK_INTEQ(was, TASK_CANCELLED);
+
+	/* Read running, then it completes, then the cancel comes: it loses. */
+	CHECK_INTEQ(store_task_get(s, t[1].id, &stale), 0);
+	CHECK_INTEQ(stale.status, TASK_RUNNING);
+	t[1].status = TASK_COMPLETED;
+	t[1].updated_at = 50;
+	CHECK_INTEQ(store_task_update(s, &t[1]), 0);
+	CHECK_INTEQ(store_commit(s), 0);
+	CHECK_INTEQ(store_task_cancel(s, stale.id, 79, &was, node, sizeof node), -EALREADY);
+	CHECK_INTEQ(was, TASK_COMPLETED);
+	CHECK_INTEQ(store_commit(s), 0);
+	CHECK_INTEQ(store_task_get(s, t[1].id, &got), 0);
+	CHECK_INTEQ(got.status, TASK_COMPLETED);
+	CHECK(got.updated_at == 50);
+	task_done(&got);
+	task_done(&stale);
+
+	CHECK_INTEQ(store_task_cancel(s, "0190a1b2-c3d4-7000-8000-000000000000", 80, &was, node, sizeof node), -ENOENT);
+	store_free(s);
+}
+
 static void test_dependencies(void)
 {
 	char path[256];
@@ -460,6 +510,7 @@ int main(void)
 	}
 
 	TEST(test_pauses);
+	TEST(test_cancel_never_over_an_end);
 	TEST(test_dependencies);
 	TEST(test_prune_tasks);
 	TEST(test_prune_intents);
