@@ -353,6 +353,8 @@ void runner_attempt_settle(Hija *h, Task *given)
 		 * Pending or retrying at this attempt's number is this attempt whose
 		 * start was lost with the database (runner_spawned()): it ran, and
 		 * ends here, or its claim would be held by nobody's daughter. */
+		if (task_status_is_terminal(t.status)) /* cancelled meanwhile: the claim goes back */
+			(void)store_task_release(env->store, t.id);
 		task_done(&t);
 		h->end_written = store_available(env->store);
 		return;
