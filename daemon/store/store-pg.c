@@ -534,6 +534,13 @@ const StoreOps store_pg_ops = {
 	.release_own = pg_release_own,
 	.wake_fd = pg_wake_fd,
 	.wake_drain = pg_wake_drain,
+	.node_register = pg_node_register,
+	.node_renew = pg_node_renew,
+	.node_leave = pg_node_leave,
+	.node_adopt = pg_node_adopt,
+	.attempt_list_adopted = pg_attempt_list_adopted,
+	.fleet_nodes = pg_fleet_nodes,
+	.fleet_queue_depth = pg_fleet_queue_depth,
 };
 
 int store_pg_open(const char *url, const char *node, Store **ret)
