@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A fleet node's lease (FLEET-DESIGN.md 4, P9, blocking cut): registered at
+ * start, renewed every lease/5; a node renewing without a failure for a
+ * whole lease adopts the nodes whose lease ended (store_node_adopt()) and
+ * settles their running attempts as a restart settles its own. A node that
+ * has not renewed for lease - margin fences itself: it kills its daughters
+ * (KILL_FENCED) and claims nothing until a renewal succeeds, so that a
+ * sweeper, which adopts only after the lease ended by the database's clock,
+ * never finds one of its daughters still running. The fence guard
+ * (fence-guard.c) does the same from outside when the daemon cannot.
+ *
+ * Back after a failure: if its incarnation is unchanged (nobody swept it),
+ * the ends of the daughters it killed are settled as any end is
+ * (runner_store_back()); if it was swept, the adopter settled them, so they
+ * are dropped, and the node registers again as a new incarnation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner-internal.h"
+
+static uint64_t lease_usec(const Runner *r)
+{
+	return (uint64_t)r->env.lease_seconds * USEC_PER_SEC;
+}
+
+/* Margin before the lease's end: 2 s, at most a fifth of the lease (short
+ * test leases), so that renewals every lease/5 may miss three times. */
+static uint64_t fence_after_usec(const Runner *r)
+{
+	uint64_t lease = lease_usec(r);
+
+	return lease - MIN(2 * USEC_PER_SEC, lease / 5);
+}
+
+static void set_error(Runner *r, const char *msg)
+{
+	free(r->lease_error);
+	r->lease_error = msg ? strdup(msg) : NULL;
+}
+
+static void fence(Runner *r)
+{
+	size_t n = 0;
+
+	r->lease_fenced = true;
+	for (Hija *h = r->hijas; h; h = h->hijas_next)
+		if (!h->finished && h->kill_reason != KILL_FENCED) {
+			hija_kill(h, KILL_FENCED);
+			n++;
+		}
+	log_error("node %s: lease not renewed for %.1f s (%s): stopped its %zu daughters and claims nothing until "
+		  "it is renewed, so that no task runs here and on the node that adopts it",
+		  r->env.node, (double)fence_after_usec(r) / USEC_PER_SEC, r->lease_error ?: "no answer", n);
+}
+
+/* Swept while it could not renew: the adopter settled what ran here. */
+static void swept(Runner *r)
+{
+	Hija *h, *n;
+	StoreLease l = {};
+	int k;
+
+	log_error("node %s: %s; its unsettled ends are dropped (settled by the adopter); registering again",
+		  r->env.node, store_last_error(r->env.store));
+	if (!r->lease_fenced)
+		fence(r);
+	LIST_FOREACH_SAFE(ended, h, n, r->ended) {
+		LIST_REMOVE(ended, r->ended, h);
+		hija_free(h);
+	}
+	k = store_node_register(r->env.store, r->env.lease_seconds, r->env.policy->limits.max_running, &l);
+	if (k < 0)
+		log_error("node %s: cannot register again: %s", r->env.node, store_last_error(r->env.store));
+	else
+		r->lease = l;
+	r->lease_since = 0;
+}
+
+static void adopt(Runner *r)
+{
+	/* A few per round: a fleet that lost several nodes recovers in one. */
+	for (int i = 0; i < 4; i++) {
+		char node[STORE_NODE_MAX], (*ids)[ID_STRING_MAX] = NULL;
+		size_t n = 0;
+		int k = store_node_adopt(r->env.store, node, &ids, &n);
+
+		if (k < 0 && k != -EAGAIN)
+			log_error("cannot adopt expired nodes: %s", store_last_error(r->env.store));
+		if (k <= 0)
+			return;
+		r->nodes_adopted++;
+		AuditFields f = AUDIT_FIELDS_INIT;
+		f.node = node;
+		log_audit(LOG_WARNING, VX11_MSG_RECOVERED, &f,
+			  "recovery: node %s stopped renewing its lease; adopted by node %s with its %zu running tasks",
+			  node, r->env.node, n);
+		runner_recover_adopted(r, node, ids, n);
+		free(ids);
+	}
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Runner *r = userdata;
+	uint64_t period = lease_usec(r) / 5, send = now_monotonic_usec();
+	unsigned running = (unsigned)r->n_running;
+	StoreLease l = {};
+	int k;
+
+	k = store_node_renew(r->env.store, r->env.lease_seconds, running, r->env.policy->limits.max_running, &l);
+	if (k == -EAGAIN) {
+		/* This iteration's writes are not committed yet: right after. */
+		(void)sd_event_source_set_time_relative(s, USEC_PER_MSEC);
+		return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	}
+	if (k == -ESTALE)
+		swept(r);
+	else if (k < 0) {
+		if (r->lease_since)
+			log_warning("node %s: cannot renew its lease: %s", r->env.node, store_last_error(r->env.store));
+		set_error(r, store_last_error(r->env.store));
+		r->lease_since = 0;
+	} else {
+		r->lease = l;
+		r->lease_ok_at = send;
+		if (!r->lease_since)
+			r->lease_since = send;
+		set_error(r, NULL);
+		fence_guard_deadline(r, send + fence_after_usec(r));
+		if (r->lease_fenced) {
+			r->lease_fenced = false;
+			log_notice("node %s: lease renewed again (incarnation %lld): claiming again", r->env.node,
+				   (long long)l.incarnation);
+			runner_store_back(r);
+			runner_schedule(r);
+		}
+	}
+	if (!r->lease_fenced && send - r->lease_ok_at >= fence_after_usec(r))
+		fence(r);
+	/* Only a node that has renewed for a whole lease judges others: after
+	 * an outage that hit everyone, each gets a lease to renew first. */
+	if (k >= 0 && r->lease_since && send - r->lease_since >= lease_usec(r))
+		adopt(r);
+	(void)sd_event_source_set_time_relative(s, period);
+	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+int runner_lease_setup(Runner *r)
+{
+	StoreLease l = {};
+	int k;
+
+	if (!store_is_fleet(r->env.store))
+		return 0;
+	k = store_node_register(r->env.store, r->env.lease_seconds, r->env.policy->limits.max_running, &l);
+	if (k < 0)
+		return log_error_errno(k, "node %s: cannot register in the fleet: %s", r->env.node,
+				       store_last_error(r->env.store));
+	r->lease = l;
+	r->lease_ok_at = r->lease_since = now_monotonic_usec();
+	/* Fail closed: without the guard a kill -9 of this daemon would leave
+	 * daughters running while another node reruns their tasks. */
+	k = fence_guard_start(r);
+	if (k < 0)
+		return log_error_errno(k, "cannot start the fence guard: %m");
+	fence_guard_deadline(r, r->lease_ok_at + fence_after_usec(r));
+	log_info("node %s: registered in the fleet (incarnation %lld, lease %u s)", r->env.node,
+		 (long long)l.incarnation, r->env.lease_seconds);
+	k = sd_event_add_time_relative(r->env.event, &r->lease_timer, CLOCK_MONOTONIC, lease_usec(r) / 5,
+				       10 * USEC_PER_MSEC, on_tick, r);
+	return k < 0 ? log_error_errno(k, "cannot set up the lease timer: %m") : 0;
+}
+
+void runner_lease_free(Runner *r)
+{
+	r->lease_timer = sd_event_source_disable_unref(r->lease_timer);
+	/* Its daughters are stopped and settled: nobody needs to adopt it. */
+	if (store_is_fleet(r->env.store) && r->lease.incarnation && store_node_leave(r->env.store) < 0)
+		log_warning("node %s: cannot say it left: %s (it is adopted when its lease ends)", r->env.node,
+			    store_last_error(r->env.store));
+	fence_guard_stop(r);
+	free(r->lease_error);
+	r->lease_error = NULL;
+}
+
+void runner_lease_json(const Runner *r, json_object *o)
+{
+	if (!r)
+		return;
+	json_object_object_add(o, "lease_seconds", json_object_new_int64(r->env.lease_seconds));
+	if (!store_is_fleet(r->env.store))
+		return;
+	json_object_object_add(o, "incarnation", json_object_new_int64(r->lease.incarnation));
+	json_object_object_add(o, "lease_until", json_object_new_int64((int64_t)r->lease.lease_until));
+	json_object_object_add(o, "lease_fenced", json_object_new_boolean(r->lease_fenced));
+	json_object_object_add(o, "lease_error", r->lease_error ? json_object_new_string(r->lease_error) : NULL);
+	json_object_object_add(o, "nodes_adopted", json_object_new_int64((int64_t)r->nodes_adopted));
+}
