@@ -238,3 +238,77 @@ EOF
 	t2=$(on a submit_task noop)
 	sql_wait 100 "SELECT status FROM tasks WHERE id = '$t2'" completed
 }
+
+@test "fleet: a node killed with -9 is adopted when its lease ends: its daughter is gone, its attempt interrupted and rerun elsewhere once" {
+	# Each run says its pid (the sleep's: exec) beside task and attempt.
+	pidw=$(daughter_script pidw.sh <<EOF2
+#!/bin/sh
+echo "\$VX11_TASK_ID \$VX11_ATTEMPT \$\$" >>$RUNS
+[ "\${1:-0}" = 0 ] || exec sleep "\$1"
+EOF2
+)
+	policy_file '.limits.max_running = 2 | .defaults.backoff = {base_seconds: 0.2, max_seconds: 0.2}
+		| .tasks.pidw = {command: ["'"$pidw"'", "300"], max_retries: 1,
+			mutations: [{command: ["'"$pidw"'", "0"]}]}'
+	for x in a b c; do
+		node_start "$x" --lease-seconds 2
+	done
+	tid=$(on a submit_task pidw)
+	on a wait_running "$tid" >/dev/null
+	wait_for 50 grep -q "^$tid 1 " "$RUNS"
+	pid=$(awk -v t="$tid" '$1 == t && $2 == 1 {print $3}' "$RUNS")
+	alive "$pid"
+	x=$(sql "SELECT node FROM attempts WHERE task_id = '$tid'")
+	[[ $x == [abc] ]]
+	kill -9 "${PID[$x]}"
+	SECONDS=0
+	wait_exit "${PID[$x]}" 300
+	# The fence guard killed its daughter when the daemon died.
+	wait_for 20 eval '! alive "$pid"'
+	# Lease (2 s) + 5 s: adopted, attempt 1 settled, rerun on another node.
+	sql_wait 70 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	echo "# completed elsewhere $SECONDS s after the kill" >&3
+	y=$(sql "SELECT node FROM attempts WHERE task_id = '$tid' AND number = 2")
+	[[ $y != "$x" ]]
+	equals "$(sql "SELECT string_agg(number || ':' || status || ':' || reason || ':' || node, ' ' ORDER BY number)
+		FROM attempts WHERE task_id = '$tid'")" "1:interrupted:interrupted:$x 2:succeeded:exited:$y"
+	equals "$(sql "SELECT error_message FROM attempts WHERE task_id = '$tid' AND number = 1")" \
+		"node $x stopped renewing its lease"
+	equals "$(sql "SELECT status FROM daughters WHERE task_id = '$tid' ORDER BY started_at LIMIT 1")" killed
+	# Adopted once, by one of the others, who says so in its journal.
+	s=$(sql "SELECT state || ' ' || swept_by FROM nodes WHERE name = '$x'")
+	[[ $s == "down "[abc] && $s != "down $x" ]]
+	equals "$(cat "$T"/[abc]/vx11d.log | grep -c "recovery: node $x stopped renewing its lease; adopted by node ${s#down }")" 1
+	equals "$(grep -c "^$tid " "$RUNS")" 2
+	equals "$(sql "SELECT claimed_by IS NULL FROM tasks WHERE id = '$tid'")" t
+
+	# Back, it settles nothing (the adopter did) and runs nothing stale.
+	node_start "$x" --lease-seconds 2
+	sleep 1
+	! grep -q "recovery: attempt 1 of task $tid" "$T/$x/vx11d.log"
+	equals "$(sql "SELECT count(*) FROM attempts WHERE task_id = '$tid'")" 2
+	equals "$(grep -c "^$tid " "$RUNS")" 2
+	equals "$(sql "SELECT state FROM nodes WHERE name = '$x'")" up
+}
+
+@test "fleet: daemon.status lists the nodes with their leases, the fleet's queue depth and counts" {
+	policy_file '.limits.max_running = 1 | .tasks.mark = {command: ["'"$MARK"'", "0"], max_retries: 0}'
+	node_start a --lease-seconds 3
+	node_start b --lease-seconds 3
+	# Paused in the database: nobody claims, the three wait in the fleet's queue.
+	on a "$VX11CTL" pause >/dev/null
+	on b submit_many 3 mark >/dev/null
+	st=$(on b result daemon.status '{}')
+	jq -e '.store.lease_seconds == 3 and .store.incarnation == 1 and .store.lease_fenced == false' <<<"$st"
+	jq -e '.fleet.queue_depth == 3 and .fleet.counts.pending == 3' <<<"$st"
+	jq -e '[.fleet.nodes[] | .name] == ["a", "b"]' <<<"$st"
+	jq -e '[.fleet.nodes[] | select(.alive and .state == "up" and .lease_ok and .lease_until > 0
+		and .max_running == 1)] | length == 2' <<<"$st"
+	# One dies: after its lease, the other adopts it and says so.
+	kill -9 "${PID[a]}"
+	wait_exit "${PID[a]}" 300
+	sql_wait 100 "SELECT state || ' ' || swept_by FROM nodes WHERE name = 'a'" "down b"
+	st=$(on b result daemon.status '{}')
+	jq -e '.fleet.nodes[0] | .name == "a" and .alive == false and .state == "down" and .swept_by == "b"' <<<"$st"
+	jq -e '.store.nodes_adopted == 1' <<<"$st"
+}
