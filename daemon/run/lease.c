@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A fleet node's lease (FLEET-DESIGN.md 4, P9, blocking cut): registered at
- * start, renewed every lease/5; a node renewing without a failure for a
+ * start, renewed every lease/5 (at least once a second); a node renewing without a failure for a
  * whole lease adopts the nodes whose lease ended (store_node_adopt()) and
  * settles their running attempts as a restart settles its own. A node that
  * has not renewed for lease - margin fences itself: it kills its daughters
@@ -34,6 +34,22 @@ static uint64_t fence_after_usec(const Runner *r)
 	return lease - MIN(2 * USEC_PER_SEC, lease / 5);
 }
 
+/* Renewals every lease/5, at least once a second: a lease is then at most
+ * a second old when an outage begins, so the node rides out one of nearly
+ * lease - margin. After a failure, every quarter second: the renewal follows
+ * the reconnect at once. */
+static uint64_t period_usec(const Runner *r, bool failing)
+{
+	return failing ? USEC_PER_SEC / 4 : MIN(lease_usec(r) / 5, USEC_PER_SEC);
+}
+
+/* The guard's deadline: after the daemon's own fence (which records the
+ * ends), before the lease ends. */
+static uint64_t guard_after_usec(const Runner *r)
+{
+	return (fence_after_usec(r) + lease_usec(r)) / 2;
+}
+
 static void set_error(Runner *r, const char *msg)
 {
 	free(r->lease_error);
@@ -44,6 +60,8 @@ static void fence(Runner *r)
 {
 	size_t n = 0;
 
+	if (r->lease_fenced)
+		return;
 	r->lease_fenced = true;
 	for (Hija *h = r->hijas; h; h = h->hijas_next)
 		if (!h->finished && h->kill_reason != KILL_FENCED) {
@@ -64,8 +82,7 @@ static void swept(Runner *r)
 
 	log_error("node %s: %s; its unsettled ends are dropped (settled by the adopter); registering again",
 		  r->env.node, store_last_error(r->env.store));
-	if (!r->lease_fenced)
-		fence(r);
+	fence(r);
 	LIST_FOREACH_SAFE(ended, h, n, r->ended) {
 		LIST_REMOVE(ended, r->ended, h);
 		hija_free(h);
@@ -101,10 +118,25 @@ static void adopt(Runner *r)
 	}
 }
 
+static int on_fence(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	fence(userdata);
+	return 0;
+}
+
+/* Renewed at send: the fences move on. */
+static void renewed(Runner *r, uint64_t send)
+{
+	r->lease_ok_at = send;
+	fence_guard_deadline(r, send + guard_after_usec(r));
+	(void)sd_event_source_set_time(r->fence_timer, send + fence_after_usec(r));
+	(void)sd_event_source_set_enabled(r->fence_timer, SD_EVENT_ONESHOT);
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Runner *r = userdata;
-	uint64_t period = lease_usec(r) / 5, send = now_monotonic_usec();
+	uint64_t send = now_monotonic_usec();
 	unsigned running = (unsigned)r->n_running;
 	StoreLease l = {};
 	int k;
@@ -124,11 +156,10 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 		r->lease_since = 0;
 	} else {
 		r->lease = l;
-		r->lease_ok_at = send;
+		renewed(r, send);
 		if (!r->lease_since)
 			r->lease_since = send;
 		set_error(r, NULL);
-		fence_guard_deadline(r, send + fence_after_usec(r));
 		if (r->lease_fenced) {
 			r->lease_fenced = false;
 			log_notice("node %s: lease renewed again (incarnation %lld): claiming again", r->env.node,
@@ -137,13 +168,11 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 			runner_schedule(r);
 		}
 	}
-	if (!r->lease_fenced && send - r->lease_ok_at >= fence_after_usec(r))
-		fence(r);
 	/* Only a node that has renewed for a whole lease judges others: after
 	 * an outage that hit everyone, each gets a lease to renew first. */
 	if (k >= 0 && r->lease_since && send - r->lease_since >= lease_usec(r))
 		adopt(r);
-	(void)sd_event_source_set_time_relative(s, period);
+	(void)sd_event_source_set_time_relative(s, period_usec(r, k < 0));
 	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
@@ -159,23 +188,29 @@ int runner_lease_setup(Runner *r)
 		return log_error_errno(k, "node %s: cannot register in the fleet: %s", r->env.node,
 				       store_last_error(r->env.store));
 	r->lease = l;
-	r->lease_ok_at = r->lease_since = now_monotonic_usec();
+	r->lease_since = now_monotonic_usec();
 	/* Fail closed: without the guard a kill -9 of this daemon would leave
 	 * daughters running while another node reruns their tasks. */
 	k = fence_guard_start(r);
 	if (k < 0)
 		return log_error_errno(k, "cannot start the fence guard: %m");
-	fence_guard_deadline(r, r->lease_ok_at + fence_after_usec(r));
+	k = sd_event_add_time(r->env.event, &r->fence_timer, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC,
+			      on_fence, r);
+	if (k >= 0)
+		k = sd_event_add_time_relative(r->env.event, &r->lease_timer, CLOCK_MONOTONIC,
+					       period_usec(r, false), 10 * USEC_PER_MSEC, on_tick, r);
+	if (k < 0)
+		return log_error_errno(k, "cannot set up the lease timers: %m");
+	renewed(r, r->lease_since);
 	log_info("node %s: registered in the fleet (incarnation %lld, lease %u s)", r->env.node,
 		 (long long)l.incarnation, r->env.lease_seconds);
-	k = sd_event_add_time_relative(r->env.event, &r->lease_timer, CLOCK_MONOTONIC, lease_usec(r) / 5,
-				       10 * USEC_PER_MSEC, on_tick, r);
-	return k < 0 ? log_error_errno(k, "cannot set up the lease timer: %m") : 0;
+	return 0;
 }
 
 void runner_lease_free(Runner *r)
 {
 	r->lease_timer = sd_event_source_disable_unref(r->lease_timer);
+	r->fence_timer = sd_event_source_disable_unref(r->fence_timer);
 	/* Its daughters are stopped and settled: nobody needs to adopt it. */
 	if (store_is_fleet(r->env.store) && r->lease.incarnation && store_node_leave(r->env.store) < 0)
 		log_warning("node %s: cannot say it left: %s (it is adopted when its lease ends)", r->env.node,

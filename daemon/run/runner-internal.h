@@ -150,6 +150,7 @@ struct Runner {
 
 	/* lease.c: this node's lease in the fleet (FLEET-DESIGN.md 4) */
 	sd_event_source *lease_timer;
+	sd_event_source *fence_timer; /* lease - margin after the last renewal's send */
 	uint64_t lease_ok_at;        /* monotonic usec: send time of the last renewal that succeeded */
 	uint64_t lease_since;        /* monotonic usec: renewing without a failure since; 0: failing */
 	StoreLease lease;            /* what the last renewal said (database clock) */

@@ -137,7 +137,9 @@ store_is() {
 
 @test "PostgreSQL stopped for 10 s under load and started again: nothing acknowledged lost, clear errors meanwhile" {
 	policy_file '.tasks.sleeper = {command: ["/bin/sleep", "4"], max_retries: 0}'
-	start_daemon --database "$URL" --node alpha
+	# A lease well beyond the outage (10 s, and the restart): a node cut off
+	# for its lease less a margin fences itself and stops its daughters.
+	start_daemon --database "$URL" --node alpha --lease-seconds 30
 	sleeper=$(submit_task sleeper)
 	wait_running "$sleeper" >/dev/null
 
