@@ -311,4 +311,8 @@ EOF2
 	st=$(on b result daemon.status '{}')
 	jq -e '.fleet.nodes[0] | .name == "a" and .alive == false and .state == "down" and .swept_by == "b"' <<<"$st"
 	jq -e '.store.nodes_adopted == 1' <<<"$st"
+	out=$(on b "$VX11CTL" status)
+	grep -q "^  queue_depth: 3$" <<<"$out"
+	grep -q "^  node a: down, lease ended, running 0/1, host .*, adopted by b$" <<<"$out"
+	grep -q "^  node b: up, lease ok, running 0/1, host " <<<"$out"
 }
