@@ -316,3 +316,42 @@ EOF2
 	grep -q "^  node a: down, lease ended, running 0/1, host .*, adopted by b$" <<<"$out"
 	grep -q "^  node b: up, lease ok, running 0/1, host " <<<"$out"
 }
+
+@test "fleet: a node stopped past its lease: its fence guard kills its daughter, another node adopts it; resumed, it finds itself swept and settles nothing" {
+	pidw=$(daughter_script pidw.sh <<EOF2
+#!/bin/sh
+echo "\$VX11_TASK_ID \$VX11_ATTEMPT \$\$" >>$RUNS
+[ "\${1:-0}" = 0 ] || exec sleep "\$1"
+EOF2
+)
+	policy_file '.limits.max_running = 2 | .defaults.backoff = {base_seconds: 0.2, max_seconds: 0.2}
+		| .tasks.pidw = {command: ["'"$pidw"'", "300"], max_retries: 1,
+			mutations: [{command: ["'"$pidw"'", "0"]}]}'
+	node_start a --lease-seconds 2
+	node_start b --lease-seconds 2
+	tid=$(on a submit_task pidw)
+	on a wait_running "$tid" >/dev/null
+	wait_for 50 grep -q "^$tid 1 " "$RUNS"
+	pid=$(awk -v t="$tid" '$1 == t && $2 == 1 {print $3}' "$RUNS")
+	x=$(sql "SELECT node FROM attempts WHERE task_id = '$tid'")
+	[[ $x == a ]] && y=b || y=a
+	# Hung: it renews nothing and kills nothing; its guard does, before the lease ends.
+	kill -STOP "${PID[$x]}"
+	wait_for 30 eval '! alive "$pid"'
+	sql_wait 70 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	equals "$(sql "SELECT string_agg(number || ':' || status || ':' || reason || ':' || node, ' ' ORDER BY number)
+		FROM attempts WHERE task_id = '$tid'")" "1:interrupted:interrupted:$x 2:succeeded:exited:$y"
+	equals "$(sql "SELECT state || ' ' || swept_by FROM nodes WHERE name = '$x'")" "down $y"
+
+	kill -CONT "${PID[$x]}"
+	# Its next renewal says it was adopted: it registers again, writes nothing of the old attempt.
+	wait_for 50 grep -q "node $x: node $x: incarnation 1 was adopted by another node" "$T/$x/vx11d.log"
+	sql_wait 50 "SELECT state || ' ' || incarnation FROM nodes WHERE name = '$x'" "up 3"
+	sleep 1
+	equals "$(sql "SELECT string_agg(number || ':' || status || ':' || reason || ':' || node, ' ' ORDER BY number)
+		FROM attempts WHERE task_id = '$tid'")" "1:interrupted:interrupted:$x 2:succeeded:exited:$y"
+	equals "$(grep -c "^$tid " "$RUNS")" 2
+	# And works on.
+	t2=$(on "$x" submit_task noop)
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$t2'" completed
+}
