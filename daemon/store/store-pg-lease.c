@@ -154,8 +154,8 @@ int pg_node_renew(Store *s, unsigned lease_seconds, unsigned running, unsigned m
 	if (r < 0)
 		return r;
 	if (PQntuples(res) != 1)
-		r = pg_fail(s, -ESTALE, "node %s: incarnation %lld was adopted by another node (its lease had ended)",
-			    s->node, (long long)s->incarnation);
+		r = pg_fail(s, -ESTALE, "its incarnation %lld was adopted by another node (its lease had ended)",
+			    (long long)s->incarnation);
 	else
 		read_lease(res, ret);
 	PQclear(res);

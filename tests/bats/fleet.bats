@@ -304,9 +304,13 @@ EOF2
 	jq -e '[.fleet.nodes[] | .name] == ["a", "b"]' <<<"$st"
 	jq -e '[.fleet.nodes[] | select(.alive and .state == "up" and .lease_ok and .lease_until > 0
 		and .max_running == 1)] | length == 2' <<<"$st"
-	# One dies: after its lease, the other adopts it and says so.
+	# Each has its fence guard, a child of its own.
+	guard=$(pgrep -P "${PID[a]}" -x vx11d-fence)
+	[[ -n $guard && -n $(pgrep -P "${PID[b]}" -x vx11d-fence) ]]
+	# One dies: its guard goes with it; after its lease, the other adopts it and says so.
 	kill -9 "${PID[a]}"
 	wait_exit "${PID[a]}" 300
+	wait_for 20 eval '! alive "$guard"'
 	sql_wait 100 "SELECT state || ' ' || swept_by FROM nodes WHERE name = 'a'" "down b"
 	st=$(on b result daemon.status '{}')
 	jq -e '.fleet.nodes[0] | .name == "a" and .alive == false and .state == "down" and .swept_by == "b"' <<<"$st"
@@ -315,6 +319,10 @@ EOF2
 	grep -q "^  queue_depth: 3$" <<<"$out"
 	grep -q "^  node a: down, lease ended, running 0/1, host .*, adopted by b$" <<<"$out"
 	grep -q "^  node b: up, lease ok, running 0/1, host " <<<"$out"
+	# A clean stop says it left: nobody adopts it.
+	kill -TERM "${PID[b]}"
+	wait_exit "${PID[b]}" 100
+	equals "$(sql "SELECT state || ' ' || (lease_until <= now()) FROM nodes WHERE name = 'b'")" "left true"
 }
 
 @test "fleet: a node stopped past its lease: its fence guard kills its daughter, another node adopts it; resumed, it finds itself swept and settles nothing" {
@@ -345,7 +353,7 @@ EOF2
 
 	kill -CONT "${PID[$x]}"
 	# Its next renewal says it was adopted: it registers again, writes nothing of the old attempt.
-	wait_for 50 grep -q "node $x: node $x: incarnation 1 was adopted by another node" "$T/$x/vx11d.log"
+	wait_for 50 grep -q "node $x: its incarnation 1 was adopted by another node" "$T/$x/vx11d.log"
 	sql_wait 50 "SELECT state || ' ' || incarnation FROM nodes WHERE name = '$x'" "up 3"
 	sleep 1
 	equals "$(sql "SELECT string_agg(number || ':' || status || ':' || reason || ':' || node, ' ' ORDER BY number)
