@@ -153,6 +153,7 @@ struct Runner {
 	sd_event_source *fence_timer; /* lease - margin after the last renewal's send */
 	uint64_t lease_ok_at;        /* monotonic usec: send time of the last renewal that succeeded */
 	uint64_t lease_since;        /* monotonic usec: renewing without a failure since; 0: failing */
+	uint64_t lease_reconnects;   /* the store's reconnects at the last renewal */
 	StoreLease lease;            /* what the last renewal said (database clock) */
 	bool lease_fenced;           /* not renewed for lease - margin: daughters killed, no claims */
 	char *lease_error;           /* why the last renewal failed; NULL if it did not */

@@ -105,15 +105,12 @@ static int find_daughter(const Daughter *d, void *userdata)
  * transient uids they ran under go into uids[] (for a clean-up here) unless
  * uids is NULL.
  */
-static void settle_interrupted(Runner *r, Interrupted *lp, const char *adopted_from, uid_t *uids, size_t *n_uids)
+static void settle_interrupted(Runner *r, Interrupted *lp, bool adopted, uid_t *uids, size_t *n_uids)
 {
 	RunnerConfig *env = &r->env;
 	Interrupted l = *lp;
 	uint64_t now = now_realtime_usec();
-	_cleanup_free_ char *why = NULL;
 
-	if (adopted_from && asprintf(&why, "node %s stopped renewing its lease", adopted_from) < 0)
-		why = NULL;
 	for (size_t i = 0; i < l.n; i++) {
 		Attempt *a = &l.a[i];
 		Daughter d = {};
@@ -123,6 +120,11 @@ static void settle_interrupted(Runner *r, Interrupted *lp, const char *adopted_f
 		a->status = strdup("interrupted");
 		a->reason = strdup("interrupted");
 		a->finished_at = now;
+		/* Adopted: run elsewhere, by the node its row names. */
+		const char *adopted_from = adopted ? a->node ?: "?" : NULL;
+		_cleanup_free_ char *why = NULL;
+		if (adopted_from && asprintf(&why, "node %s stopped renewing its lease", adopted_from) < 0)
+			why = NULL;
 		if (adopted_from) {
 			free(a->error_message);
 			a->error_message = why ? strdup(why) : NULL;
@@ -184,7 +186,7 @@ void runner_recover_adopted(Runner *r, const char *node, char (*ids)[ID_STRING_M
 		log_error("cannot list the attempts node %s left running: %s", node, store_last_error(r->env.store));
 	/* Their cgroups and uids are on the other node's host: it kills them
 	 * (fence guard) and reaps them at its next start. */
-	settle_interrupted(r, &l, node, NULL, NULL);
+	settle_interrupted(r, &l, true, NULL, NULL);
 	/* Settled ones gave their claim back; the rest (cancelled, planning,
 	 * an attempt not found) are anyone's again too. */
 	for (size_t i = 0; i < n; i++)
@@ -206,7 +208,13 @@ static void reconcile(Runner *r)
 	if (k < 0)
 		log_error("cannot list interrupted attempts: %s", store_last_error(env->store));
 	uids = calloc(l.n + 1, sizeof(uid_t)); /* NULL (out of memory): no clean-up, the rest as ever */
-	settle_interrupted(r, &l, NULL, uids, &n_uids);
+	settle_interrupted(r, &l, false, uids, &n_uids);
+	/* Adopted from another node and not settled before this one stopped:
+	 * its tasks are this node's again (store_node_register()). */
+	l = (Interrupted){};
+	if (store_attempt_list_adopted(env->store, collect_attempt, &l) < 0)
+		log_error("cannot list the attempts adopted from other nodes: %s", store_last_error(env->store));
+	settle_interrupted(r, &l, true, NULL, NULL);
 
 	/* Whatever they left is killed and removed, matched in SQLite or not:
 	 * nothing runs that this daemon does not supervise. */

@@ -201,22 +201,21 @@ int pg_node_adopt(Store *s, char ret_node[static STORE_NODE_MAX], char (**ret_id
 		PQclear(res);
 		return 0;
 	}
+	/* Committed: whatever fails below, the node is adopted, its tasks ours. */
 	snprintf(ret_node, STORE_NODE_MAX, "%s", PQgetvalue(res, 0, 0));
 	ids = calloc(n, sizeof *ids);
-	for (int i = 0; i < n && r >= 0; i++) {
+	for (int i = 0; ids && i < n; i++) {
 		if (PQgetisnull(res, i, 1))
 			continue;
-		r = pg_fleet_own(s, PQgetvalue(res, i, 1), pg_get_i64(res, i, 2));
-		if (ids)
-			snprintf(ids[k++], ID_STRING_MAX, "%s", PQgetvalue(res, i, 1));
+		snprintf(ids[k++], ID_STRING_MAX, "%s", PQgetvalue(res, i, 1));
+		if (r >= 0)
+			r = pg_fleet_own(s, PQgetvalue(res, i, 1), pg_get_i64(res, i, 2));
 	}
 	PQclear(res);
 	/* What went back to the pool is anyone's: wake the others. */
 	PQclear(PQexec(s->conn, "NOTIFY vx11_work"));
-	if (!ids) {
-		free(ids);
-		return pg_fail(s, -ENOMEM, "out of memory");
-	}
+	if (!ids)
+		r = pg_fail(s, -ENOMEM, "out of memory");
 	*ret_ids = ids;
 	*ret_n = k;
 	return r < 0 ? r : 1;
