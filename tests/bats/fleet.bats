@@ -1,12 +1,15 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# A fleet: three vx11d nodes on one PostgreSQL database (FLEET-DESIGN.md P8).
-# Each runs only what it claimed there, so every task runs once whichever
+# A fleet: three vx11d nodes on one PostgreSQL database (FLEET-DESIGN.md P8,
+# P9). Each runs only what it claimed there, so every task runs once whichever
 # node it was submitted to, the fleet takes tasks in priority order, and a
 # node killed with -9 settles its own interrupted attempts when it is back
-# (nobody else does: that waits for leases, P9); daughter.spawn runs where
-# it was asked, its task claimed as it is inserted; a node whose claim was
-# taken stops that daughter at its next write and settles nothing.
+# within its lease (nobody else does); daughter.spawn runs where it was
+# asked, its task claimed as it is inserted; a node whose claim was taken
+# stops that daughter at its next write and settles nothing. Leases: a node
+# killed or hung past its lease is adopted by another, which settles and
+# reruns its attempt while its fence guard has killed its daughter; back, it
+# settles nothing; daemon.status shows the nodes and their leases.
 #
 # A private cluster (bench/pg-cluster.sh) for the file, a database per test.
 # The nodes share one cgroup base (each instance has its own root under it,
