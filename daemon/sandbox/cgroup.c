@@ -662,10 +662,13 @@ int cgroup_manager_kill_all(const CgroupManager *m)
 	if (m->root_fd >= 0 && (cgroup_manager_features(m) & CGROUP_FEATURE_KILL))
 		(void)cg_write(m->root_fd, "cgroup.kill", "1");
 	for (int round = 0; round < 50; round++) {
-		int n = m->root_fd >= 0 ? MAX(cg_signal_tree(m->root_fd), 0) : 0;
+		int n = 0, k;
 
+		if (m->root_fd >= 0 && (k = cg_signal_tree(m->root_fd)) > 0)
+			n += k;
 		for (size_t h = 0; h < m->n_v1; h++)
-			n += MAX(cg_signal_tree(m->v1[h].root_fd), 0);
+			if ((k = cg_signal_tree(m->v1[h].root_fd)) > 0)
+				n += k;
 		if (n == 0)
 			break;
 		total += n;
