@@ -17,7 +17,9 @@ const char status_usage[] =
 	"instance, node (vx11d --node), uptime, policy_mode, cgroup mode, seccomp,\n"
 	"task counts by status, daughters_running, queue_depth, paused (everything,\n"
 	"the task types paused, or nothing: see 'vx11ctl pause'), the store (its\n"
-	"backend, the database's path or URL, what it wrote), the names of the task\n"
+	"backend, the database's path or URL, what it wrote; on PostgreSQL this node's\n"
+	"lease), on a fleet its queue depth, counts and one line per node (state,\n"
+	"lease, running/max_running, host, who adopted it), the names of the task\n"
 	"types you may submit (see 'vx11ctl types'), then whatever else the daemon\n"
 	"reports.\n";
 
@@ -110,6 +112,26 @@ static void print_status_member(const char *key, json_object *v)
 			printf("%s %s", i ? "," : "", name);
 		}
 		fputs(json_array_length(v) ? " (see 'vx11ctl types')\n" : " -\n", stdout);
+	} else if (streq(key, "fleet") && json_object_is_type(v, json_type_object)) {
+		/* One line per node: the lease is what the fleet judges it by. */
+		static const char *const skip[] = { "nodes", NULL };
+		json_object *nodes = json_get(v, "nodes");
+
+		fputs("fleet:\n", stdout);
+		print_members(stdout, v, 2, 0, skip);
+		for (size_t i = 0; nodes && json_object_is_type(nodes, json_type_array) && i < json_array_length(nodes); i++) {
+			json_object *n = json_object_array_get_idx(nodes, i);
+			_cleanup_free_ char *name = value_to_text(json_get(n, "name"));
+			_cleanup_free_ char *state = value_to_text(json_get(n, "state"));
+			_cleanup_free_ char *host = value_to_text(json_get(n, "host"));
+			_cleanup_free_ char *swept = value_to_text(json_get(n, "swept_by"));
+			json_object *alive = json_get(n, "alive");
+
+			printf("  node %s: %s, %s, running %" PRId64 "/%" PRId64 ", host %s%s%s\n", name, state,
+			       alive && json_object_get_boolean(alive) ? "lease ok" : "lease ended",
+			       json_object_get_int64(json_get(n, "running")), json_object_get_int64(json_get(n, "max_running")),
+			       host, json_get(n, "swept_by") ? ", adopted by " : "", json_get(n, "swept_by") ? swept : "");
+		}
 	} else if (streq(key, "paused") && json_object_is_type(v, json_type_object)) {
 		_cleanup_free_ char *what = paused_to_text(v);
 		printf("paused: %s\n", what);
@@ -122,7 +144,7 @@ int verb_status(const Cmd *cmd)
 	/* First these, in this order; then anything newer, as the daemon sends it. */
 	static const char *const known[] = {
 		"version", "pid",    "instance", "node", "uptime_seconds",    "policy_mode", "cgroup",
-		"seccomp", "counts", "daughters_running", "queue_depth", "paused", "store", "task_types", NULL,
+		"seccomp", "counts", "daughters_running", "queue_depth", "paused", "store", "fleet", "task_types", NULL,
 	};
 	_cleanup_json_ json_object *result = NULL;
 	int r;

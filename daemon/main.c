@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* vx11d: takes intents on a Unix socket and keeps every task durably. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json-util.h"
@@ -33,6 +35,9 @@ static void help(void)
 	       "                          for the system state dir, else a hash of the state dir)\n"
 	       "      --node NAME         the node recorded on every attempt this daemon runs\n"
 	       "                          (default: the host name)\n"
+	       "      --lease-seconds N   on a shared database (PostgreSQL), how long this node\n"
+	       "                          stays alive for the fleet without renewing its lease\n"
+	       "                          (2 to 300, default 15); ignored on SQLite\n"
 	       "      --metrics-socket PATH  also serve the metrics (vx11ctl metrics) over\n"
 	       "                          HTTP on the Unix socket PATH: GET /metrics\n"
 	       "      --log-target T      auto, journal or stderr (default auto)\n"
@@ -63,7 +68,7 @@ static int parse_level(const char *s)
 int main(int argc, char *argv[])
 {
 	enum { ARG_LOG_TARGET = 0x100, ARG_LOG_LEVEL, ARG_CHECK_POLICY, ARG_VERSION, ARG_RUNTIME_DIR, ARG_CGROUP_ROOT,
-	       ARG_METRICS_SOCKET, ARG_INSTANCE, ARG_NODE, ARG_DATABASE, ARG_NO_ZYGOTE };
+	       ARG_METRICS_SOCKET, ARG_INSTANCE, ARG_NODE, ARG_DATABASE, ARG_NO_ZYGOTE, ARG_LEASE_SECONDS };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
@@ -73,6 +78,7 @@ int main(int argc, char *argv[])
 		{ "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
 		{ "instance", required_argument, NULL, ARG_INSTANCE },
 		{ "node", required_argument, NULL, ARG_NODE },
+		{ "lease-seconds", required_argument, NULL, ARG_LEASE_SECONDS },
 		{ "metrics-socket", required_argument, NULL, ARG_METRICS_SOCKET },
 		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
 		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -132,6 +138,21 @@ int main(int argc, char *argv[])
 			}
 			cfg.node = optarg;
 			break;
+		case ARG_LEASE_SECONDS: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || v < LEASE_SECONDS_MIN ||
+			    v > LEASE_SECONDS_MAX) {
+				fprintf(stderr, "vx11d: --lease-seconds: expected a whole number of seconds from %d to %d, "
+					"not \"%s\"\n", LEASE_SECONDS_MIN, LEASE_SECONDS_MAX, optarg);
+				return 2;
+			}
+			cfg.lease_seconds = (unsigned)v;
+			break;
+		}
 		case ARG_METRICS_SOCKET:
 			if (optarg[0] != '/') {
 				fprintf(stderr, "vx11d: --metrics-socket: expected an absolute path, not \"%s\"\n", optarg);

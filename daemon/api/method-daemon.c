@@ -28,6 +28,55 @@ static json_object *seccomp_json(void)
 	return o;
 }
 
+static int add_node(const StoreNode *n, void *userdata)
+{
+	json_object *a = userdata, *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(n->name));
+	json_object_object_add(o, "state", json_object_new_string(n->state));
+	json_object_object_add(o, "alive", json_object_new_boolean(streq(n->state, "up") && n->lease_ok));
+	json_object_object_add(o, "lease_until", json_object_new_int64((int64_t)n->lease_until));
+	json_object_object_add(o, "lease_ok", json_object_new_boolean(n->lease_ok));
+	json_object_object_add(o, "renewed_at", json_object_new_int64((int64_t)n->renewed_at));
+	json_object_object_add(o, "started_at", json_object_new_int64((int64_t)n->started_at));
+	json_object_object_add(o, "incarnation", json_object_new_int64(n->incarnation));
+	json_object_object_add(o, "running", json_object_new_int64(n->running));
+	json_object_object_add(o, "max_running", json_object_new_int64(n->max_running));
+	json_object_object_add(o, "host", json_object_new_string(n->host));
+	json_object_object_add(o, "pid", json_object_new_int64(n->pid));
+	json_object_object_add(o, "version", json_object_new_string(n->version));
+	json_object_object_add(o, "swept_by", n->swept_by ? json_object_new_string(n->swept_by) : NULL);
+	json_object_array_add(a, o);
+	return 0;
+}
+
+/* The fleet's view, from the database (FLEET-DESIGN.md 5.5); the top-level
+ * queue_depth and counts stay this node's. A read that fails says why. */
+static json_object *fleet_json(Manager *m)
+{
+	json_object *o = json_object_new_object(), *counts = json_object_new_object(), *nodes = json_object_new_array();
+	uint64_t depth = 0, by_status[_TASK_STATUS_MAX] = {};
+	int k;
+
+	k = store_fleet_queue_depth(m->store, &depth);
+	if (k >= 0)
+		k = store_task_count_by_status(m->store, by_status);
+	if (k >= 0)
+		k = store_fleet_nodes(m->store, add_node, nodes);
+	if (k < 0) {
+		json_object_put(counts);
+		json_object_put(nodes);
+		json_object_object_add(o, "error", json_object_new_string(store_last_error(m->store)));
+		return o;
+	}
+	for (int i = 0; i < _TASK_STATUS_MAX; i++)
+		json_object_object_add(counts, task_status_to_string((TaskStatus)i), json_object_new_int64((int64_t)by_status[i]));
+	json_object_object_add(o, "queue_depth", json_object_new_int64((int64_t)depth));
+	json_object_object_add(o, "counts", counts);
+	json_object_object_add(o, "nodes", nodes);
+	return o;
+}
+
 int method_daemon_status(Call *call, json_object *params, json_object **ret, RpcError *err)
 {
 	Manager *m = call->m;
@@ -102,7 +151,10 @@ int method_daemon_status(Call *call, json_object *params, json_object **ret, Rpc
 	json_object_object_add(so, "last_error",
 			       store_available(m->store) ? NULL : json_object_new_string(store_unavailable(m->store)));
 	json_object_object_add(so, "reconnects", json_object_new_int64((int64_t)ss.reconnects));
+	runner_lease_json(m->runner, so);
 	json_object_object_add(o, "store", so);
+	if (store_is_fleet(m->store))
+		json_object_object_add(o, "fleet", fleet_json(m));
 	json_object_object_add(o, "journal", json_object_new_boolean(log_to_journal()));
 	json_object_object_add(o, "task_types", task_types_json(call, m->policy));
 	*ret = o;

@@ -649,6 +649,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
 		.instance = m->instance,
 		.node = m->node,
 		.no_zygote = cfg->no_zygote,
+		.lease_seconds = cfg->lease_seconds ?: LEASE_SECONDS_DEFAULT,
 		.hooks = {
 			.task_changed = on_runner_task_changed,
 			.daughter_status = on_runner_daughter_status,

@@ -67,6 +67,7 @@ typedef struct ManagerConfig {
 	const char *instance;    /* NULL: instance_name_default() (instance.h) */
 	const char *node;        /* NULL: the host name (node_name_default(), instance.h) */
 	bool no_zygote;          /* --no-zygote: spawn every daughter directly, no zygote */
+	unsigned lease_seconds;  /* --lease-seconds; 0: LEASE_SECONDS_DEFAULT (run/runner.h) */
 } ManagerConfig;
 
 typedef struct Manager {

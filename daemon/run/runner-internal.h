@@ -147,7 +147,31 @@ struct Runner {
 	size_t n_paused_types;
 
 	sd_event_source *prune_timer; /* prune.c */
+
+	/* lease.c: this node's lease in the fleet (FLEET-DESIGN.md 4) */
+	sd_event_source *lease_timer;
+	sd_event_source *fence_timer; /* lease - margin after the last renewal's send */
+	uint64_t lease_ok_at;        /* monotonic usec: send time of the last renewal that succeeded */
+	uint64_t lease_since;        /* monotonic usec: renewing without a failure since; 0: failing */
+	uint64_t lease_reconnects;   /* the store's reconnects at the last renewal */
+	StoreLease lease;            /* what the last renewal said (database clock) */
+	bool lease_fenced;           /* not renewed for lease - margin: daughters killed, no claims */
+	char *lease_error;           /* why the last renewal failed; NULL if it did not */
+	uint64_t nodes_adopted;      /* other nodes this one adopted since its start */
+	pid_t guard_pid;             /* fence-guard.c */
+	int guard_fd;                /* its pipe; -1: no guard */
 };
+
+/* lease.c */
+int runner_lease_setup(Runner *r);
+void runner_lease_free(Runner *r);
+/* runner-life.c: settle the adopted node's running attempts as a restart
+ * settles its own (interrupted, then retry or fail), and give back the claims. */
+void runner_recover_adopted(Runner *r, const char *node, char (*ids)[ID_STRING_MAX], size_t n);
+/* fence-guard.c */
+int fence_guard_start(Runner *r);
+void fence_guard_deadline(Runner *r, uint64_t monotonic_usec);
+void fence_guard_stop(Runner *r);
 
 /* source-claim.c: where a fleet node's runnable tasks come from (the
  * database's claims, not the local queue, which is only a wake-up there). */

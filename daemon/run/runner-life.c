@@ -99,20 +99,18 @@ static int find_daughter(const Daughter *d, void *userdata)
 	return 1;
 }
 
-/* The daemon died while these ran: say so, and move their tasks on. */
-static void reconcile(Runner *r)
+/*
+ * The daemon that ran these died (this one before its restart, or another
+ * node whose lease ended: adopted): say so, and move their tasks on. The
+ * transient uids they ran under go into uids[] (for a clean-up here) unless
+ * uids is NULL.
+ */
+static void settle_interrupted(Runner *r, Interrupted *lp, bool adopted, uid_t *uids, size_t *n_uids)
 {
 	RunnerConfig *env = &r->env;
-	Interrupted l = {};
+	Interrupted l = *lp;
 	uint64_t now = now_realtime_usec();
-	_cleanup_free_ uid_t *uids = NULL;
-	size_t n_uids = 0;
-	int k;
 
-	k = store_attempt_list_running(env->store, collect_attempt, &l);
-	if (k < 0)
-		log_error("cannot list interrupted attempts: %s", store_last_error(env->store));
-	uids = calloc(l.n + 1, sizeof(uid_t)); /* NULL (out of memory): no clean-up, the rest as ever */
 	for (size_t i = 0; i < l.n; i++) {
 		Attempt *a = &l.a[i];
 		Daughter d = {};
@@ -122,14 +120,25 @@ static void reconcile(Runner *r)
 		a->status = strdup("interrupted");
 		a->reason = strdup("interrupted");
 		a->finished_at = now;
-		if (!a->error_message)
+		/* Adopted: run elsewhere, by the node its row names. */
+		const char *adopted_from = adopted ? a->node ?: "?" : NULL;
+		_cleanup_free_ char *why = NULL;
+		if (adopted_from && asprintf(&why, "node %s stopped renewing its lease", adopted_from) < 0)
+			why = NULL;
+		if (adopted_from) {
+			free(a->error_message);
+			a->error_message = why ? strdup(why) : NULL;
+		} else if (!a->error_message)
 			a->error_message = strdup("the daemon stopped while it ran; its processes were killed");
 		(void)store_attempt_update(env->store, a);
 		if (uids && a->uid >= env->policy->dynamic_uids.first && a->uid <= env->policy->dynamic_uids.last)
-			uids[n_uids++] = a->uid;
+			uids[(*n_uids)++] = a->uid;
 		if (store_daughter_list(env->store, a->task_id, NULL, (uid_t)-1, 0, find_daughter, &fd) >= 0 && fd.found) {
 			d.status = strdup("killed");
-			d.error_last = strdup("interrupted: the daemon stopped while it ran");
+			if (!adopted_from)
+				d.error_last = strdup("interrupted: the daemon stopped while it ran");
+			else if (asprintf(&d.error_last, "interrupted: %s", why ?: "its node stopped") < 0)
+				d.error_last = NULL;
 			d.ended_at = now;
 			(void)store_daughter_update(env->store, &d);
 		}
@@ -148,9 +157,16 @@ static void reconcile(Runner *r)
 			f.uid = t.uid;
 			f.intent_type = t.task_type;
 		}
-		log_audit(LOG_WARNING, VX11_MSG_RECOVERED, &f,
-			  "recovery: attempt %d of task %s (daughter %s, cgroup %s) was running when the daemon stopped",
-			  a->number, a->task_id, a->daughter_id, a->cgroup ?: "-");
+		if (adopted_from)
+			log_audit(LOG_WARNING, VX11_MSG_RECOVERED, &f,
+				  "recovery: attempt %d of task %s (daughter %s) was running on node %s, which stopped "
+				  "renewing its lease; settled by node %s",
+				  a->number, a->task_id, a->daughter_id, adopted_from, env->node);
+		else
+			log_audit(LOG_WARNING, VX11_MSG_RECOVERED, &f,
+				  "recovery: attempt %d of task %s (daughter %s, cgroup %s) was running when the daemon "
+				  "stopped",
+				  a->number, a->task_id, a->daughter_id, a->cgroup ?: "-");
 		if (have_task) {
 			if (t.status == TASK_RUNNING)
 				runner_settle_interrupted(r, &t, a->daughter_id, a->node);
@@ -159,6 +175,46 @@ static void reconcile(Runner *r)
 		attempt_done(a);
 	}
 	free(l.a);
+	*lp = (Interrupted){};
+}
+
+void runner_recover_adopted(Runner *r, const char *node, char (*ids)[ID_STRING_MAX], size_t n)
+{
+	Interrupted l = {};
+
+	if (store_attempt_list_adopted(r->env.store, collect_attempt, &l) < 0)
+		log_error("cannot list the attempts node %s left running: %s", node, store_last_error(r->env.store));
+	/* Their cgroups and uids are on the other node's host: it kills them
+	 * (fence guard) and reaps them at its next start. */
+	settle_interrupted(r, &l, true, NULL, NULL);
+	/* Settled ones gave their claim back; the rest (cancelled, planning,
+	 * an attempt not found) are anyone's again too. */
+	for (size_t i = 0; i < n; i++)
+		if (store_task_release(r->env.store, ids[i]) < 0)
+			log_error("cannot give back the claim on task %s: %s", ids[i], store_last_error(r->env.store));
+	runner_schedule(r);
+}
+
+/* The daemon died while these ran: say so, and move their tasks on. */
+static void reconcile(Runner *r)
+{
+	RunnerConfig *env = &r->env;
+	Interrupted l = {};
+	_cleanup_free_ uid_t *uids = NULL;
+	size_t n_uids = 0;
+	int k;
+
+	k = store_attempt_list_running(env->store, collect_attempt, &l);
+	if (k < 0)
+		log_error("cannot list interrupted attempts: %s", store_last_error(env->store));
+	uids = calloc(l.n + 1, sizeof(uid_t)); /* NULL (out of memory): no clean-up, the rest as ever */
+	settle_interrupted(r, &l, false, uids, &n_uids);
+	/* Adopted from another node and not settled before this one stopped:
+	 * its tasks are this node's again (store_node_register()). */
+	l = (Interrupted){};
+	if (store_attempt_list_adopted(env->store, collect_attempt, &l) < 0)
+		log_error("cannot list the attempts adopted from other nodes: %s", store_last_error(env->store));
+	settle_interrupted(r, &l, true, NULL, NULL);
 
 	/* Whatever they left is killed and removed, matched in SQLite or not:
 	 * nothing runs that this daemon does not supervise. */
@@ -174,7 +230,7 @@ static void reconcile(Runner *r)
 	}
 	/* A fleet node: what it claimed and did not start (or has just settled)
 	 * is anyone's again. Others' claims are not its to settle: a node that
-	 * does not come back holds them until leases exist (FLEET-DESIGN.md P9). */
+	 * does not come back is adopted when its lease ends (lease.c). */
 	if (store_release_own(env->store) < 0)
 		log_error("cannot give back this node's claims: %s", store_last_error(env->store));
 	/* Nothing of theirs runs any more: their transient uids' leftovers in
@@ -290,7 +346,7 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 	r->env.cgroup_root = NULL; /* only needed here */
 	r->uid_locks.dir = UID_LOCK_DIR;
 	r->uid_locks.systemd_dir = UID_LOCK_SYSTEMD_DIR;
-	r->netns_fd = r->notify_fd = -1;
+	r->netns_fd = r->notify_fd = r->guard_fd = -1;
 	metrics_histogram_init(&r->spawn_latency, metrics_latency_bounds, metrics_latency_n_bounds);
 	r->landlock_abi = landlock_abi();
 	if (asprintf(&r->output_dir, "%s/output", env->state_dir) < 0 ||
@@ -342,6 +398,11 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 	}
 
 	(void)check_privileges(r, cfg->cgroup_root);
+	/* Registered (its own running tasks claimed again, fenced) before its
+	 * recovery, the guard up before any daughter. */
+	k = runner_lease_setup(r);
+	if (k < 0)
+		goto fail;
 	reconcile(r);
 	runner_schedule(r);
 	*ret = r;
@@ -390,6 +451,7 @@ Runner *runner_free(Runner *r)
 	sd_event_source_disable_unref(r->dispatch_source);
 	sd_event_source_disable_unref(r->retry_timer);
 	runner_fleet_free(r);
+	runner_lease_free(r);
 	notify_close(r);
 	sd_event_source_disable_unref(r->prune_timer);
 	cgroup_manager_free(r->cgroups);

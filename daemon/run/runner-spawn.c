@@ -65,6 +65,11 @@ int runner_spawn_now(Runner *r, const SpawnParams *p, json_object **ret, char **
 	Hija *h = NULL;
 	int k;
 
+	/* A fleet node whose lease is not renewed starts nothing (lease.c). */
+	if (r->lease_fenced) {
+		*ret_error = strdup("this node's lease in the fleet is not renewed: it starts nothing until it is");
+		return -EAGAIN;
+	}
 	const SeccompProgram *prog;
 	k = spawn_profile(r, p->profile ?: "default", &prog, &error);
 	if (k < 0) {

@@ -52,6 +52,11 @@ typedef struct RunnerHooks {
 } RunnerHooks;
 
 /* What the runner works with; owned by the caller, alive as long as the runner. */
+/* The fleet's lease (FLEET-DESIGN.md 4.2): vx11d --lease-seconds. */
+#define LEASE_SECONDS_DEFAULT 15
+#define LEASE_SECONDS_MIN 2 /* tests; the design's floor for production is 5 */
+#define LEASE_SECONDS_MAX 300
+
 typedef struct RunnerConfig {
 	sd_event *event;
 	Store *store;
@@ -65,6 +70,7 @@ typedef struct RunnerConfig {
 	const char *instance;     /* this vx11d's name: its job cgroups are under <root>/<instance> */
 	const char *node;         /* the node (--node) each new attempt records, and the journal says */
 	bool no_zygote;           /* --no-zygote: every daughter spawned directly (spawner.c) */
+	unsigned lease_seconds;   /* the fleet's lease (--lease-seconds); unused on SQLite */
 	RunnerHooks hooks;
 } RunnerConfig;
 
@@ -114,6 +120,9 @@ int runner_pause(Runner *r, const char *task_type, uid_t uid);
 int runner_resume(Runner *r, const char *task_type);
 bool runner_is_paused(const Runner *r, const char *task_type);
 bool runner_paused_all(const Runner *r);
+/* daemon.status: lease_seconds, and on a fleet this node's incarnation,
+ * lease_until (usec, database clock), lease_fenced, lease_error, nodes_adopted. */
+void runner_lease_json(const Runner *r, json_object *o);
 char *const *runner_paused_types(const Runner *r, size_t *ret_n);
 /* A task ended (any terminal status): the tasks that wait for it are looked
  * at again (gate.c): started, left waiting, or failed (dependency_failed). */

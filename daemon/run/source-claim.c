@@ -64,7 +64,7 @@ void runner_claim(Runner *r)
 	/* Whatever it says is in the database, to be claimed with the rest. */
 	while (queue_pop(env->queue, &e))
 		;
-	if (r->spawn_problem || r->paused_all || r->n_running >= p->limits.max_running)
+	if (r->spawn_problem || r->paused_all || r->lease_fenced || r->n_running >= p->limits.max_running)
 		return;
 	free_slots = MIN((size_t)(p->limits.max_running - r->n_running), (size_t)CLAIM_BATCH);
 	/* What this node's policy can run (a type only another node knows waits

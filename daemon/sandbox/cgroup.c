@@ -641,6 +641,42 @@ unsigned cgroup_manager_controllers(const CgroupManager *m)
 	return m->controllers;
 }
 
+size_t cgroup_manager_fds(const CgroupManager *m, int *fds, size_t max)
+{
+	size_t n = 0;
+
+	if (m->root_fd >= 0 && n < max)
+		fds[n++] = m->root_fd;
+	for (size_t h = 0; h < m->n_v1 && n < max; h++)
+		if (m->v1[h].root_fd >= 0)
+			fds[n++] = m->v1[h].root_fd;
+	return n;
+}
+
+int cgroup_manager_kill_all(const CgroupManager *m)
+{
+	int total = 0;
+
+	/* One write kills the subtree where the kernel can; the SIGKILL rounds
+	 * are for v1 and older kernels, and catch a fork that raced a round. */
+	if (m->root_fd >= 0 && (cgroup_manager_features(m) & CGROUP_FEATURE_KILL))
+		(void)cg_write(m->root_fd, "cgroup.kill", "1");
+	for (int round = 0; round < 50; round++) {
+		int n = 0, k;
+
+		if (m->root_fd >= 0 && (k = cg_signal_tree(m->root_fd)) > 0)
+			n += k;
+		for (size_t h = 0; h < m->n_v1; h++)
+			if ((k = cg_signal_tree(m->v1[h].root_fd)) > 0)
+				n += k;
+		if (n == 0)
+			break;
+		total += n;
+		cg_sleep_usec(10 * 1000);
+	}
+	return total;
+}
+
 unsigned cgroup_manager_features(const CgroupManager *m)
 {
 	return m->features & ~m->masked;

@@ -104,6 +104,16 @@ void cgroup_manager_mask_features(CgroupManager *m, unsigned features);
  * attempts SQLite says were running. Returns how many were found.
  */
 int cgroup_manager_reap_leftovers(CgroupManager *m, char ***ret_names);
+/*
+ * For the fleet's fence guard (run/fence-guard.c), in a process of its own:
+ * the descriptors the manager needs (its roots; up to max), and a kill of
+ * every process under the root in every hierarchy (cgroup.kill where the
+ * kernel has it, then SIGKILL rounds until one finds nobody: v1, and a fork
+ * racing the kill). Nothing is removed: the daemon's next start reaps the
+ * directories. Returns how many processes were signalled.
+ */
+size_t cgroup_manager_fds(const CgroupManager *m, int *fds, size_t max);
+int cgroup_manager_kill_all(const CgroupManager *m);
 
 /* Limits; UINT64_MAX / -1 / 0 leave one unset (unlimited). */
 typedef struct CgroupLimits {

@@ -10,5 +10,5 @@ if HAVE_LIBPQ
 daemon_libvx11d_a_SOURCES += \
 	daemon/store/store-pg.c daemon/store/store-pg.h daemon/store/store-pg-internal.h \
 	daemon/store/store-pg-schema.c daemon/store/store-pg-query.c daemon/store/store-pg-write.c \
-	daemon/store/store-pg-fleet.c daemon/store/store-pg-control.c
+	daemon/store/store-pg-fleet.c daemon/store/store-pg-control.c daemon/store/store-pg-lease.c
 endif

@@ -79,6 +79,13 @@ typedef struct StoreOps {
 	int (*ctl_next)(Store *s, char *buf, size_t size);
 	int (*ctl_send)(Store *s, const char *msg);
 	int (*intent_key_lock)(Store *s, uid_t uid, const char *key);
+	int (*node_register)(Store *s, unsigned lease_seconds, unsigned max_running, StoreLease *ret);
+	int (*node_renew)(Store *s, unsigned lease_seconds, unsigned running, unsigned max_running, StoreLease *ret);
+	int (*node_leave)(Store *s);
+	int (*node_adopt)(Store *s, char ret_node[static STORE_NODE_MAX], char (**ret_ids)[ID_STRING_MAX], size_t *ret_n);
+	int (*attempt_list_adopted)(Store *s, store_attempt_cb cb, void *userdata);
+	int (*fleet_nodes)(Store *s, store_node_cb cb, void *userdata);
+	int (*fleet_queue_depth)(Store *s, uint64_t *ret);
 } StoreOps;
 
 typedef struct StoreHead {

@@ -66,7 +66,10 @@ char *pg_fleet_sql(unsigned i)
 		return strdup("UPDATE tasks SET claimed_by = NULL WHERE claimed_by = $1::text"
 			      " AND status IN ('pending', 'retrying') AND NOT (id = ANY ($2::text[]))");
 	default:
-		return pg_control_sql(i);
+	{
+		char *sql = pg_control_sql(i);
+		return sql ? sql : pg_lease_sql(i);
+	}
 	}
 }
 
@@ -94,6 +97,11 @@ static int owned_add(PgStore *s, const char *task_id, int64_t claim_seq)
 	*o = (PgOwned){.claim_seq = claim_seq};
 	snprintf(o->id, sizeof o->id, "%s", task_id);
 	return 0;
+}
+
+int pg_fleet_own(PgStore *s, const char *task_id, int64_t claim_seq)
+{
+	return owned_add(s, task_id, claim_seq);
 }
 
 static void owned_drop(PgStore *s, PgOwned *o)

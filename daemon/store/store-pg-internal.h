@@ -125,6 +125,15 @@ enum {
 	PG_CTL_ENDED,
 	PG_CTL_KEY_LOCK,
 	PG_CTL_SEND,
+	/* Leases and adoption: store-pg-lease.c's. */
+	PG_LEASE_REGISTER,
+	PG_LEASE_RENEW,
+	PG_LEASE_LEAVE,
+	PG_LEASE_ADOPT,
+	PG_LEASE_ADOPT_SELF,
+	PG_LEASE_ADOPTED_RUNNING,
+	PG_LEASE_NODES,
+	PG_LEASE_QUEUE_DEPTH,
 	_PG_STMT_MAX,
 };
 
@@ -147,6 +156,7 @@ struct Store {
 	char *node;
 	PgOwned *owned;
 	size_t n_owned;
+	int64_t incarnation; /* of this node's row in nodes; 0 before store_node_register() */
 	bool notify_owed; /* the open transaction made a task runnable: NOTIFY at its COMMIT */
 	bool in_txn;   /* BEGIN ran and COMMIT has not */
 	bool txn_lost; /* the open transaction was rolled back (connection lost, failed recovery) */
@@ -260,6 +270,18 @@ int pg_release_own(Store *s);
 int pg_fleet_release_unowned(PgStore *s);
 int pg_wake_fd(Store *s);
 int pg_wake_drain(Store *s);
+/* For adoption: what a node claimed is this one's now (store-pg-fleet.c). */
+int pg_fleet_own(PgStore *s, const char *task_id, int64_t claim_seq);
+
+/* Leases (store-pg-lease.c). */
+char *pg_lease_sql(unsigned i);
+int pg_node_register(Store *s, unsigned lease_seconds, unsigned max_running, StoreLease *ret);
+int pg_node_renew(Store *s, unsigned lease_seconds, unsigned running, unsigned max_running, StoreLease *ret);
+int pg_node_leave(Store *s);
+int pg_node_adopt(Store *s, char ret_node[static STORE_NODE_MAX], char (**ret_ids)[ID_STRING_MAX], size_t *ret_n);
+int pg_attempt_list_adopted(Store *s, store_attempt_cb cb, void *userdata);
+int pg_fleet_nodes(Store *s, store_node_cb cb, void *userdata);
+int pg_fleet_queue_depth(Store *s, uint64_t *ret);
 
 /* Cancel across nodes, ends seen, keyed submits (store-pg-control.c). */
 char *pg_control_sql(unsigned i);

@@ -352,6 +352,11 @@ int pg_attempt_list_running(Store *s, store_attempt_cb cb, void *userdata)
 	return attempt_walk(s, PG_ATTEMPT_LIST_RUNNING, s->node, cb, userdata);
 }
 
+int pg_attempt_list_adopted(Store *s, store_attempt_cb cb, void *userdata)
+{
+	return attempt_walk(s, PG_LEASE_ADOPTED_RUNNING, s->node, cb, userdata);
+}
+
 /* ---- What holds a task back ---- */
 
 int pg_pause_list(Store *s, store_pause_cb cb, void *userdata)

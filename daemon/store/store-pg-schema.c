@@ -409,8 +409,16 @@ static const StmtDef stmt_defs[_PG_STMT_MAX] = {
 	[PG_ATTEMPT_LIST_RUNNING] = {SQL_SELECT, &pg_table_attempts,
 				     "WHERE (task_id, daughter_id) IN (SELECT task_id, id FROM daughters"
 				     " WHERE status IN ('spawning', 'running')) AND status = 'running'"
-				     /* A node settles its own only (NULL: made before the fleet's step). */
-				     " AND (node IS NULL OR node = $1::text) ORDER BY id"},
+				     /* A node settles its own only (NULL: made before the fleet's step),
+				      * and not those another node adopted (FLEET-DESIGN.md 2.5). */
+				     " AND (node IS NULL OR node = $1::text) AND task_id NOT IN (SELECT id FROM tasks"
+				     " WHERE claimed_by IS NOT NULL AND claimed_by <> $1::text) ORDER BY id"},
+	/* Adopted from a node whose lease ended: running there, claimed here. */
+	[PG_LEASE_ADOPTED_RUNNING] = {SQL_SELECT, &pg_table_attempts,
+				      "WHERE (task_id, daughter_id) IN (SELECT task_id, id FROM daughters"
+				      " WHERE status IN ('spawning', 'running')) AND status = 'running'"
+				      " AND node IS DISTINCT FROM $1::text"
+				      " AND task_id IN (SELECT id FROM tasks WHERE claimed_by = $1::text) ORDER BY id"},
 	[PG_PAUSE_SET] = {SQL_PLAIN, NULL,
 			  "INSERT INTO pauses (scope, paused_at, uid) VALUES ($1::text, $2::bigint, $3::bigint)"
 			  " ON CONFLICT (scope) DO UPDATE SET paused_at = EXCLUDED.paused_at, uid = EXCLUDED.uid"},
@@ -471,7 +479,7 @@ char *pg_statement_sql(unsigned i)
 	unsigned n = 0;
 	FILE *f;
 
-	if (i >= PG_FLEET_CLAIM)
+	if (i >= PG_FLEET_CLAIM && i != PG_LEASE_ADOPTED_RUNNING)
 		return pg_fleet_sql(i);
 	if (d->kind == SQL_PLAIN)
 		return strdup(d->sql);

@@ -540,6 +540,13 @@ const StoreOps store_pg_ops = {
 	.ctl_next = pg_ctl_next,
 	.ctl_send = pg_ctl_send,
 	.intent_key_lock = pg_intent_key_lock,
+	.node_register = pg_node_register,
+	.node_renew = pg_node_renew,
+	.node_leave = pg_node_leave,
+	.node_adopt = pg_node_adopt,
+	.attempt_list_adopted = pg_attempt_list_adopted,
+	.fleet_nodes = pg_fleet_nodes,
+	.fleet_queue_depth = pg_fleet_queue_depth,
 };
 
 int store_pg_open(const char *url, const char *node, Store **ret)

@@ -155,6 +155,44 @@ int store_intent_key_lock(Store *s, uid_t uid, const char *key)
 	return STORE_OPS(s)->intent_key_lock ? STORE_OPS(s)->intent_key_lock(s, uid, key) : 0;
 }
 
+int store_node_register(Store *s, unsigned lease_seconds, unsigned max_running, StoreLease *ret)
+{
+	return STORE_OPS(s)->node_register ? STORE_OPS(s)->node_register(s, lease_seconds, max_running, ret) : 0;
+}
+
+int store_node_renew(Store *s, unsigned lease_seconds, unsigned running, unsigned max_running, StoreLease *ret)
+{
+	return STORE_OPS(s)->node_renew ? STORE_OPS(s)->node_renew(s, lease_seconds, running, max_running, ret) : 0;
+}
+
+int store_node_leave(Store *s)
+{
+	return STORE_OPS(s)->node_leave ? STORE_OPS(s)->node_leave(s) : 0;
+}
+
+int store_node_adopt(Store *s, char ret_node[static STORE_NODE_MAX], char (**ret_ids)[ID_STRING_MAX], size_t *ret_n)
+{
+	*ret_ids = NULL;
+	*ret_n = 0;
+	return STORE_OPS(s)->node_adopt ? STORE_OPS(s)->node_adopt(s, ret_node, ret_ids, ret_n) : 0;
+}
+
+int store_attempt_list_adopted(Store *s, store_attempt_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->attempt_list_adopted ? STORE_OPS(s)->attempt_list_adopted(s, cb, userdata) : 0;
+}
+
+int store_fleet_nodes(Store *s, store_node_cb cb, void *userdata)
+{
+	return STORE_OPS(s)->fleet_nodes ? STORE_OPS(s)->fleet_nodes(s, cb, userdata) : 0;
+}
+
+int store_fleet_queue_depth(Store *s, uint64_t *ret)
+{
+	*ret = 0;
+	return STORE_OPS(s)->fleet_queue_depth ? STORE_OPS(s)->fleet_queue_depth(s, ret) : 0;
+}
+
 const char *store_unavailable(const Store *s)
 {
 	return STORE_OPS(s)->unavailable ? STORE_OPS(s)->unavailable(s) : NULL;

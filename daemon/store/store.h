@@ -418,3 +418,47 @@ int store_task_delete(Store *s, const char *task_id);
  * `keep` (-1: none), at most `limit`; never one whose task is kept, nor the
  * newest. *ret_n: how many went. */
 int store_intent_prune(Store *s, uint64_t before, int64_t keep, unsigned limit, unsigned *ret_n);
+
+/*
+ * Leases (FLEET-DESIGN.md 4, P9): a node's row in `nodes` says until when
+ * (the database's clock) it promises to be alive. Registered at start (its
+ * incarnation +1; the tasks it had claimed and left running become its own
+ * again under a new claim, so that its recovery's writes are fenced against
+ * a sweeper), renewed every lease/5. A renewal that finds the incarnation
+ * changed answers -ESTALE: another node adopted this one ("swept").
+ * SQLite: not a fleet; register and renew answer 0 and fill nothing.
+ */
+#define STORE_NODE_MAX 64
+typedef struct StoreLease {
+	int64_t incarnation;
+	uint64_t db_now;      /* the database's clock, realtime usec */
+	uint64_t lease_until; /* realtime usec, database clock */
+} StoreLease;
+int store_node_register(Store *s, unsigned lease_seconds, unsigned max_running, StoreLease *ret);
+int store_node_renew(Store *s, unsigned lease_seconds, unsigned running, unsigned max_running, StoreLease *ret);
+/* A clean stop: the node's row says it left (nobody adopts it). */
+int store_node_leave(Store *s);
+/*
+ * Adopt one node whose lease ended (lease_until < now() of the database),
+ * at most once fleet-wide: its row is locked (SKIP LOCKED), marked down
+ * and its incarnation bumped; the tasks it had claimed and not started go
+ * back to the pool, its running ones are this node's under a new claim,
+ * committed before this returns. 1: *ret_node adopted, *ret_ids (malloc'd)
+ * the tasks now this node's to settle; 0: nobody to adopt; -EAGAIN while a
+ * transaction is open.
+ */
+int store_node_adopt(Store *s, char ret_node[static STORE_NODE_MAX], char (**ret_ids)[ID_STRING_MAX], size_t *ret_n);
+/* The attempts still `running` of tasks this node adopted, run by another node. */
+int store_attempt_list_adopted(Store *s, store_attempt_cb cb, void *userdata);
+typedef struct StoreNode {
+	const char *name, *state, *host, *version, *swept_by;
+	int64_t incarnation;
+	uint64_t lease_until, renewed_at, started_at; /* realtime usec */
+	bool lease_ok;                                /* lease_until >= now() of the database */
+	unsigned running, max_running;
+	int pid;
+} StoreNode;
+typedef int (*store_node_cb)(const StoreNode *n, void *userdata);
+int store_fleet_nodes(Store *s, store_node_cb cb, void *userdata);
+/* Tasks any node may claim (pending, retrying; none claimed). */
+int store_fleet_queue_depth(Store *s, uint64_t *ret);

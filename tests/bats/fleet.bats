@@ -1,12 +1,15 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# A fleet: three vx11d nodes on one PostgreSQL database (FLEET-DESIGN.md P8).
-# Each runs only what it claimed there, so every task runs once whichever
+# A fleet: three vx11d nodes on one PostgreSQL database (FLEET-DESIGN.md P8,
+# P9). Each runs only what it claimed there, so every task runs once whichever
 # node it was submitted to, the fleet takes tasks in priority order, and a
 # node killed with -9 settles its own interrupted attempts when it is back
-# (nobody else does: that waits for leases, P9); daughter.spawn runs where
-# it was asked, its task claimed as it is inserted; a node whose claim was
-# taken stops that daughter at its next write and settles nothing.
+# within its lease (nobody else does); daughter.spawn runs where it was
+# asked, its task claimed as it is inserted; a node whose claim was taken
+# stops that daughter at its next write and settles nothing. Leases: a node
+# killed or hung past its lease is adopted by another, which settles and
+# reruns its attempt while its fence guard has killed its daughter; back, it
+# settles nothing; daemon.status shows the nodes and their leases.
 #
 # A private cluster (bench/pg-cluster.sh) for the file, a database per test.
 # The nodes share one cgroup base (each instance has its own root under it,
@@ -392,4 +395,129 @@ EOF
 	wait_for 50 eval '[[ $(paused a) == false && $(paused c) == false ]]'
 	sql_wait 100 "SELECT status FROM tasks WHERE id = '$tid'" completed
 	equals "$(grep -c "^$tid " "$RUNS")" 1
+}
+
+@test "fleet: a node killed with -9 is adopted when its lease ends: its daughter is gone, its attempt interrupted and rerun elsewhere once" {
+	# Each run says its pid (the sleep's: exec) beside task and attempt.
+	pidw=$(daughter_script pidw.sh <<EOF2
+#!/bin/sh
+echo "\$VX11_TASK_ID \$VX11_ATTEMPT \$\$" >>$RUNS
+[ "\${1:-0}" = 0 ] || exec sleep "\$1"
+EOF2
+)
+	policy_file '.limits.max_running = 2 | .defaults.backoff = {base_seconds: 0.2, max_seconds: 0.2}
+		| .tasks.pidw = {command: ["'"$pidw"'", "300"], max_retries: 1,
+			mutations: [{command: ["'"$pidw"'", "0"]}]}'
+	for x in a b c; do
+		node_start "$x" --lease-seconds 2
+	done
+	tid=$(on a submit_task pidw)
+	on a wait_running "$tid" >/dev/null
+	wait_for 50 grep -q "^$tid 1 " "$RUNS"
+	pid=$(awk -v t="$tid" '$1 == t && $2 == 1 {print $3}' "$RUNS")
+	alive "$pid"
+	x=$(sql "SELECT node FROM attempts WHERE task_id = '$tid'")
+	[[ $x == [abc] ]]
+	kill -9 "${PID[$x]}"
+	SECONDS=0
+	wait_exit "${PID[$x]}" 300
+	# The fence guard killed its daughter when the daemon died.
+	wait_for 20 eval '! alive "$pid"'
+	# Lease (2 s) + 5 s: adopted, attempt 1 settled, rerun on another node.
+	sql_wait 70 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	echo "# completed elsewhere $SECONDS s after the kill" >&3
+	y=$(sql "SELECT node FROM attempts WHERE task_id = '$tid' AND number = 2")
+	[[ $y != "$x" ]]
+	equals "$(sql "SELECT string_agg(number || ':' || status || ':' || reason || ':' || node, ' ' ORDER BY number)
+		FROM attempts WHERE task_id = '$tid'")" "1:interrupted:interrupted:$x 2:succeeded:exited:$y"
+	equals "$(sql "SELECT error_message FROM attempts WHERE task_id = '$tid' AND number = 1")" \
+		"node $x stopped renewing its lease"
+	equals "$(sql "SELECT status FROM daughters WHERE task_id = '$tid' ORDER BY started_at LIMIT 1")" killed
+	# Adopted once, by one of the others, who says so in its journal.
+	s=$(sql "SELECT state || ' ' || swept_by FROM nodes WHERE name = '$x'")
+	[[ $s == "down "[abc] && $s != "down $x" ]]
+	equals "$(cat "$T"/[abc]/vx11d.log | grep -c "recovery: node $x stopped renewing its lease; adopted by node ${s#down }")" 1
+	equals "$(grep -c "^$tid " "$RUNS")" 2
+	equals "$(sql "SELECT claimed_by IS NULL FROM tasks WHERE id = '$tid'")" t
+
+	# Back, it settles nothing (the adopter did) and runs nothing stale.
+	node_start "$x" --lease-seconds 2
+	sleep 1
+	! grep -q "recovery: attempt 1 of task $tid" "$T/$x/vx11d.log"
+	equals "$(sql "SELECT count(*) FROM attempts WHERE task_id = '$tid'")" 2
+	equals "$(grep -c "^$tid " "$RUNS")" 2
+	equals "$(sql "SELECT state FROM nodes WHERE name = '$x'")" up
+}
+
+@test "fleet: daemon.status lists the nodes with their leases, the fleet's queue depth and counts" {
+	policy_file '.limits.max_running = 1 | .tasks.mark = {command: ["'"$MARK"'", "0"], max_retries: 0}'
+	node_start a --lease-seconds 3
+	node_start b --lease-seconds 3
+	# Paused in the database: nobody claims, the three wait in the fleet's queue.
+	on a "$VX11CTL" pause >/dev/null
+	on b submit_many 3 mark >/dev/null
+	st=$(on b result daemon.status '{}')
+	jq -e '.store.lease_seconds == 3 and .store.incarnation == 1 and .store.lease_fenced == false' <<<"$st"
+	jq -e '.fleet.queue_depth == 3 and .fleet.counts.pending == 3' <<<"$st"
+	jq -e '[.fleet.nodes[] | .name] == ["a", "b"]' <<<"$st"
+	jq -e '[.fleet.nodes[] | select(.alive and .state == "up" and .lease_ok and .lease_until > 0
+		and .max_running == 1)] | length == 2' <<<"$st"
+	# Each has its fence guard, a child of its own.
+	guard=$(pgrep -P "${PID[a]}" -x vx11d-fence)
+	[[ -n $guard && -n $(pgrep -P "${PID[b]}" -x vx11d-fence) ]]
+	# One dies: its guard goes with it; after its lease, the other adopts it and says so.
+	kill -9 "${PID[a]}"
+	wait_exit "${PID[a]}" 300
+	wait_for 20 eval '! alive "$guard"'
+	sql_wait 100 "SELECT state || ' ' || swept_by FROM nodes WHERE name = 'a'" "down b"
+	st=$(on b result daemon.status '{}')
+	jq -e '.fleet.nodes[0] | .name == "a" and .alive == false and .state == "down" and .swept_by == "b"' <<<"$st"
+	jq -e '.store.nodes_adopted == 1' <<<"$st"
+	out=$(on b "$VX11CTL" status)
+	grep -q "^  queue_depth: 3$" <<<"$out"
+	grep -q "^  node a: down, lease ended, running 0/1, host .*, adopted by b$" <<<"$out"
+	grep -q "^  node b: up, lease ok, running 0/1, host " <<<"$out"
+	# A clean stop says it left: nobody adopts it.
+	kill -TERM "${PID[b]}"
+	wait_exit "${PID[b]}" 100
+	equals "$(sql "SELECT state || ' ' || (lease_until <= now()) FROM nodes WHERE name = 'b'")" "left true"
+}
+
+@test "fleet: a node stopped past its lease: its fence guard kills its daughter, another node adopts it; resumed, it finds itself swept and settles nothing" {
+	pidw=$(daughter_script pidw.sh <<EOF2
+#!/bin/sh
+echo "\$VX11_TASK_ID \$VX11_ATTEMPT \$\$" >>$RUNS
+[ "\${1:-0}" = 0 ] || exec sleep "\$1"
+EOF2
+)
+	policy_file '.limits.max_running = 2 | .defaults.backoff = {base_seconds: 0.2, max_seconds: 0.2}
+		| .tasks.pidw = {command: ["'"$pidw"'", "300"], max_retries: 1,
+			mutations: [{command: ["'"$pidw"'", "0"]}]}'
+	node_start a --lease-seconds 2
+	node_start b --lease-seconds 2
+	tid=$(on a submit_task pidw)
+	on a wait_running "$tid" >/dev/null
+	wait_for 50 grep -q "^$tid 1 " "$RUNS"
+	pid=$(awk -v t="$tid" '$1 == t && $2 == 1 {print $3}' "$RUNS")
+	x=$(sql "SELECT node FROM attempts WHERE task_id = '$tid'")
+	[[ $x == a ]] && y=b || y=a
+	# Hung: it renews nothing and kills nothing; its guard does, before the lease ends.
+	kill -STOP "${PID[$x]}"
+	wait_for 30 eval '! alive "$pid"'
+	sql_wait 70 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	equals "$(sql "SELECT string_agg(number || ':' || status || ':' || reason || ':' || node, ' ' ORDER BY number)
+		FROM attempts WHERE task_id = '$tid'")" "1:interrupted:interrupted:$x 2:succeeded:exited:$y"
+	equals "$(sql "SELECT state || ' ' || swept_by FROM nodes WHERE name = '$x'")" "down $y"
+
+	kill -CONT "${PID[$x]}"
+	# Its next renewal says it was adopted: it registers again, writes nothing of the old attempt.
+	wait_for 50 grep -q "node $x: its incarnation 1 was adopted by another node" "$T/$x/vx11d.log"
+	sql_wait 50 "SELECT state || ' ' || incarnation FROM nodes WHERE name = '$x'" "up 3"
+	sleep 1
+	equals "$(sql "SELECT string_agg(number || ':' || status || ':' || reason || ':' || node, ' ' ORDER BY number)
+		FROM attempts WHERE task_id = '$tid'")" "1:interrupted:interrupted:$x 2:succeeded:exited:$y"
+	equals "$(grep -c "^$tid " "$RUNS")" 2
+	# And works on.
+	t2=$(on "$x" submit_task noop)
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$t2'" completed
 }

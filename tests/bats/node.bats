@@ -31,6 +31,18 @@ teardown() {
 	run -0 "$VX11D" --node web-1.example_org --help
 }
 
+@test "--lease-seconds: a bad value is refused, saying why; on SQLite it is accepted, shown and ignored (no fleet, no fence guard)" {
+	local bad
+	for bad in '' 1 301 -5 15x 1e3; do
+		run -2 "$VX11D" --socket "$T/x.sock" --state-dir "$T/state" --log-target stderr --lease-seconds "$bad"
+		[[ $output == *"vx11d: --lease-seconds: expected a whole number of seconds from 2 to 300, not \"$bad\""* ]]
+	done
+	[[ ! -e $T/x.sock && ! -e $T/state ]]
+	start_daemon --lease-seconds 7
+	check "$(result daemon.status)" '.store.lease_seconds == 7 and (has("fleet") | not) and (.store | has("incarnation") | not)'
+	[[ -z $(pgrep -P "$DAEMON_PID" -x vx11d-fence) ]]
+}
+
 @test "without --node, the node is the host name" {
 	local host
 	host=$(hostname)

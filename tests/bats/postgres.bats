@@ -137,7 +137,9 @@ store_is() {
 
 @test "PostgreSQL stopped for 10 s under load and started again: nothing acknowledged lost, clear errors meanwhile" {
 	policy_file '.tasks.sleeper = {command: ["/bin/sleep", "4"], max_retries: 0}'
-	start_daemon --database "$URL" --node alpha
+	# A lease well beyond the outage (10 s, and the restart): a node cut off
+	# for its lease less a margin fences itself and stops its daughters.
+	start_daemon --database "$URL" --node alpha --lease-seconds 30
 	sleeper=$(submit_task sleeper)
 	wait_running "$sleeper" >/dev/null
 
@@ -235,4 +237,29 @@ once_fired() {
 	equals "$(sql "SELECT status FROM tasks WHERE id = '$tid'")" completed
 	equals "$(sql "SELECT count(*) || ' ' || string_agg(status, ',') FROM attempts WHERE task_id = '$tid'")" "1 succeeded"
 	equals "$(sql "SELECT claimed_by IS NULL FROM tasks WHERE id = '$tid'")" t
+}
+
+@test "a node cut off from the database for its lease less the margin stops its daughters, and settles them when it is back (nobody adopted it)" {
+	policy_file '.defaults.backoff = {base_seconds: 0.2, max_seconds: 0.2}
+		| .tasks.sleeper = {command: ["/bin/sleep", "100"], max_retries: 1, mutations: [{command: ["/bin/true"]}]}'
+	start_daemon --database "$URL" --node alpha --lease-seconds 2
+	tid=$(submit_task sleeper)
+	wait_running "$tid" >/dev/null
+	wait_for 50 eval '[[ -n $(task_pids "$tid") ]]'
+	PG_STOPPED=1
+	pg_ctl stop -m fast -w -s
+	# 2 s less 0.4 s after its last renewal, it fences itself: the daughter goes.
+	wait_for 50 no_task_pids "$tid"
+	grep -q "node alpha: lease not renewed for 1.6 s (.*): stopped its 1 daughters and claims nothing" "$T/vx11d.log"
+	check "$(result daemon.status)" '.store.lease_fenced == true and (.store.lease_error | test("unreachable"))'
+	pg_start
+	PG_STOPPED=
+	wait_for 50 store_is true
+	# Back with its incarnation unchanged: it settles the end itself, and claims again.
+	wait_status "$tid" completed >/dev/null
+	grep -q "node alpha: lease renewed again (incarnation 1): claiming again" "$T/vx11d.log"
+	equals "$(sql "SELECT string_agg(number || ':' || status || ':' || reason || ':' || node, ' ' ORDER BY number)
+		FROM attempts WHERE task_id = '$tid'")" "1:interrupted:fenced:alpha 2:succeeded:exited:alpha"
+	equals "$(sql "SELECT state || ' ' || incarnation || ' ' || coalesce(swept_by, '-') FROM nodes")" "up 1 -"
+	check "$(result daemon.status)" '.store.lease_fenced == false and .store.lease_error == null'
 }

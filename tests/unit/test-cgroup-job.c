@@ -44,6 +44,94 @@ static void test_kill_by_signalling_each(void)
 	check_kills_daemonized(m);
 }
 
+/* The fleet's fence guard (run/fence-guard.c): every process under the
+ * root, in two jobs, a double-forked setsid one among them, killed through
+ * the manager alone, in a process that holds nothing else (a fork, as the
+ * guard is); the cgroups stay for the daemon's next start to reap. */
+static void check_kill_all(CgroupManager *m)
+{
+	Cgroup *a = acquire(m, CGROUP_LIMITS_NONE), *b = acquire(m, CGROUP_LIMITS_NONE);
+	char line[96];
+	long g = 0, sid = 0;
+	int status = 0;
+	Child ca, cb;
+	pid_t guard;
+	siginfo_t si;
+
+	CHECK(a && b);
+	if (!a || !b || spawn(a, "sleep", NULL, false, &ca) < 0)
+		return;
+	CHECK(wait_ready(&ca));
+	if (spawn(b, "daemonize", NULL, false, &cb) < 0)
+		return;
+	CHECK(read_line(cb.out, line, sizeof(line)) > 0 && sscanf(line, "%ld %ld", &g, &sid) == 2);
+	si = wait_child(&cb);
+	CHECK(si.si_code == CLD_EXITED && si.si_status == 0);
+	CHECK(wait_orphan((pid_t)sid, &status) == (pid_t)sid);
+	CHECK_INTEQ(cgroup_is_populated(b), 1);
+
+	fflush(stdout);
+	guard = fork();
+	if (guard == 0) {
+		int k = cgroup_manager_kill_all(m);
+		_exit(k < 0 ? 0 : k > 100 ? 100 : k);
+	}
+	/* With cgroup.kill the kernel's kill is not counted; without, both (a
+	 * process found again on a later round, a zombie yet, counts again). */
+	CHECK(waitpid(guard, &status, 0) == guard && WIFEXITED(status));
+	CHECK((cgroup_manager_features(m) & CGROUP_FEATURE_KILL) || WEXITSTATUS(status) >= 2);
+	si = wait_child(&ca);
+	CHECK(si.si_code == CLD_KILLED && si.si_status == SIGKILL);
+	CHECK(g > 0 && wait_orphan((pid_t)g, &status) == (pid_t)g);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK_INTEQ(cgroup_wait_empty(a, 5 * USEC_PER_SEC), 0);
+	CHECK_INTEQ(cgroup_wait_empty(b, 5 * USEC_PER_SEC), 0);
+	/* Nothing left to kill. */
+	CHECK_INTEQ(cgroup_manager_kill_all(m), 0);
+	child_done(&ca);
+	child_done(&cb);
+	cgroup_release(m, a);
+	cgroup_release(m, b);
+}
+
+static void test_kill_all(void)
+{
+	_cleanup_cgroup_manager_ CgroupManager *m = manager(NULL);
+
+	CHECK(m);
+	if (m)
+		check_kill_all(m);
+}
+
+/* Without cgroup.kill (v1, or v2 before 5.14): the SIGKILL rounds alone. */
+static void test_kill_all_by_signals(void)
+{
+	_cleanup_cgroup_manager_ CgroupManager *m = manager(NULL);
+
+	CHECK(m);
+	if (!m)
+		return;
+	cgroup_manager_mask_features(m, CGROUP_FEATURE_KILL | CGROUP_FEATURE_FREEZE);
+	check_kill_all(m);
+}
+
+/* On legacy hierarchies only (this host's v1 controllers, without its cgroup2 mount). */
+static void test_kill_all_legacy(void)
+{
+	CgroupInfo legacy = info;
+	CgroupManager *m = NULL;
+	_cleanup_free_ char *err = NULL;
+
+	if (is_v2())
+		SKIP("no v1 hierarchies on a pure v2 host");
+	legacy.mode = CGROUP_MODE_LEGACY;
+	CHECK_INTEQ(cgroup_manager_new(&legacy, rel, &m, &err), 0);
+	if (!m)
+		return;
+	check_kill_all(m);
+	cgroup_manager_free(m);
+}
+
 /* ---- release and reuse ----------------------------------------------------------------------- */
 
 static ino_t inode_of(const char *p)
@@ -339,6 +427,9 @@ int main(int argc, char **argv)
 	TEST(test_kill_reaches_double_forked_setsid);
 	TEST(test_kill_by_freezing);
 	TEST(test_kill_by_signalling_each);
+	TEST(test_kill_all);
+	TEST(test_kill_all_by_signals);
+	TEST(test_kill_all_legacy);
 	TEST(test_release_recycles_with_counters_reset);
 	TEST(test_reuse_keeps_matching_limits);
 	TEST(test_release_kills_what_is_left);

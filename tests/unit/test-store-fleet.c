@@ -350,6 +350,168 @@ out:
 	store_free(k.s);
 }
 
+typedef struct Adopter {
+	Store *s;
+	int k;
+	char node[STORE_NODE_MAX];
+	char (*ids)[ID_STRING_MAX];
+	size_t n;
+} Adopter;
+
+static void *adopt_one(void *userdata)
+{
+	Adopter *a = userdata;
+
+	a->k = store_node_adopt(a->s, a->node, &a->ids, &a->n);
+	return NULL;
+}
+
+static int count_attempt(const Attempt *a, void *userdata)
+{
+	(*(int *)userdata)++;
+	return 0;
+}
+
+static int count_node(const StoreNode *n, void *userdata)
+{
+	(*(int *)userdata)++;
+	return 0;
+}
+
+/* Leases (FLEET-DESIGN.md 2.4, 2.5): a node whose lease ended is adopted
+ * once, however many sweep at once; its running task is the adopter's under
+ * a new claim, its claimed and not started one anyone's; the node, back,
+ * learns it was swept from its renewal and its writes are fenced. */
+static void test_lease_adoption(void)
+{
+	Task t[2];
+	Daughter d;
+	Attempt a;
+	Claimer c = {};
+	Adopter ad[2] = {};
+	pthread_t th[2];
+	StoreLease l = {};
+	char url[256], sql[200];
+	Store *n2 = NULL, *n3 = NULL;
+	uint64_t depth = 0;
+	int won = -1, n = 0;
+
+	if (!test_on_pg())
+		SKIP("needs VX11_TEST_DATABASE (tests/unit/with-pg.sh)");
+	new_db_path(url, sizeof url);
+	c.s = open_node(url, "n1");
+	n2 = open_node(url, "n2");
+	n3 = open_node(url, "n3");
+	c.ids = calloc(2, ID_STRING_MAX);
+	if (!c.s || !n2 || !n3 || !c.ids)
+		goto out;
+	/* n1's lease ends as it is taken (0 s); the others' in a minute. */
+	CHECK_INTEQ(store_node_register(c.s, 0, 4, &l), 0);
+	CHECK_INTEQ(l.incarnation, 1);
+	CHECK(l.db_now > 0 && l.lease_until > 0);
+	CHECK_INTEQ(store_node_register(n2, 60, 4, &l), 0);
+	CHECK_INTEQ(store_node_register(n3, 60, 4, &l), 0);
+	CHECK_INTEQ(store_node_renew(n3, 60, 0, 4, &l), 0);
+	CHECK(l.lease_until > l.db_now + 59 * USEC_PER_SEC);
+
+	insert_tasks(c.s, t, 2);
+	CHECK_INTEQ(store_claim(c.s, types, 2, collect, &c), 2);
+	make_daughter(&d, t[0].id, "running");
+	make_attempt(&a, &d, 1);
+	CHECK_INTEQ(store_daughter_insert(c.s, &d), 0);
+	CHECK_INTEQ(store_attempt_insert(c.s, &a), 0);
+	t[0].status = TASK_RUNNING;
+	CHECK_INTEQ(store_task_update(c.s, &t[0]), 0);
+	CHECK_INTEQ(store_commit(c.s), 0);
+
+	/* Not inside a transaction: it commits on its own. */
+	CHECK_INTEQ(store_pause_set(n2, "nothing", 1, 0), 0);
+	CHECK_INTEQ(store_node_adopt(n2, ad[0].node, &ad[0].ids, &ad[0].n), -EAGAIN);
+	CHECK_INTEQ(store_commit(n2), 0);
+
+	ad[0].s = n2;
+	ad[1].s = n3;
+	for (int i = 0; i < 2; i++)
+		CHECK_INTEQ(pthread_create(&th[i], NULL, adopt_one, &ad[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	/* Once: one adopter, n1, with its running task only. */
+	CHECK_INTEQ(ad[0].k + ad[1].k, 1);
+	for (int i = 0; i < 2; i++)
+		if (ad[i].k == 1)
+			won = i;
+	if (won < 0)
+		goto out;
+	CHECK_STREQ(ad[won].node, "n1");
+	CHECK_INTEQ(ad[won].n, 1);
+	if (ad[won].n == 1)
+		CHECK_STREQ(ad[won].ids[0], t[0].id);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM nodes WHERE name = 'n1' AND state = 'down' AND incarnation = 2"
+		 " AND swept_by = 'n%d'", won + 2);
+	CHECK_INTEQ(test_pg_query(url, sql), 1);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM tasks WHERE id = '%s' AND claimed_by = 'n%d' AND claim_seq = 2",
+		 t[0].id, won + 2);
+	CHECK_INTEQ(test_pg_query(url, sql), 1);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM tasks WHERE id = '%s' AND claimed_by IS NULL", t[1].id);
+	CHECK_INTEQ(test_pg_query(url, sql), 1);
+	/* Nobody left to adopt. */
+	CHECK_INTEQ(store_node_adopt(ad[won].s, ad[0].node, &ad[0].ids, &ad[0].n), 0);
+
+	/* The adopter sees the attempt n1 left running; the other does not. */
+	CHECK_INTEQ(store_attempt_list_adopted(ad[won].s, count_attempt, &n), 0);
+	CHECK_INTEQ(n, 1);
+	n = 0;
+	CHECK_INTEQ(store_attempt_list_adopted(ad[1 - won].s, count_attempt, &n), 0);
+	CHECK_INTEQ(n, 0);
+	/* n1's own recovery would not settle it either: it is the adopter's. */
+	n = 0;
+	CHECK_INTEQ(store_attempt_list_running(c.s, count_attempt, &n), 0);
+	CHECK_INTEQ(n, 0);
+
+	/* n1 back: swept, its writes fenced; registered again it is up. */
+	CHECK_INTEQ(store_node_renew(c.s, 60, 1, 4, &l), -ESTALE);
+	CHECK(strstr(store_last_error(c.s), "adopted") != NULL);
+	CHECK_INTEQ(store_daughter_heartbeat(c.s, d.id, 5), -ESTALE);
+	(void)store_commit(c.s);
+	CHECK_INTEQ(store_node_register(c.s, 60, 4, &l), 0);
+	CHECK_INTEQ(l.incarnation, 3);
+	CHECK_INTEQ(store_node_renew(c.s, 60, 0, 4, &l), 0);
+
+	/* Status: three nodes, the claimable task counted. */
+	n = 0;
+	CHECK_INTEQ(store_fleet_nodes(n2, count_node, &n), 0);
+	CHECK_INTEQ(n, 3);
+	CHECK_INTEQ(store_fleet_queue_depth(n2, &depth), 0);
+	CHECK_INTEQ(depth, 1);
+
+	/* The adopter restarts: the task it holds running is its own again,
+	 * under a new claim (its recovery's writes fenced). */
+	store_free(ad[won].s);
+	ad[won].s = open_node(url, won ? "n3" : "n2");
+	if (won)
+		n3 = ad[won].s;
+	else
+		n2 = ad[won].s;
+	if (!ad[won].s)
+		goto out;
+	CHECK_INTEQ(store_node_register(ad[won].s, 60, 4, &l), 0);
+	CHECK_INTEQ(l.incarnation, 2);
+	snprintf(sql, sizeof sql, "SELECT claim_seq FROM tasks WHERE id = '%s'", t[0].id);
+	CHECK_INTEQ(test_pg_query(url, sql), 3);
+
+	/* A node that left is nobody's to adopt. */
+	CHECK_INTEQ(store_node_leave(n3), 0);
+	CHECK_INTEQ(store_commit(n3), 0);
+	CHECK_INTEQ(test_pg_query(url, "SELECT count(*) FROM nodes WHERE name = 'n3' AND state = 'left'"), 1);
+out:
+	for (int i = 0; i < 2; i++)
+		free(ad[i].ids);
+	store_free(c.s);
+	store_free(n2);
+	store_free(n3);
+	free(c.ids);
+}
+
 /* One daemon's own database: no claims. */
 static void test_sqlite_is_no_fleet(void)
 {
@@ -369,6 +531,14 @@ static void test_sqlite_is_no_fleet(void)
 	CHECK_INTEQ(store_ctl_send(s, "pauses"), 0);
 	CHECK_INTEQ(store_ctl_next(s, (char[8]){}, 8), 0);
 	CHECK_INTEQ(store_tasks_ended(s, (const char *[]){ "x" }, 1, NULL, NULL), 0);
+	/* No leases either: nothing registered, nobody to adopt. */
+	CHECK_INTEQ(store_node_register(s, 15, 4, &(StoreLease){}), 0);
+	CHECK_INTEQ(store_node_renew(s, 15, 0, 4, &(StoreLease){}), 0);
+	{
+		char node[STORE_NODE_MAX], (*ids)[ID_STRING_MAX];
+		size_t n;
+		CHECK_INTEQ(store_node_adopt(s, node, &ids, &n), 0);
+	}
 	store_free(s);
 }
 
@@ -385,6 +555,7 @@ int main(void)
 	TEST(test_fenced_writes);
 	TEST(test_cancel_across_nodes);
 	TEST(test_key_lock);
+	TEST(test_lease_adoption);
 
 	remove_tmpdir();
 	return tap_done();
