@@ -320,7 +320,7 @@ NOT_POLICY_KEYS=" spawn_failed ttl_expired heartbeat_missed dependency_failed ou
 	private_ipc epoll_wait json_tokener_parse_ex json_object_put json_add_new intent_envelope intent_record
 	rpc_make_result rpc_parse_line rpc_validate_request synchronous_commit full_page_writes application_name
 	connect_timeout direct_spawns idempotency_key pidfd_open spawn_zygote_syscalls store.last_error zygote_spawns zygote_starts
-	store.lease_seconds lease_until lease_fenced nodes_adopted swept_by fleet.queue_depth "
+	store.lease_seconds lease_until lease_fenced nodes_adopted swept_by fleet.queue_depth wait_seconds "
 # (the third line: keys of vx11-switch's own configuration and of its plans, in the README's switch section;
 # then metric names, index names, an error, a mode, daemon.status's runtime_dir, the sandbox's IPC
 # namespace step; the last lines: functions the README's profiles name, PostgreSQL settings,
