@@ -12,9 +12,12 @@
  * its lease. On EOF (the daemon is gone, however it died) or when the
  * deadline passes unrenewed, the guard kills every process under the roots
  * (cgroup_manager_kill_all(): cgroup.kill on v2, SIGKILL rounds on v1, so it
- * works on hybrid and legacy hosts as on unified ones). EOF ends it; a passed
- * deadline is waited out for the next one. A deadline of 0 is a clean stop:
- * the daemon has stopped its daughters itself, the guard exits.
+ * works on hybrid and legacy hosts as on unified ones). EOF ends it; past a
+ * deadline it sweeps again every 100 ms until the next one comes (a spawn
+ * the daemon had under way must not outlive the fence). A deadline of 0 is
+ * a clean stop: the daemon has stopped its daughters itself, the guard exits.
+ * It is in a session of its own and ignores the signals meant for the daemon
+ * (a `pkill -HUP vx11d` matches "vx11d-fence" too): only its pipe ends it.
  *
  * Only in fleet mode: one daemon on its own SQLite database lets daughters
  * survive its kill -9 and settles them when it is back (instances.bats).
@@ -58,22 +61,28 @@ __attribute__((noreturn)) static void guard_main(const CgroupManager *m, int fd)
 	int keep[8];
 	size_t n = cgroup_manager_fds(m, keep, ELEMENTSOF(keep) - 1);
 	uint64_t deadline = 0;
+	bool fenced = false;
 	sigset_t none;
 
 	keep[n++] = fd;
 	close_all_but(keep, n);
 	(void)prctl(PR_SET_NAME, "vx11d-fence");
+	(void)setsid();
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_IGN); /* a terminal's ^C is the daemon's to take */
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD && sig != SIGSEGV && sig != SIGBUS &&
+		    sig != SIGFPE && sig != SIGILL && sig != SIGABRT && sig != SIGCONT)
+			signal(sig, SIG_IGN);
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		uint64_t now = now_monotonic_usec(), value;
 		int timeout = -1, k;
 		ssize_t got;
 
-		if (deadline)
+		if (fenced)
+			timeout = 100;
+		else if (deadline)
 			timeout = deadline > now ? (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT_MAX) : 0;
 		k = poll(&p, 1, timeout);
 		if (k < 0 && errno == EINTR)
@@ -81,7 +90,7 @@ __attribute__((noreturn)) static void guard_main(const CgroupManager *m, int fd)
 		if (k == 0) {
 			/* Not renewed in time: the node's right to run them is over. */
 			(void)cgroup_manager_kill_all(m);
-			deadline = 0;
+			fenced = true;
 			continue;
 		}
 		got = read(fd, &value, sizeof value);
@@ -91,6 +100,7 @@ __attribute__((noreturn)) static void guard_main(const CgroupManager *m, int fd)
 			_exit(0);
 		if (got == sizeof value) {
 			deadline = value;
+			fenced = false;
 			continue;
 		}
 		/* EOF or an error: the daemon is gone. */
