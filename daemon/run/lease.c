@@ -141,6 +141,12 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	StoreLease l = {};
 	int k;
 
+	/* Past its fence time already (the loop stopped or blocked that long):
+	 * fenced first, whatever this renewal says, so that the daughters the
+	 * guard may have killed end as fenced, not as failures of their own. */
+	if (r->lease_ok_at && send >= r->lease_ok_at + fence_after_usec(r))
+		fence(r);
+
 	k = store_node_renew(r->env.store, r->env.lease_seconds, running, r->env.policy->limits.max_running, &l);
 	if (k == -EAGAIN) {
 		/* This iteration's writes are not committed yet: right after. */
@@ -185,6 +191,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 int runner_lease_setup(Runner *r)
 {
 	StoreLease l = {};
+	uint64_t send = now_monotonic_usec(); /* the lease counts from before the call */
 	int k;
 
 	if (!store_is_fleet(r->env.store))
@@ -194,7 +201,7 @@ int runner_lease_setup(Runner *r)
 		return log_error_errno(k, "node %s: cannot register in the fleet: %s", r->env.node,
 				       store_last_error(r->env.store));
 	r->lease = l;
-	r->lease_since = now_monotonic_usec();
+	r->lease_since = send;
 	/* Fail closed: without the guard a kill -9 of this daemon would leave
 	 * daughters running while another node reruns their tasks. */
 	k = fence_guard_start(r);

@@ -390,8 +390,6 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 		k = runner_fleet_setup(r);
 	if (k >= 0)
 		k = runner_prune_setup(r);
-	if (k >= 0)
-		k = spawner_new(r, &r->spawner);
 	if (k < 0) {
 		log_error_errno(k, "cannot set up the runner's event sources: %m");
 		goto fail;
@@ -399,10 +397,16 @@ int runner_new(const RunnerConfig *cfg, Runner **ret)
 
 	(void)check_privileges(r, cfg->cgroup_root);
 	/* Registered (its own running tasks claimed again, fenced) before its
-	 * recovery, the guard up before any daughter. */
+	 * recovery, the guard up before any daughter, and forked before the
+	 * spawner's thread exists. */
 	k = runner_lease_setup(r);
 	if (k < 0)
 		goto fail;
+	k = spawner_new(r, &r->spawner);
+	if (k < 0) {
+		log_error_errno(k, "cannot start the spawner: %m");
+		goto fail;
+	}
 	reconcile(r);
 	runner_schedule(r);
 	*ret = r;
