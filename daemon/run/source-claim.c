@@ -128,8 +128,11 @@ static int on_poll(sd_event_source *s, uint64_t usec, void *userdata)
 	if (!r->wake_source && store_available(r->env.store)) {
 		int fd = store_wake_fd(r->env.store);
 
-		if (fd >= 0 && sd_event_add_io(r->env.event, &r->wake_source, fd, EPOLLIN, on_wake, r) >= 0)
+		if (fd >= 0 && sd_event_add_io(r->env.event, &r->wake_source, fd, EPOLLIN, on_wake, r) >= 0) {
 			log_info("wake-ups from other nodes again");
+			/* A pause or resume told while they were lost. */
+			(void)runner_load_pauses(r);
+		}
 	}
 	/* 0.75 to 1.25 s */
 	jitter = (uint64_t)random() % (POLL_USEC / 2);
