@@ -342,11 +342,20 @@ void runner_attempt_settle(Hija *h, Task *given)
 		log_error("cannot record the end of daughter %s: %s", h->d.id, store_last_error(env->store));
 	runner_daughter_status(r, h->task_id, &h->d, &h->a);
 
-	if (given)
+	/* On a fleet the task is read again under the claim's row lock, which
+	 * the rows' write above took: a cancel committed on another node since
+	 * the caller's read must not be overwritten by this end. */
+	bool fresh = !given || store_is_fleet(env->store);
+
+	if (!fresh)
 		t = *given;
-	else if (store_task_get(env->store, h->task_id, &t) < 0) {
+	else if (given)
+		task_done(given); /* settle owns it */
+	if (fresh && store_task_get(env->store, h->task_id, &t) < 0) {
 		log_error("cannot read task %s of daughter %s: %s", h->task_id, h->d.id, store_last_error(env->store));
 		return;
+	} else if (!fresh || (t.current_retry + 1 == h->a.number && t.status == TASK_CANCELLED)) {
+		/* the caller's read (SQLite), or cancelled while it ran: settled below */
 	} else if (!(t.status == TASK_RUNNING || t.status == TASK_PENDING || t.status == TASK_RETRYING) ||
 		   t.current_retry + 1 != h->a.number) {
 		/* Settled already, or running a later attempt: not this end's to move.
