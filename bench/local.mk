@@ -28,7 +28,7 @@ bench_bench_json_LDADD = daemon/libvx11d.a common/libvx11common.a \
 # that bench/pg-cluster.sh starts; only where configure found libpq.
 if HAVE_LIBPQ
 EXTRA_PROGRAMS += bench/bench-pg
-bench_bench_pg_SOURCES = bench/bench-pg.c bench/bench-sqlite.c bench/bench-util.c bench/bench.h
+bench_bench_pg_SOURCES = bench/bench-pg.c bench/bench-pg-load.c bench/bench-pg.h bench/bench-sqlite.c bench/bench-util.c bench/bench.h
 bench_bench_pg_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 bench_bench_pg_LDADD = daemon/libvx11d.a common/libvx11common.a \
 	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) -lpthread
@@ -37,7 +37,7 @@ else
 BENCH_PG =
 endif
 # Not built without libpq, yet part of every tarball.
-EXTRA_DIST += bench/bench-pg.c
+EXTRA_DIST += bench/bench-pg.c bench/bench-pg-load.c bench/bench-pg.h
 
 # The daughter of every row: static, so that no row pays for the dynamic
 # loader. Built with $(CC) alone (no AM_CFLAGS: sanitizers cannot link
