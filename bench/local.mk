@@ -51,7 +51,7 @@ bench/true-static: $(top_srcdir)/bench/true-static.c
 	    -o $@ $(top_srcdir)/bench/true-static.c; \
 	fi
 
-EXTRA_DIST += bench/run.sh bench/pg-cluster.sh bench/fleet-claim-latency.sh bench/true-static.c
+EXTRA_DIST += bench/run.sh bench/pg-cluster.sh bench/fleet-claim-latency.sh bench/fleet.sh bench/true-static.c
 CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/bench-json$(EXEEXT) bench/true-static \
 	$(BENCH_PG)
 
@@ -60,3 +60,10 @@ BENCH_FLAGS =
 bench: daemon/vx11d$(EXEEXT) switch/vx11-switch$(EXEEXT) bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) \
 	bench/bench-json$(EXEEXT) bench/true-static $(BENCH_PG)
 	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/run.sh $(BENCH_FLAGS)
+
+# The fleet's rows (issue 13): submits/s on sqlite-1 and pg-1, daughters/s on
+# sqlite-1, pg-1 and pg-3, claim latency; a private PostgreSQL cluster, root.
+# `make bench-fleet BENCH_FLAGS=--quick` for the ~1 minute run.
+.PHONY: bench-fleet
+bench-fleet: daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT) bench/bench-submit$(EXEEXT) $(BENCH_PG)
+	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/fleet.sh $(BENCH_FLAGS)
