@@ -123,6 +123,16 @@ enum {
 	_PG_STMT_MAX,
 };
 
+/* The coalesced inserts of store-pg-write.c: statements past _PG_STMT_MAX,
+ * prepared with the others (their SQL from pg_coalesce_sql()). */
+enum {
+	PG_COALESCE_INTENTS = _PG_STMT_MAX,
+	PG_COALESCE_TASKS,
+	PG_COALESCE_SEQS,
+	_PG_ALL_STMT_MAX,
+};
+typedef struct PgCoalesce PgCoalesce;
+
 /* A task this node claimed: its writes carry the claim (FLEET-DESIGN.md 2.6). */
 typedef struct PgOwned {
 	char id[ID_STRING_MAX];
@@ -150,6 +160,7 @@ struct Store {
 	uint64_t lost_at;       /* realtime usec it was found lost */
 	uint64_t next_attempt;  /* monotonic usec: no reconnect before (rate limit) */
 	char down[512];         /* why it is unavailable, for store_unavailable() */
+	PgCoalesce *coalesce; /* intents_log and tasks rows kept for one INSERT each */
 	bool walking[_PG_STMT_MAX]; /* a list of this statement is being handed to callbacks */
 	StoreStats stats;
 	char error[512];
@@ -251,6 +262,16 @@ int pg_release_own(Store *s);
 int pg_fleet_release_unowned(PgStore *s);
 int pg_wake_fd(Store *s);
 int pg_wake_drain(Store *s);
+
+/* Coalesced inserts (store-pg-write.c). pg_run() flushes the kept rows
+ * before any other statement, pg_commit() before COMMIT; a failed flush
+ * rolls the transaction back (txn_lost). pg_coalesce_end() at the end of
+ * every transaction. */
+char *pg_coalesce_sql(unsigned i);
+bool pg_coalesce_pending(const PgStore *s);
+int pg_coalesce_flush(PgStore *s);
+void pg_coalesce_end(PgStore *s);
+void pg_coalesce_free(PgStore *s);
 
 /* The lowest id made at `at` ("0190a1b2-c3d4" for its millisecond); "" for 0. */
 void pg_id_floor(uint64_t at, char buf[static ID_STRING_MAX]);
