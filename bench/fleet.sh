@@ -24,7 +24,8 @@
 # cluster go under $VX11_BENCH_DIR (default /var/tmp: a real disk, never
 # tmpfs, where fsync costs what it costs). Each daemon has its own socket,
 # state dir and cgroup root (vx11-fleet-bench-PID-NAME); their dynamic uids
-# are unique on the host by vx11d's own locks.
+# are unique on the host by vx11d's own locks. VX11_BENCH_VX11D: another
+# vx11d binary to measure (a before/after of one change, the same run's floors).
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,7 +99,7 @@ node() {
 	local x=$1 pol=$2 i
 	shift 2
 	mkdir -p "$dir/$x"
-	"$builddir/daemon/vx11d" --socket "$dir/$x/sock" --state-dir "$dir/$x/state" --policy "$dir/$pol.json" \
+	"${VX11_BENCH_VX11D:-$builddir/daemon/vx11d}" --socket "$dir/$x/sock" --state-dir "$dir/$x/state" --policy "$dir/$pol.json" \
 		--cgroup-root "vx11-fleet-bench-$$-$x" --log-target stderr --log-level warning "$@" \
 		2>"$dir/$x/log" </dev/null &
 	PID[$x]=$!
@@ -206,9 +207,9 @@ fleet_row() {
 }
 fleet_row pg-1 1
 fleet_row pg-3 3
-ratio=$(awk -v a="${RATE[pg-3]}" -v b="${RATE[pg-1]}" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+ratio=$(awk -v a="${RATE[pg-3]}" -v b="${RATE[pg-1]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 2.5 ? "PASS" : "MISS") }')
-echo "  pg-3 / pg-1: ${ratio}x (goal >= 2.5x: $verdict); pg-1 / sqlite-1: $(awk -v a="${RATE[pg-1]}" -v b="${RATE[sqlite-1]}" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')x"
+echo "  pg-3 / pg-1: ${ratio}x (goal >= 2.5x: $verdict); pg-1 / sqlite-1: $(awk -v a="${RATE[pg-1]}" -v b="${RATE[sqlite-1]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')x"
 
 # ---- claim latency ----
 echo
