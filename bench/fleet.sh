@@ -19,7 +19,8 @@
 #
 #   bench/fleet.sh [--quick] [--keep]     (make bench-fleet; run as root)
 #
-# --quick: ~1 minute (fewer tasks, bench-submit --quick, 20 claim samples).
+# --quick: ~1 minute (400 tasks, bench-pg --quick, bench-submit --quick with few
+# one-at-a-time requests, 20 claim samples).
 # Run from a configured build directory or set VX11_BUILDDIR. State and the
 # cluster go under $VX11_BENCH_DIR (default /var/tmp: a real disk, never
 # tmpfs, where fsync costs what it costs). Each daemon has its own socket,
@@ -53,9 +54,11 @@ fi
 
 slots=4 # max_running of every node
 if [ $quick = yes ]; then
-	tasks=400 claims=20 submit_flags="--quick --requests 20000" pg_flags=--quick
+	# The one-at-a-time rows are not this bench's: a few hundred, one second.
+	tasks=400 claims=20 submit_flags=(--quick --requests 20000 --roundtrips 300 --max-seconds 1)
+	pg_flags=(--quick)
 else
-	tasks=2000 claims=100 submit_flags= pg_flags=
+	tasks=2000 claims=100 submit_flags=() pg_flags=()
 fi
 
 dir=$(mktemp -d "$base/vx11-fleet-bench.XXXXXX")
@@ -67,7 +70,7 @@ declare -A PID=()
 stop_node() {
 	local p=${PID[$1]:-}
 	[ -n "$p" ] || return 0
-	kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || :
+	if kill -TERM "$p" 2>/dev/null; then wait "$p" 2>/dev/null || :; fi
 	unset "PID[$1]"
 }
 cleanup() {
@@ -124,13 +127,13 @@ fresh_db() {
 # The submit nodes are their own (submit-*): nothing starts there.
 submit_rows() {
 	"$builddir/bench/bench-submit" --socket "$dir/submit-$1/sock" --only queued --conns 8 --sync-dir "$dir" \
-		$submit_flags >"$dir/$1.submit" 2>&1 || { cat "$dir/$1.submit" >&2; return 1; }
+		"${submit_flags[@]}" >"$dir/$1.submit" 2>&1 || { cat "$dir/$1.submit" >&2; return 1; }
 	grep -E '^(vx11d QUEUED, pipelined|floor: echo\+fdatasync, pipelined)' "$dir/$1.submit" |
 		awk -v n="$1" '{ split(substr($0, 43), f, " +"); k = f[1] == "" ? 1 : 0
 			printf "  %-9s %-42s %10s req/s  (server CPU %s µs/req)\n", n ":", substr($0, 1, 42), f[4 + k], $NF }'
 }
 echo
-echo "== durable submits/s (bench-submit --only queued $submit_flags --conns 8)"
+echo "== durable submits/s (bench-submit --only queued ${submit_flags[*]} --conns 8)"
 node submit-sqlite-1 submit
 submit_rows sqlite-1
 stop_node submit-sqlite-1
@@ -142,8 +145,8 @@ n=$(psql "$db" -qAtc "SELECT count(*) FROM tasks")
 wal=$(psql "$db" -qAtc "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0') / greatest($n, 1))")
 echo "  pg-1: $n tasks written, $wal WAL bytes per durable submit (the whole run)"
 stop_node submit-pg-1
-echo "  floor: raw libpq, no daemon (bench-pg $pg_flags, row (c) unnest-coalesced):"
-"$builddir/bench/bench-pg" --conninfo "$(fresh_db floor)" --sync-dir "$dir" $pg_flags 2>&1 |
+echo "  floor: raw libpq, no daemon (bench-pg ${pg_flags[*]}, row (c) unnest-coalesced):"
+"$builddir/bench/bench-pg" --conninfo "$(fresh_db floor)" --sync-dir "$dir" "${pg_flags[@]}" 2>&1 |
 	grep -E '^  \(c\).*/s' | sed 's/^/  /' || :
 
 # ---- daughters ----
