@@ -248,7 +248,7 @@ static int pg_reconnect(Store *s);
 
 int pg_run(PgStore *s, unsigned idx, const PgParams *p, bool write, PGresult **ret)
 {
-	bool fresh = !s->in_txn; /* no open transaction to lose with the connection */
+	bool fresh;
 	int r;
 
 	*ret = NULL;
@@ -256,7 +256,7 @@ int pg_run(PgStore *s, unsigned idx, const PgParams *p, bool write, PGresult **r
 	 * failed flush has rolled the transaction back; a read still runs. */
 	if (idx < _PG_STMT_MAX && pg_coalesce_pending(s) && (r = pg_coalesce_flush(s)) < 0 && s->lost)
 		return r;
-	fresh = !s->in_txn;
+	fresh = !s->in_txn; /* no open transaction to lose with the connection */
 	if (s->lost && (r = pg_reconnect(s)) < 0)
 		return r;
 	r = pg_run_once(s, idx, p, write, ret);
