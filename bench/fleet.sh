@@ -139,11 +139,22 @@ submit_rows sqlite-1
 stop_node submit-sqlite-1
 db=$(fresh_db submits)
 node submit-pg-1 submit --database "$db" --node pg-1
+# CPU ticks of the node's backends (its store connection and its LISTEN one).
+backend_ticks() {
+	local pid t=0
+	for pid in $(psql "$db" -qAtc "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'vx11d node pg-1%'"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
 wal0=$(psql "$db" -qAtc "SELECT pg_current_wal_lsn()")
+ticks0=$(backend_ticks)
 submit_rows pg-1
+ticks=$(($(backend_ticks) - ticks0))
 n=$(psql "$db" -qAtc "SELECT count(*) FROM tasks")
 wal=$(psql "$db" -qAtc "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0') / greatest($n, 1))")
-echo "  pg-1: $n tasks written, $wal WAL bytes per durable submit (the whole run)"
+echo "  pg-1: $n tasks written; per durable submit (the whole run): $wal WAL bytes," \
+	"$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN { printf "%.1f", t / hz * 1e6 / (n > 0 ? n : 1) }') µs of its backends' CPU"
 stop_node submit-pg-1
 echo "  floor: raw libpq, no daemon (bench-pg ${pg_flags[*]}, row (c) unnest-coalesced):"
 "$builddir/bench/bench-pg" --conninfo "$(fresh_db floor)" --sync-dir "$dir" "${pg_flags[@]}" 2>&1 |
