@@ -28,7 +28,7 @@ bench_bench_json_LDADD = daemon/libvx11d.a common/libvx11common.a \
 # that bench/pg-cluster.sh starts; only where configure found libpq.
 if HAVE_LIBPQ
 EXTRA_PROGRAMS += bench/bench-pg
-bench_bench_pg_SOURCES = bench/bench-pg.c bench/bench-sqlite.c bench/bench-util.c bench/bench.h
+bench_bench_pg_SOURCES = bench/bench-pg.c bench/bench-pg-load.c bench/bench-pg.h bench/bench-sqlite.c bench/bench-util.c bench/bench.h
 bench_bench_pg_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 bench_bench_pg_LDADD = daemon/libvx11d.a common/libvx11common.a \
 	$(SYSTEMD_LIBS) $(SECCOMP_LIBS) $(JSONC_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) -lpthread
@@ -37,7 +37,7 @@ else
 BENCH_PG =
 endif
 # Not built without libpq, yet part of every tarball.
-EXTRA_DIST += bench/bench-pg.c
+EXTRA_DIST += bench/bench-pg.c bench/bench-pg-load.c bench/bench-pg.h
 
 # The daughter of every row: static, so that no row pays for the dynamic
 # loader. Built with $(CC) alone (no AM_CFLAGS: sanitizers cannot link
@@ -51,7 +51,7 @@ bench/true-static: $(top_srcdir)/bench/true-static.c
 	    -o $@ $(top_srcdir)/bench/true-static.c; \
 	fi
 
-EXTRA_DIST += bench/run.sh bench/pg-cluster.sh bench/fleet-claim-latency.sh bench/true-static.c
+EXTRA_DIST += bench/run.sh bench/pg-cluster.sh bench/fleet-claim-latency.sh bench/fleet.sh bench/true-static.c
 CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/bench-json$(EXEEXT) bench/true-static \
 	$(BENCH_PG)
 
@@ -60,3 +60,10 @@ BENCH_FLAGS =
 bench: daemon/vx11d$(EXEEXT) switch/vx11-switch$(EXEEXT) bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) \
 	bench/bench-json$(EXEEXT) bench/true-static $(BENCH_PG)
 	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/run.sh $(BENCH_FLAGS)
+
+# The fleet's rows (issue 13): submits/s on sqlite-1 and pg-1, daughters/s on
+# sqlite-1, pg-1 and pg-3, claim latency; a private PostgreSQL cluster, root.
+# `make bench-fleet BENCH_FLAGS=--quick` for the ~1 minute run.
+.PHONY: bench-fleet
+bench-fleet: daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT) bench/bench-submit$(EXEEXT) $(BENCH_PG)
+	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/fleet.sh $(BENCH_FLAGS)

@@ -137,6 +137,16 @@ enum {
 	_PG_STMT_MAX,
 };
 
+/* The coalesced inserts of store-pg-write.c: statements past _PG_STMT_MAX,
+ * prepared with the others (their SQL from pg_coalesce_sql()). */
+enum {
+	PG_COALESCE_INTENTS = _PG_STMT_MAX,
+	PG_COALESCE_TASKS,
+	PG_COALESCE_SEQS,
+	_PG_ALL_STMT_MAX,
+};
+typedef struct PgCoalesce PgCoalesce;
+
 /* A task this node claimed: its writes carry the claim (FLEET-DESIGN.md 2.6). */
 typedef struct PgOwned {
 	char id[ID_STRING_MAX];
@@ -169,6 +179,7 @@ struct Store {
 	char down[512];         /* why it is unavailable, for store_unavailable() */
 	char (*ctl)[PG_CTL_MAX]; /* vx11_ctl messages read, not yet taken (store_ctl_next) */
 	size_t n_ctl;
+	PgCoalesce *coalesce; /* intents_log and tasks rows kept for one INSERT each */
 	bool walking[_PG_STMT_MAX]; /* a list of this statement is being handed to callbacks */
 	StoreStats stats;
 	char error[512];
@@ -293,6 +304,16 @@ int pg_ctl_push(PgStore *s, const char *payload);
 int pg_ctl_next(Store *s, char *buf, size_t size);
 int pg_ctl_send(Store *s, const char *msg);
 void pg_ctl_free(PgStore *s);
+
+/* Coalesced inserts (store-pg-write.c). pg_run() flushes the kept rows
+ * before any other statement, pg_commit() before COMMIT; a failed flush
+ * rolls the transaction back (txn_lost). pg_coalesce_end() at the end of
+ * every transaction. */
+char *pg_coalesce_sql(unsigned i);
+bool pg_coalesce_pending(const PgStore *s);
+int pg_coalesce_flush(PgStore *s);
+void pg_coalesce_end(PgStore *s);
+void pg_coalesce_free(PgStore *s);
 
 /* The lowest id made at `at` ("0190a1b2-c3d4" for its millisecond); "" for 0. */
 void pg_id_floor(uint64_t at, char buf[static ID_STRING_MAX]);

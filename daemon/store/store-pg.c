@@ -248,10 +248,15 @@ static int pg_reconnect(Store *s);
 
 int pg_run(PgStore *s, unsigned idx, const PgParams *p, bool write, PGresult **ret)
 {
-	bool fresh = !s->in_txn; /* no open transaction to lose with the connection */
+	bool fresh;
 	int r;
 
 	*ret = NULL;
+	/* Kept inserts go first: this statement may read or change them. A
+	 * failed flush has rolled the transaction back; a read still runs. */
+	if (idx < _PG_STMT_MAX && pg_coalesce_pending(s) && (r = pg_coalesce_flush(s)) < 0 && s->lost)
+		return r;
+	fresh = !s->in_txn; /* no open transaction to lose with the connection */
 	if (s->lost && (r = pg_reconnect(s)) < 0)
 		return r;
 	r = pg_run_once(s, idx, p, write, ret);
@@ -267,6 +272,10 @@ static int pg_commit(Store *s)
 	PGresult *res;
 	bool ok;
 
+	/* The batch's kept rows, in its transaction (a failure rolls it back). */
+	if (!s->txn_lost && pg_coalesce_pending(s))
+		(void)pg_coalesce_flush(s);
+	pg_coalesce_end(s);
 	pg_fleet_committed(s);
 	if (s->txn_lost) {
 		s->txn_lost = false;
@@ -310,7 +319,7 @@ static int pg_commit(Store *s)
 
 static bool pg_has_pending(const Store *s)
 {
-	return s->in_txn || s->txn_lost;
+	return s->in_txn || s->txn_lost || pg_coalesce_pending(s);
 }
 
 /* No sync thread: a durable COMMIT has waited for its flush already. */
@@ -341,7 +350,7 @@ static void pg_want_durable(Store *s)
 
 static bool pg_pending_is_durable(const Store *s)
 {
-	return s->txn_lost || (s->in_txn && s->durable);
+	return s->txn_lost || ((s->in_txn || pg_coalesce_pending(s)) && s->durable);
 }
 
 /* btree_writes stays 0: it counts SQLite's b-tree entries (store/README.md). */
@@ -359,6 +368,7 @@ static Store *pg_free(Store *s)
 	/* An open transaction is rolled back by the server: uncommitted means never told. */
 	pg_fleet_free(s);
 	pg_ctl_free(s);
+	pg_coalesce_free(s);
 	PQfinish(s->conn);
 	free(s->url);
 	free(s->node);
@@ -368,8 +378,8 @@ static Store *pg_free(Store *s)
 
 static int prepare_all(PgStore *s)
 {
-	for (unsigned i = 0; i < _PG_STMT_MAX; i++) {
-		_cleanup_free_ char *sql = pg_statement_sql(i);
+	for (unsigned i = 0; i < _PG_ALL_STMT_MAX; i++) {
+		_cleanup_free_ char *sql = i < _PG_STMT_MAX ? pg_statement_sql(i) : pg_coalesce_sql(i);
 		char name[16];
 		PGresult *res;
 		int r = 0;
