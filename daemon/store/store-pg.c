@@ -404,11 +404,22 @@ static void ignore_notice(void *userdata, const char *message)
 }
 
 /* A new connection with this store's URL and name. connect_timeout is a
- * default the URL may override. */
+ * default the URL may override, as are the others: a node whose host dies
+ * mid-transaction must not hold its rows' locks (and so every other node's
+ * adoption of it, in a blocking call on their loops) for the two hours of
+ * TCP's default keepalive. The server ends a session idle inside a
+ * transaction after 10 s (a batch's statements follow each other within one
+ * loop iteration) and probes a silent peer; a lock is waited for 5 s at most
+ * (the write fails, the caller says so; a tick later it is tried again). */
 static int pg_connect(PgStore *s, const char *connect_timeout)
 {
-	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *values[] = {connect_timeout, s->app, s->url, NULL};
+	const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+			      "keepalives_count", "tcp_user_timeout", "options", "application_name", "dbname",
+			      NULL};
+	const char *values[] = {connect_timeout, "1", "10", "5", "3", "30000",
+				"-c idle_in_transaction_session_timeout=10s -c lock_timeout=5s -c tcp_keepalives_idle=10 "
+				"-c tcp_keepalives_interval=5 -c tcp_keepalives_count=3",
+				s->app, s->url, NULL};
 
 	PQfinish(s->conn);
 	/* Defaults first: what the URL itself says comes later and wins. */
