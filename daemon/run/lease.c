@@ -184,6 +184,11 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	 * an outage that hit everyone, each gets a lease to renew first. */
 	if (k >= 0 && r->lease_since && send - r->lease_since >= lease_usec(r))
 		adopt(r);
+	/* An adoption whose answer was lost (reconnect), or whose settles were
+	 * lost with a commit, left attempts this node must settle: one read per
+	 * tick finds them (none, nearly always). */
+	else if (k >= 0 && !r->lease_fenced)
+		runner_recover_adopted(r, NULL, NULL, 0);
 	(void)sd_event_source_set_time_relative(s, period_usec(r, k < 0));
 	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }

@@ -181,15 +181,18 @@ static void settle_interrupted(Runner *r, Interrupted *lp, bool adopted, uid_t *
 void runner_recover_adopted(Runner *r, const char *node, char (*ids)[ID_STRING_MAX], size_t n)
 {
 	Interrupted l = {};
+	int k = store_attempt_list_adopted(r->env.store, collect_attempt, &l);
 
-	if (store_attempt_list_adopted(r->env.store, collect_attempt, &l) < 0)
-		log_error("cannot list the attempts node %s left running: %s", node, store_last_error(r->env.store));
+	if (k < 0)
+		log_error("cannot list the attempts node %s left running: %s (tried again at the next renewal)",
+			  node ?: "another node", store_last_error(r->env.store));
 	/* Their cgroups and uids are on the other node's host: it kills them
 	 * (fence guard) and reaps them at its next start. */
 	settle_interrupted(r, &l, true, NULL, NULL);
 	/* Settled ones gave their claim back; the rest (cancelled, planning,
-	 * an attempt not found) are anyone's again too. */
-	for (size_t i = 0; i < n; i++)
+	 * an attempt not found) are anyone's again too, once the list was
+	 * read whole: a task still running must stay this node's to settle. */
+	for (size_t i = 0; k >= 0 && i < n; i++)
 		if (store_task_release(r->env.store, ids[i]) < 0)
 			log_error("cannot give back the claim on task %s: %s", ids[i], store_last_error(r->env.store));
 	runner_schedule(r);

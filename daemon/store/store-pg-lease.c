@@ -48,7 +48,13 @@ char *pg_lease_sql(unsigned i)
 			      " WHERE name = $1::text AND incarnation = $2::bigint"
 			      " RETURNING incarnation, " USEC("now()") ", " USEC("lease_until"));
 	case PG_LEASE_LEAVE:
-		return strdup("UPDATE nodes SET state = 'left', lease_until = now(), running = 0"
+		/* A node that still holds a running or planning task (an
+		 * adoption not settled yet, a start that failed after its
+		 * registration) stays up with its lease ended: another node
+		 * adopts it at once instead of never. */
+		return strdup("UPDATE nodes SET state = CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE claimed_by = $1::text"
+			      " AND status IN ('running', 'planning')) THEN 'up' ELSE 'left' END,"
+			      " lease_until = now(), running = 0"
 			      " WHERE name = $1::text AND incarnation = $2::bigint");
 	case PG_LEASE_ADOPT:
 		/* $1 node, $2 now (usec, the claims' clock). One expired node per
