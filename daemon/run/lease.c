@@ -12,7 +12,7 @@
  *
  * Back after a failure: if its incarnation is unchanged (nobody swept it),
  * the ends of the daughters it killed are settled as any end is
- * (runner_store_back()); if it was swept, the adopter settled them, so they
+ * (runner_ends_rewrite()); if it was swept, the adopter settled them, so they
  * are dropped, and the node registers again as a new incarnation.
  */
 #include <stdlib.h>
@@ -176,9 +176,10 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 			r->lease_fenced = false;
 			log_notice("node %s: lease renewed again (incarnation %lld): claiming again", r->env.node,
 				   (long long)l.incarnation);
-			runner_store_back(r);
 			runner_schedule(r);
 		}
+		/* Still this node's: what the outage kept from the database. */
+		runner_ends_rewrite(r);
 	}
 	/* Only a node that has renewed for a whole lease judges others: after
 	 * an outage that hit everyone, each gets a lease to renew first. */

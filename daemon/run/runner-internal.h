@@ -167,6 +167,9 @@ int runner_lease_setup(Runner *r);
 void runner_lease_free(Runner *r);
 /* runner-life.c: settle the adopted node's running attempts as a restart
  * settles its own (interrupted, then retry or fail), and give back the claims. */
+/* The ends whose writes a failed commit or an outage lost, written again
+ * (runner_store_back(); on a fleet, after a renewal proved the lease). */
+void runner_ends_rewrite(Runner *r);
 void runner_recover_adopted(Runner *r, const char *node, char (*ids)[ID_STRING_MAX], size_t n);
 /* fence-guard.c */
 int fence_guard_start(Runner *r);

@@ -498,10 +498,20 @@ void runner_ends_committed(Runner *r, bool committed)
 
 void runner_store_back(Runner *r)
 {
-	Hija *h, *n;
-
 	if (!r)
 		return;
+	/* On a fleet the lease's next renewal writes them (lease.c): written
+	 * before it, the ends of a node swept while it was away would overwrite
+	 * what its adopter settled. */
+	if (!store_is_fleet(r->env.store))
+		runner_ends_rewrite(r);
+}
+
+void runner_ends_rewrite(Runner *r)
+{
+	Hija *h, *n;
+
 	LIST_FOREACH_SAFE(ended, h, n, r->ended)
-		runner_attempt_settle(h, NULL);
+		if (!h->end_written)
+			runner_attempt_settle(h, NULL);
 }
