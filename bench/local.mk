@@ -57,13 +57,17 @@ CLEANFILES += bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) bench/bench
 
 BENCH_FLAGS =
 .PHONY: bench
-bench: daemon/vx11d$(EXEEXT) switch/vx11-switch$(EXEEXT) bench/bench-submit$(EXEEXT) bench/bench-spawn$(EXEEXT) \
-	bench/bench-json$(EXEEXT) bench/true-static $(BENCH_PG)
+bench: daemon/vx11d$(EXEEXT) switch/vx11-switch$(EXEEXT) client/vx11ctl$(EXEEXT) bench/bench-submit$(EXEEXT) \
+	bench/bench-spawn$(EXEEXT) bench/bench-json$(EXEEXT) bench/true-static $(BENCH_PG)
 	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/run.sh $(BENCH_FLAGS)
+	@if test -n '$(BENCH_PG)'; then \
+		VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/fleet.sh $(BENCH_FLAGS); \
+	else echo "bench: the fleet's rows need libpq (configure found none)"; fi
 
-# The fleet's rows (issue 13): submits/s on sqlite-1 and pg-1, daughters/s on
-# sqlite-1, pg-1 and pg-3, claim latency; a private PostgreSQL cluster, root.
-# `make bench-fleet BENCH_FLAGS=--quick` for the ~1 minute run.
+# The fleet's rows (issue 13), also the end of `make bench`: submits/s on
+# sqlite-1 and pg-1, daughters/s on sqlite-1, pg-1 and pg-3, claim latency;
+# a private PostgreSQL cluster, root. `make bench-fleet BENCH_FLAGS=--quick`
+# for them alone (~1 minute).
 .PHONY: bench-fleet
 bench-fleet: daemon/vx11d$(EXEEXT) client/vx11ctl$(EXEEXT) bench/bench-submit$(EXEEXT) $(BENCH_PG)
 	VX11_BUILDDIR='$(abs_top_builddir)' VX11_BENCH_BUILT=1 $(SHELL) $(top_srcdir)/bench/fleet.sh $(BENCH_FLAGS)

@@ -16,7 +16,8 @@
 #                 cluster started by bench/pg-cluster.sh in $VX11_BENCH_DIR
 #                 (when configure found libpq; the server is postgresql-15)
 # The fleet's rows (sqlite-1, pg-1, pg-3: submits/s, daughters/s, claim
-# latency) are bench/fleet.sh's: `make bench-fleet [BENCH_FLAGS=--quick]`.
+# latency) are bench/fleet.sh's, which `make bench` runs after this script
+# (alone: `make bench-fleet [BENCH_FLAGS=--quick]`).
 #
 #   bench/run.sh [--keep] [--quick] [bench-submit options ...]
 #   bench/run.sh [--keep] --submit-only [bench-submit options ...]
