@@ -46,8 +46,9 @@ typedef struct RunnerHooks {
 	void *userdata;
 	/* A finished task was removed (retention, task.prune); may be NULL. */
 	void (*task_removed)(void *userdata, const char *task_id, TaskStatus status);
-	/* A fleet: another node's commit woke this one (NOTIFY vx11_work), maybe
-	 * ending a task something here waits for; may be NULL. */
+	/* A fleet: another node's commit woke this one (NOTIFY vx11_work,
+	 * vx11_ev), maybe ending a task something here waits for, maybe with
+	 * events queued (store_event_next()); may be NULL. */
 	void (*fleet_woken)(void *userdata);
 } RunnerHooks;
 

@@ -205,4 +205,47 @@ void pg_ctl_free(PgStore *s)
 	free(s->ctl);
 	s->ctl = NULL;
 	s->n_ctl = 0;
+	for (size_t i = 0; i < s->n_ev; i++)
+		free(s->ev[i]);
+	free(s->ev);
+	s->ev = NULL;
+	s->n_ev = 0;
+}
+
+/* ---- Events of other nodes (LISTEN vx11_ev; schema step 12's trigger) ---- */
+
+/* Taken at each wake-up; more than this means nobody takes them. */
+#define PG_EV_MAX 4096
+
+int pg_ev_push(PgStore *s, const char *payload)
+{
+	const char *nl = strchr(payload, '\n');
+	size_t len = strlen(s->node);
+	char **n, *copy;
+
+	/* "N <node>\n{...}": the writer's own are sent to its subscribers locally. */
+	if (strncmp(payload, "N ", 2) != 0 || !nl)
+		return -EINVAL;
+	if ((size_t)(nl - payload - 2) == len && strncmp(payload + 2, s->node, len) == 0)
+		return 0;
+	if (s->n_ev >= PG_EV_MAX)
+		return -ENOBUFS;
+	copy = strdup(nl + 1);
+	n = copy ? realloc(s->ev, (s->n_ev + 1) * sizeof *n) : NULL;
+	if (!n) {
+		free(copy);
+		return -ENOMEM;
+	}
+	s->ev = n;
+	s->ev[s->n_ev++] = copy;
+	return 0;
+}
+
+int pg_event_next(Store *s, char **ret)
+{
+	if (s->n_ev == 0)
+		return 0;
+	*ret = s->ev[0];
+	memmove(s->ev, s->ev + 1, --s->n_ev * sizeof *s->ev);
+	return 1;
 }

@@ -169,6 +169,8 @@ struct Store {
 	char down[512];         /* why it is unavailable, for store_unavailable() */
 	char (*ctl)[PG_CTL_MAX]; /* vx11_ctl messages read, not yet taken (store_ctl_next) */
 	size_t n_ctl;
+	char **ev;   /* vx11_ev payloads of other nodes, not yet taken (store_event_next) */
+	size_t n_ev;
 	bool walking[_PG_STMT_MAX]; /* a list of this statement is being handed to callbacks */
 	StoreStats stats;
 	char error[512];
@@ -293,6 +295,9 @@ int pg_ctl_push(PgStore *s, const char *payload);
 int pg_ctl_next(Store *s, char *buf, size_t size);
 int pg_ctl_send(Store *s, const char *msg);
 void pg_ctl_free(PgStore *s);
+/* A vx11_ev notification read by pg_wake_drain(): kept unless this node sent it. */
+int pg_ev_push(PgStore *s, const char *payload);
+int pg_event_next(Store *s, char **ret);
 
 /* The lowest id made at `at` ("0190a1b2-c3d4" for its millisecond); "" for 0. */
 void pg_id_floor(uint64_t at, char buf[static ID_STRING_MAX]);

@@ -150,6 +150,11 @@ int store_ctl_send(Store *s, const char *msg)
 	return STORE_OPS(s)->ctl_send ? STORE_OPS(s)->ctl_send(s, msg) : 0;
 }
 
+int store_event_next(Store *s, char **ret)
+{
+	return STORE_OPS(s)->event_next ? STORE_OPS(s)->event_next(s, ret) : 0;
+}
+
 int store_intent_key_lock(Store *s, uid_t uid, const char *key)
 {
 	return STORE_OPS(s)->intent_key_lock ? STORE_OPS(s)->intent_key_lock(s, uid, key) : 0;

@@ -146,8 +146,9 @@ out:
 	store_free(n2);
 }
 
-/* Step 11 is the whole schema, fleet tables included, recorded once with
- * the node that made it; a second open changes nothing. */
+/* Step 11 is the whole schema, fleet tables included, step 12 the trigger
+ * of the events across nodes; recorded once with the node that made them; a
+ * second open changes nothing. */
 static void test_schema_recorded(void)
 {
 	char url[256];
@@ -158,9 +159,9 @@ static void test_schema_recorded(void)
 	s = open_node(url, "maker");
 	if (!s)
 		return;
-	CHECK_INTEQ(count_rows(url, "SELECT max(step) FROM vx11_migrations"), 11);
-	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 11);
-	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations WHERE node = 'maker'"), 11);
+	CHECK_INTEQ(count_rows(url, "SELECT max(step) FROM vx11_migrations"), 12);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 12);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations WHERE node = 'maker'"), 12);
 	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
 				    " current_schema() AND table_name IN ('nodes', 'attempt_logs', 'task_deps', 'pauses')"),
 		    4);
@@ -168,8 +169,11 @@ static void test_schema_recorded(void)
 				    " current_schema() AND table_name = 'tasks' AND column_name IN"
 				    " ('claimed_by', 'claim_seq', 'claimed_at')"),
 		    3);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema ="
+				    " current_schema() AND trigger_name = 'tasks_event'"),
+		    2); /* a row per event: INSERT, UPDATE */
 	again = open_node(url, "second");
-	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 11);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 12);
 	store_free(again);
 	store_free(s);
 }
