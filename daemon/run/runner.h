@@ -180,6 +180,8 @@ const Daughter *hija_daughter(const Hija *h);
 int hija_attempt_number(const Hija *h);
 uint64_t hija_last_heartbeat(const Hija *h);
 
+/* The node this runner's attempts record (vx11d --node); NULL off a fleet's. */
+const char *runner_node(const Runner *r);
 /* Is this attempt (by id) still running? */
 bool runner_attempt_is_live(const Runner *r, const char *attempt_id);
 /* Where an attempt's output is kept: <state>/output/<attempt id>.<stream> */

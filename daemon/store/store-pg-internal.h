@@ -125,6 +125,8 @@ enum {
 	PG_CTL_ENDED,
 	PG_CTL_KEY_LOCK,
 	PG_CTL_SEND,
+	PG_CTL_LOG_PUT,
+	PG_CTL_LOG_GET,
 	/* Leases and adoption: store-pg-lease.c's. */
 	PG_LEASE_REGISTER,
 	PG_LEASE_RENEW,
@@ -298,6 +300,10 @@ void pg_ctl_free(PgStore *s);
 /* A vx11_ev notification read by pg_wake_drain(): kept unless this node sent it. */
 int pg_ev_push(PgStore *s, const char *payload);
 int pg_event_next(Store *s, char **ret);
+int pg_attempt_log_put(Store *s, const char *task_id, int number, const char *stream, uint64_t size,
+		       const void *tail, size_t len);
+int pg_attempt_log_get(Store *s, const char *task_id, int number, const char *stream, uint64_t *ret_size,
+		       void **ret_tail, size_t *ret_len);
 
 /* The lowest id made at `at` ("0190a1b2-c3d4" for its millisecond); "" for 0. */
 void pg_id_floor(uint64_t at, char buf[static ID_STRING_MAX]);

@@ -356,6 +356,16 @@ int store_ctl_send(Store *s, const char *msg);
  * read by store_wake_drain()): 1 with *ret a JSON object (free() it) of the
  * fields of a task.status event and the owner's "uid"; 0 when none. */
 int store_event_next(Store *s, char **ret);
+/* The last len bytes of what an attempt wrote to stream ("stdout",
+ * "stderr"), size bytes in all, kept in the open transaction (fenced like
+ * the attempt) for task.logs on the other nodes (FLEET-DESIGN.md 5.4).
+ * SQLite: 0, nothing kept (the file is on this host). */
+int store_attempt_log_put(Store *s, const char *task_id, int number, const char *stream, uint64_t size,
+			  const void *tail, size_t len);
+/* That tail: *ret_tail malloc()ed (NUL after *ret_len bytes), *ret_size the
+ * stream's size. -ENOENT: none kept. */
+int store_attempt_log_get(Store *s, const char *task_id, int number, const char *stream, uint64_t *ret_size,
+			  void **ret_tail, size_t *ret_len);
 /* Before looking a keyed submission up: on a fleet, hold (uid, key) to the
  * end of the open transaction, so that the same key submitted on two nodes
  * at once is looked up by the second only once the first's intent is

@@ -386,6 +386,42 @@ task_events() {
 	check "$(task_events nobodyA "$own")" '.[0] == $first' --argjson first "$(task_events onA "$own" | jq -c '.[0]')"
 }
 
+@test "fleet: task.logs on one node of an attempt another node ran: its tail from the database, naming the node, truncated when longer" {
+	chatty=$(daughter_script chatty.sh <<EOF
+#!/bin/sh
+seq 1 20000
+echo oops >&2
+while [ ! -e $T/go ]; do /bin/sleep 0.05; done
+EOF
+)
+	policy_file '.limits.max_running = 2'
+	node_start a
+	node_start b
+	tid=$(on b result daughter.spawn "$(jq -cn --arg s "$chatty" '{name: "c", cmd: [$s]}')" | jq -r .task_id)
+	on b wait_running "$tid" >/dev/null
+	# Running there: nothing kept yet, more to come.
+	r=$(on a result task.logs "$(jq -cn --arg t "$tid" '{task_id: $t}')")
+	check "$r" '.data == "" and .eof == false and .node == "b" and .live == true'
+	touch "$T/go"
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	seq 1 20000 >"$T/all"
+	size=$(stat -c %s "$T/all")
+	# 108894 bytes: the last 64 KiB, at their offsets in the file.
+	r=$(on a result task.logs "$(jq -cn --arg t "$tid" '{task_id: $t, max_bytes: 1048576}')")
+	check "$r" '.node == "b" and .truncated == true and .eof == true and (has("live") | not)
+		and .size == $n and .offset == $n - 65536 and .next_offset == $n' --argjson n "$size"
+	jq -j .data <<<"$r" >"$T/got"
+	tail -c 65536 "$T/all" | cmp - "$T/got"
+	# An offset within the tail starts there.
+	r=$(on a result task.logs "$(jq -cn --arg t "$tid" --argjson o "$((size - 12))" '{task_id: $t, offset: $o}')")
+	check "$r" '.data == "19999\n20000\n" and .eof == true'
+	# A short stream whole; b itself serves its own file, as always.
+	r=$(on a result task.logs "$(jq -cn --arg t "$tid" '{task_id: $t, stream: "stderr"}')")
+	check "$r" '.data == "oops\n" and .truncated == false and .node == "b" and .size == 5'
+	r=$(on b result task.logs "$(jq -cn --arg t "$tid" '{task_id: $t}')")
+	check "$r" '(has("node") | not) and .size == $n and .offset == 0' --argjson n "$size"
+}
+
 @test "fleet: the same idempotency key on two nodes gives one task, one after the other and at once" {
 	policy_file '.tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
 	node_start a
