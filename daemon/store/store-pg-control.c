@@ -13,6 +13,10 @@
  * left alone: its holder kills the daughter, settles the attempt and gives
  * the claim back with its own (fenced) writes. A notification lost with a
  * connection is made up for by the holder's poll (store_tasks_ended()).
+ *
+ * Also what every node hears or reads of the others: task status changes
+ * (vx11_ev, schema step 12's trigger; 5.2) and attempts' output tails
+ * (attempt_logs; 5.4).
  */
 #include <errno.h>
 #include <stdio.h>
