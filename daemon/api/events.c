@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Live notifications (see events.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -75,6 +76,57 @@ void events_task_status(Server *s, const Task *t)
 	json_object_object_add(params, "mutation_level", json_object_new_int(t->mutation_level));
 	note = notification(params);
 	broadcast(s, t->id, t->uid, note);
+}
+
+/* One vx11_ev payload (schema step 12's trigger) as the Task fields a
+ * task.status event and a waiter need; task_type points into o. */
+static int remote_task(json_object *o, Task *t)
+{
+	json_object *v;
+	const char *id, *cid;
+
+	*t = (Task){};
+	if (!json_object_is_type(o, json_type_object))
+		return -EINVAL;
+	id = json_object_object_get_ex(o, "task_id", &v) ? json_object_get_string(v) : NULL;
+	cid = json_object_object_get_ex(o, "correlation_id", &v) ? json_object_get_string(v) : NULL;
+	t->task_type = json_object_object_get_ex(o, "task_type", &v) ? (char *)json_object_get_string(v) : NULL;
+	t->status = json_object_object_get_ex(o, "status", &v) ? task_status_from_string(json_object_get_string(v))
+							       : _TASK_STATUS_INVALID;
+	if (!id || !cid || !t->task_type || t->status < 0 || !json_object_object_get_ex(o, "uid", &v))
+		return -EINVAL;
+	t->uid = (uid_t)json_object_get_int64(v);
+	snprintf(t->id, sizeof t->id, "%s", id);
+	snprintf(t->intent_id, sizeof t->intent_id, "%s", cid);
+	if (json_object_object_get_ex(o, "at", &v))
+		t->updated_at = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "priority", &v))
+		t->priority = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "current_retry", &v))
+		t->current_retry = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "mutation_level", &v))
+		t->mutation_level = json_object_get_int(v);
+	return 0;
+}
+
+void events_fleet(Server *s)
+{
+	char *payload;
+
+	/* Taken whoever listens, so that they do not pile up. */
+	while (store_event_next(s->manager->store, &payload) > 0) {
+		_cleanup_json_ json_object *o = NULL;
+		Task t;
+
+		if ((s->subscribers || s->waiters) && (o = json_tokener_parse(payload)) && remote_task(o, &t) >= 0) {
+			events_task_status(s, &t);
+			/* Committed before it was sent: the waiter reads the end. */
+			if (task_status_is_terminal(t.status))
+				events_wake_waiters(s, &t);
+		} else if (s->subscribers || s->waiters)
+			log_debug("an event of another node is not understood: %.200s", payload);
+		free(payload);
+	}
 }
 
 #define WAITERS_POLL_USEC USEC_PER_SEC

@@ -15,6 +15,9 @@ typedef struct Server Server;
 typedef struct Conn Conn;
 
 void events_task_status(Server *s, const Task *t);
+/* The task status changes other nodes of a fleet committed (store_event_next()),
+ * sent as events_task_status() sends a local one; an awaited end answers its waiters. */
+void events_fleet(Server *s);
 /* A daughter started or ended (a->reason is NULL while it runs). */
 void events_daughter_status(Server *s, const char *task_id, const Daughter *d, const Attempt *a);
 

@@ -353,6 +353,8 @@ static ssize_t utf8_whole_prefix(const char *buf, ssize_t n)
 typedef struct PickAttempt {
 	int64_t number; /* PARAM_INT_UNSET: the latest */
 	char id[ID_STRING_MAX];
+	char node[STORE_NODE_MAX]; /* "" when it records none */
+	bool live;                 /* running by its rows (finished_at 0) */
 	int found;
 } PickAttempt;
 
@@ -362,8 +364,72 @@ static int pick_attempt(const Attempt *a, void *userdata)
 
 	if (p->number == PARAM_INT_UNSET || a->number == p->number) {
 		memcpy(p->id, a->id, ID_STRING_MAX);
+		snprintf(p->node, sizeof p->node, "%s", a->node ?: "");
+		p->live = a->finished_at == 0;
 		p->found = a->number;
 	}
+	return 0;
+}
+
+/* Bytes [from, from + n) of a chunk as task.logs sends them: a sequence cut
+ * at its end left for the next chunk (more: more follows), NULs and invalid
+ * UTF-8 as '?', so that offsets count raw bytes. buf has room for a NUL. */
+static ssize_t logs_scrub(char *buf, ssize_t n, bool more)
+{
+	if (n > 0 && more)
+		n = utf8_whole_prefix(buf, n);
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == 0)
+			buf[i] = '?';
+	buf[n] = 0;
+	utf8_scrub(buf);
+	return n;
+}
+
+/* FLEET-DESIGN.md 5.4: the tail the running node kept at the attempt's end;
+ * offsets stay the file's (one before the tail starts at the tail). */
+static int logs_remote(Manager *m, const char *task_id, int number, const char *node, bool live, const char *stream,
+		       uint64_t offset, size_t max, json_object **ret, RpcError *err)
+{
+	_cleanup_free_ void *tail = NULL;
+	uint64_t size = 0, start;
+	size_t len = 0;
+	ssize_t n = 0;
+	int r;
+
+	r = store_attempt_log_get(m->store, task_id, number, stream, &size, &tail, &len);
+	if (r < 0 && r != -ENOENT)
+		return rpc_error(err, RPC_INTERNAL, "internal error: store: %s", store_last_error(m->store));
+	/* None: it runs there yet, or ended without one (its node was adopted). */
+	if (len > size) /* not as written: what is there is what counts */
+		size = len;
+	start = size - len;
+	if (offset < start)
+		offset = start;
+	char *buf = tail;
+	if (offset < size) {
+		buf = (char *)tail + (offset - start);
+		n = (ssize_t)MIN((uint64_t)max, size - offset);
+	}
+	if (buf)
+		n = logs_scrub(buf, n, offset + (uint64_t)n < size);
+
+	uint64_t next = offset + (uint64_t)n;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "task_id", json_object_new_string(task_id));
+	json_object_object_add(o, "attempt", json_object_new_int(number));
+	json_object_object_add(o, "stream", json_object_new_string(stream));
+	json_object_object_add(o, "offset", json_object_new_int64((int64_t)offset));
+	json_object_object_add(o, "next_offset", json_object_new_int64((int64_t)next));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)size));
+	json_object_object_add(o, "data", json_object_new_string_len(buf ? buf : "", (int)n));
+	json_object_object_add(o, "eof", json_object_new_boolean(r == 0 ? next >= size : !live));
+	json_object_object_add(o, "node", json_object_new_string(node));
+	if (r == 0)
+		json_object_object_add(o, "truncated", json_object_new_boolean(size > len));
+	if (live)
+		json_object_object_add(o, "live", json_object_new_boolean(true));
+	*ret = o;
 	return 0;
 }
 
@@ -397,6 +463,11 @@ int method_task_logs(Call *call, json_object *params, json_object **ret, RpcErro
 	const char *stream = p.stream ?: "stdout";
 	uint64_t offset = p.offset == PARAM_INT_UNSET ? 0 : (uint64_t)p.offset;
 	size_t max = p.max_bytes == PARAM_INT_UNSET ? 65536 : (size_t)p.max_bytes;
+	const char *self = runner_node(m->runner);
+
+	/* Run on another node of the fleet: its file is there, its tail here. */
+	if (store_is_fleet(m->store) && pick.node[0] && self && !streq(pick.node, self))
+		return logs_remote(m, p.task_id, pick.found, pick.node, pick.live, stream, offset, max, ret, err);
 	_cleanup_free_ char *path = runner_output_path(m->runner, pick.id, stream);
 	_cleanup_free_ char *buf = malloc(max + 1);
 	_cleanup_close_ int fd = -1;
@@ -414,13 +485,7 @@ int method_task_logs(Call *call, json_object *params, json_object **ret, RpcErro
 	/* A chunk ends before a UTF-8 sequence it would cut, so a reader going
 	 * chunk by chunk sees every character whole; only bytes that are invalid
 	 * in the file itself (or NULs) become '?'. Offsets count raw bytes. */
-	if (n > 0 && offset + (uint64_t)n < (uint64_t)st.st_size)
-		n = utf8_whole_prefix(buf, n);
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == 0)
-			buf[i] = '?';
-	buf[n] = 0;
-	utf8_scrub(buf);
+	n = logs_scrub(buf, n, offset + (uint64_t)n < (uint64_t)st.st_size);
 
 	uint64_t next = offset + (uint64_t)n;
 	bool live = runner_attempt_is_live(m->runner, pick.id);

@@ -94,9 +94,11 @@ static void on_task_changed(void *userdata, const Task *t, TaskStatus old)
 		events_wake_waiters(s, t);
 }
 
-/* Another node's commit may have ended a task waited for here. */
+/* Another node's commit may have ended a task waited for here, and may
+ * have changed tasks subscribers here see. */
 static void on_fleet_woken(void *userdata)
 {
+	events_fleet(userdata);
 	/* Gathered: a burst of commits costs one read. */
 	events_check_waiters(userdata, 10 * USEC_PER_MSEC);
 }

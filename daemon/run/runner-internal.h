@@ -242,6 +242,10 @@ void runner_attempt_settle(Hija *h, Task *given);
 char *hija_output_tail(const Hija *h, int stream);
 /* Read what is left in the pipes (the writers are gone once the cgroup is empty). */
 void hija_drain(Hija *h);
+/* A fleet: the tails of both kept streams into the open transaction, for
+ * task.logs on the other nodes (FLEET-DESIGN.md 5.4). */
+#define LOG_TAIL_BYTES (64 * 1024)
+void hija_keep_tails(Hija *h);
 
 /* gate.c: may task t (pending or retrying, just popped) start now? */
 typedef enum GateVerdict {

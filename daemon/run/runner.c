@@ -131,6 +131,11 @@ char *runner_output_path(const Runner *r, const char *attempt_id, const char *st
 	return asprintf(&p, "%s/%s.%s", r->output_dir, attempt_id, stream) < 0 ? NULL : p;
 }
 
+const char *runner_node(const Runner *r)
+{
+	return r->env.node;
+}
+
 bool runner_attempt_is_live(const Runner *r, const char *attempt_id)
 {
 	for (const Hija *h = r->hijas; h; h = h->hijas_next)
@@ -340,6 +345,8 @@ void runner_attempt_settle(Hija *h, Task *given)
 	h->end_written = false;
 	if (hija_write_rows(h) < 0)
 		log_error("cannot record the end of daughter %s: %s", h->d.id, store_last_error(env->store));
+	else
+		hija_keep_tails(h);
 	runner_daughter_status(r, h->task_id, &h->d, &h->a);
 
 	/* On a fleet the task is read again under the claim's row lock, which

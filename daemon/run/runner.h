@@ -46,8 +46,9 @@ typedef struct RunnerHooks {
 	void *userdata;
 	/* A finished task was removed (retention, task.prune); may be NULL. */
 	void (*task_removed)(void *userdata, const char *task_id, TaskStatus status);
-	/* A fleet: another node's commit woke this one (NOTIFY vx11_work), maybe
-	 * ending a task something here waits for; may be NULL. */
+	/* A fleet: another node's commit woke this one (NOTIFY vx11_work,
+	 * vx11_ev), maybe ending a task something here waits for, maybe with
+	 * events queued (store_event_next()); may be NULL. */
 	void (*fleet_woken)(void *userdata);
 } RunnerHooks;
 
@@ -179,6 +180,8 @@ const Daughter *hija_daughter(const Hija *h);
 int hija_attempt_number(const Hija *h);
 uint64_t hija_last_heartbeat(const Hija *h);
 
+/* The node this runner's attempts record (vx11d --node); NULL off a fleet's. */
+const char *runner_node(const Runner *r);
 /* Is this attempt (by id) still running? */
 bool runner_attempt_is_live(const Runner *r, const char *attempt_id);
 /* Where an attempt's output is kept: <state>/output/<attempt id>.<stream> */

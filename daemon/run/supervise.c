@@ -78,6 +78,39 @@ static void output_keep(Hija *h, int i, const char *buf, size_t n)
 	o->dropped += n - (w > 0 ? (size_t)w : 0);
 }
 
+void hija_keep_tails(Hija *h)
+{
+	Store *s = h->runner->env.store;
+
+	if (!store_is_fleet(s))
+		return;
+	for (int i = 0; i < _OUT_MAX; i++) {
+		_cleanup_free_ char *path = runner_output_path(h->runner, h->a.id, stream_names[i]);
+		_cleanup_free_ char *buf = malloc(LOG_TAIL_BYTES);
+		_cleanup_close_ int fd = -1;
+		struct stat st = {};
+		ssize_t n = 0;
+		off_t from;
+
+		if (!path || !buf)
+			return;
+		/* None written: kept as empty, so a reader elsewhere sees the end. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+			from = st.st_size > LOG_TAIL_BYTES ? st.st_size - LOG_TAIL_BYTES : 0;
+			n = pread(fd, buf, (size_t)(st.st_size - from), from);
+		}
+		if (n < 0)
+			n = 0;
+		if (store_attempt_log_put(s, h->task_id, h->a.number, stream_names[i], (uint64_t)st.st_size, buf,
+					  (size_t)n) < 0) {
+			log_warning("daughter %s: its %s tail is not kept for the other nodes: %s", h->d.id,
+				    stream_names[i], store_last_error(s));
+			return;
+		}
+	}
+}
+
 /* Read what is there, at most a few chunks per wake-up so one chatty daughter
  * cannot hold the loop. Returns true at EOF. */
 static bool output_read(Hija *h, int i, int max_chunks)

@@ -78,6 +78,11 @@ typedef struct StoreOps {
 	int (*tasks_ended)(Store *s, const char *const *ids, size_t n, store_ended_cb cb, void *userdata);
 	int (*ctl_next)(Store *s, char *buf, size_t size);
 	int (*ctl_send)(Store *s, const char *msg);
+	int (*event_next)(Store *s, char **ret);
+	int (*attempt_log_put)(Store *s, const char *task_id, int number, const char *stream, uint64_t size,
+			       const void *tail, size_t len);
+	int (*attempt_log_get)(Store *s, const char *task_id, int number, const char *stream, uint64_t *ret_size,
+			       void **ret_tail, size_t *ret_len);
 	int (*intent_key_lock)(Store *s, uid_t uid, const char *key);
 	int (*node_register)(Store *s, unsigned lease_seconds, unsigned max_running, StoreLease *ret);
 	int (*node_renew)(Store *s, unsigned lease_seconds, unsigned running, unsigned max_running, StoreLease *ret);

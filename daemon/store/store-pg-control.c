@@ -13,6 +13,10 @@
  * left alone: its holder kills the daughter, settles the attempt and gives
  * the claim back with its own (fenced) writes. A notification lost with a
  * connection is made up for by the holder's poll (store_tasks_ended()).
+ *
+ * Also what every node hears or reads of the others: task status changes
+ * (vx11_ev, schema step 12's trigger; 5.2) and attempts' output tails
+ * (attempt_logs; 5.4).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +50,14 @@ char *pg_control_sql(unsigned i)
 		return strdup("SELECT pg_advisory_xact_lock(1983, hashtext($1::text))");
 	case PG_CTL_SEND: /* $1 the message: sent with the COMMIT */
 		return strdup("SELECT pg_notify('vx11_ctl', $1::text)");
+	case PG_CTL_LOG_PUT: /* $1 task, $2 number, $3 stream, $4 node, $5 size, $6 tail (hex) */
+		return strdup("INSERT INTO attempt_logs (task_id, number, stream, node, size, tail)"
+			      " VALUES ($1::text, $2::integer, $3::text, $4::text, $5::bigint, $6::bytea)"
+			      " ON CONFLICT (task_id, number, stream) DO UPDATE SET node = excluded.node,"
+			      " size = excluded.size, tail = excluded.tail");
+	case PG_CTL_LOG_GET:
+		return strdup("SELECT size, tail FROM attempt_logs WHERE task_id = $1::text AND number = $2::integer"
+			      " AND stream = $3::text");
 	default:
 		return NULL;
 	}
@@ -205,4 +217,121 @@ void pg_ctl_free(PgStore *s)
 	free(s->ctl);
 	s->ctl = NULL;
 	s->n_ctl = 0;
+	for (size_t i = 0; i < s->n_ev; i++)
+		free(s->ev[i]);
+	free(s->ev);
+	s->ev = NULL;
+	s->n_ev = 0;
+}
+
+/* ---- Events of other nodes (LISTEN vx11_ev; schema step 12's trigger) ---- */
+
+/* Taken at each wake-up; more than this means nobody takes them. */
+#define PG_EV_MAX 4096
+
+int pg_ev_push(PgStore *s, const char *payload)
+{
+	const char *nl = strchr(payload, '\n');
+	size_t len = strlen(s->node);
+	char **n, *copy;
+
+	/* "N <node>\n{...}": the writer's own are sent to its subscribers locally. */
+	if (strncmp(payload, "N ", 2) != 0 || !nl)
+		return -EINVAL;
+	if ((size_t)(nl - payload - 2) == len && strncmp(payload + 2, s->node, len) == 0)
+		return 0;
+	if (s->n_ev >= PG_EV_MAX)
+		return -ENOBUFS;
+	copy = strdup(nl + 1);
+	n = copy ? realloc(s->ev, (s->n_ev + 1) * sizeof *n) : NULL;
+	if (!n) {
+		free(copy);
+		return -ENOMEM;
+	}
+	s->ev = n;
+	s->ev[s->n_ev++] = copy;
+	return 0;
+}
+
+int pg_event_next(Store *s, char **ret)
+{
+	if (s->n_ev == 0)
+		return 0;
+	*ret = s->ev[0];
+	memmove(s->ev, s->ev + 1, --s->n_ev * sizeof *s->ev);
+	return 1;
+}
+
+/* ---- Output tails (FLEET-DESIGN.md 5.4) ---- */
+
+int pg_attempt_log_put(Store *s, const char *task_id, int number, const char *stream, uint64_t size,
+		       const void *tail, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	_cleanup_free_ char *text = malloc(2 * len + 3);
+	const unsigned char *b = tail;
+	PgParams p = {};
+	PGresult *res;
+	int r;
+
+	if (!text)
+		return pg_fail(s, -ENOMEM, "out of memory");
+	/* Fenced as the attempt's own rows: a node whose claim was taken writes none. */
+	r = pg_fence(s, task_id, NULL);
+	if (r < 0)
+		return r;
+	text[0] = '\\';
+	text[1] = 'x';
+	for (size_t i = 0; i < len; i++) {
+		text[2 + 2 * i] = hex[b[i] >> 4];
+		text[3 + 2 * i] = hex[b[i] & 15];
+	}
+	text[2 + 2 * len] = 0;
+	pg_param_str(&p, task_id);
+	pg_param_i64(&p, number);
+	pg_param_str(&p, stream);
+	pg_param_str(&p, s->node);
+	pg_param_i64(&p, (int64_t)size);
+	pg_param_str(&p, text);
+	r = pg_run(s, PG_CTL_LOG_PUT, &p, true, &res);
+	if (r < 0)
+		return r;
+	PQclear(res);
+	return 0;
+}
+
+int pg_attempt_log_get(Store *s, const char *task_id, int number, const char *stream, uint64_t *ret_size,
+		       void **ret_tail, size_t *ret_len)
+{
+	PgParams p = {};
+	PGresult *res;
+	unsigned char *raw;
+	size_t len;
+	int r;
+
+	pg_param_str(&p, task_id);
+	pg_param_i64(&p, number);
+	pg_param_str(&p, stream);
+	r = pg_run(s, PG_CTL_LOG_GET, &p, false, &res);
+	if (r < 0)
+		return r;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return -ENOENT;
+	}
+	*ret_size = (uint64_t)pg_get_i64(res, 0, 0);
+	raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &len);
+	PQclear(res);
+	if (!raw)
+		return pg_fail(s, -ENOMEM, "out of memory");
+	*ret_tail = malloc(len + 1);
+	if (*ret_tail) {
+		memcpy(*ret_tail, raw, len);
+		((char *)*ret_tail)[len] = 0;
+	}
+	PQfreemem(raw);
+	if (!*ret_tail)
+		return pg_fail(s, -ENOMEM, "out of memory");
+	*ret_len = len;
+	return 0;
 }

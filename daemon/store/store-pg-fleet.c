@@ -356,7 +356,8 @@ int pg_wake_fd(Store *s)
 		return -ECONNREFUSED;
 	}
 	/* vx11_ctl: what another node asks of this one (store-pg-control.c). */
-	res = PQexec(s->listen, "LISTEN vx11_work; LISTEN vx11_ctl");
+	/* vx11_ev: task status changes other nodes committed (5.2). */
+	res = PQexec(s->listen, "LISTEN vx11_work; LISTEN vx11_ctl; LISTEN vx11_ev");
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	if (!ok || PQsetnonblocking(s->listen, 1) != 0) {
@@ -381,6 +382,10 @@ int pg_wake_drain(Store *s)
 		/* Out of memory: lost, the receiver's poll makes up for it. */
 		if (streq(n->relname, "vx11_ctl"))
 			(void)pg_ctl_push(s, n->extra);
+		/* Counted too: the caller's wake-up is what takes them (a claim
+		 * with free slots costs one read more per event). */
+		else if (streq(n->relname, "vx11_ev"))
+			(void)pg_ev_push(s, n->extra);
 		PQfreemem(n);
 		count++;
 	}

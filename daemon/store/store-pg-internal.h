@@ -125,6 +125,8 @@ enum {
 	PG_CTL_ENDED,
 	PG_CTL_KEY_LOCK,
 	PG_CTL_SEND,
+	PG_CTL_LOG_PUT,
+	PG_CTL_LOG_GET,
 	/* Leases and adoption: store-pg-lease.c's. */
 	PG_LEASE_REGISTER,
 	PG_LEASE_RENEW,
@@ -180,6 +182,8 @@ struct Store {
 	char (*ctl)[PG_CTL_MAX]; /* vx11_ctl messages read, not yet taken (store_ctl_next) */
 	size_t n_ctl;
 	PgCoalesce *coalesce; /* intents_log and tasks rows kept for one INSERT each */
+	char **ev;   /* vx11_ev payloads of other nodes, not yet taken (store_event_next) */
+	size_t n_ev;
 	bool walking[_PG_STMT_MAX]; /* a list of this statement is being handed to callbacks */
 	StoreStats stats;
 	char error[512];
@@ -304,6 +308,13 @@ int pg_ctl_push(PgStore *s, const char *payload);
 int pg_ctl_next(Store *s, char *buf, size_t size);
 int pg_ctl_send(Store *s, const char *msg);
 void pg_ctl_free(PgStore *s);
+/* A vx11_ev notification read by pg_wake_drain(): kept unless this node sent it. */
+int pg_ev_push(PgStore *s, const char *payload);
+int pg_event_next(Store *s, char **ret);
+int pg_attempt_log_put(Store *s, const char *task_id, int number, const char *stream, uint64_t size,
+		       const void *tail, size_t len);
+int pg_attempt_log_get(Store *s, const char *task_id, int number, const char *stream, uint64_t *ret_size,
+		       void **ret_tail, size_t *ret_len);
 
 /* Coalesced inserts (store-pg-write.c). pg_run() flushes the kept rows
  * before any other statement, pg_commit() before COMMIT; a failed flush

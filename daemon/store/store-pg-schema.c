@@ -95,6 +95,24 @@ static const char *const pg_migrations[] = {
 	" pid integer NOT NULL, version text NOT NULL, running integer NOT NULL DEFAULT 0,"
 	" max_running integer NOT NULL DEFAULT 0, listeners integer NOT NULL DEFAULT 0,"
 	" swept_by text, swept_at timestamptz);",
+	/* 12: a task's status change tells every node (FLEET-DESIGN.md 5.2):
+	 * NOTIFY vx11_ev, delivered with the COMMIT (never for a rollback),
+	 * by a trigger, so a write costs no extra round trip. The first line
+	 * names the writing node (the session's vx11.node, set when it takes
+	 * its name; "" for a hand-made write), so it skips its own. A payload
+	 * too long for NOTIFY (8000 bytes) is not sent: a write never fails
+	 * for an event. */
+	"CREATE FUNCTION vx11_task_event() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" DECLARE p text; BEGIN"
+	" IF TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status THEN RETURN NULL; END IF;"
+	" p := 'N ' || coalesce(current_setting('vx11.node', true), '') || chr(10) || json_build_object("
+	" 'task_id', NEW.id, 'status', NEW.status, 'at', NEW.updated_at, 'correlation_id', NEW.intent_id,"
+	" 'task_type', NEW.task_type, 'priority', NEW.priority, 'current_retry', NEW.current_retry,"
+	" 'mutation_level', NEW.mutation_level, 'uid', NEW.uid)::text;"
+	" IF octet_length(p) < 7900 THEN PERFORM pg_notify('vx11_ev', p); END IF;"
+	" RETURN NULL; END $$;"
+	"CREATE TRIGGER tasks_event AFTER INSERT OR UPDATE OF status ON tasks"
+	" FOR EACH ROW EXECUTE PROCEDURE vx11_task_event();",
 };
 #define PG_N_MIGRATIONS ELEMENTSOF(pg_migrations)
 

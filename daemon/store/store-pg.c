@@ -446,7 +446,9 @@ static int pg_take_node(PgStore *s)
 			  "(SELECT a.application_name || ' (server pid ' || a.pid || ')' FROM pg_locks l "
 			  "JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted "
 			  "AND l.objid = hashtext('vx11d.node:' || current_schema() || ':' || $1)::oid "
-			  "AND a.pid <> pg_backend_pid() LIMIT 1)";
+			  "AND a.pid <> pg_backend_pid() LIMIT 1), "
+			  /* What the vx11_ev trigger names as the writer (schema step 12). */
+			  "set_config('vx11.node', $1, false)";
 	const char *v[1] = {s->node};
 	PGresult *res = PQexecParams(s->conn, sql, 1, NULL, v, NULL, NULL, 0);
 	int r = 0;
@@ -560,6 +562,9 @@ const StoreOps store_pg_ops = {
 	.tasks_ended = pg_tasks_ended,
 	.ctl_next = pg_ctl_next,
 	.ctl_send = pg_ctl_send,
+	.event_next = pg_event_next,
+	.attempt_log_put = pg_attempt_log_put,
+	.attempt_log_get = pg_attempt_log_get,
 	.intent_key_lock = pg_intent_key_lock,
 	.node_register = pg_node_register,
 	.node_renew = pg_node_renew,

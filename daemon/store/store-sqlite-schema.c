@@ -243,6 +243,10 @@ const char *const store_migrations[] = {
 	 * index: nothing looks attempts up by node here, and issue 12 counts
 	 * the b-tree entries a daughter writes. */
 	"ALTER TABLE attempts ADD COLUMN node TEXT;",
+
+	/* 12: nothing here. PostgreSQL's step 12 tells the other nodes of a
+	 * fleet about each task status change; the numbers stay one. */
+	";",
 };
 const unsigned store_n_migrations = ELEMENTSOF(store_migrations);
 

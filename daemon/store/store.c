@@ -150,6 +150,26 @@ int store_ctl_send(Store *s, const char *msg)
 	return STORE_OPS(s)->ctl_send ? STORE_OPS(s)->ctl_send(s, msg) : 0;
 }
 
+int store_event_next(Store *s, char **ret)
+{
+	return STORE_OPS(s)->event_next ? STORE_OPS(s)->event_next(s, ret) : 0;
+}
+
+int store_attempt_log_put(Store *s, const char *task_id, int number, const char *stream, uint64_t size,
+			  const void *tail, size_t len)
+{
+	return STORE_OPS(s)->attempt_log_put ? STORE_OPS(s)->attempt_log_put(s, task_id, number, stream, size, tail, len)
+					     : 0;
+}
+
+int store_attempt_log_get(Store *s, const char *task_id, int number, const char *stream, uint64_t *ret_size,
+			  void **ret_tail, size_t *ret_len)
+{
+	return STORE_OPS(s)->attempt_log_get
+		       ? STORE_OPS(s)->attempt_log_get(s, task_id, number, stream, ret_size, ret_tail, ret_len)
+		       : -ENOENT;
+}
+
 int store_intent_key_lock(Store *s, uid_t uid, const char *key)
 {
 	return STORE_OPS(s)->intent_key_lock ? STORE_OPS(s)->intent_key_lock(s, uid, key) : 0;

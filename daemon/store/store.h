@@ -326,7 +326,8 @@ int store_task_release(Store *s, const char *task_id);
  * claim still in this node's name is given back. */
 int store_release_own(Store *s);
 /* A descriptor that turns readable when another commit made work (NOTIFY
- * vx11_work); store_wake_drain() reads it (>= 0: how many arrived). */
+ * vx11_work), sent a control message (vx11_ctl) or changed a task's status
+ * (vx11_ev); store_wake_drain() reads it (>= 0: how many arrived). */
 int store_wake_fd(Store *s);
 int store_wake_drain(Store *s);
 
@@ -351,6 +352,20 @@ int store_ctl_next(Store *s, char *buf, size_t size);
 /* Tell every node (this one too) msg with the open transaction's commit
  * (NOTIFY vx11_ctl). SQLite: 0, nobody to tell. */
 int store_ctl_send(Store *s, const char *msg);
+/* The next task status change another node committed (FLEET-DESIGN.md 5.2,
+ * read by store_wake_drain()): 1 with *ret a JSON object (free() it) of the
+ * fields of a task.status event and the owner's "uid"; 0 when none. */
+int store_event_next(Store *s, char **ret);
+/* The last len bytes of what an attempt wrote to stream ("stdout",
+ * "stderr"), size bytes in all, kept in the open transaction (fenced like
+ * the attempt) for task.logs on the other nodes (FLEET-DESIGN.md 5.4).
+ * SQLite: 0, nothing kept (the file is on this host). */
+int store_attempt_log_put(Store *s, const char *task_id, int number, const char *stream, uint64_t size,
+			  const void *tail, size_t len);
+/* That tail: *ret_tail malloc()ed (NUL after *ret_len bytes), *ret_size the
+ * stream's size. -ENOENT: none kept. */
+int store_attempt_log_get(Store *s, const char *task_id, int number, const char *stream, uint64_t *ret_size,
+			  void **ret_tail, size_t *ret_len);
 /* Before looking a keyed submission up: on a fleet, hold (uid, key) to the
  * end of the open transaction, so that the same key submitted on two nodes
  * at once is looked up by the second only once the first's intent is

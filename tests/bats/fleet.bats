@@ -343,6 +343,85 @@ EOF
 	check_json "$(cat "$T/waited")" '.status == "DONE"'
 }
 
+# The task.status events of the connection NAME about TASK_ID, as one JSON array.
+task_events() {
+	jq -s -c --arg t "$2" 'map(select(.method == "event" and .params.type == "task.status"
+		and .params.task_id == $t) | .params)' "$T/$1.out"
+}
+
+@test "fleet: events.subscribe on one node sees the status changes of a task another node ran, as that node's subscribers do; a submitter only its own" {
+	require_root
+	policy_file '.limits.max_running = 2 | .tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
+	node_start a
+	node_start b
+	local -x VX11_SOCKET=$T/a/vx11.sock
+	conn_open onA
+	conn_open nobodyA as_submitter_nobody
+	VX11_SOCKET=$T/b/vx11.sock conn_open onB
+	for c in onA nobodyA onB; do
+		conn_send "$c" "$(req events.subscribe '' 1)"
+		conn_wait "$c" 1
+		check "$(sed -n 1p "$T/$c.out")" '.result == {"subscribed":true}'
+	done
+	# Run on b (daughter.spawn runs where it is asked): a hears of it from b's commits.
+	tid=$(on b result daughter.spawn "$(jq -cn --arg s "$MARK" '{name: "m", cmd: [$s]}')" | jq -r .task_id)
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	equals "$(sql "SELECT node FROM attempts WHERE task_id = '$tid'")" b
+	wait_for 50 eval '[[ $(task_events onA "$tid" | jq "map(.status) | index(\"completed\")") != null ]]'
+	onb=$(task_events onB "$tid")
+	ona=$(task_events onA "$tid")
+	# Each change b's own subscribers got, a's got too, field for field.
+	check "$onb" 'map(.status) | index("running") != null and index("completed") != null'
+	equals "$ona" "$onb"
+	! grep -q "not understood" "$T/a/vx11d.log"
+
+	# nobody's own task, submitted on b: nobody's subscriber on a gets its
+	# events, and none of root's task.
+	own=$(VX11_SOCKET=$T/b/vx11.sock as_submitter_nobody socat -t 5 - "UNIX-CONNECT:$T/b/vx11.sock" \
+		<<<"$(req intent.submit '{"intent_type":"noop","require":{"spawner":true}}')" | jq -r .result.response.task_id)
+	[[ -n $own && $own != null ]]
+	wait_for 50 eval '[[ $(task_events nobodyA "$own" | jq length) -ge 1 ]]'
+	equals "$(task_events nobodyA "$tid")" "[]"
+	check "$(task_events onA "$own")" '.[0].status == "pending"'
+	check "$(task_events nobodyA "$own")" '.[0] == $first' --argjson first "$(task_events onA "$own" | jq -c '.[0]')"
+}
+
+@test "fleet: task.logs on one node of an attempt another node ran: its tail from the database, naming the node, truncated when longer" {
+	chatty=$(daughter_script chatty.sh <<EOF
+#!/bin/sh
+seq 1 20000
+echo oops >&2
+while [ ! -e $T/go ]; do /bin/sleep 0.05; done
+EOF
+)
+	policy_file '.limits.max_running = 2'
+	node_start a
+	node_start b
+	tid=$(on b result daughter.spawn "$(jq -cn --arg s "$chatty" '{name: "c", cmd: [$s]}')" | jq -r .task_id)
+	on b wait_running "$tid" >/dev/null
+	# Running there: nothing kept yet, more to come.
+	r=$(on a result task.logs "$(jq -cn --arg t "$tid" '{task_id: $t}')")
+	check "$r" '.data == "" and .eof == false and .node == "b" and .live == true'
+	touch "$T/go"
+	sql_wait 100 "SELECT status FROM tasks WHERE id = '$tid'" completed
+	seq 1 20000 >"$T/all"
+	size=$(stat -c %s "$T/all")
+	# 108894 bytes: the last 64 KiB, at their offsets in the file.
+	r=$(on a result task.logs "$(jq -cn --arg t "$tid" '{task_id: $t, max_bytes: 1048576}')")
+	check "$r" '.node == "b" and .truncated == true and .eof == true and (has("live") | not)
+		and .size == $n and .offset == $n - 65536 and .next_offset == $n' --argjson n "$size"
+	jq -j .data <<<"$r" >"$T/got"
+	tail -c 65536 "$T/all" | cmp - "$T/got"
+	# An offset within the tail starts there.
+	r=$(on a result task.logs "$(jq -cn --arg t "$tid" --argjson o "$((size - 12))" '{task_id: $t, offset: $o}')")
+	check "$r" '.data == "19999\n20000\n" and .eof == true'
+	# A short stream whole; b itself serves its own file, as always.
+	r=$(on a result task.logs "$(jq -cn --arg t "$tid" '{task_id: $t, stream: "stderr"}')")
+	check "$r" '.data == "oops\n" and .truncated == false and .node == "b" and .size == 5'
+	r=$(on b result task.logs "$(jq -cn --arg t "$tid" '{task_id: $t}')")
+	check "$r" '(has("node") | not) and .size == $n and .offset == 0' --argjson n "$size"
+}
+
 @test "fleet: the same idempotency key on two nodes gives one task, one after the other and at once" {
 	policy_file '.tasks.mark = {command: ["'"$MARK"'"], max_retries: 0}'
 	node_start a

@@ -146,8 +146,9 @@ out:
 	store_free(n2);
 }
 
-/* Step 11 is the whole schema, fleet tables included, recorded once with
- * the node that made it; a second open changes nothing. */
+/* Step 11 is the whole schema, fleet tables included, step 12 the trigger
+ * of the events across nodes; recorded once with the node that made them; a
+ * second open changes nothing. */
 static void test_schema_recorded(void)
 {
 	char url[256];
@@ -158,9 +159,9 @@ static void test_schema_recorded(void)
 	s = open_node(url, "maker");
 	if (!s)
 		return;
-	CHECK_INTEQ(count_rows(url, "SELECT max(step) FROM vx11_migrations"), 11);
-	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 11);
-	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations WHERE node = 'maker'"), 11);
+	CHECK_INTEQ(count_rows(url, "SELECT max(step) FROM vx11_migrations"), 12);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 12);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations WHERE node = 'maker'"), 12);
 	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
 				    " current_schema() AND table_name IN ('nodes', 'attempt_logs', 'task_deps', 'pauses')"),
 		    4);
@@ -168,8 +169,11 @@ static void test_schema_recorded(void)
 				    " current_schema() AND table_name = 'tasks' AND column_name IN"
 				    " ('claimed_by', 'claim_seq', 'claimed_at')"),
 		    3);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema ="
+				    " current_schema() AND trigger_name = 'tasks_event'"),
+		    2); /* a row per event: INSERT, UPDATE */
 	again = open_node(url, "second");
-	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 11);
+	CHECK_INTEQ(count_rows(url, "SELECT count(*) FROM vx11_migrations"), 12);
 	store_free(again);
 	store_free(s);
 }
@@ -482,6 +486,50 @@ static void test_reconnect_releases_unknown_claims(void)
 	store_free(s);
 }
 
+/* An attempt's output tail (FLEET-DESIGN.md 5.4): bytes as written, NULs
+ * too, with the stream's whole size; written again, replaced; none, -ENOENT. */
+static void test_attempt_log_tail(void)
+{
+	static const char tail[] = {'a', 0, '\xff', '\n'};
+	char url[256];
+	Store *n1, *n2;
+	uint64_t size = 0;
+	void *got = NULL;
+	size_t len = 0;
+
+	NEED_PG();
+	new_db_path(url, sizeof url);
+	n1 = open_node(url, "n1");
+	n2 = open_node(url, "n2");
+	if (!n1 || !n2)
+		goto out;
+	CHECK_INTEQ(store_attempt_log_put(n1, "t1", 1, "stdout", 70000, tail, sizeof tail), 0);
+	CHECK_INTEQ(store_attempt_log_put(n1, "t1", 1, "stderr", 0, "", 0), 0);
+	CHECK_INTEQ(store_commit(n1), 0);
+	CHECK_INTEQ(store_attempt_log_get(n2, "t1", 1, "stdout", &size, &got, &len), 0);
+	CHECK_INTEQ(size, 70000);
+	CHECK_INTEQ(len, sizeof tail);
+	CHECK(got && memcmp(got, tail, sizeof tail) == 0);
+	free(got);
+	got = NULL;
+	CHECK_INTEQ(store_attempt_log_get(n2, "t1", 1, "stderr", &size, &got, &len), 0);
+	CHECK_INTEQ(size, 0);
+	CHECK_INTEQ(len, 0);
+	free(got);
+	got = NULL;
+	CHECK_INTEQ(store_attempt_log_put(n1, "t1", 1, "stderr", 2, "ok", 2), 0);
+	CHECK_INTEQ(store_commit(n1), 0);
+	CHECK_INTEQ(store_attempt_log_get(n2, "t1", 1, "stderr", &size, &got, &len), 0);
+	CHECK(size == 2 && len == 2 && got && memcmp(got, "ok", 2) == 0);
+	free(got);
+	got = NULL;
+	CHECK_INTEQ(store_attempt_log_get(n2, "t1", 2, "stdout", &size, &got, &len), -ENOENT);
+	CHECK(got == NULL);
+out:
+	store_free(n1);
+	store_free(n2);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -499,6 +547,7 @@ int main(void)
 	TEST(test_unreachable_refused);
 	TEST(test_node_name_held);
 	TEST(test_reconnect_releases_unknown_claims);
+	TEST(test_attempt_log_tail);
 
 	remove_tmpdir();
 	return tap_done();
