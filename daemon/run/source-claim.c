@@ -108,11 +108,11 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		r->wake_source = sd_event_source_disable_unref(r->wake_source);
 		return 0;
 	}
-	if (k > 0) {
+	if (k > 0)
 		runner_schedule(r);
-		if (r->env.hooks.fleet_woken)
-			r->env.hooks.fleet_woken(r->env.hooks.userdata);
-	}
+	/* Events of other nodes (not counted in k) are taken there too. */
+	if (r->env.hooks.fleet_woken)
+		r->env.hooks.fleet_woken(r->env.hooks.userdata);
 	runner_fleet_control(r);
 	return 0;
 }

@@ -382,10 +382,14 @@ int pg_wake_drain(Store *s)
 		/* Out of memory: lost, the receiver's poll makes up for it. */
 		if (streq(n->relname, "vx11_ctl"))
 			(void)pg_ctl_push(s, n->extra);
-		/* Counted too: the caller's wake-up is what takes them (a claim
-		 * with free slots costs one read more per event). */
-		else if (streq(n->relname, "vx11_ev"))
+		/* Not counted: an event is no work to claim (one per status
+		 * change of every task: a claim each would double the fleet's
+		 * reads); store_event_next() takes them. */
+		else if (streq(n->relname, "vx11_ev")) {
 			(void)pg_ev_push(s, n->extra);
+			PQfreemem(n);
+			continue;
+		}
 		PQfreemem(n);
 		count++;
 	}

@@ -327,7 +327,8 @@ int store_task_release(Store *s, const char *task_id);
 int store_release_own(Store *s);
 /* A descriptor that turns readable when another commit made work (NOTIFY
  * vx11_work), sent a control message (vx11_ctl) or changed a task's status
- * (vx11_ev); store_wake_drain() reads it (>= 0: how many arrived). */
+ * (vx11_ev); store_wake_drain() reads it (>= 0: how many work or control
+ * messages arrived; events are left for store_event_next()). */
 int store_wake_fd(Store *s);
 int store_wake_drain(Store *s);
 

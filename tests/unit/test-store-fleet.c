@@ -501,10 +501,24 @@ static void test_lease_adoption(void)
 	snprintf(sql, sizeof sql, "SELECT claim_seq FROM tasks WHERE id = '%s'", t[0].id);
 	CHECK_INTEQ(test_pg_query(url, sql), 3);
 
-	/* A node that left is nobody's to adopt. */
-	CHECK_INTEQ(store_node_leave(n3), 0);
-	CHECK_INTEQ(store_commit(n3), 0);
-	CHECK_INTEQ(test_pg_query(url, "SELECT count(*) FROM nodes WHERE name = 'n3' AND state = 'left'"), 1);
+	/* A node that left is nobody's to adopt; one that leaves holding a
+	 * running task (the adopter, t[0]) stays up, its lease ended, to be
+	 * adopted at once. */
+	{
+		Store *idle = won ? n2 : n3, *holder = ad[won].s;
+		const char *idle_name = won ? "n2" : "n3", *holder_name = won ? "n3" : "n2";
+
+		CHECK_INTEQ(store_node_leave(idle), 0);
+		CHECK_INTEQ(store_commit(idle), 0);
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM nodes WHERE name = '%s' AND state = 'left'", idle_name);
+		CHECK_INTEQ(test_pg_query(url, sql), 1);
+		CHECK_INTEQ(store_node_leave(holder), 0);
+		CHECK_INTEQ(store_commit(holder), 0);
+		snprintf(sql, sizeof sql,
+			 "SELECT count(*) FROM nodes WHERE name = '%s' AND state = 'up' AND lease_until <= now()",
+			 holder_name);
+		CHECK_INTEQ(test_pg_query(url, sql), 1);
+	}
 out:
 	for (int i = 0; i < 2; i++)
 		free(ad[i].ids);
