@@ -42,7 +42,7 @@ size_t runner_running(const Runner *r)
 static int hija_write_rows(Hija *h)
 {
 	Store *s = h->runner->env.store;
-	int k;
+	int k = 0;
 
 	if (h->rows_written) {
 		k = store_attempt_update(s, &h->a);
