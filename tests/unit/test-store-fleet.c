@@ -457,7 +457,13 @@ static void test_lease_adoption(void)
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM tasks WHERE id = '%s' AND claimed_by IS NULL", t[1].id);
 	CHECK_INTEQ(test_pg_query(url, sql), 1);
 	/* Nobody left to adopt. */
-	CHECK_INTEQ(store_node_adopt(ad[won].s, ad[0].node, &ad[0].ids, &ad[0].n), 0);
+	{
+		char again[STORE_NODE_MAX] = "", (*none)[ID_STRING_MAX] = NULL;
+		size_t n_none = 0;
+
+		CHECK_INTEQ(store_node_adopt(ad[won].s, again, &none, &n_none), 0);
+		free(none);
+	}
 
 	/* The adopter sees the attempt n1 left running; the other does not. */
 	CHECK_INTEQ(store_attempt_list_adopted(ad[won].s, count_attempt, &n), 0);
