@@ -458,7 +458,11 @@ static const StmtDef stmt_defs[_PG_STMT_MAX] = {
 				  "SELECT id FROM tasks WHERE status = $1::text AND id <= (SELECT id FROM tasks"
 				  " WHERE status = $1::text ORDER BY id DESC LIMIT 1 OFFSET $3::bigint)"
 				  " AND $2::bigint IS NOT NULL AND $5::text IS NOT NULL" PRUNE_GUARDS},
-	[PG_TASK_DELETE_ATTEMPTS] = {SQL_PLAIN, NULL, "DELETE FROM attempts WHERE task_id = $1::text"},
+	/* The output tails kept for other nodes go with the attempts (pruned
+	 * output must not stay readable in the database). */
+	[PG_TASK_DELETE_ATTEMPTS] = {SQL_PLAIN, NULL,
+				     "WITH tails AS (DELETE FROM attempt_logs WHERE task_id = $1::text)"
+				     " DELETE FROM attempts WHERE task_id = $1::text"},
 	[PG_TASK_DELETE_DAUGHTERS] = {SQL_PLAIN, NULL, "DELETE FROM daughters WHERE task_id = $1::text"},
 	[PG_TASK_DELETE_DEPS] = {SQL_PLAIN, NULL, "DELETE FROM task_deps WHERE task_id = $1::text"},
 	[PG_TASK_DELETE_KEEP_RESULT] = {SQL_PLAIN, NULL,
