@@ -334,9 +334,11 @@ int pg_release_own(Store *s)
 
 int pg_wake_fd(Store *s)
 {
-	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	/* A peer gone silent is found as on the main connection (store-pg.c). */
+	const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+			      "keepalives_count", "tcp_user_timeout", "application_name", "dbname", NULL};
 	char app[64];
-	const char *values[] = {"5", app, s->url, NULL};
+	const char *values[] = {"5", "1", "10", "5", "3", "30000", app, s->url, NULL};
 	PGresult *res;
 	bool ok;
 
