@@ -525,6 +525,11 @@ static void test_attempt_log_tail(void)
 	got = NULL;
 	CHECK_INTEQ(store_attempt_log_get(n2, "t1", 2, "stdout", &size, &got, &len), -ENOENT);
 	CHECK(got == NULL);
+	/* Pruned with its task: the tails go too. */
+	(void)store_task_delete(n1, "t1");
+	CHECK_INTEQ(store_commit(n1), 0);
+	CHECK_INTEQ(store_attempt_log_get(n2, "t1", 1, "stdout", &size, &got, &len), -ENOENT);
+	CHECK(got == NULL);
 out:
 	store_free(n1);
 	store_free(n2);
